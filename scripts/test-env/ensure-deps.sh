@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Makes sure the machine has what the test suite starts for real (see DESIGN.md, "Real components"):
+# redis-server, librdkafka's mock cluster (headers + lib, and a C compiler for the launcher), postfix,
+# swaks and prometheus. Installs what is missing with apt-get when run as root on Debian, otherwise
+# names what is missing and exits 1. Then compiles the Kafka mock launcher into .cache/.
+# Idempotent: with everything present it touches neither apt nor the compiler.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# "what to check" → Debian package that provides it.
+missing_packages=()
+missing_things=()
+need() {
+  local what="$1" package="$2" ok="$3"
+  if ! eval "$ok" >/dev/null 2>&1; then
+    missing_things+=("$what")
+    # One package can provide several checked things (postfix, prometheus).
+    if [[ " ${missing_packages[*]-} " != *" $package "* ]]; then missing_packages+=("$package"); fi
+  fi
+}
+have_cmd() { command -v "$1" || [[ -x "/usr/sbin/$1" ]]; }
+
+need redis-server redis-server 'have_cmd redis-server'
+need gcc gcc 'have_cmd gcc'
+need 'libc headers' libc6-dev '[[ -f /usr/include/stdio.h ]]'
+need pkg-config pkg-config 'have_cmd pkg-config'
+need 'librdkafka mock headers' librdkafka-dev '[[ -f /usr/include/librdkafka/rdkafka_mock.h ]]'
+need 'librdkafka pkg-config' librdkafka-dev 'pkg-config --exists rdkafka'
+need postfix postfix 'have_cmd postfix'
+need swaks swaks 'have_cmd swaks'
+need prometheus prometheus 'have_cmd prometheus'
+need promtool prometheus 'have_cmd promtool'
+
+if ((${#missing_packages[@]} > 0)); then
+  if [[ "$(id -u)" != 0 || ! -f /etc/debian_version ]] || ! command -v apt-get >/dev/null; then
+    echo "ensure-deps: missing: ${missing_things[*]}" >&2
+    echo "ensure-deps: install the Debian packages: ${missing_packages[*]}" >&2
+    echo "ensure-deps: (run this script as root on Debian to install them automatically)" >&2
+    exit 1
+  fi
+  echo "ensure-deps: installing ${missing_packages[*]}" >&2
+
+  # Installing redis-server, postfix or prometheus would otherwise start (and enable) their system
+  # services — a postfix on port 25, a prometheus on 9090. Tests run their own instances on free ports,
+  # so forbid service starts during the install (invoke-rc.d honours policy-rc.d exit 101).
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  # "No configuration": postfix installs without writing main.cf and without asking anything.
+  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+  echo 'postfix postfix/mailname string localhost' | debconf-set-selections
+
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+
+  # A systemd machine would still have the units enabled for the next boot.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now postfix prometheus redis-server >/dev/null 2>&1 || true
+  fi
+fi
+
+# The Kafka mock launcher: rebuilt only when its source is newer than the binary.
+src="$repo_root/test/support/kafka-mock/launcher.c"
+bin="$repo_root/.cache/kafka-mock-launcher"
+if [[ ! -x "$bin" || "$src" -nt "$bin" ]]; then
+  mkdir -p "$(dirname "$bin")"
+  # Compile to a temp name and rename, so a concurrent test never runs a half-written binary.
+  # shellcheck disable=SC2046 # pkg-config prints several flags on purpose
+  gcc -O2 -Wall -Wextra -Werror -o "$bin.tmp.$$" "$src" $(pkg-config --cflags --libs rdkafka)
+  mv -f "$bin.tmp.$$" "$bin"
+  echo "ensure-deps: built $bin" >&2
+fi
