@@ -1,0 +1,75 @@
+// Which domain a message is "from", and whether that domain is one the tenant registered.
+import type { MessageSubmitted, RelayPath } from './contracts.generated.js';
+import { normalizeDomain } from './domain-name.js';
+import { RelayguardError } from './errors.js';
+
+/**
+ * registered: from an accepted domain. unregistered: not, on ONPREM or APPLICATION (counts toward U).
+ * forwarded: not, on FORWARDED (F, allowed by default). unknown: no sender domain at all.
+ */
+export type MessageClass = 'registered' | 'unregistered' | 'forwarded' | 'unknown';
+export const MESSAGE_CLASSES: readonly MessageClass[] = [
+  'registered',
+  'unregistered',
+  'forwarded',
+  'unknown',
+];
+
+export interface AcceptedDomainLookup {
+  /** The accepted-domain entry for exactly this name, if registered. */
+  acceptedDomain(tenantId: string, domain: string): { readonly matchSubdomains: boolean } | undefined;
+}
+
+/** A domain is registered when it is accepted, or a subdomain of an accepted domain that matches subdomains. */
+export function isRegistered(lookup: AcceptedDomainLookup, tenantId: string, domain: string): boolean {
+  if (lookup.acceptedDomain(tenantId, domain)) return true;
+  for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
+    if (lookup.acceptedDomain(tenantId, domain.slice(dot + 1))?.matchSubdomains) return true;
+  }
+  return false;
+}
+
+export function classify(
+  senderDomain: string | null,
+  relayPath: RelayPath,
+  registered: boolean,
+): MessageClass {
+  if (senderDomain === null) return 'unknown';
+  if (registered) return 'registered';
+  return relayPath === 'FORWARDED' ? 'forwarded' : 'unregistered';
+}
+
+/** A MessageSubmitted event checked and reduced to what scoring needs. */
+export interface ValidMessage {
+  readonly tenantId: string;
+  readonly occurredAt: number;
+  /** Envelope sender domain, or header From domain for the null sender, normalized; null when neither. */
+  readonly senderDomain: string | null;
+  readonly relayPath: RelayPath;
+  readonly connectorId: string | null;
+}
+
+/** Throws a non-retryable RelayguardError naming the field for an event that can never be scored. */
+export function validateMessage(event: MessageSubmitted): ValidMessage {
+  if (event.tenantId.trim() === '') {
+    throw new RelayguardError('MISSING_FIELD', 'tenantId: the event names no tenant', { field: 'tenantId' });
+  }
+  if (!Number.isSafeInteger(event.occurredAt) || event.occurredAt <= 0) {
+    throw new RelayguardError('INVALID_FIELD', 'occurredAt: must be a positive epoch-millisecond time', {
+      field: 'occurredAt',
+    });
+  }
+  const senderDomain =
+    event.envelopeSenderDomain !== null && event.envelopeSenderDomain !== ''
+      ? normalizeDomain(event.envelopeSenderDomain, 'envelopeSenderDomain')
+      : event.headerFromDomain !== null && event.headerFromDomain !== ''
+        ? normalizeDomain(event.headerFromDomain, 'headerFromDomain')
+        : null;
+  return {
+    tenantId: event.tenantId,
+    occurredAt: event.occurredAt,
+    senderDomain,
+    relayPath: event.relayPath,
+    connectorId: event.connectorId,
+  };
+}

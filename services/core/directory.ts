@@ -1,0 +1,215 @@
+// The tenant directory: accepted domains, connectors, policy overrides and block state, materialized from the
+// compacted topics. The scorer classifies with it, the enforcer decides with it, the admin API reads it.
+import type { AcceptedDomainLookup } from './classify.js';
+import type {
+  AcceptedDomainChanged,
+  ConnectorChanged,
+  RelayPath,
+  TenantBlockEvent,
+  TenantBlocked,
+  TenantPolicyChanged,
+  TenantUnblocked,
+} from './contracts.generated.js';
+import { normalizeDomain } from './domain-name.js';
+import { type IpRange, IpRangeIndex, parseIpAddress, parseIpRange } from './ip-ranges.js';
+import { overridesFromEvent, type PolicyOverrides } from './policy.js';
+
+export interface AcceptedDomain {
+  readonly domain: string;
+  readonly matchSubdomains: boolean;
+  readonly addedAt: number;
+}
+
+export interface Connector {
+  readonly tenantId: string;
+  readonly connectorId: string;
+  readonly relayPath: RelayPath;
+  readonly senderIpRanges: readonly string[];
+  readonly tlsCertificateDomain: string | null;
+  readonly enabled: boolean;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly updatedAt: number;
+  readonly updatedBy: string;
+}
+
+export interface ActiveBlock extends TenantBlocked {
+  readonly blockedAt: number;
+}
+
+export interface LiftedBlock extends TenantUnblocked {
+  readonly unblockedAt: number;
+}
+
+export interface TenantRecord {
+  readonly tenantId: string;
+  readonly acceptedDomains: Map<string, AcceptedDomain>;
+  readonly connectors: Map<string, Connector>;
+  policy: PolicyOverrides | undefined;
+  /** The current enforce- or monitor-mode block, null when none. */
+  block: ActiveBlock | null;
+  lastUnblock: LiftedBlock | null;
+  /** Times of the blocks seen, newest last: the self-service rule allows one a month. */
+  readonly blockTimes: number[];
+}
+
+export type DirectoryEvent =
+  | { readonly kind: 'accepted-domain'; readonly event: AcceptedDomainChanged }
+  | { readonly kind: 'connector'; readonly event: ConnectorChanged }
+  | { readonly kind: 'tenant-policy'; readonly event: TenantPolicyChanged }
+  | { readonly kind: 'tenant-block'; readonly event: TenantBlockEvent };
+
+export interface ResolvedClient {
+  readonly tenantId: string;
+  readonly connector: Connector;
+}
+
+export class TenantDirectory implements AcceptedDomainLookup {
+  readonly #tenants = new Map<string, TenantRecord>();
+  readonly #byRange = new IpRangeIndex<Connector>();
+  readonly #byCertificate = new Map<string, Connector>();
+  #blockedCount = 0;
+
+  apply(change: DirectoryEvent): void {
+    switch (change.kind) {
+      case 'accepted-domain':
+        this.#applyDomain(change.event);
+        break;
+      case 'connector':
+        this.#applyConnector(change.event);
+        break;
+      case 'tenant-policy':
+        this.#record(change.event.tenantId).policy = overridesFromEvent(change.event);
+        break;
+      case 'tenant-block':
+        this.#applyBlock(change.event);
+        break;
+    }
+  }
+
+  tenant(tenantId: string): TenantRecord | undefined {
+    return this.#tenants.get(tenantId);
+  }
+
+  tenants(): IterableIterator<TenantRecord> {
+    return this.#tenants.values();
+  }
+
+  /** Tenants whose enforce-mode block is in force. */
+  get blockedCount(): number {
+    return this.#blockedCount;
+  }
+
+  acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
+    return this.#tenants.get(tenantId)?.acceptedDomains.get(domain);
+  }
+
+  /** The enabled connector whose sender IP range most specifically contains the address. */
+  resolveByAddress(address: string): ResolvedClient | undefined {
+    const connector = this.#byRange.lookup(parseIpAddress(address));
+    return connector ? { tenantId: connector.tenantId, connector } : undefined;
+  }
+
+  /** The enabled connector identified by a TLS client certificate for this domain. */
+  resolveByCertificate(certificateDomain: string): ResolvedClient | undefined {
+    const connector = this.#byCertificate.get(normalizeDomain(certificateDomain, 'certificate'));
+    return connector ? { tenantId: connector.tenantId, connector } : undefined;
+  }
+
+  /** Which connector, if any, already claims this range: ranges may not be shared between tenants. */
+  rangeOwner(range: IpRange): Connector | undefined {
+    return this.#byRange.get(range);
+  }
+
+  #record(tenantId: string): TenantRecord {
+    let record = this.#tenants.get(tenantId);
+    if (!record) {
+      record = {
+        tenantId,
+        acceptedDomains: new Map(),
+        connectors: new Map(),
+        policy: undefined,
+        block: null,
+        lastUnblock: null,
+        blockTimes: [],
+      };
+      this.#tenants.set(tenantId, record);
+    }
+    return record;
+  }
+
+  #applyDomain(event: AcceptedDomainChanged): void {
+    const record = this.#record(event.tenantId);
+    if (event.change === 'REMOVED') record.acceptedDomains.delete(event.domain);
+    else
+      record.acceptedDomains.set(event.domain, {
+        domain: event.domain,
+        matchSubdomains: event.matchSubdomains,
+        addedAt: event.occurredAt,
+      });
+  }
+
+  #applyConnector(event: ConnectorChanged): void {
+    const record = this.#record(event.tenantId);
+    const previous = record.connectors.get(event.connectorId);
+    if (previous) this.#unindex(previous);
+    if (event.change === 'REMOVED') {
+      record.connectors.delete(event.connectorId);
+      return;
+    }
+    const connector: Connector = {
+      tenantId: event.tenantId,
+      connectorId: event.connectorId,
+      relayPath: event.relayPath,
+      senderIpRanges: event.senderIpRanges,
+      tlsCertificateDomain: event.tlsCertificateDomain,
+      enabled: event.enabled,
+      createdAt: event.createdAt,
+      createdBy: event.createdBy,
+      updatedAt: event.occurredAt,
+      updatedBy: event.actor,
+    };
+    record.connectors.set(event.connectorId, connector);
+    if (connector.enabled) this.#index(connector);
+  }
+
+  #index(connector: Connector): void {
+    for (const cidr of connector.senderIpRanges) this.#byRange.set(parseIpRange(cidr), connector);
+    if (connector.tlsCertificateDomain) this.#byCertificate.set(connector.tlsCertificateDomain, connector);
+  }
+
+  #unindex(connector: Connector): void {
+    for (const cidr of connector.senderIpRanges) {
+      const range = parseIpRange(cidr);
+      if (this.#byRange.get(range) === connector) this.#byRange.delete(range);
+    }
+    const certificate = connector.tlsCertificateDomain;
+    if (certificate && this.#byCertificate.get(certificate) === connector)
+      this.#byCertificate.delete(certificate);
+  }
+
+  #applyBlock(event: TenantBlockEvent): void {
+    const record = this.#record(event.tenantId);
+    const wasBlocked = isEnforcedBlock(record);
+    if (event.kind === 'BLOCKED' && event.blocked) {
+      // A duplicate publish carries the same block id: it must not count as a second block.
+      if (record.block?.blockId === event.blocked.blockId) return;
+      record.block = { ...event.blocked, blockedAt: event.occurredAt };
+      if (event.blocked.mode === 'ENFORCE') record.blockTimes.push(event.occurredAt);
+    } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      if (record.lastUnblock?.blockId === event.unblocked.blockId && record.block === null) return;
+      record.block = null;
+      record.lastUnblock = { ...event.unblocked, unblockedAt: event.occurredAt };
+    }
+    this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
+  }
+}
+
+/** Whether relays must reject this tenant's unregistered senders now. */
+export function isEnforcedBlock(record: TenantRecord | undefined): boolean {
+  return record?.block?.mode === 'ENFORCE';
+}
+
+export function probationUntil(record: TenantRecord | undefined): number | null {
+  return record?.lastUnblock?.probationUntil ?? null;
+}

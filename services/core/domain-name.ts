@@ -1,0 +1,78 @@
+// Domain normalization: lower case, one trailing dot stripped, IDN to ASCII (UTS #46, as browsers and MTAs
+// with SMTPUTF8 do), then the RFC 1035 limits: 253 octets in all, 63 per label, LDH labels without a leading
+// or trailing hyphen, at least two labels.
+import { toASCII } from 'tr46';
+import { RelayguardError } from './errors.js';
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const ASCII_ONLY = /^[\x20-\x7e]*$/;
+
+export function normalizeDomain(input: string, field = 'domain'): string {
+  let name = input.trim();
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name.length === 0)
+    throw new RelayguardError('INVALID_DOMAIN', `${field}: empty domain name`, { field });
+  const ascii = ASCII_ONLY.test(name)
+    ? name.toLowerCase()
+    : toASCII(name, { checkBidi: true, checkHyphens: true, checkJoiners: true, useSTD3ASCIIRules: true });
+  if (ascii === null) {
+    throw new RelayguardError(
+      'INVALID_DOMAIN',
+      `${field}: "${printable(input)}" is not a valid internationalized domain name`,
+      { field },
+    );
+  }
+  if (ascii.length > 253) {
+    throw new RelayguardError(
+      'INVALID_DOMAIN',
+      `${field}: domain is ${ascii.length} characters long, at most 253 are allowed`,
+      { field },
+    );
+  }
+  const labels = ascii.split('.');
+  if (labels.length < 2) {
+    throw new RelayguardError(
+      'INVALID_DOMAIN',
+      `${field}: "${printable(input)}" needs at least two labels (like example.com)`,
+      { field },
+    );
+  }
+  for (const label of labels) {
+    if (!LABEL.test(label)) {
+      throw new RelayguardError(
+        'INVALID_DOMAIN',
+        `${field}: label "${printable(label)}" of "${printable(input)}" must be 1-63 letters, digits or hyphens, not starting or ending with a hyphen`,
+        { field },
+      );
+    }
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) {
+    throw new RelayguardError(
+      'INVALID_DOMAIN',
+      `${field}: "${printable(input)}" has an all-numeric top-level label`,
+      { field },
+    );
+  }
+  return ascii;
+}
+
+/** The domain part of a mail address (`local@domain`, with or without angle brackets); null for the null sender. */
+export function domainOfAddress(address: string, field = 'address'): string | null {
+  const bare = address.trim().replace(/^<(.*)>$/, '$1');
+  if (bare === '') return null;
+  const at = bare.lastIndexOf('@');
+  if (at <= 0 || at === bare.length - 1) {
+    throw new RelayguardError(
+      'INVALID_DOMAIN',
+      `${field}: expected local@domain, got an address without a domain`,
+      { field },
+    );
+  }
+  return normalizeDomain(bare.slice(at + 1), field);
+}
+
+/** Error messages quote input; cap and sanitize it so a hostile value cannot flood or forge log lines. */
+function printable(value: string): string {
+  const cleaned = value.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');
+  return cleaned.length > 80 ? `${cleaned.slice(0, 77)}...` : cleaned;
+}

@@ -1,0 +1,46 @@
+// A closed list of error codes. Callers branch on `code`, never on the message; `retryable` tells a consumer
+// whether to retry (infrastructure) or to dead-letter (the input itself is bad and will never succeed).
+
+export const ErrorCodes = {
+  INVALID_DOMAIN: { retryable: false, summary: 'not a valid domain name' },
+  INVALID_ADDRESS: { retryable: false, summary: 'not a valid IP address or CIDR range' },
+  MISSING_FIELD: { retryable: false, summary: 'a required field is missing or empty' },
+  INVALID_FIELD: { retryable: false, summary: 'a field has a value outside its allowed range' },
+  FUTURE_EVENT: { retryable: false, summary: 'the event time is too far in the future' },
+  UNDECODABLE: { retryable: false, summary: 'the bytes are not a framed Avro message' },
+  UNKNOWN_SCHEMA_ID: { retryable: false, summary: 'the schema id is not known to the registry' },
+  SCHEMA_MISMATCH: { retryable: false, summary: 'the message does not match its schema' },
+  UNKNOWN_TENANT: { retryable: false, summary: 'no such tenant' },
+  NOT_BLOCKED: { retryable: false, summary: 'the tenant is not blocked' },
+  ATTESTATION_MISSING: { retryable: false, summary: 'a required attestation is missing or false' },
+  SELF_SERVICE_DENIED: { retryable: false, summary: 'the self-service unblock checks did not pass' },
+  INVALID_CONFIG: { retryable: false, summary: 'the configuration is invalid' },
+  STORE_UNAVAILABLE: { retryable: true, summary: 'the window store is unavailable' },
+  LOG_UNAVAILABLE: { retryable: true, summary: 'the event log is unavailable' },
+  REGISTRY_UNAVAILABLE: { retryable: true, summary: 'the schema registry is unavailable' },
+  WRITE_CONFLICT: { retryable: true, summary: 'another writer changed the state first' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class RelayguardError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  /** The input field the error is about, when there is one (a config variable, an event field, a body path). */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'RelayguardError';
+    this.code = code;
+    this.retryable = ErrorCodes[code].retryable;
+    this.field = options.field;
+  }
+}
+
+/** Survives realm and package-copy boundaries, unlike `instanceof`. */
+export function isRelayguardError(error: unknown): error is RelayguardError {
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'RelayguardError'
+  );
+}

@@ -1,0 +1,134 @@
+// The scorer's heart, a fold: (a tenant's window, its events in log order) -> (new window, block events).
+// Pure: the shell loads the window, calls this, publishes the emits, then stores the window.
+import {
+  type AcceptedDomainLookup,
+  classify,
+  isRegistered,
+  type MessageClass,
+  type ValidMessage,
+} from './classify.js';
+import type { ConnectorVolume, TenantBlockEvent } from './contracts.generated.js';
+import { effectivePolicy, evaluate, POLICY_VERSION, type Policy, type PolicyOverrides } from './policy.js';
+import {
+  addToWindow,
+  cloneWindow,
+  emptyWindow,
+  type LogPosition,
+  type TenantWindow,
+  topTracked,
+  type WindowOutcome,
+  windowCounts,
+  windowSpan,
+} from './windows.js';
+
+export interface PositionedMessage {
+  readonly position: LogPosition;
+  readonly message: ValidMessage;
+}
+
+export interface TenantContext extends AcceptedDomainLookup {
+  policyOverrides(tenantId: string): PolicyOverrides | undefined;
+  probationUntil(tenantId: string): number | null;
+  connectorCreatedAt(tenantId: string, connectorId: string): number | null;
+}
+
+export type ScoreOutcome = WindowOutcome | 'duplicate';
+
+export interface ScoreResult {
+  readonly window: TenantWindow;
+  readonly emits: TenantBlockEvent[];
+  /** One entry per input message, in order: what happened to it and how it was classified. */
+  readonly outcomes: { outcome: ScoreOutcome; messageClass: MessageClass }[];
+}
+
+const TOP_EVIDENCE = 10;
+
+/** Compares Kafka offsets (int64 as decimal strings) without losing precision. */
+export function offsetAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+function alreadyApplied(window: TenantWindow, position: LogPosition): boolean {
+  const mark = window.watermark;
+  return mark !== null && mark.partition === position.partition && !offsetAfter(position.offset, mark.offset);
+}
+
+export function blockIdFor(tenantId: string, windowEnd: number): string {
+  return `${tenantId}@${new Date(windowEnd).toISOString().slice(0, 16)}Z`;
+}
+
+export function scoreTenant(
+  previous: TenantWindow | undefined,
+  tenantId: string,
+  messages: readonly PositionedMessage[],
+  policy: Policy,
+  context: TenantContext,
+): ScoreResult {
+  const window = previous ? cloneWindow(previous) : emptyWindow();
+  const emits: TenantBlockEvent[] = [];
+  const outcomes: ScoreResult['outcomes'] = [];
+  const overrides = context.policyOverrides(tenantId);
+  const probationUntil = context.probationUntil(tenantId);
+
+  for (const { position, message } of messages) {
+    const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
+    const messageClass = classify(message.senderDomain, message.relayPath, registered);
+    if (alreadyApplied(window, position)) {
+      outcomes.push({ outcome: 'duplicate', messageClass });
+      continue;
+    }
+    window.watermark = position;
+    const effective = effectivePolicy(policy, overrides, probationUntil, message.occurredAt);
+    const outcome = addToWindow(window, { ...message, messageClass }, policy, effective.forwardedWeight);
+    outcomes.push({ outcome, messageClass });
+    if (outcome !== 'counted') continue;
+
+    const counts = windowCounts(window, effective.forwardedWeight);
+    const reason = evaluate(effective.thresholds, counts);
+    if (reason === null) {
+      window.monitorBlockId = null;
+      continue;
+    }
+    if (window.activeBlockId !== null || window.monitorBlockId !== null) continue;
+
+    const span = windowSpan(window, policy.windowMinutes);
+    const blockId = blockIdFor(tenantId, span.end);
+    if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
+    else window.monitorBlockId = blockId;
+    emits.push({
+      eventId: blockId,
+      tenantId,
+      occurredAt: message.occurredAt,
+      kind: 'BLOCKED',
+      unblocked: null,
+      blocked: {
+        blockId,
+        mode: effective.mode,
+        reason,
+        policyVersion: POLICY_VERSION,
+        probation: effective.probation,
+        evidence: {
+          windowStart: span.start,
+          windowEnd: span.end,
+          unregistered: counts.unregistered,
+          forwardedUnregistered: counts.forwardedUnregistered,
+          total: counts.total,
+          distinctUnregisteredDomains: counts.distinctUnregisteredDomains,
+          thresholds: effective.thresholds,
+          topDomains: topTracked(window.domains, TOP_EVIDENCE).map(([domain, t]) => ({
+            domain,
+            messages: t.messages,
+          })),
+          connectors: topTracked(window.connectors, TOP_EVIDENCE).map(
+            ([connectorId, t]): ConnectorVolume => ({
+              connectorId,
+              messages: t.messages,
+              createdAt: context.connectorCreatedAt(tenantId, connectorId),
+            }),
+          ),
+        },
+      },
+    });
+  }
+  return { window, emits, outcomes };
+}

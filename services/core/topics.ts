@@ -1,0 +1,50 @@
+// The topics of DESIGN.md and the contract each carries. Keys: tenantId, or tenantId/<object> where the
+// compacted topic keeps one record per object.
+import type {
+  AcceptedDomainChanged,
+  AuditEvent,
+  ConnectorChanged,
+  MessageSubmitted,
+  TenantBlockEvent,
+  TenantPolicyChanged,
+} from './contracts.generated.js';
+
+export const Topics = {
+  messageSubmitted: 'relayguard.message-submitted.v1',
+  messageSubmittedDlq: 'relayguard.message-submitted.dlq.v1',
+  tenantBlocks: 'relayguard.tenant-blocks.v1',
+  acceptedDomains: 'relayguard.accepted-domains.v1',
+  connectors: 'relayguard.connectors.v1',
+  tenantPolicies: 'relayguard.tenant-policies.v1',
+  audit: 'relayguard.audit.v1',
+} as const;
+
+/** Topics whose records are Avro values of a schema in schemas/ (the DLQ carries foreign bytes). */
+export interface TopicContracts {
+  [Topics.messageSubmitted]: MessageSubmitted;
+  [Topics.tenantBlocks]: TenantBlockEvent;
+  [Topics.acceptedDomains]: AcceptedDomainChanged;
+  [Topics.connectors]: ConnectorChanged;
+  [Topics.tenantPolicies]: TenantPolicyChanged;
+  [Topics.audit]: AuditEvent;
+}
+
+export type ContractTopic = keyof TopicContracts;
+
+/** The schema file in schemas/ of each contract topic (subject `<topic>-value`). */
+export const TopicSchemas: Record<ContractTopic, string> = {
+  [Topics.messageSubmitted]: 'message-submitted.avsc',
+  [Topics.tenantBlocks]: 'tenant-block-event.avsc',
+  [Topics.acceptedDomains]: 'accepted-domain-changed.avsc',
+  [Topics.connectors]: 'connector-changed.avsc',
+  [Topics.tenantPolicies]: 'tenant-policy-changed.avsc',
+  [Topics.audit]: 'audit-event.avsc',
+};
+
+/** The compacted topics hold state: the latest record per key is the current value. */
+export const CompactedTopics: readonly string[] = [
+  Topics.tenantBlocks,
+  Topics.acceptedDomains,
+  Topics.connectors,
+  Topics.tenantPolicies,
+];

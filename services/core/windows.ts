@@ -1,0 +1,206 @@
+// Per-tenant event-time sliding windows in 1-minute buckets. Events are placed by their own time, so replaying
+// the same events in the same order gives the same counts however they are split into batches.
+import type { MessageClass } from './classify.js';
+import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
+
+export interface Bucket {
+  /** Unregistered messages on ONPREM and APPLICATION paths. */
+  unregistered: number;
+  /** Unregistered messages on the FORWARDED path. */
+  forwarded: number;
+  /** Every message, every class and path. */
+  total: number;
+}
+
+export interface Tracked {
+  /** Newest minute this key was seen in. */
+  lastSeen: number;
+  /** Messages counted for it while tracked. */
+  messages: number;
+}
+
+export interface LogPosition {
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface TenantWindow {
+  /** Newest event minute seen (epoch minutes); the window ends with it. */
+  streamMinute: number | null;
+  readonly buckets: Map<number, Bucket>;
+  /** Unregistered sender domains, capped: exact up to the cap, see `track`. */
+  readonly domains: Map<string, Tracked>;
+  /** Connectors that carried unregistered mail, capped the same way. */
+  readonly connectors: Map<string, Tracked>;
+  /** Events at or before this time are ignored: the window was cleared by an unblock. */
+  resetAt: number;
+  /** The open enforce-mode block episode: the tenant is not blocked again until it is lifted. */
+  activeBlockId: string | null;
+  /** The open monitor-mode episode: closes when the counts fall below the thresholds. */
+  monitorBlockId: string | null;
+  /** The last applied log position: events at or below it were counted already (effectively once). */
+  watermark: LogPosition | null;
+}
+
+export function emptyWindow(): TenantWindow {
+  return {
+    streamMinute: null,
+    buckets: new Map(),
+    domains: new Map(),
+    connectors: new Map(),
+    resetAt: 0,
+    activeBlockId: null,
+    monitorBlockId: null,
+    watermark: null,
+  };
+}
+
+export function cloneWindow(window: TenantWindow): TenantWindow {
+  return {
+    ...window,
+    buckets: new Map([...window.buckets].map(([minute, bucket]) => [minute, { ...bucket }])),
+    domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
+    connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
+  };
+}
+
+export type WindowOutcome = 'counted' | 'late' | 'before-reset';
+
+export interface WindowInput {
+  readonly occurredAt: number;
+  readonly messageClass: MessageClass;
+  readonly senderDomain: string | null;
+  readonly connectorId: string | null;
+}
+
+type WindowShape = Pick<Policy, 'windowMinutes' | 'graceMinutes' | 'distinctDomainCap' | 'connectorCap'>;
+
+/** Counts one message into the window; `forwardedWeight > 0` makes forwarded mail count toward U and D too. */
+export function addToWindow(
+  window: TenantWindow,
+  input: WindowInput,
+  shape: WindowShape,
+  forwardedWeight: number,
+): WindowOutcome {
+  if (input.occurredAt <= window.resetAt) return 'before-reset';
+  const minute = Math.floor(input.occurredAt / MINUTE_MS);
+  if (window.streamMinute === null || minute > window.streamMinute) {
+    advance(window, minute, shape.windowMinutes);
+  } else if (minute < window.streamMinute - shape.graceMinutes) {
+    return 'late';
+  }
+  let bucket = window.buckets.get(minute);
+  if (!bucket) {
+    bucket = { unregistered: 0, forwarded: 0, total: 0 };
+    window.buckets.set(minute, bucket);
+  }
+  bucket.total++;
+  if (input.messageClass === 'unregistered') bucket.unregistered++;
+  if (input.messageClass === 'forwarded') bucket.forwarded++;
+  const countsTowardU =
+    input.messageClass === 'unregistered' || (input.messageClass === 'forwarded' && forwardedWeight > 0);
+  if (countsTowardU && input.senderDomain !== null) {
+    track(window.domains, input.senderDomain, minute, shape.distinctDomainCap);
+    track(window.connectors, input.connectorId ?? 'unknown', minute, shape.connectorCap);
+  }
+  return 'counted';
+}
+
+function advance(window: TenantWindow, minute: number, windowMinutes: number): void {
+  window.streamMinute = minute;
+  const oldest = minute - windowMinutes + 1;
+  for (const bucketMinute of window.buckets.keys())
+    if (bucketMinute < oldest) window.buckets.delete(bucketMinute);
+  for (const map of [window.domains, window.connectors]) {
+    for (const [key, tracked] of map) if (tracked.lastSeen < oldest) map.delete(key);
+  }
+}
+
+/**
+ * Keeps the `cap` keys seen most recently (ties broken by key, so the kept set never depends on map order).
+ * The keys seen within the window always rank above those that slid out, so the number of tracked keys is the
+ * exact distinct count while it is below the cap, and the cap when the true count is at or above it.
+ */
+function track(map: Map<string, Tracked>, key: string, minute: number, cap: number): void {
+  const existing = map.get(key);
+  if (existing) {
+    existing.lastSeen = Math.max(existing.lastSeen, minute);
+    existing.messages++;
+    return;
+  }
+  if (map.size >= cap) {
+    let evictKey: string | undefined;
+    let evict: Tracked | undefined;
+    for (const [candidateKey, candidate] of map) {
+      if (
+        evict === undefined ||
+        candidate.lastSeen < evict.lastSeen ||
+        (candidate.lastSeen === evict.lastSeen && candidateKey > evictKey!)
+      ) {
+        evict = candidate;
+        evictKey = candidateKey;
+      }
+    }
+    // The newcomer must outrank the weakest entry: newer, or as new with a smaller key.
+    if (evict!.lastSeen > minute || (evict!.lastSeen === minute && evictKey! < key)) return;
+    map.delete(evictKey!);
+  }
+  map.set(key, { lastSeen: minute, messages: 1 });
+}
+
+export function windowCounts(window: TenantWindow, forwardedWeight: number): WindowCounts {
+  let unregistered = 0;
+  let forwarded = 0;
+  let total = 0;
+  for (const bucket of window.buckets.values()) {
+    unregistered += bucket.unregistered;
+    forwarded += bucket.forwarded;
+    total += bucket.total;
+  }
+  return {
+    unregistered: unregistered + forwardedWeight * forwarded,
+    forwardedUnregistered: forwarded,
+    total,
+    distinctUnregisteredDomains: window.domains.size,
+  };
+}
+
+/** Window bounds in epoch milliseconds: [start, end). */
+export function windowSpan(window: TenantWindow, windowMinutes: number): { start: number; end: number } {
+  const last = window.streamMinute ?? 0;
+  return { start: (last - windowMinutes + 1) * MINUTE_MS, end: (last + 1) * MINUTE_MS };
+}
+
+/**
+ * Clears what an unblock lifted: everything at or before `at` leaves the window, so a new block needs new
+ * evidence. Idempotent: replaying the same unblock (compacted topics are re-read at start) changes nothing.
+ */
+export function resetWindow(window: TenantWindow, at: number): boolean {
+  if (window.resetAt >= at) return false;
+  const minute = Math.floor(at / MINUTE_MS);
+  window.resetAt = at;
+  window.activeBlockId = null;
+  window.monitorBlockId = null;
+  for (const bucketMinute of window.buckets.keys())
+    if (bucketMinute <= minute) window.buckets.delete(bucketMinute);
+  for (const map of [window.domains, window.connectors]) {
+    for (const [key, tracked] of map) if (tracked.lastSeen <= minute) map.delete(key);
+  }
+  return true;
+}
+
+export function topTracked(map: Map<string, Tracked>, limit: number): [string, Tracked][] {
+  return [...map]
+    .sort(([keyA, a], [keyB, b]) => b.messages - a.messages || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
+    .slice(0, limit);
+}
+
+/**
+ * What a stored window must still be for a write based on it to apply: its watermark and its reset time.
+ * Compare-and-set on this keeps a zombie scorer (one that lost its partition) from overwriting a newer window.
+ */
+export function windowVersion(window: TenantWindow | undefined): string {
+  if (!window) return '-';
+  const mark = window.watermark;
+  return `${mark ? `${mark.partition}:${mark.offset}` : '-'}/${window.resetAt}`;
+}

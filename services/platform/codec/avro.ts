@@ -1,0 +1,62 @@
+// Avro types of the contract topics and the Confluent wire format shared by the embedded and registry codecs.
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { RelayguardError } from '../../core/errors.js';
+import { type ContractTopic, TopicSchemas } from '../../core/topics.js';
+import { projectPath } from '../project-files.js';
+
+export const MAGIC_BYTE = 0;
+export const HEADER_BYTES = 5;
+
+export function readSchema(topic: ContractTopic): avro.Schema {
+  return JSON.parse(readFileSync(projectPath('schemas', TopicSchemas[topic]), 'utf8')) as avro.Schema;
+}
+
+export function contractTypes(): Map<ContractTopic, avro.Type> {
+  const topics = Object.keys(TopicSchemas) as ContractTopic[];
+  return new Map(topics.map((topic) => [topic, avro.Type.forSchema(readSchema(topic))]));
+}
+
+export function frame(schemaId: number, payload: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  framed.writeUInt8(MAGIC_BYTE, 0);
+  framed.writeInt32BE(schemaId, 1);
+  payload.copy(framed, HEADER_BYTES);
+  return framed;
+}
+
+/** The schema id of a framed message; throws UNDECODABLE for bytes that are not in the wire format. */
+export function schemaIdOf(bytes: Buffer): number {
+  if (bytes.length < HEADER_BYTES || bytes.readUInt8(0) !== MAGIC_BYTE) {
+    throw new RelayguardError(
+      'UNDECODABLE',
+      `expected the Confluent wire format (magic byte 0 and a schema id), got ${bytes.length} bytes starting ${bytes.subarray(0, 5).toString('hex')}`,
+    );
+  }
+  return bytes.readInt32BE(1);
+}
+
+/** Decodes the Avro body; truncated, trailing or mistyped bytes are a SCHEMA_MISMATCH. */
+export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string): T {
+  try {
+    return type.fromBuffer(bytes.subarray(HEADER_BYTES)) as T;
+  } catch (error) {
+    throw new RelayguardError(
+      'SCHEMA_MISMATCH',
+      `${topic}: the message does not decode with ${type.name}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+export function encodeBody(type: avro.Type, value: unknown, topic: string): Buffer {
+  const errors: string[] = [];
+  if (!type.isValid(value, { errorHook: (path) => errors.push(path.join('.') || '(root)') })) {
+    throw new RelayguardError(
+      'SCHEMA_MISMATCH',
+      `${topic}: value does not match ${type.name} at ${errors.join(', ')}`,
+      { field: errors[0] },
+    );
+  }
+  return type.toBuffer(value);
+}

@@ -1,0 +1,151 @@
+// The event log of the embedded mode: partitioned, ordered per partition, with committed group offsets and
+// redelivery after a failed batch, like Kafka. A group has one member at a time here (no rebalancing).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { deferred } from '../deferred.js';
+import type {
+  Clock,
+  ConsumeOptions,
+  EventLog,
+  LogRecord,
+  OutgoingRecord,
+  RecordBatch,
+  Subscription,
+} from '../ports.js';
+
+const RETRY_BACKOFF_MS = 50;
+
+/** FNV-1a: a stable key-to-partition hash, so a tenant's events stay in one partition and in order. */
+export function partitionFor(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
+}
+
+export interface MemoryEventLogOptions {
+  readonly clock: Clock;
+  /** Partitions of a topic the first time it is used. */
+  readonly partitions?: number;
+}
+
+export class MemoryEventLog implements EventLog {
+  readonly #topics = new Map<string, LogRecord[][]>();
+  readonly #committed = new Map<string, Map<string, number>>();
+  readonly #activeGroups = new Set<string>();
+  readonly #subscriptions = new Set<Subscription>();
+  #wake = deferred();
+  readonly #clock: Clock;
+  readonly #partitions: number;
+
+  constructor(options: MemoryEventLogOptions) {
+    this.#clock = options.clock;
+    this.#partitions = options.partitions ?? 4;
+  }
+
+  #partitionsOf(topic: string): LogRecord[][] {
+    let partitions = this.#topics.get(topic);
+    if (!partitions) {
+      partitions = Array.from({ length: this.#partitions }, () => []);
+      this.#topics.set(topic, partitions);
+    }
+    return partitions;
+  }
+
+  async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    const partitions = this.#partitionsOf(topic);
+    for (const record of records) {
+      const partition = partitionFor(record.key, partitions.length);
+      const log = partitions[partition]!;
+      log.push({
+        key: record.key,
+        value: record.value,
+        headers: { ...record.headers },
+        partition,
+        offset: String(log.length),
+        timestamp: this.#clock.now(),
+      });
+    }
+    const woken = this.#wake;
+    this.#wake = deferred();
+    woken.resolve();
+  }
+
+  /** Every record of a topic, partition by partition (for tests and tools). */
+  records(topic: string): LogRecord[] {
+    return this.#partitionsOf(topic).flat();
+  }
+
+  async subscribe(options: ConsumeOptions): Promise<Subscription> {
+    const { groupId } = options;
+    if (groupId !== null) {
+      if (this.#activeGroups.has(groupId))
+        throw new Error(`memory event log: group ${groupId} already has a member`);
+      this.#activeGroups.add(groupId);
+    }
+    const positions = groupId === null ? new Map<string, number>() : this.#groupOffsets(groupId);
+    const ends = new Map<string, number>();
+    for (const topic of options.topics) {
+      for (const [partition, log] of this.#partitionsOf(topic).entries())
+        ends.set(`${topic}:${partition}`, log.length);
+    }
+    const caughtUp = deferred();
+    const isCaughtUp = () => [...ends].every(([key, end]) => (positions.get(key) ?? 0) >= end);
+    let running = true;
+    const stopped = deferred();
+
+    const loop = (async () => {
+      while (running) {
+        if (isCaughtUp()) caughtUp.resolve();
+        const wake = this.#wake.promise;
+        let delivered = false;
+        for (const topic of options.topics) {
+          for (const [partition, log] of this.#partitionsOf(topic).entries()) {
+            if (!running) break;
+            const key = `${topic}:${partition}`;
+            const from = positions.get(key) ?? 0;
+            if (from >= log.length) continue;
+            const records = log.slice(from, from + (options.maxBatchSize ?? 500));
+            const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
+            try {
+              await options.handleBatch(batch);
+              positions.set(key, from + records.length);
+              delivered = true;
+            } catch (error) {
+              options.onBatchError?.(error, batch);
+              await sleep(RETRY_BACKOFF_MS);
+            }
+          }
+        }
+        if (!delivered && running) await Promise.race([wake, stopped.promise]);
+      }
+    })();
+
+    const subscription: Subscription = {
+      caughtUp: caughtUp.promise,
+      stop: async () => {
+        running = false;
+        stopped.resolve();
+        await loop;
+        if (groupId !== null) this.#activeGroups.delete(groupId);
+        this.#subscriptions.delete(subscription);
+      },
+    };
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  #groupOffsets(groupId: string): Map<string, number> {
+    let offsets = this.#committed.get(groupId);
+    if (!offsets) {
+      offsets = new Map();
+      this.#committed.set(groupId, offsets);
+    }
+    return offsets;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
+  }
+}

@@ -1,0 +1,94 @@
+// The ports relayguard's services depend on, in relayguard's own words: no kafkajs or ioredis type crosses
+// them. Each has an in-memory adapter (embedded mode, fast tests) and a production adapter, and one contract
+// suite in test/contract/ runs against both.
+
+import type { ContractTopic, TopicContracts } from '../core/topics.js';
+import type { TenantWindow } from '../core/windows.js';
+
+export interface OutgoingRecord {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface LogRecord {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly partition: number;
+  /** Kafka offsets are int64: kept as decimal strings. */
+  readonly offset: string;
+  /** Broker or producer timestamp, epoch milliseconds. */
+  readonly timestamp: number;
+}
+
+export interface RecordBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly LogRecord[];
+  /** Records left in the partition after this batch when it was fetched. */
+  readonly lag: number;
+}
+
+export interface ConsumeOptions {
+  /**
+   * A consumer group shares the partitions among its members and commits offsets. Null: this instance reads
+   * every partition from the beginning and commits nothing (materializers of compacted topics).
+   */
+  readonly groupId: string | null;
+  readonly topics: readonly string[];
+  /** Most records handed to one `handleBatch` call. */
+  readonly maxBatchSize?: number;
+  /**
+   * Called with records of one partition in offset order. Offsets are committed only after it resolves; when it
+   * throws, the same records are delivered again (after a back-off), so it must be idempotent.
+   */
+  handleBatch(batch: RecordBatch): Promise<void>;
+  /** Called when a batch failed, before it is retried. */
+  onBatchError?(error: unknown, batch: RecordBatch): void;
+}
+
+export interface Subscription {
+  /** Resolves once every partition has been consumed up to the end offset it had when the subscription began. */
+  readonly caughtUp: Promise<void>;
+  /** Finishes the batch in hand, commits, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  /** Resolves when every record is durably written (acks=all in Kafka). */
+  publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  subscribe(options: ConsumeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export interface SchemaCodec {
+  /** Confluent wire format: magic byte 0, 4-byte schema id, Avro binary. */
+  encode<T extends ContractTopic>(topic: T, value: TopicContracts[T]): Promise<Buffer>;
+  /** Throws a RelayguardError: UNDECODABLE, UNKNOWN_SCHEMA_ID or SCHEMA_MISMATCH (poison), REGISTRY_UNAVAILABLE (retry). */
+  decode<T extends ContractTopic>(topic: T, bytes: Buffer): Promise<TopicContracts[T]>;
+}
+
+export interface WindowWrite {
+  readonly tenantId: string;
+  /** The window as loaded: the write applies only if the stored window is still this one. */
+  readonly expected: TenantWindow | undefined;
+  readonly next: TenantWindow;
+}
+
+export interface WindowStore {
+  /** One round trip for all the tenants. Tenants without a stored window are absent from the result. */
+  load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>>;
+  /**
+   * One round trip, each tenant's write atomic. A tenant whose stored window changed since it was loaded is not
+   * written and comes back in `conflicts` (another scorer owned the partition for a while).
+   */
+  save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }>;
+  /** Every window key expires this long after its last write: an idle tenant costs nothing. */
+  readonly ttlMs: number;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
