@@ -30,6 +30,8 @@ export interface TenantContext extends AcceptedDomainLookup {
   policyOverrides(tenantId: string): PolicyOverrides | undefined;
   probationUntil(tenantId: string): number | null;
   connectorCreatedAt(tenantId: string, connectorId: string): number | null;
+  /** Whether an enforce-mode block is in force (the window may have expired while the tenant stayed blocked). */
+  isBlocked(tenantId: string): boolean;
 }
 
 export type ScoreOutcome = WindowOutcome | 'duplicate';
@@ -89,7 +91,8 @@ export function scoreTenant(
       window.monitorBlockId = null;
       continue;
     }
-    if (window.activeBlockId !== null || window.monitorBlockId !== null) continue;
+    if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId))
+      continue;
 
     const span = windowSpan(window, policy.windowMinutes);
     const blockId = blockIdFor(tenantId, span.end);

@@ -34,7 +34,7 @@ export class MemoryEventLog implements EventLog {
   readonly #topics = new Map<string, LogRecord[][]>();
   readonly #committed = new Map<string, Map<string, number>>();
   readonly #activeGroups = new Set<string>();
-  readonly #subscriptions = new Set<Subscription>();
+  readonly #subscriptions = new Map<Subscription, () => boolean>();
   #wake = deferred();
   readonly #clock: Clock;
   readonly #partitions: number;
@@ -93,6 +93,7 @@ export class MemoryEventLog implements EventLog {
     const caughtUp = deferred();
     const isCaughtUp = () => [...ends].every(([key, end]) => (positions.get(key) ?? 0) >= end);
     let running = true;
+    let busy = false;
     const stopped = deferred();
 
     const loop = (async () => {
@@ -108,6 +109,7 @@ export class MemoryEventLog implements EventLog {
             if (from >= log.length) continue;
             const records = log.slice(from, from + (options.maxBatchSize ?? 500));
             const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
+            busy = true;
             try {
               await options.handleBatch(batch);
               positions.set(key, from + records.length);
@@ -115,6 +117,8 @@ export class MemoryEventLog implements EventLog {
             } catch (error) {
               options.onBatchError?.(error, batch);
               await sleep(RETRY_BACKOFF_MS);
+            } finally {
+              busy = false;
             }
           }
         }
@@ -132,7 +136,7 @@ export class MemoryEventLog implements EventLog {
         this.#subscriptions.delete(subscription);
       },
     };
-    this.#subscriptions.add(subscription);
+    this.#subscriptions.set(subscription, () => !busy && this.#drained(options.topics, positions));
     return subscription;
   }
 
@@ -145,7 +149,22 @@ export class MemoryEventLog implements EventLog {
     return offsets;
   }
 
+  #drained(topics: readonly string[], positions: Map<string, number>): boolean {
+    return topics.every((topic) =>
+      this.#partitionsOf(topic).every(
+        (log, partition) => (positions.get(`${topic}:${partition}`) ?? 0) >= log.length,
+      ),
+    );
+  }
+
+  /** Resolves when every subscription has consumed everything published so far (tests and simulations). */
+  async settled(): Promise<void> {
+    while (![...this.#subscriptions.values()].every((drained) => drained())) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
+    await Promise.all([...this.#subscriptions.keys()].map((subscription) => subscription.stop()));
   }
 }

@@ -1,0 +1,60 @@
+// Materializes the tenant directory from the compacted topics. Every replica reads every partition from the
+// beginning (no consumer group), so each holds the whole, small, directory in memory.
+import type { DirectoryEvent, TenantDirectory } from '../core/directory.js';
+import { isRelayguardError } from '../core/errors.js';
+import { Topics } from '../core/topics.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { EventLog, RecordBatch, SchemaCodec, Subscription } from './ports.js';
+
+const FEEDS = {
+  [Topics.acceptedDomains]: 'accepted-domain',
+  [Topics.connectors]: 'connector',
+  [Topics.tenantPolicies]: 'tenant-policy',
+  [Topics.tenantBlocks]: 'tenant-block',
+} as const;
+
+type FeedTopic = keyof typeof FEEDS;
+
+export interface DirectoryFeedDeps {
+  readonly log: EventLog;
+  readonly codec: SchemaCodec;
+  readonly directory: TenantDirectory;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Called after each directory event is applied (e.g. the scorer resets windows on an unblock). */
+  readonly onEvent?: (change: DirectoryEvent) => void;
+}
+
+export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subscription> {
+  const handleBatch = async (batch: RecordBatch) => {
+    const topic = batch.topic as FeedTopic;
+    for (const record of batch.records) {
+      // A compaction tombstone (null value) removes a key that a REMOVED event already removed.
+      if (record.value === null) continue;
+      let change: DirectoryEvent;
+      try {
+        change = {
+          kind: FEEDS[topic],
+          event: await deps.codec.decode(topic, record.value),
+        } as DirectoryEvent;
+        deps.directory.apply(change);
+      } catch (error) {
+        if (isRelayguardError(error) && !error.retryable) {
+          // State topics are written by relayguard alone: a bad record is a bug to alert on, not to block on.
+          deps.logger.error(
+            { topic, partition: batch.partition, offset: record.offset, code: error.code, err: error },
+            'skipped an unreadable directory record',
+          );
+          deps.metrics.eventsConsumed.inc({ topic, outcome: 'invalid' });
+          continue;
+        }
+        throw error;
+      }
+      deps.metrics.eventsConsumed.inc({ topic, outcome: 'applied' });
+      deps.onEvent?.(change);
+    }
+    deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
+  };
+  return deps.log.subscribe({ groupId: null, topics: Object.keys(FEEDS), handleBatch });
+}
