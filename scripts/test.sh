@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: installs and starts what the tests need (see scripts/test-env/ensure-deps.sh), checks
+# that the generated contracts are current, lints, type-checks, then runs every test with node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shopt -s globstar nullglob
+
+bash scripts/test-env/ensure-deps.sh
+npx tsx scripts/gen-contracts.ts --check
+npx biome check .
+npx tsc -p tsconfig.json --noEmit
+
+# Each test file starts the real components it needs on free loopback ports and stops them by pid.
+node --import tsx --test --test-reporter=spec --test-concurrency=2 \
+  test/unit/**/*.test.ts test/contract/**/*.test.ts test/integration/**/*.test.ts test/e2e/**/*.test.ts

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// The `relayguard` executable. Configuration comes from the environment (see README.md), options from the
+// command line; exit codes are listed in exit-codes.ts.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { isRelayguardError } from '../core/errors.js';
+import { type Config, loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { serve } from './commands/serve.js';
+import { simulate } from './commands/simulate.js';
+import { ExitCode } from './exit-codes.js';
+
+function integer(name: string, min: number) {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return parsed;
+  };
+}
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+const program = new Command('relayguard')
+  .description('Blocks mail-relay tenants whose compromised servers relay spam from unregistered domains.')
+  .showHelpAfterError()
+  .exitOverride();
+
+const services = [
+  ['all', 'run the scorer, the enforcer and the admin API in one process (embedded adapters when nothing is configured)'],
+  ['scorer', 'consume MessageSubmitted, keep per-tenant windows, publish tenant block events'],
+  ['enforcer', 'answer relays from the materialized block state'],
+  ['admin', 'serve the admin API'],
+] as const;
+
+for (const [name, description] of services) {
+  program
+    .command(name)
+    .description(description)
+    .action(async () => {
+      const cfg = config();
+      await serve(cfg, name === 'all' ? ['scorer', 'enforcer', 'admin'] : [name], createLogger(cfg.logLevel));
+    });
+}
+
+program
+  .command('simulate')
+  .description('run a synthetic relay fleet against an embedded pipeline and report who was blocked')
+  .option('--tenants <n>', 'ordinary hybrid tenants', integer('--tenants', 0), 50)
+  .option('--forwarders <n>', 'forwarding-heavy tenants', integer('--forwarders', 0), 5)
+  .option('--minutes <n>', 'minutes of event time to simulate', integer('--minutes', 1), 90)
+  .option('--rate <n>', 'messages a minute per tenant', integer('--rate', 1), 20)
+  .option('--spam <n>', 'spam messages a minute from the compromised tenant', integer('--spam', 1), 60)
+  .option('--compromise-at <minute>', 'minute at which the compromised tenant starts to spam', integer('--compromise-at', 0), 30)
+  .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
+  .addOption(new Option('--start <iso>', 'event time of the first minute').default('2026-11-28T09:00:00Z'))
+  .option('--json', 'print the summary as JSON', false)
+  .action(async (opts) => {
+    const start = Date.parse(opts.start);
+    if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
+    const cfg = config();
+    process.exitCode = await simulate(
+      cfg,
+      {
+        tenants: opts.tenants,
+        forwarders: opts.forwarders,
+        minutes: opts.minutes,
+        ratePerMinute: opts.rate,
+        spamPerMinute: opts.spam,
+        compromiseMinute: opts.compromiseAt,
+        seed: opts.seed,
+        start,
+        json: opts.json,
+      },
+      createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const commanderCode = (error as { code?: string }).code;
+  if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version') {
+    process.exitCode = ExitCode.OK;
+  } else if (commanderCode?.startsWith('commander.')) {
+    process.exitCode = ExitCode.USAGE;
+  } else if (isRelayguardError(error) && error.code === 'INVALID_CONFIG') {
+    process.stderr.write(`relayguard: ${error.message}\n`);
+    process.exitCode = ExitCode.CONFIG;
+  } else {
+    process.stderr.write(`relayguard: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = ExitCode.FAILURE;
+  }
+}

@@ -1,0 +1,54 @@
+import { renderTable } from '../table.js';
+import type { SimulationSummary } from './run.js';
+
+function minutes(ms: number): string {
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export function renderSimulationSummary(summary: SimulationSummary): string {
+  const { tenants } = summary;
+  const lines = [
+    `Simulated ${summary.minutes} minutes of event time: ${tenants.ordinary} ordinary, ${tenants.forwarders} forwarding and ${tenants.compromised} compromised tenant(s), ${summary.messages.toLocaleString('en-US')} messages.`,
+    `The compromise began at ${new Date(summary.compromiseStartedAt).toISOString()}.`,
+    '',
+  ];
+  if (summary.blocked.length === 0) {
+    lines.push('Blocked tenants: none');
+  } else {
+    lines.push('Blocked tenants:');
+    lines.push(
+      renderTable(
+        ['tenant', 'kind', 'mode', 'blocked at', 'after compromise', 'reason', 'U', 'F', 'T', 'D', 'top domains', 'connectors'],
+        summary.blocked.map(({ tenantId, kind, blockedAt, afterCompromiseMs, block }) => [
+          tenantId,
+          kind,
+          block.mode,
+          new Date(blockedAt).toISOString(),
+          afterCompromiseMs === null ? '-' : minutes(afterCompromiseMs),
+          block.reason,
+          String(block.evidence.unregistered),
+          String(block.evidence.forwardedUnregistered),
+          String(block.evidence.total),
+          String(block.evidence.distinctUnregisteredDomains),
+          block.evidence.topDomains
+            .slice(0, 3)
+            .map((d) => `${d.domain} (${d.messages})`)
+            .join(', '),
+          block.evidence.connectors.map((c) => c.connectorId).join(', '),
+        ]),
+      ),
+    );
+  }
+  lines.push(
+    '',
+    `Forwarding tenants blocked: ${summary.forwardersBlocked} of ${tenants.forwarders} (largest forwarded unregistered volume in a window: F = ${summary.maxForwarded}).`,
+    'Relay answers for the compromised tenant now:',
+    `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
+    `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
+    '',
+    summary.ok
+      ? 'Result: as expected - the compromised tenant is blocked; forwarding and ordinary tenants are not.'
+      : 'Result: NOT as expected - see the table above.',
+  );
+  return lines.join('\n');
+}

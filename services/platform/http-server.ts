@@ -1,0 +1,34 @@
+// The HTTP server every service runs: /healthz, /readyz and /metrics, plus the routes a service adds (the admin
+// API, the decision API). Bound to loopback unless configured otherwise.
+import Fastify, { LogController } from 'fastify';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface HttpServerOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** True once the service answers from full state (the enforcer has caught up with the compacted topics). */
+  readonly isReady: () => boolean;
+  /** Largest request body accepted, in bytes. */
+  readonly bodyLimit?: number;
+}
+
+export type HttpServer = ReturnType<typeof createHttpServer>;
+
+export function createHttpServer(options: HttpServerOptions) {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Per-request lines would dominate the logs at relay rates; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = options.isReady();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'catching-up' });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+  );
+  return app;
+}
