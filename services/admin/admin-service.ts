@@ -281,7 +281,7 @@ export class AdminService {
     probationUntilAt: number | null,
   ) {
     const block = this.#deps.directory.tenant(tenantId)?.block;
-    if (!block || block.mode !== 'ENFORCE') {
+    if (block?.mode !== 'ENFORCE') {
       throw new RelayguardError('NOT_BLOCKED', `tenant ${tenantId} is not blocked`);
     }
     const missing = (Object.keys(input.attestations) as (keyof Attestations)[]).filter(

@@ -12,7 +12,8 @@ import { ExitCode } from './exit-codes.js';
 function integer(name: string, min: number) {
   return (value: string) => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (!Number.isInteger(parsed) || parsed < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return parsed;
   };
 }
@@ -27,7 +28,10 @@ const program = new Command('relayguard')
   .exitOverride();
 
 const services = [
-  ['all', 'run the scorer, the enforcer and the admin API in one process (embedded adapters when nothing is configured)'],
+  [
+    'all',
+    'run the scorer, the enforcer and the admin API in one process (embedded adapters when nothing is configured)',
+  ],
   ['scorer', 'consume MessageSubmitted, keep per-tenant windows, publish tenant block events'],
   ['enforcer', 'answer relays from the materialized block state'],
   ['admin', 'serve the admin API'],
@@ -51,7 +55,12 @@ program
   .option('--minutes <n>', 'minutes of event time to simulate', integer('--minutes', 1), 90)
   .option('--rate <n>', 'messages a minute per tenant', integer('--rate', 1), 20)
   .option('--spam <n>', 'spam messages a minute from the compromised tenant', integer('--spam', 1), 60)
-  .option('--compromise-at <minute>', 'minute at which the compromised tenant starts to spam', integer('--compromise-at', 0), 30)
+  .option(
+    '--compromise-at <minute>',
+    'minute at which the compromised tenant starts to spam',
+    integer('--compromise-at', 0),
+    30,
+  )
   .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
   .addOption(new Option('--start <iso>', 'event time of the first minute').default('2026-11-28T09:00:00Z'))
   .option('--json', 'print the summary as JSON', false)

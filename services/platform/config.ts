@@ -108,9 +108,10 @@ export interface Config {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const [variable = '(environment)', ...rest] = issue.path.map(String);
+      return `${variable}: ${issue.message}${rest.length > 0 ? ` (entry ${Number(rest[0]) + 1})` : ''}`;
+    });
     throw new RelayguardError('INVALID_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, {
       field: String(parsed.error.issues[0]?.path[0] ?? ''),
     });

@@ -183,6 +183,15 @@ export class Scorer {
         { field: 'tenantId' },
       );
     }
+    if (!this.#deps.directory.tenant(message.tenantId)) {
+      // Relays resolve tenants from connectors relayguard published: an unknown tenant is a misconfigured relay,
+      // and scoring it would classify all its mail as unregistered. Dead-lettered, it can be replayed once known.
+      throw new RelayguardError(
+        'UNKNOWN_TENANT',
+        `tenantId: tenant "${message.tenantId.slice(0, 64)}" has no accepted domains or connectors`,
+        { field: 'tenantId' },
+      );
+    }
     if (message.occurredAt > horizon) {
       throw new RelayguardError(
         'FUTURE_EVENT',

@@ -1,5 +1,6 @@
 // Builders for events and fixtures: tests say only what matters to them.
 import type { MessageSubmitted, RelayPath } from '../../services/core/contracts.generated.js';
+import { type ContractTopic, type TopicContracts, Topics } from '../../services/core/topics.js';
 
 let sequence = 0;
 
@@ -39,4 +40,93 @@ export function randomDomains(count: number, random: () => number): string[] {
     { length: count },
     (_, i) => `spam${i}-${Math.floor(random() * 1e9).toString(36)}.example`,
   );
+}
+
+/** One valid value per contract topic: the codec contract round-trips each. */
+export function sampleContractValues(): { [T in ContractTopic]: TopicContracts[T] } {
+  const at = Date.UTC(2026, 10, 28, 9);
+  return {
+    [Topics.messageSubmitted]: messageSubmitted({
+      tenantId: 'acme',
+      occurredAt: at,
+      headerFromDomain: 'acme.example',
+      queueId: '4Xb1c2',
+    }),
+    [Topics.acceptedDomains]: {
+      eventId: 'e1',
+      tenantId: 'acme',
+      domain: 'xn--bcher-kva.example',
+      change: 'ADDED',
+      matchSubdomains: true,
+      occurredAt: at,
+      actor: 'op',
+    },
+    [Topics.connectors]: {
+      eventId: 'e2',
+      tenantId: 'acme',
+      connectorId: 'c1',
+      change: 'UPSERTED',
+      relayPath: 'ONPREM',
+      senderIpRanges: ['192.0.2.0/24', '2001:db8::/32'],
+      tlsCertificateDomain: null,
+      enabled: true,
+      createdAt: at,
+      createdBy: 'op',
+      occurredAt: at,
+      actor: 'op',
+    },
+    [Topics.tenantPolicies]: {
+      eventId: 'e3',
+      tenantId: 'acme',
+      mode: 'MONITOR',
+      minUnregistered: 250,
+      minUnregisteredRatio: null,
+      minDistinctDomains: null,
+      minUnregisteredWithDistinct: null,
+      forwardedWeight: 0.5,
+      occurredAt: at,
+      actor: 'op',
+    },
+    [Topics.tenantBlocks]: {
+      eventId: 'acme@2026-11-28T10:00Z',
+      tenantId: 'acme',
+      occurredAt: at,
+      kind: 'BLOCKED',
+      unblocked: null,
+      blocked: {
+        blockId: 'acme@2026-11-28T10:00Z',
+        mode: 'ENFORCE',
+        reason: 'VOLUME',
+        policyVersion: '1',
+        probation: false,
+        evidence: {
+          windowStart: at - 3_600_000,
+          windowEnd: at,
+          unregistered: 600,
+          forwardedUnregistered: 3,
+          total: 800,
+          distinctUnregisteredDomains: 64,
+          thresholds: {
+            minUnregistered: 500,
+            minUnregisteredRatio: 0.25,
+            minDistinctDomains: 50,
+            minUnregisteredWithDistinct: 100,
+          },
+          topDomains: [{ domain: 'spam.example', messages: 40 }],
+          connectors: [{ connectorId: 'c1', messages: 600, createdAt: at - 1000 }],
+        },
+      },
+    },
+    [Topics.audit]: {
+      auditId: 'a1',
+      occurredAt: at,
+      actor: 'op',
+      role: 'OPERATOR',
+      action: 'tenant.unblock',
+      tenantId: 'acme',
+      target: 'b1',
+      ticket: 'SUP-1',
+      details: { warnings: '' },
+    },
+  };
 }

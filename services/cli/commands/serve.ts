@@ -1,14 +1,18 @@
 // `relayguard all | scorer | enforcer | admin`: run services until SIGTERM or SIGINT, then stop gracefully
 // (finish the batch in hand, commit, leave the group).
 import type { Config } from '../../platform/config.js';
-import type { Logger } from '../../platform/logger.js';
 import { createHttpServer } from '../../platform/http-server.js';
+import type { Logger } from '../../platform/logger.js';
 import { type ServiceName, startRuntime } from '../../platform/runtime.js';
 
 export async function serve(config: Config, services: readonly ServiceName[], logger: Logger): Promise<void> {
   const runtime = await startRuntime(config, { services, logger });
   let ready = false;
-  const http = createHttpServer({ logger: logger.child({ component: 'http' }), metrics: runtime.metrics, isReady: () => ready });
+  const http = createHttpServer({
+    logger: logger.child({ component: 'http' }),
+    metrics: runtime.metrics,
+    isReady: () => ready,
+  });
   const httpAddress = await http.listen({ host: config.bindAddress, port: config.httpPort });
   const { description } = runtime.adapters;
   const banner = [

@@ -5,7 +5,11 @@ import { ExitCode } from '../exit-codes.js';
 import { renderSimulationSummary } from '../simulation/report.js';
 import { runSimulation, type SimulationOptions } from '../simulation/run.js';
 
-export async function simulate(config: Config, options: SimulationOptions & { json: boolean }, logger: Logger): Promise<number> {
+export async function simulate(
+  config: Config,
+  options: SimulationOptions & { json: boolean },
+  logger: Logger,
+): Promise<number> {
   const bar = new SingleBar({
     format: 'simulating [{bar}] {value}/{total} minutes of event time | {messages} messages',
     stream: process.stderr,
@@ -16,6 +20,8 @@ export async function simulate(config: Config, options: SimulationOptions & { js
     bar.update(minute, { messages: messages.toLocaleString('en-US') }),
   );
   bar.stop();
-  process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSimulationSummary(summary)}\n`);
+  process.stdout.write(
+    options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSimulationSummary(summary)}\n`,
+  );
   return summary.ok ? ExitCode.OK : ExitCode.UNEXPECTED_RESULT;
 }

@@ -63,12 +63,17 @@ function random(seed: number): () => number {
 }
 
 /** The events of one minute of fleet traffic, in time order. */
-export function* fleetMinute(tenants: readonly FleetTenant[], minute: number, options: FleetOptions): Generator<MessageSubmitted> {
+export function* fleetMinute(
+  tenants: readonly FleetTenant[],
+  minute: number,
+  options: FleetOptions,
+): Generator<MessageSubmitted> {
   const next = random(options.seed * 100_003 + minute);
   const events: MessageSubmitted[] = [];
   const minuteStart = options.start + minute * MINUTE_MS;
   for (const tenant of tenants) {
-    const spam = tenant.kind === 'compromised' && minute >= options.compromiseMinute ? options.spamPerMinute : 0;
+    const spam =
+      tenant.kind === 'compromised' && minute >= options.compromiseMinute ? options.spamPerMinute : 0;
     for (let i = 0; i < options.ratePerMinute + spam; i++) {
       const senderDomain =
         i >= options.ratePerMinute

@@ -18,7 +18,20 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
     lines.push('Blocked tenants:');
     lines.push(
       renderTable(
-        ['tenant', 'kind', 'mode', 'blocked at', 'after compromise', 'reason', 'U', 'F', 'T', 'D', 'top domains', 'connectors'],
+        [
+          'tenant',
+          'kind',
+          'mode',
+          'blocked at',
+          'after compromise',
+          'reason',
+          'U',
+          'F',
+          'T',
+          'D',
+          'top domains',
+          'connectors',
+        ],
         summary.blocked.map(({ tenantId, kind, blockedAt, afterCompromiseMs, block }) => [
           tenantId,
           kind,

@@ -1,15 +1,22 @@
 // `relayguard simulate`: a synthetic fleet against an embedded pipeline in this process, in event time, and a
 // summary of who was blocked, when, on what evidence, and how long after the compromise began.
+
+import type { Actor } from '../../admin/admin-service.js';
 import type { TenantBlocked } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
 import { Topics } from '../../core/topics.js';
-import type { Actor } from '../../admin/admin-service.js';
 import { ManualClock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MemoryEventLog } from '../../platform/memory/memory-event-log.js';
 import { embeddedAdapters, startRuntime } from '../../platform/runtime.js';
-import { COMPROMISED_TENANT, type FleetOptions, type FleetTenant, fleetMinute, fleetTenants } from './fleet.js';
+import {
+  COMPROMISED_TENANT,
+  type FleetOptions,
+  type FleetTenant,
+  fleetMinute,
+  fleetTenants,
+} from './fleet.js';
 
 const SIMULATOR: Actor = { subject: 'relayguard-simulate', role: 'OPERATOR' };
 
@@ -48,7 +55,12 @@ export async function runSimulation(
 ): Promise<SimulationSummary> {
   const clock = new ManualClock(options.start);
   const adapters = embeddedAdapters(config, clock);
-  const runtime = await startRuntime(config, { services: ['scorer', 'enforcer', 'admin'], logger, clock, adapters });
+  const runtime = await startRuntime(config, {
+    services: ['scorer', 'enforcer', 'admin'],
+    logger,
+    clock,
+    adapters,
+  });
   const log = adapters.log as MemoryEventLog;
   try {
     await runtime.ready;
@@ -68,7 +80,10 @@ export async function runSimulation(
       clock.set(options.start + (minute + 1) * MINUTE_MS);
       const records = [];
       for (const event of fleetMinute(tenants, minute, options)) {
-        records.push({ key: event.tenantId, value: await adapters.codec.encode(Topics.messageSubmitted, event) });
+        records.push({
+          key: event.tenantId,
+          value: await adapters.codec.encode(Topics.messageSubmitted, event),
+        });
       }
       await log.publish(Topics.messageSubmitted, records);
       await log.settled();
@@ -96,11 +111,16 @@ export async function runSimulation(
     const enforcer = runtime.enforcer!;
     const answer = (sender: string) => {
       const decision = enforcer.decide({ clientAddress: compromised.clientAddress, sender }, 'simulate');
-      return decision.action === 'REJECT' ? `${decision.code} ${decision.enhancedCode} ${decision.text}` : 'accept';
+      return decision.action === 'REJECT'
+        ? `${decision.code} ${decision.enhancedCode} ${decision.text}`
+        : 'accept';
     };
     let maxForwarded = 0;
     for (const tenant of tenants.filter((t) => t.kind === 'forwarder')) {
-      maxForwarded = Math.max(maxForwarded, (await admin.status(tenant.tenantId)).counters.forwardedUnregistered);
+      maxForwarded = Math.max(
+        maxForwarded,
+        (await admin.status(tenant.tenantId)).counters.forwardedUnregistered,
+      );
     }
     const forwardersBlocked = blocked.filter((b) => b.kind === 'forwarder').length;
     const enforcedCompromise = blocked.some((b) => b.kind === 'compromised' && b.block.mode === 'ENFORCE');

@@ -100,7 +100,7 @@ export class MemoryEventLog implements EventLog {
       while (running) {
         if (isCaughtUp()) caughtUp.resolve();
         const wake = this.#wake.promise;
-        let delivered = false;
+        let delivered = false; // anything handled (or due again) in this pass
         for (const topic of options.topics) {
           for (const [partition, log] of this.#partitionsOf(topic).entries()) {
             if (!running) break;
@@ -117,6 +117,7 @@ export class MemoryEventLog implements EventLog {
             } catch (error) {
               options.onBatchError?.(error, batch);
               await sleep(RETRY_BACKOFF_MS);
+              delivered = true; // not waiting for new records: the failed ones are still due
             } finally {
               busy = false;
             }

@@ -1,0 +1,122 @@
+// The WindowStore contract: the memory store and the Redis store must pass it unchanged.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DEFAULT_POLICY } from '../../services/core/policy.js';
+import { type PositionedMessage, scoreTenant, type TenantContext } from '../../services/core/scoring.js';
+import { cloneWindow, resetWindow, type TenantWindow } from '../../services/core/windows.js';
+import type { WindowStore } from '../../services/platform/ports.js';
+
+export interface WindowStoreFixture {
+  readonly store: WindowStore;
+  /** Lets `ms` of time pass for the store's expiry (a manual clock, or real time). */
+  elapse(ms: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 10, 28, 9);
+const context: TenantContext = {
+  acceptedDomain: (_t, domain) => (domain === 'acme.example' ? { matchSubdomains: true } : undefined),
+  policyOverrides: () => undefined,
+  probationUntil: () => null,
+  connectorCreatedAt: () => null,
+  isBlocked: () => false,
+};
+
+/** A realistic window: several buckets, tracked domains and connectors, a block, a watermark. */
+function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): TenantWindow {
+  const messages: PositionedMessage[] = Array.from({ length: count }, (_, i) => ({
+    position: { partition: 3, offset: String(firstOffset + i) },
+    message: {
+      tenantId: 't',
+      occurredAt: T0 + (firstOffset + i) * 7_000,
+      senderDomain: i % 3 === 0 ? 'acme.example' : `spam${i % 150}.example`,
+      relayPath: i % 5 === 0 ? 'FORWARDED' : 'ONPREM',
+      connectorId: `c${i % 2}`,
+    },
+  }));
+  return scoreTenant(previous, 't', messages, DEFAULT_POLICY, context).window;
+}
+
+export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
+  describe(`WindowStore contract: ${name}`, () => {
+    it('returns nothing for tenants it never stored', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        assert.equal((await store.load([`t-${randomUUID()}`])).size, 0);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('stores and loads a window exactly, whatever it holds', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        const next = windowAfter(400);
+        assert.ok(next.activeBlockId !== null && next.domains.size > 0 && next.buckets.size > 10);
+        assert.deepEqual(await store.save([{ tenantId: tenant, expected: undefined, next }]), {
+          conflicts: [],
+        });
+        const loaded = (await store.load([tenant])).get(tenant);
+        assert.deepEqual(loaded, next);
+
+        // An update removes buckets and domains that slid out or were reset.
+        const updated = windowAfter(50, loaded, 400);
+        resetWindow(updated, T0 + 300 * 7_000);
+        assert.deepEqual(
+          (await store.save([{ tenantId: tenant, expected: loaded, next: updated }])).conflicts,
+          [],
+        );
+        assert.deepEqual((await store.load([tenant])).get(tenant), updated);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('refuses a write based on a stale window, per tenant, and applies the others', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const [a, b] = [`t-${randomUUID()}`, `t-${randomUUID()}`];
+        const first = windowAfter(10);
+        await store.save([
+          { tenantId: a, expected: undefined, next: first },
+          { tenantId: b, expected: undefined, next: first },
+        ]);
+        const newer = windowAfter(5, first, 10);
+        await store.save([{ tenantId: a, expected: first, next: newer }]);
+
+        // A zombie scorer still holding `first` for a, and a fresh one for b.
+        const zombie = windowAfter(3, cloneWindow(first), 10);
+        const { conflicts } = await store.save([
+          { tenantId: a, expected: first, next: zombie },
+          { tenantId: b, expected: first, next: newer },
+        ]);
+        assert.deepEqual(conflicts, [a]);
+        const loaded = await store.load([a, b]);
+        assert.deepEqual(loaded.get(a), newer);
+        assert.deepEqual(loaded.get(b), newer);
+
+        // Creating a window that another writer created first is a conflict too.
+        assert.deepEqual((await store.save([{ tenantId: a, expected: undefined, next: first }])).conflicts, [
+          a,
+        ]);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('forgets a window ttlMs after its last write', async () => {
+      const { store, elapse, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        await store.save([{ tenantId: tenant, expected: undefined, next: windowAfter(5) }]);
+        assert.equal((await store.load([tenant])).size, 1);
+        await elapse(store.ttlMs + 1);
+        assert.equal((await store.load([tenant])).size, 0);
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+}
