@@ -1,0 +1,149 @@
+// The production window store on Redis (ioredis). One round trip per call whatever the number of tenants
+// (a pipeline of HGETALLs to load; a pipeline of one Lua call per tenant to save), each tenant's save atomic
+// and conditional on the version it was based on. On Redis Cluster each tenant's keys share a hash tag, so
+// every script is single-slot; the pipelines are split per tenant there and run concurrently.
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { RelayguardError } from '../../core/errors.js';
+import { type TenantWindow, windowVersion } from '../../core/windows.js';
+import type { WindowStore, WindowWrite } from '../ports.js';
+import { projectPath } from '../project-files.js';
+import { decodeWindow, diffFields, encodeWindow, windowKeys } from './window-encoding.js';
+
+const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
+
+type Client = Redis | Cluster;
+
+interface SaveWindowCommand {
+  saveWindow(mainKey: string, trackedKey: string, ...args: (string | number)[]): Promise<number>;
+}
+
+export interface RedisWindowStoreOptions {
+  /** redis://, rediss:// (TLS) URL; user and password in the URL are used for AUTH. */
+  readonly url: string;
+  /** Seed nodes of a Redis Cluster; when set, `url` only supplies credentials and TLS. */
+  readonly clusterNodes?: readonly { host: string; port: number }[];
+  readonly ttlMs: number;
+}
+
+function unavailable(error: unknown): RelayguardError {
+  return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
+}
+
+export class RedisWindowStore implements WindowStore {
+  readonly #client: Client & SaveWindowCommand;
+  readonly ttlMs: number;
+
+  constructor(options: RedisWindowStoreOptions) {
+    this.ttlMs = options.ttlMs;
+    // No offline queue: a command replayed after a reconnect could count twice; failing fast lets the consumer
+    // redeliver the batch instead, and the version check makes that safe.
+    const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false };
+    const client: Client = options.clusterNodes
+      ? new Cluster([...options.clusterNodes], {
+          redisOptions: { ...base, ...credentials(options.url) },
+          enableOfflineQueue: false,
+        })
+      : new Redis(options.url, base);
+    client.defineCommand('saveWindow', { numberOfKeys: 2, lua: saveWindowLua });
+    this.#client = client as Client & SaveWindowCommand;
+  }
+
+  /** Resolves when the connection is up (the first command would fail fast before that). */
+  async ready(): Promise<void> {
+    const client = this.#client;
+    if (client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('end', () => reject(unavailable(new Error('connection closed before it was ready'))));
+    });
+  }
+
+  get client(): Client {
+    return this.#client;
+  }
+
+  async load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
+    const found = new Map<string, TenantWindow>();
+    if (tenantIds.length === 0) return found;
+    const results = await this.#pipelined(tenantIds, (pipeline, tenantId) => {
+      const [main, tracked] = windowKeys(tenantId);
+      pipeline.hgetall(main).hgetall(tracked);
+    });
+    tenantIds.forEach((tenantId, i) => {
+      const [main, tracked] = results.slice(i * 2, i * 2 + 2) as [
+        Record<string, string>,
+        Record<string, string>,
+      ];
+      const window = decodeWindow(main, tracked);
+      if (window) found.set(tenantId, window);
+    });
+    return found;
+  }
+
+  async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
+    if (writes.length === 0) return { conflicts: [] };
+    const results = await this.#pipelined(writes, (pipeline, write) => {
+      const before = write.expected ? encodeWindow(write.expected) : undefined;
+      const after = encodeWindow(write.next);
+      const main = diffFields(before?.[0], after[0]);
+      const tracked = diffFields(before?.[1], after[1]);
+      (pipeline as unknown as SaveWindowCommand).saveWindow(
+        ...windowKeys(write.tenantId),
+        windowVersion(write.expected),
+        windowVersion(write.next),
+        this.ttlMs,
+        main.set.length / 2,
+        main.del.length,
+        tracked.set.length / 2,
+        tracked.del.length,
+        ...main.set,
+        ...main.del,
+        ...tracked.set,
+        ...tracked.del,
+      );
+    });
+    return { conflicts: writes.filter((_, i) => results[i] !== 1).map((write) => write.tenantId) };
+  }
+
+  /**
+   * Runs one pipeline (one round trip) on a single Redis; on a cluster, one pipeline per item, concurrently,
+   * because a cluster pipeline must stay within one slot. Any command error fails the whole call (retryable).
+   */
+  async #pipelined<T>(
+    items: readonly T[],
+    add: (pipeline: ReturnType<Client['pipeline']>, item: T) => void,
+  ): Promise<unknown[]> {
+    try {
+      const batches = this.#client instanceof Cluster ? items.map((item) => [item]) : [items];
+      const replies = await Promise.all(
+        batches.map((batch) => {
+          const pipeline = this.#client.pipeline();
+          for (const item of batch) add(pipeline, item);
+          return pipeline.exec();
+        }),
+      );
+      return replies.flatMap((reply) =>
+        (reply ?? []).map(([error, value]) => {
+          if (error) throw error;
+          return value;
+        }),
+      );
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+}
+
+function credentials(url: string): RedisOptions {
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
