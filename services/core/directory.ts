@@ -69,6 +69,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
   readonly #byRange = new IpRangeIndex<Connector>();
   readonly #byCertificate = new Map<string, Connector>();
   #blockedCount = 0;
+  #monitorBlockedCount = 0;
 
   apply(change: DirectoryEvent): void {
     switch (change.kind) {
@@ -98,6 +99,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
   /** Tenants whose enforce-mode block is in force. */
   get blockedCount(): number {
     return this.#blockedCount;
+  }
+
+  /** Tenants in monitor mode whose latest block decision would have blocked them. */
+  get monitorBlockedCount(): number {
+    return this.#monitorBlockedCount;
   }
 
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
@@ -191,6 +197,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
   #applyBlock(event: TenantBlockEvent): void {
     const record = this.#record(event.tenantId);
     const wasBlocked = isEnforcedBlock(record);
+    const wasMonitored = record.block?.mode === 'MONITOR';
     if (event.kind === 'BLOCKED' && event.blocked) {
       // A duplicate publish carries the same block id: it must not count as a second block.
       if (record.block?.blockId === event.blocked.blockId) return;
@@ -202,6 +209,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       record.lastUnblock = { ...event.unblocked, unblockedAt: event.occurredAt };
     }
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
+    this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
 }
 

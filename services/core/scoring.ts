@@ -24,6 +24,16 @@ import {
 export interface PositionedMessage {
   readonly position: LogPosition;
   readonly message: ValidMessage;
+  /** The event's own id and the relay's queue id: carried through so a block names the event that tipped it. */
+  readonly eventId?: string;
+  readonly queueId?: string | null;
+}
+
+/** The event whose counting made the policy decide: the link from a relay queue id to a block. */
+export interface BlockTrigger {
+  readonly position: LogPosition;
+  readonly eventId: string | null;
+  readonly queueId: string | null;
 }
 
 export interface TenantContext extends AcceptedDomainLookup {
@@ -41,6 +51,8 @@ export interface ScoreResult {
   readonly emits: TenantBlockEvent[];
   /** One entry per input message, in order: what happened to it and how it was classified. */
   readonly outcomes: { outcome: ScoreOutcome; messageClass: MessageClass }[];
+  /** For each emitted block, by block id: the event that triggered it. */
+  readonly triggers: Map<string, BlockTrigger>;
 }
 
 const TOP_EVIDENCE = 10;
@@ -69,10 +81,11 @@ export function scoreTenant(
   const window = previous ? cloneWindow(previous) : emptyWindow();
   const emits: TenantBlockEvent[] = [];
   const outcomes: ScoreResult['outcomes'] = [];
+  const triggers: ScoreResult['triggers'] = new Map();
   const overrides = context.policyOverrides(tenantId);
   const probationUntil = context.probationUntil(tenantId);
 
-  for (const { position, message } of messages) {
+  for (const { position, message, eventId, queueId } of messages) {
     const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
     const messageClass = classify(message.senderDomain, message.relayPath, registered);
     if (alreadyApplied(window, position)) {
@@ -98,6 +111,7 @@ export function scoreTenant(
     const blockId = blockIdFor(tenantId, span.end);
     if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
     else window.monitorBlockId = blockId;
+    triggers.set(blockId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
     emits.push({
       eventId: blockId,
       tenantId,
@@ -133,5 +147,5 @@ export function scoreTenant(
       },
     });
   }
-  return { window, emits, outcomes };
+  return { window, emits, outcomes, triggers };
 }

@@ -97,8 +97,17 @@ export class Enforcer {
   /** Throws a RelayguardError (INVALID_DOMAIN, INVALID_ADDRESS) for a query that cannot be decided. */
   decide(query: DecisionQuery, stage: string): DecisionAnswer {
     const { metrics } = this.#deps;
+    const timer = metrics.policyRequestDuration.startTimer({ stage });
     const answer = this.#answer(query);
+    timer();
     metrics.decisions.inc({ stage, action: answer.action });
+    if (answer.action === 'REJECT') {
+      // A blocked tenant's flood is rejected at relay rates: counted always, logged only when debugging.
+      this.#deps.logger.debug(
+        { stage, action: answer.action, tenantId: answer.tenantId, blockId: answer.blockId },
+        'relay told to reject an unregistered sender',
+      );
+    }
     return answer;
   }
 
@@ -132,6 +141,16 @@ export class Enforcer {
     const value = await codec.encode(Topics.messageSubmitted, event);
     await log.publish(Topics.messageSubmitted, [{ key: event.tenantId, value }]);
     this.#deps.metrics.eventsProduced.inc({ topic: Topics.messageSubmitted, outcome: 'ok' });
+    // The first link of the correlation chain: relay queue id -> event id (-> the block that event triggers).
+    this.#deps.logger.debug(
+      {
+        topic: Topics.messageSubmitted,
+        tenantId: event.tenantId,
+        queueId: event.queueId,
+        eventId: event.eventId,
+      },
+      'message submitted',
+    );
     return event;
   }
 }

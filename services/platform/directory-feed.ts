@@ -55,6 +55,8 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subsc
       deps.onEvent?.(change);
     }
     deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
+    deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);
+    deps.metrics.consumerLag.set({ topic, partition: String(batch.partition) }, batch.lag);
   };
   return deps.log.subscribe({ groupId: null, topics: Object.keys(FEEDS), handleBatch });
 }

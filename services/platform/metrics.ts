@@ -56,7 +56,7 @@ export class Metrics {
 
   readonly storeDuration = new Histogram({
     name: 'relayguard_window_store_duration_seconds',
-    help: 'Window store round trips, by operation (load, save).',
+    help: 'Window store round trips (Redis commands in production), by operation (load, save).',
     labelNames: ['operation'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
@@ -112,6 +112,21 @@ export class Metrics {
     name: 'relayguard_ready',
     help: '1 when the service has caught up with the compacted topics and answers from full state.',
     labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tenantsMonitorBlocked = new Gauge({
+    name: 'relayguard_tenants_monitor_blocked',
+    help: 'Tenants in monitor mode whose latest decision would have blocked them (published, not enforced).',
+    registers: [this.registry],
+  });
+
+  // The latency objective's histogram: SLO buckets at 1, 5 and 25 ms (deploy/prometheus/alerts.yml).
+  readonly policyRequestDuration = new Histogram({
+    name: 'relayguard_policy_request_duration_seconds',
+    help: 'Time to answer one relay policy request (Postfix policy protocol or HTTP decision API), by stage.',
+    labelNames: ['stage'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
 

@@ -1,12 +1,17 @@
 // The scorer: consumes MessageSubmitted in batches, folds each tenant's events into its window (services/core),
 // publishes block decisions, then stores the windows with the applied log position, then lets the offsets be
 // committed. A crash anywhere replays the batch; the stored position makes the replay count nothing twice.
-import { type ValidMessage, validateMessage } from '../core/classify.js';
+import { validateMessage } from '../core/classify.js';
 import type { TenantBlockEvent } from '../core/contracts.generated.js';
 import { isEnforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
-import { type PositionedMessage, scoreTenant, type TenantContext } from '../core/scoring.js';
+import {
+  type BlockTrigger,
+  type PositionedMessage,
+  scoreTenant,
+  type TenantContext,
+} from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import { cloneWindow, resetWindow, type TenantWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
@@ -100,11 +105,13 @@ export class Scorer {
 
     const writes: WindowWrite[] = [];
     const emits: TenantBlockEvent[] = [];
+    const triggers = new Map<string, BlockTrigger>();
     const outcomes = new Map<string, number>();
     for (const [tenantId, messages] of byTenant) {
       const expected = windows.get(tenantId);
       const result = scoreTenant(expected, tenantId, messages, this.#deps.policy, this.#context);
       emits.push(...result.emits);
+      for (const [blockId, trigger] of result.triggers) triggers.set(blockId, trigger);
       writes.push({ tenantId, expected, next: result.window });
       for (const { outcome, messageClass } of result.outcomes) {
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
@@ -115,7 +122,7 @@ export class Scorer {
     // Publish before storing: a crash in between re-derives the same block (same id) on replay; the reverse
     // order could store "blocked" and lose the event.
     await this.#publish(Topics.messageSubmittedDlq, deadLetters);
-    await this.#publishBlocks(emits);
+    await this.#publishBlocks(batch.topic, emits, triggers);
 
     const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
     const { conflicts } = await store.save(writes);
@@ -142,9 +149,9 @@ export class Scorer {
     const deadLetters: OutgoingRecord[] = [];
     const horizon = this.#deps.clock.now() + this.#deps.maxClockSkewMs;
     for (const record of batch.records) {
-      let message: ValidMessage;
+      let valid: Omit<PositionedMessage, 'position'>;
       try {
-        message = await this.#validate(record, horizon);
+        valid = await this.#validate(record, horizon);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
         deadLetters.push(deadLetter(batch.topic, record, error));
@@ -155,26 +162,28 @@ export class Scorer {
             topic: batch.topic,
             partition: record.partition,
             offset: record.offset,
-            code: error.code,
+            reason: error.code,
             field: error.field,
           },
           'poison event sent to the dead-letter topic',
         );
         continue;
       }
+      const { message } = valid;
       let messages = byTenant.get(message.tenantId);
       if (!messages) {
         messages = [];
         byTenant.set(message.tenantId, messages);
       }
-      messages.push({ position: { partition: record.partition, offset: record.offset }, message });
+      messages.push({ position: { partition: record.partition, offset: record.offset }, ...valid });
     }
     return { byTenant, deadLetters };
   }
 
-  async #validate(record: LogRecord, horizon: number): Promise<ValidMessage> {
+  async #validate(record: LogRecord, horizon: number): Promise<Omit<PositionedMessage, 'position'>> {
     if (record.value === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
-    const message = validateMessage(await this.#deps.codec.decode(Topics.messageSubmitted, record.value));
+    const event = await this.#deps.codec.decode(Topics.messageSubmitted, record.value);
+    const message = validateMessage(event);
     if (record.key !== null && record.key !== message.tenantId) {
       // Keyed by tenant so a tenant's events share one partition, in order: anything else breaks the watermark.
       throw new RelayguardError(
@@ -199,7 +208,7 @@ export class Scorer {
         { field: 'occurredAt' },
       );
     }
-    return message;
+    return { message, eventId: event.eventId, queueId: event.queueId };
   }
 
   async #publish(topic: string, records: OutgoingRecord[]): Promise<void> {
@@ -213,7 +222,12 @@ export class Scorer {
     }
   }
 
-  async #publishBlocks(emits: readonly TenantBlockEvent[]): Promise<void> {
+  /** Publishes the blocks and logs each with the event that triggered it (topic/partition/offset, ids). */
+  async #publishBlocks(
+    sourceTopic: string,
+    emits: readonly TenantBlockEvent[],
+    triggers: ReadonlyMap<string, BlockTrigger>,
+  ): Promise<void> {
     const records = await Promise.all(
       emits.map(async (event) => ({
         key: event.tenantId,
@@ -224,8 +238,14 @@ export class Scorer {
     for (const event of emits) {
       const blocked = event.blocked!;
       this.#deps.metrics.blocksIssued.inc({ source: 'policy', mode: blocked.mode });
+      const trigger = triggers.get(blocked.blockId);
       this.#deps.logger.info(
         {
+          topic: sourceTopic,
+          partition: trigger?.position.partition,
+          offset: trigger?.position.offset,
+          eventId: trigger?.eventId,
+          queueId: trigger?.queueId,
           tenantId: event.tenantId,
           blockId: blocked.blockId,
           mode: blocked.mode,
@@ -248,7 +268,10 @@ export class Scorer {
       if (event.kind === 'UNBLOCKED') resets.set(event.tenantId, event.occurredAt);
     }
     if (resets.size === 0) return;
-    const windows = await this.#deps.store.load([...resets.keys()]);
+    const { metrics, store } = this.#deps;
+    const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
+    const windows = await store.load([...resets.keys()]);
+    loadTimer();
     const writes: WindowWrite[] = [];
     for (const [tenantId, at] of resets) {
       const expected: TenantWindow | undefined = windows.get(tenantId);
@@ -256,7 +279,9 @@ export class Scorer {
       const next = cloneWindow(expected);
       if (resetWindow(next, at)) writes.push({ tenantId, expected, next });
     }
-    const { conflicts } = await this.#deps.store.save(writes);
+    const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
+    const { conflicts } = await store.save(writes);
+    saveTimer();
     if (conflicts.length > 0)
       throw new RelayguardError('WRITE_CONFLICT', 'a window changed during its reset; retrying');
   }
