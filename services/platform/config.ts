@@ -86,6 +86,9 @@ const EnvSchema = z
     }
   });
 
+/** Every environment variable relayguard reads (deployment files are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   /** Embedded: every port on its in-memory adapter, in one process. */
   readonly embedded: boolean;

@@ -1,0 +1,99 @@
+// docker-compose.yml is for users; no Docker engine runs here, so it is checked statically: every service is
+// there with a health check, relayguard services use only variables and commands relayguard knows, and every
+// mounted or copied path exists.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES } from '../../../services/platform/config.js';
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  ports?: string[];
+}
+
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+const relayguardServices = Object.entries(services).filter(
+  ([, service]) => service.image === 'relayguard:local',
+);
+
+describe('docker-compose.yml', () => {
+  it('runs Kafka, Schema Registry, Redis, Prometheus, Grafana and every relayguard service', () => {
+    for (const name of [
+      'kafka',
+      'schema-registry',
+      'redis',
+      'prometheus',
+      'grafana',
+      'topics',
+      'scorer',
+      'enforcer',
+      'admin',
+    ]) {
+      assert.ok(services[name], `service ${name}`);
+    }
+  });
+
+  it('gives every long-running service a health check, and orders startup on them', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'topics') continue;
+      assert.ok(service.healthcheck?.test && !service.healthcheck.disable, `${name} has a health check`);
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        assert.ok(services[dependency], `${name} depends on an existing service ${dependency}`);
+        assert.ok(
+          ['service_healthy', 'service_completed_successfully'].includes(condition),
+          `${name} waits for ${dependency}`,
+        );
+      }
+    }
+  });
+
+  it('configures relayguard only with variables relayguard reads', () => {
+    assert.ok(relayguardServices.length >= 4);
+    for (const [name, service] of relayguardServices) {
+      for (const variable of Object.keys(service.environment ?? {})) {
+        assert.ok(CONFIG_VARIABLES.includes(variable), `${name}: ${variable} is not a relayguard variable`);
+      }
+    }
+  });
+
+  it('runs relayguard commands that exist', () => {
+    for (const [name, service] of relayguardServices) {
+      const [command] = service.command ?? ['all'];
+      if (name === 'topics') continue;
+      execFileSync('npx', ['tsx', 'services/cli/main.ts', command!, '--help'], { stdio: 'pipe' });
+    }
+  });
+
+  it('publishes ports on loopback only', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? [])
+        assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port}`);
+    }
+  });
+
+  it('mounts and copies paths that exist', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('./')) assert.ok(existsSync(source), `${name} mounts ${source}`);
+      }
+      if (service.build)
+        assert.ok(existsSync(service.build.dockerfile), `${name} builds ${service.build.dockerfile}`);
+    }
+    const dockerfile = readFileSync('deploy/Dockerfile', 'utf8');
+    for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) {
+      assert.ok(existsSync(source!.replace('/*.lua', '')), `Dockerfile copies ${source}`);
+    }
+  });
+});
