@@ -1,0 +1,297 @@
+// Proves the test environment itself: each real component starts, answers, fails on demand, and
+// dies with the test process. Needs scripts/test-env/ensure-deps.sh to have run.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { KafkaMockCommandError, startKafkaMock } from '../support/kafka-mock.js';
+import { startRedis } from '../support/redis-server.js';
+import { startSchemaRegistry } from '../support/schema-registry.js';
+import { cleanupStack, spawnTethered, waitFor } from '../support/tether.js';
+
+const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+const avroSchema = (schema: string) => ({ type: SchemaType.AVRO as const, schema });
+
+/** Alive and not a zombie: a killed orphan stays a zombie until its new parent reaps it. */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+test('redis-server: PING, restart on the same port loses the data, SIGKILL then restart', async (t) => {
+  const started = Date.now();
+  const redis = await startRedis();
+  t.diagnostic(`redis-server ready in ${Date.now() - started} ms`);
+  t.after(() => redis.stop());
+  assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/);
+
+  // No offline queue and no retries: a command against a dead server fails instead of waiting.
+  const client = () =>
+    new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+  const before = client();
+  await before.connect();
+  assert.equal(await before.ping(), 'PONG');
+  await before.set('k', 'v');
+  before.disconnect();
+
+  const firstPid = redis.pid;
+  await redis.restart();
+  assert.notEqual(redis.pid, firstPid);
+  assert.equal(await isAlive(firstPid), false);
+  const after = client();
+  // Once the server is killed ioredis reports the refused reconnects as 'error' events.
+  after.on('error', () => {});
+  await after.connect();
+  assert.equal(await after.get('k'), null, 'no persistence: data is gone after a restart');
+
+  await redis.kill();
+  await assert.rejects(after.ping());
+  after.disconnect();
+  await redis.restart();
+  const again = client();
+  t.after(() => again.disconnect());
+  await again.connect();
+  assert.equal(await again.ping(), 'PONG');
+});
+
+test('Kafka mock cluster: topic with 3 partitions, produce and consume, broker down then up', async (t) => {
+  // Clients must disconnect before the cluster stops (see cleanupStack), so cleanups run LIFO.
+  const defer = cleanupStack(t);
+  const started = Date.now();
+  const mock = await startKafkaMock({ brokers: 3 });
+  t.diagnostic(`mock cluster ready in ${Date.now() - started} ms`);
+  defer(() => mock.stop());
+  assert.equal(mock.bootstrapServers.length, 3);
+
+  const topic = unique('test-env');
+  await mock.createTopic(topic, 3);
+  await assert.rejects(mock.createTopic(topic, 3), KafkaMockCommandError);
+  await assert.rejects(mock.brokerDown(99), KafkaMockCommandError);
+
+  const kafka = new Kafka({
+    clientId: 'test-env',
+    brokers: mock.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 50, maxRetryTime: 200 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  defer(() => admin.disconnect());
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const partitions = metadata.topics[0]?.partitions ?? [];
+  assert.equal(partitions.length, 3);
+
+  // The mock's documented limit (DESIGN.md): Metadata names controller 0, brokers are 1..N, so
+  // every request kafkajs sends to the controller fails. If this starts passing, revisit the design.
+  await assert.rejects(admin.createTopics({ topics: [{ topic: unique('admin') }] }), /Broker 0 not found/);
+
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  defer(() => producer.disconnect());
+  await producer.send({ topic, messages: [{ key: 'tenant-a', value: 'first' }] });
+
+  // Down: the leader of partition 0 refuses connections, so producing to that partition fails;
+  // once it is up again the same producer reconnects.
+  const leader = partitions.find((p) => p.partitionId === 0)?.leader ?? -1;
+  await mock.brokerDown(leader);
+  await assert.rejects(producer.send({ topic, messages: [{ partition: 0, value: 'while down' }] }));
+  await mock.brokerUp(leader);
+  await waitFor(
+    () => producer.send({ topic, messages: [{ partition: 0, value: 'after up' }] }).then(() => true),
+    { timeoutMs: 10_000, description: 'a send to the broker that came back' },
+  );
+
+  const consumer = kafka.consumer({ groupId: unique('group'), allowAutoTopicCreation: false });
+  await consumer.connect();
+  defer(() => consumer.disconnect());
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const received: string[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push(message.value?.toString() ?? '');
+    },
+  });
+  // The mock holds a new group's first join for 3 s (its group.initial.rebalance.delay.ms).
+  await waitFor(() => received.includes('first') && received.includes('after up'), {
+    timeoutMs: 20_000,
+    description: 'both messages',
+  });
+  assert.ok(!received.includes('while down'), 'the failed send left nothing behind');
+});
+
+test('Schema Registry double with the real client: ids, BACKWARD_TRANSITIVE, error shapes', async (t) => {
+  const started = Date.now();
+  const sr = await startSchemaRegistry();
+  t.diagnostic(`schema registry double ready in ${Date.now() - started} ms`);
+  t.after(() => sr.stop());
+  const subject = `${unique('relayguard.test')}-value`;
+  const options = { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE };
+  const client = new SchemaRegistry({ host: sr.url });
+
+  const v1 = {
+    type: 'record',
+    name: 'Event',
+    namespace: 'relayguard.test',
+    fields: [{ name: 'a', type: 'int' }],
+  };
+  const { id } = await client.register(avroSchema(JSON.stringify(v1)), options);
+  assert.equal((await client.register(avroSchema(JSON.stringify(v1)), options)).id, id);
+
+  // Fetch by id through a fresh client (no cache), and decode what the first one encoded.
+  const encoded = await client.encode(id, { a: 7 });
+  assert.deepEqual({ ...(await new SchemaRegistry({ host: sr.url }).decode(encoded)) }, { a: 7 });
+  const raw = await fetch(`${sr.url}/schemas/ids/${id}`);
+  assert.deepEqual(await raw.json(), { schema: JSON.stringify(v1) });
+
+  const withField = (field: Record<string, unknown>) =>
+    JSON.stringify({ ...v1, fields: [...v1.fields, { name: 'b', type: 'string', ...field }] });
+  await assert.rejects(
+    client.register(avroSchema(withField({})), options),
+    (error: { status?: number }) => error.status === 409,
+  );
+  const v2 = await client.register(avroSchema(withField({ default: 'x' })), options);
+  assert.notEqual(v2.id, id);
+  assert.equal(await client.getLatestSchemaId(subject), v2.id);
+  assert.equal(await client.getRegistryIdBySchema(subject, avroSchema(JSON.stringify(v1))), id);
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${sr.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const errorCode = async (method: string, path: string, body?: unknown) => {
+    const { status, body: json } = await call(method, path, body);
+    return [status, json.error_code];
+  };
+  assert.deepEqual(await errorCode('GET', '/subjects/nope/versions/latest'), [404, 40401]);
+  assert.deepEqual(await errorCode('GET', `/subjects/${subject}/versions/9`), [404, 40402]);
+  assert.deepEqual(await errorCode('GET', `/subjects/${subject}/versions/zero`), [422, 42202]);
+  assert.deepEqual(await errorCode('GET', '/schemas/ids/999'), [404, 40403]);
+  assert.deepEqual(
+    await errorCode('POST', `/subjects/${subject}/versions`, { schema: '{"type":"nope"}' }),
+    [422, 42201],
+  );
+  assert.deepEqual(
+    await errorCode('PUT', `/config/${subject}`, { compatibility: 'SOMETIMES' }),
+    [422, 42203],
+  );
+  assert.deepEqual(await errorCode('GET', `/config/${unique('unset')}`), [404, 40408]);
+  assert.deepEqual((await call('GET', '/subjects')).body, [subject] as unknown);
+  // Against one version only: v2 (b has a default) reads fine as b without default, v1 has no b at all.
+  const check = async (version: string) =>
+    (await call('POST', `/compatibility/subjects/${subject}/versions/${version}`, { schema: withField({}) }))
+      .body;
+  assert.deepEqual(await check('latest'), { is_compatible: true });
+  assert.deepEqual(await check('1'), { is_compatible: false });
+});
+
+test('Schema Registry double: compatibility levels follow Avro schema resolution', async (t) => {
+  const sr = await startSchemaRegistry();
+  t.after(() => sr.stop());
+  const record = (fields: Array<Record<string, unknown>>) =>
+    JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int' }, ...fields] });
+  const base = record([]);
+  const addNoDefault = record([{ name: 'b', type: 'string' }]);
+  const addWithDefault = record([{ name: 'b', type: 'string', default: 'x' }]);
+
+  /** Registers `versions` in order under a fresh subject at `level`; returns each status. */
+  const statuses = async (level: string, versions: string[]) => {
+    const subject = unique('level');
+    await fetch(`${sr.url}/config/${subject}`, {
+      method: 'PUT',
+      body: JSON.stringify({ compatibility: level }),
+    });
+    const result: number[] = [];
+    for (const schema of versions) {
+      const res = await fetch(`${sr.url}/subjects/${subject}/versions`, {
+        method: 'POST',
+        body: JSON.stringify({ schema }),
+      });
+      result.push(res.status);
+    }
+    return result;
+  };
+
+  assert.deepEqual(await statuses('BACKWARD', [base, addNoDefault]), [200, 409]);
+  assert.deepEqual(await statuses('BACKWARD', [base, addWithDefault]), [200, 200]);
+  // FORWARD: the old schema reads new data; dropping a default-less field breaks it, adding one does not.
+  assert.deepEqual(await statuses('FORWARD', [base, addNoDefault]), [200, 200]);
+  assert.deepEqual(await statuses('FORWARD', [addNoDefault, base]), [200, 409]);
+  assert.deepEqual(await statuses('FULL', [base, addNoDefault]), [200, 409]);
+  assert.deepEqual(await statuses('FULL', [base, addWithDefault]), [200, 200]);
+  assert.deepEqual(await statuses('NONE', [base, addNoDefault]), [200, 200]);
+  // v3 reads v2's data (b is there) but not v1's (no b, no default): only the transitive check sees it.
+  assert.deepEqual(await statuses('BACKWARD', [base, addWithDefault, addNoDefault]), [200, 200, 200]);
+  assert.deepEqual(
+    await statuses('BACKWARD_TRANSITIVE', [base, addWithDefault, addNoDefault]),
+    [200, 200, 409],
+  );
+});
+
+test('tethered processes die with a SIGKILLed parent', async (t) => {
+  // A child Node process starts redis-server and the Kafka mock, prints their pids, and is SIGKILLed.
+  const supportDir = fileURLToPath(new URL('../support/', import.meta.url));
+  const script = `
+    import { startRedis } from ${JSON.stringify(`${supportDir}redis-server.ts`)};
+    import { startKafkaMock } from ${JSON.stringify(`${supportDir}kafka-mock.ts`)};
+    const redis = await startRedis();
+    const mock = await startKafkaMock({ brokers: 1 });
+    console.log(JSON.stringify({ redis: redis.pid, mock: mock.pid }));
+  `;
+  const parent = await spawnTethered(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      stderr: 'inherit',
+    },
+  );
+  t.after(() => parent.kill());
+  const stdout = parent.child.stdout;
+  assert.ok(stdout);
+  const [line] = await once(createInterface({ input: stdout }), 'line');
+  const pids = JSON.parse(String(line)) as { redis: number; mock: number };
+  assert.ok(await isAlive(pids.redis));
+  assert.ok(await isAlive(pids.mock));
+
+  await parent.kill();
+  await waitFor(async () => !(await isAlive(pids.redis)) && !(await isAlive(pids.mock)), {
+    timeoutMs: 5_000,
+    description: 'redis-server and the Kafka mock to die with their parent',
+  });
+});
+
+test('spawnTethered rejects a missing binary clearly', async () => {
+  await assert.rejects(
+    spawnTethered('/nonexistent/binary', []),
+    /cannot start \/nonexistent\/binary: .*ENOENT/,
+  );
+});
+
+test('waitFor times out with the description and the last error', async () => {
+  await assert.rejects(
+    waitFor(
+      () => {
+        throw new Error('not yet');
+      },
+      { timeoutMs: 100, intervalMs: 10, description: 'the impossible' },
+    ),
+    /timed out after 100 ms waiting for the impossible: last error: not yet/,
+  );
+});

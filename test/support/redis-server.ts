@@ -1,0 +1,146 @@
+// A real redis-server (Debian's) for tests, on a free loopback port, dying with the test process.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, spawnTethered, type Tethered, waitFor } from './tether.js';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** The redis-server process; changes on restart(). */
+  readonly pid: number;
+  /** SIGTERM and wait for the exit; removes the data directory. */
+  stop(): Promise<void>;
+  /** Stops and starts again on the same port. Data is lost unless `args` turned persistence on. */
+  restart(): Promise<void>;
+  /** SIGKILL, as a crash; the server stays down until restart(). */
+  kill(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, after the defaults (so they win), e.g. ['--appendonly', 'yes']. */
+  args?: readonly string[];
+  startTimeoutMs?: number;
+}
+
+const MAX_PORT_ATTEMPTS = 3;
+
+export async function startRedis({
+  args = [],
+  startTimeoutMs = 10_000,
+}: StartRedisOptions = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'relayguard-redis-'));
+  // freePort() can race with another process taking the port; a fresh port is then worth a retry.
+  let port = await freePort();
+  let server: Tethered | undefined;
+  for (let attempt = 1; server === undefined; attempt++) {
+    try {
+      server = await launchRedis(port, dir, args, startTimeoutMs);
+    } catch (error) {
+      if (attempt >= MAX_PORT_ATTEMPTS || !String(error).includes('Address already in use')) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+      port = await freePort();
+    }
+  }
+
+  let current: Tethered = server;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return current.pid;
+    },
+    async stop() {
+      await current.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await current.stop();
+      current = await launchRedis(port, dir, args, startTimeoutMs);
+    },
+    async kill() {
+      await current.kill();
+    },
+  };
+}
+
+async function launchRedis(
+  port: number,
+  dir: string,
+  extraArgs: readonly string[],
+  timeoutMs: number,
+): Promise<Tethered> {
+  const server = await spawnTethered(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      // Logs go to stdout, which we keep (bounded) for the error message of a failed start.
+      '--logfile',
+      '',
+      ...extraArgs,
+    ],
+    { stderr: 'pipe', stdout: 'pipe' },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)} — run scripts/test-env/ensure-deps.sh`, { cause: error });
+  });
+
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-4_000);
+  };
+  server.child.stdout?.on('data', keep);
+  server.child.stderr?.on('data', keep);
+
+  // A server that exits while we wait (bad argument, port taken) ends the wait at once.
+  const died = new AbortController();
+  void server.exited.then((exit) =>
+    died.abort(new Error(`redis-server exited (${exit.signal ?? exit.code}) during startup: ${log.trim()}`)),
+  );
+  try {
+    await waitFor(() => ping(port), {
+      timeoutMs,
+      intervalMs: 20,
+      description: `redis-server on 127.0.0.1:${port} to answer PING`,
+      signal: died.signal,
+    });
+  } catch (error) {
+    await server.kill();
+    throw error;
+  }
+  // Once ready the log no longer matters; stop buffering but keep draining the pipes.
+  server.child.stdout?.off('data', keep).resume();
+  server.child.stderr?.off('data', keep).resume();
+  return server;
+}
+
+/** True when a PING on a fresh connection gets +PONG (not -LOADING or a refused connection). */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    socket.setTimeout(1_000, () => socket.destroy(new Error('PING timed out')));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) {
+        socket.end();
+        resolve(reply.startsWith('+PONG'));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
