@@ -7,8 +7,15 @@ import {
   type MessageClass,
   type ValidMessage,
 } from './classify.js';
-import type { ConnectorVolume, TenantBlockEvent } from './contracts.generated.js';
-import { effectivePolicy, evaluate, POLICY_VERSION, type Policy, type PolicyOverrides } from './policy.js';
+import type { ConnectorVolume, TenantBlockEvent, Thresholds } from './contracts.generated.js';
+import {
+  effectivePolicy,
+  evaluate,
+  POLICY_VERSION,
+  type Policy,
+  type PolicyOverrides,
+  type WindowCounts,
+} from './policy.js';
 import {
   addToWindow,
   cloneWindow,
@@ -71,6 +78,102 @@ export function blockIdFor(tenantId: string, windowEnd: number): string {
   return `${tenantId}@${new Date(windowEnd).toISOString().slice(0, 16)}Z`;
 }
 
+/** What one tenant's terms are while a batch is scored: read once per tenant, not per message. */
+export interface TenantTerms {
+  readonly overrides: PolicyOverrides | undefined;
+  readonly probationUntil: number | null;
+}
+
+export function tenantTerms(context: TenantContext, tenantId: string): TenantTerms {
+  return { overrides: context.policyOverrides(tenantId), probationUntil: context.probationUntil(tenantId) };
+}
+
+export interface MessageScore {
+  readonly outcome: ScoreOutcome;
+  readonly messageClass: MessageClass;
+  /** The window's counts right after the message, and the thresholds held against them; null unless counted. */
+  readonly counts: WindowCounts | null;
+  readonly thresholds: Thresholds | null;
+  /** The block decision this message triggered, if any. */
+  readonly emit: TenantBlockEvent | null;
+}
+
+/**
+ * Folds one message into `window`, which it changes in place (the caller owns it: scoreTenant passes a clone).
+ * A null position means the message has no log position (a backtest reading a file): it is counted and the
+ * watermark is left alone.
+ */
+export function scoreMessage(
+  window: TenantWindow,
+  tenantId: string,
+  position: LogPosition | null,
+  message: ValidMessage,
+  policy: Policy,
+  context: TenantContext,
+  terms: TenantTerms,
+): MessageScore {
+  const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
+  const messageClass = classify(message.senderDomain, message.relayPath, registered);
+  if (position !== null) {
+    if (alreadyApplied(window, position))
+      return { outcome: 'duplicate', messageClass, counts: null, thresholds: null, emit: null };
+    window.watermark = position;
+  }
+  const effective = effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
+  const outcome = addToWindow(window, { ...message, messageClass }, policy, effective.forwardedWeight);
+  if (outcome !== 'counted') return { outcome, messageClass, counts: null, thresholds: null, emit: null };
+
+  const counts = windowCounts(window, effective.forwardedWeight);
+  const thresholds = effective.thresholds;
+  const reason = evaluate(thresholds, counts);
+  if (reason === null) {
+    window.monitorBlockId = null;
+    return { outcome, messageClass, counts, thresholds, emit: null };
+  }
+  if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId))
+    return { outcome, messageClass, counts, thresholds, emit: null };
+
+  const span = windowSpan(window, policy.windowMinutes);
+  const blockId = blockIdFor(tenantId, span.end);
+  if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
+  else window.monitorBlockId = blockId;
+  const emit: TenantBlockEvent = {
+    eventId: blockId,
+    tenantId,
+    occurredAt: message.occurredAt,
+    kind: 'BLOCKED',
+    unblocked: null,
+    blocked: {
+      blockId,
+      mode: effective.mode,
+      reason,
+      policyVersion: POLICY_VERSION,
+      probation: effective.probation,
+      evidence: {
+        windowStart: span.start,
+        windowEnd: span.end,
+        unregistered: counts.unregistered,
+        forwardedUnregistered: counts.forwardedUnregistered,
+        total: counts.total,
+        distinctUnregisteredDomains: counts.distinctUnregisteredDomains,
+        thresholds,
+        topDomains: topTracked(window.domains, TOP_EVIDENCE).map(([domain, t]) => ({
+          domain,
+          messages: t.messages,
+        })),
+        connectors: topTracked(window.connectors, TOP_EVIDENCE).map(
+          ([connectorId, t]): ConnectorVolume => ({
+            connectorId,
+            messages: t.messages,
+            createdAt: context.connectorCreatedAt(tenantId, connectorId),
+          }),
+        ),
+      },
+    },
+  };
+  return { outcome, messageClass, counts, thresholds, emit };
+}
+
 export function scoreTenant(
   previous: TenantWindow | undefined,
   tenantId: string,
@@ -82,70 +185,14 @@ export function scoreTenant(
   const emits: TenantBlockEvent[] = [];
   const outcomes: ScoreResult['outcomes'] = [];
   const triggers: ScoreResult['triggers'] = new Map();
-  const overrides = context.policyOverrides(tenantId);
-  const probationUntil = context.probationUntil(tenantId);
-
+  const terms = tenantTerms(context, tenantId);
   for (const { position, message, eventId, queueId } of messages) {
-    const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
-    const messageClass = classify(message.senderDomain, message.relayPath, registered);
-    if (alreadyApplied(window, position)) {
-      outcomes.push({ outcome: 'duplicate', messageClass });
-      continue;
+    const score = scoreMessage(window, tenantId, position, message, policy, context, terms);
+    outcomes.push({ outcome: score.outcome, messageClass: score.messageClass });
+    if (score.emit) {
+      emits.push(score.emit);
+      triggers.set(score.emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
     }
-    window.watermark = position;
-    const effective = effectivePolicy(policy, overrides, probationUntil, message.occurredAt);
-    const outcome = addToWindow(window, { ...message, messageClass }, policy, effective.forwardedWeight);
-    outcomes.push({ outcome, messageClass });
-    if (outcome !== 'counted') continue;
-
-    const counts = windowCounts(window, effective.forwardedWeight);
-    const reason = evaluate(effective.thresholds, counts);
-    if (reason === null) {
-      window.monitorBlockId = null;
-      continue;
-    }
-    if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId))
-      continue;
-
-    const span = windowSpan(window, policy.windowMinutes);
-    const blockId = blockIdFor(tenantId, span.end);
-    if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
-    else window.monitorBlockId = blockId;
-    triggers.set(blockId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
-    emits.push({
-      eventId: blockId,
-      tenantId,
-      occurredAt: message.occurredAt,
-      kind: 'BLOCKED',
-      unblocked: null,
-      blocked: {
-        blockId,
-        mode: effective.mode,
-        reason,
-        policyVersion: POLICY_VERSION,
-        probation: effective.probation,
-        evidence: {
-          windowStart: span.start,
-          windowEnd: span.end,
-          unregistered: counts.unregistered,
-          forwardedUnregistered: counts.forwardedUnregistered,
-          total: counts.total,
-          distinctUnregisteredDomains: counts.distinctUnregisteredDomains,
-          thresholds: effective.thresholds,
-          topDomains: topTracked(window.domains, TOP_EVIDENCE).map(([domain, t]) => ({
-            domain,
-            messages: t.messages,
-          })),
-          connectors: topTracked(window.connectors, TOP_EVIDENCE).map(
-            ([connectorId, t]): ConnectorVolume => ({
-              connectorId,
-              messages: t.messages,
-              createdAt: context.connectorCreatedAt(tenantId, connectorId),
-            }),
-          ),
-        },
-      },
-    });
   }
   return { window, emits, outcomes, triggers };
 }
