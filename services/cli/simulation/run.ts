@@ -2,7 +2,8 @@
 // summary of who was blocked, when, on what evidence, and how long after the compromise began.
 
 import type { Actor } from '../../admin/admin-service.js';
-import type { TenantBlocked } from '../../core/contracts.generated.js';
+import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
+import type { MessageSubmitted, TenantBlocked } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
 import { Topics } from '../../core/topics.js';
 import { ManualClock } from '../../platform/clock.js';
@@ -20,8 +21,15 @@ import {
 
 const SIMULATOR: Actor = { subject: 'relayguard-simulate', role: 'OPERATOR' };
 
+/** Receives the simulated traffic and the directory it ran against, so a backtest can replay both. */
+export interface SimulationRecorder {
+  tenants(file: TenantsFile): void;
+  events(events: readonly MessageSubmitted[]): void;
+}
+
 export interface SimulationOptions extends FleetOptions {
   readonly minutes: number;
+  readonly recorder?: SimulationRecorder;
 }
 
 export interface BlockedTenantSummary {
@@ -75,11 +83,15 @@ export async function runSimulation(
       });
     }
 
+    options.recorder?.tenants(exportTenants(runtime.directory));
+
     let messages = 0;
     for (let minute = 0; minute < options.minutes; minute++) {
       clock.set(options.start + (minute + 1) * MINUTE_MS);
       const records = [];
-      for (const event of fleetMinute(tenants, minute, options)) {
+      const events = [...fleetMinute(tenants, minute, options)];
+      options.recorder?.events(events);
+      for (const event of events) {
         records.push({
           key: event.tenantId,
           value: await adapters.codec.encode(Topics.messageSubmitted, event),

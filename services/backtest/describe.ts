@@ -1,0 +1,33 @@
+// Words and numbers shared by the terminal and HTML reports, so both say the same thing the same way.
+import type { Policy } from '../core/policy.js';
+
+export function describePolicy(policy: Policy): string {
+  const t = policy.thresholds;
+  const forwarded = policy.forwardedWeight > 0 ? `, forwarded mail weighs ${policy.forwardedWeight}` : '';
+  return (
+    `block when (U >= ${t.minUnregistered} and U/T >= ${t.minUnregisteredRatio}) or ` +
+    `(D >= ${t.minDistinctDomains} and U >= ${t.minUnregisteredWithDistinct}) in ${policy.windowMinutes} min` +
+    `${forwarded}; ${policy.mode}`
+  );
+}
+
+export function formatTime(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+export function formatDuration(ms: number): string {
+  const sign = ms < 0 ? '-' : '';
+  const minutes = Math.abs(ms) / 60_000;
+  return minutes < 120 ? `${sign}${minutes.toFixed(1)} min` : `${sign}${(minutes / 60).toFixed(1)} h`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `a, b, c and 4 more` */
+export function listSome(items: readonly string[], limit = 8): string {
+  if (items.length === 0) return 'none';
+  const shown = items.slice(0, limit).join(', ');
+  return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}

@@ -1,0 +1,149 @@
+// The backtest report for a terminal: what each policy would have done, and how the candidates differ from the
+// policy in force. Machines read `--json`; people who want plots open `--html`.
+
+import {
+  describePolicy,
+  formatCount,
+  formatDuration,
+  formatTime,
+  listSome,
+} from '../../backtest/describe.js';
+import type { BlockDecision, NearTenant, PolicyReport } from '../../backtest/engine.js';
+import type { BacktestResult } from '../../backtest/source.js';
+import { renderTable } from '../table.js';
+
+const ROWS = 50;
+
+export function renderBacktestText(result: BacktestResult): string {
+  const { events, source } = result;
+  const lines = [
+    `Backtest of ${formatCount(events.scored)} events from ${source.description}: ${formatCount(events.tenants)} tenants, ${formatTime(events.firstAt)} to ${formatTime(events.lastAt)}.`,
+    `Messages: ${Object.entries(events.byClass)
+      .map(([messageClass, n]) => `${messageClass} ${formatCount(n)}`)
+      .join(', ')}.`,
+  ];
+  if (events.tenantsWithoutAcceptedDomains > 0)
+    lines.push(
+      `${formatCount(events.tenantsWithoutAcceptedDomains)} tenants have no accepted domain in the tenants file: all their mail counts as unregistered.`,
+    );
+  const invalid = Object.entries(events.invalid);
+  if (invalid.length > 0)
+    lines.push(
+      `Events that can never be scored (the live scorer would dead-letter them): ${invalid.map(([code, n]) => `${code} ${formatCount(n)}`).join(', ')}.`,
+    );
+  const problems = Object.entries(source.problems).filter(([, p]) => p.count > 0);
+  lines.push(
+    problems.length === 0
+      ? 'Input problems: none.'
+      : `Input problems (counted, skipped): ${problems
+          .map(
+            ([kind, p]) =>
+              `${kind} ${formatCount(p.count)}${p.firstLine !== null ? ` (first at line ${p.firstLine})` : ''}`,
+          )
+          .join(', ')}.`,
+  );
+  const unresolved = source.details.unresolvedClients as { address: string; messages: number }[] | undefined;
+  if (unresolved && unresolved.length > 0)
+    lines.push(
+      `Clients that resolved to no tenant: ${unresolved.map((c) => `${c.address} (${formatCount(c.messages)})`).join(', ')}.`,
+    );
+  for (const policy of result.policies) lines.push('', ...renderPolicy(policy));
+  return lines.join('\n');
+}
+
+function renderPolicy(report: PolicyReport): string[] {
+  const lines = [
+    `Policy ${report.name}${report.inForce ? ' (in force)' : ''}: ${describePolicy(report.policy)}.`,
+  ];
+  if (report.outcomes.late > 0)
+    lines.push(
+      `  ${formatCount(report.outcomes.late)} events came later than the grace period and were not counted.`,
+    );
+  lines.push(
+    report.blocked.length === 0
+      ? '  Would block: nobody.'
+      : `  Would block ${report.blocked.length} time(s):\n${indent(blockedTable(report.blocked))}`,
+  );
+  lines.push(
+    report.near.length === 0
+      ? '  Close calls (within 20% of a threshold): none.'
+      : `  Close calls (within 20% of a threshold, never blocked): ${report.near.length}\n${indent(nearTable(report.near))}`,
+  );
+  const diff = report.comparedToInForce;
+  if (diff) {
+    const earlier = diff.blockedAtAnotherTime.filter((m) => m.byMs < 0);
+    const later = diff.blockedAtAnotherTime.filter((m) => m.byMs > 0);
+    const moved = (list: typeof earlier) =>
+      listSome(list.map((m) => `${m.tenantId} (${formatDuration(Math.abs(m.byMs))})`));
+    lines.push(
+      '  Against the policy in force:',
+      `    newly blocked (${diff.newlyBlocked.length}): ${listSome(diff.newlyBlocked)}`,
+      `    no longer blocked (${diff.noLongerBlocked.length}): ${listSome(diff.noLongerBlocked)}`,
+      `    blocked earlier (${earlier.length}): ${moved(earlier)}`,
+      `    blocked later (${later.length}): ${moved(later)}`,
+      `    newly close (${diff.newlyNear.length}): ${listSome(diff.newlyNear)}`,
+      `    no longer close (${diff.noLongerNear.length}): ${listSome(diff.noLongerNear)}`,
+    );
+  }
+  return lines;
+}
+
+function blockedTable(blocked: readonly BlockDecision[]): string {
+  const table = renderTable(
+    [
+      'tenant',
+      'blocked at',
+      'after volume began',
+      'mode',
+      'reason',
+      'U',
+      'F',
+      'T',
+      'D',
+      'top domains',
+      'connectors',
+    ],
+    blocked.slice(0, ROWS).map((b) => [
+      b.tenantId,
+      formatTime(b.blockedAt),
+      formatDuration(b.afterVolumeBeganMs),
+      b.mode,
+      b.reason,
+      String(b.evidence.unregistered),
+      String(b.evidence.forwardedUnregistered),
+      String(b.evidence.total),
+      String(b.evidence.distinctUnregisteredDomains),
+      b.evidence.topDomains
+        .slice(0, 3)
+        .map((d) => `${d.domain} (${d.messages})`)
+        .join(', '),
+      b.evidence.connectors.map((c) => c.connectorId).join(', '),
+    ]),
+  );
+  return blocked.length > ROWS ? `${table}\n... and ${blocked.length - ROWS} more (see --json)` : table;
+}
+
+function nearTable(near: readonly NearTenant[]): string {
+  const table = renderTable(
+    ['tenant', 'closest at', 'closest rule', 'reached', 'U', 'T', 'D'],
+    near
+      .slice(0, ROWS)
+      .map((n) => [
+        n.tenantId,
+        formatTime(n.at),
+        n.closestRule,
+        `${Math.round(n.proximity * 100)}%`,
+        String(n.counts.unregistered),
+        String(n.counts.total),
+        String(n.counts.distinctUnregisteredDomains),
+      ]),
+  );
+  return near.length > ROWS ? `${table}\n... and ${near.length - ROWS} more (see --json)` : table;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
