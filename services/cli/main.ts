@@ -66,7 +66,10 @@ program
   .addOption(new Option('--start <iso>', 'event time of the first minute').default('2026-11-28T09:00:00Z'))
   .option('--json', 'print the summary as JSON', false)
   .option('--record <file>', 'also write the simulated events as JSON lines (the `backtest --events` format)')
-  .option('--record-tenants <file>', 'with --record: also write the simulated tenants (the `backtest --tenants` format)')
+  .option(
+    '--record-tenants <file>',
+    'with --record: also write the simulated tenants (the `backtest --tenants` format)',
+  )
   .action(async (opts) => {
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
@@ -93,7 +96,8 @@ program
 function time(name: string) {
   return (value: string) => {
     const parsed = Date.parse(value);
-    if (Number.isNaN(parsed)) throw new InvalidArgumentError(`${name} must be an ISO 8601 time, like 2026-11-28T09:00:00Z`);
+    if (Number.isNaN(parsed))
+      throw new InvalidArgumentError(`${name} must be an ISO 8601 time, like 2026-11-28T09:00:00Z`);
     return parsed;
   };
 }
@@ -102,14 +106,40 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 program
   .command('backtest')
-  .description('replay recorded traffic through the policy in force and candidate policies; report who would be blocked')
-  .option('--events <file...>', 'JSON lines of MessageSubmitted (as `simulate --record` writes them; - for standard input)', [])
-  .option('--postfix <log...>', 'Postfix mail logs (syslog or maillog_file); smtpd, cleanup and qmgr lines are joined by queue id', [])
-  .option('--tenants <file>', 'tenants file: accepted domains, connectors (client ranges) and policy overrides (JSON)')
-  .option('--clients <file>', 'for --postfix: client address or CIDR to tenant mapping, one "<CIDR> <tenant> [relay path] [connector]" a line')
-  .option('--year <yyyy>', 'year of the first syslog line (syslog timestamps carry none)', integer('--year', 1970), new Date().getFullYear())
+  .description(
+    'replay recorded traffic through the policy in force and candidate policies; report who would be blocked',
+  )
+  .option(
+    '--events <file...>',
+    'JSON lines of MessageSubmitted (as `simulate --record` writes them; - for standard input)',
+    [],
+  )
+  .option(
+    '--postfix <log...>',
+    'Postfix mail logs (syslog or maillog_file); smtpd, cleanup and qmgr lines are joined by queue id',
+    [],
+  )
+  .option(
+    '--tenants <file>',
+    'tenants file: accepted domains, connectors (client ranges) and policy overrides (JSON)',
+  )
+  .option(
+    '--clients <file>',
+    'for --postfix: client address or CIDR to tenant mapping, one "<CIDR> <tenant> [relay path] [connector]" a line',
+  )
+  .option(
+    '--year <yyyy>',
+    'year of the first syslog line (syslog timestamps carry none)',
+    integer('--year', 1970),
+    new Date().getFullYear(),
+  )
   .option('--syslog-utc', 'read syslog timestamps as UTC (default: the local time zone, TZ)', false)
-  .option('--policy <spec>', 'a candidate policy, "name:key=value,...", e.g. strict:minUnregistered=250,minDistinctDomains=25 (repeatable)', collect, [])
+  .option(
+    '--policy <spec>',
+    'a candidate policy, "name:key=value,...", e.g. strict:minUnregistered=250,minDistinctDomains=25 (repeatable)',
+    collect,
+    [],
+  )
   .option('--policies <file>', 'candidate policies, JSON: [{"name": "strict", "minUnregistered": 250}, ...]')
   .option('--from <iso>', 'only events at or after this time', time('--from'))
   .option('--to <iso>', 'only events before this time', time('--to'))
