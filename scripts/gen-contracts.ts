@@ -21,8 +21,14 @@ function docComment(doc: unknown, indent: string): string {
 function tsType(schema: AvroSchema): string {
   if (typeof schema === 'string') {
     const primitives: Record<string, string> = {
-      null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number',
-      bytes: 'Buffer', string: 'string',
+      null: 'null',
+      boolean: 'boolean',
+      int: 'number',
+      long: 'number',
+      float: 'number',
+      double: 'number',
+      bytes: 'Buffer',
+      string: 'string',
     };
     return primitives[schema] ?? shortName(schema);
   }
@@ -31,7 +37,9 @@ function tsType(schema: AvroSchema): string {
     case 'record': {
       const name = shortName(String(schema.name));
       const fields = schema.fields as { name: string; type: AvroSchema; doc?: string }[];
-      const body = fields.map((f) => `${docComment(f.doc, '  ')}  readonly ${f.name}: ${tsType(f.type)};`).join('\n');
+      const body = fields
+        .map((f) => `${docComment(f.doc, '  ')}  readonly ${f.name}: ${tsType(f.type)};`)
+        .join('\n');
       declarations.set(name, `${docComment(schema.doc, '')}export interface ${name} {\n${body}\n}`);
       return name;
     }
@@ -61,7 +69,9 @@ function wrap(type: string): string {
 
 export function generate(): string {
   declarations.clear();
-  const files = readdirSync(schemasDir).filter((f) => f.endsWith('.avsc')).sort();
+  const files = readdirSync(schemasDir)
+    .filter((f) => f.endsWith('.avsc'))
+    .sort();
   for (const file of files) tsType(JSON.parse(readFileSync(join(schemasDir, file), 'utf8')) as AvroSchema);
   const body = [...declarations.values()].join('\n\n');
   return `// Generated from schemas/*.avsc by scripts/gen-contracts.ts. Do not edit: change the schema and run\n// \`npm run gen\`. Timestamps (timestamp-millis) are epoch milliseconds.\n\n${body}\n`;
