@@ -20,21 +20,41 @@ export type Decision =
 
 export type AcceptReason = 'not-blocked' | 'registered-domain' | 'null-sender' | 'monitor-mode';
 
-/** The policy-protocol action line body for a decision (SMTPD_POLICY_README: `action=<code> <text>`). */
-export function replyLine(decision: Decision): string {
-  return decision.action === 'REJECT'
-    ? `${decision.code} ${decision.enhancedCode} ${decision.text}`
-    : 'DUNNO';
+export interface SmtpReply {
+  readonly code: number;
+  readonly enhancedCode: string;
+  readonly text: string;
 }
 
-/** `senderDomain` is the normalized envelope (or header From) domain; null when the message has none. */
-export function decide(directory: TenantDirectory, tenantId: string, senderDomain: string | null): Decision {
+/**
+ * The policy-protocol action for an answer (SMTPD_POLICY_README: `action=<code> <text>` rejects or defers,
+ * `action=DUNNO` lets the relay's other restrictions decide).
+ */
+export function replyLine(
+  answer: { readonly action: 'ACCEPT' } | (SmtpReply & { readonly action: string }),
+): string {
+  return 'code' in answer ? `${answer.code} ${answer.enhancedCode} ${answer.text}` : 'DUNNO';
+}
+
+/** A sender whose domain part is not a valid domain name: it can never be one of the tenant's domains. */
+export const INVALID_SENDER_DOMAIN: unique symbol = Symbol('invalid sender domain');
+
+/**
+ * `senderDomain` is the normalized envelope (or header From) domain; null when the message has none;
+ * INVALID_SENDER_DOMAIN when it has one that does not normalize, so a blocked tenant cannot slip spam through
+ * with an address literal or a malformed domain.
+ */
+export function decide(
+  directory: TenantDirectory,
+  tenantId: string,
+  senderDomain: string | null | typeof INVALID_SENDER_DOMAIN,
+): Decision {
   const record = directory.tenant(tenantId);
   if (!record?.block) return { action: 'ACCEPT', reason: 'not-blocked' };
   if (!isEnforcedBlock(record)) return { action: 'ACCEPT', reason: 'monitor-mode' };
   // A bounce (null sender, no header From) cannot be attributed to a domain: it is not spam from one.
   if (senderDomain === null) return { action: 'ACCEPT', reason: 'null-sender' };
-  if (isRegistered(directory, tenantId, senderDomain))
+  if (senderDomain !== INVALID_SENDER_DOMAIN && isRegistered(directory, tenantId, senderDomain))
     return { action: 'ACCEPT', reason: 'registered-domain' };
   return { action: 'REJECT', ...BLOCK_REPLY, blockId: record.block.blockId };
 }

@@ -19,6 +19,8 @@ export const ErrorCodes = {
   LOG_UNAVAILABLE: { retryable: true, summary: 'the event log is unavailable' },
   REGISTRY_UNAVAILABLE: { retryable: true, summary: 'the schema registry is unavailable' },
   WRITE_CONFLICT: { retryable: true, summary: 'another writer changed the state first' },
+  PUBLISHER_FULL: { retryable: true, summary: 'too many messages are waiting for delivery' },
+  PUBLISHER_CLOSED: { retryable: false, summary: 'the publisher is closed' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -28,6 +28,10 @@ const EnvSchema = z
       .default('127.0.0.1'),
     RELAYGUARD_HTTP_PORT: port(8080),
     RELAYGUARD_POLICY_PORT: port(10040),
+    RELAYGUARD_POLICY_MAX_CONNECTIONS: positiveInt(4096),
+    // Longer than Postfix's smtpd_policy_service_max_idle (300 s): Postfix closes idle connections first.
+    RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: positiveInt(330),
+    RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS: positiveInt(10),
     RELAYGUARD_TOKENS: z.string().default(''),
     RELAYGUARD_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -98,6 +102,12 @@ export interface Config {
   readonly bindAddress: string;
   readonly httpPort: number;
   readonly policyPort: number;
+  /** The Postfix policy server's caps and timeouts. */
+  readonly policyService: {
+    readonly maxConnections: number;
+    readonly idleTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
   readonly tokens: string;
   readonly logLevel: string;
   readonly policy: Policy;
@@ -129,6 +139,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,
     httpPort: e.RELAYGUARD_HTTP_PORT,
     policyPort: e.RELAYGUARD_POLICY_PORT,
+    policyService: Object.freeze({
+      maxConnections: e.RELAYGUARD_POLICY_MAX_CONNECTIONS,
+      idleTimeoutMs: e.RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: e.RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS * 1000,
+    }),
     tokens: e.RELAYGUARD_TOKENS,
     logLevel: e.RELAYGUARD_LOG_LEVEL,
     policy: Object.freeze({

@@ -108,6 +108,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly policyRequests = new Counter({
+    name: 'relayguard_policy_requests_total',
+    help: 'Postfix policy requests answered, by stage (protocol_state) and action (DUNNO, REJECT, DEFER).',
+    labelNames: ['stage', 'action'] as const,
+    registers: [this.registry],
+  });
+
+  readonly policyConnections = new Gauge({
+    name: 'relayguard_policy_connections',
+    help: 'Open Postfix policy connections.',
+    registers: [this.registry],
+  });
+
+  readonly policyProtocolErrors = new Counter({
+    name: 'relayguard_policy_protocol_errors_total',
+    help: 'Policy connections dropped without a reply (Postfix then applies its default_action), by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: 'relayguard_ready',
     help: '1 when the service has caught up with the compacted topics and answers from full state.',

@@ -123,6 +123,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     ready,
     stop: async () => {
       await ready;
+      // Events still being batched are delivered before the log closes.
+      await enforcer?.close();
       await scorer?.stop();
       await feed.stop();
       await adapters.log.close();

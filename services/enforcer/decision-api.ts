@@ -1,0 +1,167 @@
+// POST /v1/decisions: the decision for relays that are not Postfix. A fastify plugin, encapsulated: its error
+// handler and hooks apply to its own routes only, beside the admin API on the same server. Answers come from
+// the enforcer's memory, like the policy server's.
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import { domainOfAddress } from '../core/domain-name.js';
+import { isRelayguardError } from '../core/errors.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { DecisionAnswer, DecisionQuery, Enforcer } from './enforcer.js';
+
+export interface DecisionApiOptions {
+  readonly enforcer: Enforcer;
+  readonly metrics: Metrics;
+}
+
+const FIELDS = ['tenantId', 'clientAddress', 'certificateDomain', 'sender', 'headerFrom'] as const;
+
+const DecisionRequest = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sender'],
+  // The tenant is named, or resolved from the client's address or certificate the way the policy server does.
+  anyOf: [{ required: ['tenantId'] }, { required: ['clientAddress'] }, { required: ['certificateDomain'] }],
+  properties: {
+    tenantId: { type: 'string', minLength: 1, maxLength: 256 },
+    clientAddress: { type: 'string', minLength: 2, maxLength: 64, description: 'IPv4 or IPv6 address' },
+    certificateDomain: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      description: "client certificate's domain",
+    },
+    sender: {
+      type: 'string',
+      maxLength: 512,
+      description: 'envelope sender (MAIL FROM); "" for the null sender',
+    },
+    headerFrom: {
+      type: 'string',
+      maxLength: 512,
+      description: 'header From address, used for the null sender',
+    },
+  },
+} as const;
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+const DecisionResponse = {
+  type: 'object',
+  required: ['action', 'smtpCode', 'enhancedCode', 'text', 'reason', 'tenantId', 'connectorId', 'blockId'],
+  properties: {
+    action: { type: 'string', enum: ['ACCEPT', 'REJECT', 'TEMPFAIL'] },
+    smtpCode: { ...nullable('integer'), description: 'the reply code to send; null to accept as usual' },
+    enhancedCode: nullable('string'),
+    text: nullable('string'),
+    reason: { type: 'string' },
+    tenantId: nullable('string'),
+    connectorId: nullable('string'),
+    blockId: nullable('string'),
+  },
+} as const;
+
+const ErrorResponse = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+} as const;
+
+type DecisionBody = Partial<Record<(typeof FIELDS)[number], string>> & { sender: string };
+
+export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, { enforcer, metrics }) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(error) });
+    }
+    if (isRelayguardError(error) && !error.retryable) {
+      return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply
+        .code(error.statusCode)
+        .send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
+    }
+    request.log.error({ err: error }, 'decision failed');
+    return reply
+      .code(500)
+      .send({ error: 'INTERNAL', message: 'the decision failed; the relay should fail open' });
+  });
+
+  app.post<{ Body: DecisionBody }>(
+    '/v1/decisions',
+    {
+      schema: {
+        body: DecisionRequest,
+        response: { 200: DecisionResponse, 400: ErrorResponse, 500: ErrorResponse },
+      },
+      // Fastify's validator strips unknown properties instead of refusing them: a misspelled field must be an
+      // error the caller sees, not a silently different question.
+      preValidation: async (request, reply) => {
+        const body = request.body;
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+        const unknown = Object.keys(body).filter((key) => !(FIELDS as readonly string[]).includes(key));
+        if (unknown.length > 0) {
+          return reply.code(400).send({
+            error: 'BAD_REQUEST',
+            message: `body.${unknown[0]}: unknown field; the fields are ${FIELDS.join(', ')}`,
+            field: unknown[0],
+          });
+        }
+      },
+    },
+    async (request) => {
+      const timer = metrics.policyRequestDuration.startTimer({ stage: 'http' });
+      const body = request.body;
+      // A relay asking about an address that is not one is a bug in the relay: say so, rather than guess.
+      domainOfAddress(body.sender, 'sender');
+      if (body.headerFrom !== undefined) domainOfAddress(body.headerFrom, 'headerFrom');
+      const query: DecisionQuery = {
+        tenantId: body.tenantId,
+        clientAddress: body.clientAddress,
+        certificateDomain: body.certificateDomain,
+        sender: body.sender,
+        headerFrom: body.headerFrom,
+      };
+      const answer = toResponse(enforcer.decide(query, 'http'));
+      timer();
+      return answer;
+    },
+  );
+};
+
+function toResponse(answer: DecisionAnswer) {
+  const reply =
+    answer.action === 'ACCEPT'
+      ? { smtpCode: null, enhancedCode: null, text: null }
+      : { smtpCode: answer.code, enhancedCode: answer.enhancedCode, text: answer.text };
+  return {
+    action: answer.action,
+    ...reply,
+    reason: answer.action === 'REJECT' ? 'blocked-unregistered-sender' : answer.reason,
+    tenantId: 'tenantId' in answer ? answer.tenantId : null,
+    connectorId: 'connectorId' in answer ? answer.connectorId : null,
+    blockId: answer.action === 'REJECT' ? answer.blockId : null,
+  };
+}
+
+/** Ajv's messages, rewritten to name the field and what to do about it. */
+function describeValidation(error: FastifyError): string {
+  const errors = error.validation ?? [];
+  // A missing tenant fails every branch of the anyOf: name the choice, not its first branch.
+  const first = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
+  if (!first) return error.message;
+  const path = `body${first.instancePath.replaceAll('/', '.')}`;
+  switch (first.keyword) {
+    case 'required':
+      return `body.${String(first.params.missingProperty)}: required`;
+    case 'anyOf':
+      return 'body: name the tenant with tenantId, or give clientAddress or certificateDomain to resolve it';
+    case 'type':
+      return `${path}: must be a ${String(first.params.type)}`;
+    case 'minLength':
+      return `${path}: must not be empty`;
+    case 'maxLength':
+      return `${path}: at most ${String(first.params.limit)} characters`;
+    default:
+      return `${path}: ${first.message ?? 'invalid'}`;
+  }
+}

@@ -1,0 +1,134 @@
+// What a Postfix policy request means to relayguard: at RCPT, the decision for the sender; at END-OF-MESSAGE,
+// one MessageSubmitted for the accepted message. Every other protocol state is none of our business (DUNNO).
+// Attribute names and meanings: Postfix's SMTPD_POLICY_README.
+import { replyLine } from '../core/decision.js';
+import { domainOfAddress, normalizeDomain } from '../core/domain-name.js';
+import { isRelayguardError } from '../core/errors.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Enforcer } from './enforcer.js';
+import type { PolicyRequest } from './policy-protocol.js';
+
+/** The SMTP protocol states Postfix asks in; anything else is labelled `other` (label values stay bounded). */
+const STAGES = new Set(['CONNECT', 'EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'END-OF-MESSAGE', 'VRFY', 'ETRN']);
+
+/** A request that is well-formed text but not a Postfix SMTPD access policy request relayguard can answer. */
+export class InvalidPolicyRequest extends Error {
+  override readonly name = 'InvalidPolicyRequest';
+}
+
+export interface PolicyAnswer {
+  /** The metrics label for the request's protocol state. */
+  readonly stage: string;
+  /** The action line body; a promise when the answer waits for the event log (END-OF-MESSAGE). */
+  readonly action: string | Promise<string>;
+}
+
+export class PolicyHandler {
+  readonly #enforcer: Enforcer;
+  readonly #metrics: Metrics;
+
+  constructor(enforcer: Enforcer, metrics: Metrics) {
+    this.#enforcer = enforcer;
+    this.#metrics = metrics;
+  }
+
+  /**
+   * `relayHost` names the relay that asked (the policy connection's peer address) for the event id, unless the
+   * relay names itself with `smtpd_policy_service_policy_context`. Throws InvalidPolicyRequest.
+   */
+  handle(request: PolicyRequest, relayHost: string): PolicyAnswer {
+    if (request.get('request') !== 'smtpd_access_policy') {
+      throw new InvalidPolicyRequest('request is not smtpd_access_policy');
+    }
+    const state = request.get('protocol_state') ?? '';
+    const stage = STAGES.has(state) ? state : 'other';
+    if (state === 'RCPT') return { stage, action: this.#rcpt(request) };
+    if (state === 'END-OF-MESSAGE') return { stage, action: this.#endOfMessage(request, relayHost) };
+    return { stage, action: 'DUNNO' };
+  }
+
+  #rcpt(request: PolicyRequest): string {
+    try {
+      return replyLine(
+        this.#enforcer.decide({ ...client(request), sender: request.get('sender') ?? '' }, 'RCPT'),
+      );
+    } catch (error) {
+      throw invalidInput(error);
+    }
+  }
+
+  async #endOfMessage(request: PolicyRequest, relayHost: string): Promise<string> {
+    const query = client(request);
+    const resolved = this.#resolve(query);
+    if (!resolved?.connector) {
+      this.#metrics.unknownClients.inc();
+      return 'DUNNO';
+    }
+    await this.#enforcer.submit({
+      tenantId: resolved.tenantId,
+      connectorId: resolved.connector.connectorId,
+      relayPath: resolved.connector.relayPath,
+      sender: usableSender(request.get('sender') ?? ''),
+      clientAddress: query.clientAddress,
+      queueId: request.get('queue_id') || undefined,
+      relayHost: request.get('policy_context') || relayHost,
+      recipientCount: count(request, 'recipient_count'),
+      sizeBytes: count(request, 'size'),
+    });
+    return 'DUNNO';
+  }
+
+  #resolve(query: ReturnType<typeof client>) {
+    try {
+      return this.#enforcer.resolve(query);
+    } catch (error) {
+      throw invalidInput(error);
+    }
+  }
+}
+
+/** The client identity of a request; a certificate subject that is not a domain name identifies nothing. */
+function client(request: PolicyRequest): { clientAddress?: string; certificateDomain?: string } {
+  const clientAddress = request.get('client_address') || undefined;
+  const subject = request.get('ccert_subject');
+  if (!subject) return { clientAddress };
+  try {
+    return { clientAddress, certificateDomain: normalizeDomain(decodeXtext(subject), 'ccert_subject') };
+  } catch {
+    return { clientAddress };
+  }
+}
+
+/**
+ * The event carries the sender's domain. One that does not normalize (an address literal, a broken name) is
+ * published as the null sender, so the scorer counts the message as `unknown` rather than dead-lettering it;
+ * the decision at RCPT already treated it as unregistered.
+ */
+function usableSender(sender: string): string {
+  try {
+    domainOfAddress(sender, 'sender');
+    return sender;
+  } catch {
+    return '';
+  }
+}
+
+function count(request: PolicyRequest, name: string): number {
+  const value = request.get(name) ?? '0';
+  if (!/^\d{1,10}$/.test(value)) throw new InvalidPolicyRequest(`${name} is not a count`);
+  return Number(value);
+}
+
+function invalidInput(error: unknown): unknown {
+  return isRelayguardError(error) && !error.retryable ? new InvalidPolicyRequest(error.message) : error;
+}
+
+/**
+ * xtext (RFC 3461): `+XX` stands for the byte 0xXX; Postfix encodes the ccert_* attributes so. A run of encoded
+ * bytes is decoded together, as it may be one multi-byte UTF-8 character.
+ */
+export function decodeXtext(value: string): string {
+  return value.replace(/(?:\+[0-9A-Fa-f]{2})+/g, (run) =>
+    Buffer.from(run.replaceAll('+', ''), 'hex').toString('utf8'),
+  );
+}

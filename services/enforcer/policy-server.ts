@@ -1,0 +1,300 @@
+// The Postfix policy delegation server (SMTPD_POLICY_README) on node:net. Postfix keeps a connection per smtpd
+// process open and reuses it for many requests; replies go back in request order. On a malformed request or an
+// internal error the server does what the protocol document asks: it logs a warning, sends no reply and
+// disconnects, and Postfix applies its smtpd_policy_service_default_action (deploy/postfix/ sets DUNNO: fail
+// open). Every such drop is counted by reason. Memory per connection is bounded by the parser's limits, the
+// pipelining cap and socket backpressure; connections are capped, idle ones and stalled requests time out.
+
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Enforcer } from './enforcer.js';
+import { InvalidPolicyRequest, PolicyHandler } from './policy-handler.js';
+import {
+  DEFAULT_POLICY_LIMITS,
+  formatPolicyReply,
+  type PolicyLimits,
+  type PolicyRequest,
+  PolicyRequestParser,
+  type ProtocolErrorReason,
+} from './policy-protocol.js';
+
+export interface PolicyServerOptions {
+  readonly enforcer: Enforcer;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly limits?: PolicyLimits;
+  /** Connections beyond this are closed at once and counted (`connection-limit`). */
+  readonly maxConnections: number;
+  /**
+   * A connection with no traffic for this long is closed. Longer than Postfix's own
+   * smtpd_policy_service_max_idle (300 s), so Postfix closes first and never finds a dead connection.
+   */
+  readonly idleTimeoutMs: number;
+  /** From the first byte of a request to its empty line at most; a client that never ends one is dropped. */
+  readonly requestTimeoutMs: number;
+  /** Complete requests queued on one connection before it stops reading (a client that pipelines a flood). */
+  readonly maxPipelined?: number;
+}
+
+export interface PolicyServer {
+  readonly host: string;
+  readonly port: number;
+  /** Open connections and the request bytes their parsers hold: both bounded by the options. */
+  stats(): { readonly connections: number; readonly bufferedBytes: number };
+  /** Stops accepting, lets every connection finish the request in hand, then closes them. */
+  close(): Promise<void>;
+}
+
+/** Enough for any relay that waits for each reply (Postfix does); a flood beyond it waits in the kernel. */
+const DEFAULT_MAX_PIPELINED = 32;
+
+const CLOSE_GRACE_MS = 5_000;
+
+interface ServerContext {
+  readonly handler: PolicyHandler;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly limits: PolicyLimits;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxPipelined: number;
+  readonly connections: Set<PolicyConnection>;
+  closing: boolean;
+}
+
+export async function startPolicyServer(options: PolicyServerOptions): Promise<PolicyServer> {
+  const context: ServerContext = {
+    handler: new PolicyHandler(options.enforcer, options.metrics),
+    metrics: options.metrics,
+    logger: options.logger,
+    limits: options.limits ?? DEFAULT_POLICY_LIMITS,
+    idleTimeoutMs: options.idleTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
+    connections: new Set(),
+    closing: false,
+  };
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    new PolicyConnection(socket, context);
+  });
+  server.maxConnections = options.maxConnections;
+  server.on('drop', (peer) => {
+    options.metrics.policyProtocolErrors.inc({ reason: 'connection-limit' });
+    options.logger.warn(
+      { reason: 'connection-limit', relay: peer?.remoteAddress, maxConnections: server.maxConnections },
+      'policy connection refused: too many open connections',
+    );
+  });
+  server.listen({ host: options.host, port: options.port });
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('the policy server has no TCP address');
+
+  return {
+    host: address.address,
+    port: address.port,
+    stats: () => {
+      let bufferedBytes = 0;
+      for (const connection of context.connections) bufferedBytes += connection.bufferedBytes;
+      return { connections: context.connections.size, bufferedBytes };
+    },
+    async close() {
+      context.closing = true;
+      const closed = once(server, 'close');
+      server.close();
+      for (const connection of context.connections) connection.endWhenIdle();
+      const grace = setTimeout(() => {
+        for (const connection of context.connections) connection.destroy();
+      }, CLOSE_GRACE_MS);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(grace);
+      }
+    },
+  };
+}
+
+class PolicyConnection {
+  readonly #socket: Socket;
+  readonly #context: ServerContext;
+  readonly #parser: PolicyRequestParser;
+  readonly #queue: PolicyRequest[] = [];
+  readonly #relay: string;
+  /** An END-OF-MESSAGE answer is waiting for the event log. */
+  #busy = false;
+  #writeBlocked = false;
+  #requestTimer: NodeJS.Timeout | undefined;
+  #done = false;
+
+  constructor(socket: Socket, context: ServerContext) {
+    this.#socket = socket;
+    this.#context = context;
+    this.#parser = new PolicyRequestParser(context.limits);
+    this.#relay = socket.remoteAddress ?? 'unknown';
+    context.connections.add(this);
+    context.metrics.policyConnections.inc();
+    socket.setTimeout(context.idleTimeoutMs, () => this.#onIdle());
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => {
+      this.#writeBlocked = false;
+      this.#flowControl();
+    });
+    socket.on('error', (error) =>
+      context.logger.debug({ err: error, relay: this.#relay }, 'policy connection error'),
+    );
+    socket.on('close', () => {
+      this.#done = true;
+      clearTimeout(this.#requestTimer);
+      context.connections.delete(this);
+      context.metrics.policyConnections.dec();
+    });
+    if (context.closing) this.endWhenIdle();
+  }
+
+  get bufferedBytes(): number {
+    return this.#parser.bufferedBytes;
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  /** Ends the connection once the request in hand is answered (server shutdown). */
+  endWhenIdle(): void {
+    if (!this.#busy && this.#queue.length === 0 && !this.#parser.inRequest) this.#socket.end();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return;
+    let completed = false;
+    for (const result of this.#parser.push(chunk)) {
+      if (result.kind === 'error') {
+        this.#drop(result.reason, result.detail);
+        return;
+      }
+      this.#queue.push(result.attributes);
+      completed = true;
+    }
+    this.#armRequestTimer(completed);
+    this.#pump();
+  }
+
+  /** The request timer runs from the first unanswered byte of a request until the request is complete. */
+  #armRequestTimer(completed: boolean): void {
+    if (completed || !this.#parser.inRequest) {
+      clearTimeout(this.#requestTimer);
+      this.#requestTimer = undefined;
+    }
+    if (this.#parser.inRequest && this.#requestTimer === undefined) {
+      this.#requestTimer = setTimeout(
+        () =>
+          this.#drop('request-timeout', `no complete request within ${this.#context.requestTimeoutMs} ms`),
+        this.#context.requestTimeoutMs,
+      );
+    }
+  }
+
+  /** Answers queued requests in order; an END-OF-MESSAGE answer holds the ones behind it until it is written. */
+  #pump(): void {
+    while (!this.#busy && !this.#done && this.#queue.length > 0) {
+      const request = this.#queue.shift()!;
+      const started = performance.now();
+      let answer: ReturnType<PolicyHandler['handle']>;
+      try {
+        answer = this.#context.handler.handle(request, this.#relay);
+      } catch (error) {
+        this.#fail(error, request);
+        return;
+      }
+      const { stage, action } = answer;
+      if (typeof action === 'string') {
+        this.#reply(stage, action, started);
+        continue;
+      }
+      this.#busy = true;
+      action.then(
+        (resolved) => {
+          this.#busy = false;
+          this.#reply(stage, resolved, started);
+          this.#pump();
+        },
+        (error: unknown) => {
+          this.#busy = false;
+          this.#fail(error, request);
+        },
+      );
+    }
+    this.#flowControl();
+    if (this.#context.closing) this.endWhenIdle();
+  }
+
+  #reply(stage: string, action: string, started: number): void {
+    if (this.#done) return;
+    if (!this.#socket.write(formatPolicyReply(action))) this.#writeBlocked = true;
+    const { metrics } = this.#context;
+    metrics.policyRequests.inc({ stage, action: actionLabel(action) });
+    metrics.policyRequestDuration.observe({ stage }, (performance.now() - started) / 1000);
+  }
+
+  /** Stops reading while requests pile up or replies are not read: a flood cannot grow memory. */
+  #flowControl(): void {
+    if (this.#done) return;
+    const stalled = this.#writeBlocked || this.#queue.length >= this.#context.maxPipelined;
+    if (stalled && !this.#socket.isPaused()) this.#socket.pause();
+    else if (!stalled && this.#socket.isPaused()) this.#socket.resume();
+  }
+
+  #onIdle(): void {
+    if (this.#parser.inRequest || this.#busy) return;
+    this.#context.logger.debug({ relay: this.#relay }, 'idle policy connection closed');
+    this.#socket.end();
+  }
+
+  #fail(error: unknown, request: PolicyRequest): void {
+    const invalid = error instanceof InvalidPolicyRequest;
+    this.#drop(invalid ? 'invalid-request' : 'internal-error', (error as Error)?.message ?? String(error), {
+      stage: request.get('protocol_state'),
+      senderDomain: senderDomain(request.get('sender')),
+      ...(invalid ? {} : { err: error }),
+    });
+  }
+
+  /** SMTPD_POLICY_README: "In case of trouble the policy server must not send a reply ... log ... disconnect." */
+  #drop(reason: ProtocolErrorReason, detail: string, context: Record<string, unknown> = {}): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#queue.length = 0;
+    this.#context.metrics.policyProtocolErrors.inc({ reason });
+    this.#context.logger.warn(
+      { reason, detail, relay: this.#relay, ...context },
+      'policy request dropped without a reply; the relay applies its default action',
+    );
+    this.#socket.destroy();
+  }
+}
+
+/** The endpoint as Postfix's check_policy_service writes it (an IPv6 address in brackets). */
+export function postfixEndpoint(server: Pick<PolicyServer, 'host' | 'port'>): string {
+  return `inet:${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+}
+
+function actionLabel(action: string): string {
+  if (action === 'DUNNO') return 'DUNNO';
+  if (action.startsWith('5')) return 'REJECT';
+  if (action.startsWith('4')) return 'DEFER';
+  return 'other';
+}
+
+/** Logs name the sender's domain only, never the address; capped so a hostile value cannot flood a log line. */
+function senderDomain(sender: string | undefined): string | undefined {
+  const at = sender?.lastIndexOf('@') ?? -1;
+  return sender && at >= 0 ? sender.slice(at + 1, at + 1 + 255) : undefined;
+}

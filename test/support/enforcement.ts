@@ -1,0 +1,81 @@
+// The embedded pipeline with relayguard's Postfix policy server in front of it, and the tenants a test needs:
+// what the policy-server, decision-API and Postfix tests share.
+import type { RelayPath } from '../../services/core/contracts.generated.js';
+import type { PolicyOverrides } from '../../services/core/policy.js';
+import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { OPERATOR, type PipelineDriver, startPipeline } from './pipeline-driver.js';
+
+export interface TestTenant {
+  readonly tenantId: string;
+  readonly acceptedDomain: string;
+  readonly senderIpRange: string;
+  readonly relayPath?: RelayPath;
+  readonly policy?: PolicyOverrides;
+}
+
+/** Registers a tenant's accepted domain (subdomains included) and its connector, and its policy overrides. */
+export async function onboard(driver: PipelineDriver, tenant: TestTenant): Promise<void> {
+  const admin = driver.runtime.admin!;
+  await admin.putAcceptedDomain(OPERATOR, tenant.tenantId, tenant.acceptedDomain, true);
+  await admin.putConnector(OPERATOR, tenant.tenantId, `${tenant.tenantId}-connector`, {
+    relayPath: tenant.relayPath ?? 'ONPREM',
+    senderIpRanges: [tenant.senderIpRange],
+    enabled: true,
+  });
+  if (tenant.policy) await admin.setPolicy(OPERATOR, tenant.tenantId, tenant.policy);
+}
+
+/** A tenant blocks after `unregistered` unregistered messages (and nothing else can trigger sooner). */
+export function blockAfter(unregistered: number): PolicyOverrides {
+  return {
+    minUnregistered: unregistered,
+    minUnregisteredRatio: 0,
+    minDistinctDomains: 1_000_000,
+    minUnregisteredWithDistinct: 1_000_000,
+  };
+}
+
+export interface EnforcementHarness {
+  readonly driver: PipelineDriver;
+  readonly policy: PolicyServer;
+  stop(): Promise<void>;
+}
+
+export async function startEnforcement(
+  options: { policy?: Partial<Parameters<typeof startPolicyServer>[0]>; clock?: number } = {},
+): Promise<EnforcementHarness> {
+  const driver = await startPipeline({}, options.clock);
+  const runtime = driver.runtime;
+  const policy = await startPolicyServer({
+    enforcer: runtime.enforcer!,
+    metrics: runtime.metrics,
+    logger: silentLogger,
+    host: '127.0.0.1',
+    port: 0,
+    ...loadConfig({}).policyService,
+    ...options.policy,
+  });
+  return {
+    driver,
+    policy,
+    async stop() {
+      await policy.close();
+      await driver.stop();
+    },
+  };
+}
+
+/** A counter's value from the runtime's registry (0 when the label set was never incremented). */
+export async function metricValue(
+  driver: PipelineDriver,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = (await driver.runtime.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+  return values
+    .filter((v) => Object.entries(labels).every(([key, value]) => String(v.labels[key]) === value))
+    .reduce((sum, v) => sum + v.value, 0);
+}
