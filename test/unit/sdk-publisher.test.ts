@@ -1,0 +1,156 @@
+// The relay SDK's publisher on the memory adapters: batches, linger, delivery errors reach the caller,
+// close() flushes, the queue is bounded, and only domains leave the relay.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Topics } from '../../services/core/topics.js';
+import { ManualClock } from '../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
+import { deferred } from '../../services/platform/deferred.js';
+import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
+import type { OutgoingRecord } from '../../services/platform/ports.js';
+import { isRelayguardError, MessagePublisher, type SubmittedMessage } from '../../services/sdk/index.js';
+
+const clock = new ManualClock(Date.UTC(2026, 10, 28, 9));
+
+function message(i: number, overrides: Partial<SubmittedMessage> = {}): SubmittedMessage {
+  return {
+    tenantId: 'acme',
+    connectorId: 'acme-onprem',
+    relayPath: 'ONPREM',
+    sender: `user${i}@acme.example`,
+    queueId: `Q${i}`,
+    relayHost: 'relay-1',
+    recipientCount: 1,
+    sizeBytes: 1000 + i,
+    ...overrides,
+  };
+}
+
+/** A memory log that records the size of every publish call. */
+function recordingLog() {
+  const log = new MemoryEventLog({ clock });
+  const calls: number[] = [];
+  const publish = log.publish.bind(log);
+  log.publish = async (topic: string, records: readonly OutgoingRecord[]) => {
+    calls.push(records.length);
+    return publish(topic, records);
+  };
+  return { log, calls };
+}
+
+describe('relay SDK: MessagePublisher', () => {
+  it('sends full batches at once and the rest after the one in flight, in order', async () => {
+    const { log, calls } = recordingLog();
+    const codec = new EmbeddedCodec();
+    const publisher = new MessagePublisher({ log, codec, clock, maxBatch: 10, lingerMs: 60_000 });
+    const events = await Promise.all(Array.from({ length: 25 }, (_, i) => publisher.publish(message(i))));
+    assert.deepEqual(calls, [10, 10, 5]);
+    const stored = await Promise.all(
+      log
+        .records(Topics.messageSubmitted)
+        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
+    );
+    assert.deepEqual(
+      stored.map((event) => event.queueId),
+      events.map((event) => event.queueId),
+    );
+    assert.deepEqual(
+      events.map((event) => event.eventId),
+      Array.from({ length: 25 }, (_, i) => `relay-1/Q${i}`),
+    );
+    assert.equal(publisher.pending, 0);
+  });
+
+  it('gathers the messages of a linger period into one publish', async () => {
+    const { log, calls } = recordingLog();
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 20 });
+    await Promise.all([
+      publisher.publish(message(1)),
+      publisher.publish(message(2)),
+      publisher.publish(message(3)),
+    ]);
+    assert.deepEqual(calls, [3]);
+  });
+
+  it('sends only domains: local parts never leave the relay', async () => {
+    const { log } = recordingLog();
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const event = await publisher.publish(
+      message(7, { sender: 'ceo.private@acme.example', headerFrom: 'x@Mail.ACME.example' }),
+    );
+    assert.equal(event.envelopeSenderDomain, 'acme.example');
+    assert.equal(event.headerFromDomain, 'mail.acme.example');
+    assert.equal(event.occurredAt, clock.now());
+    const bytes = log.records(Topics.messageSubmitted)[0]!.value!.toString('latin1');
+    assert.ok(!bytes.includes('ceo.private'));
+  });
+
+  it('rejects a message with an unusable address alone, naming the field', async () => {
+    const { log } = recordingLog();
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const good = publisher.publish(message(1));
+    await assert.rejects(publisher.publish(message(2, { sender: 'no-domain' })), (error) => {
+      assert.ok(isRelayguardError(error));
+      assert.equal(error.code, 'INVALID_DOMAIN');
+      assert.equal(error.field, 'sender');
+      return true;
+    });
+    assert.equal((await good).queueId, 'Q1');
+  });
+
+  it('surfaces delivery errors to every message of the failed batch, by promise and by callback', async () => {
+    const log = new MemoryEventLog({ clock });
+    log.publish = async () => {
+      throw new Error('broker unreachable');
+    };
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 5 });
+    const byCallback = deferred<Error | null>();
+    publisher.publish(message(1), (error) => byCallback.resolve(error));
+    await assert.rejects(publisher.publish(message(2)), /broker unreachable/);
+    assert.match(String(await byCallback.promise), /broker unreachable/);
+  });
+
+  it('close() delivers what is queued, then refuses new messages', async () => {
+    const { log, calls } = recordingLog();
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 60_000 });
+    const delivered = publisher.publish(message(1));
+    await publisher.close();
+    assert.deepEqual(calls, [1]);
+    assert.equal((await delivered).queueId, 'Q1');
+    await assert.rejects(
+      publisher.publish(message(2)),
+      (error) => isRelayguardError(error) && error.code === 'PUBLISHER_CLOSED',
+    );
+  });
+
+  it('fails fast with PUBLISHER_FULL while the log is stalled and the queue is full', async () => {
+    const log = new MemoryEventLog({ clock });
+    const release = deferred();
+    const publish = log.publish.bind(log);
+    log.publish = async (topic, records) => {
+      await release.promise;
+      return publish(topic, records);
+    };
+    const publisher = new MessagePublisher({
+      log,
+      codec: new EmbeddedCodec(),
+      clock,
+      lingerMs: 0,
+      maxBatch: 2,
+      maxQueued: 4,
+    });
+    const accepted = Array.from({ length: 4 }, (_, i) => publisher.publish(message(i)));
+    await assert.rejects(
+      publisher.publish(message(5)),
+      (error) => isRelayguardError(error) && error.code === 'PUBLISHER_FULL' && error.retryable,
+    );
+    release.resolve();
+    assert.equal((await Promise.all(accepted)).length, 4);
+  });
+
+  it('refuses options that cannot work, naming them', () => {
+    const options = { log: new MemoryEventLog({ clock }), codec: new EmbeddedCodec() };
+    assert.throws(() => new MessagePublisher({ ...options, maxBatch: 0 }), /maxBatch: must be a number >= 1/);
+    assert.throws(() => new MessagePublisher({ ...options, lingerMs: -1 }), /lingerMs/);
+  });
+});
