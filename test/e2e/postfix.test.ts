@@ -1,0 +1,166 @@
+// A real Postfix from Debian, configured with deploy/postfix/main.cf, asks relayguard's policy server (embedded
+// in this process, in front of the whole embedded pipeline) about mail that swaks sends from different loopback
+// addresses — each address is a different tenant's on-premises server. A tenant whose server relays
+// unregistered-domain mail gets blocked; Postfix then rejects exactly its unregistered mail.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
+import { Topics } from '../../services/core/topics.js';
+import { postfixEndpoint } from '../../services/enforcer/policy-server.js';
+import { projectPath } from '../../services/platform/project-files.js';
+import { blockAfter, type EnforcementHarness, onboard, startEnforcement } from '../support/enforcement.js';
+import { type Postfix, postfixAvailable, startPostfix } from '../support/postfix.js';
+import { swaks } from '../support/swaks.js';
+import { waitFor } from '../support/tether.js';
+
+const BLOCK_TEXT = 'Service unavailable. Client blocked from sending from unregistered domains';
+const SPAM_BURST = 5;
+
+const COMPROMISED = {
+  tenantId: 'contoso',
+  acceptedDomain: 'contoso.example',
+  senderIpRange: '127.0.0.2/32',
+  policy: blockAfter(SPAM_BURST),
+} as const;
+const NEIGHBOUR = { tenantId: 'fabrikam', acceptedDomain: 'fabrikam.example', senderIpRange: '127.0.0.3/32' };
+
+const unavailable = await postfixAvailable();
+
+describe('Postfix relay enforced by relayguard', { skip: unavailable }, () => {
+  let harness: EnforcementHarness;
+  let postfix: Postfix;
+  /** Queue ids of the messages Postfix accepted, by the tenant that sent them (null: no tenant). */
+  const accepted: { tenantId: string | null; queueId: string; senderDomain: string }[] = [];
+
+  const send = async (clientAddress: string, from: string) => {
+    const result = await swaks({
+      server: postfix.host,
+      port: postfix.smtpPort,
+      localInterface: clientAddress,
+      from,
+      to: 'recipient@external.example',
+    });
+    const tenantId =
+      clientAddress === '127.0.0.2'
+        ? COMPROMISED.tenantId
+        : clientAddress === '127.0.0.3'
+          ? NEIGHBOUR.tenantId
+          : null;
+    if (result.queueId)
+      accepted.push({ tenantId, queueId: result.queueId, senderDomain: from.split('@')[1]! });
+    return result;
+  };
+
+  before(async () => {
+    harness = await startEnforcement();
+    await onboard(harness.driver, COMPROMISED);
+    await onboard(harness.driver, NEIGHBOUR);
+    const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
+    assert.ok(snippet.includes('inet:127.0.0.1:10040'), 'the shipped snippet names the default endpoint');
+    postfix = await startPostfix({
+      mainCf: snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
+    });
+  });
+  after(async () => {
+    await postfix?.stop();
+    await harness?.stop();
+  });
+
+  it('accepts the unregistered mail of a tenant under its threshold, then blocks the tenant', async () => {
+    for (let i = 0; i < SPAM_BURST; i++) {
+      const result = await send('127.0.0.2', `promo@offers${i}.spam.example`);
+      assert.match(result.rcptReply, /^250 /, result.transcript);
+      assert.ok(result.queueId, result.transcript);
+    }
+    await harness.driver.settle();
+    const block = await waitFor(() => harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block, {
+      description: 'the compromised tenant to be blocked',
+    });
+    assert.equal(block.mode, 'ENFORCE');
+    assert.equal(block.evidence.unregistered, SPAM_BURST);
+    assert.deepEqual(
+      block.evidence.connectors.map((c) => c.connectorId),
+      ['contoso-connector'],
+    );
+  });
+
+  it("rejects the blocked tenant's unregistered mail with 550 5.7.750 and relayguard's text", async () => {
+    for (const from of ['promo@offers-late.spam.example', 'x@[192.0.2.1]']) {
+      const result = await send('127.0.0.2', from);
+      // Postfix quotes a policy server's reject as "<recipient>: Recipient address rejected: <text>".
+      assert.match(result.rcptReply, /^550 5\.7\.750 /, result.transcript);
+      assert.ok(result.rcptReply.endsWith(`Recipient address rejected: ${BLOCK_TEXT}`), result.rcptReply);
+      assert.equal(result.queueId, undefined, 'not accepted');
+    }
+    const log = await postfix.readLog();
+    assert.match(
+      log,
+      new RegExp(`reject: RCPT from unknown\\[127\\.0\\.0\\.2\\]: 550 5\\.7\\.750 .*${BLOCK_TEXT}`),
+    );
+  });
+
+  it('accepts the blocked tenant registered-domain mail', async () => {
+    for (const from of ['it@contoso.example', 'alerts@mail.contoso.example']) {
+      const result = await send('127.0.0.2', from);
+      assert.match(result.rcptReply, /^250 /, result.transcript);
+      assert.ok(result.queueId, result.transcript);
+    }
+  });
+
+  it("accepts other tenants' mail, and mail from clients that are no tenant's", async () => {
+    for (const [client, from] of [
+      ['127.0.0.3', 'newsletter@partner.example'],
+      ['127.0.0.3', 'ceo@fabrikam.example'],
+      ['127.0.0.9', 'promo@offers-late.spam.example'],
+    ] as const) {
+      const result = await send(client, from);
+      assert.match(result.rcptReply, /^250 /, result.transcript);
+      assert.ok(result.queueId, result.transcript);
+    }
+  });
+
+  it('published one event per accepted message at END-OF-MESSAGE, exactly the ones the scorer counted', async () => {
+    await harness.driver.settle();
+    const { codec } = harness.driver.runtime.adapters;
+    const events: MessageSubmitted[] = await Promise.all(
+      harness.driver.log
+        .records(Topics.messageSubmitted)
+        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
+    );
+    const expected = accepted.filter((message) => message.tenantId !== null);
+    assert.deepEqual(
+      events.map((event) => [event.eventId, event.tenantId, event.envelopeSenderDomain]).sort(),
+      expected
+        .map((message) => [`${postfix.hostname}/${message.queueId}`, message.tenantId, message.senderDomain])
+        .sort(),
+    );
+    for (const event of events) {
+      assert.equal(event.queueId, event.eventId.split('/')[1]);
+      assert.equal(event.relayHost, postfix.hostname);
+      assert.equal(event.recipientCount, 1);
+      assert.ok(event.sizeBytes > 0);
+      assert.equal(event.clientAddress, event.tenantId === COMPROMISED.tenantId ? '127.0.0.2' : '127.0.0.3');
+    }
+
+    const admin = harness.driver.runtime.admin!;
+    for (const tenant of [COMPROMISED, NEIGHBOUR]) {
+      const mine = events.filter((event) => event.tenantId === tenant.tenantId);
+      const unregistered = mine.filter(
+        (event) => !event.envelopeSenderDomain?.endsWith(tenant.acceptedDomain),
+      );
+      const { counters } = await admin.status(tenant.tenantId);
+      assert.equal(counters.total, mine.length, `${tenant.tenantId}: T`);
+      assert.equal(counters.unregistered, unregistered.length, `${tenant.tenantId}: U`);
+    }
+
+    // Postfix delivered (to its discard sink) exactly the messages it accepted.
+    const log = await postfix.readLog();
+    for (const { queueId } of accepted) {
+      assert.match(
+        log,
+        new RegExp(`${queueId}: to=<recipient@external\\.example>.*status=sent \\(relayguard test sink\\)`),
+      );
+    }
+  });
+});
