@@ -103,7 +103,9 @@ async function launch(root: string, options: PostfixOptions): Promise<Postfix> {
 
   // Creates the queue's and the data directories with Postfix's owners and modes, and checks the configuration.
   await execFile('postfix', ['-c', config, 'check']).catch(async (error: Error) => {
-    throw new Error(`postfix check failed: ${error.message}\n${await readFile(maillog, 'utf8').catch(() => '')}`);
+    throw new Error(
+      `postfix check failed: ${error.message}\n${await readFile(maillog, 'utf8').catch(() => '')}`,
+    );
   });
   const master = await spawnTethered(join(daemonDirectory, 'master'), ['-c', config], {
     stdout: 'ignore',
