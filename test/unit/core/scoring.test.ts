@@ -74,6 +74,21 @@ describe('classification', () => {
     assert.ok(!isRegistered(lookup, 't', 'notacme.example'));
   });
 
+  it('agrees with the definition on random domains (property)', () => {
+    const label = fc.constantFrom('a', 'b', 'mail', 'eu');
+    const domain = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => `${labels.join('.')}.example`);
+    fc.assert(
+      fc.property(fc.dictionary(domain, fc.boolean(), { maxKeys: 5 }), domain, (accepted, sender) => {
+        // Registered: equal to an accepted domain, or a subdomain of one that matches subdomains.
+        const expected = Object.entries(accepted).some(
+          ([name, matchSubdomains]) => sender === name || (matchSubdomains && sender.endsWith(`.${name}`)),
+        );
+        assert.equal(isRegistered(context(accepted), 't', sender), expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('classes by domain and relay path', () => {
     assert.equal(classify(null, 'ONPREM', false), 'unknown');
     assert.equal(classify('a.example', 'FORWARDED', true), 'registered');
