@@ -2,10 +2,10 @@
 // dies with the test process. Needs scripts/test-env/ensure-deps.sh to have run.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { test } from 'node:test';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
@@ -115,7 +115,12 @@ test('Kafka mock cluster: topic with 3 partitions, produce and consume, broker d
     { timeoutMs: 10_000, description: 'a send to the broker that came back' },
   );
 
-  const consumer = kafka.consumer({ groupId: unique('group'), allowAutoTopicCreation: false });
+  // disconnect() waits for the fetch in flight, which the mock holds for maxWaitTimeInMs (default 5 s).
+  const consumer = kafka.consumer({
+    groupId: unique('group'),
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   defer(() => consumer.disconnect());
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -245,37 +250,69 @@ test('Schema Registry double: compatibility levels follow Avro schema resolution
   );
 });
 
-test('tethered processes die with a SIGKILLed parent', async (t) => {
-  // A child Node process starts redis-server and the Kafka mock, prints their pids, and is SIGKILLed.
-  const supportDir = fileURLToPath(new URL('../support/', import.meta.url));
-  const script = `
-    import { startRedis } from ${JSON.stringify(`${supportDir}redis-server.ts`)};
-    import { startKafkaMock } from ${JSON.stringify(`${supportDir}kafka-mock.ts`)};
+/**
+ * Runs a Node program that starts redis-server and the Kafka mock and then waits: as a plain script,
+ * or as a test file under `node --test`. Returns the tethered top process and the pids it reported.
+ */
+async function startHolder(t: TestContext, mode: 'script' | 'test runner') {
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const dir = await mkdtemp(join(tmpdir(), 'relayguard-tether-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pidsFile = join(dir, 'pids.json');
+  const imports = `
+    import { writeFileSync } from 'node:fs';
+    import { type TestContext, test } from 'node:test';
+    import { startRedis } from ${JSON.stringify(join(repoRoot, 'test/support/redis-server.ts'))};
+    import { startKafkaMock } from ${JSON.stringify(join(repoRoot, 'test/support/kafka-mock.ts'))};`;
+  const body = `
     const redis = await startRedis();
     const mock = await startKafkaMock({ brokers: 1 });
-    console.log(JSON.stringify({ redis: redis.pid, mock: mock.pid }));
-  `;
-  const parent = await spawnTethered(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', script],
-    {
-      stderr: 'inherit',
-    },
+    writeFileSync(${JSON.stringify(pidsFile)}, JSON.stringify({ holder: process.pid, redis: redis.pid, mock: mock.pid }));
+    await new Promise((resolve) => setTimeout(resolve, 60_000));`;
+  const file = join(dir, mode === 'script' ? 'holder.mts' : 'holder.test.mts');
+  await writeFile(
+    file,
+    mode === 'script'
+      ? imports + body
+      : `import { test } from 'node:test';${imports}\ntest('hold', async () => {${body}});`,
   );
-  t.after(() => parent.kill());
-  const stdout = parent.child.stdout;
-  assert.ok(stdout);
-  const [line] = await once(createInterface({ input: stdout }), 'line');
-  const pids = JSON.parse(String(line)) as { redis: number; mock: number };
-  assert.ok(await isAlive(pids.redis));
-  assert.ok(await isAlive(pids.mock));
 
-  await parent.kill();
-  await waitFor(async () => !(await isAlive(pids.redis)) && !(await isAlive(pids.mock)), {
-    timeoutMs: 5_000,
-    description: 'redis-server and the Kafka mock to die with their parent',
+  const args = mode === 'script' ? ['--import', 'tsx', file] : ['--import', 'tsx', '--test', file];
+  // This file runs under the test runner itself; its child must not think it is one of the runner's.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  // cwd: --import resolves tsx from the working directory.
+  const top = await spawnTethered(process.execPath, args, {
+    cwd: repoRoot,
+    env,
+    stdout: 'ignore',
+    stderr: 'inherit',
   });
-});
+  t.after(() => top.kill());
+  const pids = await waitFor(
+    () =>
+      readFile(pidsFile, 'utf8').then(
+        (text) => JSON.parse(text) as { holder: number; redis: number; mock: number },
+      ),
+    { timeoutMs: 30_000, description: `the ${mode} to start redis-server and the Kafka mock` },
+  );
+  return { top, pids };
+}
+
+for (const mode of ['script', 'test runner'] as const) {
+  test(`tethered processes die when the ${mode} that started them is SIGKILLed`, async (t) => {
+    const { top, pids } = await startHolder(t, mode);
+    assert.ok(await isAlive(pids.redis));
+    assert.ok(await isAlive(pids.mock));
+
+    // Under the runner the test file is a grandchild: it notices the runner's death on its stdin.
+    await top.kill();
+    await waitFor(
+      async () =>
+        !(await isAlive(pids.holder)) && !(await isAlive(pids.redis)) && !(await isAlive(pids.mock)),
+      { timeoutMs: 5_000, description: 'the holder, redis-server and the Kafka mock to die' },
+    );
+  });
+}
 
 test('spawnTethered rejects a missing binary clearly', async () => {
   await assert.rejects(

@@ -1,6 +1,7 @@
 // Child processes for tests that cannot outlive the test process, free loopback ports, and polling.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fstatSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 
 export interface TetherOptions {
@@ -77,6 +78,7 @@ export async function spawnTethered(
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${command}: no pid`);
+  exitWithTestRunner();
 
   if (!options.exitsOnStdinEof) {
     const watchdog = spawn('sh', ['-c', WATCHDOG, 'tether-watchdog', String(pid)], {
@@ -111,6 +113,30 @@ export async function spawnTethered(
       return exited;
     },
   };
+}
+
+let watchingTestRunner = false;
+
+/**
+ * Under `node --test` each test file runs in a child process whose stdin is a pipe from the runner,
+ * open until the runner goes. When the runner is killed, the test file would live on as an orphan
+ * (with everything it started) until its tests finish, or forever if one hangs. Exiting on that EOF
+ * closes every tether pipe, so the watchdogs and the Kafka mock take their processes down too.
+ */
+function exitWithTestRunner(): void {
+  if (watchingTestRunner || !process.env.NODE_TEST_CONTEXT?.startsWith('child')) return;
+  watchingTestRunner = true;
+  // Only a pipe from the runner means anything: /dev/null or a terminal would end (or never end) early.
+  const stdinType = fstatSync(0);
+  if (!stdinType.isSocket() && !stdinType.isFIFO()) return;
+  const stdin = process.stdin as unknown as Socket;
+  stdin.once('end', () => {
+    process.stderr.write('test runner is gone: exiting, which stops the processes this test file started\n');
+    process.exit(1);
+  });
+  stdin.resume();
+  // Watching must not keep a finished test file alive.
+  stdin.unref();
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (the kernel picks it; another process may race). */
