@@ -111,10 +111,10 @@ async function launchRedis(
     died.abort(new Error(`redis-server exited (${exit.signal ?? exit.code}) during startup: ${log.trim()}`)),
   );
   try {
-    await waitFor(() => ping(port), {
+    await waitFor(async () => (await serverPid(port)) === server.pid, {
       timeoutMs,
       intervalMs: 20,
-      description: `redis-server on 127.0.0.1:${port} to answer PING`,
+      description: `redis-server (pid ${server.pid}) to answer on 127.0.0.1:${port}`,
       signal: died.signal,
     });
   } catch (error) {
@@ -127,18 +127,23 @@ async function launchRedis(
   return server;
 }
 
-/** True when a PING on a fresh connection gets +PONG (not -LOADING or a refused connection). */
-function ping(port: number): Promise<boolean> {
+/**
+ * The pid of the redis-server answering on `port`, from INFO (an error reply such as -LOADING, or a
+ * refused connection, means not ready). Checking the pid, not just PONG, matters because a port
+ * freePort() handed out can be taken by another test's server before ours binds and exits.
+ */
+function serverPid(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let reply = '';
-    socket.setTimeout(1_000, () => socket.destroy(new Error('PING timed out')));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(1_000, () => socket.destroy(new Error('INFO timed out')));
+    socket.on('connect', () => socket.write('INFO server\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) {
+      const pid = /process_id:(\d+)\r\n/.exec(reply)?.[1];
+      if (pid !== undefined || reply.startsWith('-')) {
         socket.end();
-        resolve(reply.startsWith('+PONG'));
+        resolve(pid === undefined ? undefined : Number(pid));
       }
     });
     socket.on('error', reject);
