@@ -50,6 +50,31 @@ export function fleetTenants(options: Pick<FleetOptions, 'tenants' | 'forwarders
   return tenants;
 }
 
+/** Where the fleet's tenants are registered: the admin service in process, or the admin API of a running one. */
+export interface FleetDirectory {
+  putAcceptedDomain(tenantId: string, domain: string): Promise<unknown>;
+  putConnector(
+    tenantId: string,
+    connectorId: string,
+    connector: { relayPath: RelayPath; senderIpRanges: string[]; enabled: boolean },
+  ): Promise<unknown>;
+}
+
+/** Registers each tenant's accepted domain (subdomains included) and its connector. */
+export async function onboardFleet(
+  directory: FleetDirectory,
+  tenants: readonly FleetTenant[],
+): Promise<void> {
+  for (const tenant of tenants) {
+    await directory.putAcceptedDomain(tenant.tenantId, tenant.acceptedDomain);
+    await directory.putConnector(tenant.tenantId, tenant.connectorId, {
+      relayPath: tenant.relayPath,
+      senderIpRanges: [tenant.senderIpRange],
+      enabled: true,
+    });
+  }
+}
+
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 function random(seed: number): () => number {
   let state = seed >>> 0;

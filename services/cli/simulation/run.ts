@@ -1,7 +1,7 @@
 // `relayguard simulate`: a synthetic fleet against an embedded pipeline in this process, in event time, and a
 // summary of who was blocked, when, on what evidence, and how long after the compromise began.
 
-import type { Actor } from '../../admin/admin-service.js';
+import type { Actor, AdminService } from '../../admin/admin-service.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
 import type { MessageSubmitted, TenantBlocked } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
@@ -13,13 +13,24 @@ import type { MemoryEventLog } from '../../platform/memory/memory-event-log.js';
 import { embeddedAdapters, startRuntime } from '../../platform/runtime.js';
 import {
   COMPROMISED_TENANT,
+  type FleetDirectory,
   type FleetOptions,
   type FleetTenant,
   fleetMinute,
   fleetTenants,
+  onboardFleet,
 } from './fleet.js';
 
 const SIMULATOR: Actor = { subject: 'relayguard-simulate', role: 'OPERATOR' };
+
+/** The fleet registered through the admin service of this process, acting as `actor`. */
+export function adminDirectory(admin: AdminService, actor: Actor): FleetDirectory {
+  return {
+    putAcceptedDomain: (tenantId, domain) => admin.putAcceptedDomain(actor, tenantId, domain, true),
+    putConnector: (tenantId, connectorId, connector) =>
+      admin.putConnector(actor, tenantId, connectorId, connector),
+  };
+}
 
 /** Receives the simulated traffic and the directory it ran against, so a backtest can replay both. */
 export interface SimulationRecorder {
@@ -74,14 +85,7 @@ export async function runSimulation(
     await runtime.ready;
     const admin = runtime.admin!;
     const tenants = fleetTenants(options);
-    for (const tenant of tenants) {
-      await admin.putAcceptedDomain(SIMULATOR, tenant.tenantId, tenant.acceptedDomain, true);
-      await admin.putConnector(SIMULATOR, tenant.tenantId, tenant.connectorId, {
-        relayPath: tenant.relayPath,
-        senderIpRanges: [tenant.senderIpRange],
-        enabled: true,
-      });
-    }
+    await onboardFleet(adminDirectory(admin, SIMULATOR), tenants);
 
     options.recorder?.tenants(exportTenants(runtime.directory));
 
