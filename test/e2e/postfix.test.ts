@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { PostfixLogParser } from '../../services/backtest/postfix-log.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { postfixEndpoint } from '../../services/enforcer/policy-server.js';
@@ -162,5 +163,32 @@ describe('Postfix relay enforced by relayguard', { skip: unavailable }, () => {
         new RegExp(`${queueId}: to=<recipient@external\\.example>.*status=sent \\(relayguard test sink\\)`),
       );
     }
+
+    // The backtest reads the same messages out of Postfix's own log as the policy server published live.
+    const enforcer = harness.driver.runtime.enforcer!;
+    const parser = new PostfixLogParser({
+      resolve: (address) => {
+        const client = enforcer.resolve({ clientAddress: address });
+        return client?.connector
+          ? {
+              tenantId: client.tenantId,
+              connectorId: client.connector.connectorId,
+              relayPath: client.connector.relayPath,
+            }
+          : undefined;
+      },
+      year: new Date().getFullYear(),
+      syslogZone: 'local',
+    });
+    const fromLog = log.split('\n').flatMap((line) => parser.line(line) ?? []);
+    const fields = (event: MessageSubmitted) =>
+      [
+        event.queueId,
+        event.tenantId,
+        event.connectorId,
+        event.envelopeSenderDomain,
+        event.clientAddress,
+      ].join(' ');
+    assert.deepEqual(fromLog.map(fields).sort(), events.map(fields).sort());
   });
 });

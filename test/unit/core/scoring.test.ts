@@ -76,7 +76,9 @@ describe('classification', () => {
 
   it('agrees with the definition on random domains (property)', () => {
     const label = fc.constantFrom('a', 'b', 'mail', 'eu');
-    const domain = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => `${labels.join('.')}.example`);
+    const domain = fc
+      .array(label, { minLength: 1, maxLength: 3 })
+      .map((labels) => `${labels.join('.')}.example`);
     fc.assert(
       fc.property(fc.dictionary(domain, fc.boolean(), { maxKeys: 5 }), domain, (accepted, sender) => {
         // Registered: equal to an accepted domain, or a subdomain of one that matches subdomains.
