@@ -19,8 +19,9 @@ import {
   type DirectoryEvent,
   probationUntil,
   type TenantDirectory,
+  type TenantRecord,
 } from '../core/directory.js';
-import { normalizeDomain } from '../core/domain-name.js';
+import { normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
@@ -29,6 +30,7 @@ import { windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
+import { type ConnectorReview, reviewConnectors } from './connector-review.js';
 
 export interface Actor {
   /** Who acts: a token's subject, never the token. */
@@ -45,7 +47,21 @@ export interface ConnectorInput {
 
 export interface UnblockInput {
   readonly ticket: string | null;
-  readonly attestations: Attestations;
+  /** Absent or false attestations refuse the unblock (ATTESTATION_MISSING) and publish nothing. */
+  readonly attestations: Partial<Attestations> | undefined;
+}
+
+const ATTESTATION_KEYS = ['domainsRegistered', 'connectorsReviewed', 'serversSecured'] as const;
+
+/** A self-service unblock is for a tenant's first block in this period; a repeat offender talks to an operator. */
+export const SELF_SERVICE_PERIOD_MS = 30 * 86_400_000;
+
+export type SelfServiceCheckName = 'first-block-in-30-days' | 'connectors-remediated' | 'attestations';
+
+export interface SelfServiceCheck {
+  readonly check: SelfServiceCheckName;
+  readonly passed: boolean;
+  readonly detail: string;
 }
 
 export interface TenantStatus {
@@ -56,6 +72,28 @@ export interface TenantStatus {
   readonly counters: WindowCounts;
   readonly thresholds: ReturnType<typeof effectivePolicy>['thresholds'];
   readonly probationUntil: number | null;
+  /** While blocked: what the system still sees, and whether a self-service unblock would pass its own checks. */
+  readonly remediation: {
+    readonly warnings: string[];
+    readonly selfServiceChecks: SelfServiceCheck[];
+  } | null;
+}
+
+export interface BlockSummary {
+  readonly tenantId: string;
+  readonly blockId: string;
+  readonly blockedAt: number;
+  readonly reason: ActiveBlock['reason'];
+  readonly probation: boolean;
+  readonly unregistered: number;
+  readonly total: number;
+  readonly distinctUnregisteredDomains: number;
+}
+
+export interface BlockPage {
+  readonly blocks: BlockSummary[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
 }
 
 export interface AdminDeps {
@@ -78,10 +116,12 @@ export class AdminService {
   }
 
   async putAcceptedDomain(actor: Actor, tenantId: string, domain: string, matchSubdomains: boolean) {
+    const normalized = normalizeDomain(domain);
+    const created = !this.#deps.directory.acceptedDomain(tenantId, normalized);
     const event: AcceptedDomainChanged = {
       ...this.#stamp(actor),
       tenantId,
-      domain: normalizeDomain(domain),
+      domain: normalized,
       change: 'ADDED',
       matchSubdomains,
     };
@@ -93,13 +133,22 @@ export class AdminService {
       'accepted-domain.put',
       event.domain,
     );
-    return { domain: event.domain, matchSubdomains };
+    return { domain: event.domain, unicode: unicodeDomain(event.domain), matchSubdomains, created };
   }
 
-  async removeAcceptedDomain(actor: Actor, tenantId: string, domain: string): Promise<boolean> {
+  /** Throws NOT_FOUND when the domain is not registered for the tenant. */
+  async removeAcceptedDomain(actor: Actor, tenantId: string, domain: string): Promise<void> {
     const normalized = normalizeDomain(domain);
     const existing = this.#deps.directory.acceptedDomain(tenantId, normalized);
-    if (!existing) return false;
+    if (!existing) {
+      throw new RelayguardError(
+        'NOT_FOUND',
+        `domain: ${normalized} is not an accepted domain of ${tenantId}`,
+        {
+          field: 'domain',
+        },
+      );
+    }
     const event: AcceptedDomainChanged = {
       ...this.#stamp(actor),
       tenantId,
@@ -115,7 +164,12 @@ export class AdminService {
       'accepted-domain.delete',
       normalized,
     );
-    return true;
+  }
+
+  listAcceptedDomains(tenantId: string) {
+    return [...this.#tenant(tenantId).acceptedDomains.values()]
+      .map((entry) => ({ ...entry, unicode: unicodeDomain(entry.domain) }))
+      .sort((a, b) => (a.domain < b.domain ? -1 : 1));
   }
 
   async putConnector(
@@ -123,7 +177,7 @@ export class AdminService {
     tenantId: string,
     connectorId: string,
     input: ConnectorInput,
-  ): Promise<Connector> {
+  ): Promise<{ connector: Connector; created: boolean }> {
     const ranges = input.senderIpRanges.map((cidr, i) => parseIpRange(cidr, `senderIpRanges[${i}]`));
     for (const range of ranges) {
       const owner = this.#deps.directory.rangeOwner(range);
@@ -167,12 +221,20 @@ export class AdminService {
       'connector.put',
       connectorId,
     );
-    return this.#deps.directory.tenant(tenantId)!.connectors.get(connectorId)!;
+    return {
+      connector: this.#deps.directory.tenant(tenantId)!.connectors.get(connectorId)!,
+      created: !previous,
+    };
   }
 
-  async removeConnector(actor: Actor, tenantId: string, connectorId: string): Promise<boolean> {
+  /** Throws NOT_FOUND when the tenant has no such connector. */
+  async removeConnector(actor: Actor, tenantId: string, connectorId: string): Promise<void> {
     const previous = this.#deps.directory.tenant(tenantId)?.connectors.get(connectorId);
-    if (!previous) return false;
+    if (!previous) {
+      throw new RelayguardError('NOT_FOUND', `connectorId: ${tenantId} has no connector ${connectorId}`, {
+        field: 'connectorId',
+      });
+    }
     const event: ConnectorChanged = {
       ...this.#stamp(actor),
       tenantId,
@@ -193,10 +255,36 @@ export class AdminService {
       'connector.delete',
       connectorId,
     );
-    return true;
   }
 
+  listConnectors(tenantId: string): Connector[] {
+    return [...this.#tenant(tenantId).connectors.values()].sort((a, b) =>
+      a.connectorId < b.connectorId ? -1 : 1,
+    );
+  }
+
+  /** The tenant's connectors, most unusual first, each with its reasons (see connector-review.ts). */
+  async reviewConnectors(tenantId: string): Promise<ConnectorReview[]> {
+    const record = this.#tenant(tenantId);
+    const window = (await this.#deps.store.load([tenantId])).get(tenantId);
+    return reviewConnectors({
+      now: this.#deps.clock.now(),
+      connectors: [...record.connectors.values()],
+      block: record.block,
+      window: new Map([...(window?.connectors ?? [])].map(([id, tracked]) => [id, tracked.messages])),
+    });
+  }
+
+  /** Replaces the tenant's overrides (absent fields take the global value). */
   async setPolicy(actor: Actor, tenantId: string, overrides: PolicyOverrides): Promise<PolicyOverrides> {
+    const cap = this.#deps.policy.distinctDomainCap;
+    if (overrides.minDistinctDomains !== undefined && overrides.minDistinctDomains > cap) {
+      throw new RelayguardError(
+        'INVALID_FIELD',
+        `minDistinctDomains: at most ${cap} distinct domains are tracked per tenant (RELAYGUARD_DISTINCT_DOMAIN_CAP), so D could never reach ${overrides.minDistinctDomains}; choose ${cap} or less`,
+        { field: 'minDistinctDomains' },
+      );
+    }
     const event: TenantPolicyChanged = {
       ...this.#stamp(actor),
       tenantId,
@@ -218,8 +306,22 @@ export class AdminService {
     return this.#deps.directory.tenant(tenantId)?.policy ?? {};
   }
 
+  /** The tenant's overrides, the global policy, and what is in force now (probation halves the counts). */
+  getPolicy(tenantId: string) {
+    const record = this.#tenant(tenantId);
+    const { policy, clock } = this.#deps;
+    const until = probationUntil(record);
+    const effective = effectivePolicy(policy, record.policy, until, clock.now());
+    return {
+      tenantId,
+      overrides: record.policy ?? {},
+      global: { mode: policy.mode, thresholds: policy.thresholds, forwardedWeight: policy.forwardedWeight },
+      effective: { ...effective, probationUntil: effective.probation ? until : null },
+    };
+  }
+
   async status(tenantId: string): Promise<TenantStatus> {
-    const record = this.#deps.directory.tenant(tenantId);
+    const record = this.#tenant(tenantId);
     const now = this.#deps.clock.now();
     const effective = effectivePolicy(this.#deps.policy, record?.policy, probationUntil(record), now);
     const window = (await this.#deps.store.load([tenantId])).get(tenantId);
@@ -227,28 +329,150 @@ export class AdminService {
       ? windowCounts(window, effective.forwardedWeight)
       : { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
     const until = probationUntil(record);
+    const blocked = record.block?.mode === 'ENFORCE';
     return {
       tenantId,
-      blocked: record?.block?.mode === 'ENFORCE',
+      blocked,
       mode: effective.mode,
-      block: record?.block ?? null,
+      block: record.block,
       counters,
       thresholds: effective.thresholds,
       probationUntil: until !== null && until > now ? until : null,
+      remediation: blocked
+        ? {
+            warnings: this.remediationWarnings(tenantId),
+            selfServiceChecks: this.selfServiceChecks(tenantId, undefined),
+          }
+        : null,
     };
   }
 
-  /** Blocked tenants, newest first. */
-  blocks(): ActiveBlock[] {
-    const blocks: ActiveBlock[] = [];
-    for (const record of this.#deps.directory.tenants())
-      if (record.block?.mode === 'ENFORCE') blocks.push(record.block);
-    return blocks.sort((a, b) => b.blockedAt - a.blockedAt);
+  /**
+   * Blocked tenants, newest first, a page at a time. The cursor names the last entry of the previous page, so
+   * blocks added or lifted between two calls neither repeat nor shift entries across pages.
+   */
+  blocks(page: { readonly limit: number; readonly cursor?: string | undefined }): BlockPage {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const all: BlockSummary[] = [];
+    for (const record of this.#deps.directory.tenants()) {
+      const block = record.block;
+      if (block?.mode !== 'ENFORCE') continue;
+      all.push({
+        tenantId: record.tenantId,
+        blockId: block.blockId,
+        blockedAt: block.blockedAt,
+        reason: block.reason,
+        probation: block.probation,
+        unregistered: block.evidence.unregistered,
+        total: block.evidence.total,
+        distinctUnregisteredDomains: block.evidence.distinctUnregisteredDomains,
+      });
+    }
+    const newestFirst = (
+      a: { blockedAt: number; tenantId: string },
+      b: { blockedAt: number; tenantId: string },
+    ) => b.blockedAt - a.blockedAt || (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0);
+    all.sort(newestFirst);
+    const start = after === undefined ? 0 : all.findIndex((entry) => newestFirst(entry, after) > 0);
+    const blocks = start === -1 ? [] : all.slice(start, start + page.limit);
+    const last = blocks[blocks.length - 1];
+    const more = start !== -1 && start + page.limit < all.length;
+    return { blocks, nextCursor: more && last ? encodeCursor(last) : null };
   }
 
   /** The operator unblock: every attestation must be given; the answer lists what the system itself still sees. */
   async unblock(actor: Actor, tenantId: string, input: UnblockInput) {
     return this.#unblock(actor, tenantId, input, 'OPERATOR', null);
+  }
+
+  /**
+   * The tenant admin's own unblock, allowed only when every check passes. Throws SELF_SERVICE_DENIED with the
+   * checks in `details` (`eligible: false` when the tenant may not use self-service at all this time). Lifts
+   * the block with the tenant on probation: halved thresholds for the configured period.
+   */
+  async selfServiceUnblock(actor: Actor, tenantId: string, input: UnblockInput) {
+    const checks = this.selfServiceChecks(tenantId, input.attestations ?? {});
+    const failed = checks.filter((check) => !check.passed);
+    if (failed.length > 0) {
+      const eligible = failed.every((check) => check.check !== 'first-block-in-30-days');
+      throw new RelayguardError(
+        'SELF_SERVICE_DENIED',
+        `self-service unblock refused: ${failed.map((check) => check.detail).join('; ')}`,
+        { details: { eligible, checks } },
+      );
+    }
+    return this.#unblock(
+      actor,
+      tenantId,
+      input,
+      'SELF_SERVICE',
+      this.#deps.clock.now() + this.#deps.probationMs,
+    );
+  }
+
+  /**
+   * What the system verifies before a self-service unblock. Throws NOT_BLOCKED when there is nothing to lift.
+   * Without attestations (a status read) the attestation check is left out.
+   */
+  selfServiceChecks(tenantId: string, attestations: Partial<Attestations> | undefined): SelfServiceCheck[] {
+    const record = this.#deps.directory.tenant(tenantId);
+    const block = this.#enforcedBlock(tenantId, record);
+    const earlier = record!.blockTimes.filter(
+      (at) => at < block.blockedAt && at >= block.blockedAt - SELF_SERVICE_PERIOD_MS,
+    );
+    const checks: SelfServiceCheck[] = [
+      earlier.length === 0
+        ? {
+            check: 'first-block-in-30-days',
+            passed: true,
+            detail: "this is the tenant's first block in 30 days",
+          }
+        : {
+            check: 'first-block-in-30-days',
+            passed: false,
+            detail: `the tenant was already blocked on ${new Date(earlier[earlier.length - 1]!).toISOString()}: a second block within 30 days is lifted by an operator`,
+          },
+    ];
+    const unremediated: string[] = [];
+    for (const { connectorId, messages } of block.evidence.connectors) {
+      const connector = record!.connectors.get(connectorId);
+      if (connectorId === 'unknown') {
+        unremediated.push(
+          `${messages} unregistered messages arrived without a connector id, which only an operator can review`,
+        );
+      } else if (connector?.enabled && connector.changedAt <= block.blockedAt) {
+        unremediated.push(
+          `connector ${connectorId} carried ${messages} unregistered messages and is still enabled and unchanged: disable or change it`,
+        );
+      }
+    }
+    checks.push(
+      unremediated.length === 0
+        ? {
+            check: 'connectors-remediated',
+            passed: true,
+            detail:
+              'every connector that carried the unregistered mail is disabled, removed or changed since the block',
+          }
+        : { check: 'connectors-remediated', passed: false, detail: unremediated.join('; ') },
+    );
+    if (attestations !== undefined) {
+      const missing = missingAttestations(attestations);
+      checks.push(
+        missing.length === 0
+          ? {
+              check: 'attestations',
+              passed: true,
+              detail: 'domains registered, connectors reviewed, servers secured',
+            }
+          : {
+              check: 'attestations',
+              passed: false,
+              detail: `attestations: ${missing.join(', ')} must be true`,
+            },
+      );
+    }
+    return checks;
   }
 
   /** What an operator should check before lifting: the evidence's domains still unregistered, its connectors still enabled. */
@@ -264,7 +488,7 @@ export class AdminService {
     }
     for (const { connectorId } of block.evidence.connectors) {
       const connector = record.connectors.get(connectorId);
-      if (connector?.enabled && connector.updatedAt <= block.blockedAt) {
+      if (connector?.enabled && connector.changedAt <= block.blockedAt) {
         warnings.push(
           `connector ${connectorId} carried the unregistered volume and is unchanged and enabled since the block`,
         );
@@ -280,16 +504,8 @@ export class AdminService {
     source: UnblockSource,
     probationUntilAt: number | null,
   ) {
-    const block = this.#deps.directory.tenant(tenantId)?.block;
-    if (block?.mode !== 'ENFORCE') {
-      throw new RelayguardError('NOT_BLOCKED', `tenant ${tenantId} is not blocked`);
-    }
-    const missing = (Object.keys(input.attestations) as (keyof Attestations)[]).filter(
-      (key) => input.attestations[key] !== true,
-    );
-    for (const key of ['domainsRegistered', 'connectorsReviewed', 'serversSecured'] as const) {
-      if (input.attestations[key] !== true && !missing.includes(key)) missing.push(key);
-    }
+    const block = this.#enforcedBlock(tenantId, this.#deps.directory.tenant(tenantId));
+    const missing = missingAttestations(input.attestations ?? {});
     if (missing.length > 0) {
       throw new RelayguardError(
         'ATTESTATION_MISSING',
@@ -310,7 +526,7 @@ export class AdminService {
         source,
         actor: actor.subject,
         ticket: input.ticket,
-        attestations: input.attestations,
+        attestations: { domainsRegistered: true, connectorsReviewed: true, serversSecured: true },
         probationUntil: probationUntilAt,
       },
     };
@@ -325,7 +541,8 @@ export class AdminService {
         ticket: input.ticket,
         details: {
           warnings: warnings.join('; '),
-          ...Object.fromEntries(Object.entries(input.attestations).map(([k, v]) => [k, String(v)])),
+          ...Object.fromEntries(ATTESTATION_KEYS.map((key) => [key, 'true'])),
+          ...(probationUntilAt === null ? {} : { probationUntil: new Date(probationUntilAt).toISOString() }),
         },
       },
     );
@@ -336,6 +553,26 @@ export class AdminService {
       warnings,
       probationUntil: probationUntilAt,
     };
+  }
+
+  #tenant(tenantId: string): TenantRecord {
+    const record = this.#deps.directory.tenant(tenantId);
+    if (!record) {
+      throw new RelayguardError(
+        'UNKNOWN_TENANT',
+        `tenantId: no tenant ${tenantId} (it has no accepted domain, connector, policy or block yet)`,
+        { field: 'tenantId' },
+      );
+    }
+    return record;
+  }
+
+  #enforcedBlock(tenantId: string, record: TenantRecord | undefined): ActiveBlock {
+    const block = record?.block;
+    if (block?.mode !== 'ENFORCE') {
+      throw new RelayguardError('NOT_BLOCKED', `tenant ${tenantId} is not blocked: there is nothing to lift`);
+    }
+    return block;
   }
 
   #stamp(actor: Actor) {
@@ -374,4 +611,26 @@ export class AdminService {
       'admin change',
     );
   }
+}
+
+function missingAttestations(attestations: Partial<Attestations>): string[] {
+  return ATTESTATION_KEYS.filter((key) => attestations[key] !== true);
+}
+
+function encodeCursor(entry: { blockedAt: number; tenantId: string }): string {
+  return Buffer.from(JSON.stringify([entry.blockedAt, entry.tenantId])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { blockedAt: number; tenantId: string } {
+  try {
+    const [blockedAt, tenantId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof blockedAt === 'number' && typeof tenantId === 'string') return { blockedAt, tenantId };
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new RelayguardError(
+    'INVALID_FIELD',
+    'cursor: not a cursor from a previous page; repeat the request without it to start from the newest block',
+    { field: 'cursor' },
+  );
 }

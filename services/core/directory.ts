@@ -31,6 +31,11 @@ export interface Connector {
   readonly createdBy: string;
   readonly updatedAt: number;
   readonly updatedBy: string;
+  /**
+   * When what the connector does last changed (relay path, ranges, certificate, enabled). A re-save with the same
+   * settings keeps it, so "changed since the block" cannot be satisfied by saving a connector unchanged.
+   */
+  readonly changedAt: number;
 }
 
 export interface ActiveBlock extends TenantBlocked {
@@ -163,6 +168,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       record.connectors.delete(event.connectorId);
       return;
     }
+    const changed = !previous || !sameSettings(previous, event);
     const connector: Connector = {
       tenantId: event.tenantId,
       connectorId: event.connectorId,
@@ -174,6 +180,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       createdBy: event.createdBy,
       updatedAt: event.occurredAt,
       updatedBy: event.actor,
+      changedAt: changed ? event.occurredAt : previous.changedAt,
     };
     record.connectors.set(event.connectorId, connector);
     if (connector.enabled) this.#index(connector);
@@ -211,6 +218,16 @@ export class TenantDirectory implements AcceptedDomainLookup {
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
+}
+
+function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
+  return (
+    connector.relayPath === event.relayPath &&
+    connector.enabled === event.enabled &&
+    connector.tlsCertificateDomain === event.tlsCertificateDomain &&
+    connector.senderIpRanges.length === event.senderIpRanges.length &&
+    connector.senderIpRanges.every((cidr, i) => cidr === event.senderIpRanges[i])
+  );
 }
 
 /** Whether relays must reject this tenant's unregistered senders now. */

@@ -1,7 +1,7 @@
 // Domain normalization: lower case, one trailing dot stripped, IDN to ASCII (UTS #46, as browsers and MTAs
 // with SMTPUTF8 do), then the RFC 1035 limits: 253 octets in all, 63 per label, LDH labels without a leading
 // or trailing hyphen, at least two labels.
-import { toASCII } from 'tr46';
+import { toASCII, toUnicode } from 'tr46';
 import { RelayguardError } from './errors.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -54,6 +54,12 @@ export function normalizeDomain(input: string, field = 'domain'): string {
     );
   }
   return ascii;
+}
+
+/** The Unicode form of a normalized domain, for people (`xn--bcher-kva.example` -> `bücher.example`). */
+export function unicodeDomain(ascii: string): string {
+  const { domain, error } = toUnicode(ascii, { checkBidi: true, checkHyphens: true, checkJoiners: true });
+  return error ? ascii : domain;
 }
 
 /** The domain part of a mail address (`local@domain`, with or without angle brackets); null for the null sender. */

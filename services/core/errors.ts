@@ -11,6 +11,7 @@ export const ErrorCodes = {
   UNKNOWN_SCHEMA_ID: { retryable: false, summary: 'the schema id is not known to the registry' },
   SCHEMA_MISMATCH: { retryable: false, summary: 'the message does not match its schema' },
   UNKNOWN_TENANT: { retryable: false, summary: 'no such tenant' },
+  NOT_FOUND: { retryable: false, summary: 'no such accepted domain or connector' },
   NOT_BLOCKED: { retryable: false, summary: 'the tenant is not blocked' },
   ATTESTATION_MISSING: { retryable: false, summary: 'a required attestation is missing or false' },
   SELF_SERVICE_DENIED: { retryable: false, summary: 'the self-service unblock checks did not pass' },
@@ -30,13 +31,20 @@ export class RelayguardError extends Error {
   readonly retryable: boolean;
   /** The input field the error is about, when there is one (a config variable, an event field, a body path). */
   readonly field: string | undefined;
+  /** Structured facts a caller can act on (e.g. the self-service checks that failed); safe to show the requester. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { field?: string; cause?: unknown; details?: Readonly<Record<string, unknown>> } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'RelayguardError';
     this.code = code;
     this.retryable = ErrorCodes[code].retryable;
     this.field = options.field;
+    this.details = options.details;
   }
 }
 

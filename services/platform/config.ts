@@ -6,6 +6,51 @@ import { DEFAULT_POLICY, type Policy } from '../core/policy.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** Tenant and connector ids: what a URL path segment, a Kafka key part and a log field can carry unescaped. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const ID_RULE = '1-128 letters, digits, dots, underscores or hyphens, starting with a letter or digit';
+
+export type TokenRole = 'operator' | 'reader' | 'tenant-admin';
+
+export interface ApiToken {
+  readonly token: string;
+  readonly role: TokenRole;
+  /** The tenant a tenant-admin token manages; null for the other roles. */
+  readonly tenantId: string | null;
+}
+
+/** Short enough to type, long enough that guessing one is hopeless. */
+const MIN_TOKEN_LENGTH = 16;
+
+// Messages name the entry by position only: a token must never appear in an error message or a log line.
+const tokensVariable = z.string().transform((value, ctx): ApiToken[] => {
+  const tokens: ApiToken[] = [];
+  const entries = value.trim() === '' ? [] : value.split(',');
+  for (const [index, raw] of entries.entries()) {
+    const entry = raw.trim();
+    const problem = (message: string) =>
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: ${message}` });
+    const [token = '', role = '', ...rest] = entry.split(':');
+    const tenantId = rest.join(':');
+    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+      problem(
+        `the token must be at least ${MIN_TOKEN_LENGTH} characters without spaces (e.g. from \`openssl rand -hex 24\`)`,
+      );
+    } else if (tokens.some((other) => other.token === token)) {
+      problem('the same token appears twice');
+    } else if ((role === 'operator' || role === 'reader') && rest.length === 0) {
+      tokens.push({ token, role, tenantId: null });
+    } else if (role === 'tenant-admin' && ID_PATTERN.test(tenantId)) {
+      tokens.push({ token, role, tenantId });
+    } else if (role === 'tenant-admin') {
+      problem(`expected <token>:tenant-admin:<tenantId> with a tenant id of ${ID_RULE}`);
+    } else {
+      problem('expected <token>:operator, <token>:reader or <token>:tenant-admin:<tenantId>');
+    }
+  }
+  return tokens;
+});
+
 const optionalUrl = z
   .string()
   .trim()
@@ -32,7 +77,10 @@ const EnvSchema = z
     // Longer than Postfix's smtpd_policy_service_max_idle (300 s): Postfix closes idle connections first.
     RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: positiveInt(330),
     RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS: positiveInt(10),
-    RELAYGUARD_TOKENS: z.string().default(''),
+    RELAYGUARD_TOKENS: tokensVariable.default([]),
+    RELAYGUARD_RATE_LIMIT_PER_MINUTE: positiveInt(600),
+    RELAYGUARD_URL: optionalUrl,
+    RELAYGUARD_TOKEN: z.string().trim().optional(),
     RELAYGUARD_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -108,7 +156,12 @@ export interface Config {
     readonly idleTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
-  readonly tokens: string;
+  /** Admin API bearer tokens with their roles (RELAYGUARD_TOKENS). */
+  readonly tokens: readonly ApiToken[];
+  /** Admin API requests a minute per token (per client address without a valid token). */
+  readonly rateLimitPerMinute: number;
+  /** Where the admin CLI commands send their requests, and with which token. */
+  readonly client: { readonly url: string; readonly token: string | undefined };
   readonly logLevel: string;
   readonly policy: Policy;
   readonly probationMs: number;
@@ -145,6 +198,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       requestTimeoutMs: e.RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS * 1000,
     }),
     tokens: e.RELAYGUARD_TOKENS,
+    rateLimitPerMinute: e.RELAYGUARD_RATE_LIMIT_PER_MINUTE,
+    client: {
+      url: e.RELAYGUARD_URL ?? `http://127.0.0.1:${e.RELAYGUARD_HTTP_PORT}`,
+      token: e.RELAYGUARD_TOKEN || undefined,
+    },
     logLevel: e.RELAYGUARD_LOG_LEVEL,
     policy: Object.freeze({
       ...DEFAULT_POLICY,

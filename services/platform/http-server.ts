@@ -1,5 +1,7 @@
 // The HTTP server every service runs: /healthz, /readyz and /metrics, plus the routes a service adds (the admin
-// API, the decision API). Bound to loopback unless configured otherwise.
+// API, the decision API). Bound to loopback unless configured otherwise. /openapi.json describes every route
+// from the same JSON schemas that validate it.
+import swagger from '@fastify/swagger';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -22,13 +24,29 @@ export function createHttpServer(options: HttpServerOptions) {
     // Per-request lines would dominate the logs at relay rates; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const ready = options.isReady();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'catching-up' });
+  // Registered first: the document collects every route declared after it (routes go in plugins, which load in
+  // registration order).
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'relayguard',
+        version: '1',
+        description: 'Admin API, decision API and health endpoints of relayguard (see docs/admin-api.md).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
-  );
+  app.register(async (routes) => {
+    routes.get('/healthz', async () => ({ status: 'ok' }));
+    routes.get('/readyz', async (_request, reply) => {
+      const ready = options.isReady();
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'catching-up' });
+    });
+    routes.get('/metrics', async (_request, reply) =>
+      reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+    );
+    routes.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
   return app;
 }

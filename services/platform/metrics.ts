@@ -128,6 +128,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly adminRequests = new Counter({
+    name: 'relayguard_admin_requests_total',
+    help: 'Admin API requests, by route pattern (never the raw URL), method and status code.',
+    labelNames: ['route', 'method', 'status_code'] as const,
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: 'relayguard_ready',
     help: '1 when the service has caught up with the compacted topics and answers from full state.',
