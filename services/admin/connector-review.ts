@@ -181,7 +181,7 @@ function before(at: number, reference: number): string {
 
 /** "35 min", "2 h", "3 d": precise enough to read, stable enough to test. */
 function duration(ms: number): string {
-  if (ms < HOUR_MS) return `${Math.round(ms / 60_000)} min`;
+  if (ms < HOUR_MS) return `${Math.max(1, Math.round(ms / 60_000))} min`;
   if (ms < 48 * HOUR_MS) return `${Math.round(ms / HOUR_MS)} h`;
   return `${Math.round(ms / (24 * HOUR_MS))} d`;
 }

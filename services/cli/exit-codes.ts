@@ -13,4 +13,6 @@ export const ExitCode = {
   AUTH: 5,
   /** The server failed (5xx) or could not be reached. */
   SERVER: 6,
+  /** The server understood the request and refused it as it stands (404, 409, 413, 422, 429): the message says why. */
+  REFUSED: 7,
 } as const;

@@ -5,19 +5,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isRelayguardError } from '../core/errors.js';
 import { type Config, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { CliError } from './admin-client.js';
+import { registerAdminCommands } from './commands/admin.js';
 import { backtest } from './commands/backtest.js';
 import { serve } from './commands/serve.js';
 import { simulate } from './commands/simulate.js';
 import { ExitCode } from './exit-codes.js';
-
-function integer(name: string, min: number) {
-  return (value: string) => {
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return parsed;
-  };
-}
+import { integer } from './options.js';
 
 function config(): Config {
   return loadConfig(process.env);
@@ -161,6 +155,8 @@ program
     });
   });
 
+registerAdminCommands(program, config);
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -169,6 +165,9 @@ try {
     process.exitCode = ExitCode.OK;
   } else if (commanderCode?.startsWith('commander.')) {
     process.exitCode = ExitCode.USAGE;
+  } else if (error instanceof CliError) {
+    process.stderr.write(`relayguard: ${error.message}\n`);
+    process.exitCode = error.exitCode;
   } else if (isRelayguardError(error) && error.code === 'INVALID_CONFIG') {
     process.stderr.write(`relayguard: ${error.message}\n`);
     process.exitCode = ExitCode.CONFIG;

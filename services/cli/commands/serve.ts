@@ -1,8 +1,10 @@
 // `relayguard all | scorer | enforcer | admin`: run services until SIGTERM or SIGINT, then stop gracefully
 // (finish the batch in hand, commit, leave the group).
+import { randomBytes } from 'node:crypto';
+import { adminApi } from '../../admin/http/admin-api.js';
 import { decisionApi } from '../../enforcer/decision-api.js';
 import { postfixEndpoint, startPolicyServer } from '../../enforcer/policy-server.js';
-import type { Config } from '../../platform/config.js';
+import type { ApiToken, Config } from '../../platform/config.js';
 import { createHttpServer } from '../../platform/http-server.js';
 import type { Logger } from '../../platform/logger.js';
 import { type ServiceName, startRuntime } from '../../platform/runtime.js';
@@ -17,6 +19,17 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
   });
   const { enforcer } = runtime;
   if (enforcer) await http.register(decisionApi, { enforcer, metrics: runtime.metrics });
+  const admin = adminTokens(config, services);
+  if (runtime.admin) {
+    await http.register(adminApi, {
+      prefix: '/v1',
+      admin: runtime.admin,
+      tokens: admin.tokens,
+      metrics: runtime.metrics,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      isReady: () => ready,
+    });
+  }
   const httpAddress = await http.listen({ host: config.bindAddress, port: config.httpPort });
   // Up before the enforcer is ready: until then it answers with the configured fallback, and counts it.
   const policyServer = enforcer
@@ -35,10 +48,11 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     `  event log:    ${description.log}`,
     `  schemas:      ${description.codec}`,
     `  window store: ${description.store}`,
-    `  http:         ${httpAddress} (/healthz, /readyz, /metrics${enforcer ? ', POST /v1/decisions' : ''})`,
+    `  http:         ${httpAddress} (/healthz, /readyz, /metrics, /openapi.json${enforcer ? ', POST /v1/decisions' : ''})`,
     ...(policyServer
       ? [`  postfix:      check_policy_service ${postfixEndpoint(policyServer)} (see deploy/postfix/)`]
       : []),
+    ...admin.banner.map((line) => `  ${line}`),
     `  policy:       ${config.policy.mode}, block when (U >= ${config.policy.thresholds.minUnregistered} and U/T >= ${config.policy.thresholds.minUnregisteredRatio}) or (D >= ${config.policy.thresholds.minDistinctDomains} and U >= ${config.policy.thresholds.minUnregisteredWithDistinct}) in ${config.policy.windowMinutes} minutes`,
   ];
   process.stdout.write(`${banner.join('\n')}\n`);
@@ -57,4 +71,33 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
   await policyServer?.close();
   await http.close();
   await runtime.stop();
+}
+
+/**
+ * The admin API's tokens. With none configured, the embedded mode (a person trying the product on a laptop)
+ * gets a fresh operator token, shown once in the banner and never logged; a production deployment gets none
+ * and its admin API refuses every request until RELAYGUARD_TOKENS is set.
+ */
+function adminTokens(
+  config: Config,
+  services: readonly ServiceName[],
+): { tokens: readonly ApiToken[]; banner: string[] } {
+  if (!services.includes('admin')) return { tokens: [], banner: [] };
+  if (config.tokens.length > 0) {
+    return {
+      tokens: config.tokens,
+      banner: [`admin api:    /v1, ${config.tokens.length} tokens from RELAYGUARD_TOKENS`],
+    };
+  }
+  if (!config.embedded) {
+    return { tokens: [], banner: ['admin api:    /v1 refuses every request: RELAYGUARD_TOKENS is empty'] };
+  }
+  const token = randomBytes(24).toString('base64url');
+  return {
+    tokens: [{ token, role: 'operator', tenantId: null }],
+    banner: [
+      'admin api:    /v1, no RELAYGUARD_TOKENS configured: generated an operator token (shown only here)',
+      `admin token:  ${token}`,
+    ],
+  };
 }

@@ -1,0 +1,27 @@
+// Parsers for numeric command-line options: a bad value is a usage error naming the option and its range.
+import { InvalidArgumentError } from 'commander';
+
+export function number(name: string, rule: { min?: number; max?: number; integer?: boolean }) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    const ok =
+      value.trim() !== '' &&
+      Number.isFinite(parsed) &&
+      (!rule.integer || Number.isInteger(parsed)) &&
+      (rule.min === undefined || parsed >= rule.min) &&
+      (rule.max === undefined || parsed <= rule.max);
+    if (!ok) {
+      const range = [rule.min !== undefined && `>= ${rule.min}`, rule.max !== undefined && `<= ${rule.max}`]
+        .filter(Boolean)
+        .join(' and ');
+      throw new InvalidArgumentError(
+        `${name} must be ${rule.integer ? 'an integer' : 'a number'} ${range}`.trim(),
+      );
+    }
+    return parsed;
+  };
+}
+
+export function integer(name: string, min: number) {
+  return number(name, { min, integer: true });
+}
