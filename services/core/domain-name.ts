@@ -12,9 +12,11 @@ export function normalizeDomain(input: string, field = 'domain'): string {
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (name.length === 0)
     throw new RelayguardError('INVALID_DOMAIN', `${field}: empty domain name`, { field });
-  const ascii = ASCII_ONLY.test(name)
-    ? name.toLowerCase()
-    : toASCII(name, { checkBidi: true, checkHyphens: true, checkJoiners: true, useSTD3ASCIIRules: true });
+  // Plain ASCII needs no IDN processing, except A-labels (xn--), whose punycode must decode to a valid label.
+  const ascii =
+    ASCII_ONLY.test(name) && !/(^|\.)xn--/i.test(name)
+      ? name.toLowerCase()
+      : toASCII(name, { checkBidi: true, checkHyphens: true, checkJoiners: true, useSTD3ASCIIRules: true });
   if (ascii === null) {
     throw new RelayguardError(
       'INVALID_DOMAIN',

@@ -1,9 +1,13 @@
 // The admin API on a pipeline driver's runtime, as `relayguard all` serves it: the platform HTTP server with the
 // admin plugin. Tests use inject() on it; the CLI test listens on a free loopback port.
+
 import { adminApi } from '../../services/admin/http/admin-api.js';
+import type { AuditEvent } from '../../services/core/contracts.generated.js';
+import { Topics } from '../../services/core/topics.js';
 import type { ApiToken } from '../../services/platform/config.js';
-import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
+import { createHttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
+import { messageSubmitted } from './builders.js';
 import type { PipelineDriver } from './pipeline-driver.js';
 
 export const TOKENS = {
@@ -23,7 +27,7 @@ export const API_TOKENS: readonly ApiToken[] = [
 export async function startAdminApi(
   driver: PipelineDriver,
   options: { tokens?: readonly ApiToken[]; rateLimitPerMinute?: number } = {},
-): Promise<HttpServer> {
+) {
   const { runtime } = driver;
   const http = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
   await http.register(adminApi, {
@@ -38,6 +42,41 @@ export async function startAdminApi(
   return http;
 }
 
+/** The server as tests hold it once started. */
+export type AdminServer = Awaited<ReturnType<typeof startAdminApi>>;
+
 export function bearer(token: string): { authorization: string } {
   return { authorization: `Bearer ${token}` };
+}
+
+export const ATTESTED = { domainsRegistered: true, connectorsReviewed: true, serversSecured: true } as const;
+
+/** Unregistered mail on one connector, enough for the volume rule: 600 messages from 120 domains over 10 min. */
+export async function floodUnregistered(
+  driver: PipelineDriver,
+  tenantId: string,
+  connectorId: string,
+  from: number,
+  prefix = 'spam',
+): Promise<void> {
+  const events = Array.from({ length: 600 }, (_, i) =>
+    messageSubmitted({
+      tenantId,
+      occurredAt: from + i * 1000,
+      envelopeSenderDomain: `${prefix}${i % 120}.example`,
+      connectorId,
+    }),
+  );
+  driver.clock.set(from + 10 * 60_000);
+  await driver.publish(events);
+  await driver.settle();
+}
+
+/** The audit records of one tenant, oldest first (keyed by tenant: one partition, in order). */
+export async function auditOf(driver: PipelineDriver, tenantId: string): Promise<AuditEvent[]> {
+  const { codec } = driver.runtime.adapters;
+  const all = await Promise.all(
+    driver.log.records(Topics.audit).map((record) => codec.decode(Topics.audit, record.value!)),
+  );
+  return all.filter((event) => event.tenantId === tenantId);
 }

@@ -1,0 +1,203 @@
+// Admin tokens (parsing RELAYGUARD_TOKENS, verification, subjects), the connector review ranking, and the A-label
+// check of domain normalization the admin API relies on.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { reviewConnectors } from '../../services/admin/connector-review.js';
+import { TokenVerifier, tokenSubject } from '../../services/admin/http/auth.js';
+import type { ActiveBlock, Connector } from '../../services/core/directory.js';
+import { normalizeDomain } from '../../services/core/domain-name.js';
+import { isRelayguardError } from '../../services/core/errors.js';
+import { DEFAULT_POLICY } from '../../services/core/policy.js';
+import { loadConfig } from '../../services/platform/config.js';
+
+const OPERATOR_TOKEN = 'op-0123456789abcdef';
+const ADMIN_TOKEN = 'adm-0123456789abcdef';
+
+function configError(tokens: string): string {
+  try {
+    loadConfig({ RELAYGUARD_TOKENS: tokens });
+  } catch (error) {
+    assert.ok(isRelayguardError(error) && error.code === 'INVALID_CONFIG');
+    assert.equal(error.field, 'RELAYGUARD_TOKENS');
+    return error.message;
+  }
+  assert.fail('expected INVALID_CONFIG');
+}
+
+describe('RELAYGUARD_TOKENS', () => {
+  it('parses operator, reader and tenant-admin tokens', () => {
+    const config = loadConfig({
+      RELAYGUARD_TOKENS: ` ${OPERATOR_TOKEN}:operator, rd-0123456789abcdef:reader,${ADMIN_TOKEN}:tenant-admin:acme.eu `,
+    });
+    assert.deepEqual(config.tokens, [
+      { token: OPERATOR_TOKEN, role: 'operator', tenantId: null },
+      { token: 'rd-0123456789abcdef', role: 'reader', tenantId: null },
+      { token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme.eu' },
+    ]);
+    assert.deepEqual(loadConfig({}).tokens, []);
+  });
+
+  it('names the variable and the entry, says what to fix, and never echoes a token', () => {
+    const cases: [string, RegExp][] = [
+      ['short:operator', /entry 1: the token must be at least 16 characters/],
+      [
+        `${OPERATOR_TOKEN}:admin`,
+        /entry 1: expected <token>:operator, <token>:reader or <token>:tenant-admin:<tenantId>/,
+      ],
+      [`${OPERATOR_TOKEN}:operator:acme`, /entry 1: expected <token>:operator/],
+      [
+        `${OPERATOR_TOKEN}:operator,${ADMIN_TOKEN}:tenant-admin`,
+        /entry 2: expected <token>:tenant-admin:<tenantId> with a tenant id of 1-128/,
+      ],
+      [`${ADMIN_TOKEN}:tenant-admin:bad id`, /entry 1: expected <token>:tenant-admin:<tenantId>/],
+      [`${OPERATOR_TOKEN}:operator,${OPERATOR_TOKEN}:reader`, /entry 2: the same token appears twice/],
+    ];
+    for (const [value, expected] of cases) {
+      const message = configError(value);
+      assert.match(message, /RELAYGUARD_TOKENS: /);
+      assert.match(message, expected);
+      assert.doesNotMatch(message, /0123456789abcdef|short/, 'the token is not in the message');
+    }
+  });
+});
+
+describe('TokenVerifier', () => {
+  const verifier = new TokenVerifier([
+    { token: OPERATOR_TOKEN, role: 'operator', tenantId: null },
+    { token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme' },
+  ]);
+
+  it('resolves a bearer token to its principal, named by a digest-based subject', () => {
+    const principal = verifier.verify(`Bearer ${ADMIN_TOKEN}`)!;
+    assert.equal(principal.tokenRole, 'tenant-admin');
+    assert.equal(principal.role, 'TENANT_ADMIN');
+    assert.equal(principal.tenantId, 'acme');
+    assert.match(principal.subject, /^tenant-admin:acme#[0-9a-f]{6}$/);
+    assert.equal(
+      principal.subject,
+      tokenSubject({ token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme' }),
+    );
+    assert.ok(!principal.subject.includes(ADMIN_TOKEN.slice(0, 6)));
+    assert.equal(verifier.verify(`bearer ${OPERATOR_TOKEN}`)!.role, 'OPERATOR');
+  });
+
+  it('refuses missing, malformed, unknown and prefix tokens', () => {
+    for (const header of [
+      undefined,
+      '',
+      OPERATOR_TOKEN,
+      `Basic ${OPERATOR_TOKEN}`,
+      'Bearer ',
+      `Bearer ${OPERATOR_TOKEN.slice(0, -1)}`,
+      `Bearer ${OPERATOR_TOKEN}x`,
+      `Bearer ${OPERATOR_TOKEN} extra`,
+    ]) {
+      assert.equal(verifier.verify(header), null, String(header));
+    }
+  });
+});
+
+describe('connector review', () => {
+  const HOUR = 3_600_000;
+  const now = Date.UTC(2026, 10, 28, 12);
+  const blockedAt = now - HOUR;
+  const connector = (
+    id: string,
+    createdAt: number,
+    createdBy: string,
+    changes: Partial<Connector> = {},
+  ): Connector => ({
+    tenantId: 'acme',
+    connectorId: id,
+    relayPath: 'ONPREM',
+    senderIpRanges: ['192.0.2.0/24'],
+    tlsCertificateDomain: null,
+    enabled: true,
+    createdAt,
+    createdBy,
+    updatedAt: createdAt,
+    updatedBy: createdBy,
+    changedAt: createdAt,
+    ...changes,
+  });
+  const block = (connectors: [string, number][]): ActiveBlock => ({
+    blockId: 'acme@x',
+    blockedAt,
+    mode: 'ENFORCE',
+    reason: 'VOLUME',
+    policyVersion: 'v',
+    probation: false,
+    evidence: {
+      windowStart: blockedAt - HOUR,
+      windowEnd: blockedAt,
+      unregistered: 600,
+      forwardedUnregistered: 0,
+      total: 700,
+      distinctUnregisteredDomains: 60,
+      thresholds: DEFAULT_POLICY.thresholds,
+      topDomains: [],
+      connectors: connectors.map(([connectorId, messages]) => ({ connectorId, messages, createdAt: null })),
+    },
+  });
+
+  it('ranks the connector created before the spike that carried the volume first, with its reasons', () => {
+    const review = reviewConnectors({
+      now,
+      connectors: [
+        connector('hq', now - 90 * 24 * HOUR, 'operator#aaaaaa'),
+        connector('branch', now - 60 * 24 * HOUR, 'operator#aaaaaa', {
+          changedAt: blockedAt - 3 * HOUR,
+          updatedBy: 'tenant-admin:acme#bbbbbb',
+        }),
+        connector('relay-new', blockedAt - 2 * HOUR, 'tenant-admin:acme#bbbbbb'),
+      ],
+      block: block([
+        ['relay-new', 540],
+        ['hq', 60],
+      ]),
+      window: new Map(),
+    });
+    assert.deepEqual(
+      review.map((r) => [r.connectorId, r.score, r.reasons.map((reason) => reason.code)]),
+      [
+        ['relay-new', 81, ['carried-unregistered-volume', 'created-shortly-before-spike', 'new-creator']],
+        ['branch', 20, ['changed-shortly-before-spike']],
+        ['hq', 4, ['carried-unregistered-volume']],
+      ],
+    );
+    assert.equal(
+      review[0]!.reasons[0]!.detail,
+      "carried 540 unregistered messages in the block's evidence (90% of them)",
+    );
+    assert.equal(review[0]!.reasons[1]!.detail, 'created 2 h before the block, by tenant-admin:acme#bbbbbb');
+    assert.deepEqual(review[0]!.unregisteredMessages, { evidence: 540, window: 0 });
+  });
+
+  it('without a block ranks by the live window and recent creation, and lists unconfigured ids', () => {
+    const review = reviewConnectors({
+      now,
+      connectors: [connector('hq', now - 90 * 24 * HOUR, 'op'), connector('lab', now - 24 * HOUR, 'op')],
+      block: null,
+      window: new Map([
+        ['hq', 10],
+        ['unknown', 30],
+      ]),
+    });
+    assert.deepEqual(
+      review.map((r) => [r.connectorId, r.configured, r.score, r.reasons.map((reason) => reason.code)]),
+      [
+        ['unknown', false, 30, ['carried-unregistered-volume', 'not-configured']],
+        ['lab', true, 15, ['created-recently']],
+        ['hq', true, 10, ['carried-unregistered-volume']],
+      ],
+    );
+    assert.match(review[0]!.reasons[1]!.detail, /the relay named no connector/);
+  });
+});
+
+describe('normalizeDomain A-labels', () => {
+  it('checks the punycode of xn-- labels given in ASCII', () => {
+    assert.equal(normalizeDomain('XN--BCHER-KVA.example'), 'xn--bcher-kva.example');
+    assert.throws(() => normalizeDomain('xn--a.example'), /not a valid internationalized domain name/);
+  });
+});
