@@ -7,9 +7,6 @@ import { type Config, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { CliError } from './admin-client.js';
 import { registerAdminCommands } from './commands/admin.js';
-import { backtest } from './commands/backtest.js';
-import { serve } from './commands/serve.js';
-import { simulate } from './commands/simulate.js';
 import { ExitCode } from './exit-codes.js';
 import { integer } from './options.js';
 
@@ -38,6 +35,8 @@ for (const [name, description] of services) {
     .description(description)
     .action(async () => {
       const cfg = config();
+      // Loaded on use: the admin commands start in a fraction of the time without the services' dependencies.
+      const { serve } = await import('./commands/serve.js');
       await serve(cfg, name === 'all' ? ['scorer', 'enforcer', 'admin'] : [name], createLogger(cfg.logLevel));
     });
 }
@@ -68,6 +67,7 @@ program
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
     const cfg = config();
+    const { simulate } = await import('./commands/simulate.js');
     process.exitCode = await simulate(
       cfg,
       {
@@ -140,6 +140,7 @@ program
   .option('--json', 'print the report as JSON', false)
   .option('--html <file>', 'also write a self-contained HTML report with a plot per blocked or close tenant')
   .action(async (opts) => {
+    const { backtest } = await import('./commands/backtest.js');
     process.exitCode = await backtest(config(), {
       events: opts.events,
       postfix: opts.postfix,

@@ -1,0 +1,179 @@
+// The real `relayguard` CLI against a real `relayguard all` process: the embedded mode generates an operator
+// token and prints it once; the admin commands use it over HTTP and exit with codes that tell usage, auth,
+// server errors and refusals apart.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ExitCode } from '../../services/cli/exit-codes.js';
+import { projectRoot } from '../../services/platform/project-files.js';
+
+const MAIN = 'services/cli/main.ts';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment of a user's shell, minus any relayguard settings of the machine running the tests. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('RELAYGUARD_')),
+  );
+  return { ...env, RELAYGUARD_LOG_LEVEL: 'warn', ...extra };
+}
+
+describe('relayguard admin CLI against relayguard all', () => {
+  let server: ChildProcess;
+  let url = '';
+  let token = '';
+  let banner = '';
+
+  const cli = (
+    args: string[],
+    env: Record<string, string> = { RELAYGUARD_URL: url, RELAYGUARD_TOKEN: token },
+  ) =>
+    new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', MAIN, ...args],
+        { cwd: projectRoot, env: cleanEnv(env), timeout: 60_000 },
+        (error, stdout, stderr) => {
+          const code = error ? ((error as { code?: unknown }).code as number) : 0;
+          resolve({ code: typeof code === 'number' ? code : -1, stdout, stderr });
+        },
+      );
+    });
+
+  before(async () => {
+    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'all'], {
+      cwd: projectRoot,
+      env: cleanEnv({ RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // The banner is complete once it names the token; wait for that line, not for a time.
+    for await (const chunk of server.stdout!) {
+      banner += String(chunk);
+      if (/admin token: +\S+\n/.test(banner) && /http: +\S+/.test(banner)) break;
+    }
+    url = /http: +(\S+)/.exec(banner)![1]!;
+    token = /admin token: +(\S+)/.exec(banner)![1]!;
+  });
+
+  after(async () => {
+    if (server.exitCode === null) {
+      const exited = once(server, 'exit');
+      process.kill(server.pid!, 'SIGTERM');
+      await exited;
+    }
+  });
+
+  it('prints a generated operator token once, in the banner', () => {
+    assert.match(banner, /no RELAYGUARD_TOKENS configured: generated an operator token \(shown only here\)/);
+    assert.ok(token.length >= 32);
+  });
+
+  it('manages domains, connectors and the policy, as tables and as JSON', async () => {
+    const added = await cli(['domains', 'add', 'acme', 'bücher.example', '--subdomains']);
+    assert.equal(added.code, ExitCode.OK, added.stderr);
+    assert.equal(added.stdout.trim(), 'registered bücher.example (xn--bcher-kva.example)');
+
+    const list = await cli(['domains', 'list', 'acme', '--json']);
+    assert.deepEqual(
+      JSON.parse(list.stdout).acceptedDomains.map((d: { domain: string }) => d.domain),
+      ['xn--bcher-kva.example'],
+    );
+
+    const created = await cli([
+      'connectors',
+      'put',
+      'acme',
+      'hq',
+      '--path',
+      'ONPREM',
+      '--range',
+      '198.51.100.0/24',
+    ]);
+    assert.equal(created.code, ExitCode.OK, created.stderr);
+    assert.match(created.stdout, /^created connector\nCONNECTOR +PATH +RANGES/);
+    // Options not given keep their value: disabling keeps the path and ranges.
+    const disabled = await cli(['connectors', 'put', 'acme', 'hq', '--disabled', '--json']);
+    const connector = JSON.parse(disabled.stdout).connector;
+    assert.deepEqual(
+      [connector.enabled, connector.relayPath, connector.senderIpRanges],
+      [false, 'ONPREM', ['198.51.100.0/24']],
+    );
+
+    const review = await cli(['connectors', 'review', 'acme']);
+    assert.match(
+      review.stdout,
+      /SCORE +CONNECTOR +ENABLED +REASONS\n.*\n\d+ +hq +no +created \d+ min ago, by operator#[0-9a-f]{6}/,
+    );
+
+    const policy = await cli([
+      'policy',
+      'set',
+      'acme',
+      '--mode',
+      'MONITOR',
+      '--min-unregistered',
+      '800',
+      '--json',
+    ]);
+    assert.deepEqual(JSON.parse(policy.stdout).overrides, { mode: 'MONITOR', minUnregistered: 800 });
+    const merged = await cli(['policy', 'set', 'acme', '--forwarded-weight', '0.5']);
+    assert.match(merged.stdout, /mode +MONITOR +ENFORCE +MONITOR/);
+    assert.match(merged.stdout, /minUnregistered +800 +500 +800/);
+
+    const status = await cli(['tenants', 'status', 'acme']);
+    assert.match(status.stdout, /^TENANT +acme\n/);
+    assert.match(status.stdout, /blocked +no\n/);
+    assert.match(status.stdout, /window +U 0 +F 0 +T 0 +D 0/);
+
+    const blocks = await cli(['tenants', 'blocks']);
+    assert.equal(blocks.stdout.trim(), 'no tenant is blocked');
+  });
+
+  it('exits with codes that tell usage, auth, server errors and refusals apart', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const [invalid, badToken, noToken, unreachable, notBlocked, badOption] = await Promise.all([
+      cli(['domains', 'add', 'acme', 'bad..example']),
+      cli(['tenants', 'blocks', '--token', 'not-the-token-at-all-0000']),
+      cli(['tenants', 'blocks'], { RELAYGUARD_URL: url }),
+      cli(['tenants', 'status', 'acme', '--url', `http://127.0.0.1:${closedPort}`]),
+      cli([
+        'tenants',
+        'unblock',
+        'acme',
+        '--ticket',
+        'SUP-1',
+        '--domains-registered',
+        '--connectors-reviewed',
+        '--servers-secured',
+      ]),
+      cli(['tenants', 'blocks', '--limit', '0']),
+    ]);
+    assert.equal(invalid.code, ExitCode.USAGE);
+    assert.match(
+      invalid.stderr,
+      /domain: label "" of "bad..example" must be 1-63 letters.* \[INVALID_DOMAIN\]/,
+    );
+    assert.equal(badToken.code, ExitCode.AUTH);
+    assert.match(badToken.stderr, /\[UNAUTHENTICATED\]/);
+    assert.equal(noToken.code, ExitCode.USAGE);
+    assert.match(noToken.stderr, /no token: pass --token <token> or set RELAYGUARD_TOKEN/);
+    assert.equal(unreachable.code, ExitCode.SERVER);
+    assert.match(unreachable.stderr, /cannot reach http:\/\/127.0.0.1:\d+: ECONNREFUSED/);
+    assert.equal(notBlocked.code, ExitCode.REFUSED);
+    assert.match(notBlocked.stderr, /tenant acme is not blocked: there is nothing to lift \[NOT_BLOCKED\]/);
+    assert.equal(badOption.code, ExitCode.USAGE);
+    assert.match(badOption.stderr, /--limit must be an integer >= 1 and <= 200/);
+  });
+});
