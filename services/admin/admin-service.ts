@@ -275,16 +275,12 @@ export class AdminService {
     });
   }
 
-  /** Replaces the tenant's overrides (absent fields take the global value). */
+  /**
+   * Replaces the tenant's overrides (absent fields take the global value). A D threshold above the tracking cap
+   * (RELAYGUARD_DISTINCT_DOMAIN_CAP) switches the distinct-domains rule off for the tenant, as a ratio of 0
+   * makes the volume rule count U alone: both are deliberate choices an operator may make.
+   */
   async setPolicy(actor: Actor, tenantId: string, overrides: PolicyOverrides): Promise<PolicyOverrides> {
-    const cap = this.#deps.policy.distinctDomainCap;
-    if (overrides.minDistinctDomains !== undefined && overrides.minDistinctDomains > cap) {
-      throw new RelayguardError(
-        'INVALID_FIELD',
-        `minDistinctDomains: at most ${cap} distinct domains are tracked per tenant (RELAYGUARD_DISTINCT_DOMAIN_CAP), so D could never reach ${overrides.minDistinctDomains}; choose ${cap} or less`,
-        { field: 'minDistinctDomains' },
-      );
-    }
     const event: TenantPolicyChanged = {
       ...this.#stamp(actor),
       tenantId,

@@ -48,9 +48,9 @@ const thresholds = object({
   minUnregistered: { type: 'integer', minimum: 1, description: 'U threshold of the volume rule' },
   minUnregisteredRatio: {
     type: 'number',
-    exclusiveMinimum: 0,
+    minimum: 0,
     maximum: 1,
-    description: 'U/T threshold of the volume rule',
+    description: 'U/T threshold of the volume rule (0: U alone decides)',
   },
   minDistinctDomains: {
     type: 'integer',
