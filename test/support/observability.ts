@@ -47,6 +47,24 @@ export function exportedSeriesNames(): Set<string> {
   return names;
 }
 
+export interface DashboardPanel {
+  readonly type: string;
+  readonly title: string;
+  readonly datasource?: { readonly uid?: string };
+  readonly targets?: readonly { readonly expr?: string; readonly datasource?: { readonly uid?: string } }[];
+  readonly panels?: readonly DashboardPanel[];
+}
+
+/** Every panel of the provisioned dashboard, rows' nested panels included, rows themselves left out. */
+export function dashboardPanels(): DashboardPanel[] {
+  const dashboard = JSON.parse(readFileSync(join(GRAFANA_DIR, 'dashboards', 'relayguard.json'), 'utf8')) as {
+    panels: DashboardPanel[];
+  };
+  const flatten = (panels: readonly DashboardPanel[]): DashboardPanel[] =>
+    panels.flatMap((panel) => [panel, ...flatten(panel.panels ?? [])]);
+  return flatten(dashboard.panels).filter((panel) => panel.type !== 'row');
+}
+
 /** Grafana's interval variables, replaced by a duration so the query is plain PromQL. */
 export function withoutGrafanaVariables(expr: string): string {
   return expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   alertRules,
+  dashboardPanels,
   exportedSeriesNames,
   GRAFANA_DIR,
   metricNamesIn,
@@ -15,33 +16,11 @@ import {
   withoutGrafanaVariables,
 } from '../support/observability.js';
 
-interface Target {
-  readonly expr?: string;
-  readonly datasource?: { readonly uid?: string };
-}
-
-interface Panel {
-  readonly type: string;
-  readonly title: string;
-  readonly datasource?: { readonly uid?: string };
-  readonly targets?: readonly Target[];
-  readonly panels?: readonly Panel[];
-}
-
-const dashboard = JSON.parse(readFileSync(join(GRAFANA_DIR, 'dashboards', 'relayguard.json'), 'utf8')) as {
-  uid: string;
-  panels: Panel[];
-};
-
-function allPanels(panels: readonly Panel[]): Panel[] {
-  return panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
-}
-
 const recorded = new Set(alertRules().flatMap((rule) => (rule.record ? [rule.record] : [])));
 
 describe('Grafana dashboard', () => {
   const exported = exportedSeriesNames();
-  const panels = allPanels(dashboard.panels).filter((panel) => panel.type !== 'row');
+  const panels = dashboardPanels();
 
   it('has a query on every panel, each naming only metrics relayguard exports', () => {
     assert.ok(panels.length >= 10, `${panels.length} panels`);
