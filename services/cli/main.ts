@@ -63,6 +63,10 @@ program
     '--record-tenants <file>',
     'with --record: also write the simulated tenants (the `backtest --tenants` format)',
   )
+  .option(
+    '--plot <file.svg>',
+    "write an SVG plot of the compromised tenant's volume, the thresholds and the block",
+  )
   .action(async (opts) => {
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
@@ -82,6 +86,7 @@ program
         json: opts.json,
         record: opts.record,
         recordTenants: opts.recordTenants,
+        plot: opts.plot,
       },
       createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
     );

@@ -1,9 +1,11 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import { encodeEventLine } from '../../backtest/event-lines.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import { ExitCode } from '../exit-codes.js';
+import { renderAttackPlot } from '../simulation/plot.js';
 import { renderSimulationSummary } from '../simulation/report.js';
 import { runSimulation, type SimulationOptions, type SimulationRecorder } from '../simulation/run.js';
 
@@ -26,7 +28,7 @@ function fileRecorder(
 
 export async function simulate(
   config: Config,
-  options: SimulationOptions & { json: boolean; record?: string; recordTenants?: string },
+  options: SimulationOptions & { json: boolean; record?: string; recordTenants?: string; plot?: string },
   logger: Logger,
 ): Promise<number> {
   const recorder = options.record ? fileRecorder(options.record, options.recordTenants) : undefined;
@@ -40,6 +42,10 @@ export async function simulate(
     bar.update(minute, { messages: messages.toLocaleString('en-US') }),
   ).finally(() => recorder?.close());
   bar.stop();
+  if (options.plot) {
+    await writeFile(options.plot, renderAttackPlot(summary));
+    process.stderr.write(`wrote ${options.plot}\n`);
+  }
   process.stdout.write(
     options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${renderSimulationSummary(summary)}\n`,
   );

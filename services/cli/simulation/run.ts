@@ -3,14 +3,15 @@
 
 import type { Actor, AdminService } from '../../admin/admin-service.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
-import type { MessageSubmitted, TenantBlocked } from '../../core/contracts.generated.js';
+import type { MessageSubmitted, TenantBlocked, Thresholds } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
 import { Topics } from '../../core/topics.js';
 import { ManualClock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MemoryEventLog } from '../../platform/memory/memory-event-log.js';
-import { embeddedAdapters, startRuntime } from '../../platform/runtime.js';
+import type { WindowStore } from '../../platform/ports.js';
+import { embeddedAdapters, type Runtime, startRuntime } from '../../platform/runtime.js';
 import {
   COMPROMISED_TENANT,
   type FleetDirectory,
@@ -52,6 +53,19 @@ export interface BlockedTenantSummary {
   readonly block: TenantBlocked;
 }
 
+/** The compromised tenant at the end of one simulated minute, as the scorer counted it. */
+export interface TimelinePoint {
+  /** Minutes since the start of the simulation. */
+  readonly minute: number;
+  /** Unregistered messages (ONPREM and APPLICATION paths) in that minute. */
+  readonly unregistered: number;
+  /** U and D: the window's unregistered messages and distinct unregistered domains. */
+  readonly windowUnregistered: number;
+  readonly distinctDomains: number;
+  /** Messages the relays rejected in that minute (550 5.7.750): never relayed, never counted. */
+  readonly rejected: number;
+}
+
 export interface SimulationSummary {
   readonly minutes: number;
   readonly messages: number;
@@ -64,6 +78,11 @@ export interface SimulationSummary {
   readonly relayAnswers: { readonly unregisteredSender: string; readonly registeredSender: string };
   /** The compromised tenant is blocked, and no forwarding or ordinary tenant is. */
   readonly ok: boolean;
+  /** The policy in force and the compromised tenant's volume minute by minute (for `--plot`). */
+  readonly startedAt: number;
+  readonly windowMinutes: number;
+  readonly thresholds: Thresholds;
+  readonly timeline: TimelinePoint[];
 }
 
 export async function runSimulation(
@@ -89,21 +108,37 @@ export async function runSimulation(
 
     options.recorder?.tenants(exportTenants(runtime.directory));
 
+    const enforcer = runtime.enforcer!;
+    const timeline: TimelinePoint[] = [];
     let messages = 0;
     for (let minute = 0; minute < options.minutes; minute++) {
       clock.set(options.start + (minute + 1) * MINUTE_MS);
       const records = [];
-      const events = [...fleetMinute(tenants, minute, options)];
-      options.recorder?.events(events);
-      for (const event of events) {
+      const relayed: MessageSubmitted[] = [];
+      let rejected = 0;
+      for (const event of fleetMinute(tenants, minute, options)) {
+        messages++;
+        // The fleet's relays ask the enforcer at RCPT, as Postfix does: a rejected message is never relayed, so
+        // no MessageSubmitted is published (or recorded) for it.
+        const domain = event.envelopeSenderDomain;
+        const query = { tenantId: event.tenantId, sender: domain ? `sim@${domain}` : '' };
+        if (enforcer.decide(query, 'RCPT').action === 'REJECT') {
+          if (event.tenantId === COMPROMISED_TENANT) rejected++;
+          continue;
+        }
+        relayed.push(event);
         records.push({
           key: event.tenantId,
           value: await adapters.codec.encode(Topics.messageSubmitted, event),
         });
       }
+      options.recorder?.events(relayed);
       await log.publish(Topics.messageSubmitted, records);
       await log.settled();
-      messages += records.length;
+      timeline.push({
+        ...(await sampleCompromised(runtime, adapters.store, options.start, minute)),
+        rejected,
+      });
       onMinute(minute + 1, messages);
     }
 
@@ -124,7 +159,6 @@ export async function runSimulation(
     }
 
     const compromised = tenants.find((tenant) => tenant.tenantId === COMPROMISED_TENANT)!;
-    const enforcer = runtime.enforcer!;
     const answer = (sender: string) => {
       const decision = enforcer.decide({ clientAddress: compromised.clientAddress, sender }, 'simulate');
       return decision.action === 'REJECT'
@@ -153,8 +187,29 @@ export async function runSimulation(
         registeredSender: answer(`it@${compromised.acceptedDomain}`),
       },
       ok: enforcedCompromise && blocked.every((b) => b.kind === 'compromised'),
+      startedAt: options.start,
+      windowMinutes: config.policy.windowMinutes,
+      thresholds: config.policy.thresholds,
+      timeline,
     };
   } finally {
     await runtime.stop();
   }
+}
+
+async function sampleCompromised(
+  runtime: Runtime,
+  store: WindowStore,
+  start: number,
+  minute: number,
+): Promise<Omit<TimelinePoint, 'rejected'>> {
+  const { counters } = await runtime.admin!.status(COMPROMISED_TENANT);
+  const window = (await store.load([COMPROMISED_TENANT])).get(COMPROMISED_TENANT);
+  const bucket = window?.buckets.get(Math.floor(start / MINUTE_MS) + minute);
+  return {
+    minute,
+    unregistered: bucket?.unregistered ?? 0,
+    windowUnregistered: counters.unregistered,
+    distinctDomains: counters.distinctUnregisteredDomains,
+  };
 }
