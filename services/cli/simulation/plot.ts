@@ -48,7 +48,10 @@ export function renderAttackPlot(summary: SimulationSummary): string {
   const text = (tx: number, ty: number, body: string, attrs = '') =>
     parts.push(`<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" ${attrs}>${escapeXml(body)}</text>`);
 
-  parts.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
+  parts.push(
+    `<title>${escapeXml(`Simulated attack on ${COMPROMISED_TENANT}: unregistered mail per minute, U against the thresholds, and the block`)}</title>`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+  );
   text(
     MARGIN.left,
     26,
