@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, spawnTethered, type Tethered, waitFor } from './tether.js';
+import { freePort, spawnTethered, type Tethered, waitForStartup } from './tether.js';
 
 export interface PrometheusSample {
   readonly metric: Record<string, string>;
@@ -67,35 +67,20 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     throw new Error(`${String(error)} — run scripts/test-env/ensure-deps.sh`, { cause: error });
   }
 
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-4_000);
-  };
-  server.child.stdout?.on('data', keep);
-  server.child.stderr?.on('data', keep);
-  const died = new AbortController();
-  void server.exited.then((exit) =>
-    died.abort(new Error(`prometheus exited (${exit.signal ?? exit.code}): ${log.trim()}`)),
-  );
-
   const stop = async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, {
+    await waitForStartup(server, 'prometheus', async () => (await fetch(`${url}/-/ready`)).ok, {
       timeoutMs: options.startTimeoutMs ?? 30_000,
       intervalMs: 100,
       description: `prometheus on ${url} to be ready`,
-      signal: died.signal,
     });
   } catch (error) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  // Once ready the log no longer matters; keep draining the pipes.
-  server.child.stdout?.off('data', keep).resume();
-  server.child.stderr?.off('data', keep).resume();
 
   const api = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${url}${path}`);

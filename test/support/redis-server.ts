@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnTethered, type Tethered, waitFor } from './tether.js';
+import { freePort, spawnTethered, type Tethered, waitForStartup } from './tether.js';
 
 export interface RedisServer {
   url: string;
@@ -98,32 +98,11 @@ async function launchRedis(
     throw new Error(`${String(error)} — run scripts/test-env/ensure-deps.sh`, { cause: error });
   });
 
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-4_000);
-  };
-  server.child.stdout?.on('data', keep);
-  server.child.stderr?.on('data', keep);
-
-  // A server that exits while we wait (bad argument, port taken) ends the wait at once.
-  const died = new AbortController();
-  void server.exited.then((exit) =>
-    died.abort(new Error(`redis-server exited (${exit.signal ?? exit.code}) during startup: ${log.trim()}`)),
-  );
-  try {
-    await waitFor(async () => (await serverPid(port)) === server.pid, {
-      timeoutMs,
-      intervalMs: 20,
-      description: `redis-server (pid ${server.pid}) to answer on 127.0.0.1:${port}`,
-      signal: died.signal,
-    });
-  } catch (error) {
-    await server.kill();
-    throw error;
-  }
-  // Once ready the log no longer matters; stop buffering but keep draining the pipes.
-  server.child.stdout?.off('data', keep).resume();
-  server.child.stderr?.off('data', keep).resume();
+  await waitForStartup(server, 'redis-server', async () => (await serverPid(port)) === server.pid, {
+    timeoutMs,
+    intervalMs: 20,
+    description: `redis-server (pid ${server.pid}) to answer on 127.0.0.1:${port}`,
+  });
   return server;
 }
 

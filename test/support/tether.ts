@@ -219,3 +219,35 @@ export function cleanupStack(t: HasAfter): (fn: () => unknown) => void {
     stack.push(fn);
   };
 }
+
+/**
+ * Waits for a freshly spawned server to answer `isReady`: keeps the tail of its output for the error message,
+ * stops waiting at once when it exits (bad argument, port taken), and kills it when it never gets ready. Once
+ * ready its output no longer matters: the pipes are only drained.
+ */
+export async function waitForStartup(
+  server: Tethered,
+  name: string,
+  isReady: () => boolean | Promise<boolean>,
+  options: Omit<WaitForOptions, 'signal'> = {},
+): Promise<void> {
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-4_000);
+  };
+  server.child.stdout?.on('data', keep);
+  server.child.stderr?.on('data', keep);
+  const died = new AbortController();
+  void server.exited.then((exit) =>
+    died.abort(new Error(`${name} exited (${exit.signal ?? exit.code}) during startup: ${log.trim()}`)),
+  );
+  try {
+    await waitFor(isReady, { ...options, signal: died.signal });
+  } catch (error) {
+    await server.kill();
+    throw error;
+  } finally {
+    server.child.stdout?.off('data', keep).resume();
+    server.child.stderr?.off('data', keep).resume();
+  }
+}
