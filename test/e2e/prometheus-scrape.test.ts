@@ -1,14 +1,19 @@
 // relayguard as SREs run it: a real Prometheus (Debian's) scrapes a running relayguard's /metrics every second
-// and evaluates deploy/prometheus/alerts.yml. Traffic goes through the enforcer (the relay's path) into the
-// scorer; the test reads the expected values back through Prometheus' HTTP API, waiting for each condition.
+// and evaluates deploy/prometheus/alerts.yml. Traffic comes in as a Postfix relay sends it (policy requests at
+// END-OF-MESSAGE and RCPT) and through the HTTP decision API; the test reads the expected values back through
+// Prometheus' HTTP API, waiting for each condition.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
+import { decisionApi } from '../../services/enforcer/decision-api.js';
+import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { createLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { type Runtime, startRuntime } from '../../services/platform/runtime.js';
+import { endOfMessage, rcpt } from '../support/enforcement.js';
 import {
   alertRules,
   dashboardPanels,
@@ -33,6 +38,8 @@ interface LogLine {
 describe('a real Prometheus scraping relayguard', () => {
   let runtime: Runtime;
   let http: HttpServer;
+  let policyServer: PolicyServer;
+  let httpUrl: string;
   let prometheus: PrometheusServer;
   const logs: LogLine[] = [];
 
@@ -40,14 +47,21 @@ describe('a real Prometheus scraping relayguard', () => {
     const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) });
     runtime = await startRuntime(loadConfig({}), { services: ['scorer', 'enforcer', 'admin'], logger });
     await runtime.ready;
-    http = createHttpServer({
-      logger,
-      metrics: runtime.metrics,
-      isReady: () => runtime.enforcer?.ready ?? false,
-    });
+    const { enforcer, metrics } = runtime;
+    http = createHttpServer({ logger, metrics, isReady: () => enforcer?.ready ?? false });
+    await http.register(decisionApi, { enforcer: enforcer!, metrics });
     await http.listen({ host: '127.0.0.1', port: 0 });
     const address = http.server.address();
     assert.ok(address && typeof address === 'object');
+    httpUrl = `http://127.0.0.1:${address.port}`;
+    policyServer = await startPolicyServer({
+      enforcer: enforcer!,
+      metrics,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      ...loadConfig({}).policyService,
+    });
     prometheus = await startPrometheus({
       targets: [`127.0.0.1:${address.port}`],
       ruleFiles: [join(PROMETHEUS_DIR, 'alerts.yml')],
@@ -56,6 +70,7 @@ describe('a real Prometheus scraping relayguard', () => {
 
   after(async () => {
     await prometheus?.stop();
+    await policyServer?.close();
     await http?.close();
     await runtime?.stop();
   });
@@ -72,21 +87,25 @@ describe('a real Prometheus scraping relayguard', () => {
     });
   }
 
-  /** Relays mail the way Postfix does through the enforcer: one MessageSubmitted per accepted message. */
-  async function relay(n: number, senders: readonly string[]): Promise<void> {
-    for (const [i, sender] of senders.entries()) {
-      await runtime.enforcer!.submit({
-        tenantId: tenant(n),
-        connectorId: `${tenant(n)}-onprem`,
-        relayPath: 'ONPREM',
-        sender,
-        clientAddress: `198.51.100.${n}`,
-        queueId: `Q${n}X${i}`,
-        relayHost: 'relay-1',
-        recipientCount: 1,
-        sizeBytes: 4096,
-      });
+  /** Sends Postfix policy requests on one connection, pipelined as smtpd may, and returns the actions. */
+  async function postfix(requests: readonly PolicyAttributes[]): Promise<string[]> {
+    const client = await PolicyClient.connect(policyServer.host, policyServer.port);
+    try {
+      return await Promise.all(requests.map((request) => client.request(request)));
+    } finally {
+      client.close();
     }
+  }
+
+  /** Relays mail as Postfix does: an END-OF-MESSAGE policy request (one MessageSubmitted) per accepted message. */
+  async function relay(n: number, senders: readonly string[]): Promise<void> {
+    const actions = await postfix(
+      senders.map((sender, i) => ({
+        ...endOfMessage(`198.51.100.${n}`, sender, `Q${n}X${i}`),
+        policy_context: 'relay-1',
+      })),
+    );
+    assert.ok(actions.every((action) => action === 'DUNNO'));
     await (runtime.adapters.log as MemoryEventLog).settled();
   }
 
@@ -114,15 +133,19 @@ describe('a real Prometheus scraping relayguard', () => {
       ...Array.from({ length: REGISTERED }, (_, i) => `user${i}@${tenant(0)}.example`),
       ...spam(0),
     ]);
-    const enforcer = runtime.enforcer!;
-    assert.equal(
-      enforcer.decide({ clientAddress: '198.51.100.0', sender: 'x@spam1-0.example' }, 'RCPT').action,
-      'REJECT',
+    assert.deepEqual(
+      await postfix([
+        rcpt('198.51.100.0', 'x@spam1-0.example'),
+        rcpt('198.51.100.0', `it@${tenant(0)}.example`),
+      ]),
+      ['550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains', 'DUNNO'],
     );
-    assert.equal(
-      enforcer.decide({ clientAddress: '198.51.100.0', sender: `it@${tenant(0)}.example` }, 'RCPT').action,
-      'ACCEPT',
-    );
+    const response = await fetch(`${httpUrl}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ clientAddress: '198.51.100.0', sender: 'y@spam2-0.example' }),
+    });
+    assert.equal(((await response.json()) as { action: string }).action, 'REJECT');
 
     const submitted = REGISTERED + UNREGISTERED_PER_TENANT;
     await expectValue(
@@ -141,9 +164,16 @@ describe('a real Prometheus scraping relayguard', () => {
     await expectValue('sum(relayguard_blocks_issued_total{source="policy",mode="ENFORCE"})', 1);
     await expectValue('relayguard_tenants_blocked', 1);
     await expectValue('relayguard_tenants_monitor_blocked', 0);
+    await expectValue(
+      'sum(relayguard_policy_requests_total{stage="END-OF-MESSAGE",action="DUNNO"})',
+      submitted,
+    );
+    await expectValue('sum(relayguard_policy_requests_total{stage="RCPT",action="REJECT"})', 1);
     await expectValue('sum(relayguard_decisions_total{stage="RCPT",action="REJECT"})', 1);
     await expectValue('sum(relayguard_decisions_total{stage="RCPT",action="ACCEPT"})', 1);
+    await expectValue('sum(relayguard_decisions_total{stage="http",action="REJECT"})', 1);
     await expectValue('sum(relayguard_policy_request_duration_seconds_count{stage="RCPT"})', 2);
+    await expectValue('sum(relayguard_policy_request_duration_seconds_count{stage="http"})', 1);
     await expectValue('sum(relayguard_batch_size_events_sum)', submitted);
     await expectValue('max(relayguard_consumer_lag_events{topic="relayguard.message-submitted.v1"})', 0);
     assert.ok(

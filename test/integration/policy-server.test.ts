@@ -22,8 +22,10 @@ import { Metrics } from '../../services/platform/metrics.js';
 import {
   blockAfter,
   type EnforcementHarness,
+  endOfMessage,
   metricValue,
   onboard,
+  rcpt,
   startEnforcement,
 } from '../support/enforcement.js';
 import { waitFor } from '../support/tether.js';
@@ -38,31 +40,6 @@ const SPAMMY = {
   senderIpRange: '192.0.2.0/24',
 } as const;
 const CALM = { tenantId: 'calm', acceptedDomain: 'calm.example', senderIpRange: '2001:db8:1::/48' } as const;
-
-function rcpt(clientAddress: string, sender: string): PolicyAttributes {
-  return {
-    request: 'smtpd_access_policy',
-    protocol_state: 'RCPT',
-    protocol_name: 'ESMTP',
-    client_address: clientAddress,
-    client_name: 'unknown',
-    sender,
-    recipient: 'someone@elsewhere.example',
-    recipient_count: 0,
-    queue_id: '',
-    size: 0,
-  };
-}
-
-function endOfMessage(clientAddress: string, sender: string, queueId: string): PolicyAttributes {
-  return {
-    ...rcpt(clientAddress, sender),
-    protocol_state: 'END-OF-MESSAGE',
-    recipient_count: 2,
-    queue_id: queueId,
-    size: 4321,
-  };
-}
 
 function text(attributes: PolicyAttributes): string {
   return `${Object.entries(attributes)

@@ -1,5 +1,6 @@
 // The embedded pipeline with relayguard's Postfix policy server in front of it, and the tenants a test needs:
 // what the policy-server, decision-API and Postfix tests share.
+import type { PolicyAttributes } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
 import type { PolicyOverrides } from '../../services/core/policy.js';
 import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
@@ -78,4 +79,31 @@ export async function metricValue(
   return values
     .filter((v) => Object.entries(labels).every(([key, value]) => String(v.labels[key]) === value))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A Postfix policy request at RCPT, as smtpd sends it (SMTPD_POLICY_README). */
+export function rcpt(clientAddress: string, sender: string): PolicyAttributes {
+  return {
+    request: 'smtpd_access_policy',
+    protocol_state: 'RCPT',
+    protocol_name: 'ESMTP',
+    client_address: clientAddress,
+    client_name: 'unknown',
+    sender,
+    recipient: 'someone@elsewhere.example',
+    recipient_count: 0,
+    queue_id: '',
+    size: 0,
+  };
+}
+
+/** A Postfix policy request at END-OF-MESSAGE, from `smtpd_end_of_data_restrictions`. */
+export function endOfMessage(clientAddress: string, sender: string, queueId: string): PolicyAttributes {
+  return {
+    ...rcpt(clientAddress, sender),
+    protocol_state: 'END-OF-MESSAGE',
+    recipient_count: 2,
+    queue_id: queueId,
+    size: 4321,
+  };
 }

@@ -68,6 +68,7 @@ export interface TimelinePoint {
 
 export interface SimulationSummary {
   readonly minutes: number;
+  /** Messages the relays relayed (and published MessageSubmitted for); rejected ones are in the timeline. */
   readonly messages: number;
   readonly tenants: { readonly ordinary: number; readonly forwarders: number; readonly compromised: number };
   readonly compromiseStartedAt: number;
@@ -117,7 +118,6 @@ export async function runSimulation(
       const relayed: MessageSubmitted[] = [];
       let rejected = 0;
       for (const event of fleetMinute(tenants, minute, options)) {
-        messages++;
         // The fleet's relays ask the enforcer at RCPT, as Postfix does: a rejected message is never relayed, so
         // no MessageSubmitted is published (or recorded) for it.
         const domain = event.envelopeSenderDomain;
@@ -135,6 +135,7 @@ export async function runSimulation(
       options.recorder?.events(relayed);
       await log.publish(Topics.messageSubmitted, records);
       await log.settled();
+      messages += records.length;
       timeline.push({
         ...(await sampleCompromised(runtime, adapters.store, options.start, minute)),
         rejected,
