@@ -116,6 +116,7 @@ describe('alert rules', () => {
       'RelayguardEnforcerNotReady',
       'RelayguardPolicyLatencyBudgetBurn',
       'RelayguardFallbackAnswers',
+      'RelayguardPolicyRequestsDropped',
     ]) {
       assert.ok(names.has(name), `no alert ${name}`);
     }
