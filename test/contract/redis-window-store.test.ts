@@ -13,11 +13,12 @@ before(async () => {
 after(() => redis.stop());
 
 windowStoreContract('redis', async () => {
-  const store = new RedisWindowStore({ url: redis.url, ttlMs: 400 });
+  const store = new RedisWindowStore({ url: redis.url, ttlMs: 3000 });
   await store.ready();
   return {
     store,
-    // Redis expires keys by its own clock: real time has to pass.
+    // Redis expires keys by its own clock: real time has to pass. The TTL is long enough that a loaded machine
+    // cannot expire the key between the save and the first load of the test.
     elapse: (ms) => sleep(ms),
     cleanup: () => store.close(),
   };
