@@ -46,6 +46,18 @@ export interface ScorerDeps {
   readonly maxBatchSize?: number;
 }
 
+/** What the fold reads about tenants, from the materialized directory (the benchmarks score with it too). */
+export function scoringContext(directory: TenantDirectory): TenantContext {
+  return {
+    acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
+    policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
+    probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
+    connectorCreatedAt: (tenantId, connectorId) =>
+      directory.tenant(tenantId)?.connectors.get(connectorId)?.createdAt ?? null,
+    isBlocked: (tenantId) => isEnforcedBlock(directory.tenant(tenantId)),
+  };
+}
+
 export class Scorer {
   readonly #deps: ScorerDeps;
   readonly #context: TenantContext;
@@ -53,15 +65,7 @@ export class Scorer {
 
   constructor(deps: ScorerDeps) {
     this.#deps = deps;
-    const { directory } = deps;
-    this.#context = {
-      acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
-      policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
-      probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
-      connectorCreatedAt: (tenantId, connectorId) =>
-        directory.tenant(tenantId)?.connectors.get(connectorId)?.createdAt ?? null,
-      isBlocked: (tenantId) => isEnforcedBlock(directory.tenant(tenantId)),
-    };
+    this.#context = scoringContext(deps.directory);
   }
 
   async start(): Promise<void> {

@@ -1,0 +1,101 @@
+// What every benchmark shares: the figures it reports (each against its target), progress, and the statistics.
+// Figures under noise: a benchmark that compares two things alternates their rounds in one run and reports the
+// medians, so a burst of load from elsewhere on the machine hits both sides alike.
+
+export interface Figure {
+  /** Which benchmark, as in the table: "1 scorer/redis". */
+  readonly benchmark: string;
+  readonly measure: string;
+  /** The figure as printed (with its unit). */
+  readonly value: string;
+  /** The raw number, for --json. */
+  readonly raw: number;
+  /** The target as written in the issue, or '' for a figure reported for context. */
+  readonly target: string;
+  /** Whether the target is met; null when the figure has no target (or --quick made it meaningless). */
+  readonly met: boolean | null;
+}
+
+export interface Progress {
+  /** Starts (or restarts) the bar for a phase of `total` steps. */
+  phase(label: string, total: number): void;
+  tick(steps?: number): void;
+}
+
+export interface BenchContext {
+  /** Each benchmark briefly: keeps them working, the numbers mean nothing. */
+  readonly quick: boolean;
+  readonly progress: Progress;
+}
+
+export interface Benchmark {
+  readonly id: string;
+  readonly title: string;
+  run(context: BenchContext): Promise<Figure[]>;
+}
+
+/** A figure builder bound to one benchmark; in quick mode no target is judged. */
+export function figures(benchmark: string, quick: boolean) {
+  return (
+    measure: string,
+    raw: number,
+    format: (n: number) => string,
+    target?: { text: string; met: (n: number) => boolean },
+  ): Figure => ({
+    benchmark,
+    measure,
+    value: format(raw),
+    raw,
+    target: target?.text ?? '',
+    met: target && !quick ? target.met(raw) : null,
+  });
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of no samples');
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+export const format = {
+  rate: (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`,
+  ratio: (n: number) => `${n.toFixed(1)}×`,
+  ms: (n: number) => `${n < 10 ? n.toFixed(3) : n.toFixed(0)} ms`,
+  bytes: (n: number) =>
+    n >= 1_073_741_824
+      ? `${(n / 1_073_741_824).toFixed(2)} GiB`
+      : n >= 1_048_576
+        ? `${(n / 1_048_576).toFixed(1)} MiB`
+        : n >= 1024
+          ? `${(n / 1024).toFixed(2)} KiB`
+          : `${Math.round(n)} B`,
+  fixed: (digits: number) => (n: number) => n.toFixed(digits),
+  count: (n: number) => Math.round(n).toLocaleString('en-US'),
+  percent: (n: number) => `${(n * 100).toFixed(1)}%`,
+};
+
+export interface Spent {
+  /** Wall-clock milliseconds. */
+  readonly wallMs: number;
+  /**
+   * CPU milliseconds of this process (user + system, every thread). On a machine shared with other work the
+   * wall clock measures the neighbours too; CPU time measures only what this process did.
+   */
+  readonly cpuMs: number;
+}
+
+/** Runs `work` and returns the wall-clock and CPU time it took. */
+export async function timed(work: () => Promise<unknown> | unknown): Promise<Spent> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
