@@ -80,7 +80,7 @@ export function domainOfAddress(address: string, field = 'address'): string | nu
 }
 
 /** Error messages quote input; cap and sanitize it so a hostile value cannot flood or forge log lines. */
-function printable(value: string): string {
+export function printable(value: string): string {
   const cleaned = value.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');
   return cleaned.length > 80 ? `${cleaned.slice(0, 77)}...` : cleaned;
 }

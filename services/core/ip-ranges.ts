@@ -1,6 +1,7 @@
 // CIDR parsing and a longest-prefix-match index over many ranges: a lookup costs one map probe per prefix
 // length in use (at most 33 for IPv4, 129 for IPv6), whatever the number of ranges.
 import ipaddr from 'ipaddr.js';
+import { printable } from './domain-name.js';
 import { RelayguardError } from './errors.js';
 
 export interface IpRange {
@@ -36,7 +37,7 @@ export function parseIpRange(input: string, field = 'senderIpRanges'): IpRange {
   } catch {
     throw new RelayguardError(
       'INVALID_ADDRESS',
-      `${field}: "${input.slice(0, 60)}" is not a CIDR range like 192.0.2.0/24 or 2001:db8::/32`,
+      `${field}: "${printable(input)}" is not a CIDR range like 192.0.2.0/24 or 2001:db8::/32`,
       { field },
     );
   }
@@ -63,7 +64,7 @@ export function parseIpAddress(input: string, field = 'clientAddress'): number[]
   try {
     return bytesOf(ipaddr.parse(input.trim()));
   } catch {
-    throw new RelayguardError('INVALID_ADDRESS', `${field}: "${input.slice(0, 60)}" is not an IP address`, {
+    throw new RelayguardError('INVALID_ADDRESS', `${field}: "${printable(input)}" is not an IP address`, {
       field,
     });
   }

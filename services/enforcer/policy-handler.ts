@@ -72,7 +72,8 @@ export class PolicyHandler {
       clientAddress: query.clientAddress,
       queueId: request.get('queue_id') || undefined,
       relayHost: request.get('policy_context') || relayHost,
-      recipientCount: count(request, 'recipient_count'),
+      // An Avro int in MessageSubmitted: a larger count is not a message Postfix could have accepted.
+      recipientCount: count(request, 'recipient_count', 2 ** 31 - 1),
       sizeBytes: count(request, 'size'),
     });
     return 'DUNNO';
@@ -113,9 +114,10 @@ function usableSender(sender: string): string {
   }
 }
 
-function count(request: PolicyRequest, name: string): number {
+function count(request: PolicyRequest, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const value = request.get(name) ?? '0';
-  if (!/^\d{1,10}$/.test(value)) throw new InvalidPolicyRequest(`${name} is not a count`);
+  if (!/^\d{1,10}$/.test(value) || Number(value) > max)
+    throw new InvalidPolicyRequest(`${name} is not a count (0 to ${max})`);
   return Number(value);
 }
 

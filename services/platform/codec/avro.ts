@@ -38,8 +38,9 @@ export function schemaIdOf(bytes: Buffer): number {
 
 /** Decodes the Avro body; truncated, trailing or mistyped bytes are a SCHEMA_MISMATCH. */
 export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string): T {
+  let value: unknown;
   try {
-    return type.fromBuffer(bytes.subarray(HEADER_BYTES)) as T;
+    value = type.fromBuffer(bytes.subarray(HEADER_BYTES));
   } catch (error) {
     throw new RelayguardError(
       'SCHEMA_MISMATCH',
@@ -47,6 +48,18 @@ export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string): T 
       { cause: error },
     );
   }
+  // avsc reads an int's varint without checking its range, so corrupted bytes can decode to a number no writer
+  // could have encoded (found by fuzzing): such a value is as poisonous as bytes that do not decode.
+  if (!type.isValid(value)) {
+    const paths: string[] = [];
+    type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) });
+    throw new RelayguardError(
+      'SCHEMA_MISMATCH',
+      `${topic}: the message decodes to a value outside ${type.name} at ${paths.join(', ')}`,
+      { field: paths[0] },
+    );
+  }
+  return value as T;
 }
 
 export function encodeBody(type: avro.Type, value: unknown, topic: string): Buffer {
