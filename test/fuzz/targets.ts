@@ -31,6 +31,7 @@ import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, LogRecord, OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { Scorer } from '../../services/scorer/scorer.js';
+import { adminApiTarget } from './admin-target.js';
 import { type FuzzTarget, violation } from './harness.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
@@ -717,5 +718,6 @@ export async function localTargets(): Promise<FuzzTarget<unknown>[]> {
     parserTarget,
     handlerTarget(),
     await decisionApiTarget(),
+    await adminApiTarget(),
   ] as FuzzTarget<unknown>[];
 }

@@ -67,7 +67,11 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     return request.principal;
   };
 
+  // Not `global`: the plugin would add its check as a route-level hook, and Fastify runs route-level hooks after
+  // the instance-level authentication hook below, so a request with a wrong token would be answered 401 before
+  // it was counted, and guessing would never be limited. As the first instance hook it counts every request.
   await app.register(rateLimit, {
+    global: false,
     max: options.rateLimitPerMinute,
     timeWindow: 60_000,
     // A valid token is limited on its own; guesses are limited per client address, so they cannot spread
@@ -78,6 +82,7 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
       message: `at most ${context.max} requests a minute; retry in ${context.after}`,
     }),
   });
+  app.addHook('onRequest', app.rateLimit());
 
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
