@@ -67,10 +67,38 @@ program
     '--plot <file.svg>',
     "write an SVG plot of the compromised tenant's volume, the thresholds and the block",
   )
+  .option(
+    '--target <url>',
+    'drive a running relayguard through its Postfix policy server instead, as a relay fleet would: policy://host:port (the fleet is registered through its admin API: --url, --token)',
+  )
+  .option('--connections <n>', 'with --target: policy connections at once', integer('--connections', 1), 8)
+  .option('--url <url>', 'with --target: admin API base URL (default: RELAYGUARD_URL)')
+  .option('--token <token>', 'with --target: operator bearer token (default: RELAYGUARD_TOKEN)')
   .action(async (opts) => {
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
     const cfg = config();
+    if (opts.target !== undefined) {
+      if (opts.record !== undefined || opts.plot !== undefined)
+        throw new InvalidArgumentError('--record and --plot are for embedded runs; drop them with --target');
+      const { simulatePolicyTarget } = await import('./commands/simulate-policy.js');
+      process.exitCode = await simulatePolicyTarget(cfg, {
+        target: opts.target,
+        connections: opts.connections,
+        url: opts.url,
+        token: opts.token,
+        tenants: opts.tenants,
+        forwarders: opts.forwarders,
+        minutes: opts.minutes,
+        ratePerMinute: opts.rate,
+        spamPerMinute: opts.spam,
+        compromiseMinute: opts.compromiseAt,
+        seed: opts.seed,
+        start,
+        json: opts.json,
+      });
+      return;
+    }
     const { simulate } = await import('./commands/simulate.js');
     process.exitCode = await simulate(
       cfg,

@@ -1,4 +1,5 @@
 import { renderTable } from '../table.js';
+import type { PolicySimulationSummary } from './policy-target.js';
 import type { SimulationSummary } from './run.js';
 
 function minutes(ms: number): string {
@@ -63,5 +64,36 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
       ? 'Result: as expected - the compromised tenant is blocked; forwarding and ordinary tenants are not.'
       : 'Result: NOT as expected - see the table above.',
   );
+  return lines.join('\n');
+}
+
+export function renderPolicySimulationSummary(summary: PolicySimulationSummary): string {
+  const { tenants, replies } = summary;
+  const seconds = summary.elapsedMs / 1000;
+  const lines = [
+    `Drove ${summary.target} with ${summary.minutes} fleet minutes: ${tenants.ordinary} ordinary, ${tenants.forwarders} forwarding and ${tenants.compromised} compromised tenant(s), ${summary.messages.toLocaleString('en-US')} messages.`,
+    `${summary.requests.toLocaleString('en-US')} policy requests (RCPT, and END-OF-MESSAGE for each accepted message) in ${seconds.toFixed(1)} s: ${Math.round(summary.requests / seconds).toLocaleString('en-US')} requests/s.`,
+    '',
+    renderTable(
+      ['tenants', 'accepted', 'rejected 550 5.7.750', 'other answers'],
+      (['ordinary', 'forwarder', 'compromised'] as const).map((kind) => [
+        kind,
+        replies[kind].accepted.toLocaleString('en-US'),
+        replies[kind].rejected.toLocaleString('en-US'),
+        replies[kind].other.toLocaleString('en-US'),
+      ]),
+    ),
+    '',
+    summary.spamAcceptedBeforeBlock === null
+      ? 'The compromised tenant was never rejected during the run.'
+      : `The compromised tenant's spam was accepted ${summary.spamAcceptedBeforeBlock.toLocaleString('en-US')} times before the first rejection (the block's evidence, then the block reaching the enforcer).`,
+    'Relay answers for the compromised tenant now:',
+    `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
+    `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
+    '',
+    summary.ok
+      ? "Result: as expected - the compromised tenant's unregistered mail is rejected; nobody else's mail is."
+      : 'Result: NOT as expected - see the table above.',
+  ];
   return lines.join('\n');
 }
