@@ -78,24 +78,27 @@ program
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
     const cfg = config();
+    const fleet = {
+      tenants: opts.tenants,
+      forwarders: opts.forwarders,
+      minutes: opts.minutes,
+      ratePerMinute: opts.rate,
+      spamPerMinute: opts.spam,
+      compromiseMinute: opts.compromiseAt,
+      seed: opts.seed,
+      start,
+      json: opts.json,
+    };
     if (opts.target !== undefined) {
       if (opts.record !== undefined || opts.plot !== undefined)
         throw new InvalidArgumentError('--record and --plot are for embedded runs; drop them with --target');
       const { simulatePolicyTarget } = await import('./commands/simulate-policy.js');
       process.exitCode = await simulatePolicyTarget(cfg, {
+        ...fleet,
         target: opts.target,
         connections: opts.connections,
         url: opts.url,
         token: opts.token,
-        tenants: opts.tenants,
-        forwarders: opts.forwarders,
-        minutes: opts.minutes,
-        ratePerMinute: opts.rate,
-        spamPerMinute: opts.spam,
-        compromiseMinute: opts.compromiseAt,
-        seed: opts.seed,
-        start,
-        json: opts.json,
       });
       return;
     }
@@ -103,15 +106,7 @@ program
     process.exitCode = await simulate(
       cfg,
       {
-        tenants: opts.tenants,
-        forwarders: opts.forwarders,
-        minutes: opts.minutes,
-        ratePerMinute: opts.rate,
-        spamPerMinute: opts.spam,
-        compromiseMinute: opts.compromiseAt,
-        seed: opts.seed,
-        start,
-        json: opts.json,
+        ...fleet,
         record: opts.record,
         recordTenants: opts.recordTenants,
         plot: opts.plot,
