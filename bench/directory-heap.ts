@@ -3,12 +3,10 @@
 // `blocked` of them blocked with evidence. Every event goes through the Avro codec first, as the directory
 // feed reads it, so each holds its own decoded strings as in production. Prints one JSON line.
 import { argv, stdout } from 'node:process';
-import type { TenantBlockEvent } from '../services/core/contracts.generated.js';
 import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
-import { DEFAULT_POLICY } from '../services/core/policy.js';
 import { type ContractTopic, Topics } from '../services/core/topics.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
-import { START, tenantChanges, tenantId } from './workload.js';
+import { blockEvent, tenantChanges } from './workload.js';
 
 export interface DirectoryHeap {
   readonly tenants: number;
@@ -16,36 +14,6 @@ export interface DirectoryHeap {
   /** Heap used after a full GC, with the directory, minus the same before it. */
   readonly heapBytes: number;
   readonly rssBytes: number;
-}
-
-function blockOf(i: number): TenantBlockEvent {
-  const id = tenantId(i);
-  const blockId = `${id}@2026-11-28T10:00Z`;
-  return {
-    eventId: blockId,
-    tenantId: id,
-    occurredAt: START,
-    kind: 'BLOCKED',
-    unblocked: null,
-    blocked: {
-      blockId,
-      mode: 'ENFORCE',
-      reason: 'DISTINCT_DOMAINS',
-      policyVersion: '2026-11.1',
-      probation: false,
-      evidence: {
-        windowStart: START - 3_600_000,
-        windowEnd: START,
-        unregistered: 900,
-        forwardedUnregistered: 0,
-        total: 1000,
-        distinctUnregisteredDomains: 64,
-        thresholds: DEFAULT_POLICY.thresholds,
-        topDomains: Array.from({ length: 10 }, (_, k) => ({ domain: `spam${k}-${i}.example`, messages: 90 })),
-        connectors: [{ connectorId: 'onprem-1', messages: 900, createdAt: START - 86_400_000 }],
-      },
-    },
-  };
 }
 
 function heapUsed(): number {
@@ -78,7 +46,7 @@ for (let i = 0; i < tenants; i++) {
   for (const change of tenantChanges(i)) directory.apply(await throughCodec(change));
 }
 for (let i = 0; i < blocked; i++)
-  directory.apply(await throughCodec({ kind: 'tenant-block', event: blockOf(i) }));
+  directory.apply(await throughCodec({ kind: 'tenant-block', event: blockEvent(i) }));
 const after = heapUsed();
 if (directory.blockedCount !== blocked) throw new Error(`expected ${blocked} blocked tenants`);
 const result: DirectoryHeap = {

@@ -10,11 +10,13 @@ import { blockLatencyBenchmark } from './block-latency.js';
 import { coreBenchmark } from './core.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
+import { policyBenchmark } from './policy.js';
 import { scorerRedisBenchmark } from './scorer-redis.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
   scorerRedisBenchmark,
   coreBenchmark,
+  policyBenchmark,
   blockLatencyBenchmark,
   memoryBenchmark,
 ];

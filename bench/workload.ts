@@ -3,8 +3,9 @@
 // tenants as events: the worst case for batching, and the realistic one at a million tenants (the average
 // tenant sends one message every few seconds). Event time moves 90 minutes over the stream, so windows fill
 // their 60 minute buckets and slide.
-import type { MessageSubmitted } from '../services/core/contracts.generated.js';
+import type { MessageSubmitted, TenantBlockEvent } from '../services/core/contracts.generated.js';
 import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
+import { DEFAULT_POLICY } from '../services/core/policy.js';
 import { Topics } from '../services/core/topics.js';
 import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
 import { messageSubmitted, seededRandom } from '../test/support/builders.js';
@@ -76,6 +77,37 @@ export function tenantChanges(i: number): DirectoryEvent[] {
       },
     },
   ];
+}
+
+/** Tenant number `i` blocked (enforce mode) with the evidence a block carries. */
+export function blockEvent(i: number): TenantBlockEvent {
+  const id = tenantId(i);
+  const blockId = `${id}@2026-11-28T10:00Z`;
+  return {
+    eventId: blockId,
+    tenantId: id,
+    occurredAt: START,
+    kind: 'BLOCKED',
+    unblocked: null,
+    blocked: {
+      blockId,
+      mode: 'ENFORCE',
+      reason: 'DISTINCT_DOMAINS',
+      policyVersion: '2026-11.1',
+      probation: false,
+      evidence: {
+        windowStart: START - 3_600_000,
+        windowEnd: START,
+        unregistered: 900,
+        forwardedUnregistered: 0,
+        total: 1000,
+        distinctUnregisteredDomains: 64,
+        thresholds: DEFAULT_POLICY.thresholds,
+        topDomains: Array.from({ length: 10 }, (_, k) => ({ domain: `spam${k}-${i}.example`, messages: 90 })),
+        connectors: [{ connectorId: 'onprem-1', messages: 900, createdAt: START - 86_400_000 }],
+      },
+    },
+  };
 }
 
 /**

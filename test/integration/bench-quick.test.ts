@@ -30,7 +30,13 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
   assert.equal(quick, true);
 
   const benchmarks = new Set(results.map((figure) => figure.benchmark));
-  for (const expected of ['1 scorer on Redis', '3 pure core', '5 block latency', '6 memory']) {
+  for (const expected of [
+    '1 scorer on Redis',
+    '3 pure core',
+    '4 policy server',
+    '5 block latency',
+    '6 memory',
+  ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }
   for (const figure of results) {

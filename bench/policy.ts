@@ -1,0 +1,137 @@
+// Benchmark 4: the Postfix policy server under load from 50 connections, side by side with Debian's postfwd
+// answering the same requests with the equivalent rule (reject the spam domains for the blocked tenants'
+// client ranges). Saturation rounds alternate between the two servers; then each gets 10,000 requests per
+// second for the latency percentiles. The load generator (bench/policy-load.ts) runs in its own process.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { BLOCK_REPLY } from '../services/core/decision.js';
+import { Enforcer } from '../services/enforcer/enforcer.js';
+import { type PolicyServer, startPolicyServer } from '../services/enforcer/policy-server.js';
+import { systemClock } from '../services/platform/clock.js';
+import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
+import { loadConfig } from '../services/platform/config.js';
+import { silentLogger } from '../services/platform/logger.js';
+import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
+import { Metrics } from '../services/platform/metrics.js';
+import { type Benchmark, figures, format, median } from './harness.js';
+import { type LoadOptions, type LoadResult, SPAM_DOMAINS } from './policy-load.js';
+import { startPostfwd } from './postfwd.js';
+import { blockEvent, fleetDirectory, tenantRange } from './workload.js';
+
+const CONNECTIONS = 50;
+const RATE = 10_000;
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+async function load(options: LoadOptions): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'bench/policy-load.ts', JSON.stringify(options)],
+    { cwd: repoRoot, maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout) as LoadResult;
+}
+
+async function startRelayguard(tenants: number, blocked: number): Promise<PolicyServer> {
+  const directory = fleetDirectory(tenants);
+  for (let i = 0; i < blocked; i++) directory.apply({ kind: 'tenant-block', event: blockEvent(i) });
+  const metrics = new Metrics({ processMetrics: false });
+  const enforcer = new Enforcer({
+    directory,
+    log: new MemoryEventLog({ clock: systemClock }),
+    codec: new EmbeddedCodec(),
+    clock: systemClock,
+    logger: silentLogger,
+    metrics,
+    notReadyFallback: 'accept',
+  });
+  enforcer.markReady();
+  return startPolicyServer({
+    enforcer,
+    metrics,
+    logger: silentLogger,
+    host: '127.0.0.1',
+    port: 0,
+    ...loadConfig({}).policyService,
+  });
+}
+
+export const policyBenchmark: Benchmark = {
+  id: 'policy',
+  title: '4 policy server',
+  async run({ quick, progress }) {
+    const tenants = quick ? 1_000 : 10_000;
+    const blocked = tenants / 100;
+    const rounds = quick ? 1 : 3;
+    const durationMs = quick ? 500 : 5_000;
+    progress.phase('starting relayguard and postfwd', 1);
+    const relayguard = await startRelayguard(tenants, blocked);
+    const postfwd = await startPostfwd({
+      clientRanges: Array.from({ length: blocked }, (_, i) => tenantRange(i)),
+      senderDomains: SPAM_DOMAINS,
+      reply: `${BLOCK_REPLY.code} ${BLOCK_REPLY.enhancedCode} ${BLOCK_REPLY.text}`,
+    }).catch(async (error: unknown) => {
+      await relayguard.close();
+      throw error;
+    });
+    progress.tick();
+    const common = { host: '127.0.0.1', connections: CONNECTIONS, durationMs, tenants, blocked };
+    const saturation = { relayguard: [] as LoadResult[], postfwd: [] as LoadResult[] };
+    const serverCpuPerRequest: number[] = [];
+    let steady: { relayguard: LoadResult; postfwd: LoadResult };
+    try {
+      progress.phase('saturation rounds: relayguard, then postfwd', rounds * 2 + 2);
+      for (let round = 0; round < rounds; round++) {
+        // The server runs in this process, which does nothing else meanwhile: its CPU time is the server's.
+        const cpu = process.cpuUsage();
+        const result = await load({ ...common, port: relayguard.port, mode: 'saturate' });
+        const used = process.cpuUsage(cpu);
+        saturation.relayguard.push(result);
+        serverCpuPerRequest.push((used.user + used.system) / result.requests);
+        progress.tick();
+        saturation.postfwd.push(await load({ ...common, port: postfwd.port, mode: 'saturate' }));
+        progress.tick();
+      }
+      steady = {
+        relayguard: await load({ ...common, port: relayguard.port, mode: 'rate', rate: RATE }),
+        postfwd: await load({ ...common, port: postfwd.port, mode: 'rate', rate: RATE }),
+      };
+      progress.tick(2);
+    } finally {
+      await Promise.all([relayguard.close(), postfwd.stop()]);
+    }
+    const figure = figures(this.title, quick);
+    const rates = (results: LoadResult[]) => results.map((result) => result.rate);
+    const ratios = saturation.relayguard.map((result, i) => result.rate / saturation.postfwd[i]!.rate);
+    return [
+      figure(
+        'relayguard saturation, 50 connections (median)',
+        median(rates(saturation.relayguard)),
+        format.rate,
+      ),
+      figure('postfwd saturation, 50 connections (median)', median(rates(saturation.postfwd)), format.rate),
+      figure('relayguard ÷ postfwd saturation, per round (median)', median(ratios), format.ratio, {
+        text: '≥ 5×',
+        met: (ratio) => ratio >= 5,
+      }),
+      figure(
+        `relayguard at ${RATE.toLocaleString('en-US')}/s: achieved`,
+        steady.relayguard.rate,
+        format.rate,
+      ),
+      figure('relayguard p50 latency', steady.relayguard.p50Ms, format.ms),
+      figure('relayguard p99 latency', steady.relayguard.p99Ms, format.ms, {
+        text: '≤ 1 ms at 10,000/s',
+        met: (ms) => ms <= 1 && steady.relayguard.rate >= RATE * 0.95,
+      }),
+      figure(`postfwd at ${RATE.toLocaleString('en-US')}/s: achieved`, steady.postfwd.rate, format.rate),
+      figure('postfwd p50 latency', steady.postfwd.p50Ms, format.ms),
+      figure('postfwd p99 latency', steady.postfwd.p99Ms, format.ms),
+      figure(
+        'rejected share, relayguard / postfwd',
+        steady.relayguard.rejected,
+        (share) => `${format.percent(share)} / ${format.percent(steady.postfwd.rejected)}`,
+      ),
+    ];
+  },
+};
