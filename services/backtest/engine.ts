@@ -1,7 +1,7 @@
 // The backtest: recorded MessageSubmitted events folded, in event time, through one or more policies with the
 // scorer's own per-message step (core/scoring.ts scoreMessage), one in-memory window per tenant per policy.
 // Nothing is published or stored: production state is never touched. Pure apart from the caller's events.
-import { MESSAGE_CLASSES, type MessageClass, validateMessage } from '../core/classify.js';
+import { MESSAGE_CLASSES, type MessageClass, type ValidMessage, validateMessage } from '../core/classify.js';
 import type {
   BlockEvidence,
   BlockReason,
@@ -126,13 +126,12 @@ class PolicyRun {
     this.#context = context;
   }
 
-  add(message: ReturnType<typeof validateMessage>): MessageClass {
-    const { tenantId } = message;
+  track(tenantId: string): TenantTrack {
     let track = this.tenants.get(tenantId);
     if (track === undefined) {
       track = {
         window: emptyWindow(),
-        terms: tenantTerms(this.#context, tenantId),
+        terms: tenantTerms(this.#context, tenantId, this.policy),
         // Two windows of minutes: U over the whole window before any minute of the last window.
         history: new MinuteHistory(2 * this.policy.windowMinutes),
         decisions: [],
@@ -140,6 +139,11 @@ class PolicyRun {
       };
       this.tenants.set(tenantId, track);
     }
+    return track;
+  }
+
+  score(track: TenantTrack, message: ValidMessage): MessageClass {
+    const { tenantId } = message;
     const score = scoreMessage(
       track.window,
       tenantId,
@@ -281,24 +285,45 @@ export class Backtest {
     this.#runs = policies.map((named) => new PolicyRun(named, context));
   }
 
-  /** Folds one event into every policy's windows. Events must come in log order per tenant. */
+  /** Folds one event into every policy's windows. Events must come in log order for each tenant. */
   add(event: MessageSubmitted): void {
-    this.#read++;
-    let message: ReturnType<typeof validateMessage>;
-    try {
-      message = validateMessage(event);
-    } catch (error) {
-      if (!isRelayguardError(error)) throw error;
-      this.#invalid.set(error.code, (this.#invalid.get(error.code) ?? 0) + 1);
-      return;
+    this.addBatch([event]);
+  }
+
+  /**
+   * Folds a batch of events, grouped by tenant first (each tenant's events keep their order): a tenant's windows
+   * then stay in the CPU cache while its events are scored, which with thousands of tenants is most of the cost.
+   * Tenants are independent of one another, so the result is the same as one event at a time.
+   */
+  addBatch(events: readonly MessageSubmitted[]): void {
+    const byTenant = new Map<string, ValidMessage[]>();
+    for (const event of events) {
+      this.#read++;
+      let message: ValidMessage;
+      try {
+        message = validateMessage(event);
+      } catch (error) {
+        if (!isRelayguardError(error)) throw error;
+        this.#invalid.set(error.code, (this.#invalid.get(error.code) ?? 0) + 1);
+        continue;
+      }
+      this.#scored++;
+      const at = message.occurredAt;
+      if (this.#firstAt === null || at < this.#firstAt) this.#firstAt = at;
+      if (this.#lastAt === null || at > this.#lastAt) this.#lastAt = at;
+      const messages = byTenant.get(message.tenantId);
+      if (messages === undefined) byTenant.set(message.tenantId, [message]);
+      else messages.push(message);
     }
-    this.#scored++;
-    const at = message.occurredAt;
-    if (this.#firstAt === null || at < this.#firstAt) this.#firstAt = at;
-    if (this.#lastAt === null || at > this.#lastAt) this.#lastAt = at;
-    let messageClass: MessageClass = 'unknown';
-    for (const run of this.#runs) messageClass = run.add(message);
-    this.#byClass[messageClass]++;
+    const [first, ...others] = this.#runs;
+    for (const [tenantId, messages] of byTenant) {
+      const track = first!.track(tenantId);
+      for (const message of messages) this.#byClass[first!.score(track, message)]++;
+      for (const run of others) {
+        const other = run.track(tenantId);
+        for (const message of messages) run.score(other, message);
+      }
+    }
   }
 
   report(): BacktestReport {

@@ -7,7 +7,24 @@ import { RelayguardError } from './errors.js';
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const ASCII_ONLY = /^[\x20-\x7e]*$/;
 
+/**
+ * Names already normalized, by input: every relayed message's sender domain is normalized, and most are the same
+ * few domains again. A memo of a pure function, bounded (emptied when full); failures are not kept, so every bad
+ * name still throws with its own field.
+ */
+const normalized = new Map<string, string>();
+const NORMALIZED_CAP = 65_536;
+
 export function normalizeDomain(input: string, field = 'domain'): string {
+  const known = normalized.get(input);
+  if (known !== undefined) return known;
+  const ascii = normalizeUncached(input, field);
+  if (normalized.size >= NORMALIZED_CAP) normalized.clear();
+  normalized.set(input, ascii);
+  return ascii;
+}
+
+function normalizeUncached(input: string, field: string): string {
   let name = input.trim();
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (name.length === 0)

@@ -9,6 +9,7 @@ import {
 } from './classify.js';
 import type { ConnectorVolume, TenantBlockEvent, Thresholds } from './contracts.generated.js';
 import {
+  type EffectivePolicy,
   effectivePolicy,
   evaluate,
   POLICY_VERSION,
@@ -82,10 +83,15 @@ export function blockIdFor(tenantId: string, windowEnd: number): string {
 export interface TenantTerms {
   readonly overrides: PolicyOverrides | undefined;
   readonly probationUntil: number | null;
+  /** The effective policy when it cannot change with event time (no probation): computed once, not per message. */
+  readonly steady: EffectivePolicy | null;
 }
 
-export function tenantTerms(context: TenantContext, tenantId: string): TenantTerms {
-  return { overrides: context.policyOverrides(tenantId), probationUntil: context.probationUntil(tenantId) };
+export function tenantTerms(context: TenantContext, tenantId: string, policy: Policy): TenantTerms {
+  const overrides = context.policyOverrides(tenantId);
+  const probationUntil = context.probationUntil(tenantId);
+  const steady = probationUntil === null ? effectivePolicy(policy, overrides, null, 0) : null;
+  return { overrides, probationUntil, steady };
 }
 
 export interface MessageScore {
@@ -119,8 +125,9 @@ export function scoreMessage(
       return { outcome: 'duplicate', messageClass, counts: null, thresholds: null, emit: null };
     window.watermark = position;
   }
-  const effective = effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
-  const outcome = addToWindow(window, { ...message, messageClass }, policy, effective.forwardedWeight);
+  const effective =
+    terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
+  const outcome = addToWindow(window, message, messageClass, policy, effective.forwardedWeight);
   if (outcome !== 'counted') return { outcome, messageClass, counts: null, thresholds: null, emit: null };
 
   const counts = windowCounts(window, effective.forwardedWeight);
@@ -185,7 +192,7 @@ export function scoreTenant(
   const emits: TenantBlockEvent[] = [];
   const outcomes: ScoreResult['outcomes'] = [];
   const triggers: ScoreResult['triggers'] = new Map();
-  const terms = tenantTerms(context, tenantId);
+  const terms = tenantTerms(context, tenantId, policy);
   for (const { position, message, eventId, queueId } of messages) {
     const score = scoreMessage(window, tenantId, position, message, policy, context, terms);
     outcomes.push({ outcome: score.outcome, messageClass: score.messageClass });

@@ -68,7 +68,6 @@ export type WindowOutcome = 'counted' | 'late' | 'before-reset';
 
 export interface WindowInput {
   readonly occurredAt: number;
-  readonly messageClass: MessageClass;
   readonly senderDomain: string | null;
   readonly connectorId: string | null;
 }
@@ -79,6 +78,7 @@ type WindowShape = Pick<Policy, 'windowMinutes' | 'graceMinutes' | 'distinctDoma
 export function addToWindow(
   window: TenantWindow,
   input: WindowInput,
+  messageClass: MessageClass,
   shape: WindowShape,
   forwardedWeight: number,
 ): WindowOutcome {
@@ -94,11 +94,19 @@ export function addToWindow(
     bucket = { unregistered: 0, forwarded: 0, total: 0 };
     window.buckets.set(minute, bucket);
   }
+  const sums = knownSums.get(window);
   bucket.total++;
-  if (input.messageClass === 'unregistered') bucket.unregistered++;
-  if (input.messageClass === 'forwarded') bucket.forwarded++;
+  if (sums) sums.total++;
+  if (messageClass === 'unregistered') {
+    bucket.unregistered++;
+    if (sums) sums.unregistered++;
+  }
+  if (messageClass === 'forwarded') {
+    bucket.forwarded++;
+    if (sums) sums.forwarded++;
+  }
   const countsTowardU =
-    input.messageClass === 'unregistered' || (input.messageClass === 'forwarded' && forwardedWeight > 0);
+    messageClass === 'unregistered' || (messageClass === 'forwarded' && forwardedWeight > 0);
   if (countsTowardU && input.senderDomain !== null) {
     track(window.domains, input.senderDomain, minute, shape.distinctDomainCap);
     track(window.connectors, input.connectorId ?? 'unknown', minute, shape.connectorCap);
@@ -107,12 +115,42 @@ export function addToWindow(
 }
 
 function advance(window: TenantWindow, minute: number, windowMinutes: number): void {
+  const previous = window.streamMinute;
   window.streamMinute = minute;
   const oldest = minute - windowMinutes + 1;
-  for (const bucketMinute of window.buckets.keys())
-    if (bucketMinute < oldest) window.buckets.delete(bucketMinute);
-  for (const map of [window.domains, window.connectors]) {
-    for (const [key, tracked] of map) if (tracked.lastSeen < oldest) map.delete(key);
+  if (previous !== null && minute - previous < windowMinutes) {
+    // No bucket is older than the previous window (later events are refused as late, grace < window), so only
+    // the minutes that just slid out can go: a few deletes instead of a walk over every bucket.
+    for (let bucketMinute = previous - windowMinutes + 1; bucketMinute < oldest; bucketMinute++)
+      removeBucket(window, bucketMinute);
+  } else {
+    for (const bucketMinute of window.buckets.keys())
+      if (bucketMinute < oldest) removeBucket(window, bucketMinute);
+  }
+  expireTracked(window.domains, oldest);
+  expireTracked(window.connectors, oldest);
+}
+
+function expireTracked(map: Map<string, Tracked>, oldest: number): void {
+  for (const [key, tracked] of map) if (tracked.lastSeen < oldest) map.delete(key);
+}
+
+/**
+ * The sums of each window's buckets, once computed, kept up to date as buckets change here, so counting a
+ * message costs the same whatever the window length. Only this module changes buckets after a window is built
+ * (the window stores build theirs before counting), and a window that is not in here is summed afresh.
+ */
+const knownSums = new WeakMap<TenantWindow, Bucket>();
+
+function removeBucket(window: TenantWindow, minute: number): void {
+  const bucket = window.buckets.get(minute);
+  if (bucket === undefined) return;
+  window.buckets.delete(minute);
+  const sums = knownSums.get(window);
+  if (sums) {
+    sums.unregistered -= bucket.unregistered;
+    sums.forwarded -= bucket.forwarded;
+    sums.total -= bucket.total;
   }
 }
 
@@ -149,14 +187,17 @@ function track(map: Map<string, Tracked>, key: string, minute: number, cap: numb
 }
 
 export function windowCounts(window: TenantWindow, forwardedWeight: number): WindowCounts {
-  let unregistered = 0;
-  let forwarded = 0;
-  let total = 0;
-  for (const bucket of window.buckets.values()) {
-    unregistered += bucket.unregistered;
-    forwarded += bucket.forwarded;
-    total += bucket.total;
+  let sums = knownSums.get(window);
+  if (sums === undefined) {
+    sums = { unregistered: 0, forwarded: 0, total: 0 };
+    for (const bucket of window.buckets.values()) {
+      sums.unregistered += bucket.unregistered;
+      sums.forwarded += bucket.forwarded;
+      sums.total += bucket.total;
+    }
+    knownSums.set(window, sums);
   }
+  const { unregistered, forwarded, total } = sums;
   return {
     unregistered: unregistered + forwardedWeight * forwarded,
     forwardedUnregistered: forwarded,
@@ -182,10 +223,9 @@ export function resetWindow(window: TenantWindow, at: number): boolean {
   window.activeBlockId = null;
   window.monitorBlockId = null;
   for (const bucketMinute of window.buckets.keys())
-    if (bucketMinute <= minute) window.buckets.delete(bucketMinute);
-  for (const map of [window.domains, window.connectors]) {
-    for (const [key, tracked] of map) if (tracked.lastSeen <= minute) map.delete(key);
-  }
+    if (bucketMinute <= minute) removeBucket(window, bucketMinute);
+  expireTracked(window.domains, minute + 1);
+  expireTracked(window.connectors, minute + 1);
   return true;
 }
 
