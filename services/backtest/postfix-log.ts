@@ -9,6 +9,7 @@
 // no year) or by Postfix's own maillog_file (RFC 3339 `2026-11-28T09:00:01.123456+00:00 host ...`).
 // Malformed or partial input is counted by kind, never fatal.
 import type { MessageSubmitted, RelayPath } from '../core/contracts.generated.js';
+import { domainOfAddress } from '../core/domain-name.js';
 import { isRelayguardError } from '../core/errors.js';
 
 export interface ResolvedClient {
@@ -29,7 +30,7 @@ export type PostfixProblem =
   | 'no-qmgr'
   /** The client address belongs to no configured connector or mapping. */
   | 'unresolved-client'
-  /** An envelope sender without a domain. */
+  /** An envelope sender without a usable domain: the event carries the null sender, as the policy server's does. */
   | 'invalid-sender';
 
 export const POSTFIX_PROBLEMS: readonly PostfixProblem[] = [
@@ -170,10 +171,6 @@ export class PostfixLogParser {
     if (pending.done) return null;
     pending.done = true;
     pending.at = at;
-    const sender = from[1]!;
-    const atSign = sender.lastIndexOf('@');
-    if (sender !== '' && (atSign <= 0 || atSign === sender.length - 1))
-      return this.#problem('invalid-sender', lineNumber);
     const client = this.#resolve(pending.client!);
     if (client === undefined) return this.#problem('malformed', lineNumber);
     if (client === null) {
@@ -181,11 +178,21 @@ export class PostfixLogParser {
       return this.#problem('unresolved-client', lineNumber);
     }
     this.#messages++;
+    let envelopeSenderDomain: string | null;
+    try {
+      envelopeSenderDomain = domainOfAddress(from[1]!, 'sender');
+    } catch (error) {
+      if (!isRelayguardError(error)) throw error;
+      // As the policy server publishes it: the null sender, counted by the scorer as `unknown`.
+      envelopeSenderDomain = null;
+      this.#problem('invalid-sender', lineNumber);
+    }
     return {
-      eventId: `postfix:${host}:${queueId}:${at}`,
+      // The id the policy server gives the same message (services/sdk/message.ts): host and queue id.
+      eventId: `${host}/${queueId}`,
       tenantId: client.tenantId,
       occurredAt: at,
-      envelopeSenderDomain: sender === '' ? null : sender.slice(atSign + 1),
+      envelopeSenderDomain,
       headerFromDomain: pending.headerFromDomain,
       relayPath: client.relayPath,
       connectorId: client.connectorId,
@@ -318,7 +325,13 @@ function headerFromDomain(rest: string): string | null {
   if (match === null) return null;
   const value = match[1]!;
   const open = value.lastIndexOf('<');
-  const address = open !== -1 ? value.slice(open + 1, value.indexOf('>', open)) : value.trim();
-  const at = address.lastIndexOf('@');
-  return at > 0 && at < address.length - 1 ? address.slice(at + 1) : null;
+  try {
+    return domainOfAddress(
+      open !== -1 ? value.slice(open, value.indexOf('>', open) + 1) : value,
+      'headerFrom',
+    );
+  } catch (error) {
+    if (isRelayguardError(error)) return null;
+    throw error;
+  }
 }

@@ -52,10 +52,10 @@ Nov 28 09:00:03 relay1 postfix/qmgr[1900]: 3F1A21C0042: removed
 Nov 28 09:00:03 relay1 postfix/smtpd[2101]: disconnect from mail.acme.example[192.0.2.10] ehlo=1 mail=1 rcpt=2 data=1 quit=1 commands=6`);
     assert.deepEqual(events, [
       {
-        eventId: `postfix:relay1:3F1A21C0042:${Date.UTC(2026, 10, 28, 9, 0, 2)}`,
+        eventId: 'relay1/3F1A21C0042',
         tenantId: 'acme',
         occurredAt: Date.UTC(2026, 10, 28, 9, 0, 2),
-        envelopeSenderDomain: 'Acme.Example',
+        envelopeSenderDomain: 'acme.example',
         headerFromDomain: null,
         relayPath: 'ONPREM',
         connectorId: 'acme-hq',
@@ -126,9 +126,13 @@ Nov 28 09:00:10 relay1 postfix/smtpd[2101]: AB7081C0049: client=mail.acme.exampl
 Nov 28 09:00:10 relay1 postfix/qmgr[1900]: AB7081C0049: from=<root>, size=100, nrcpt=1 (queue active)
 Nov 28 09:00:11 relay1 postfix/smtpd[2101]: BC8191C0050: client=mail.acme.example[192.0.2.11]
 Nov 28 09:00:11 relay1 postfix/qmgr[1900]: BC8191C0050: from=<a@acme.example>, size=100, nrcpt=1 (queue active)`);
+    // A sender without a usable domain travels as the null sender, as the policy server publishes it.
     assert.deepEqual(
-      events.map((e) => e.queueId),
-      ['BC8191C0050'],
+      events.map((e) => [e.queueId, e.envelopeSenderDomain]),
+      [
+        ['AB7081C0049', null],
+        ['BC8191C0050', 'acme.example'],
+      ],
     );
     assert.deepEqual(problems(stats), {
       malformed: 3,
