@@ -227,7 +227,9 @@ class PolicyRun {
       const markMinute = Math.floor(markAt / MINUTE_MS);
       const span = track.history.keptSpan() ?? { first: markMinute, last: markMinute };
       const firstMinute = Math.max(span.first, markMinute - 2 * windowMinutes);
-      const lastMinute = Math.min(span.last + windowMinutes, markMinute + windowMinutes);
+      // A little after the moment only: a spammer's U keeps climbing in a replay (nothing rejects its mail), and
+      // a long tail would flatten the part of the plot that matters.
+      const lastMinute = Math.min(span.last + windowMinutes, markMinute + Math.ceil(windowMinutes / 4));
       const values = track.history.slidingUnregistered(
         firstMinute,
         lastMinute,

@@ -69,7 +69,10 @@ export function plotSvg(plot: TenantPlot): string {
       : '',
     `<polyline points="${points}" class="u"/>`,
     `<line x1="${mx}" x2="${mx}" y1="${PAD.top}" y2="${H - PAD.bottom}" class="mark ${plot.kind}"/>`,
-    `<text x="${mx}" y="${PAD.top + 12}" dx="4" class="label mark-label">${esc(markLabel)}</text>`,
+    // The label reads away from the nearer edge, so it stays inside the plot.
+    markIndex > span / 2
+      ? `<text x="${mx}" y="${PAD.top + 12}" dx="-4" text-anchor="end" class="label mark-label">${esc(markLabel)}</text>`
+      : `<text x="${mx}" y="${PAD.top + 12}" dx="4" class="label mark-label">${esc(markLabel)}</text>`,
     ticks,
     '</svg>',
   ].join('\n');
