@@ -66,7 +66,7 @@ function renderPolicy(report: PolicyReport): string[] {
   );
   lines.push(
     report.near.length === 0
-      ? '  Close calls (within 20% of a threshold): none.'
+      ? '  Close calls (within 20% of a threshold, never blocked): none.'
       : `  Close calls (within 20% of a threshold, never blocked): ${report.near.length}\n${indent(nearTable(report.near))}`,
   );
   const diff = report.comparedToInForce;
