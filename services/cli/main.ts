@@ -186,6 +186,55 @@ program
 
 registerAdminCommands(program, config);
 
+program
+  .command('topics')
+  .description('create the Kafka topics (reporting those that exist) and register the Avro schemas')
+  .option(
+    '--partitions <n>',
+    'partitions of the message-submitted topic and its DLQ (default: RELAYGUARD_PARTITIONS)',
+    integer('--partitions', 1),
+  )
+  .option(
+    '--state-partitions <n>',
+    'partitions of the compacted state topics and the audit topic',
+    integer('--state-partitions', 1),
+    3,
+  )
+  .option(
+    '--replication-factor <n>',
+    'replicas of each partition (default: the number of brokers, at most 3)',
+    integer('--replication-factor', 1),
+  )
+  .option('--json', 'print the report as JSON', false)
+  .action(async (opts) => {
+    const cfg = config();
+    const { topics } = await import('./commands/topics.js');
+    process.exitCode = await topics(
+      cfg,
+      {
+        partitions: opts.partitions,
+        statePartitions: opts.statePartitions,
+        replicationFactor: opts.replicationFactor,
+        json: opts.json,
+      },
+      createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+    );
+  });
+
+program
+  .command('schemas')
+  .description('Avro schema tools')
+  .command('check')
+  .description(
+    'check that the schemas can be registered over the versions in the Schema Registry (BACKWARD_TRANSITIVE)',
+  )
+  .option('--schemas <dir>', 'directory with the .avsc files (default: the schemas/ of this installation)')
+  .option('--json', 'print the results as JSON', false)
+  .action(async (opts) => {
+    const { schemasCheck } = await import('./commands/schemas.js');
+    process.exitCode = await schemasCheck(config(), { schemasDir: opts.schemas, json: opts.json });
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -200,6 +249,10 @@ try {
   } else if (isRelayguardError(error) && error.code === 'INVALID_CONFIG') {
     process.stderr.write(`relayguard: ${error.message}\n`);
     process.exitCode = ExitCode.CONFIG;
+  } else if (isRelayguardError(error) && error.retryable) {
+    // Kafka, the Schema Registry or Redis could not be reached: worth retrying, not a bug.
+    process.stderr.write(`relayguard: ${error.message}\n`);
+    process.exitCode = ExitCode.SERVER;
   } else {
     process.stderr.write(`relayguard: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = ExitCode.FAILURE;

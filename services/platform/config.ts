@@ -57,17 +57,41 @@ const optionalUrl = z
   .transform((value) => (value === '' ? undefined : value))
   .pipe(z.url().optional())
   .optional();
+const hostPortList = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? [] : value.split(',').map((entry) => entry.trim())))
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each entry must be host:port')))
+  .default([]);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true');
+const optionalText = z
+  .string()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
 
 const EnvSchema = z
   .object({
-    KAFKA_BROKERS: z
-      .string()
-      .trim()
-      .transform((value) => (value === '' ? [] : value.split(',').map((broker) => broker.trim())))
-      .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')))
-      .default([]),
+    KAFKA_BROKERS: hostPortList,
+    KAFKA_CLIENT_ID: z.string().trim().min(1).default('relayguard'),
+    KAFKA_SSL: flag(false),
+    KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    KAFKA_SASL_USERNAME: optionalText,
+    KAFKA_SASL_PASSWORD: optionalText,
+    KAFKA_IDEMPOTENT: flag(true),
+    // Brokers accept 6 s to 30 s by default (group.min/max.session.timeout.ms).
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+    // Basic auth as https://user:password@host: the credentials are split off before anything is printed.
     SCHEMA_REGISTRY_URL: optionalUrl,
-    REDIS_URL: optionalUrl,
+    // rediss:// for TLS; user and password in the URL for AUTH.
+    REDIS_URL: optionalUrl.refine(
+      (url) => url === undefined || /^rediss?:\/\//.test(url),
+      'must start with redis:// or rediss:// (TLS)',
+    ),
+    REDIS_CLUSTER_NODES: hostPortList,
     RELAYGUARD_BIND_ADDRESS: z
       .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' })
       .default('127.0.0.1'),
@@ -121,6 +145,8 @@ const EnvSchema = z
         message: 'must be at least RELAYGUARD_MIN_DISTINCT_DOMAINS, or D could never reach its threshold',
       });
     }
+    // Kafka carries Avro framed by the registry. The services also need Redis with Kafka (checked when the
+    // adapters are built): the topics and schemas commands do not.
     const kafka = env.KAFKA_BROKERS.length > 0;
     if (kafka && !env.SCHEMA_REGISTRY_URL) {
       ctx.addIssue({
@@ -129,11 +155,39 @@ const EnvSchema = z
         message: 'is required when KAFKA_BROKERS is set',
       });
     }
-    if (!kafka && env.SCHEMA_REGISTRY_URL) {
+    // An in-memory log with a shared window store would count every event of every restart again.
+    if (!kafka && env.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'is required when REDIS_URL is set' });
+    }
+    if (env.REDIS_CLUSTER_NODES.length > 0 && !env.REDIS_URL) {
       ctx.addIssue({
         code: 'custom',
-        path: ['KAFKA_BROKERS'],
-        message: 'is required when SCHEMA_REGISTRY_URL is set',
+        path: ['REDIS_URL'],
+        message: 'is required with REDIS_CLUSTER_NODES (it carries the credentials, and rediss:// for TLS)',
+      });
+    }
+    const sasl = {
+      KAFKA_SASL_USERNAME: env.KAFKA_SASL_USERNAME,
+      KAFKA_SASL_PASSWORD: env.KAFKA_SASL_PASSWORD,
+    };
+    for (const [variable, value] of Object.entries(sasl)) {
+      if (env.KAFKA_SASL_MECHANISM && value === undefined) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: 'is required with KAFKA_SASL_MECHANISM' });
+      }
+    }
+    if (!env.KAFKA_SASL_MECHANISM && Object.values(sasl).some((value) => value !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SASL_MECHANISM'],
+        message:
+          'is required with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (plain, scram-sha-256 or scram-sha-512)',
+      });
+    }
+    if (env.SCHEMA_REGISTRY_URL && !/^https?:\/\//.test(env.SCHEMA_REGISTRY_URL)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SCHEMA_REGISTRY_URL'],
+        message: 'must start with http:// or https://',
       });
     }
   });
@@ -141,12 +195,42 @@ const EnvSchema = z
 /** Every environment variable relayguard reads (deployment files are checked against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl: boolean;
+  readonly sasl:
+    | {
+        readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+        readonly username: string;
+        readonly password: string;
+      }
+    | undefined;
+  /** Idempotent producer (KIP-98): on in production; off only against brokers without InitProducerId. */
+  readonly idempotent: boolean;
+  /** A consumer silent this long leaves its group and its partitions move to the other members. */
+  readonly sessionTimeoutMs: number;
+}
+
+export interface SchemaRegistryConfig {
+  /** Without credentials: safe to print. */
+  readonly url: string;
+  readonly auth: { readonly username: string; readonly password: string } | undefined;
+}
+
+export interface RedisConfig {
+  /** With credentials (AUTH) when given: print `redactUrl(url)`. */
+  readonly url: string;
+  /** Seed nodes of a Redis Cluster; empty for a single Redis. */
+  readonly clusterNodes: readonly { readonly host: string; readonly port: number }[];
+}
+
 export interface Config {
   /** Embedded: every port on its in-memory adapter, in one process. */
   readonly embedded: boolean;
-  readonly kafka: { readonly brokers: readonly string[] } | undefined;
-  readonly schemaRegistryUrl: string | undefined;
-  readonly redisUrl: string | undefined;
+  readonly kafka: KafkaConfig | undefined;
+  readonly schemaRegistry: SchemaRegistryConfig | undefined;
+  readonly redis: RedisConfig | undefined;
   readonly bindAddress: string;
   readonly httpPort: number;
   readonly policyPort: number;
@@ -183,12 +267,38 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     });
   }
   const e = parsed.data;
-  const kafka = e.KAFKA_BROKERS.length > 0 ? { brokers: e.KAFKA_BROKERS } : undefined;
+  const sasl =
+    e.KAFKA_SASL_MECHANISM && e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD
+      ? {
+          mechanism: e.KAFKA_SASL_MECHANISM,
+          username: e.KAFKA_SASL_USERNAME,
+          password: e.KAFKA_SASL_PASSWORD,
+        }
+      : undefined;
+  const kafka =
+    e.KAFKA_BROKERS.length > 0
+      ? {
+          brokers: e.KAFKA_BROKERS,
+          clientId: e.KAFKA_CLIENT_ID,
+          ssl: e.KAFKA_SSL,
+          sasl,
+          idempotent: e.KAFKA_IDEMPOTENT,
+          sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+        }
+      : undefined;
   return Object.freeze({
-    embedded: !kafka && !e.REDIS_URL,
+    embedded: kafka === undefined,
     kafka,
-    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
-    redisUrl: e.REDIS_URL,
+    schemaRegistry: e.SCHEMA_REGISTRY_URL ? splitCredentials(e.SCHEMA_REGISTRY_URL) : undefined,
+    redis: e.REDIS_URL
+      ? {
+          url: e.REDIS_URL,
+          clusterNodes: e.REDIS_CLUSTER_NODES.map((node) => {
+            const [host = '', port = ''] = node.split(':');
+            return { host, port: Number(port) };
+          }),
+        }
+      : undefined,
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,
     httpPort: e.RELAYGUARD_HTTP_PORT,
     policyPort: e.RELAYGUARD_POLICY_PORT,
@@ -223,4 +333,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
     partitions: e.RELAYGUARD_PARTITIONS,
   });
+}
+
+function splitCredentials(raw: string): SchemaRegistryConfig {
+  const url = new URL(raw);
+  const auth = url.username
+    ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+    : undefined;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString().replace(/\/$/, ''), auth };
+}
+
+/** A URL fit for a banner or a log line: the password (and user) replaced. */
+export function redactUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.username || url.password) {
+    url.username = url.username ? '***' : '';
+    url.password = url.password ? '***' : '';
+  }
+  return url.toString().replace(/\/$/, '');
 }

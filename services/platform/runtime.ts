@@ -3,18 +3,23 @@
 
 import { AdminService } from '../admin/admin-service.js';
 import { TenantDirectory } from '../core/directory.js';
+import { RelayguardError } from '../core/errors.js';
 import { MINUTE_MS } from '../core/policy.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { Scorer } from '../scorer/scorer.js';
 import { systemClock } from './clock.js';
 import { EmbeddedCodec } from './codec/embedded-codec.js';
-import type { Config } from './config.js';
+import { RegistryCodec } from './codec/registry-codec.js';
+import { type Config, redactUrl } from './config.js';
+import { deferred } from './deferred.js';
 import { startDirectoryFeed } from './directory-feed.js';
+import { KafkaEventLog } from './kafka/kafka-event-log.js';
 import type { Logger } from './logger.js';
 import { MemoryEventLog } from './memory/memory-event-log.js';
 import { MemoryWindowStore } from './memory/memory-window-store.js';
 import { Metrics } from './metrics.js';
 import type { Clock, EventLog, SchemaCodec, Subscription, WindowStore } from './ports.js';
+import { RedisWindowStore } from './redis/redis-window-store.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin';
 
@@ -24,6 +29,11 @@ export interface Adapters {
   readonly store: WindowStore;
   /** Where each adapter points, for the startup banner (no secrets). */
   readonly description: Readonly<Record<'log' | 'codec' | 'store', string>>;
+  /**
+   * Resolves with the error when an adapter failed for good (a Kafka consumer that kafkajs will not restart):
+   * the process must then exit non-zero so that its supervisor restarts it.
+   */
+  readonly fatal?: Promise<Error>;
 }
 
 export function embeddedAdapters(config: Config, clock: Clock): Adapters {
@@ -36,6 +46,47 @@ export function embeddedAdapters(config: Config, clock: Clock): Adapters {
       codec: 'embedded Avro codec',
       store: 'embedded in-memory window store',
     },
+  };
+}
+
+/** Kafka, the Schema Registry and Redis, as configured (KAFKA_*, SCHEMA_REGISTRY_URL, REDIS_*). */
+export function productionAdapters(config: Config, logger: Logger): Adapters {
+  const { kafka, schemaRegistry, redis } = config;
+  if (!kafka || !schemaRegistry || !redis) {
+    const missing = !kafka ? 'KAFKA_BROKERS' : !schemaRegistry ? 'SCHEMA_REGISTRY_URL' : 'REDIS_URL';
+    throw new RelayguardError(
+      'INVALID_CONFIG',
+      `invalid configuration:\n  ${missing}: the services need Kafka, the Schema Registry and Redis together`,
+      { field: missing },
+    );
+  }
+  const fatal = deferred<Error>();
+  const clusterNodes = redis.clusterNodes.length > 0 ? redis.clusterNodes : undefined;
+  const redisTls = redis.url.startsWith('rediss:') ? ', TLS' : '';
+  return {
+    log: new KafkaEventLog({
+      kafka,
+      logger: logger.child({ component: 'kafka' }),
+      onFatal: (error) => fatal.resolve(error),
+    }),
+    codec: new RegistryCodec(schemaRegistry),
+    store: new RedisWindowStore({ url: redis.url, clusterNodes, ttlMs: windowTtlMs(config) }),
+    description: {
+      log: [
+        `Kafka at ${kafka.brokers.join(',')} (client id ${kafka.clientId}`,
+        kafka.ssl ? ', TLS' : '',
+        kafka.sasl ? `, SASL ${kafka.sasl.mechanism}` : '',
+        kafka.idempotent
+          ? ', idempotent producer'
+          : ', producer NOT idempotent (retries may duplicate events)',
+        ', acks=all)',
+      ].join(''),
+      codec: `Schema Registry at ${schemaRegistry.url}${schemaRegistry.auth ? ' (basic auth)' : ''}`,
+      store: clusterNodes
+        ? `Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')}${redisTls}`
+        : `Redis at ${redactUrl(redis.url)}${redisTls}`,
+    },
+    fatal: fatal.promise,
   };
 }
 
@@ -68,7 +119,9 @@ export interface RuntimeOptions {
 
 export async function startRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
-  const adapters = options.adapters ?? embeddedAdapters(config, clock);
+  const adapters =
+    options.adapters ??
+    (config.embedded ? embeddedAdapters(config, clock) : productionAdapters(config, options.logger));
   const metrics = options.metrics ?? new Metrics();
   const { logger } = options;
   const directory = new TenantDirectory();

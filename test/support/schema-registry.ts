@@ -153,7 +153,14 @@ class Registry {
       }
       case 'POST /compatibility/subjects/:/versions/:':
       case 'POST /compatibility/subjects/:/versions':
-        return ok(this.checkCompatibility(parts[2] ?? '', parts[4], await readSchema(req)));
+        return ok(
+          this.checkCompatibility(
+            parts[2] ?? '',
+            parts[4],
+            await readSchema(req),
+            url.searchParams.get('verbose') === 'true',
+          ),
+        );
       default:
         throw new RegistryError(404, 404, 'HTTP 404 Not Found');
     }
@@ -231,14 +238,22 @@ class Registry {
    * With a version: that version only, in the direction the subject's level says. Without one: every
    * version the level covers (all of them when transitive), as registration would.
    */
-  private checkCompatibility(subjectName: string, version: string | undefined, candidate: Candidate) {
+  private checkCompatibility(
+    subjectName: string,
+    version: string | undefined,
+    candidate: Candidate,
+    verbose: boolean,
+  ) {
     const subject = this.subject(subjectName);
     const level = subject.compatibility ?? this.globalCompatibility;
     const problems =
       version === undefined
         ? incompatibilities(level, candidate.type, subject.versions)
         : incompatibilities(directionOf(level), candidate.type, [this.version(subjectName, version)]);
-    return { is_compatible: problems.length === 0 };
+    // ?verbose=true adds the reasons, as the registry does.
+    return verbose
+      ? { is_compatible: problems.length === 0, messages: problems }
+      : { is_compatible: problems.length === 0 };
   }
 }
 

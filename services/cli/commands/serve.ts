@@ -8,6 +8,10 @@ import type { ApiToken, Config } from '../../platform/config.js';
 import { createHttpServer } from '../../platform/http-server.js';
 import type { Logger } from '../../platform/logger.js';
 import { type ServiceName, startRuntime } from '../../platform/runtime.js';
+import { ExitCode } from '../exit-codes.js';
+
+/** Longer than a batch takes; shorter than a supervisor's patience (Kubernetes: 30 s before SIGKILL). */
+const STOP_TIMEOUT_MS = 25_000;
 
 export async function serve(config: Config, services: readonly ServiceName[], logger: Logger): Promise<void> {
   const runtime = await startRuntime(config, { services, logger });
@@ -56,18 +60,36 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     `  policy:       ${config.policy.mode}, block when (U >= ${config.policy.thresholds.minUnregistered} and U/T >= ${config.policy.thresholds.minUnregisteredRatio}) or (D >= ${config.policy.thresholds.minDistinctDomains} and U >= ${config.policy.thresholds.minUnregisteredWithDistinct}) in ${config.policy.windowMinutes} minutes`,
   ];
   process.stdout.write(`${banner.join('\n')}\n`);
-  await runtime.ready;
-  ready = true;
-  logger.info({ services }, 'relayguard is ready');
-
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+  // Listening before readiness: a stop during startup still leaves the consumer groups cleanly.
+  const stopRequested = new Promise<{ signal: NodeJS.Signals }>((resolve) => {
+    process.once('SIGINT', (signal) => resolve({ signal }));
+    process.once('SIGTERM', (signal) => resolve({ signal }));
   });
+  // A Kafka consumer that crashed for good (or a startup that failed): stop what still runs and exit non-zero,
+  // so that the supervisor restarts the process.
+  const failed = Promise.race([
+    runtime.adapters.fatal ?? new Promise<never>(() => {}),
+    runtime.ready.then(
+      () => new Promise<never>(() => {}),
+      (error: unknown) => error,
+    ),
+  ]).then((error) => ({ error }));
+  void runtime.ready.then(
+    () => {
+      ready = true;
+      logger.info({ services }, 'relayguard is ready');
+    },
+    () => undefined,
+  );
+  const reason = await Promise.race([stopRequested, failed]);
+  if ('error' in reason) {
+    logger.fatal({ err: reason.error }, 'stopping after a failure that will not heal');
+    process.exitCode = ExitCode.FAILURE;
+  } else {
+    logger.info({ signal: reason.signal }, 'shutting down: finishing the batches in hand');
+  }
+  // A stop that hangs (a broker gone mid-commit) must not keep the process from being restarted.
+  setTimeout(() => process.exit(ExitCode.FAILURE), STOP_TIMEOUT_MS).unref();
   await policyServer?.close();
   await http.close();
   await runtime.stop();

@@ -1,5 +1,6 @@
 // Avro types of the contract topics and the Confluent wire format shared by the embedded and registry codecs.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
 import { type ContractTopic, TopicSchemas } from '../../core/topics.js';
@@ -8,8 +9,9 @@ import { projectPath } from '../project-files.js';
 export const MAGIC_BYTE = 0;
 export const HEADER_BYTES = 5;
 
-export function readSchema(topic: ContractTopic): avro.Schema {
-  return JSON.parse(readFileSync(projectPath('schemas', TopicSchemas[topic]), 'utf8')) as avro.Schema;
+/** The topic's schema from schemas/ (or from another directory laid out the same way). */
+export function readSchema(topic: ContractTopic, dir = projectPath('schemas')): avro.Schema {
+  return JSON.parse(readFileSync(join(dir, TopicSchemas[topic]), 'utf8')) as avro.Schema;
 }
 
 export function contractTypes(): Map<ContractTopic, avro.Type> {
@@ -36,11 +38,14 @@ export function schemaIdOf(bytes: Buffer): number {
   return bytes.readInt32BE(1);
 }
 
-/** Decodes the Avro body; truncated, trailing or mistyped bytes are a SCHEMA_MISMATCH. */
-export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string): T {
+/**
+ * Decodes the Avro body, through `resolver` when it was written with another (compatible) schema; truncated,
+ * trailing or mistyped bytes are a SCHEMA_MISMATCH.
+ */
+export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string, resolver?: avro.Resolver): T {
   let value: unknown;
   try {
-    value = type.fromBuffer(bytes.subarray(HEADER_BYTES));
+    value = type.fromBuffer(bytes.subarray(HEADER_BYTES), resolver);
   } catch (error) {
     throw new RelayguardError(
       'SCHEMA_MISMATCH',

@@ -1,0 +1,101 @@
+// `relayguard topics`: creates the topics relayguard needs (reports those that exist), then registers the
+// schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility. docker-compose runs it before the
+// services; it changes nothing that exists, so it is safe to run again.
+import { RelayguardError } from '../../core/errors.js';
+import { RegistryCodec, subjectOf } from '../../platform/codec/registry-codec.js';
+import type { Config } from '../../platform/config.js';
+import { createKafka } from '../../platform/kafka/kafka-event-log.js';
+import { ensureTopics, plannedTopics, type TopicReport } from '../../platform/kafka/topic-admin.js';
+import type { Logger } from '../../platform/logger.js';
+import { ExitCode } from '../exit-codes.js';
+import { renderTable } from '../table.js';
+
+export interface TopicsOptions {
+  /** Defaults to RELAYGUARD_PARTITIONS. */
+  readonly partitions?: number;
+  readonly statePartitions: number;
+  /** Defaults to the number of brokers, at most 3. */
+  readonly replicationFactor?: number;
+  readonly json: boolean;
+}
+
+export interface TopicsResult {
+  readonly topics: readonly TopicReport[];
+  readonly schemas: readonly { subject: string; id: number }[];
+  readonly schemaError: string | undefined;
+  readonly exitCode: number;
+}
+
+export async function topics(config: Config, options: TopicsOptions, logger: Logger): Promise<number> {
+  const result = await ensureTopicsAndSchemas(config, options, logger);
+  process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderTopics(result)}\n`);
+  return result.exitCode;
+}
+
+export async function ensureTopicsAndSchemas(
+  config: Config,
+  options: TopicsOptions,
+  logger: Logger,
+): Promise<TopicsResult> {
+  if (!config.kafka || !config.schemaRegistry) {
+    throw new RelayguardError(
+      'INVALID_CONFIG',
+      'invalid configuration:\n  KAFKA_BROKERS: is required by relayguard topics (and SCHEMA_REGISTRY_URL with it)',
+      { field: 'KAFKA_BROKERS' },
+    );
+  }
+  const admin = createKafka(config.kafka, logger).admin();
+  await admin.connect();
+  let reports: TopicReport[];
+  try {
+    const brokers = (await admin.describeCluster()).brokers.length;
+    const specs = plannedTopics({
+      partitions: options.partitions ?? config.partitions,
+      statePartitions: options.statePartitions,
+      replicationFactor: options.replicationFactor ?? Math.min(3, brokers),
+    });
+    reports = await ensureTopics(admin, specs);
+  } finally {
+    await admin.disconnect();
+  }
+
+  let schemas: { subject: string; id: number }[] = [];
+  let schemaError: string | undefined;
+  try {
+    const ids = await new RegistryCodec(config.schemaRegistry).registerAll();
+    schemas = [...ids].map(([topic, id]) => ({ subject: subjectOf(topic), id }));
+  } catch (error) {
+    schemaError = (error as Error).message;
+  }
+
+  const failed = reports.some((report) => report.status === 'failed') || schemaError !== undefined;
+  const differs = reports.some((report) => report.status === 'differs');
+  return {
+    topics: reports,
+    schemas,
+    schemaError,
+    exitCode: failed ? ExitCode.FAILURE : differs ? ExitCode.UNEXPECTED_RESULT : ExitCode.OK,
+  };
+}
+
+export function renderTopics(result: TopicsResult): string {
+  const topicTable = renderTable(
+    ['topic', 'status', 'partitions', 'replication', 'cleanup.policy', 'problems'],
+    result.topics.map((report) => [
+      report.topic,
+      report.status,
+      String(report.partitions ?? '-'),
+      String(report.replicationFactor ?? '-'),
+      report.cleanupPolicy ?? '(brokers would not say)',
+      report.problems.join('; '),
+    ]),
+  );
+  const schemaTable =
+    result.schemaError === undefined
+      ? renderTable(
+          ['subject', 'schema id'],
+          result.schemas.map((schema) => [schema.subject, String(schema.id)]),
+        )
+      : `schemas not registered: ${result.schemaError}`;
+  return `${topicTable}\n\n${schemaTable}`;
+}

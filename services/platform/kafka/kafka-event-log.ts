@@ -1,0 +1,415 @@
+// The EventLog port on Kafka (kafkajs). Producer: acks=all, idempotent unless configured off, one request in
+// flight so a tenant's events keep their order. Consumers: one kafkajs consumer per subscription, whole
+// batches in chunks of maxBatchSize with a heartbeat between chunks (kafkajs heartbeats only from inside the
+// processing loop), offsets resolved and committed only after the handler resolved (autoCommit off), a failed
+// chunk redelivered from its first record after a back-off during which its partition is paused.
+import { randomUUID } from 'node:crypto';
+import {
+  type Admin,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  type logCreator,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
+import { RelayguardError } from '../../core/errors.js';
+import type { KafkaConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type {
+  ConsumeOptions,
+  EventLog,
+  LogRecord,
+  OutgoingRecord,
+  RecordBatch,
+  Subscription,
+} from '../ports.js';
+
+const DEFAULT_MAX_BATCH_SIZE = 500;
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+const POLL_MS = 20;
+/** How often a group subscription that is not caught up asks for the group's committed offsets. */
+const COMMITTED_POLL_MS = 1_000;
+
+export interface KafkaEventLogOptions {
+  readonly kafka: KafkaConfig;
+  readonly logger: Logger;
+  /**
+   * A consumer crashed and kafkajs will not restart it (a non-retriable error): the process must end so that
+   * its supervisor restarts it. Without this the subscription would silently stop consuming.
+   */
+  readonly onFatal?: (error: Error) => void;
+  /**
+   * How long the broker may hold a fetch that has nothing to return. Records that arrive end the wait at once,
+   * so this bounds only idle polling and how long stop() waits for the fetch in flight.
+   */
+  readonly maxWaitTimeMs?: number;
+  /** Partitions whose batches one subscription handles at the same time (each partition stays in order). */
+  readonly partitionsConsumedConcurrently?: number;
+}
+
+/** kafkajs logs through pino, at the level of the relayguard logger. */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+      const context = { component: 'kafkajs', namespace, ...fields };
+      if (level === logLevel.ERROR) logger.error(context, message);
+      else if (level === logLevel.WARN) logger.warn(context, message);
+      else if (level === logLevel.INFO) logger.info(context, message);
+      else logger.debug(context, message);
+    };
+}
+
+function kafkaLogLevel(level: string): logLevel {
+  switch (level) {
+    case 'silent':
+      return logLevel.NOTHING;
+    case 'fatal':
+    case 'error':
+      return logLevel.ERROR;
+    case 'warn':
+      return logLevel.WARN;
+    case 'info':
+      return logLevel.INFO;
+    default:
+      return logLevel.DEBUG;
+  }
+}
+
+/** A kafkajs client with relayguard's connection settings (TLS, SASL, logging); the topics command uses it too. */
+export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    ssl: config.ssl,
+    sasl: config.sasl ? ({ ...config.sasl } as SASLOptions) : undefined,
+    logLevel: kafkaLogLevel(logger.level),
+    logCreator: kafkaLogCreator(logger),
+  });
+}
+
+/** Kafka offsets are int64; kept as bigint here, as decimal strings across the port. */
+type Offsets = Map<string, bigint>;
+
+const compareOffsets = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+interface ActiveSubscription {
+  readonly groupId: string;
+  /** False for a group-less reader: it commits nothing, so only its own positions tell its progress. */
+  readonly commits: boolean;
+  readonly topics: readonly string[];
+  /** The next offset to hand to the handler, per topic:partition, as far as this process knows. */
+  readonly positions: Offsets;
+}
+
+export class KafkaEventLog implements EventLog {
+  readonly #kafka: Kafka;
+  readonly #config: KafkaConfig;
+  readonly #logger: Logger;
+  readonly #options: KafkaEventLogOptions;
+  readonly #subscriptions = new Map<ActiveSubscription, Subscription>();
+  #producer: Promise<Producer> | undefined;
+  #admin: Promise<Admin> | undefined;
+
+  constructor(options: KafkaEventLogOptions) {
+    this.#options = options;
+    this.#config = options.kafka;
+    this.#logger = options.logger;
+    this.#kafka = createKafka(options.kafka, options.logger);
+  }
+
+  async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      const producer = await this.#connectedProducer();
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((record) => ({
+          key: record.key,
+          value: record.value,
+          headers: record.headers ? { ...record.headers } : undefined,
+        })),
+      });
+    } catch (error) {
+      throw new RelayguardError(
+        'LOG_UNAVAILABLE',
+        `kafka: publishing ${records.length} records to ${topic} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  #connectedProducer(): Promise<Producer> {
+    this.#producer ??= (async () => {
+      // Without idempotence (KIP-98) a retry after a lost acknowledgement writes the record again at a new
+      // offset, which the scorer's offset watermark cannot recognize: the event would count twice. It is off
+      // only against brokers whose metadata names no controller (librdkafka's mock cluster, see README).
+      const producer = this.#kafka.producer({
+        idempotent: this.#config.idempotent,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2: the same key lands in the same partition whichever client produced it.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      return producer;
+    })();
+    this.#producer.catch(() => {
+      this.#producer = undefined;
+    });
+    return this.#producer;
+  }
+
+  #connectedAdmin(): Promise<Admin> {
+    this.#admin ??= (async () => {
+      const admin = this.#kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    this.#admin.catch(() => {
+      this.#admin = undefined;
+    });
+    return this.#admin;
+  }
+
+  /** The log start (low) and end (high: the next offset to be written) of every partition of the topics. */
+  async #offsetRange(topics: readonly string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
+    const admin = await this.#connectedAdmin();
+    const ranges = new Map<string, { low: bigint; high: bigint }>();
+    for (const topic of topics) {
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+        ranges.set(partitionKey(topic, partition), { low: BigInt(low), high: BigInt(high) });
+      }
+    }
+    return ranges;
+  }
+
+  async #committed(groupId: string, topics: readonly string[]): Promise<Offsets> {
+    const admin = await this.#connectedAdmin();
+    const committed: Offsets = new Map();
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+      for (const { partition, offset } of partitions) {
+        if (BigInt(offset) >= 0n) committed.set(partitionKey(topic, partition), BigInt(offset));
+      }
+    }
+    return committed;
+  }
+
+  /**
+   * Whether the subscription has handled every record below `ends`. A group's committed offsets count too:
+   * another member (another process) may own some of the partitions.
+   */
+  async #reached(subscription: ActiveSubscription, ends: Offsets): Promise<boolean> {
+    const behind = [...ends].filter(([key, end]) => (subscription.positions.get(key) ?? 0n) < end);
+    if (behind.length === 0) return true;
+    if (!subscription.commits) return false;
+    const committed = await this.#committed(subscription.groupId, subscription.topics);
+    return behind.every(([key, end]) => (committed.get(key) ?? 0n) >= end);
+  }
+
+  async subscribe(options: ConsumeOptions): Promise<Subscription> {
+    const commits = options.groupId !== null;
+    // kafkajs has no manual partition assignment (no assign()): a group-less reader joins a group of its own
+    // under a unique id, which gives it every partition. It never commits, so the broker keeps no offsets for
+    // it, and it leaves the group on stop. The cost is one group join (and the broker's initial rebalance
+    // delay, 3 s by default) per start.
+    const groupId = options.groupId ?? `${this.#config.clientId}-reader-${randomUUID()}`;
+    const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    const logger = this.#logger.child({ groupId: options.groupId ?? 'reader', topics: options.topics });
+
+    const ranges = await this.#offsetRange(options.topics);
+    const committed = commits ? await this.#committed(groupId, options.topics) : new Map<string, bigint>();
+    const ends: Offsets = new Map([...ranges].map(([key, { high }]) => [key, high]));
+    const subscription: ActiveSubscription = {
+      groupId,
+      commits,
+      topics: options.topics,
+      positions: new Map(
+        // A committed offset below the log start (records deleted by retention) resumes at the log start.
+        [...ranges].map(([key, { low }]) => [key, [committed.get(key) ?? low, low].sort(compareOffsets)[1]!]),
+      ),
+    };
+
+    let caughtUpResolve!: () => void;
+    const caughtUp = new Promise<void>((resolve) => {
+      caughtUpResolve = resolve;
+    });
+    let isCaughtUp = false;
+    const checkCaughtUp = async () => {
+      if (!isCaughtUp && (await this.#reached(subscription, ends))) {
+        isCaughtUp = true;
+        caughtUpResolve();
+      }
+    };
+
+    const consumer = this.#kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 1_000,
+      sessionTimeout: this.#config.sessionTimeoutMs,
+      // Three heartbeats per session timeout, as the Kafka consumer does by default.
+      heartbeatInterval: Math.min(3_000, Math.floor(this.#config.sessionTimeoutMs / 3)),
+    });
+    let stopping = false;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (stopping) return;
+      if (payload.restart) {
+        logger.warn({ err: payload.error }, 'kafka consumer crashed; kafkajs restarts it');
+      } else {
+        logger.fatal({ err: payload.error }, 'kafka consumer crashed and will not restart');
+        this.#options.onFatal?.(payload.error);
+      }
+    });
+
+    const backoffs = new Map<string, number>();
+    const resumeTimers = new Set<NodeJS.Timeout>();
+    const eachBatch = async ({
+      batch,
+      heartbeat,
+      resolveOffset,
+      commitOffsetsIfNecessary,
+      pause,
+      isRunning,
+      isStale,
+    }: EachBatchPayload) => {
+      const { topic, partition, messages } = batch;
+      const key = partitionKey(topic, partition);
+      for (let from = 0; from < messages.length; from += maxBatchSize) {
+        // Stopping: the chunk in hand was finished and committed; the rest is left for the next owner.
+        if (!isRunning() || isStale()) return;
+        const chunk = messages.slice(from, from + maxBatchSize);
+        const first = chunk[0]!;
+        const last = chunk.at(-1)!;
+        const records = chunk.map((message) => toLogRecord(partition, message));
+        const recordBatch: RecordBatch = {
+          topic,
+          partition,
+          records,
+          lag: Number(batch.offsetLag()) + (messages.length - from - chunk.length),
+        };
+        try {
+          await options.handleBatch(recordBatch);
+        } catch (error) {
+          options.onBatchError?.(error, recordBatch);
+          // Nothing from this chunk on is resolved or committed: fetch it again from its first record, after a
+          // back-off during which the partition is paused (the other partitions go on).
+          const delay = Math.min(MAX_BACKOFF_MS, backoffs.get(key) ?? FIRST_BACKOFF_MS);
+          backoffs.set(key, delay * 2);
+          consumer.seek({ topic, partition, offset: first.offset });
+          const resume = pause();
+          const timer = setTimeout(() => {
+            resumeTimers.delete(timer);
+            resume();
+          }, delay);
+          resumeTimers.add(timer);
+          return;
+        }
+        backoffs.delete(key);
+        const next = BigInt(last.offset) + 1n;
+        resolveOffset(last.offset);
+        if (commits) {
+          await commitOffsetsIfNecessary({
+            topics: [{ topic, partitions: [{ partition, offset: next.toString() }] }],
+          });
+        }
+        subscription.positions.set(key, next);
+        await checkCaughtUp();
+        await heartbeat();
+      }
+    };
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 1,
+      eachBatch,
+    });
+    await checkCaughtUp();
+    // Partitions owned by other members of the group advance only in the group's committed offsets.
+    const poller = commits
+      ? setInterval(() => {
+          if (isCaughtUp) clearInterval(poller);
+          else checkCaughtUp().catch((error) => logger.debug({ err: error }, 'caught-up check failed'));
+        }, COMMITTED_POLL_MS)
+      : undefined;
+
+    const handle: Subscription = {
+      caughtUp,
+      stop: async () => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(poller);
+        for (const timer of resumeTimers) clearTimeout(timer);
+        // Waits for the chunk in hand (handled and committed), then leaves the group.
+        await consumer.disconnect();
+        this.#subscriptions.delete(subscription);
+      },
+    };
+    this.#subscriptions.set(subscription, handle);
+    return handle;
+  }
+
+  /**
+   * Resolves when every subscription of this client has handled every record that its topics held, including
+   * records published by handlers meanwhile (tests and tools: the driver's settle()).
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      const subscriptions = [...this.#subscriptions.keys()];
+      const topics = [...new Set(subscriptions.flatMap((subscription) => subscription.topics))];
+      const ends = await this.#ends(topics);
+      for (const subscription of subscriptions) {
+        const own = new Map(
+          [...ends].filter(([key]) => subscription.topics.some((t) => key.startsWith(`${t}:`))),
+        );
+        while (this.#subscriptions.has(subscription) && !(await this.#reached(subscription, own))) {
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+      }
+      const again = await this.#ends(topics);
+      if ([...again].every(([key, end]) => ends.get(key) === end)) return;
+    }
+  }
+
+  async #ends(topics: readonly string[]): Promise<Offsets> {
+    return new Map([...(await this.#offsetRange(topics))].map(([key, { high }]) => [key, high]));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#subscriptions.values()].map((subscription) => subscription.stop()));
+    const producer = this.#producer;
+    const admin = this.#admin;
+    this.#producer = undefined;
+    this.#admin = undefined;
+    await Promise.all([
+      producer?.then((p) => p.disconnect()).catch(() => undefined),
+      admin?.then((a) => a.disconnect()).catch(() => undefined),
+    ]);
+  }
+}
+
+function toLogRecord(partition: number, message: KafkaMessage): LogRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    // A header repeated in one record keeps its last value: the port has one value per name.
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last !== undefined) headers[name] = last.toString();
+  }
+  return {
+    key: message.key === null ? null : message.key.toString(),
+    value: message.value,
+    headers,
+    partition,
+    offset: message.offset,
+    timestamp: Number(message.timestamp),
+  };
+}
