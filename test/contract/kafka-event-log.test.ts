@@ -5,6 +5,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
+import { mockClusterEnv } from '../support/production-stack.js';
 import { eventLogContract } from './event-log.contract.js';
 
 let mock: KafkaMock;
@@ -13,24 +14,13 @@ before(async () => {
 });
 after(() => mock.stop());
 
-/**
- * The mock cluster names no controller, so the idempotent producer's InitProducerId cannot be sent. A group
- * whose last member left makes the next member wait (session timeout - 1 s) in the mock: keep it short.
- */
-export function mockKafkaConfig(brokers: readonly string[]) {
-  return loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
-    KAFKA_IDEMPOTENT: 'false',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-    REDIS_URL: 'redis://127.0.0.1:1',
-  }).kafka!;
-}
-
 eventLogContract('kafka (librdkafka mock cluster)', async () => {
   const connect = () =>
     new KafkaEventLog({
-      kafka: mockKafkaConfig(mock.bootstrapServers),
+      kafka: loadConfig({
+        ...mockClusterEnv(mock.bootstrapServers),
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+      }).kafka!,
       logger: silentLogger,
       maxWaitTimeMs: 100,
     });

@@ -1,35 +1,113 @@
-// Drives the whole embedded pipeline in one process, like Kafka Streams' TopologyTestDriver: pipe events in,
-// read block events and decisions out, move a manual clock. Waits on conditions, never on timers.
+// Drives the whole pipeline in one process, like Kafka Streams' TopologyTestDriver: pipe events in, read block
+// events and decisions out, move a manual clock. Waits on conditions, never on timers. The same driver runs on
+// the embedded adapters (startPipeline) and on Kafka + Schema Registry + Redis (startProductionPipeline).
 
 import type { Actor } from '../../services/admin/admin-service.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { ManualClock } from '../../services/platform/clock.js';
-import { loadConfig } from '../../services/platform/config.js';
+import { type Config, loadConfig } from '../../services/platform/config.js';
+import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
-import { embeddedAdapters, type Runtime, startRuntime } from '../../services/platform/runtime.js';
+import type { LogRecord, Subscription } from '../../services/platform/ports.js';
+import {
+  type Adapters,
+  embeddedAdapters,
+  productionAdapters,
+  type Runtime,
+  startRuntime,
+} from '../../services/platform/runtime.js';
+import type { ProductionStack } from './production-stack.js';
 
 export const OPERATOR: Actor = { subject: 'test-operator', role: 'OPERATOR' };
 
-export interface PipelineDriver {
+/** What a scenario needs, whatever the adapters. */
+export interface Pipeline {
   readonly runtime: Runtime;
   readonly clock: ManualClock;
-  readonly log: MemoryEventLog;
   publish(events: readonly MessageSubmitted[]): Promise<void>;
-  /** Waits until every consumer has processed everything published. */
+  /**
+   * Waits until every consumer has handled everything published, including what handlers published meanwhile
+   * (block events reach the enforcer's directory and the scorer's resets).
+   */
   settle(): Promise<void>;
   blockEvents(): Promise<TenantBlockEvent[]>;
   stop(): Promise<void>;
 }
 
+/** The embedded pipeline, with its in-memory log open to inspection. */
+export interface PipelineDriver extends Pipeline {
+  readonly log: MemoryEventLog;
+}
+
+const DEFAULT_START = Date.UTC(2026, 10, 28, 9);
+
 export async function startPipeline(
   env: Record<string, string> = {},
-  start = Date.UTC(2026, 10, 28, 9),
+  start = DEFAULT_START,
 ): Promise<PipelineDriver> {
   const config = loadConfig(env);
   const clock = new ManualClock(start);
   const adapters = embeddedAdapters(config, clock);
+  const log = adapters.log as MemoryEventLog;
+  const pipeline = await drive(config, clock, adapters, {
+    settle: () => log.settled(),
+    blockRecords: async () => log.records(Topics.tenantBlocks),
+  });
+  return { ...pipeline, log };
+}
+
+/**
+ * The same pipeline on the production adapters against `stack`, through the real wire protocols. Block events
+ * are read back by a group-less subscription of their own.
+ */
+export async function startProductionPipeline(
+  stack: ProductionStack,
+  env: Record<string, string> = {},
+  start = DEFAULT_START,
+): Promise<Pipeline> {
+  const config = loadConfig({ ...stack.env, ...env });
+  const clock = new ManualClock(start);
+  const adapters = productionAdapters(config, silentLogger);
+  const log = adapters.log as KafkaEventLog;
+  const blocks: LogRecord[] = [];
+  let collector: Subscription | undefined;
+  const pipeline = await drive(config, clock, adapters, {
+    settle: () => log.settled(),
+    blockRecords: async () => blocks,
+    started: async () => {
+      collector = await log.subscribe({
+        groupId: null,
+        topics: [Topics.tenantBlocks],
+        handleBatch: async (batch) => {
+          blocks.push(...batch.records);
+        },
+      });
+      await collector.caughtUp;
+    },
+  });
+  return {
+    ...pipeline,
+    async stop() {
+      await collector?.stop();
+      await pipeline.stop();
+    },
+  };
+}
+
+interface DriveOptions {
+  settle(): Promise<void>;
+  blockRecords(): Promise<readonly LogRecord[]>;
+  started?(): Promise<void>;
+}
+
+async function drive(
+  config: Config,
+  clock: ManualClock,
+  adapters: Adapters,
+  options: DriveOptions,
+): Promise<Pipeline> {
   const runtime = await startRuntime(config, {
     services: ['scorer', 'enforcer', 'admin'],
     logger: silentLogger,
@@ -37,12 +115,11 @@ export async function startPipeline(
     adapters,
   });
   await runtime.ready;
-  const log = adapters.log as MemoryEventLog;
-  const { codec } = adapters;
+  await options.started?.();
+  const { codec, log } = adapters;
   return {
     runtime,
     clock,
-    log,
     async publish(events) {
       const records = await Promise.all(
         events.map(async (event) => ({
@@ -52,10 +129,10 @@ export async function startPipeline(
       );
       await log.publish(Topics.messageSubmitted, records);
     },
-    settle: () => log.settled(),
+    settle: options.settle,
     async blockEvents() {
       return Promise.all(
-        log.records(Topics.tenantBlocks).map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
+        (await options.blockRecords()).map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
       );
     },
     stop: () => runtime.stop(),

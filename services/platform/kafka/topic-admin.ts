@@ -2,8 +2,7 @@
 // with the scorers; the state topics are small), replication, `cleanup.policy=compact` for the state topics
 // (the latest record per key is the current value, kept forever). Existing topics are reported, never altered:
 // growing a keyed topic moves keys to other partitions, which breaks per-tenant order.
-import type { Admin, ITopicConfig } from 'kafkajs';
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import { CompactedTopics, Topics } from '../../core/topics.js';
 
 export interface TopicSpec {
@@ -130,7 +129,8 @@ async function cleanupPolicies(admin: Admin, topics: readonly string[]): Promise
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: topics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
+        // A named import fails: Node's CommonJS export detection does not see this one in kafkajs 2.2.
+        type: kafkajs.ConfigResourceTypes.TOPIC,
         name,
         configNames: ['cleanup.policy'],
       })),

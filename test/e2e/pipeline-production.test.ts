@@ -1,0 +1,17 @@
+// The whole-pipeline scenario on the production adapters, through the real wire protocols: Kafka (librdkafka's
+// mock cluster), the Schema Registry (HTTP double with real compatibility checks) and a real Redis.
+import { startProductionPipeline } from '../support/pipeline-driver.js';
+import { startProductionStack } from '../support/production-stack.js';
+import { pipelineScenario } from './pipeline.scenario.js';
+
+pipelineScenario('Kafka + Schema Registry + Redis', async (start) => {
+  const stack = await startProductionStack();
+  const pipeline = await startProductionPipeline(stack, {}, start);
+  return {
+    ...pipeline,
+    async stop() {
+      await pipeline.stop();
+      await stack.stop();
+    },
+  };
+});

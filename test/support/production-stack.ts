@@ -1,0 +1,68 @@
+// The production components for tests: librdkafka's mock cluster (Kafka protocol) with relayguard's topics,
+// the Schema Registry double, and a real redis-server, each on free loopback ports; `env` configures relayguard
+// (in process, or a `relayguard scorer` child process) to use them.
+import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
+import { type RedisServer, startRedis } from './redis-server.js';
+import { type SchemaRegistryDouble, startSchemaRegistry } from './schema-registry.js';
+
+export interface ProductionStack {
+  readonly kafka: KafkaMock;
+  readonly registry: SchemaRegistryDouble;
+  readonly redis: RedisServer;
+  /** The relayguard environment that points at these components. */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+export interface ProductionStackOptions {
+  readonly brokers?: number;
+  /** Partitions of the message-submitted topic and its DLQ. */
+  readonly partitions?: number;
+}
+
+/**
+ * The environment that makes relayguard talk to the mock cluster: its Metadata names no controller, so the
+ * idempotent producer (InitProducerId goes to the controller) is off; and a group whose last member left
+ * makes the next one wait (session timeout - 1 s), so the session timeout is the brokers' minimum.
+ */
+export function mockClusterEnv(bootstrapServers: readonly string[]): Record<string, string> {
+  return {
+    KAFKA_BROKERS: bootstrapServers.join(','),
+    KAFKA_IDEMPOTENT: 'false',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+  };
+}
+
+export async function startProductionStack({
+  brokers = 3,
+  partitions = 3,
+}: ProductionStackOptions = {}): Promise<ProductionStack> {
+  const [kafka, registry, redis] = await Promise.all([
+    startKafkaMock({ brokers }),
+    startSchemaRegistry(),
+    startRedis(),
+  ]);
+  // The mock implements no CreateTopics: the topics of `relayguard topics` are created through its launcher.
+  for (const spec of plannedTopics({
+    partitions,
+    statePartitions: 2,
+    replicationFactor: Math.min(3, brokers),
+  })) {
+    await kafka.createTopic(spec.topic, spec.partitions, spec.replicationFactor);
+  }
+  return {
+    kafka,
+    registry,
+    redis,
+    env: {
+      ...mockClusterEnv(kafka.bootstrapServers),
+      SCHEMA_REGISTRY_URL: registry.url,
+      REDIS_URL: redis.url,
+      RELAYGUARD_PARTITIONS: String(partitions),
+    },
+    async stop() {
+      await Promise.all([kafka.stop(), registry.stop(), redis.stop()]);
+    },
+  };
+}
