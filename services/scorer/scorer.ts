@@ -75,21 +75,22 @@ export class Scorer {
         { err: error, topic: batch.topic, partition: batch.partition },
         'batch failed; it will be retried',
       );
-    this.#subscriptions = [
-      await log.subscribe({
+    // Joined side by side: each new group costs the broker's initial rebalance delay.
+    this.#subscriptions = await Promise.all([
+      log.subscribe({
         groupId: SCORER_GROUP,
         topics: [Topics.messageSubmitted],
         maxBatchSize: this.#deps.maxBatchSize ?? 500,
         handleBatch: (batch) => this.handleBatch(batch),
         onBatchError,
       }),
-      await log.subscribe({
+      log.subscribe({
         groupId: RESET_GROUP,
         topics: [Topics.tenantBlocks],
         handleBatch: (batch) => this.#handleUnblocks(batch),
         onBatchError,
       }),
-    ];
+    ]);
   }
 
   async stop(): Promise<void> {

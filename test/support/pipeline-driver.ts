@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '../../services/platform/config.js';
 import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
-import type { LogRecord, Subscription } from '../../services/platform/ports.js';
+import type { EventLog, LogRecord, Subscription } from '../../services/platform/ports.js';
 import {
   type Adapters,
   embeddedAdapters,
@@ -26,6 +26,8 @@ export const OPERATOR: Actor = { subject: 'test-operator', role: 'OPERATOR' };
 export interface Pipeline {
   readonly runtime: Runtime;
   readonly clock: ManualClock;
+  /** The event log the services use (to publish raw records, or read any topic). */
+  readonly log: EventLog;
   publish(events: readonly MessageSubmitted[]): Promise<void>;
   /**
    * Waits until every consumer has handled everything published, including what handlers published meanwhile
@@ -120,6 +122,7 @@ async function drive(
   return {
     runtime,
     clock,
+    log,
     async publish(events) {
       const records = await Promise.all(
         events.map(async (event) => ({
