@@ -159,9 +159,15 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     : undefined;
 
   // Scoring and deciding need the whole directory: neither starts from a partial one.
-  const ready = feed.caughtUp.then(async () => {
-    enforcer?.markReady();
-    await scorer?.start();
+  let stopping = false;
+  let starting: Promise<void> | undefined;
+  const ready = feed.caughtUp.then(() => {
+    if (stopping) return;
+    starting = (async () => {
+      enforcer?.markReady();
+      await scorer?.start();
+    })();
+    return starting;
   });
 
   return {
@@ -175,7 +181,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     admin,
     ready,
     stop: async () => {
-      await ready;
+      // A stop before the directory caught up (a signal or a failure during startup) does not wait for it.
+      stopping = true;
+      await starting?.catch(() => undefined);
       // Events still being batched are delivered before the log closes.
       await enforcer?.close();
       await scorer?.stop();
