@@ -63,6 +63,11 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
   const fatal = deferred<Error>();
   const clusterNodes = redis.clusterNodes.length > 0 ? redis.clusterNodes : undefined;
   const redisTls = redis.url.startsWith('rediss:') ? ', TLS' : '';
+  const store = new RedisWindowStore({ url: redis.url, clusterNodes, ttlMs: windowTtlMs(config) });
+  // ioredis reconnects by itself; its connection errors go to the log rather than to stderr.
+  store.client.on('error', (error: Error) =>
+    logger.warn({ component: 'redis', err: error }, 'redis connection error; reconnecting'),
+  );
   return {
     log: new KafkaEventLog({
       kafka,
@@ -70,7 +75,7 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
       onFatal: (error) => fatal.resolve(error),
     }),
     codec: new RegistryCodec(schemaRegistry),
-    store: new RedisWindowStore({ url: redis.url, clusterNodes, ttlMs: windowTtlMs(config) }),
+    store,
     description: {
       log: [
         `Kafka at ${kafka.brokers.join(',')} (client id ${kafka.clientId}`,

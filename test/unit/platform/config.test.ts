@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isRelayguardError } from '../../../services/core/errors.js';
 import { loadConfig } from '../../../services/platform/config.js';
+import { silentLogger } from '../../../services/platform/logger.js';
+import { productionAdapters } from '../../../services/platform/runtime.js';
 
 describe('configuration', () => {
   it('defaults to the embedded mode on loopback with the policy of DESIGN.md', () => {
@@ -47,6 +49,112 @@ describe('configuration', () => {
     assert.throws(
       () => loadConfig({ KAFKA_BROKERS: 'localhost:9092' }),
       /SCHEMA_REGISTRY_URL: is required when KAFKA_BROKERS is set/,
+    );
+  });
+});
+
+describe('configuration of the production adapters', () => {
+  const production = {
+    KAFKA_BROKERS: 'kafka-1:9093,kafka-2:9093',
+    SCHEMA_REGISTRY_URL: 'https://registry-user:registry-secret@registry.internal:8081/',
+    REDIS_URL: 'rediss://default:redis-secret@127.0.0.1:1',
+  };
+
+  it('reads Kafka TLS and SASL, and splits the registry credentials off its URL', () => {
+    const config = loadConfig({
+      ...production,
+      KAFKA_CLIENT_ID: 'relayguard-eu1',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'relayguard',
+      KAFKA_SASL_PASSWORD: 'kafka-secret',
+    });
+    assert.equal(config.embedded, false);
+    assert.deepEqual(config.kafka, {
+      brokers: ['kafka-1:9093', 'kafka-2:9093'],
+      clientId: 'relayguard-eu1',
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'relayguard', password: 'kafka-secret' },
+      idempotent: true,
+      sessionTimeoutMs: 30_000,
+    });
+    assert.deepEqual(config.schemaRegistry, {
+      url: 'https://registry.internal:8081',
+      auth: { username: 'registry-user', password: 'registry-secret' },
+    });
+    assert.deepEqual(config.redis, { url: production.REDIS_URL, clusterNodes: [] });
+  });
+
+  it('stops on invalid combinations, naming the variable', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { ...production, KAFKA_SASL_MECHANISM: 'plain' },
+        /KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM[\s\S]*KAFKA_SASL_PASSWORD: is required/,
+      ],
+      [
+        { ...production, KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+        /KAFKA_SASL_MECHANISM: is required with/,
+      ],
+      [{ ...production, KAFKA_SASL_MECHANISM: 'gssapi' }, /KAFKA_SASL_MECHANISM: /],
+      [{ ...production, KAFKA_SSL: 'yes' }, /KAFKA_SSL: must be true or false/],
+      [{ ...production, KAFKA_IDEMPOTENT: 'no' }, /KAFKA_IDEMPOTENT: must be true or false/],
+      [{ ...production, KAFKA_SESSION_TIMEOUT_MS: '1000' }, /KAFKA_SESSION_TIMEOUT_MS: /],
+      [
+        { ...production, REDIS_URL: 'http://127.0.0.1:6379' },
+        /REDIS_URL: must start with redis:\/\/ or rediss:\/\//,
+      ],
+      [{ REDIS_URL: 'redis://127.0.0.1:6379' }, /KAFKA_BROKERS: is required when REDIS_URL is set/],
+      [
+        { ...production, REDIS_URL: '', REDIS_CLUSTER_NODES: 'r1:6379' },
+        /REDIS_URL: is required with REDIS_CLUSTER_NODES/,
+      ],
+      [{ ...production, REDIS_CLUSTER_NODES: 'r1' }, /REDIS_CLUSTER_NODES: each entry must be host:port/],
+      [
+        { ...production, SCHEMA_REGISTRY_URL: 'ftp://registry:8081' },
+        /SCHEMA_REGISTRY_URL: must start with http:\/\/ or https:\/\//,
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      assert.throws(() => loadConfig(env), expected, JSON.stringify(env));
+    }
+  });
+
+  it('reads Redis Cluster seed nodes', () => {
+    const config = loadConfig({ ...production, REDIS_CLUSTER_NODES: 'r1:7000, r2:7001' });
+    assert.deepEqual(config.redis?.clusterNodes, [
+      { host: 'r1', port: 7000 },
+      { host: 'r2', port: 7001 },
+    ]);
+  });
+
+  it('describes where each adapter points without a secret, and needs Redis to run the services', async () => {
+    const config = loadConfig({
+      ...production,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'kafka-secret',
+      KAFKA_SSL: 'true',
+    });
+    const adapters = productionAdapters(config, silentLogger);
+    try {
+      const banner = Object.values(adapters.description).join('\n');
+      assert.doesNotMatch(banner, /secret/);
+      assert.match(
+        adapters.description.log,
+        /kafka-1:9093,kafka-2:9093 .*TLS, SASL plain, idempotent producer, acks=all/,
+      );
+      assert.equal(
+        adapters.description.codec,
+        'Schema Registry at https://registry.internal:8081 (basic auth)',
+      );
+      assert.equal(adapters.description.store, 'Redis at rediss://***:***@127.0.0.1:1, TLS');
+    } finally {
+      await adapters.log.close();
+      await adapters.store.close();
+    }
+    assert.throws(
+      () => productionAdapters(loadConfig({ ...production, REDIS_URL: '' }), silentLogger),
+      (error) => isRelayguardError(error) && error.code === 'INVALID_CONFIG' && error.field === 'REDIS_URL',
     );
   });
 });
