@@ -11,6 +11,7 @@ import { coreBenchmark } from './core.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
+import { scorerKafkaBenchmark } from './scorer-kafka.js';
 import { scorerRedisBenchmark } from './scorer-redis.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -19,6 +20,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   policyBenchmark,
   blockLatencyBenchmark,
   memoryBenchmark,
+  scorerKafkaBenchmark,
 ];
 
 interface Options {

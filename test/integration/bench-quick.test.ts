@@ -36,6 +36,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '4 policy server',
     '5 block latency',
     '6 memory',
+    '7 scorer on Kafka',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }
