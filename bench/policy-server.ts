@@ -88,8 +88,9 @@ async function load(job: LoadJob): Promise<LoadResult> {
 const LOAD_JOB = 'RELAYGUARD_BENCH_LOAD_JOB';
 
 if (process.send && process.argv[2] === LOAD_JOB) {
-  process.send(await load(JSON.parse(process.argv[3]!) as LoadJob));
-  process.disconnect();
+  const result = await load(JSON.parse(process.argv[3]!) as LoadJob);
+  // Disconnect only once the (large) result has left: disconnecting at once can drop it.
+  process.send(result, () => process.disconnect());
 } else {
   const { values } = parseArgs({
     options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
