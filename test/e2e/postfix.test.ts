@@ -60,7 +60,12 @@ describe('Postfix relay enforced by relayguard', { skip: unavailable }, () => {
     const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
     assert.ok(snippet.includes('inet:127.0.0.1:10040'), 'the shipped snippet names the default endpoint');
     postfix = await startPostfix({
-      mainCf: snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
+      mainCf: [
+        snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
+        // A later line wins: on a loaded test machine a slow answer must not become the default action.
+        'smtpd_policy_service_timeout = 60s',
+      ].join('\n'),
+      startTimeoutMs: 60_000,
     });
   });
   after(async () => {

@@ -214,9 +214,11 @@ describe('policy server', () => {
     const clients = await Promise.all(
       Array.from({ length: 1000 }, () => PolicyClient.connect(harness.policy.host, harness.policy.port)),
     );
+    // The deadlines below bound a hang on a loaded machine; they do not measure speed.
     try {
       await waitFor(() => harness.policy.stats().connections >= 1001, {
         description: '1,001 open connections',
+        timeoutMs: 60_000,
       });
       // Half of them park half a request: the server holds it, bounded by the per-request limit.
       clients.slice(0, 500).forEach((c, i) => {
@@ -224,6 +226,7 @@ describe('policy server', () => {
       });
       await waitFor(() => harness.policy.stats().bufferedBytes >= 500 * 1000, {
         description: 'parked bytes',
+        timeoutMs: 60_000,
       });
       const stats = harness.policy.stats();
       assert.ok(
@@ -245,6 +248,7 @@ describe('policy server', () => {
     }
     await waitFor(() => harness.policy.stats().connections === 1, {
       description: 'the connections to close',
+      timeoutMs: 60_000,
     });
     assert.equal(harness.policy.stats().bufferedBytes, 0);
   });
