@@ -115,6 +115,11 @@ export const policyBenchmark: Benchmark = {
         met: (ratio) => ratio >= 5,
       }),
       figure(
+        'relayguard server CPU per request, saturated (median)',
+        median(serverCpuPerRequest),
+        (µs) => `${µs.toFixed(1)} µs`,
+      ),
+      figure(
         `relayguard at ${RATE.toLocaleString('en-US')}/s: achieved`,
         steady.relayguard.rate,
         format.rate,
