@@ -235,6 +235,27 @@ program
     process.exitCode = await schemasCheck(config(), { schemasDir: opts.schemas, json: opts.json });
   });
 
+program
+  .command('rebuild-windows')
+  .description(
+    'after Redis lost its data: replay the message-submitted topic (within retention) to rebuild the windows; stop the scorers first',
+  )
+  .option(
+    '--from <iso>',
+    'only records written at or after this time (default: the whole topic)',
+    time('--from'),
+  )
+  .option('--json', 'print the summary as JSON', false)
+  .action(async (opts) => {
+    const cfg = config();
+    const { rebuildWindows } = await import('./commands/rebuild-windows.js');
+    process.exitCode = await rebuildWindows(
+      cfg,
+      { from: opts.from ?? null, json: opts.json },
+      createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+    );
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

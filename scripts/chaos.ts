@@ -1,0 +1,64 @@
+// `npm run chaos [-- --only <word>]`: the fault matrix against the real components of the test environment,
+// with `relayguard scorer` (and `enforcer`) as separate OS processes. Prints the table — fault, events sent,
+// events counted, duplicates, lost, decisions wrong, time to recover — and exits 1 when a fault was not survived.
+import { parseArgs } from 'node:util';
+import {
+  brokerDownUp,
+  chaosTable,
+  latency,
+  rebalance,
+  redisConnectionCut,
+  redisRestarted,
+  requestErrors,
+  runEnforcerRestart,
+  runRebuild,
+  runScenario,
+  type ScenarioResult,
+  scorerKilled,
+} from '../test/chaos/scenarios.js';
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, events: { type: 'string' } } });
+const scale = values.events ? Number(values.events) : undefined;
+const runs: [string, () => Promise<ScenarioResult>][] = [
+  ['sigkill', () => runScenario(scorerKilled(4, scale ?? 50_000))],
+  ['enforcer', () => runEnforcerRestart()],
+  ['broker', () => runScenario(brokerDownUp(scale))],
+  ['errors', () => runScenario(requestErrors(scale))],
+  ['redis-restart', () => runScenario(redisRestarted(scale))],
+  ['redis-cut', () => runScenario(redisConnectionCut(10, scale))],
+  ['latency', () => runScenario(latency(scale))],
+  ['rebalance', () => runScenario(rebalance(scale))],
+  ['rebuild', () => runRebuild(scale)],
+];
+const results: ScenarioResult[] = [];
+for (const [key, run] of runs) {
+  if (values.only && !key.includes(values.only)) continue;
+  process.stderr.write(`chaos: ${key}...\n`);
+  const started = Date.now();
+  try {
+    const result = await run();
+    results.push(result);
+    process.stderr.write(
+      `chaos: ${key} ${result.ok ? 'survived' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+    );
+    for (const line of result.details.slice(0, 10)) process.stderr.write(`  ${line}\n`);
+  } catch (error) {
+    process.stderr.write(`chaos: ${key} could not complete: ${(error as Error).stack}\n`);
+    results.push({
+      fault: `${key}: did not complete (${(error as Error).message.slice(0, 80)})`,
+      sent: 0,
+      counted: 0,
+      expected: 0,
+      duplicates: 0,
+      lost: 0,
+      decisionsWrong: 0,
+      blocksExpected: 0,
+      windowsDiffering: 0,
+      recoveryMs: Date.now() - started,
+      details: [],
+      ok: false,
+    });
+  }
+}
+process.stdout.write(`${chaosTable(results)}\n`);
+process.exitCode = results.every((r) => r.ok) ? 0 : 1;

@@ -1,0 +1,400 @@
+// The fault matrix's machinery: the real components of the test environment (librdkafka's mock cluster, the
+// Schema Registry double, a real redis-server with an fsync'ed append-only file), `relayguard scorer` as its own
+// OS process, a producer that sends a known set of events at a steady rate, and the reference: the pure fold
+// (services/core/scoring.ts) over the same events, uninterrupted. A scenario injects its faults while events
+// flow; then the windows in Redis and the block decisions on the topic are compared with the reference.
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { AdminService } from '../../services/admin/admin-service.js';
+import { validateMessage } from '../../services/core/classify.js';
+import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
+import { TenantDirectory } from '../../services/core/directory.js';
+import { DEFAULT_POLICY } from '../../services/core/policy.js';
+import { type PositionedMessage, scoreTenant, type TenantContext } from '../../services/core/scoring.js';
+import { Topics } from '../../services/core/topics.js';
+import type { TenantWindow } from '../../services/core/windows.js';
+import { systemClock } from '../../services/platform/clock.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { Metrics } from '../../services/platform/metrics.js';
+import { projectRoot } from '../../services/platform/project-files.js';
+import type { Adapters } from '../../services/platform/runtime.js';
+import { productionAdapters } from '../../services/platform/runtime.js';
+import { SCORER_GROUP } from '../../services/scorer/scorer.js';
+import { messageSubmitted, seededRandom } from '../support/builders.js';
+import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
+import { OPERATOR } from '../support/pipeline-driver.js';
+import { mockClusterEnv } from '../support/production-stack.js';
+import { type RedisServer, startRedis } from '../support/redis-server.js';
+import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
+import { freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
+
+export const PARTITIONS = 6;
+const SPAMMERS = 3;
+
+export interface ChaosStack {
+  readonly kafka: KafkaMock;
+  readonly registry: SchemaRegistryDouble;
+  readonly redis: RedisServer;
+  readonly env: Readonly<Record<string, string>>;
+  /** Kafka, registry codec and Redis store of the driver itself (publishing, reading back). */
+  readonly adapters: Adapters;
+  /** A second Redis connection, for faults (CLIENT KILL, FLUSHALL). */
+  readonly redisAdmin: Redis;
+  /** Committed offsets of the scorer group, and the end offsets, per partition of message-submitted. */
+  progress(): Promise<{ committed: number; end: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startChaosStack(tenants: readonly string[]): Promise<ChaosStack> {
+  const [kafka, registry, redis] = await Promise.all([
+    startKafkaMock({ brokers: 3 }),
+    startSchemaRegistry(),
+    // Durable as production runs it: a restarted Redis has every acknowledged write.
+    startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
+  ]);
+  for (const spec of plannedTopics({ partitions: PARTITIONS, statePartitions: 2, replicationFactor: 3 }))
+    await kafka.createTopic(spec.topic, spec.partitions, spec.replicationFactor);
+  const env = {
+    ...mockClusterEnv(kafka.bootstrapServers),
+    SCHEMA_REGISTRY_URL: registry.url,
+    REDIS_URL: redis.url,
+    RELAYGUARD_PARTITIONS: String(PARTITIONS),
+  };
+  const config = loadConfig(env);
+  const adapters = productionAdapters(config, silentLogger);
+  const admin = new AdminService({
+    ...adapters,
+    directory: new TenantDirectory(),
+    policy: config.policy,
+    clock: systemClock,
+    logger: silentLogger,
+    metrics: new Metrics({ processMetrics: false }),
+    probationMs: config.probationMs,
+  });
+  for (const tenantId of tenants)
+    await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, true);
+
+  const kafkaAdmin = new Kafka({ brokers: kafka.bootstrapServers, logLevel: logLevel.NOTHING }).admin();
+  await kafkaAdmin.connect();
+  const redisAdmin = new Redis(redis.url, { maxRetriesPerRequest: null });
+  redisAdmin.on('error', () => {});
+  return {
+    kafka,
+    registry,
+    redis,
+    env,
+    adapters,
+    redisAdmin,
+    async progress() {
+      const [ends, groups] = await Promise.all([
+        kafkaAdmin.fetchTopicOffsets(Topics.messageSubmitted),
+        kafkaAdmin.fetchOffsets({ groupId: SCORER_GROUP, topics: [Topics.messageSubmitted] }),
+      ]);
+      const end = ends.reduce((sum, p) => sum + Number(p.high), 0);
+      const committed = (groups[0]?.partitions ?? []).reduce(
+        (sum, p) => sum + Math.max(0, Number(p.offset)),
+        0,
+      );
+      return { committed, end };
+    },
+    async stop() {
+      redisAdmin.disconnect();
+      await kafkaAdmin.disconnect();
+      await adapters.log.close();
+      await adapters.store.close();
+      await Promise.all([kafka.stop(), registry.stop(), redis.stop()]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** `relayguard <service>` as its own OS process, pointed at the stack; restartable, killable. */
+export class ServiceProcess {
+  readonly #service: string;
+  readonly #env: Readonly<Record<string, string>>;
+  #proc: Tethered | undefined;
+  #port = 0;
+  output = '';
+
+  constructor(service: string, env: Readonly<Record<string, string>>) {
+    this.#service = service;
+    this.#env = env;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  get running(): boolean {
+    return this.#proc !== undefined && !this.#proc.hasExited();
+  }
+
+  async start(): Promise<void> {
+    this.#port = await freePort();
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !/^(RELAYGUARD_|KAFKA_|REDIS_|SCHEMA_)/.test(key)),
+    );
+    this.#proc = await spawnTethered(
+      process.execPath,
+      ['--import', 'tsx', 'services/cli/main.ts', this.#service],
+      {
+        cwd: projectRoot,
+        env: {
+          ...inherited,
+          ...this.#env,
+          RELAYGUARD_HTTP_PORT: String(this.#port),
+          RELAYGUARD_POLICY_PORT: '0',
+          RELAYGUARD_LOG_LEVEL: 'warn',
+        },
+      },
+    );
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    this.#proc.child.stdout?.on('data', keep);
+    this.#proc.child.stderr?.on('data', keep);
+  }
+
+  async ready(timeoutMs = 60_000): Promise<void> {
+    const proc = this.#proc;
+    await waitFor(
+      async () => {
+        if (proc?.hasExited())
+          throw new Error(`relayguard ${this.#service} exited: ${this.output.slice(-2000)}`);
+        return (await fetch(`${this.url}/readyz`)).status === 200;
+      },
+      { timeoutMs, intervalMs: 100, description: `relayguard ${this.#service} to be ready` },
+    );
+  }
+
+  async kill(): Promise<void> {
+    await this.#proc?.kill();
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc?.stop(15_000);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Workload {
+  readonly tenants: readonly string[];
+  readonly events: readonly MessageSubmitted[];
+}
+
+/**
+ * `count` events over the last 50 minutes of event time, in time order: most tenants send mostly from their
+ * registered domain; SPAMMERS tenants send mostly from many unregistered ones, enough to be blocked.
+ */
+export function workload(count: number, seed = 1, tenantCount = 40): Workload {
+  const random = seededRandom(seed);
+  const tenants = Array.from({ length: tenantCount }, (_, i) => `t${String(i).padStart(2, '0')}`);
+  const start = Date.now() - 55 * 60_000;
+  const step = (50 * 60_000) / count;
+  const events = Array.from({ length: count }, (_, i) => {
+    const spammer = random() < 0.3;
+    const tenantId = spammer
+      ? tenants[Math.floor(random() * SPAMMERS)]!
+      : tenants[SPAMMERS + Math.floor(random() * (tenantCount - SPAMMERS))]!;
+    const unregistered = random() < (spammer ? 0.8 : 0.05);
+    return messageSubmitted({
+      eventId: `chaos-${seed}-${i}`,
+      tenantId,
+      occurredAt: Math.floor(start + i * step),
+      envelopeSenderDomain: unregistered
+        ? `spam${Math.floor(random() * 400)}.example`
+        : `mail.${tenantId}.example`,
+      relayPath: random() < 0.1 ? 'FORWARDED' : 'ONPREM',
+      connectorId: `${tenantId}-onprem`,
+    });
+  });
+  return { tenants, events };
+}
+
+/** Sends the events in batches at about `perSecond`; resolves with the number sent once all are acknowledged. */
+export async function produce(
+  stack: ChaosStack,
+  events: readonly MessageSubmitted[],
+  perSecond: number,
+  batch = 500,
+): Promise<number> {
+  const { log, codec } = stack.adapters;
+  const started = Date.now();
+  let sent = 0;
+  for (let i = 0; i < events.length; i += batch) {
+    const slice = events.slice(i, i + batch);
+    const records = await Promise.all(
+      slice.map(async (event) => ({
+        key: event.tenantId,
+        value: await codec.encode(Topics.messageSubmitted, event),
+      })),
+    );
+    // A publish that fails (a broker down) is retried as a relay would: the batch again, until it is written.
+    await waitFor(
+      async () => {
+        await log.publish(Topics.messageSubmitted, records);
+        return true;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, description: 'a publish to succeed' },
+    );
+    sent += slice.length;
+    const due = started + (sent / perSecond) * 1000;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+  }
+  return sent;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface Reference {
+  readonly windows: Map<string, TenantWindow>;
+  /** tenantId -> block ids decided. */
+  readonly blocks: Map<string, string[]>;
+}
+
+/** The uninterrupted run: the pure fold over each tenant's events, in the order they were sent. */
+export function reference(load: Workload): Reference {
+  const context: TenantContext = {
+    acceptedDomain: (tenantId, domain) =>
+      domain === `${tenantId}.example` ? { matchSubdomains: true } : undefined,
+    policyOverrides: () => undefined,
+    probationUntil: () => null,
+    connectorCreatedAt: () => null,
+    isBlocked: () => false,
+  };
+  const byTenant = new Map<string, PositionedMessage[]>();
+  load.events.forEach((event, i) => {
+    const messages = byTenant.get(event.tenantId) ?? [];
+    messages.push({ position: { partition: 0, offset: String(i) }, message: validateMessage(event) });
+    byTenant.set(event.tenantId, messages);
+  });
+  const windows = new Map<string, TenantWindow>();
+  const blocks = new Map<string, string[]>();
+  for (const [tenantId, messages] of byTenant) {
+    const result = scoreTenant(undefined, tenantId, messages, DEFAULT_POLICY, context);
+    windows.set(tenantId, result.window);
+    if (result.emits.length > 0)
+      blocks.set(
+        tenantId,
+        result.emits.map((e) => e.blocked!.blockId),
+      );
+  }
+  return { windows, blocks };
+}
+
+const total = (window: TenantWindow | undefined) =>
+  [...(window?.buckets.values() ?? [])].reduce((sum, bucket) => sum + bucket.total, 0);
+
+/** What a window counted, without where in the log it came from (positions differ from the reference's). */
+function counts(window: TenantWindow | undefined): string {
+  if (!window) return 'none';
+  const sorted = <V>(map: Map<string | number, V>) =>
+    [...map].sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
+  return JSON.stringify([
+    window.streamMinute,
+    window.resetAt,
+    sorted(window.buckets),
+    sorted(window.domains),
+    sorted(window.connectors),
+  ]);
+}
+
+export interface Comparison {
+  readonly counted: number;
+  readonly expected: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly windowsDiffering: number;
+  readonly decisionsWrong: number;
+  /** Block decisions of the reference run. */
+  readonly blocksExpected: number;
+  readonly details: string[];
+}
+
+/** The windows in Redis and the blocks on the topic, against the reference. */
+export async function compare(stack: ChaosStack, load: Workload, ref: Reference): Promise<Comparison> {
+  const stored = await stack.adapters.store.load(load.tenants);
+  let counted = 0;
+  let expected = 0;
+  let duplicates = 0;
+  let lost = 0;
+  let windowsDiffering = 0;
+  const details: string[] = [];
+  for (const tenantId of load.tenants) {
+    const live = total(stored.get(tenantId));
+    const want = total(ref.windows.get(tenantId));
+    counted += live;
+    expected += want;
+    duplicates += Math.max(0, live - want);
+    lost += Math.max(0, want - live);
+    if (counts(stored.get(tenantId)) !== counts(ref.windows.get(tenantId))) {
+      windowsDiffering++;
+      details.push(`${tenantId}: window differs (counted ${live}, reference ${want})`);
+    }
+  }
+  const published = await publishedBlocks(stack);
+  let decisionsWrong = 0;
+  for (const tenantId of load.tenants) {
+    const want = (ref.blocks.get(tenantId) ?? []).join(',');
+    const got = [...(published.get(tenantId) ?? [])].sort().join(',');
+    if (want !== got) {
+      decisionsWrong++;
+      details.push(`${tenantId}: blocks ${got || 'none'}, reference ${want || 'none'}`);
+    }
+  }
+  return {
+    counted,
+    expected,
+    duplicates,
+    lost,
+    windowsDiffering,
+    decisionsWrong,
+    blocksExpected: ref.blocks.size,
+    details,
+  };
+}
+
+/** Distinct block ids per tenant on the tenant-blocks topic (a duplicate publish has the same id). */
+async function publishedBlocks(stack: ChaosStack): Promise<Map<string, Set<string>>> {
+  const { log, codec } = stack.adapters;
+  const blocks = new Map<string, Set<string>>();
+  const subscription = await log.subscribe({
+    groupId: null,
+    topics: [Topics.tenantBlocks],
+    handleBatch: async (batch) => {
+      for (const record of batch.records) {
+        if (record.value === null) continue;
+        const event = await codec.decode(Topics.tenantBlocks, record.value);
+        if (event.kind !== 'BLOCKED' || !event.blocked) continue;
+        const ids = blocks.get(event.tenantId) ?? new Set<string>();
+        ids.add(event.blocked.blockId);
+        blocks.set(event.tenantId, ids);
+      }
+    },
+  });
+  await subscription.caughtUp;
+  await subscription.stop();
+  return blocks;
+}
+
+/**
+ * Waits until the scorer group has committed everything produced up to now; returns the milliseconds from
+ * `since` (when the fault was healed) to then: the time to recover.
+ */
+export async function caughtUp(stack: ChaosStack, since = Date.now(), timeoutMs = 180_000): Promise<number> {
+  const { end } = await waitFor(() => stack.progress(), { timeoutMs, description: 'the end offsets' });
+  await waitFor(async () => (await stack.progress()).committed >= end, {
+    timeoutMs,
+    intervalMs: 200,
+    description: `the scorer to commit offset ${end}`,
+  });
+  return Date.now() - since;
+}

@@ -1,0 +1,327 @@
+// The faults of the matrix. Each runs while the producer sends its events and returns its times to recover:
+// from the moment the fault was healed (a process restarted, a broker back up) to the moment the scorer had
+// committed everything produced until then.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { renderTable } from '../../services/cli/table.js';
+import { Topics } from '../../services/core/topics.js';
+import { seededRandom } from '../support/builders.js';
+import { waitFor } from '../support/tether.js';
+import {
+  type ChaosStack,
+  type Comparison,
+  caughtUp,
+  compare,
+  produce,
+  reference,
+  ServiceProcess,
+  startChaosStack,
+  workload,
+} from './harness.js';
+
+export interface FaultContext {
+  readonly stack: ChaosStack;
+  readonly scorer: ServiceProcess;
+  /** Settles when the producer has sent every event. */
+  readonly producing: Promise<number>;
+  readonly random: () => number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly events: number;
+  /** Producer rate, events a second. */
+  readonly perSecond: number;
+  inject(context: FaultContext): Promise<number[]>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Kafka error codes (the protocol's), as the mock cluster returns them. */
+const KafkaError = {
+  NOT_LEADER: 6,
+  REQUEST_TIMED_OUT: 7,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+};
+const ApiKey = { Produce: 0, Fetch: 1, OffsetCommit: 8, Heartbeat: 12 };
+
+export const scorerKilled = (kills = 3, events = 50_000): Scenario => ({
+  name: `scorer SIGKILL x${kills} mid-batch, restarted`,
+  events,
+  perSecond: 2_500,
+  async inject({ stack, scorer, random }) {
+    const recoveries: number[] = [];
+    for (let i = 0; i < kills; i++) {
+      await sleep(1_000 + random() * 3_000);
+      await scorer.kill();
+      await scorer.start();
+      recoveries.push(await caughtUp(stack));
+    }
+    return recoveries;
+  },
+});
+
+export const redisConnectionCut = (cuts = 10, events = 10_000): Scenario => ({
+  name: `Redis connections cut (CLIENT KILL) x${cuts}`,
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    await sleep(1_500);
+    for (let i = 0; i < cuts; i++) {
+      await stack.redisAdmin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await sleep(400);
+    }
+    return [await caughtUp(stack)];
+  },
+});
+
+export const brokerDownUp = (events = 10_000): Scenario => ({
+  name: 'Kafka broker down 10 s, then up',
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    await sleep(2_000);
+    await stack.kafka.brokerDown(1);
+    await sleep(10_000);
+    await stack.kafka.brokerUp(1);
+    return [await caughtUp(stack)];
+  },
+});
+
+export const requestErrors = (events = 10_000): Scenario => ({
+  name: 'Kafka request errors: leader changes, timeouts, coordinator not available',
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    const { kafka } = stack;
+    await sleep(1_500);
+    await kafka.pushRequestErrors(ApiKey.Fetch, [
+      KafkaError.NOT_LEADER,
+      KafkaError.REQUEST_TIMED_OUT,
+      KafkaError.NOT_LEADER,
+    ]);
+    await kafka.pushRequestErrors(ApiKey.OffsetCommit, [
+      KafkaError.COORDINATOR_NOT_AVAILABLE,
+      KafkaError.NOT_COORDINATOR,
+    ]);
+    await kafka.pushRequestErrors(ApiKey.Produce, [KafkaError.NOT_LEADER, KafkaError.REQUEST_TIMED_OUT]);
+    await kafka.pushRequestErrors(ApiKey.Heartbeat, [KafkaError.NOT_COORDINATOR]);
+    for (let partition = 0; partition < 3; partition++) {
+      await kafka.setLeader(Topics.messageSubmitted, partition, 1 + ((partition + 1) % 3));
+      await sleep(500);
+    }
+    await kafka.setCoordinator('group', 'relayguard-scorer', 2);
+    return [await caughtUp(stack)];
+  },
+});
+
+export const redisRestarted = (events = 10_000): Scenario => ({
+  name: 'Redis restarted (append-only file, fsync always)',
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    await sleep(2_000);
+    await stack.redis.restart();
+    return [await caughtUp(stack)];
+  },
+});
+
+export const latency = (events = 10_000): Scenario => ({
+  name: 'added latency: 300 ms on every broker for 8 s',
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    await sleep(1_500);
+    await stack.kafka.setRtt(-1, 300);
+    await sleep(8_000);
+    await stack.kafka.setRtt(-1, 0);
+    return [await caughtUp(stack)];
+  },
+});
+
+export const rebalance = (events = 15_000): Scenario => ({
+  name: 'rebalance: a second scorer joins, then leaves',
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    await sleep(1_000);
+    const second = new ServiceProcess('scorer', stack.env);
+    await second.start();
+    await second.ready();
+    await sleep(3_000);
+    await second.stop();
+    return [await caughtUp(stack)];
+  },
+});
+
+export interface ScenarioResult extends Comparison {
+  readonly fault: string;
+  readonly sent: number;
+  readonly recoveryMs: number;
+  readonly ok: boolean;
+}
+
+/** The bound on recovery: beyond it the fault counts as not survived. */
+export const RECOVERY_BOUND_MS = 90_000;
+
+export async function runScenario(scenario: Scenario, seed = 1): Promise<ScenarioResult> {
+  const load = workload(scenario.events, seed);
+  const ref = reference(load);
+  const stack = await startChaosStack(load.tenants);
+  const scorer = new ServiceProcess('scorer', stack.env);
+  try {
+    await scorer.start();
+    await scorer.ready();
+    const producing = produce(stack, load.events, scenario.perSecond);
+    const recoveries = await scenario.inject({ stack, scorer, producing, random: seededRandom(seed) });
+    const sent = await producing;
+    recoveries.push(0);
+    await caughtUp(stack);
+    const comparison = await compare(stack, load, ref);
+    const recoveryMs = Math.max(...recoveries);
+    return {
+      fault: scenario.name,
+      sent,
+      recoveryMs,
+      ...comparison,
+      ok:
+        comparison.lost === 0 &&
+        comparison.duplicates === 0 &&
+        comparison.decisionsWrong === 0 &&
+        comparison.windowsDiffering === 0 &&
+        recoveryMs <= RECOVERY_BOUND_MS,
+    };
+  } finally {
+    await scorer.stop();
+    await stack.stop();
+  }
+}
+
+/**
+ * Redis loses everything after the scorer counted every event; with the scorer stopped, `relayguard
+ * rebuild-windows` replays the topic; then the windows and decisions must equal the reference again.
+ */
+export async function runRebuild(events = 10_000, seed = 2): Promise<ScenarioResult> {
+  const load = workload(events, seed);
+  const ref = reference(load);
+  const stack = await startChaosStack(load.tenants);
+  const scorer = new ServiceProcess('scorer', stack.env);
+  try {
+    await scorer.start();
+    await scorer.ready();
+    const sent = await produce(stack, load.events, 5_000);
+    await caughtUp(stack);
+    await scorer.stop();
+    await stack.redisAdmin.flushall();
+    const started = Date.now();
+    // Asynchronously: the Schema Registry double lives in this process and must keep answering.
+    await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'services/cli/main.ts', 'rebuild-windows', '--json'],
+      { env: { ...process.env, ...stack.env, RELAYGUARD_LOG_LEVEL: 'warn' }, timeout: 180_000 },
+    );
+    const recoveryMs = Date.now() - started;
+    const comparison = await compare(stack, load, ref);
+    return {
+      fault: 'Redis data lost (FLUSHALL), relayguard rebuild-windows',
+      sent,
+      recoveryMs,
+      ...comparison,
+      ok:
+        comparison.lost + comparison.duplicates + comparison.decisionsWrong + comparison.windowsDiffering ===
+        0,
+    };
+  } finally {
+    await scorer.stop();
+    await stack.stop();
+  }
+}
+
+/** The enforcer restarted: until it has caught up it answers the fallback; then it decides right. */
+export async function runEnforcerRestart(seed = 3): Promise<ScenarioResult> {
+  const load = workload(6_000, seed);
+  const ref = reference(load);
+  const stack = await startChaosStack(load.tenants);
+  const scorer = new ServiceProcess('scorer', stack.env);
+  const enforcer = new ServiceProcess('enforcer', stack.env);
+  let wrong = 0;
+  let answers = 0;
+  try {
+    await scorer.start();
+    await scorer.ready();
+    const sent = await produce(stack, load.events, 5_000);
+    await caughtUp(stack);
+    const blocked = [...ref.blocks.keys()];
+    const ask = async (tenantId: string) => {
+      const response = await fetch(`${enforcer.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId, sender: 'promo@spam1.example' }),
+      });
+      return (await response.json()) as { action: string; reason: string };
+    };
+    await enforcer.start();
+    await enforcer.ready();
+    await enforcer.stop();
+    const started = Date.now();
+    await enforcer.start();
+    // Ask throughout the restart: before readiness only the fallback, after it only the right decision.
+    let recoveryMs = 0;
+    await waitFor(
+      async () => {
+        const ready = (await fetch(`${enforcer.url}/readyz`)).status === 200;
+        for (const tenantId of [blocked[0]!, 't10']) {
+          const answer = await ask(tenantId);
+          answers++;
+          const right = ready
+            ? answer.action === (ref.blocks.has(tenantId) ? 'REJECT' : 'ACCEPT')
+            : answer.reason === 'not-ready';
+          if (!right) wrong++;
+        }
+        if (ready) recoveryMs = Date.now() - started;
+        return ready;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, description: 'the restarted enforcer to be ready' },
+    );
+    const comparison = await compare(stack, load, ref);
+    return {
+      fault: `enforcer restarted (${answers} decisions asked during the restart)`,
+      sent,
+      recoveryMs,
+      ...comparison,
+      decisionsWrong: comparison.decisionsWrong + wrong,
+      ok: wrong === 0 && comparison.decisionsWrong === 0 && comparison.lost + comparison.duplicates === 0,
+    };
+  } finally {
+    await enforcer.stop();
+    await scorer.stop();
+    await stack.stop();
+  }
+}
+
+export function chaosTable(results: readonly ScenarioResult[]): string {
+  return renderTable(
+    [
+      'fault',
+      'events sent',
+      'events counted',
+      'duplicates',
+      'lost',
+      'decisions wrong',
+      'windows differing',
+      'time to recover',
+      'result',
+    ],
+    results.map((r) => [
+      r.fault,
+      String(r.sent),
+      `${r.counted} of ${r.expected}`,
+      String(r.duplicates),
+      String(r.lost),
+      `${r.decisionsWrong} (${r.blocksExpected} blocks)`,
+      String(r.windowsDiffering),
+      `${(r.recoveryMs / 1000).toFixed(1)} s`,
+      r.ok ? 'survived' : 'FAILED',
+    ]),
+  );
+}
