@@ -16,11 +16,11 @@ import { scorerRedisBenchmark } from './scorer-redis.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
   scorerRedisBenchmark,
+  scorerKafkaBenchmark,
   coreBenchmark,
   policyBenchmark,
   blockLatencyBenchmark,
   memoryBenchmark,
-  scorerKafkaBenchmark,
 ];
 
 interface Options {
