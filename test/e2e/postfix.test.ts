@@ -1,7 +1,9 @@
 // A real Postfix from Debian, configured with deploy/postfix/main.cf, asks relayguard's policy server (embedded
-// in this process, in front of the whole embedded pipeline) about mail that swaks sends from different loopback
+// in this process, in front of the whole pipeline) about mail that swaks sends from different loopback
 // addresses — each address is a different tenant's on-premises server. A tenant whose server relays
-// unregistered-domain mail gets blocked; Postfix then rejects exactly its unregistered mail.
+// unregistered-domain mail gets blocked; Postfix then rejects exactly its unregistered mail. Twice: on the
+// embedded adapters, and on the production ones (events through Kafka — librdkafka's mock cluster — in the
+// Schema Registry's wire format, windows in a real Redis, the block back to the enforcer through Kafka).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -10,8 +12,15 @@ import type { MessageSubmitted } from '../../services/core/contracts.generated.j
 import { Topics } from '../../services/core/topics.js';
 import { postfixEndpoint } from '../../services/enforcer/policy-server.js';
 import { projectPath } from '../../services/platform/project-files.js';
-import { blockAfter, type EnforcementHarness, onboard, startEnforcement } from '../support/enforcement.js';
+import {
+  blockAfter,
+  type EnforcementHarness,
+  onboard,
+  readTopic,
+  startEnforcement,
+} from '../support/enforcement.js';
 import { type Postfix, postfixAvailable, startPostfix } from '../support/postfix.js';
+import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { swaks } from '../support/swaks.js';
 import { waitFor } from '../support/tether.js';
 
@@ -28,184 +37,194 @@ const NEIGHBOUR = { tenantId: 'fabrikam', acceptedDomain: 'fabrikam.example', se
 
 const unavailable = await postfixAvailable();
 
-describe('Postfix relay enforced by relayguard', { skip: unavailable }, () => {
-  let harness: EnforcementHarness;
-  let postfix: Postfix;
-  /** Queue ids of the messages Postfix accepted, by the tenant that sent them (null: no tenant). */
-  const accepted: { tenantId: string | null; queueId: string; senderDomain: string }[] = [];
+for (const adapters of ['embedded', 'production'] as const) {
+  describe(`Postfix relay enforced by relayguard (${adapters} adapters)`, { skip: unavailable }, () => {
+    let stack: ProductionStack | undefined;
+    let harness: EnforcementHarness;
+    let postfix: Postfix;
+    /** Queue ids of the messages Postfix accepted, by the tenant that sent them (null: no tenant). */
+    const accepted: { tenantId: string | null; queueId: string; senderDomain: string }[] = [];
 
-  const send = async (clientAddress: string, from: string) => {
-    const result = await swaks({
-      server: postfix.host,
-      port: postfix.smtpPort,
-      localInterface: clientAddress,
-      from,
-      to: 'recipient@external.example',
+    const send = async (clientAddress: string, from: string) => {
+      const result = await swaks({
+        server: postfix.host,
+        port: postfix.smtpPort,
+        localInterface: clientAddress,
+        from,
+        to: 'recipient@external.example',
+      });
+      const tenantId =
+        clientAddress === '127.0.0.2'
+          ? COMPROMISED.tenantId
+          : clientAddress === '127.0.0.3'
+            ? NEIGHBOUR.tenantId
+            : null;
+      if (result.queueId)
+        accepted.push({ tenantId, queueId: result.queueId, senderDomain: from.split('@')[1]! });
+      return result;
+    };
+
+    before(async () => {
+      stack = adapters === 'production' ? await startProductionStack() : undefined;
+      harness = await startEnforcement({ stack });
+      await onboard(harness.driver, COMPROMISED);
+      await onboard(harness.driver, NEIGHBOUR);
+      const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
+      assert.ok(snippet.includes('inet:127.0.0.1:10040'), 'the shipped snippet names the default endpoint');
+      postfix = await startPostfix({
+        mainCf: [
+          snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
+          // A later line wins: on a loaded test machine a slow answer must not become the default action.
+          'smtpd_policy_service_timeout = 60s',
+        ].join('\n'),
+        startTimeoutMs: 60_000,
+      });
     });
-    const tenantId =
-      clientAddress === '127.0.0.2'
-        ? COMPROMISED.tenantId
-        : clientAddress === '127.0.0.3'
-          ? NEIGHBOUR.tenantId
-          : null;
-    if (result.queueId)
-      accepted.push({ tenantId, queueId: result.queueId, senderDomain: from.split('@')[1]! });
-    return result;
-  };
-
-  before(async () => {
-    harness = await startEnforcement();
-    await onboard(harness.driver, COMPROMISED);
-    await onboard(harness.driver, NEIGHBOUR);
-    const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
-    assert.ok(snippet.includes('inet:127.0.0.1:10040'), 'the shipped snippet names the default endpoint');
-    postfix = await startPostfix({
-      mainCf: [
-        snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
-        // A later line wins: on a loaded test machine a slow answer must not become the default action.
-        'smtpd_policy_service_timeout = 60s',
-      ].join('\n'),
-      startTimeoutMs: 60_000,
+    after(async () => {
+      await postfix?.stop();
+      await harness?.stop();
+      await stack?.stop();
     });
-  });
-  after(async () => {
-    await postfix?.stop();
-    await harness?.stop();
-  });
 
-  it('accepts the unregistered mail of a tenant under its threshold, then blocks the tenant', async () => {
-    for (let i = 0; i < SPAM_BURST; i++) {
-      const result = await send('127.0.0.2', `promo@offers${i}.spam.example`);
-      assert.match(result.rcptReply, /^250 /, result.transcript);
-      assert.ok(result.queueId, result.transcript);
-    }
-    await harness.driver.settle();
-    const block = await waitFor(() => harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block, {
-      description: 'the compromised tenant to be blocked',
-    });
-    assert.equal(block.mode, 'ENFORCE');
-    assert.equal(block.evidence.unregistered, SPAM_BURST);
-    assert.deepEqual(
-      block.evidence.connectors.map((c) => c.connectorId),
-      ['contoso-connector'],
-    );
-  });
-
-  it("rejects the blocked tenant's unregistered mail with 550 5.7.750 and relayguard's text", async () => {
-    for (const from of ['promo@offers-late.spam.example', 'x@[192.0.2.1]']) {
-      const result = await send('127.0.0.2', from);
-      // Postfix quotes a policy server's reject as "<recipient>: Recipient address rejected: <text>".
-      assert.match(result.rcptReply, /^550 5\.7\.750 /, result.transcript);
-      assert.ok(result.rcptReply.endsWith(`Recipient address rejected: ${BLOCK_TEXT}`), result.rcptReply);
-      assert.equal(result.queueId, undefined, 'not accepted');
-    }
-    const log = await postfix.readLog();
-    assert.match(
-      log,
-      new RegExp(`reject: RCPT from unknown\\[127\\.0\\.0\\.2\\]: 550 5\\.7\\.750 .*${BLOCK_TEXT}`),
-    );
-  });
-
-  it('accepts the blocked tenant registered-domain mail', async () => {
-    for (const from of ['it@contoso.example', 'alerts@mail.contoso.example']) {
-      const result = await send('127.0.0.2', from);
-      assert.match(result.rcptReply, /^250 /, result.transcript);
-      assert.ok(result.queueId, result.transcript);
-    }
-  });
-
-  it("accepts other tenants' mail, and mail from clients that are no tenant's", async () => {
-    for (const [client, from] of [
-      ['127.0.0.3', 'newsletter@partner.example'],
-      ['127.0.0.3', 'ceo@fabrikam.example'],
-      ['127.0.0.9', 'promo@offers-late.spam.example'],
-    ] as const) {
-      const result = await send(client, from);
-      assert.match(result.rcptReply, /^250 /, result.transcript);
-      assert.ok(result.queueId, result.transcript);
-    }
-  });
-
-  it('published one event per accepted message at END-OF-MESSAGE, exactly the ones the scorer counted', async () => {
-    await harness.driver.settle();
-    const { codec } = harness.driver.runtime.adapters;
-    const events: MessageSubmitted[] = await Promise.all(
-      harness.driver.log
-        .records(Topics.messageSubmitted)
-        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
-    );
-    const expected = accepted.filter((message) => message.tenantId !== null);
-    assert.deepEqual(
-      events.map((event) => [event.eventId, event.tenantId, event.envelopeSenderDomain]).sort(),
-      expected
-        .map((message) => [`${postfix.hostname}/${message.queueId}`, message.tenantId, message.senderDomain])
-        .sort(),
-    );
-    for (const event of events) {
-      assert.equal(event.queueId, event.eventId.split('/')[1]);
-      assert.equal(event.relayHost, postfix.hostname);
-      assert.equal(event.recipientCount, 1);
-      assert.ok(event.sizeBytes > 0);
-      assert.equal(event.clientAddress, event.tenantId === COMPROMISED.tenantId ? '127.0.0.2' : '127.0.0.3');
-    }
-
-    const admin = harness.driver.runtime.admin!;
-    for (const tenant of [COMPROMISED, NEIGHBOUR]) {
-      const mine = events.filter((event) => event.tenantId === tenant.tenantId);
-      const unregistered = mine.filter(
-        (event) => !event.envelopeSenderDomain?.endsWith(tenant.acceptedDomain),
+    it('accepts the unregistered mail of a tenant under its threshold, then blocks the tenant', async () => {
+      for (let i = 0; i < SPAM_BURST; i++) {
+        const result = await send('127.0.0.2', `promo@offers${i}.spam.example`);
+        assert.match(result.rcptReply, /^250 /, result.transcript);
+        assert.ok(result.queueId, result.transcript);
+      }
+      await harness.driver.settle();
+      const block = await waitFor(
+        () => harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block,
+        {
+          description: 'the compromised tenant to be blocked',
+        },
       );
-      const { counters } = await admin.status(tenant.tenantId);
-      assert.equal(counters.total, mine.length, `${tenant.tenantId}: T`);
-      assert.equal(counters.unregistered, unregistered.length, `${tenant.tenantId}: U`);
-    }
+      assert.equal(block.mode, 'ENFORCE');
+      assert.equal(block.evidence.unregistered, SPAM_BURST);
+      assert.deepEqual(
+        block.evidence.connectors.map((c) => c.connectorId),
+        ['contoso-connector'],
+      );
+    });
 
-    // Postfix delivered (to its discard sink) exactly the messages it accepted.
-    const log = await postfix.readLog();
-    for (const { queueId } of accepted) {
+    it("rejects the blocked tenant's unregistered mail with 550 5.7.750 and relayguard's text", async () => {
+      for (const from of ['promo@offers-late.spam.example', 'x@[192.0.2.1]']) {
+        const result = await send('127.0.0.2', from);
+        // Postfix quotes a policy server's reject as "<recipient>: Recipient address rejected: <text>".
+        assert.match(result.rcptReply, /^550 5\.7\.750 /, result.transcript);
+        assert.ok(result.rcptReply.endsWith(`Recipient address rejected: ${BLOCK_TEXT}`), result.rcptReply);
+        assert.equal(result.queueId, undefined, 'not accepted');
+      }
+      const log = await postfix.readLog();
       assert.match(
         log,
-        new RegExp(`${queueId}: to=<recipient@external\\.example>.*status=sent \\(relayguard test sink\\)`),
+        new RegExp(`reject: RCPT from unknown\\[127\\.0\\.0\\.2\\]: 550 5\\.7\\.750 .*${BLOCK_TEXT}`),
       );
-    }
+    });
 
-    // The backtest reads the same messages out of Postfix's own log as the policy server published live.
-    const enforcer = harness.driver.runtime.enforcer!;
-    const parser = new PostfixLogParser({
-      resolve: (address) => {
-        const client = enforcer.resolve({ clientAddress: address });
-        return client?.connector
-          ? {
-              tenantId: client.tenantId,
-              connectorId: client.connector.connectorId,
-              relayPath: client.connector.relayPath,
-            }
-          : undefined;
-      },
-      year: new Date().getFullYear(),
-      syslogZone: 'local',
+    it('accepts the blocked tenant registered-domain mail', async () => {
+      for (const from of ['it@contoso.example', 'alerts@mail.contoso.example']) {
+        const result = await send('127.0.0.2', from);
+        assert.match(result.rcptReply, /^250 /, result.transcript);
+        assert.ok(result.queueId, result.transcript);
+      }
     });
-    const fromLog = log.split('\n').flatMap((line) => parser.line(line) ?? []);
-    // Every field but what the log words differently: the host (the log names it by the first label of
-    // myhostname, so ids are `<label>/<queue id>`), the size (qmgr counts the queue file, with the Received:
-    // header Postfix added) and the time (the log's clock is the real one, the pipeline's a test clock).
-    const label = postfix.hostname.split('.')[0]!;
-    const fields = ({ sizeBytes: _, occurredAt: __, eventId, relayHost, ...event }: MessageSubmitted) => ({
-      ...event,
-      eventId: eventId.replace(`${postfix.hostname}/`, `${label}/`),
-      relayHost: relayHost === postfix.hostname ? label : relayHost,
+
+    it("accepts other tenants' mail, and mail from clients that are no tenant's", async () => {
+      for (const [client, from] of [
+        ['127.0.0.3', 'newsletter@partner.example'],
+        ['127.0.0.3', 'ceo@fabrikam.example'],
+        ['127.0.0.9', 'promo@offers-late.spam.example'],
+      ] as const) {
+        const result = await send(client, from);
+        assert.match(result.rcptReply, /^250 /, result.transcript);
+        assert.ok(result.queueId, result.transcript);
+      }
     });
-    const byId = (a: MessageSubmitted, b: MessageSubmitted) => (a.eventId < b.eventId ? -1 : 1);
-    const published = [...events].sort(byId);
-    const parsed = fromLog.sort(byId);
-    assert.deepEqual(parsed.map(fields), published.map(fields));
-    parsed.forEach((event, i) => {
-      assert.ok(
-        event.sizeBytes >= published[i]!.sizeBytes,
-        `${event.eventId}: the queue file holds the message`,
+
+    it('published one event per accepted message at END-OF-MESSAGE, exactly the ones the scorer counted', async () => {
+      await harness.driver.settle();
+      const events = await readTopic(harness.driver, Topics.messageSubmitted);
+      const expected = accepted.filter((message) => message.tenantId !== null);
+      assert.deepEqual(
+        events.map((event) => [event.eventId, event.tenantId, event.envelopeSenderDomain]).sort(),
+        expected
+          .map((message) => [
+            `${postfix.hostname}/${message.queueId}`,
+            message.tenantId,
+            message.senderDomain,
+          ])
+          .sort(),
       );
+      for (const event of events) {
+        assert.equal(event.queueId, event.eventId.split('/')[1]);
+        assert.equal(event.relayHost, postfix.hostname);
+        assert.equal(event.recipientCount, 1);
+        assert.ok(event.sizeBytes > 0);
+        assert.equal(
+          event.clientAddress,
+          event.tenantId === COMPROMISED.tenantId ? '127.0.0.2' : '127.0.0.3',
+        );
+      }
+
+      const admin = harness.driver.runtime.admin!;
+      for (const tenant of [COMPROMISED, NEIGHBOUR]) {
+        const mine = events.filter((event) => event.tenantId === tenant.tenantId);
+        const unregistered = mine.filter(
+          (event) => !event.envelopeSenderDomain?.endsWith(tenant.acceptedDomain),
+        );
+        const { counters } = await admin.status(tenant.tenantId);
+        assert.equal(counters.total, mine.length, `${tenant.tenantId}: T`);
+        assert.equal(counters.unregistered, unregistered.length, `${tenant.tenantId}: U`);
+      }
+
+      // Postfix delivered (to its discard sink) exactly the messages it accepted.
+      const log = await postfix.readLog();
+      for (const { queueId } of accepted) {
+        assert.match(
+          log,
+          new RegExp(`${queueId}: to=<recipient@external\\.example>.*status=sent \\(relayguard test sink\\)`),
+        );
+      }
+
+      // The backtest reads the same messages out of Postfix's own log as the policy server published live.
+      const enforcer = harness.driver.runtime.enforcer!;
+      const parser = new PostfixLogParser({
+        resolve: (address) => {
+          const client = enforcer.resolve({ clientAddress: address });
+          return client?.connector
+            ? {
+                tenantId: client.tenantId,
+                connectorId: client.connector.connectorId,
+                relayPath: client.connector.relayPath,
+              }
+            : undefined;
+        },
+        year: new Date().getFullYear(),
+        syslogZone: 'local',
+      });
+      const fromLog = log.split('\n').flatMap((line) => parser.line(line) ?? []);
+      // Every field but what the log words differently: the host (the log names it by the first label of
+      // myhostname, so ids are `<label>/<queue id>`), the size (qmgr counts the queue file, with the Received:
+      // header Postfix added) and the time (the log's clock is the real one, the pipeline's a test clock).
+      const label = postfix.hostname.split('.')[0]!;
+      const fields = ({ sizeBytes: _, occurredAt: __, eventId, relayHost, ...event }: MessageSubmitted) => ({
+        ...event,
+        eventId: eventId.replace(`${postfix.hostname}/`, `${label}/`),
+        relayHost: relayHost === postfix.hostname ? label : relayHost,
+      });
+      const byId = (a: MessageSubmitted, b: MessageSubmitted) => (a.eventId < b.eventId ? -1 : 1);
+      const published = [...events].sort(byId);
+      const parsed = fromLog.sort(byId);
+      assert.deepEqual(parsed.map(fields), published.map(fields));
+      parsed.forEach((event, i) => {
+        assert.ok(
+          event.sizeBytes >= published[i]!.sizeBytes,
+          `${event.eventId}: the queue file holds the message`,
+        );
+      });
+      const stats = parser.finish();
+      assert.equal(stats.problems['unresolved-client'].count, 1, "127.0.0.9 is no tenant's");
     });
-    const stats = parser.finish();
-    assert.equal(stats.problems['unresolved-client'].count, 1, "127.0.0.9 is no tenant's");
   });
-});
+}

@@ -7,7 +7,6 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { type PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
-import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../services/core/directory.js';
 import { Topics } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
@@ -26,6 +25,7 @@ import {
   metricValue,
   onboard,
   rcpt,
+  readTopic,
   startEnforcement,
 } from '../support/enforcement.js';
 import { waitFor } from '../support/tether.js';
@@ -88,13 +88,7 @@ describe('policy server', () => {
   });
 
   it('publishes one MessageSubmitted per END-OF-MESSAGE, with domains only', async () => {
-    const events: MessageSubmitted[] = await Promise.all(
-      harness.driver.log
-        .records(Topics.messageSubmitted)
-        .map((record) =>
-          harness.driver.runtime.adapters.codec.decode(Topics.messageSubmitted, record.value!),
-        ),
-    );
+    const events = await readTopic(harness.driver, Topics.messageSubmitted);
     assert.equal(events.length, 3);
     const first = events.find((event) => event.queueId === 'Q0')!;
     assert.deepEqual(

@@ -1,12 +1,15 @@
-// The embedded pipeline with relayguard's Postfix policy server in front of it, and the tenants a test needs:
-// what the policy-server, decision-API and Postfix tests share.
+// The pipeline (embedded, or on the production adapters) with relayguard's Postfix policy server in front of it,
+// and the tenants a test needs: what the policy-server, decision-API and Postfix tests share.
 import type { PolicyAttributes } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
 import type { PolicyOverrides } from '../../services/core/policy.js';
+import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
 import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { OPERATOR, type PipelineDriver, startPipeline } from './pipeline-driver.js';
+import type { LogRecord } from '../../services/platform/ports.js';
+import { OPERATOR, type Pipeline, startPipeline, startProductionPipeline } from './pipeline-driver.js';
+import type { ProductionStack } from './production-stack.js';
 
 export interface TestTenant {
   readonly tenantId: string;
@@ -17,7 +20,7 @@ export interface TestTenant {
 }
 
 /** Registers a tenant's accepted domain (subdomains included) and its connector, and its policy overrides. */
-export async function onboard(driver: PipelineDriver, tenant: TestTenant): Promise<void> {
+export async function onboard(driver: Pipeline, tenant: TestTenant): Promise<void> {
   const admin = driver.runtime.admin!;
   await admin.putAcceptedDomain(OPERATOR, tenant.tenantId, tenant.acceptedDomain, true);
   await admin.putConnector(OPERATOR, tenant.tenantId, `${tenant.tenantId}-connector`, {
@@ -39,15 +42,22 @@ export function blockAfter(unregistered: number): PolicyOverrides {
 }
 
 export interface EnforcementHarness {
-  readonly driver: PipelineDriver;
+  readonly driver: Pipeline;
   readonly policy: PolicyServer;
   stop(): Promise<void>;
 }
 
-export async function startEnforcement(
-  options: { policy?: Partial<Parameters<typeof startPolicyServer>[0]>; clock?: number } = {},
-): Promise<EnforcementHarness> {
-  const driver = await startPipeline({}, options.clock);
+export interface EnforcementOptions {
+  readonly policy?: Partial<Parameters<typeof startPolicyServer>[0]>;
+  readonly clock?: number;
+  /** Kafka (mock cluster), Schema Registry (double) and Redis: the production adapters. Default: embedded. */
+  readonly stack?: ProductionStack;
+}
+
+export async function startEnforcement(options: EnforcementOptions = {}): Promise<EnforcementHarness> {
+  const driver = options.stack
+    ? await startProductionPipeline(options.stack, {}, options.clock)
+    : await startPipeline({}, options.clock);
   const runtime = driver.runtime;
   const policy = await startPolicyServer({
     enforcer: runtime.enforcer!,
@@ -70,7 +80,7 @@ export async function startEnforcement(
 
 /** A counter's value from the runtime's registry (0 when the label set was never incremented). */
 export async function metricValue(
-  driver: PipelineDriver,
+  driver: Pipeline,
   name: string,
   labels: Record<string, string> = {},
 ): Promise<number> {
@@ -79,6 +89,25 @@ export async function metricValue(
   return values
     .filter((v) => Object.entries(labels).every(([key, value]) => String(v.labels[key]) === value))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Every event on a topic, decoded, whichever the event log (a group-less read up to the end). */
+export async function readTopic<T extends ContractTopic>(
+  driver: Pipeline,
+  topic: T,
+): Promise<TopicContracts[T][]> {
+  const records: LogRecord[] = [];
+  const reader = await driver.log.subscribe({
+    groupId: null,
+    topics: [topic],
+    handleBatch: async (batch) => {
+      records.push(...batch.records);
+    },
+  });
+  await reader.caughtUp;
+  await reader.stop();
+  const { codec } = driver.runtime.adapters;
+  return Promise.all(records.map((record) => codec.decode(topic, record.value!)));
 }
 
 /** A Postfix policy request at RCPT, as smtpd sends it (SMTPD_POLICY_README). */

@@ -1,0 +1,81 @@
+// The relay SDK as a relay uses it in production: its own Kafka producer (the Kafka adapter, against librdkafka's
+// mock cluster) and its own Schema Registry codec (against the registry double), publishing to a relayguard on
+// the production adapters, whose scorer counts the events and blocks the tenant.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Topics } from '../../services/core/topics.js';
+import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { MessagePublisher, type SubmittedMessage } from '../../services/sdk/index.js';
+import { blockAfter, onboard, readTopic } from '../support/enforcement.js';
+import { type Pipeline, startProductionPipeline } from '../support/pipeline-driver.js';
+import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
+import { waitFor } from '../support/tether.js';
+
+describe('relay SDK on Kafka and the Schema Registry', () => {
+  let stack: ProductionStack;
+  let pipeline: Pipeline;
+  let relayLog: KafkaEventLog;
+
+  before(async () => {
+    stack = await startProductionStack();
+    pipeline = await startProductionPipeline(stack);
+    await onboard(pipeline, {
+      tenantId: 'northwind',
+      acceptedDomain: 'northwind.example',
+      senderIpRange: '198.51.100.0/24',
+      policy: blockAfter(3),
+    });
+    relayLog = new KafkaEventLog({ kafka: loadConfig(stack.env).kafka!, logger: silentLogger });
+  });
+  after(async () => {
+    await relayLog?.close();
+    await pipeline?.stop();
+    await stack?.stop();
+  });
+
+  it('publishes batched events that the scorer counts, and close() flushes', async () => {
+    const publisher = new MessagePublisher({
+      log: relayLog,
+      codec: new RegistryCodec(loadConfig(stack.env).schemaRegistry!),
+      clock: pipeline.clock,
+      lingerMs: 20,
+    });
+    const message = (i: number, sender: string): SubmittedMessage => ({
+      tenantId: 'northwind',
+      connectorId: 'northwind-connector',
+      relayPath: 'ONPREM',
+      sender,
+      clientAddress: '198.51.100.7',
+      queueId: `Q${i}`,
+      relayHost: 'relay-9.example.net',
+      recipientCount: 2,
+      sizeBytes: 10_000 + i,
+    });
+    const delivered = await Promise.all([
+      publisher.publish(message(1, 'ops@northwind.example')),
+      publisher.publish(message(2, 'deals@spam-a.example')),
+      publisher.publish(message(3, 'deals@spam-b.example')),
+    ]);
+    assert.deepEqual(
+      delivered.map((event) => event.eventId),
+      ['relay-9.example.net/Q1', 'relay-9.example.net/Q2', 'relay-9.example.net/Q3'],
+    );
+    // The last one is still lingering when close() is called: close delivers it.
+    const last = publisher.publish(message(4, 'deals@spam-c.example'));
+    await publisher.close();
+    assert.equal((await last).envelopeSenderDomain, 'spam-c.example');
+
+    await pipeline.settle();
+    await waitFor(() => pipeline.runtime.directory.tenant('northwind')?.block, {
+      description: 'the tenant to be blocked',
+      timeoutMs: 60_000,
+    });
+    const events = await readTopic(pipeline, Topics.messageSubmitted);
+    assert.deepEqual(events.map((event) => event.queueId).sort(), ['Q1', 'Q2', 'Q3', 'Q4']);
+    const { counters } = await pipeline.runtime.admin!.status('northwind');
+    assert.deepEqual([counters.total, counters.unregistered], [4, 3]);
+  });
+});
