@@ -90,6 +90,8 @@ export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, {
     '/v1/decisions',
     {
       schema: {
+        summary: 'The decision for one message: accept, or reject a blocked tenant unregistered sender',
+        tags: ['decisions'],
         body: DecisionRequest,
         response: { 200: DecisionResponse, 400: ErrorResponse, 500: ErrorResponse },
       },

@@ -118,6 +118,14 @@ describe('HTTP decision API', () => {
     assert.equal(notJson.statusCode, 400);
   });
 
+  it('is documented in /openapi.json from the same schemas', async () => {
+    const doc = (await http.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const operation = doc.paths['/v1/decisions'].post;
+    assert.deepEqual(operation.tags, ['decisions']);
+    assert.equal(operation.requestBody.content['application/json'].schema.additionalProperties, false);
+    assert.ok(operation.responses['200'] && operation.responses['400']);
+  });
+
   it('counts decisions and their duration under stage "http"', async () => {
     const metrics = await driver.runtime.metrics.registry.getSingleMetricAsString(
       'relayguard_decisions_total',
