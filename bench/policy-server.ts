@@ -2,7 +2,8 @@
 // in embedded mode (scorer, enforcer, admin, directory feed) with the policy server on a free loopback port and
 // a fleet of tenants, every tenth one blocked; a child process plays a relay fleet: N connections, each sending one
 // request and waiting for its reply before the next, as Postfix's smtpd processes do. Two scenarios:
-//   rcpt     — RCPT requests only: the decision path (3 in 4 senders unregistered, every 10th client blocked).
+//   rcpt     — RCPT requests only: the decision path. 1 in 8 senders is unregistered (3 partner domains: below
+//              the default thresholds); every tenth tenant is blocked, so those are rejected.
 //   message  — RCPT then END-OF-MESSAGE per message: the decision plus one MessageSubmitted published and scored.
 // Latency is measured at the client, from write to reply, so it includes loopback TCP and both event loops.
 //
@@ -62,7 +63,11 @@ async function load(job: LoadJob): Promise<LoadResult> {
           request: 'smtpd_access_policy',
           protocol_name: 'ESMTP',
           client_address: clientOf(tenant),
-          sender: n % 4 === 0 ? `it@tenant-${tenant}.example` : `promo@offer${n % 997}.example`,
+          // Each tenant's n-th message: the unregistered share is the same for every tenant.
+          sender:
+            Math.floor(n / TENANTS) % 8 === 0
+              ? `news@partner${n % 3}.example`
+              : `it@tenant-${tenant}.example`,
           recipient: 'someone@external.example',
           queue_id: `B${n.toString(16)}`,
           policy_context: 'bench-relay',
