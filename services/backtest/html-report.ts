@@ -208,6 +208,15 @@ export function renderBacktestHtml(
       ['message class', 'messages'],
       Object.entries(events.byClass).map(([messageClass, n]) => [messageClass, formatCount(n)]),
     ),
+    Object.keys(events.invalid).length === 0
+      ? ''
+      : table(
+          ['events that can never be scored (the live scorer dead-letters them)', 'count'],
+          Object.entries(events.invalid).map(([code, n]) => [code, formatCount(n)]),
+        ),
+    events.tenantsWithoutAcceptedDomains === 0
+      ? ''
+      : `<p>${formatCount(events.tenantsWithoutAcceptedDomains)} tenants have no accepted domain in the tenants file: all their mail counts as unregistered.</p>`,
     problems.length === 0
       ? '<p>Input problems: none.</p>'
       : table(

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Backtest, type NamedPolicy } from '../../../services/backtest/engine.js';
 import { decodeEventLine, encodeEventLine } from '../../../services/backtest/event-lines.js';
-import { volumeBeganMinute } from '../../../services/backtest/history.js';
+import { MinuteHistory, volumeBeganMinute } from '../../../services/backtest/history.js';
 import { eventLogSource } from '../../../services/backtest/log-source.js';
 import { IN_FORCE, parsePolicySpec } from '../../../services/backtest/policies.js';
 import { exportTenants, loadTenants } from '../../../services/backtest/tenants-file.js';
@@ -199,6 +199,22 @@ describe('backtest', () => {
       ),
       1_000 - 59,
     );
+  });
+
+  it('keeps per-minute history in a ring until kept, then every minute, late ones in their place', () => {
+    const history = new MinuteHistory(4);
+    for (const minute of [1, 2, 2, 3, 7, 8]) history.record(minute, 'unregistered');
+    history.record(8, 'forwarded');
+    history.record(8, 'registered');
+    history.keep(8);
+    // The ring held minutes 5..8 only.
+    assert.deepEqual(history.perMinute(1, 8, 0), [0, 0, 0, 0, 0, 0, 1, 1]);
+    history.record(10, 'unregistered');
+    history.record(9, 'unregistered'); // late, within grace
+    history.record(10, 'unregistered');
+    assert.deepEqual(history.perMinute(7, 10, 0.5), [1, 1.5, 1, 2]);
+    assert.deepEqual(history.slidingUnregistered(8, 10, 3, 0), [2, 3, 4]);
+    assert.deepEqual(history.keptSpan(), { first: 7, last: 10 });
   });
 
   it('parses candidate policies from the command line and names the bad field', () => {
