@@ -6,6 +6,7 @@ import { stderr, stdout } from 'node:process';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { renderTable } from '../services/cli/table.js';
+import { backtestBenchmark } from './backtest.js';
 import { blockLatencyBenchmark } from './block-latency.js';
 import { coreBenchmark } from './core.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
@@ -21,6 +22,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   policyBenchmark,
   blockLatencyBenchmark,
   memoryBenchmark,
+  backtestBenchmark,
 ];
 
 interface Options {

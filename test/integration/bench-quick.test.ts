@@ -37,6 +37,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '4 policy server',
     '5 block latency',
     '6 memory',
+    '7 backtest',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }
