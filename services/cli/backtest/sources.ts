@@ -11,15 +11,28 @@ import {
 } from '../../backtest/postfix-log.js';
 import { type EventSource, ProblemCounter, type SourceProgress } from '../../backtest/source.js';
 import type { MessageSubmitted } from '../../core/contracts.generated.js';
+import { RelayguardError } from '../../core/errors.js';
 
 const CHUNK = 1 << 20;
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    throw new RelayguardError(
+      'INVALID_FIELD',
+      `${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      { field: 'source' },
+    );
+  }
+}
 
 /** Reads the files in turn and calls `onLine` for every line (numbered across all files), in order. */
 function lineSource(
   paths: readonly string[],
   onLine: (line: string, lineNumber: number) => MessageSubmitted | null,
 ): Pick<EventSource, 'batches' | 'progress'> {
-  const total = paths.includes('-') ? null : paths.reduce((sum, path) => sum + statSync(path).size, 0);
+  const total = paths.includes('-') ? null : paths.reduce((sum, path) => sum + sizeOf(path), 0);
   let done = 0;
   let lineNumber = 0;
   async function* batches(): AsyncGenerator<readonly MessageSubmitted[]> {
