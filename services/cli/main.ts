@@ -142,6 +142,11 @@ program
     [],
   )
   .option(
+    '--kafka',
+    'read the message-submitted topic of the configured Kafka (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) from the start of retention, without a consumer group; --from/--to pick the range',
+    false,
+  )
+  .option(
     '--tenants <file>',
     'tenants file: accepted domains, connectors (client ranges) and policy overrides (JSON)',
   )
@@ -172,6 +177,7 @@ program
     process.exitCode = await backtest(config(), {
       events: opts.events,
       postfix: opts.postfix,
+      kafka: opts.kafka,
       tenants: opts.tenants,
       clients: opts.clients,
       year: opts.year,

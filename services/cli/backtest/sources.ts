@@ -1,17 +1,29 @@
 // File sources for `relayguard backtest`: recorded events (JSON lines) and Postfix mail logs, streamed from disk
 // (or standard input, `-`) in 1 MiB chunks split into lines here: a day of traffic is tens of millions of lines,
-// and readline's per-line events cost more than the split. Progress is counted in bytes read.
+// and readline's per-line events cost more than the split. Progress is counted in bytes read. And the
+// message-submitted topic of the configured Kafka.
 import { createReadStream, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { decodeEventLine } from '../../backtest/event-lines.js';
+import { eventLogSource } from '../../backtest/log-source.js';
 import {
   type PostfixLogOptions,
   PostfixLogParser,
   type PostfixLogStats,
 } from '../../backtest/postfix-log.js';
-import { type EventSource, ProblemCounter, type SourceProgress } from '../../backtest/source.js';
+import {
+  type EventSource,
+  ProblemCounter,
+  type SourceProgress,
+  type TimeRange,
+} from '../../backtest/source.js';
 import type { MessageSubmitted } from '../../core/contracts.generated.js';
 import { RelayguardError } from '../../core/errors.js';
+import { Topics } from '../../core/topics.js';
+import { RegistryCodec } from '../../platform/codec/registry-codec.js';
+import type { Config } from '../../platform/config.js';
+import { KafkaEventLog } from '../../platform/kafka/kafka-event-log.js';
+import type { Logger } from '../../platform/logger.js';
 
 const CHUNK = 1 << 20;
 
@@ -106,4 +118,29 @@ export function postfixLogSource(paths: readonly string[], options: PostfixLogOp
       return { description, problems, details };
     },
   };
+}
+
+/**
+ * The message-submitted topic of the configured Kafka and Schema Registry, read without a consumer group
+ * (services/backtest/log-source.ts): no offsets are committed, nothing is published. Close it when done.
+ */
+export function kafkaTopicSource(
+  config: Config,
+  range: TimeRange,
+  logger: Logger,
+): EventSource & { close(): Promise<void> } {
+  if (!config.kafka || !config.schemaRegistry)
+    throw new RelayguardError(
+      'INVALID_FIELD',
+      '--kafka reads the topic of the configured Kafka: set KAFKA_BROKERS and SCHEMA_REGISTRY_URL',
+      { field: 'KAFKA_BROKERS' },
+    );
+  const log = new KafkaEventLog({ kafka: config.kafka, logger });
+  const source = eventLogSource(
+    log,
+    new RegistryCodec(config.schemaRegistry),
+    range,
+    `Kafka topic ${Topics.messageSubmitted} at ${config.kafka.brokers.join(',')}`,
+  );
+  return { ...source, close: () => log.close() };
 }

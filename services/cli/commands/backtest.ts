@@ -12,8 +12,9 @@ import type { MessageSubmitted } from '../../core/contracts.generated.js';
 import { TenantDirectory } from '../../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../../core/errors.js';
 import type { Config } from '../../platform/config.js';
+import { createLogger } from '../../platform/logger.js';
 import { renderBacktestText } from '../backtest/report-text.js';
-import { eventsFileSource, postfixLogSource } from '../backtest/sources.js';
+import { eventsFileSource, kafkaTopicSource, postfixLogSource } from '../backtest/sources.js';
 import { ExitCode } from '../exit-codes.js';
 
 const SCORE_BATCH = 200_000;
@@ -21,6 +22,8 @@ const SCORE_BATCH = 200_000;
 export interface BacktestOptions {
   readonly events: readonly string[];
   readonly postfix: readonly string[];
+  /** Read the message-submitted topic of the configured Kafka (within the time range). */
+  readonly kafka: boolean;
   readonly tenants: string | undefined;
   readonly clients: string | undefined;
   readonly year: number;
@@ -66,10 +69,20 @@ function candidates(config: Config, options: BacktestOptions): NamedPolicy[] {
   return policiesToRun(config.policy, [...fromFile, ...fromFlags]);
 }
 
-function openSource(options: BacktestOptions, directory: TenantDirectory): EventSource {
-  if (options.events.length > 0 === options.postfix.length > 0)
-    throw usage('give exactly one source: --events <file...> or --postfix <log...>', 'source');
+function openSource(
+  config: Config,
+  options: BacktestOptions,
+  directory: TenantDirectory,
+): EventSource & { close?(): Promise<void> } {
+  const given = [options.events.length > 0, options.postfix.length > 0, options.kafka].filter(Boolean);
+  if (given.length !== 1)
+    throw usage('give exactly one source: --events <file...>, --postfix <log...> or --kafka', 'source');
   if (options.events.length > 0) return eventsFileSource(options.events);
+  if (options.kafka) {
+    // Logs go to stderr: stdout carries the report.
+    const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
+    return kafkaTopicSource(config, options.range, createLogger(level, process.stderr));
+  }
   if (!options.clients && !options.tenants)
     throw usage(
       '--postfix needs --tenants (a tenants file whose connectors name client ranges) or --clients (a mapping file)',
@@ -95,23 +108,21 @@ export async function runBacktest(
     ? loadTenants(readJson(options.tenants, '--tenants'), options.tenants)
     : new TenantDirectory();
   const policies = candidates(config, options);
-  const source = openSource(options, directory);
+  const source = openSource(config, options, directory);
   const backtest = new Backtest(directory, policies);
 
+  const initial = source.progress();
+  const unit = initial.unit === 'bytes' ? 'MiB' : 'records';
   const bar = new SingleBar({
-    format: 'reading [{bar}] {percentage}% | {read} of {size} MiB | {events} events',
+    format: `reading [{bar}] {percentage}% | {read} of {size} ${unit} | {events} events`,
     stream: stderr,
     hideCursor: true,
   });
-  const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
+  const amount = (n: number | null) =>
+    n === null ? '?' : initial.unit === 'bytes' ? (n / 1_048_576).toFixed(1) : n.toLocaleString('en-US');
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const initial = source.progress();
-  bar.start(initial.total ?? 0, 0, {
-    read: '0.0',
-    size: initial.total === null ? '?' : mib(initial.total),
-    events: 0,
-  });
+  bar.start(initial.total ?? 0, 0, { read: amount(0), size: amount(initial.total), events: 0 });
   let events = 0;
   // Scored in large batches: the engine groups a batch by tenant, and the larger the batch, the more events of
   // each tenant it scores while that tenant's windows are in the CPU cache (services/backtest/engine.ts).
@@ -124,10 +135,17 @@ export async function runBacktest(
     }
     events += batch.length;
     const progress = source.progress();
-    bar.update(progress.done, { read: mib(progress.done), events: events.toLocaleString('en-US') });
+    // A topic's total is known only once its partitions report their lag.
+    if (progress.total !== null) bar.setTotal(progress.total);
+    bar.update(progress.done, {
+      read: amount(progress.done),
+      size: amount(progress.total),
+      events: events.toLocaleString('en-US'),
+    });
   }
   backtest.addBatch(pending);
   bar.stop();
+  await source.close?.();
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
   // CPU seconds too: on a shared machine the wall clock says more about the neighbours than about the backtest.

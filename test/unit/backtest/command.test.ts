@@ -21,6 +21,7 @@ function options(overrides: Partial<BacktestOptions>): BacktestOptions {
   return {
     events: [],
     postfix: [],
+    kafka: false,
     tenants: undefined,
     clients: undefined,
     year: 2026,
