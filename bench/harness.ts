@@ -1,6 +1,7 @@
 // What every benchmark shares: the figures it reports (each against its target), progress, and the statistics.
 // Figures under noise: a benchmark that compares two things alternates their rounds in one run and reports the
 // medians, so a burst of load from elsewhere on the machine hits both sides alike.
+import { cleanupStack } from '../test/support/tether.js';
 
 export interface Figure {
   /** Which benchmark, as in the table: "1 scorer/redis". */
@@ -98,4 +99,22 @@ export async function timed(work: () => Promise<unknown> | unknown): Promise<Spe
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/**
+ * Runs `body` with a `defer` that registers cleanups, run last in first out when the body ends or throws:
+ * clients must disconnect before the servers they talk to stop (see cleanupStack).
+ */
+export async function withCleanups<T>(body: (defer: (fn: () => unknown) => void) => Promise<T>): Promise<T> {
+  let cleanup: () => unknown = () => undefined;
+  const defer = cleanupStack({
+    after: (fn) => {
+      cleanup = fn;
+    },
+  });
+  try {
+    return await body(defer);
+  } finally {
+    await cleanup();
+  }
 }
