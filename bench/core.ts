@@ -1,11 +1,11 @@
 // Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format), validate
-// and normalize, classify against the directory, fold into the tenant's window (scoreTenant): the scorer's
+// and normalize, classify against the directory, fold into the tenant's window (foldTenant): the scorer's
 // handleBatch without the I/O, windows kept in a Map.
 import { validateMessage } from '../services/core/classify.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
-import { type PositionedMessage, scoreTenant, type TenantContext } from '../services/core/scoring.js';
+import { foldTenant, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
 import { Topics } from '../services/core/topics.js';
-import type { TenantWindow } from '../services/core/windows.js';
+import { emptyWindow, type TenantWindow } from '../services/core/windows.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
 import { scoringContext } from '../services/scorer/scorer.js';
@@ -36,8 +36,12 @@ export async function foldBatch(
     });
   }
   for (const [tenantId, messages] of byTenant) {
-    const result = scoreTenant(windows.get(tenantId), tenantId, messages, DEFAULT_POLICY, context);
-    windows.set(tenantId, result.window);
+    let window = windows.get(tenantId);
+    if (!window) {
+      window = emptyWindow();
+      windows.set(tenantId, window);
+    }
+    foldTenant(window, tenantId, messages, DEFAULT_POLICY, context);
   }
 }
 

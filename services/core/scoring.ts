@@ -105,7 +105,7 @@ export interface MessageScore {
 }
 
 /**
- * Folds one message into `window`, which it changes in place (the caller owns it: scoreTenant passes a clone).
+ * Folds one message into `window`, which it changes in place (the caller owns it: foldTenant's caller does).
  * A null position means the message has no log position (a backtest reading a file): it is counted and the
  * watermark is left alone.
  */
@@ -181,14 +181,17 @@ export function scoreMessage(
   return { outcome, messageClass, counts, thresholds, emit };
 }
 
-export function scoreTenant(
-  previous: TenantWindow | undefined,
+/**
+ * Folds a tenant's messages into `window`, which it changes in place and returns as the result's window: for
+ * callers that own it (the scorer's freshly loaded copy, a benchmark's map), so no copy is made per batch.
+ */
+export function foldTenant(
+  window: TenantWindow,
   tenantId: string,
   messages: readonly PositionedMessage[],
   policy: Policy,
   context: TenantContext,
 ): ScoreResult {
-  const window = previous ? cloneWindow(previous) : emptyWindow();
   const emits: TenantBlockEvent[] = [];
   const outcomes: ScoreResult['outcomes'] = [];
   const triggers: ScoreResult['triggers'] = new Map();
@@ -202,4 +205,15 @@ export function scoreTenant(
     }
   }
   return { window, emits, outcomes, triggers };
+}
+
+/** foldTenant on a copy: `previous` is left as it was, for callers that still need it. */
+export function scoreTenant(
+  previous: TenantWindow | undefined,
+  tenantId: string,
+  messages: readonly PositionedMessage[],
+  policy: Policy,
+  context: TenantContext,
+): ScoreResult {
+  return foldTenant(previous ? cloneWindow(previous) : emptyWindow(), tenantId, messages, policy, context);
 }

@@ -71,7 +71,11 @@ export interface SchemaCodec {
 
 export interface WindowWrite {
   readonly tenantId: string;
-  /** The window as loaded: the write applies only if the stored window is still this one. */
+  /**
+   * The window as loaded: the write applies only if the stored window is still this one. A window this store's
+   * load returned stands for what was loaded even if the caller has since folded into it in place (it may be
+   * `next` itself); any other window stands for its current content.
+   */
   readonly expected: TenantWindow | undefined;
   readonly next: TenantWindow;
 }

@@ -8,12 +8,12 @@ import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import {
   type BlockTrigger,
+  foldTenant,
   type PositionedMessage,
-  scoreTenant,
   type TenantContext,
 } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
-import { cloneWindow, resetWindow, type TenantWindow } from '../core/windows.js';
+import { emptyWindow, resetWindow, type TenantWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
@@ -114,7 +114,15 @@ export class Scorer {
     const outcomes = new Map<string, number>();
     for (const [tenantId, messages] of byTenant) {
       const expected = windows.get(tenantId);
-      const result = scoreTenant(expected, tenantId, messages, this.#deps.policy, this.#context);
+      // The loaded window is this batch's own copy, folded in place; the store remembers what it loaded, so
+      // `expected` still stands for the stored version in the save below.
+      const result = foldTenant(
+        expected ?? emptyWindow(),
+        tenantId,
+        messages,
+        this.#deps.policy,
+        this.#context,
+      );
       emits.push(...result.emits);
       for (const [blockId, trigger] of result.triggers) triggers.set(blockId, trigger);
       writes.push({ tenantId, expected, next: result.window });
@@ -281,8 +289,8 @@ export class Scorer {
     for (const [tenantId, at] of resets) {
       const expected: TenantWindow | undefined = windows.get(tenantId);
       if (!expected) continue;
-      const next = cloneWindow(expected);
-      if (resetWindow(next, at)) writes.push({ tenantId, expected, next });
+      // Reset in place, as the fold does: the store knows the version `expected` was loaded at.
+      if (resetWindow(expected, at)) writes.push({ tenantId, expected, next: expected });
     }
     const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
     const { conflicts } = await store.save(writes);

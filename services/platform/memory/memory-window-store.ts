@@ -6,6 +6,8 @@ import type { Clock, WindowStore, WindowWrite } from '../ports.js';
 export class MemoryWindowStore implements WindowStore {
   readonly #windows = new Map<string, { window: TenantWindow; expiresAt: number }>();
   readonly #clock: Clock;
+  /** The version each window handed out by load had then: the caller may fold into it in place before saving. */
+  readonly #loadedVersions = new WeakMap<TenantWindow, string>();
   readonly ttlMs: number;
 
   constructor(options: { clock: Clock; ttlMs: number }) {
@@ -27,7 +29,10 @@ export class MemoryWindowStore implements WindowStore {
     const found = new Map<string, TenantWindow>();
     for (const tenantId of tenantIds) {
       const window = this.#live(tenantId);
-      if (window) found.set(tenantId, cloneWindow(window));
+      if (!window) continue;
+      const copy = cloneWindow(window);
+      this.#loadedVersions.set(copy, windowVersion(window));
+      found.set(tenantId, copy);
     }
     return found;
   }
@@ -36,7 +41,9 @@ export class MemoryWindowStore implements WindowStore {
     const conflicts: string[] = [];
     for (const write of writes) {
       const stored = this.#live(write.tenantId);
-      if (windowVersion(stored) !== windowVersion(write.expected)) {
+      const expected =
+        (write.expected && this.#loadedVersions.get(write.expected)) ?? windowVersion(write.expected);
+      if (windowVersion(stored) !== expected) {
         conflicts.push(write.tenantId);
         continue;
       }

@@ -30,8 +30,20 @@ function unavailable(error: unknown): RelayguardError {
   return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
 }
 
+/** What a loaded window was in Redis: its version and both hashes as read, so a save diffs against them. */
+interface Loaded {
+  readonly version: string;
+  readonly main: Readonly<Record<string, string>>;
+  readonly tracked: Readonly<Record<string, string>>;
+}
+
 export class RedisWindowStore implements WindowStore {
   readonly #client: Client & SaveWindowCommand;
+  /**
+   * Per window handed out by load, what it was loaded from: the caller may fold into it in place, and a save
+   * then needs neither a copy of the old window nor a second encoding of it.
+   */
+  readonly #loaded = new WeakMap<TenantWindow, Loaded>();
   readonly ttlMs: number;
 
   constructor(options: RedisWindowStoreOptions) {
@@ -76,7 +88,9 @@ export class RedisWindowStore implements WindowStore {
         Record<string, string>,
       ];
       const window = decodeWindow(main, tracked);
-      if (window) found.set(tenantId, window);
+      if (!window) return;
+      this.#loaded.set(window, { version: windowVersion(window), main, tracked });
+      found.set(tenantId, window);
     });
     return found;
   }
@@ -84,13 +98,13 @@ export class RedisWindowStore implements WindowStore {
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
     const results = await this.#pipelined(writes, (pipeline, write) => {
-      const before = write.expected ? encodeWindow(write.expected) : undefined;
+      const before = this.#before(write.expected);
       const after = encodeWindow(write.next);
-      const main = diffFields(before?.[0], after[0]);
-      const tracked = diffFields(before?.[1], after[1]);
+      const main = diffFields(before?.main, after[0]);
+      const tracked = diffFields(before?.tracked, after[1]);
       (pipeline as unknown as SaveWindowCommand).saveWindow(
         ...windowKeys(write.tenantId),
-        windowVersion(write.expected),
+        before?.version ?? windowVersion(undefined),
         windowVersion(write.next),
         this.ttlMs,
         main.set.length / 2,
@@ -104,6 +118,19 @@ export class RedisWindowStore implements WindowStore {
       );
     });
     return { conflicts: writes.filter((_, i) => results[i] !== 1).map((write) => write.tenantId) };
+  }
+
+  /** What `expected` stands for in Redis: as loaded if this store loaded it, else its current content. */
+  #before(expected: TenantWindow | undefined): Loaded | undefined {
+    if (!expected) return undefined;
+    const loaded = this.#loaded.get(expected);
+    if (loaded) return loaded;
+    const [main, tracked] = encodeWindow(expected);
+    return {
+      version: windowVersion(expected),
+      main: Object.fromEntries(main),
+      tracked: Object.fromEntries(tracked),
+    };
   }
 
   /**

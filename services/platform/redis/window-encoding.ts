@@ -69,14 +69,19 @@ export function decodeWindow(
   return window;
 }
 
-/** The HSET pairs and HDEL fields that turn `before` into `after`. */
+/** The hash field holding the window's version: written by the save script, never by encodeWindow. */
+export const VERSION_FIELD = 'v';
+
+/** The HSET pairs and HDEL fields that turn `before` (a hash as read or encoded) into `after`. */
 export function diffFields(
-  before: Map<string, string> | undefined,
+  before: Readonly<Record<string, string>> | undefined,
   after: Map<string, string>,
 ): { set: string[]; del: string[] } {
   const set: string[] = [];
-  for (const [field, value] of after) if (before?.get(field) !== value) set.push(field, value);
+  for (const [field, value] of after) if (before?.[field] !== value) set.push(field, value);
   const del: string[] = [];
-  if (before) for (const field of before.keys()) if (!after.has(field)) del.push(field);
+  if (before)
+    for (const field of Object.keys(before))
+      if (field !== VERSION_FIELD && !after.has(field)) del.push(field);
   return { set, del };
 }
