@@ -57,8 +57,10 @@ export type ScoreOutcome = WindowOutcome | 'duplicate';
 export interface ScoreResult {
   readonly window: TenantWindow;
   readonly emits: TenantBlockEvent[];
-  /** One entry per input message, in order: what happened to it and how it was classified. */
-  readonly outcomes: { outcome: ScoreOutcome; messageClass: MessageClass }[];
+  /** One entry per input message, in order: what happened to it (two flat lists: no object per message). */
+  readonly outcomes: ScoreOutcome[];
+  /** One entry per input message, in order: how it was classified. */
+  readonly classes: MessageClass[];
   /** For each emitted block, by block id: the event that triggered it. */
   readonly triggers: Map<string, BlockTrigger>;
 }
@@ -194,17 +196,19 @@ export function foldTenant(
 ): ScoreResult {
   const emits: TenantBlockEvent[] = [];
   const outcomes: ScoreResult['outcomes'] = [];
+  const classes: ScoreResult['classes'] = [];
   const triggers: ScoreResult['triggers'] = new Map();
   const terms = tenantTerms(context, tenantId, policy);
   for (const { position, message, eventId, queueId } of messages) {
     const score = scoreMessage(window, tenantId, position, message, policy, context, terms);
-    outcomes.push({ outcome: score.outcome, messageClass: score.messageClass });
+    outcomes.push(score.outcome);
+    classes.push(score.messageClass);
     if (score.emit) {
       emits.push(score.emit);
       triggers.set(score.emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
     }
   }
-  return { window, emits, outcomes, triggers };
+  return { window, emits, outcomes, classes, triggers };
 }
 
 /** foldTenant on a copy: `previous` is left as it was, for callers that still need it. */

@@ -112,6 +112,8 @@ export class Scorer {
     const emits: TenantBlockEvent[] = [];
     const triggers = new Map<string, BlockTrigger>();
     const outcomes = new Map<string, number>();
+    // Tallied per batch and added to the metric once per class: a labelled inc per event costs a label hash.
+    const classified = new Map<string, number>();
     for (const [tenantId, messages] of byTenant) {
       const expected = windows.get(tenantId);
       // The loaded window is this batch's own copy, folded in place; the store remembers what it loaded, so
@@ -126,11 +128,15 @@ export class Scorer {
       emits.push(...result.emits);
       for (const [blockId, trigger] of result.triggers) triggers.set(blockId, trigger);
       writes.push({ tenantId, expected, next: result.window });
-      for (const { outcome, messageClass } of result.outcomes) {
+      result.outcomes.forEach((outcome, i) => {
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        if (outcome !== 'duplicate') metrics.messagesClassified.inc({ class: messageClass });
-      }
+        if (outcome === 'duplicate') return;
+        const messageClass = result.classes[i]!;
+        classified.set(messageClass, (classified.get(messageClass) ?? 0) + 1);
+      });
     }
+    for (const [messageClass, count] of classified)
+      metrics.messagesClassified.inc({ class: messageClass }, count);
 
     // Publish before storing: a crash in between re-derives the same block (same id) on replay; the reverse
     // order could store "blocked" and lose the event.
@@ -162,9 +168,9 @@ export class Scorer {
     const deadLetters: OutgoingRecord[] = [];
     const horizon = this.#deps.clock.now() + this.#deps.maxClockSkewMs;
     for (const record of batch.records) {
-      let valid: Omit<PositionedMessage, 'position'>;
+      let positioned: PositionedMessage;
       try {
-        valid = await this.#validate(record, horizon);
+        positioned = await this.#validate(record, horizon);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
         deadLetters.push(deadLetter(batch.topic, record, error));
@@ -182,18 +188,18 @@ export class Scorer {
         );
         continue;
       }
-      const { message } = valid;
-      let messages = byTenant.get(message.tenantId);
+      const { tenantId } = positioned.message;
+      let messages = byTenant.get(tenantId);
       if (!messages) {
         messages = [];
-        byTenant.set(message.tenantId, messages);
+        byTenant.set(tenantId, messages);
       }
-      messages.push({ position: { partition: record.partition, offset: record.offset }, ...valid });
+      messages.push(positioned);
     }
     return { byTenant, deadLetters };
   }
 
-  async #validate(record: LogRecord, horizon: number): Promise<Omit<PositionedMessage, 'position'>> {
+  async #validate(record: LogRecord, horizon: number): Promise<PositionedMessage> {
     if (record.value === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
     const event = await this.#deps.codec.decode(Topics.messageSubmitted, record.value);
     const message = validateMessage(event);
@@ -221,7 +227,12 @@ export class Scorer {
         { field: 'occurredAt' },
       );
     }
-    return { message, eventId: event.eventId, queueId: event.queueId };
+    return {
+      position: { partition: record.partition, offset: record.offset },
+      message,
+      eventId: event.eventId,
+      queueId: event.queueId,
+    };
   }
 
   async #publish(topic: string, records: OutgoingRecord[]): Promise<void> {
