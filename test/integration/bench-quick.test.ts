@@ -42,10 +42,9 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }
   for (const figure of results) {
-    assert.ok(
-      Number.isFinite(figure.raw) && figure.raw >= 0,
-      `${figure.benchmark}: ${figure.measure} = ${figure.raw}`,
-    );
+    // Only that a number came out: a derived figure such as "throughput scoring costs" may even be negative in a
+    // run this short, and its sign is a timing.
+    assert.ok(Number.isFinite(figure.raw), `${figure.benchmark}: ${figure.measure} = ${figure.raw}`);
     // Quick runs judge no target: their numbers are too short to mean anything.
     assert.equal(figure.met, null);
     assert.ok(stdout.includes(figure.measure), `the table shows "${figure.measure}"`);
