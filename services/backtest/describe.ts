@@ -1,4 +1,5 @@
 // Words and numbers shared by the terminal and HTML reports, so both say the same thing the same way.
+import type { BlockEvidence } from '../core/contracts.generated.js';
 import type { Policy } from '../core/policy.js';
 
 export function describePolicy(policy: Policy): string {
@@ -30,4 +31,31 @@ export function listSome(items: readonly string[], limit = 8): string {
   if (items.length === 0) return 'none';
   const shown = items.slice(0, limit).join(', ');
   return items.length > limit ? `${shown} and ${items.length - limit} more` : shown;
+}
+
+/** Headers of a block's evidence columns, in the order `evidenceCells` gives them. */
+export const EVIDENCE_HEADERS = ['U', 'F', 'T', 'D', 'top domains', 'connectors'] as const;
+
+/** A block's evidence as table cells: the counters, the top domains, the connectors (with creation time if asked). */
+export function evidenceCells(
+  evidence: BlockEvidence,
+  options: { readonly domains: number; readonly connectorCreatedAt?: boolean },
+): string[] {
+  return [
+    String(evidence.unregistered),
+    String(evidence.forwardedUnregistered),
+    String(evidence.total),
+    String(evidence.distinctUnregisteredDomains),
+    evidence.topDomains
+      .slice(0, options.domains)
+      .map((d) => `${d.domain} (${d.messages})`)
+      .join(', '),
+    evidence.connectors
+      .map((c) =>
+        options.connectorCreatedAt && c.createdAt !== null
+          ? `${c.connectorId} (created ${formatTime(c.createdAt)})`
+          : c.connectorId,
+      )
+      .join(', '),
+  ];
 }

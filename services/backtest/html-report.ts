@@ -2,7 +2,15 @@
 // a ticket): per policy, who would be blocked and who came close, and for each of them an inline SVG plot of U
 // in the sliding window, minute by minute, against the thresholds, marking the would-block moment.
 import { MINUTE_MS } from '../core/policy.js';
-import { describePolicy, formatCount, formatDuration, formatTime, listSome } from './describe.js';
+import {
+  describePolicy,
+  EVIDENCE_HEADERS,
+  evidenceCells,
+  formatCount,
+  formatDuration,
+  formatTime,
+  listSome,
+} from './describe.js';
 import type { PolicyReport, TenantPlot } from './engine.js';
 import type { BacktestResult } from './source.js';
 
@@ -88,38 +96,14 @@ function policySection(report: PolicyReport, plots: readonly TenantPlot[]): stri
     parts.push(`<h3>Would block (${report.blocked.length})</h3>`);
     parts.push(
       table(
-        [
-          'tenant',
-          'blocked at',
-          'after volume began',
-          'mode',
-          'reason',
-          'U',
-          'F',
-          'T',
-          'D',
-          'top domains',
-          'connectors',
-        ],
+        ['tenant', 'blocked at', 'after volume began', 'mode', 'reason', ...EVIDENCE_HEADERS],
         report.blocked.map((b) => [
           b.tenantId,
           formatTime(b.blockedAt),
           formatDuration(b.afterVolumeBeganMs),
           b.mode,
           b.reason,
-          b.evidence.unregistered,
-          b.evidence.forwardedUnregistered,
-          b.evidence.total,
-          b.evidence.distinctUnregisteredDomains,
-          b.evidence.topDomains
-            .slice(0, 5)
-            .map((d) => `${d.domain} (${d.messages})`)
-            .join(', '),
-          b.evidence.connectors
-            .map(
-              (c) => `${c.connectorId}${c.createdAt !== null ? ` (created ${formatTime(c.createdAt)})` : ''}`,
-            )
-            .join(', '),
+          ...evidenceCells(b.evidence, { domains: 5, connectorCreatedAt: true }),
         ]),
       ),
     );

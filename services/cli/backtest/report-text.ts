@@ -3,6 +3,8 @@
 
 import {
   describePolicy,
+  EVIDENCE_HEADERS,
+  evidenceCells,
   formatCount,
   formatDuration,
   formatTime,
@@ -90,35 +92,17 @@ function renderPolicy(report: PolicyReport): string[] {
 
 function blockedTable(blocked: readonly BlockDecision[]): string {
   const table = renderTable(
-    [
-      'tenant',
-      'blocked at',
-      'after volume began',
-      'mode',
-      'reason',
-      'U',
-      'F',
-      'T',
-      'D',
-      'top domains',
-      'connectors',
-    ],
-    blocked.slice(0, ROWS).map((b) => [
-      b.tenantId,
-      formatTime(b.blockedAt),
-      formatDuration(b.afterVolumeBeganMs),
-      b.mode,
-      b.reason,
-      String(b.evidence.unregistered),
-      String(b.evidence.forwardedUnregistered),
-      String(b.evidence.total),
-      String(b.evidence.distinctUnregisteredDomains),
-      b.evidence.topDomains
-        .slice(0, 3)
-        .map((d) => `${d.domain} (${d.messages})`)
-        .join(', '),
-      b.evidence.connectors.map((c) => c.connectorId).join(', '),
-    ]),
+    ['tenant', 'blocked at', 'after volume began', 'mode', 'reason', ...EVIDENCE_HEADERS],
+    blocked
+      .slice(0, ROWS)
+      .map((b) => [
+        b.tenantId,
+        formatTime(b.blockedAt),
+        formatDuration(b.afterVolumeBeganMs),
+        b.mode,
+        b.reason,
+        ...evidenceCells(b.evidence, { domains: 3 }),
+      ]),
   );
   return blocked.length > ROWS ? `${table}\n... and ${blocked.length - ROWS} more (see --json)` : table;
 }

@@ -1,3 +1,4 @@
+import { EVIDENCE_HEADERS, evidenceCells } from '../../backtest/describe.js';
 import { renderTable } from '../table.js';
 import type { PolicySimulationSummary } from './policy-target.js';
 import type { SimulationSummary } from './run.js';
@@ -19,20 +20,7 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
     lines.push('Blocked tenants:');
     lines.push(
       renderTable(
-        [
-          'tenant',
-          'kind',
-          'mode',
-          'blocked at',
-          'after compromise',
-          'reason',
-          'U',
-          'F',
-          'T',
-          'D',
-          'top domains',
-          'connectors',
-        ],
+        ['tenant', 'kind', 'mode', 'blocked at', 'after compromise', 'reason', ...EVIDENCE_HEADERS],
         summary.blocked.map(({ tenantId, kind, blockedAt, afterCompromiseMs, block }) => [
           tenantId,
           kind,
@@ -40,15 +28,7 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
           new Date(blockedAt).toISOString(),
           afterCompromiseMs === null ? '-' : minutes(afterCompromiseMs),
           block.reason,
-          String(block.evidence.unregistered),
-          String(block.evidence.forwardedUnregistered),
-          String(block.evidence.total),
-          String(block.evidence.distinctUnregisteredDomains),
-          block.evidence.topDomains
-            .slice(0, 3)
-            .map((d) => `${d.domain} (${d.messages})`)
-            .join(', '),
-          block.evidence.connectors.map((c) => c.connectorId).join(', '),
+          ...evidenceCells(block.evidence, { domains: 3 }),
         ]),
       ),
     );
