@@ -25,7 +25,7 @@ import { normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
-import { type ContractTopic, type TopicContracts, Topics } from '../core/topics.js';
+import { BLOCK_HISTORY_MS, type ContractTopic, type TopicContracts, Topics } from '../core/topics.js';
 import { windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -52,9 +52,6 @@ export interface UnblockInput {
 }
 
 const ATTESTATION_KEYS = ['domainsRegistered', 'connectorsReviewed', 'serversSecured'] as const;
-
-/** A self-service unblock is for a tenant's first block in this period; a repeat offender talks to an operator. */
-export const SELF_SERVICE_PERIOD_MS = 30 * 86_400_000;
 
 export type SelfServiceCheckName = 'first-block-in-30-days' | 'connectors-remediated' | 'attestations';
 
@@ -414,7 +411,7 @@ export class AdminService {
     const record = this.#deps.directory.tenant(tenantId);
     const block = this.#enforcedBlock(tenantId, record);
     const earlier = record!.blockTimes.filter(
-      (at) => at < block.blockedAt && at >= block.blockedAt - SELF_SERVICE_PERIOD_MS,
+      (at) => at < block.blockedAt && at >= block.blockedAt - BLOCK_HISTORY_MS,
     );
     const checks: SelfServiceCheck[] = [
       earlier.length === 0

@@ -48,3 +48,10 @@ export const CompactedTopics: readonly string[] = [
   Topics.connectors,
   Topics.tenantPolicies,
 ];
+
+/**
+ * How far back the tenant-blocks topic must keep every record, superseded or not: an operator, not self-service,
+ * lifts a tenant's second block within this period, and the block history is read back from that topic. Its
+ * `min.compaction.lag.ms` is set to this, so compaction cannot forget an earlier block too soon.
+ */
+export const BLOCK_HISTORY_MS = 30 * 86_400_000;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureTopicsAndSchemas, renderTopics } from '../../services/cli/commands/topics.js';
 import { ExitCode } from '../../services/cli/exit-codes.js';
-import { CompactedTopics, Topics } from '../../services/core/topics.js';
+import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -26,6 +26,12 @@ describe('relayguard topics', () => {
       assert.equal(
         spec.configs['cleanup.policy'],
         CompactedTopics.includes(spec.topic) ? 'compact' : undefined,
+        spec.topic,
+      );
+      // The self-service rule reads a tenant's earlier blocks back from this topic for BLOCK_HISTORY_MS.
+      assert.equal(
+        spec.configs['min.compaction.lag.ms'],
+        spec.topic === Topics.tenantBlocks ? String(BLOCK_HISTORY_MS) : undefined,
         spec.topic,
       );
     }

@@ -1,9 +1,10 @@
 // The topics relayguard needs, and their creation: partitions (the message-submitted topic and its DLQ scale
 // with the scorers; the state topics are small), replication, `cleanup.policy=compact` for the state topics
-// (the latest record per key is the current value, kept forever). Existing topics are reported, never altered:
+// (the latest record per key is the current value, kept forever; tenant-blocks keeps every record for the block
+// history's period before compaction). Existing topics are reported, never altered:
 // growing a keyed topic moves keys to other partitions, which breaks per-tenant order.
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
-import { CompactedTopics, Topics } from '../../core/topics.js';
+import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../../core/topics.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -20,6 +21,9 @@ export interface TopicPlanOptions {
   readonly replicationFactor: number;
 }
 
+const CLEANUP_POLICY = 'cleanup.policy';
+const COMPACTION_LAG = 'min.compaction.lag.ms';
+
 /** Topics whose partition count follows the scorer's scale. */
 const SCALED_TOPICS: readonly string[] = [Topics.messageSubmitted, Topics.messageSubmittedDlq];
 
@@ -31,6 +35,7 @@ export function plannedTopics(options: TopicPlanOptions): TopicSpec[] {
       'min.insync.replicas': String(options.replicationFactor >= 3 ? 2 : 1),
     };
     if (CompactedTopics.includes(topic)) configs['cleanup.policy'] = 'compact';
+    if (topic === Topics.tenantBlocks) configs[COMPACTION_LAG] = String(BLOCK_HISTORY_MS);
     return {
       topic,
       partitions: SCALED_TOPICS.includes(topic) ? options.partitions : options.statePartitions,
@@ -60,7 +65,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   const reports = new Map<string, TopicReport>();
   if (present.length > 0) {
     const { topics } = await admin.fetchTopicMetadata({ topics: present.map((spec) => spec.topic) });
-    const policies = await cleanupPolicies(
+    const configs = await topicConfigs(
       admin,
       present.map((spec) => spec.topic),
     );
@@ -68,7 +73,8 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       const metadata = topics.find((topic) => topic.name === spec.topic);
       const partitions = metadata?.partitions.length;
       const replicationFactor = metadata?.partitions[0]?.replicas.length;
-      const cleanupPolicy = policies.get(spec.topic);
+      const cleanupPolicy = configs.get(spec.topic)?.get(CLEANUP_POLICY);
+      const compactionLag = configs.get(spec.topic)?.get(COMPACTION_LAG);
       const problems: string[] = [];
       if (partitions !== spec.partitions) {
         problems.push(
@@ -78,10 +84,20 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       if (replicationFactor !== undefined && replicationFactor < spec.replicationFactor) {
         problems.push(`has replication factor ${replicationFactor}, planned ${spec.replicationFactor}`);
       }
-      const compact = spec.configs['cleanup.policy'] === 'compact';
+      const compact = spec.configs[CLEANUP_POLICY] === 'compact';
       if (compact && cleanupPolicy !== undefined && !cleanupPolicy.includes('compact')) {
         problems.push(
           `has cleanup.policy=${cleanupPolicy}: state would be deleted by retention; set compact`,
+        );
+      }
+      const plannedLag = spec.configs[COMPACTION_LAG];
+      if (
+        plannedLag !== undefined &&
+        compactionLag !== undefined &&
+        Number(compactionLag) < Number(plannedLag)
+      ) {
+        problems.push(
+          `has ${COMPACTION_LAG}=${compactionLag}: compaction may forget blocks the 30-day self-service rule reads; set ${plannedLag}`,
         );
       }
       reports.set(spec.topic, {
@@ -114,7 +130,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         status: failure === undefined ? 'created' : 'failed',
         partitions: failure === undefined ? spec.partitions : undefined,
         replicationFactor: failure === undefined ? spec.replicationFactor : undefined,
-        cleanupPolicy: failure === undefined ? (spec.configs['cleanup.policy'] ?? 'delete') : undefined,
+        cleanupPolicy: failure === undefined ? (spec.configs[CLEANUP_POLICY] ?? 'delete') : undefined,
         problems: failure === undefined ? [] : [`could not be created: ${failure}`],
       });
     }
@@ -122,9 +138,12 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   return specs.map((spec) => reports.get(spec.topic)!);
 }
 
-/** cleanup.policy per topic; empty when the brokers do not implement DescribeConfigs. */
-async function cleanupPolicies(admin: Admin, topics: readonly string[]): Promise<Map<string, string>> {
-  const policies = new Map<string, string>();
+/** cleanup.policy and min.compaction.lag.ms per topic; empty when the brokers do not implement DescribeConfigs. */
+async function topicConfigs(
+  admin: Admin,
+  topics: readonly string[],
+): Promise<Map<string, Map<string, string>>> {
+  const configs = new Map<string, Map<string, string>>();
   try {
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
@@ -132,15 +151,17 @@ async function cleanupPolicies(admin: Admin, topics: readonly string[]): Promise
         // A named import fails: Node's CommonJS export detection does not see this one in kafkajs 2.2.
         type: kafkajs.ConfigResourceTypes.TOPIC,
         name,
-        configNames: ['cleanup.policy'],
+        configNames: [CLEANUP_POLICY, COMPACTION_LAG],
       })),
     });
     for (const resource of resources) {
-      const entry = resource.configEntries.find((config) => config.configName === 'cleanup.policy');
-      if (entry) policies.set(resource.resourceName, entry.configValue);
+      configs.set(
+        resource.resourceName,
+        new Map(resource.configEntries.map((entry) => [entry.configName, entry.configValue])),
+      );
     }
   } catch {
     // Reported as unknown: the table says the brokers would not tell.
   }
-  return policies;
+  return configs;
 }
