@@ -164,9 +164,11 @@ export class AdminService {
   }
 
   listAcceptedDomains(tenantId: string) {
-    return [...this.#tenant(tenantId).acceptedDomains.values()]
-      .map((entry) => ({ ...entry, unicode: unicodeDomain(entry.domain) }))
-      .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+    // Sorted by domain already.
+    return this.#tenant(tenantId).acceptedDomains.map((entry) => ({
+      ...entry,
+      unicode: unicodeDomain(entry.domain),
+    }));
   }
 
   async putConnector(
@@ -196,7 +198,7 @@ export class AdminService {
         { field: 'senderIpRanges' },
       );
     }
-    const previous = this.#deps.directory.tenant(tenantId)?.connectors.get(connectorId);
+    const previous = this.#deps.directory.connector(tenantId, connectorId);
     const stamp = this.#stamp(actor);
     const event: ConnectorChanged = {
       ...stamp,
@@ -219,14 +221,14 @@ export class AdminService {
       connectorId,
     );
     return {
-      connector: this.#deps.directory.tenant(tenantId)!.connectors.get(connectorId)!,
+      connector: this.#deps.directory.connector(tenantId, connectorId)!,
       created: !previous,
     };
   }
 
   /** Throws NOT_FOUND when the tenant has no such connector. */
   async removeConnector(actor: Actor, tenantId: string, connectorId: string): Promise<void> {
-    const previous = this.#deps.directory.tenant(tenantId)?.connectors.get(connectorId);
+    const previous = this.#deps.directory.connector(tenantId, connectorId);
     if (!previous) {
       throw new RelayguardError('NOT_FOUND', `connectorId: ${tenantId} has no connector ${connectorId}`, {
         field: 'connectorId',
@@ -254,10 +256,9 @@ export class AdminService {
     );
   }
 
-  listConnectors(tenantId: string): Connector[] {
-    return [...this.#tenant(tenantId).connectors.values()].sort((a, b) =>
-      a.connectorId < b.connectorId ? -1 : 1,
-    );
+  /** Sorted by connector id. */
+  listConnectors(tenantId: string): readonly Connector[] {
+    return this.#tenant(tenantId).connectors;
   }
 
   /** The tenant's connectors, most unusual first, each with its reasons (see connector-review.ts). */
@@ -266,7 +267,7 @@ export class AdminService {
     const window = (await this.#deps.store.load([tenantId])).get(tenantId);
     return reviewConnectors({
       now: this.#deps.clock.now(),
-      connectors: [...record.connectors.values()],
+      connectors: record.connectors,
       block: record.block,
       window: new Map([...(window?.connectors ?? [])].map(([id, tracked]) => [id, tracked.messages])),
     });
@@ -428,7 +429,7 @@ export class AdminService {
     ];
     const unremediated: string[] = [];
     for (const { connectorId, messages } of block.evidence.connectors) {
-      const connector = record!.connectors.get(connectorId);
+      const connector = this.#deps.directory.connector(tenantId, connectorId);
       if (connectorId === 'unknown') {
         unremediated.push(
           `${messages} unregistered messages arrived without a connector id, which only an operator can review`,
@@ -480,7 +481,7 @@ export class AdminService {
       }
     }
     for (const { connectorId } of block.evidence.connectors) {
-      const connector = record.connectors.get(connectorId);
+      const connector = this.#deps.directory.connector(tenantId, connectorId);
       if (connector?.enabled && connector.changedAt <= block.blockedAt) {
         warnings.push(
           `connector ${connectorId} carried the unregistered volume and is unchanged and enabled since the block`,

@@ -282,7 +282,7 @@ export class Backtest {
       probationUntil: () => null,
       isBlocked: () => false,
       connectorCreatedAt: (tenantId, connectorId) =>
-        directory.tenant(tenantId)?.connectors.get(connectorId)?.createdAt || null,
+        directory.connector(tenantId, connectorId)?.createdAt || null,
     };
     this.#runs = policies.map((named) => new PolicyRun(named, context));
   }
@@ -341,7 +341,7 @@ export class Backtest {
         lastAt: this.#lastAt,
         tenants: inForce!.tenants.size,
         tenantsWithoutAcceptedDomains: [...inForce!.tenants.keys()].filter(
-          (tenantId) => (this.#directory.tenant(tenantId)?.acceptedDomains.size ?? 0) === 0,
+          (tenantId) => (this.#directory.tenant(tenantId)?.acceptedDomains.length ?? 0) === 0,
         ).length,
         byClass: { ...this.#byClass },
       },

@@ -147,11 +147,11 @@ export function exportTenants(directory: TenantDirectory): TenantsFile {
     .sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0))
     .map((record) => ({
       tenantId: record.tenantId,
-      acceptedDomains: [...record.acceptedDomains.values()].map(({ domain, matchSubdomains }) => ({
+      acceptedDomains: record.acceptedDomains.map(({ domain, matchSubdomains }) => ({
         domain,
         matchSubdomains,
       })),
-      connectors: [...record.connectors.values()].map((connector) => ({
+      connectors: record.connectors.map((connector) => ({
         connectorId: connector.connectorId,
         relayPath: connector.relayPath,
         senderIpRanges: [...connector.senderIpRanges],

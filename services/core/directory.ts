@@ -1,5 +1,7 @@
 // The tenant directory: accepted domains, connectors, policy overrides and block state, materialized from the
 // compacted topics. The scorer classifies with it, the enforcer decides with it, the admin API reads it.
+// Every enforcer replica holds all of it (a million tenants and more), so a tenant's few domains and connectors
+// are kept in small sorted arrays rather than a Map each: a Map's table costs ~180 bytes for one or two entries.
 import type { AcceptedDomainLookup } from './classify.js';
 import type {
   AcceptedDomainChanged,
@@ -48,14 +50,51 @@ export interface LiftedBlock extends TenantUnblocked {
 
 export interface TenantRecord {
   readonly tenantId: string;
-  readonly acceptedDomains: Map<string, AcceptedDomain>;
-  readonly connectors: Map<string, Connector>;
-  policy: PolicyOverrides | undefined;
+  /** Sorted by domain. A change replaces the array, so a reader's copy never changes under it. */
+  readonly acceptedDomains: readonly AcceptedDomain[];
+  /** Sorted by connector id; replaced on a change, as the domains are. */
+  readonly connectors: readonly Connector[];
+  readonly policy: PolicyOverrides | undefined;
   /** The current enforce- or monitor-mode block, null when none. */
-  block: ActiveBlock | null;
-  lastUnblock: LiftedBlock | null;
+  readonly block: ActiveBlock | null;
+  readonly lastUnblock: LiftedBlock | null;
   /** Times of the blocks seen, newest last: the self-service rule allows one a month. */
-  readonly blockTimes: number[];
+  readonly blockTimes: readonly number[];
+}
+
+type MutableRecord = { -readonly [K in keyof TenantRecord]: TenantRecord[K] };
+
+/** What a tenant with no domains, connectors or blocks shares instead of an empty array each. */
+const NONE: readonly never[] = Object.freeze([]);
+
+const domainOf = (entry: AcceptedDomain) => entry.domain;
+const connectorIdOf = (entry: Connector) => entry.connectorId;
+
+/** The index of the entry with this key in entries sorted by key, or -(where it would go) - 1. */
+function findSorted<T>(entries: readonly T[], key: string, keyOf: (entry: T) => string): number {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const found = keyOf(entries[middle]!);
+    if (found === key) return middle;
+    if (found < key) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -low - 1;
+}
+
+/** A copy of sorted entries with this one in, replacing the entry of the same key; exactly as long as needed. */
+function withSorted<T>(entries: readonly T[], entry: T, keyOf: (entry: T) => string): readonly T[] {
+  const at = findSorted(entries, keyOf(entry), keyOf);
+  return at >= 0 ? entries.with(at, entry) : entries.toSpliced(-at - 1, 0, entry);
+}
+
+/** A copy of sorted entries without the entry of this key (the same array when there is none). */
+function withoutSorted<T>(entries: readonly T[], key: string, keyOf: (entry: T) => string): readonly T[] {
+  const at = findSorted(entries, key, keyOf);
+  if (at < 0) return entries;
+  return entries.length === 1 ? NONE : entries.toSpliced(at, 1);
 }
 
 export type DirectoryEvent =
@@ -70,7 +109,7 @@ export interface ResolvedClient {
 }
 
 export class TenantDirectory implements AcceptedDomainLookup {
-  readonly #tenants = new Map<string, TenantRecord>();
+  readonly #tenants = new Map<string, MutableRecord>();
   readonly #byRange = new IpRangeIndex<Connector>();
   readonly #byCertificate = new Map<string, Connector>();
   /**
@@ -117,7 +156,17 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
-    return this.#tenants.get(tenantId)?.acceptedDomains.get(domain);
+    const domains = this.#tenants.get(tenantId)?.acceptedDomains;
+    if (!domains) return undefined;
+    const at = findSorted(domains, domain, domainOf);
+    return at < 0 ? undefined : domains[at];
+  }
+
+  connector(tenantId: string, connectorId: string): Connector | undefined {
+    const connectors = this.#tenants.get(tenantId)?.connectors;
+    if (!connectors) return undefined;
+    const at = findSorted(connectors, connectorId, connectorIdOf);
+    return at < 0 ? undefined : connectors[at];
   }
 
   /** The enabled connector whose sender IP range most specifically contains the address. */
@@ -137,17 +186,17 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return this.#byRange.get(range);
   }
 
-  #record(tenantId: string): TenantRecord {
+  #record(tenantId: string): MutableRecord {
     let record = this.#tenants.get(tenantId);
     if (!record) {
       record = {
         tenantId,
-        acceptedDomains: new Map(),
-        connectors: new Map(),
+        acceptedDomains: NONE,
+        connectors: NONE,
         policy: undefined,
         block: null,
         lastUnblock: null,
-        blockTimes: [],
+        blockTimes: NONE,
       };
       this.#tenants.set(tenantId, record);
     }
@@ -156,21 +205,22 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   #applyDomain(event: AcceptedDomainChanged): void {
     const record = this.#record(event.tenantId);
-    if (event.change === 'REMOVED') record.acceptedDomains.delete(event.domain);
-    else
-      record.acceptedDomains.set(event.domain, {
-        domain: event.domain,
-        matchSubdomains: event.matchSubdomains,
-        addedAt: event.occurredAt,
-      });
+    record.acceptedDomains =
+      event.change === 'REMOVED'
+        ? withoutSorted(record.acceptedDomains, event.domain, domainOf)
+        : withSorted(
+            record.acceptedDomains,
+            { domain: event.domain, matchSubdomains: event.matchSubdomains, addedAt: event.occurredAt },
+            domainOf,
+          );
   }
 
   #applyConnector(event: ConnectorChanged): void {
     const record = this.#record(event.tenantId);
-    const previous = record.connectors.get(event.connectorId);
+    const previous = this.connector(event.tenantId, event.connectorId);
     if (previous) this.#unindex(previous);
     if (event.change === 'REMOVED') {
-      record.connectors.delete(event.connectorId);
+      record.connectors = withoutSorted(record.connectors, event.connectorId, connectorIdOf);
       return;
     }
     const changed = !previous || !sameSettings(previous, event);
@@ -188,7 +238,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       updatedBy: this.#actor(event.actor),
       changedAt: changed ? event.occurredAt : previous.changedAt,
     };
-    record.connectors.set(event.connectorId, connector);
+    record.connectors = withSorted(record.connectors, connector, connectorIdOf);
     if (connector.enabled) this.#index(connector);
   }
 
@@ -222,7 +272,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       // A duplicate publish carries the same block id: it must not count as a second block.
       if (record.block?.blockId === event.blocked.blockId) return;
       record.block = { ...event.blocked, blockedAt: event.occurredAt };
-      if (event.blocked.mode === 'ENFORCE') record.blockTimes.push(event.occurredAt);
+      if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
       if (record.lastUnblock?.blockId === event.unblocked.blockId && record.block === null) return;
       record.block = null;

@@ -53,7 +53,7 @@ export function scoringContext(directory: TenantDirectory): TenantContext {
     policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
     probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
     connectorCreatedAt: (tenantId, connectorId) =>
-      directory.tenant(tenantId)?.connectors.get(connectorId)?.createdAt ?? null,
+      directory.connector(tenantId, connectorId)?.createdAt ?? null,
     isBlocked: (tenantId) => isEnforcedBlock(directory.tenant(tenantId)),
   };
 }

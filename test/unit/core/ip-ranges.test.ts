@@ -35,13 +35,18 @@ describe('IP ranges', () => {
     assert.equal(index.lookup(parseIpAddress('10.1.2.3')), 'wide');
   });
 
-  it('agrees with a linear scan on random ranges and addresses', () => {
+  it('agrees with a linear scan on random ranges, removals and addresses', () => {
     const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([ip, prefix]) => `${ip}/${prefix}`);
+    const removed = fc.array(fc.boolean(), { maxLength: 20 });
     fc.assert(
-      fc.property(fc.uniqueArray(v4, { maxLength: 20 }), fc.ipV4(), (cidrs, address) => {
+      fc.property(fc.uniqueArray(v4, { maxLength: 20 }), removed, fc.ipV4(), (cidrs, removals, address) => {
         const index = new IpRangeIndex<string>();
-        const ranges = cidrs.map((cidr) => parseIpRange(cidr));
-        for (const range of ranges) index.set(range, range.cidr);
+        const all = cidrs.map((cidr) => parseIpRange(cidr));
+        for (const range of all) index.set(range, range.cidr);
+        // Several CIDRs may name one network (10.1.2.3/8 and 10.0.0.0/8): removing one removes the network.
+        const gone = new Set(all.filter((_, i) => removals[i]).map((range) => range.cidr));
+        for (const cidr of gone) index.delete(parseIpRange(cidr));
+        const ranges = all.filter((range) => !gone.has(range.cidr));
         const bytes = parseIpAddress(address);
         const contains = (cidr: string) => {
           const [net, prefix] = cidr.split('/') as [string, string];

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { AcceptedDomainChanged, ConnectorChanged } from '../../../services/core/contracts.generated.js';
+import { type DirectoryEvent, TenantDirectory } from '../../../services/core/directory.js';
+
+const TENANTS = ['acme', 'globex', 'initech'];
+const DOMAINS = ['a.example', 'b.example', 'b.example.net', 'c.example', 'z.example', 'ü.example'];
+const CONNECTORS = ['onprem-1', 'onprem-2', 'app', 'Zeta'];
+/** One range per tenant and connector, so that no two connectors claim the same one. */
+const rangeOf = (t: number, c: number) => `10.${t}.${c}.0/24`;
+
+const domainChange = fc.record({
+  t: fc.nat(TENANTS.length - 1),
+  d: fc.nat(DOMAINS.length - 1),
+  removed: fc.boolean(),
+  matchSubdomains: fc.boolean(),
+});
+const connectorChange = fc.record({
+  t: fc.nat(TENANTS.length - 1),
+  c: fc.nat(CONNECTORS.length - 1),
+  removed: fc.boolean(),
+  enabled: fc.boolean(),
+  withRange: fc.boolean(),
+});
+const changes = fc.array(fc.oneof(domainChange, connectorChange), { maxLength: 60 });
+
+describe('TenantDirectory', () => {
+  it('agrees with a Map per tenant on every sequence of domain and connector changes', () => {
+    fc.assert(
+      fc.property(changes, (sequence) => {
+        const directory = new TenantDirectory();
+        // The straightforward model: a Map of domains and a Map of connectors per tenant.
+        const domains = new Map<string, Map<string, { matchSubdomains: boolean; addedAt: number }>>();
+        const connectors = new Map<string, Map<string, ConnectorChanged>>();
+        const inner = <V>(maps: Map<string, Map<string, V>>, tenantId: string) =>
+          maps.get(tenantId) ?? maps.set(tenantId, new Map()).get(tenantId)!;
+        sequence.forEach((change, at) => {
+          const tenantId = TENANTS[change.t]!;
+          const stamp = { eventId: `e${at}`, tenantId, occurredAt: 1_000 + at, actor: 'ops' };
+          let event: DirectoryEvent;
+          if ('d' in change) {
+            const domain = DOMAINS[change.d]!;
+            const changed: AcceptedDomainChanged = {
+              ...stamp,
+              domain,
+              change: change.removed ? 'REMOVED' : 'ADDED',
+              matchSubdomains: change.matchSubdomains,
+            };
+            event = { kind: 'accepted-domain', event: changed };
+            if (change.removed) inner(domains, tenantId).delete(domain);
+            else
+              inner(domains, tenantId).set(domain, {
+                matchSubdomains: change.matchSubdomains,
+                addedAt: 1_000 + at,
+              });
+          } else {
+            const connectorId = CONNECTORS[change.c]!;
+            const changed: ConnectorChanged = {
+              ...stamp,
+              connectorId,
+              change: change.removed ? 'REMOVED' : 'UPSERTED',
+              relayPath: 'ONPREM',
+              senderIpRanges: change.withRange ? [rangeOf(change.t, change.c)] : [],
+              tlsCertificateDomain: change.withRange
+                ? null
+                : `${connectorId}.${tenantId}.example`.toLowerCase(),
+              enabled: change.enabled,
+              createdAt: 1_000 + at,
+              createdBy: 'ops',
+            };
+            event = { kind: 'connector', event: changed };
+            if (change.removed) inner(connectors, tenantId).delete(connectorId);
+            else inner(connectors, tenantId).set(connectorId, changed);
+          }
+          directory.apply(event);
+        });
+
+        TENANTS.forEach((tenantId, t) => {
+          const modelDomains = domains.get(tenantId) ?? new Map();
+          const modelConnectors = connectors.get(tenantId) ?? new Map();
+          for (const domain of DOMAINS) {
+            const expected = modelDomains.get(domain);
+            assert.deepEqual(directory.acceptedDomain(tenantId, domain), expected && { domain, ...expected });
+          }
+          CONNECTORS.forEach((connectorId, c) => {
+            const expected = modelConnectors.get(connectorId);
+            const actual = directory.connector(tenantId, connectorId);
+            assert.equal(actual?.enabled, expected?.enabled);
+            assert.deepEqual(actual?.senderIpRanges, expected?.senderIpRanges);
+            assert.equal(actual?.updatedAt, expected?.occurredAt);
+            const owner = expected?.enabled && expected.senderIpRanges.length > 0 ? expected : undefined;
+            const resolved = directory.resolveByAddress(`10.${t}.${c}.7`);
+            assert.equal(resolved?.connector.connectorId, owner?.connectorId);
+            assert.equal(resolved?.tenantId, owner && tenantId);
+            const byCertificate = expected?.enabled ? expected.tlsCertificateDomain : null;
+            const certificate = `${connectorId}.${tenantId}.example`;
+            assert.equal(
+              directory.resolveByCertificate(certificate)?.connector.connectorId,
+              byCertificate ? connectorId : undefined,
+            );
+          });
+          const record = directory.tenant(tenantId);
+          const sortedKeys = (map: Map<string, unknown>) => [...map.keys()].sort();
+          assert.deepEqual(
+            record?.acceptedDomains.map((entry) => entry.domain) ?? [],
+            sortedKeys(modelDomains),
+          );
+          assert.deepEqual(
+            record?.connectors.map((entry) => entry.connectorId) ?? [],
+            sortedKeys(modelConnectors),
+          );
+        });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('replaces the arrays it hands out instead of changing them', () => {
+    const directory = new TenantDirectory();
+    const add = (domain: string, change: 'ADDED' | 'REMOVED') =>
+      directory.apply({
+        kind: 'accepted-domain',
+        event: {
+          eventId: domain,
+          tenantId: 'acme',
+          domain,
+          change,
+          matchSubdomains: false,
+          occurredAt: 1,
+          actor: 'ops',
+        },
+      });
+    add('b.example', 'ADDED');
+    const before = directory.tenant('acme')!.acceptedDomains;
+    add('a.example', 'ADDED');
+    add('b.example', 'REMOVED');
+    assert.deepEqual(
+      before.map((entry) => entry.domain),
+      ['b.example'],
+    );
+    assert.deepEqual(
+      directory.tenant('acme')!.acceptedDomains.map((entry) => entry.domain),
+      ['a.example'],
+    );
+  });
+});
