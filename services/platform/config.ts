@@ -84,6 +84,12 @@ const EnvSchema = z
     KAFKA_IDEMPOTENT: flag(true),
     // Brokers accept 6 s to 30 s by default (group.min/max.session.timeout.ms).
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+    // A broker answers a fetch as soon as it has records; the wait bounds only idle polling (below 10 ms an idle
+    // consumer would poll the brokers in a loop).
+    KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(30_000).default(1_000),
+    // The directory's topics are small and carry the blocks every enforcer must learn at once: idle fetches of
+    // their feed are cheap, and a broker that holds a fetch its full wait (some test clusters do) costs this much.
+    KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(30_000).default(100),
     // Basic auth as https://user:password@host: the credentials are split off before anything is printed.
     SCHEMA_REGISTRY_URL: optionalUrl,
     // rediss:// for TLS; user and password in the URL for AUTH.
@@ -210,6 +216,10 @@ export interface KafkaConfig {
   readonly idempotent: boolean;
   /** A consumer silent this long leaves its group and its partitions move to the other members. */
   readonly sessionTimeoutMs: number;
+  /** How long the broker may hold a fetch that has no records yet (the scorer's and every other subscription). */
+  readonly fetchMaxWaitMs: number;
+  /** The same for the directory feed, whose records (blocks above all) must reach the enforcers at once. */
+  readonly directoryFetchMaxWaitMs: number;
 }
 
 export interface SchemaRegistryConfig {
@@ -284,6 +294,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           sasl,
           idempotent: e.KAFKA_IDEMPOTENT,
           sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+          fetchMaxWaitMs: e.KAFKA_FETCH_MAX_WAIT_MS,
+          directoryFetchMaxWaitMs: e.KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS,
         }
       : undefined;
   return Object.freeze({

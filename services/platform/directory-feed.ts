@@ -24,6 +24,8 @@ export interface DirectoryFeedDeps {
   readonly metrics: Metrics;
   /** Called after each directory event is applied (e.g. the scorer resets windows on an unblock). */
   readonly onEvent?: (change: DirectoryEvent) => void;
+  /** The fetch wait of the feed's subscription (KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS): blocks reach enforcers here. */
+  readonly fetchMaxWaitMs?: number;
 }
 
 export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subscription> {
@@ -58,5 +60,10 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subsc
     deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);
     deps.metrics.consumerLag.set({ topic, partition: String(batch.partition) }, batch.lag);
   };
-  return deps.log.subscribe({ groupId: null, topics: Object.keys(FEEDS), handleBatch });
+  return deps.log.subscribe({
+    groupId: null,
+    topics: Object.keys(FEEDS),
+    handleBatch,
+    maxWaitTimeMs: deps.fetchMaxWaitMs,
+  });
 }

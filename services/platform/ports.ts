@@ -40,6 +40,11 @@ export interface ConsumeOptions {
   /** Most records handed to one `handleBatch` call. */
   readonly maxBatchSize?: number;
   /**
+   * How long a fetch may wait on the broker for records, when this subscription needs a shorter wait than the
+   * log's (a low-volume topic whose records must arrive at once). Logs without fetches ignore it.
+   */
+  readonly maxWaitTimeMs?: number;
+  /**
    * Called with records of one partition in offset order. Offsets are committed only after it resolves; when it
    * throws, the same records are delivered again (after a back-off), so it must be idempotent.
    */

@@ -71,6 +71,7 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
   return {
     log: new KafkaEventLog({
       kafka,
+      maxWaitTimeMs: kafka.fetchMaxWaitMs,
       logger: logger.child({ component: 'kafka' }),
       onFatal: (error) => fatal.resolve(error),
     }),
@@ -135,6 +136,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
 
   const feed: Subscription = await startDirectoryFeed({
     ...common,
+    fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
     logger: logger.child({ component: 'directory' }),
   });
   const enforcer = wants.has('enforcer')

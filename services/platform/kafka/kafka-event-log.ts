@@ -252,7 +252,7 @@ export class KafkaEventLog implements EventLog {
     const consumer = this.#kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 1_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? this.#options.maxWaitTimeMs ?? 1_000,
       sessionTimeout: this.#config.sessionTimeoutMs,
       // Three heartbeats per session timeout, as the Kafka consumer does by default.
       heartbeatInterval: Math.min(3_000, Math.floor(this.#config.sessionTimeoutMs / 3)),

@@ -77,6 +77,8 @@ describe('configuration of the production adapters', () => {
       sasl: { mechanism: 'scram-sha-512', username: 'relayguard', password: 'kafka-secret' },
       idempotent: true,
       sessionTimeoutMs: 30_000,
+      fetchMaxWaitMs: 1_000,
+      directoryFetchMaxWaitMs: 100,
     });
     assert.deepEqual(config.schemaRegistry, {
       url: 'https://registry.internal:8081',
@@ -99,6 +101,8 @@ describe('configuration of the production adapters', () => {
       [{ ...production, KAFKA_SSL: 'yes' }, /KAFKA_SSL: must be true or false/],
       [{ ...production, KAFKA_IDEMPOTENT: 'no' }, /KAFKA_IDEMPOTENT: must be true or false/],
       [{ ...production, KAFKA_SESSION_TIMEOUT_MS: '1000' }, /KAFKA_SESSION_TIMEOUT_MS: /],
+      [{ ...production, KAFKA_FETCH_MAX_WAIT_MS: '0' }, /KAFKA_FETCH_MAX_WAIT_MS: /],
+      [{ ...production, KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS: 'soon' }, /KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS: /],
       [
         { ...production, REDIS_URL: 'http://127.0.0.1:6379' },
         /REDIS_URL: must start with redis:\/\/ or rediss:\/\//,
