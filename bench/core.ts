@@ -1,9 +1,9 @@
 // Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format), validate
-// and normalize, classify against the directory, fold into the tenant's window (foldTenant): the scorer's
-// handleBatch without the I/O, windows kept in a Map.
+// and normalize, classify against the directory, fold into the tenant's window (BatchFold, which also tallies
+// outcomes and classes for the metrics): the scorer's handleBatch without the I/O, windows kept in a Map.
 import { validateMessage } from '../services/core/classify.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
-import { foldTenant, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
+import { BatchFold, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
 import { Topics } from '../services/core/topics.js';
 import { emptyWindow, type TenantWindow } from '../services/core/windows.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
@@ -18,7 +18,7 @@ export async function foldBatch(
   codec: SchemaCodec,
   context: TenantContext,
   windows: Map<string, TenantWindow>,
-): Promise<void> {
+): Promise<BatchFold> {
   const byTenant = new Map<string, PositionedMessage[]>();
   for (const record of records) {
     const event = await codec.decode(Topics.messageSubmitted, record.value!);
@@ -35,14 +35,16 @@ export async function foldBatch(
       queueId: event.queueId,
     });
   }
+  const fold = new BatchFold(DEFAULT_POLICY, context);
   for (const [tenantId, messages] of byTenant) {
     let window = windows.get(tenantId);
     if (!window) {
       window = emptyWindow();
       windows.set(tenantId, window);
     }
-    foldTenant(window, tenantId, messages, DEFAULT_POLICY, context);
+    fold.tenant(window, tenantId, messages);
   }
+  return fold;
 }
 
 export const coreBenchmark: Benchmark = {

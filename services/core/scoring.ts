@@ -19,6 +19,7 @@ import {
 } from './policy.js';
 import {
   addToWindow,
+  type CountsSlot,
   cloneWindow,
   emptyWindow,
   type LogPosition,
@@ -89,9 +90,20 @@ export interface TenantTerms {
   readonly steady: EffectivePolicy | null;
 }
 
+/** The terms of every tenant without overrides or probation, by policy: most tenants share this one object. */
+const plainTerms = new WeakMap<Policy, TenantTerms>();
+
 export function tenantTerms(context: TenantContext, tenantId: string, policy: Policy): TenantTerms {
   const overrides = context.policyOverrides(tenantId);
   const probationUntil = context.probationUntil(tenantId);
+  if (overrides === undefined && probationUntil === null) {
+    let plain = plainTerms.get(policy);
+    if (plain === undefined) {
+      plain = { overrides, probationUntil, steady: effectivePolicy(policy, undefined, null, 0) };
+      plainTerms.set(policy, plain);
+    }
+    return plain;
+  }
   const steady = probationUntil === null ? effectivePolicy(policy, overrides, null, 0) : null;
   return { overrides, probationUntil, steady };
 }
@@ -104,6 +116,28 @@ export interface MessageScore {
   readonly thresholds: Thresholds | null;
   /** The block decision this message triggered, if any. */
   readonly emit: TenantBlockEvent | null;
+}
+
+/** A MessageScore the fold overwrites message after message, so that counting a message allocates nothing. */
+interface ScoreSlot {
+  outcome: ScoreOutcome;
+  messageClass: MessageClass;
+  counts: WindowCounts | null;
+  thresholds: Thresholds | null;
+  emit: TenantBlockEvent | null;
+  /** Where `counts` are written when the message is counted. */
+  readonly tally: CountsSlot;
+}
+
+function scoreSlot(): ScoreSlot {
+  return {
+    outcome: 'counted',
+    messageClass: 'unknown',
+    counts: null,
+    thresholds: null,
+    emit: null,
+    tally: { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
+  };
 }
 
 /**
@@ -120,33 +154,54 @@ export function scoreMessage(
   context: TenantContext,
   terms: TenantTerms,
 ): MessageScore {
+  const slot = scoreSlot();
+  scoreInto(slot, window, tenantId, position, message, policy, context, terms);
+  return slot;
+}
+
+function scoreInto(
+  slot: ScoreSlot,
+  window: TenantWindow,
+  tenantId: string,
+  position: LogPosition | null,
+  message: ValidMessage,
+  policy: Policy,
+  context: TenantContext,
+  terms: TenantTerms,
+): void {
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
-  const messageClass = classify(message.senderDomain, message.relayPath, registered);
+  slot.messageClass = classify(message.senderDomain, message.relayPath, registered);
+  slot.counts = null;
+  slot.thresholds = null;
+  slot.emit = null;
   if (position !== null) {
-    if (alreadyApplied(window, position))
-      return { outcome: 'duplicate', messageClass, counts: null, thresholds: null, emit: null };
+    if (alreadyApplied(window, position)) {
+      slot.outcome = 'duplicate';
+      return;
+    }
     window.watermark = position;
   }
   const effective =
     terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
-  const outcome = addToWindow(window, message, messageClass, policy, effective.forwardedWeight);
-  if (outcome !== 'counted') return { outcome, messageClass, counts: null, thresholds: null, emit: null };
+  slot.outcome = addToWindow(window, message, slot.messageClass, policy, effective.forwardedWeight);
+  if (slot.outcome !== 'counted') return;
 
-  const counts = windowCounts(window, effective.forwardedWeight);
+  const counts = windowCounts(window, effective.forwardedWeight, slot.tally);
   const thresholds = effective.thresholds;
+  slot.counts = counts;
+  slot.thresholds = thresholds;
   const reason = evaluate(thresholds, counts);
   if (reason === null) {
     window.monitorBlockId = null;
-    return { outcome, messageClass, counts, thresholds, emit: null };
+    return;
   }
-  if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId))
-    return { outcome, messageClass, counts, thresholds, emit: null };
+  if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId)) return;
 
   const span = windowSpan(window, policy.windowMinutes);
   const blockId = blockIdFor(tenantId, span.end);
   if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
   else window.monitorBlockId = blockId;
-  const emit: TenantBlockEvent = {
+  slot.emit = {
     eventId: blockId,
     tenantId,
     occurredAt: message.occurredAt,
@@ -180,7 +235,34 @@ export function scoreMessage(
       },
     },
   };
-  return { outcome, messageClass, counts, thresholds, emit };
+}
+
+/** Where a fold puts what it found: the blocks with their triggering events, and each message's outcome. */
+interface FoldSink {
+  readonly emits: TenantBlockEvent[];
+  readonly triggers: Map<string, BlockTrigger>;
+  scored(outcome: ScoreOutcome, messageClass: MessageClass): void;
+}
+
+function foldInto(
+  sink: FoldSink,
+  slot: ScoreSlot,
+  window: TenantWindow,
+  tenantId: string,
+  messages: readonly PositionedMessage[],
+  policy: Policy,
+  context: TenantContext,
+): void {
+  const terms = tenantTerms(context, tenantId, policy);
+  for (const { position, message, eventId, queueId } of messages) {
+    scoreInto(slot, window, tenantId, position, message, policy, context, terms);
+    sink.scored(slot.outcome, slot.messageClass);
+    const emit = slot.emit;
+    if (emit) {
+      sink.emits.push(emit);
+      sink.triggers.set(emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
+    }
+  }
 }
 
 /**
@@ -194,21 +276,53 @@ export function foldTenant(
   policy: Policy,
   context: TenantContext,
 ): ScoreResult {
-  const emits: TenantBlockEvent[] = [];
-  const outcomes: ScoreResult['outcomes'] = [];
-  const classes: ScoreResult['classes'] = [];
-  const triggers: ScoreResult['triggers'] = new Map();
-  const terms = tenantTerms(context, tenantId, policy);
-  for (const { position, message, eventId, queueId } of messages) {
-    const score = scoreMessage(window, tenantId, position, message, policy, context, terms);
-    outcomes.push(score.outcome);
-    classes.push(score.messageClass);
-    if (score.emit) {
-      emits.push(score.emit);
-      triggers.set(score.emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
-    }
+  const outcomes: ScoreOutcome[] = [];
+  const classes: MessageClass[] = [];
+  const sink: FoldSink = {
+    emits: [],
+    triggers: new Map(),
+    scored(outcome, messageClass) {
+      outcomes.push(outcome);
+      classes.push(messageClass);
+    },
+  };
+  foldInto(sink, scoreSlot(), window, tenantId, messages, policy, context);
+  return { window, emits: sink.emits, outcomes, classes, triggers: sink.triggers };
+}
+
+/**
+ * A batch folded tenant by tenant into one result: the blocks to publish, and how many messages had each outcome
+ * and each class (the scorer's metrics). Unlike foldTenant it keeps no list per tenant or per message.
+ */
+export class BatchFold implements FoldSink {
+  readonly emits: TenantBlockEvent[] = [];
+  readonly triggers = new Map<string, BlockTrigger>();
+  readonly outcomes: Record<ScoreOutcome, number> = { counted: 0, late: 0, 'before-reset': 0, duplicate: 0 };
+  /** Duplicates are left out: they were classified when they were first counted. */
+  readonly classes: Record<MessageClass, number> = {
+    registered: 0,
+    unregistered: 0,
+    forwarded: 0,
+    unknown: 0,
+  };
+  readonly #slot = scoreSlot();
+  readonly #policy: Policy;
+  readonly #context: TenantContext;
+
+  constructor(policy: Policy, context: TenantContext) {
+    this.#policy = policy;
+    this.#context = context;
   }
-  return { window, emits, outcomes, classes, triggers };
+
+  /** Folds a tenant's messages into `window`, in place (the caller owns it, as for foldTenant). */
+  tenant(window: TenantWindow, tenantId: string, messages: readonly PositionedMessage[]): void {
+    foldInto(this, this.#slot, window, tenantId, messages, this.#policy, this.#context);
+  }
+
+  scored(outcome: ScoreOutcome, messageClass: MessageClass): void {
+    this.outcomes[outcome]++;
+    if (outcome !== 'duplicate') this.classes[messageClass]++;
+  }
 }
 
 /** foldTenant on a copy: `previous` is left as it was, for callers that still need it. */

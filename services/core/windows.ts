@@ -132,6 +132,7 @@ function advance(window: TenantWindow, minute: number, windowMinutes: number): v
 }
 
 function expireTracked(map: Map<string, Tracked>, oldest: number): void {
+  if (map.size === 0) return;
   for (const [key, tracked] of map) if (tracked.lastSeen < oldest) map.delete(key);
 }
 
@@ -186,7 +187,14 @@ function track(map: Map<string, Tracked>, key: string, minute: number, cap: numb
   map.set(key, { lastSeen: minute, messages: 1 });
 }
 
-export function windowCounts(window: TenantWindow, forwardedWeight: number): WindowCounts {
+/** Counts a caller may overwrite: the fold writes each message's counts into one such object, not a new one. */
+export type CountsSlot = { -readonly [K in keyof WindowCounts]: WindowCounts[K] };
+
+export function windowCounts(
+  window: TenantWindow,
+  forwardedWeight: number,
+  into: CountsSlot = { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
+): WindowCounts {
   let sums = knownSums.get(window);
   if (sums === undefined) {
     sums = { unregistered: 0, forwarded: 0, total: 0 };
@@ -197,13 +205,11 @@ export function windowCounts(window: TenantWindow, forwardedWeight: number): Win
     }
     knownSums.set(window, sums);
   }
-  const { unregistered, forwarded, total } = sums;
-  return {
-    unregistered: unregistered + forwardedWeight * forwarded,
-    forwardedUnregistered: forwarded,
-    total,
-    distinctUnregisteredDomains: window.domains.size,
-  };
+  into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;
+  into.forwardedUnregistered = sums.forwarded;
+  into.total = sums.total;
+  into.distinctUnregisteredDomains = window.domains.size;
+  return into;
 }
 
 /** Window bounds in epoch milliseconds: [start, end). */

@@ -14,12 +14,22 @@ import {
   type Policy,
 } from '../../../services/core/policy.js';
 import {
+  BatchFold,
   blockIdFor,
+  foldTenant,
   type PositionedMessage,
+  scoreMessage,
   scoreTenant,
   type TenantContext,
+  tenantTerms,
 } from '../../../services/core/scoring.js';
-import { resetWindow, type TenantWindow, windowCounts } from '../../../services/core/windows.js';
+import {
+  cloneWindow,
+  emptyWindow,
+  resetWindow,
+  type TenantWindow,
+  windowCounts,
+} from '../../../services/core/windows.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9);
 
@@ -317,5 +327,92 @@ describe('replay determinism (property)', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('BatchFold (property)', () => {
+  const policy: Policy = {
+    ...DEFAULT_POLICY,
+    windowMinutes: 20,
+    graceMinutes: 3,
+    thresholds: {
+      minUnregistered: 8,
+      minUnregisteredRatio: 0.3,
+      minDistinctDomains: 3,
+      minUnregisteredWithDistinct: 4,
+    },
+  };
+  const event = fc.record({
+    tenant: fc.constantFrom('t1', 't2', 't3'),
+    minute: fc.integer({ min: 0, max: 60 }),
+    domain: fc.option(fc.constantFrom('acme.example', 'mail.acme.example', 'x.example', 'y.example'), {
+      freq: 8,
+    }),
+    relayPath: fc.constantFrom<RelayPath>('ONPREM', 'FORWARDED', 'APPLICATION'),
+    redelivered: fc.boolean(),
+  });
+
+  it('gives what foldTenant gives tenant by tenant: windows, blocks, triggers, outcomes and classes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(event, { maxLength: 40 }), { minLength: 1, maxLength: 4 }), (batches) => {
+        const ctx = context();
+        const listed = new Map<string, TenantWindow>();
+        const tallied = new Map<string, TenantWindow>();
+        let offset = 0;
+        for (const batch of batches) {
+          const byTenant = new Map<string, PositionedMessage[]>();
+          for (const e of batch) {
+            // A redelivered event repeats the previous offset: the fold must call it a duplicate.
+            if (!e.redelivered) offset++;
+            const positioned = message(offset, T0 + e.minute * MINUTE_MS, e.domain, e.relayPath);
+            const messages = byTenant.get(e.tenant) ?? [];
+            messages.push({ ...positioned, message: { ...positioned.message, tenantId: e.tenant } });
+            byTenant.set(e.tenant, messages);
+          }
+          const batchFold = new BatchFold(policy, ctx);
+          const emits = [];
+          const triggers = new Map();
+          const outcomes = { counted: 0, late: 0, 'before-reset': 0, duplicate: 0 };
+          const classes = { registered: 0, unregistered: 0, forwarded: 0, unknown: 0 };
+          for (const [tenantId, messages] of byTenant) {
+            const result = foldTenant(listed.get(tenantId) ?? emptyWindow(), tenantId, messages, policy, ctx);
+            listed.set(tenantId, result.window);
+            emits.push(...result.emits);
+            for (const [id, trigger] of result.triggers) triggers.set(id, trigger);
+            result.outcomes.forEach((outcome, i) => {
+              outcomes[outcome]++;
+              if (outcome !== 'duplicate') classes[result.classes[i]!]++;
+            });
+            const window = tallied.get(tenantId) ?? emptyWindow();
+            tallied.set(tenantId, window);
+            batchFold.tenant(window, tenantId, messages);
+          }
+          assert.deepEqual(batchFold.emits, emits);
+          assert.deepEqual(batchFold.triggers, triggers);
+          assert.deepEqual(batchFold.outcomes, outcomes);
+          assert.deepEqual(batchFold.classes, classes);
+          for (const [tenantId, window] of listed) assert.deepEqual(tallied.get(tenantId), window);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('scoreMessage hands out counts of its own that later messages leave alone', () => {
+    const window = emptyWindow();
+    const terms = tenantTerms(context(), 't', DEFAULT_POLICY);
+    const first = scoreMessage(
+      window,
+      't',
+      null,
+      message(0, T0, 'x.example').message,
+      DEFAULT_POLICY,
+      context(),
+      terms,
+    );
+    const before = { ...first.counts! };
+    scoreMessage(window, 't', null, message(1, T0, 'y.example').message, DEFAULT_POLICY, context(), terms);
+    assert.deepEqual(first.counts, before);
+    assert.deepEqual(windowCounts(cloneWindow(window), 0).total, 2);
   });
 });
