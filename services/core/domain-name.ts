@@ -16,12 +16,50 @@ const normalized = new Map<string, string>();
 const NORMALIZED_CAP = 65_536;
 
 export function normalizeDomain(input: string, field = 'domain'): string {
+  if (isNormalForm(input)) return input;
   const known = normalized.get(input);
   if (known !== undefined) return known;
   const ascii = normalizeUncached(input, field);
   if (normalized.size >= NORMALIZED_CAP) normalized.clear();
   normalized.set(input, ascii);
   return ascii;
+}
+
+const DOT = 0x2e;
+const HYPHEN = 0x2d;
+
+/**
+ * Whether `name` is already what normalization returns: lower-case LDH labels of 1-63 characters without a
+ * leading or trailing hyphen, at least two, 253 characters at most, a top label that is not all digits, and no
+ * A-label (xn--, whose punycode the slow path checks). Most names relayed are; one pass over the characters
+ * costs less than the memo's lookup (a fresh string to hash, and a cache miss in a large table).
+ */
+export function isNormalForm(name: string): boolean {
+  const length = name.length;
+  if (length === 0 || length > 253) return false;
+  let labelStart = 0;
+  let labels = 1;
+  let digitsOnly = true;
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? name.charCodeAt(i) : DOT;
+    if (c === DOT) {
+      const labelLength = i - labelStart;
+      if (labelLength === 0 || labelLength > 63 || name.charCodeAt(i - 1) === HYPHEN) return false;
+      if (name.startsWith('xn--', labelStart)) return false;
+      if (i === length) break;
+      labels++;
+      labelStart = i + 1;
+      digitsOnly = true;
+    } else if (c === HYPHEN) {
+      if (i === labelStart) return false;
+      digitsOnly = false;
+    } else if (c >= 0x61 && c <= 0x7a) {
+      digitsOnly = false;
+    } else if (c < 0x30 || c > 0x39) {
+      return false;
+    }
+  }
+  return labels >= 2 && !digitsOnly;
 }
 
 function normalizeUncached(input: string, field: string): string {

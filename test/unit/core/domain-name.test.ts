@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { domainOfAddress, normalizeDomain } from '../../../services/core/domain-name.js';
+import { domainOfAddress, isNormalForm, normalizeDomain } from '../../../services/core/domain-name.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
 
 function rejects(input: string, pattern: RegExp) {
@@ -53,6 +53,44 @@ describe('normalizeDomain', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('isNormalForm (the shortcut past normalization)', () => {
+  // Names near the edges: case, digits, hyphens, empty and long labels, A-labels, dots and spaces.
+  const char = fc.constantFrom('a', 'z', 'Q', '0', '9', '-', '.', '.', 'x', 'n', ' ', '_', 'é');
+  const name = fc.oneof(
+    fc.domain(),
+    fc.string({ unit: char, maxLength: 20 }),
+    fc
+      .tuple(fc.constantFrom('a', '1', '-', 'xn--', 'ab-'), fc.integer({ min: 60, max: 66 }))
+      .map(([unit, n]) => `${unit.repeat(n).slice(0, n)}.example`),
+  );
+
+  it('holds exactly for the names normalization returns unchanged (A-labels excepted)', () => {
+    fc.assert(
+      fc.property(name, (input) => {
+        let unchanged = false;
+        try {
+          // A trailing dot keeps the name off the shortcut: the full normalization runs (and strips it).
+          unchanged = normalizeDomain(`${input}.`) === input;
+        } catch {}
+        const aLabel = /(^|\.)xn--/i.test(input);
+        assert.equal(isNormalForm(input), unchanged && !aLabel, input);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes the limits as normalization does', () => {
+    assert.ok(isNormalForm(`${'a'.repeat(63)}.example`));
+    assert.ok(!isNormalForm(`${'a'.repeat(64)}.example`));
+    assert.ok(isNormalForm(`${'a.'.repeat(125)}abc`));
+    assert.ok(!isNormalForm(`${'a.'.repeat(126)}ab`));
+    assert.ok(isNormalForm('192.0.2.x1'));
+    assert.ok(!isNormalForm('192.0.2.1'));
+    assert.ok(!isNormalForm('xn--bcher-kva.example'));
+    assert.ok(!isNormalForm('example.com.'));
   });
 });
 
