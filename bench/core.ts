@@ -1,7 +1,8 @@
-// Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format), validate
-// and normalize, classify against the directory, fold into the tenant's window (BatchFold, which also tallies
-// outcomes and classes for the metrics): the scorer's handleBatch without the I/O, windows kept in a Map.
+// Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format, one await per
+// batch), validate and normalize, classify against the directory, fold into the tenant's window (BatchFold, which
+// also tallies outcomes and classes for the metrics): the scorer's handleBatch without the I/O, windows in a Map.
 import { validateMessage } from '../services/core/classify.js';
+import { isRelayguardError } from '../services/core/errors.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
 import { BatchFold, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
 import { Topics } from '../services/core/topics.js';
@@ -20,8 +21,13 @@ export async function foldBatch(
   windows: Map<string, TenantWindow>,
 ): Promise<BatchFold> {
   const byTenant = new Map<string, PositionedMessage[]>();
-  for (const record of records) {
-    const event = await codec.decode(Topics.messageSubmitted, record.value!);
+  const events = await codec.decodeAll(
+    Topics.messageSubmitted,
+    records.map((record) => record.value!),
+  );
+  for (const [i, record] of records.entries()) {
+    const event = events[i]!;
+    if (isRelayguardError(event)) throw event;
     const message = validateMessage(event);
     let messages = byTenant.get(message.tenantId);
     if (!messages) {

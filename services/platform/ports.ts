@@ -2,6 +2,7 @@
 // them. Each has an in-memory adapter (embedded mode, fast tests) and a production adapter, and one contract
 // suite in test/contract/ runs against both.
 
+import type { RelayguardError } from '../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../core/topics.js';
 import type { TenantWindow } from '../core/windows.js';
 
@@ -72,6 +73,15 @@ export interface SchemaCodec {
   encode<T extends ContractTopic>(topic: T, value: TopicContracts[T]): Promise<Buffer>;
   /** Throws a RelayguardError: UNDECODABLE, UNKNOWN_SCHEMA_ID or SCHEMA_MISMATCH (poison), REGISTRY_UNAVAILABLE (retry). */
   decode<T extends ContractTopic>(topic: T, bytes: Buffer): Promise<TopicContracts[T]>;
+  /**
+   * A batch with one await, not one per record (which costs more than decoding the record): for each value, in
+   * order, the decoded event or the poison error decode would throw for it. Rejects when the batch must be
+   * retried (REGISTRY_UNAVAILABLE).
+   */
+  decodeAll<T extends ContractTopic>(
+    topic: T,
+    values: readonly Buffer[],
+  ): Promise<(TopicContracts[T] | RelayguardError)[]>;
 }
 
 export interface WindowWrite {

@@ -61,6 +61,45 @@ export function schemaCodecContract(
       }
     });
 
+    it('decodes a batch as it decodes each record, a poison error in place of each bad one', async () => {
+      const { codec, cleanup } = await setup();
+      try {
+        const sample = sampleContractValues()[Topics.messageSubmitted];
+        const good = await codec.encode(Topics.messageSubmitted, sample);
+        const other = await codec.encode(Topics.messageSubmitted, { ...sample, eventId: 'evt-other' });
+        const unknownId = Buffer.from(good);
+        unknownId.writeInt32BE(987_654, 1);
+        const values = [good, Buffer.from([0, 0]), other, good.subarray(0, good.length - 3), unknownId, good];
+        const batch = await codec.decodeAll(Topics.messageSubmitted, values);
+        assert.equal(batch.length, values.length);
+        for (const [i, bytes] of values.entries()) {
+          const entry = batch[i];
+          if (isRelayguardError(entry)) {
+            await assert.rejects(
+              codec.decode(Topics.messageSubmitted, bytes),
+              rejectsWith(entry.code),
+              `#${i}`,
+            );
+          } else {
+            assert.deepEqual(entry, await codec.decode(Topics.messageSubmitted, bytes), `#${i}`);
+          }
+        }
+        assert.deepEqual(
+          batch.map((entry) => (isRelayguardError(entry) ? entry.code : entry.eventId)),
+          [
+            sample.eventId,
+            'UNDECODABLE',
+            'evt-other',
+            'SCHEMA_MISMATCH',
+            'UNKNOWN_SCHEMA_ID',
+            sample.eventId,
+          ],
+        );
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('refuses to encode a value that does not match the schema, naming the field', async () => {
       const { codec, cleanup } = await setup();
       try {

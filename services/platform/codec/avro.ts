@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { RelayguardError } from '../../core/errors.js';
+import { isRelayguardError, RelayguardError } from '../../core/errors.js';
 import { type ContractTopic, TopicSchemas } from '../../core/topics.js';
 import { projectPath } from '../project-files.js';
 
@@ -27,15 +27,21 @@ export function frame(schemaId: number, payload: Buffer): Buffer {
   return framed;
 }
 
+/** The schema id of a framed message, or null for bytes that are not in the wire format. */
+export function framedSchemaId(bytes: Buffer): number | null {
+  return bytes.length >= HEADER_BYTES && bytes.readUInt8(0) === MAGIC_BYTE ? bytes.readInt32BE(1) : null;
+}
+
 /** The schema id of a framed message; throws UNDECODABLE for bytes that are not in the wire format. */
 export function schemaIdOf(bytes: Buffer): number {
-  if (bytes.length < HEADER_BYTES || bytes.readUInt8(0) !== MAGIC_BYTE) {
+  const id = framedSchemaId(bytes);
+  if (id === null) {
     throw new RelayguardError(
       'UNDECODABLE',
       `expected the Confluent wire format (magic byte 0 and a schema id), got ${bytes.length} bytes starting ${bytes.subarray(0, 5).toString('hex')}`,
     );
   }
-  return bytes.readInt32BE(1);
+  return id;
 }
 
 /**
@@ -45,7 +51,11 @@ export function schemaIdOf(bytes: Buffer): number {
 export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string, resolver?: avro.Resolver): T {
   let value: unknown;
   try {
-    value = type.fromBuffer(bytes.subarray(HEADER_BYTES), resolver);
+    // Read in place after the header: no view of the body per message.
+    const decoded = type.decode(bytes, HEADER_BYTES, resolver);
+    if (decoded.offset !== bytes.length)
+      throw new Error(decoded.offset < 0 ? 'truncated buffer' : 'trailing data');
+    value = decoded.value;
   } catch (error) {
     throw new RelayguardError(
       'SCHEMA_MISMATCH',
@@ -65,6 +75,26 @@ export function decodeBody<T>(type: avro.Type, bytes: Buffer, topic: string, res
     );
   }
   return value as T;
+}
+
+/** A poison error is kept as the record's answer; any other failure is the batch's and propagates. */
+export function asPoison(error: unknown): RelayguardError {
+  if (isRelayguardError(error) && !error.retryable) return error;
+  throw error;
+}
+
+/** `decode` applied to each value, a poison error kept in place of the value it was thrown for. */
+export function decodeEach<T>(
+  values: readonly Buffer[],
+  decode: (bytes: Buffer) => T,
+): (T | RelayguardError)[] {
+  return values.map((bytes) => {
+    try {
+      return decode(bytes);
+    } catch (error) {
+      return asPoison(error);
+    }
+  });
 }
 
 export function encodeBody(type: avro.Type, value: unknown, topic: string): Buffer {

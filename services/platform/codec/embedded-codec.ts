@@ -4,7 +4,7 @@ import type avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../../core/topics.js';
 import type { SchemaCodec } from '../ports.js';
-import { contractTypes, decodeBody, encodeBody, frame, schemaIdOf } from './avro.js';
+import { contractTypes, decodeBody, decodeEach, encodeBody, frame, schemaIdOf } from './avro.js';
 
 export class EmbeddedCodec implements SchemaCodec {
   readonly #types = contractTypes();
@@ -24,6 +24,17 @@ export class EmbeddedCodec implements SchemaCodec {
   }
 
   async decode<T extends ContractTopic>(topic: T, bytes: Buffer): Promise<TopicContracts[T]> {
+    return this.#decodeNow(topic, bytes);
+  }
+
+  async decodeAll<T extends ContractTopic>(
+    topic: T,
+    values: readonly Buffer[],
+  ): Promise<(TopicContracts[T] | RelayguardError)[]> {
+    return decodeEach(values, (bytes) => this.#decodeNow(topic, bytes));
+  }
+
+  #decodeNow<T extends ContractTopic>(topic: T, bytes: Buffer): TopicContracts[T] {
     const id = schemaIdOf(bytes);
     const writerTopic = this.#topicOf.get(id);
     if (writerTopic === undefined)

@@ -13,7 +13,17 @@ import { RelayguardError } from '../../core/errors.js';
 import { type ContractTopic, type TopicContracts, TopicSchemas } from '../../core/topics.js';
 import type { SchemaRegistryConfig } from '../config.js';
 import type { SchemaCodec } from '../ports.js';
-import { contractTypes, decodeBody, encodeBody, frame, readSchema, schemaIdOf } from './avro.js';
+import {
+  asPoison,
+  contractTypes,
+  decodeBody,
+  decodeEach,
+  encodeBody,
+  frame,
+  framedSchemaId,
+  readSchema,
+  schemaIdOf,
+} from './avro.js';
 
 export const subjectOf = (topic: string) => `${topic}-value`;
 
@@ -66,6 +76,23 @@ export class RegistryCodec implements SchemaCodec {
     const id = schemaIdOf(bytes);
     const reader = await this.#reader(topic, id);
     return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, reader ?? undefined);
+  }
+
+  async decodeAll<T extends ContractTopic>(
+    topic: T,
+    values: readonly Buffer[],
+  ): Promise<(TopicContracts[T] | RelayguardError)[]> {
+    // One await per writer schema the batch uses (usually one), then every record decoded without awaiting.
+    const readers = new Map<number, Reader | RelayguardError>();
+    for (const bytes of values) {
+      const id = framedSchemaId(bytes);
+      if (id !== null && !readers.has(id)) readers.set(id, await this.#reader(topic, id).catch(asPoison));
+    }
+    return decodeEach(values, (bytes) => {
+      const reader = readers.get(schemaIdOf(bytes))!;
+      if (reader instanceof RelayguardError) throw reader;
+      return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, reader ?? undefined);
+    });
   }
 
   /**
