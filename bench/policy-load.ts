@@ -1,10 +1,17 @@
 // The policy-server load generator, run by benchmark 4 in a process of its own (so it never shares an event loop
 // with the server it measures). Each connection behaves as a Postfix smtpd does: one request, wait for the
-// reply, the next. `saturate` sends as fast as the replies come; `rate` spreads a fixed request rate over the
-// connections and measures each request from its write to its reply. Prints one JSON line.
-import { argv, stdout } from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { PolicyClient } from '../services/cli/simulation/policy-client.js';
+// reply, the next. `saturate` sends as fast as the replies come; `rate` gives each connection a schedule so the
+// requests spread evenly over time at a fixed total rate.
+//
+// The generator shares the machine with the server, so it is built to cost little and to say what it costs:
+// requests are encoded once, each connection is a plain socket with one 'data' listener (no promise, no string
+// building per reply), and latency runs from the timestamp taken right before the write to the one taken at the
+// start of the 'data' callback that completes the reply. What the generator's own event loop adds (a reply
+// waiting in the socket while the loop handles others) is reported beside it: its event-loop delay, how late
+// sends left against their schedule, and its CPU per request. Prints one JSON line.
+import { connect, type Socket } from 'node:net';
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { argv, cpuUsage, stdout } from 'node:process';
 import { seededRandom } from '../test/support/builders.js';
 import { rcpt } from '../test/support/enforcement.js';
 import { percentile } from './harness.js';
@@ -17,6 +24,7 @@ export interface LoadOptions {
   readonly mode: 'saturate' | 'rate';
   /** Requests per second over all connections, for `rate`. */
   readonly rate?: number;
+  /** Timed span; latencies and counts are taken after a warm-up of a fifth of it (at most 1 s) before it. */
   readonly durationMs: number;
   readonly tenants: number;
   /** Tenants 0..blocked-1 are blocked: their requests from SPAM_DOMAINS are the ones to reject. */
@@ -31,6 +39,16 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Share of replies that rejected with 5.7.750. */
   readonly rejected: number;
+  /** The generator's own cost and delays: a latency that is really the generator's is not the server's. */
+  readonly generator: {
+    /** CPU (user + system) of this process per request answered, over the timed span. */
+    readonly cpuPerRequestUs: number;
+    /** Event-loop delay of this process over the timed span (beyond the sampling period). */
+    readonly loopDelayP50Ms: number;
+    readonly loopDelayP99Ms: number;
+    /** `rate`: how late requests were written against their schedule (0 when on time). */
+    readonly sendLagP99Ms: number;
+  };
 }
 
 export const SPAM_DOMAINS = Array.from({ length: 20 }, (_, k) => `spam${k}.example`);
@@ -52,42 +70,165 @@ export function policyRequests(tenants: number, blocked: number, count: number):
   });
 }
 
+/** Event-loop delay sampling period: monitorEventLoopDelay records the whole period, an idle loop reads ~1 ms. */
+export const LOOP_DELAY_RESOLUTION_MS = 1;
+
+/** Event-loop delay at percentile p, in ms: how much later than its period the sampling timer ran. */
+export function loopDelayMs(histogram: IntervalHistogram, p: number): number {
+  return Math.max(0, histogram.percentile(p) / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+}
+
+const NEWLINE = 0x0a;
+/** `action=5`: the first byte of a reply's action tells a rejection (5xx) from the rest. */
+const ACTION_CODE_OFFSET = 'action='.length;
+const REJECT_DIGIT = '5'.charCodeAt(0);
+
+interface Tally {
+  latencies: number[];
+  sendLags: number[];
+  rejected: number;
+  /** Replies complete, warm-up included (the warm-up ends on time, not on a count). */
+  timing: boolean;
+}
+
+/** One smtpd-like connection: writes a request, waits for its reply, then the next when it is due. */
+class Connection {
+  readonly #socket: Socket;
+  readonly #requests: readonly Buffer[];
+  readonly #tally: Tally;
+  readonly #interval: number;
+  #k: number;
+  #due: number;
+  #sentAt = 0;
+  #lastByte = 0;
+  #replyOffset = 0;
+  #reject = false;
+  #stopped = false;
+  readonly #send = () => this.#write();
+
+  constructor(
+    socket: Socket,
+    requests: readonly Buffer[],
+    tally: Tally,
+    first: number,
+    due: number,
+    interval: number,
+  ) {
+    this.#socket = socket;
+    this.#requests = requests;
+    this.#tally = tally;
+    this.#k = first;
+    this.#due = due;
+    this.#interval = interval;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk, performance.now()));
+    // A server that hangs up mid-run (a drop: no reply) would silently stall this connection's schedule.
+    socket.on('close', () => {
+      if (!this.#stopped) throw new Error('the policy server closed a connection during the run');
+    });
+  }
+
+  start(): void {
+    this.#next(performance.now());
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #write(): void {
+    if (this.#stopped) return;
+    this.#sentAt = performance.now();
+    if (this.#tally.timing && this.#interval > 0)
+      this.#tally.sendLags.push(Math.max(0, this.#sentAt - this.#due));
+    this.#socket.write(this.#requests[this.#k % this.#requests.length]!);
+  }
+
+  /** Replies end with an empty line; a chunk may hold part of one (TCP cuts anywhere). */
+  #onData(chunk: Buffer, receivedAt: number): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (this.#replyOffset === ACTION_CODE_OFFSET) this.#reject = byte === REJECT_DIGIT;
+      this.#replyOffset++;
+      if (byte === NEWLINE && this.#lastByte === NEWLINE) this.#complete(receivedAt);
+      else this.#lastByte = byte;
+    }
+  }
+
+  #complete(receivedAt: number): void {
+    if (this.#tally.timing) {
+      this.#tally.latencies.push(receivedAt - this.#sentAt);
+      if (this.#reject) this.#tally.rejected++;
+    }
+    this.#lastByte = 0;
+    this.#replyOffset = 0;
+    this.#k += 1;
+    this.#due += this.#interval;
+    this.#next(receivedAt);
+  }
+
+  /** A request due within the timer granularity (or overdue) goes out now; a later one waits for its time. */
+  #next(now: number): void {
+    const wait = this.#due - now;
+    if (wait >= 1) setTimeout(this.#send, Math.round(wait));
+    else this.#write();
+  }
+}
+
+async function open(host: string, port: number): Promise<Socket> {
+  const socket = connect({ host, port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
 async function drive(options: LoadOptions): Promise<LoadResult> {
-  const requests = policyRequests(options.tenants, options.blocked, 10_000);
-  const clients = await Promise.all(
-    Array.from({ length: options.connections }, () => PolicyClient.connect(options.host, options.port)),
+  const requests = policyRequests(options.tenants, options.blocked, 10_000).map((text) => Buffer.from(text));
+  const sockets = await Promise.all(
+    Array.from({ length: options.connections }, () => open(options.host, options.port)),
   );
-  const latencies: number[] = [];
-  let rejected = 0;
-  const started = performance.now();
-  const end = started + options.durationMs;
+  const tally: Tally = { latencies: [], sendLags: [], rejected: 0, timing: false };
   // Each connection's requests are due every `interval` ms, staggered so the rate is even over time.
   const interval = options.mode === 'rate' ? (options.connections * 1000) / options.rate! : 0;
-  await Promise.all(
-    clients.map(async (client, c) => {
-      let next = started + (interval * c) / options.connections;
-      for (let k = c; performance.now() < end; k += options.connections) {
-        if (interval > 0) {
-          const wait = next - performance.now();
-          if (wait > 1) await sleep(wait);
-          next += interval;
-        }
-        const sent = performance.now();
-        const action = await client.send(requests[k % requests.length]!);
-        latencies.push(performance.now() - sent);
-        if (action.includes('5.7.750')) rejected++;
-      }
-    }),
+  const begin = performance.now();
+  const connections = sockets.map(
+    (socket, c) =>
+      new Connection(socket, requests, tally, c, begin + (interval * c) / options.connections, interval),
   );
+  for (const connection of connections) connection.start();
+  const warmupMs = Math.min(1_000, options.durationMs / 5);
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
+  const cpu = cpuUsage();
+  const started = performance.now();
+  tally.timing = true;
+  await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+  tally.timing = false;
   const seconds = (performance.now() - started) / 1000;
-  for (const client of clients) client.close();
+  const used = cpuUsage(cpu);
+  loopDelay.disable();
+  for (const connection of connections) connection.stop();
+  for (const connection of connections) connection.close();
+  const { latencies } = tally;
   return {
     requests: latencies.length,
     seconds,
     rate: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    rejected: rejected / latencies.length,
+    rejected: tally.rejected / latencies.length,
+    generator: {
+      cpuPerRequestUs: (used.user + used.system) / latencies.length,
+      loopDelayP50Ms: loopDelayMs(loopDelay, 50),
+      loopDelayP99Ms: loopDelayMs(loopDelay, 99),
+      sendLagP99Ms: interval > 0 ? percentile(tally.sendLags, 99) : 0,
+    },
   };
 }
 

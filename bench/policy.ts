@@ -3,6 +3,7 @@
 // client ranges). Saturation rounds alternate between the two servers; then each gets 10,000 requests per
 // second for the latency percentiles. The load generator (bench/policy-load.ts) runs in its own process.
 import { execFile } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BLOCK_REPLY } from '../services/core/decision.js';
@@ -15,13 +16,20 @@ import { silentLogger } from '../services/platform/logger.js';
 import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { type Benchmark, figures, format, median } from './harness.js';
-import { type LoadOptions, type LoadResult, SPAM_DOMAINS } from './policy-load.js';
+import {
+  LOOP_DELAY_RESOLUTION_MS,
+  type LoadOptions,
+  type LoadResult,
+  loopDelayMs,
+  SPAM_DOMAINS,
+} from './policy-load.js';
 import { startPostfwd } from './postfwd.js';
 import { blockEvent, fleetDirectory, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const RATE = 10_000;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const microseconds = (µs: number) => `${µs.toFixed(1)} µs`;
 
 async function load(options: LoadOptions): Promise<LoadResult> {
   const { stdout } = await promisify(execFile)(
@@ -32,7 +40,13 @@ async function load(options: LoadOptions): Promise<LoadResult> {
   return JSON.parse(stdout) as LoadResult;
 }
 
-async function startRelayguard(tenants: number, blocked: number): Promise<PolicyServer> {
+interface Relayguard {
+  readonly server: PolicyServer;
+  /** Requests the server has answered so far (its own counter: the generator leaves its warm-up out). */
+  answered(): Promise<number>;
+}
+
+async function startRelayguard(tenants: number, blocked: number): Promise<Relayguard> {
   const directory = fleetDirectory(tenants);
   for (let i = 0; i < blocked; i++) directory.apply({ kind: 'tenant-block', event: blockEvent(i) });
   const metrics = new Metrics({ processMetrics: false });
@@ -46,7 +60,7 @@ async function startRelayguard(tenants: number, blocked: number): Promise<Policy
     notReadyFallback: 'accept',
   });
   enforcer.markReady();
-  return startPolicyServer({
+  const server = await startPolicyServer({
     enforcer,
     metrics,
     logger: silentLogger,
@@ -54,6 +68,32 @@ async function startRelayguard(tenants: number, blocked: number): Promise<Policy
     port: 0,
     ...loadConfig({}).policyService,
   });
+  const answered = async () =>
+    (await metrics.policyRequests.get()).values.reduce((sum, { value }) => sum + value, 0);
+  return { server, answered };
+}
+
+interface ServerSide {
+  /** CPU (user + system) of this process, which runs only the server meanwhile, per request it answered. */
+  readonly cpuPerRequestUs: number;
+  readonly loopDelayP99Ms: number;
+}
+
+/** Runs the generator against relayguard and measures the server's side: its CPU and its event-loop delay. */
+async function loadRelayguard(relayguard: Relayguard, options: LoadOptions) {
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  const before = await relayguard.answered();
+  const cpu = process.cpuUsage();
+  loopDelay.enable();
+  const result = await load(options);
+  loopDelay.disable();
+  const used = process.cpuUsage(cpu);
+  const answered = (await relayguard.answered()) - before;
+  const server: ServerSide = {
+    cpuPerRequestUs: (used.user + used.system) / answered,
+    loopDelayP99Ms: loopDelayMs(loopDelay, 99),
+  };
+  return { result, server };
 }
 
 export const policyBenchmark: Benchmark = {
@@ -71,34 +111,40 @@ export const policyBenchmark: Benchmark = {
       senderDomains: SPAM_DOMAINS,
       reply: `${BLOCK_REPLY.code} ${BLOCK_REPLY.enhancedCode} ${BLOCK_REPLY.text}`,
     }).catch(async (error: unknown) => {
-      await relayguard.close();
+      await relayguard.server.close();
       throw error;
     });
     progress.tick();
     const common = { host: '127.0.0.1', connections: CONNECTIONS, durationMs, tenants, blocked };
+    const port = relayguard.server.port;
     const saturation = { relayguard: [] as LoadResult[], postfwd: [] as LoadResult[] };
     const serverCpuPerRequest: number[] = [];
-    let steady: { relayguard: LoadResult; postfwd: LoadResult };
+    let steady: { relayguard: LoadResult; server: ServerSide; postfwd: LoadResult };
     try {
       progress.phase('saturation rounds: relayguard, then postfwd', rounds * 2 + 2);
       for (let round = 0; round < rounds; round++) {
         // The server runs in this process, which does nothing else meanwhile: its CPU time is the server's.
-        const cpu = process.cpuUsage();
-        const result = await load({ ...common, port: relayguard.port, mode: 'saturate' });
-        const used = process.cpuUsage(cpu);
+        const { result, server } = await loadRelayguard(relayguard, { ...common, port, mode: 'saturate' });
         saturation.relayguard.push(result);
-        serverCpuPerRequest.push((used.user + used.system) / result.requests);
+        serverCpuPerRequest.push(server.cpuPerRequestUs);
         progress.tick();
         saturation.postfwd.push(await load({ ...common, port: postfwd.port, mode: 'saturate' }));
         progress.tick();
       }
+      const { result, server } = await loadRelayguard(relayguard, {
+        ...common,
+        port,
+        mode: 'rate',
+        rate: RATE,
+      });
       steady = {
-        relayguard: await load({ ...common, port: relayguard.port, mode: 'rate', rate: RATE }),
+        relayguard: result,
+        server,
         postfwd: await load({ ...common, port: postfwd.port, mode: 'rate', rate: RATE }),
       };
       progress.tick(2);
     } finally {
-      await Promise.all([relayguard.close(), postfwd.stop()]);
+      await Promise.all([relayguard.server.close(), postfwd.stop()]);
     }
     const figure = figures(this.title, quick);
     const rates = (results: LoadResult[]) => results.map((result) => result.rate);
@@ -117,7 +163,7 @@ export const policyBenchmark: Benchmark = {
       figure(
         'relayguard server CPU per request, saturated (median)',
         median(serverCpuPerRequest),
-        (µs) => `${µs.toFixed(1)} µs`,
+        microseconds,
       ),
       figure(
         `relayguard at ${RATE.toLocaleString('en-US')}/s: achieved`,
@@ -129,6 +175,23 @@ export const policyBenchmark: Benchmark = {
         text: '≤ 1 ms at 10,000/s',
         met: (ms) => ms <= 1 && steady.relayguard.rate >= RATE * 0.95,
       }),
+      figure('relayguard server CPU per request at 10,000/s', steady.server.cpuPerRequestUs, microseconds),
+      figure('relayguard server event-loop delay p99 at 10,000/s', steady.server.loopDelayP99Ms, format.ms),
+      figure(
+        'load generator CPU per request at 10,000/s',
+        steady.relayguard.generator.cpuPerRequestUs,
+        microseconds,
+      ),
+      figure(
+        'load generator event-loop delay p99 at 10,000/s',
+        steady.relayguard.generator.loopDelayP99Ms,
+        format.ms,
+      ),
+      figure(
+        'load generator: requests written late against their schedule, p99',
+        steady.relayguard.generator.sendLagP99Ms,
+        format.ms,
+      ),
       figure(`postfwd at ${RATE.toLocaleString('en-US')}/s: achieved`, steady.postfwd.rate, format.rate),
       figure('postfwd p50 latency', steady.postfwd.p50Ms, format.ms),
       figure('postfwd p99 latency', steady.postfwd.p99Ms, format.ms),

@@ -64,9 +64,41 @@ function maskedBytes(bytes: readonly number[], prefix: number): number[] {
   });
 }
 
+/**
+ * Dotted decimal without leading zeros, the form Postfix reports: read here, as every relay request resolves its
+ * client by address. Anything else (IPv6, octal or hex parts, out of range) is left to ipaddr.js.
+ */
+function plainIpv4(text: string): number[] | undefined {
+  const bytes = [0, 0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x2e) {
+      if (digits === 0 || part === 3) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (code >= 0x30 && code <= 0x39 && !(digits > 0 && value === 0)) {
+      value = value * 10 + code - 0x30;
+      digits++;
+      if (value > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  bytes[3] = value;
+  return bytes;
+}
+
 export function parseIpAddress(input: string, field = 'clientAddress'): number[] {
+  const text = input.trim();
+  const plain = plainIpv4(text);
+  if (plain) return plain;
   try {
-    return bytesOf(ipaddr.parse(input.trim()));
+    return bytesOf(ipaddr.parse(text));
   } catch {
     throw new RelayguardError('INVALID_ADDRESS', `${field}: "${printable(input)}" is not an IP address`, {
       field,

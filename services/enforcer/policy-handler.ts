@@ -49,9 +49,9 @@ export class PolicyHandler {
 
   #rcpt(request: PolicyRequest): string {
     try {
-      return replyLine(
-        this.#enforcer.decide({ ...client(request), sender: request.get('sender') ?? '' }, 'RCPT'),
-      );
+      const { clientAddress, certificateDomain } = client(request);
+      const sender = request.get('sender') ?? '';
+      return replyLine(this.#enforcer.decide({ clientAddress, certificateDomain, sender }, 'RCPT'));
     } catch (error) {
       throw invalidInput(error);
     }

@@ -42,9 +42,26 @@ export type ParseResult =
   | { readonly kind: 'error'; readonly reason: ProtocolErrorReason; readonly detail: string };
 
 const NEWLINE = 0x0a;
-// Attribute names in SMTPD_POLICY_README are lower-case words joined by underscores; anything else is not
-// Postfix talking.
-const NAME = /^[a-z][a-z0-9_]*$/;
+const CARRIAGE_RETURN = 0x0d;
+const EQUALS = 0x3d;
+
+/**
+ * Where the `=` after a valid attribute name is, or -1. Names in SMTPD_POLICY_README are lower-case words joined
+ * by underscores (`^[a-z][a-z0-9_]*$`); anything else is not Postfix talking. Checked on the bytes, before any
+ * string is made.
+ */
+function nameEnd(bytes: Uint8Array, start: number, end: number): number {
+  const first = bytes[start]!;
+  if (first < 0x61 || first > 0x7a) return -1;
+  for (let i = start + 1; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte === EQUALS) return i;
+    const lower = byte >= 0x61 && byte <= 0x7a;
+    const digit = byte >= 0x30 && byte <= 0x39;
+    if (!lower && !digit && byte !== 0x5f) return -1;
+  }
+  return -1;
+}
 
 export class PolicyRequestParser {
   readonly #limits: PolicyLimits;
@@ -76,25 +93,32 @@ export class PolicyRequestParser {
   /** Parses what arrived; returns the requests it completed, in order, and at most one error, last. */
   push(chunk: Uint8Array): ParseResult[] {
     const results: ParseResult[] = [];
+    const bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
-    while (!this.#failed && start < chunk.length) {
-      const end = chunk.indexOf(NEWLINE, start);
+    while (!this.#failed && start < bytes.length) {
+      const end = bytes.indexOf(NEWLINE, start);
       if (end === -1) {
-        this.#hold(chunk.subarray(start), results);
+        this.#hold(bytes.subarray(start), results);
         break;
       }
-      const line = this.#takeLine(chunk.subarray(start, end));
-      start = end + 1;
-      if (line === undefined) {
+      if (this.#partialBytes + (end - start) > this.#limits.maxAttributeBytes) {
         this.#fail(
           results,
           'attribute-too-long',
           `a line is longer than ${this.#limits.maxAttributeBytes} bytes`,
         );
+      } else if (this.#partialBytes === 0) {
+        // The common case: the whole line is in this chunk, parsed where it lies.
+        this.#line(bytes, start, end, results);
       } else {
-        const request = this.#line(line, results);
-        if (request) results.push({ kind: 'request', attributes: request });
+        const line = Buffer.concat([...this.#partial, bytes.subarray(start, end)]);
+        this.#partial = [];
+        this.#partialBytes = 0;
+        this.#line(line, 0, line.length, results);
       }
+      start = end + 1;
     }
     return results;
   }
@@ -113,28 +137,20 @@ export class PolicyRequestParser {
     this.#partialBytes += rest.length;
   }
 
-  /** The complete line (without its newline), or undefined when it is over the line limit. */
-  #takeLine(tail: Uint8Array): Buffer | undefined {
-    if (this.#partialBytes + tail.length > this.#limits.maxAttributeBytes) return undefined;
-    const line = this.#partialBytes === 0 ? Buffer.from(tail) : Buffer.concat([...this.#partial, tail]);
-    this.#partial = [];
-    this.#partialBytes = 0;
-    return line;
-  }
-
-  #line(bytes: Buffer, results: ParseResult[]): PolicyRequest | undefined {
-    this.#requestBytes += bytes.length + 1;
+  /** One complete line: bytes[start, end), its newline excluded. */
+  #line(bytes: Buffer, start: number, end: number, results: ParseResult[]): void {
+    this.#requestBytes += end - start + 1;
     // Postfix ends lines with a bare newline; a CR before it comes from hand-written clients, and is tolerated.
-    const text = bytes.toString('utf8').replace(/\r$/, '');
-    if (text === '') {
+    const last = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
+    if (last === start) {
       if (this.#attributes.size === 0) {
         this.#fail(results, 'empty-request', 'an empty line before any attribute');
-        return undefined;
+        return;
       }
-      const request = this.#attributes;
+      results.push({ kind: 'request', attributes: this.#attributes });
       this.#attributes = new Map();
       this.#requestBytes = 0;
-      return request;
+      return;
     }
     if (this.#requestBytes > this.#limits.maxRequestBytes) {
       this.#fail(
@@ -142,14 +158,16 @@ export class PolicyRequestParser {
         'request-too-large',
         `a request is longer than ${this.#limits.maxRequestBytes} bytes`,
       );
-      return undefined;
+      return;
     }
-    const equals = text.indexOf('=');
-    const name = equals === -1 ? text : text.slice(0, equals);
-    if (equals === -1 || !NAME.test(name)) {
+    const equals = nameEnd(bytes, start, last);
+    if (equals === -1) {
       this.#fail(results, 'malformed-line', 'a line is not name=value');
-      return undefined;
+      return;
     }
+    // One string per line; the name is ASCII, so its length in characters is its length in bytes.
+    const text = bytes.toString('utf8', start, last);
+    const name = text.slice(0, equals - start);
     // SMTPD_POLICY_README lets a server keep the first or the last value of a repeated attribute: the last.
     if (this.#attributes.size >= this.#limits.maxAttributes && !this.#attributes.has(name)) {
       this.#fail(
@@ -157,10 +175,9 @@ export class PolicyRequestParser {
         'too-many-attributes',
         `a request has more than ${this.#limits.maxAttributes} attributes`,
       );
-      return undefined;
+      return;
     }
-    this.#attributes.set(name, text.slice(equals + 1));
-    return undefined;
+    this.#attributes.set(name, text.slice(equals - start + 1));
   }
 
   #fail(results: ParseResult[], reason: ProtocolErrorReason, detail: string): void {
@@ -177,4 +194,20 @@ export class PolicyRequestParser {
 export function formatPolicyReply(action: string): string {
   if (/[\r\n]/.test(action)) throw new Error('a policy action cannot contain a line break');
   return `action=${action}\n\n`;
+}
+
+/**
+ * The reply's bytes, encoded once per distinct action: a relay gets the same few answers (DUNNO, the block
+ * reply) again and again. Bounded, though actions come from relayguard, not from the relay.
+ */
+const encodedReplies = new Map<string, Buffer>();
+const ENCODED_REPLIES_CAP = 64;
+
+export function encodePolicyReply(action: string): Buffer {
+  let bytes = encodedReplies.get(action);
+  if (bytes === undefined) {
+    bytes = Buffer.from(formatPolicyReply(action));
+    if (encodedReplies.size < ENCODED_REPLIES_CAP) encodedReplies.set(action, bytes);
+  }
+  return bytes;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
 import { IpRangeIndex, parseIpAddress, parseIpRange } from '../../../services/core/ip-ranges.js';
 
@@ -33,6 +34,40 @@ describe('IP ranges', () => {
     assert.equal(index.lookup(parseIpAddress('192.0.2.1')), undefined);
     index.delete(parseIpRange('10.1.2.0/24'));
     assert.equal(index.lookup(parseIpAddress('10.1.2.3')), 'wide');
+  });
+
+  it('reads every IPv4 form as ipaddr.js does (dotted decimal has a fast path), and refuses what it refuses', () => {
+    const reference = (text: string) => {
+      const address = ipaddr.parse(text.trim());
+      return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
+        ? (address as ipaddr.IPv6).toIPv4Address().toByteArray()
+        : address.toByteArray();
+    };
+    const dotted = fc
+      .array(fc.oneof(fc.nat(300), fc.stringMatching(/^[0-9]{0,4}$/)), { minLength: 1, maxLength: 5 })
+      .map((parts) => parts.join('.'));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.ipV4Extended(), dotted, fc.constantFrom(' 10.0.0.1 ', '01.2.3.4')),
+        (text) => {
+          let expected: number[] | 'invalid';
+          try {
+            expected = reference(text);
+          } catch {
+            expected = 'invalid';
+          }
+          let actual: number[] | 'invalid';
+          try {
+            actual = parseIpAddress(text);
+          } catch (error) {
+            assert.ok(isRelayguardError(error) && error.code === 'INVALID_ADDRESS');
+            actual = 'invalid';
+          }
+          assert.deepEqual(actual, expected, text);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('agrees with a linear scan on random ranges, removals and addresses', () => {
