@@ -131,6 +131,11 @@ class Connection {
     this.#next(performance.now());
   }
 
+  /** The schedule restarts with its next request due at `due`: lag from the warm-up is not carried over. */
+  restartSchedule(due: number): void {
+    this.#due = due - this.#interval;
+  }
+
   stop(): void {
     this.#stopped = true;
   }
@@ -207,6 +212,11 @@ async function drive(options: LoadOptions): Promise<LoadResult> {
   loopDelay.enable();
   const cpu = cpuUsage();
   const started = performance.now();
+  if (interval > 0) {
+    connections.forEach((connection, c) => {
+      connection.restartSchedule(started + (interval * c) / options.connections);
+    });
+  }
   tally.timing = true;
   await new Promise((resolve) => setTimeout(resolve, options.durationMs));
   tally.timing = false;
