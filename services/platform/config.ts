@@ -135,6 +135,9 @@ const EnvSchema = z
     RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
+    RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
+    // 0 saves the windows after every batch; above a minute a crash replays more than a minute of events.
+    RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   })
   .superRefine((env, ctx) => {
     if (env.RELAYGUARD_GRACE_MINUTES >= env.RELAYGUARD_WINDOW_MINUTES) {
@@ -262,6 +265,8 @@ export interface Config {
   readonly maxClockSkewMs: number;
   readonly notReadyFallback: 'accept' | 'tempfail';
   readonly partitions: number;
+  /** The scorer's window cache bound (tenants) and how often it saves dirty windows and commits (0: per batch). */
+  readonly scorer: { readonly windowCacheTenants: number; readonly commitIntervalMs: number };
 }
 
 /** Parses the environment; throws INVALID_CONFIG listing every problem as `VARIABLE: what is wrong`. */
@@ -344,6 +349,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
     partitions: e.RELAYGUARD_PARTITIONS,
+    scorer: Object.freeze({
+      windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,
+      commitIntervalMs: e.RELAYGUARD_SCORER_COMMIT_INTERVAL_MS,
+    }),
   });
 }
 

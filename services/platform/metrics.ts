@@ -62,6 +62,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly windowCacheLookups = new Counter({
+    name: 'relayguard_window_cache_lookups_total',
+    help: 'Scorer window cache lookups, one per tenant per batch, by result (hit, miss: loaded from the store).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly windowCacheEvictions = new Counter({
+    name: 'relayguard_window_cache_evictions_total',
+    help: 'Windows evicted from the scorer window cache at its bound (saved first when dirty).',
+    registers: [this.registry],
+  });
+
+  readonly windowCacheTenants = new Gauge({
+    name: 'relayguard_window_cache_tenants',
+    help: 'Tenants whose windows the scorer window cache holds.',
+    registers: [this.registry],
+  });
+
+  readonly windowFlushDuration = new Histogram({
+    name: 'relayguard_window_flush_duration_seconds',
+    help: 'Time to save the dirty windows of the scorer window cache before a commit (or after a batch).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly windowsFlushed = new Histogram({
+    name: 'relayguard_window_flush_windows',
+    help: 'Dirty windows saved per flush of the scorer window cache.',
+    buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+    registers: [this.registry],
+  });
+
   readonly consumerLag = new Gauge({
     name: 'relayguard_consumer_lag_events',
     help: 'Records left in a partition after the last fetched batch.',

@@ -46,18 +46,43 @@ export interface ConsumeOptions {
    */
   readonly maxWaitTimeMs?: number;
   /**
-   * Called with records of one partition in offset order. Offsets are committed only after it resolves; when it
-   * throws, the same records are delivered again (after a back-off), so it must be idempotent.
+   * Called with records of one partition in offset order. Offsets are committed only after it resolves (and, with
+   * `flush`, after a flush that followed it); when it throws, the partition's records are delivered again from
+   * its last committed offset (after a back-off), so it must be idempotent.
    */
   handleBatch(batch: RecordBatch): Promise<void>;
   /** Called when a batch failed, before it is retried. */
   onBatchError?(error: unknown, batch: RecordBatch): void;
+  /**
+   * Write-behind state (a handler that keeps what batches did in memory): called, never alongside
+   * `handleBatch`, at most every `commitIntervalMs` while batches were handled since the last commit, before
+   * partitions are given away in a rebalance, and on stop. The offsets of the batches handled before it are
+   * committed only once it resolves, except those of the partitions it names to redeliver (their effects were
+   * lost: they are delivered again from their last commit); when it throws nothing is committed (the next
+   * flush tries again).
+   */
+  flush?(): Promise<{ readonly redeliver: readonly PartitionRef[] }>;
+  /** With `flush`: how often to flush and commit (without it offsets are committed after every batch). */
+  readonly commitIntervalMs?: number;
+  /**
+   * Partitions this member no longer owns (a rebalance gave them to another): whatever the handler keeps for
+   * them is stale from now on. Called never alongside `handleBatch` or `flush`.
+   */
+  onRevoked?(partitions: readonly PartitionRef[]): Promise<void>;
+}
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
 }
 
 export interface Subscription {
-  /** Resolves once every partition has been consumed up to the end offset it had when the subscription began. */
+  /**
+   * Resolves once every partition has been consumed (and committed, for a group) up to the end offset it had
+   * when the subscription began.
+   */
   readonly caughtUp: Promise<void>;
-  /** Finishes the batch in hand, commits, leaves the group. */
+  /** Finishes the batch in hand, flushes, commits, leaves the group. */
   stop(): Promise<void>;
 }
 
@@ -88,8 +113,9 @@ export interface WindowWrite {
   readonly tenantId: string;
   /**
    * The window as loaded: the write applies only if the stored window is still this one. A window this store's
-   * load returned stands for what was loaded even if the caller has since folded into it in place (it may be
-   * `next` itself); any other window stands for its current content.
+   * load returned, or that it saved, stands for what was last loaded or saved even if the caller has since folded
+   * into it in place (it may be `next` itself: a cache saves the same window again and again); any other window
+   * stands for its current content.
    */
   readonly expected: TenantWindow | undefined;
   readonly next: TenantWindow;

@@ -162,6 +162,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         policy: config.policy,
         logger: logger.child({ component: 'scorer' }),
         maxClockSkewMs: config.maxClockSkewMs,
+        windowCacheTenants: config.scorer.windowCacheTenants,
+        commitIntervalMs: config.scorer.commitIntervalMs,
       })
     : undefined;
 

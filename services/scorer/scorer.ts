@@ -1,6 +1,9 @@
 // The scorer: consumes MessageSubmitted in batches, folds each tenant's events into its window (services/core),
-// publishes block decisions, then stores the windows with the applied log position, then lets the offsets be
-// committed. A crash anywhere replays the batch; the stored position makes the replay count nothing twice.
+// publishes block decisions at once, then stores the windows with the applied log position, then lets the
+// offsets be committed. The windows of the partitions it consumes stay in a bounded cache between batches; with a
+// commit interval they are stored write-behind: the subscription flushes the dirty windows at that interval and
+// commits the offsets they cover only after. A crash anywhere replays from the last commit; the stored position
+// makes the replay count nothing twice.
 import { validateMessage } from '../core/classify.js';
 import type { TenantBlockEvent } from '../core/contracts.generated.js';
 import { isEnforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
@@ -13,7 +16,7 @@ import {
   type TenantContext,
 } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
-import { emptyWindow, resetWindow, type TenantWindow } from '../core/windows.js';
+import { emptyWindow, resetWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
@@ -21,6 +24,7 @@ import type {
   EventLog,
   LogRecord,
   OutgoingRecord,
+  PartitionRef,
   RecordBatch,
   SchemaCodec,
   Subscription,
@@ -28,6 +32,7 @@ import type {
   WindowWrite,
 } from '../platform/ports.js';
 import { deadLetter } from './dead-letter.js';
+import { type CachedWindow, WindowCache } from './window-cache.js';
 
 export const SCORER_GROUP = 'relayguard-scorer';
 export const RESET_GROUP = 'relayguard-scorer-resets';
@@ -44,7 +49,16 @@ export interface ScorerDeps {
   /** Events stamped further ahead of the clock than this are poison (a relay with a broken clock). */
   readonly maxClockSkewMs: number;
   readonly maxBatchSize?: number;
+  /** Most tenants' windows kept between batches (least recently used go first, saved if dirty). */
+  readonly windowCacheTenants?: number;
+  /**
+   * Write-behind: dirty windows are saved, and the offsets they cover committed, at most this often (the
+   * subscription calls flush). 0, the default for direct handleBatch callers: saved at the end of every batch.
+   */
+  readonly commitIntervalMs?: number;
 }
+
+export const DEFAULT_WINDOW_CACHE_TENANTS = 50_000;
 
 /** What the fold reads about tenants, from the materialized directory (the benchmarks score with it too). */
 export function scoringContext(directory: TenantDirectory): TenantContext {
@@ -61,11 +75,28 @@ export function scoringContext(directory: TenantDirectory): TenantContext {
 export class Scorer {
   readonly #deps: ScorerDeps;
   readonly #context: TenantContext;
+  readonly #cache: WindowCache;
+  readonly #writeBehind: boolean;
+  /**
+   * Partitions whose cached windows were dropped because the store refused one (another scorer wrote it): their
+   * next batch is refused once, so the log redelivers them from the last commit onto windows loaded afresh.
+   */
+  readonly #conflicted = new Set<number>();
+  /** Batches, flushes, resets and revocations take turns: each reads and changes the cache across awaits. */
+  #turn: Promise<unknown> = Promise.resolve();
   #subscriptions: Subscription[] = [];
 
   constructor(deps: ScorerDeps) {
     this.#deps = deps;
     this.#context = scoringContext(deps.directory);
+    this.#cache = new WindowCache(deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS);
+    this.#writeBehind = (deps.commitIntervalMs ?? 0) > 0;
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(work, work);
+    this.#turn = run.catch(() => undefined);
+    return run;
   }
 
   async start(): Promise<void> {
@@ -83,6 +114,10 @@ export class Scorer {
         maxBatchSize: this.#deps.maxBatchSize ?? 500,
         handleBatch: (batch) => this.handleBatch(batch),
         onBatchError,
+        onRevoked: (partitions) => this.revoke(partitions.map(({ partition }) => partition)),
+        ...(this.#writeBehind
+          ? { commitIntervalMs: this.#deps.commitIntervalMs, flush: () => this.flush() }
+          : {}),
       }),
       log.subscribe({
         groupId: RESET_GROUP,
@@ -98,36 +133,76 @@ export class Scorer {
     this.#subscriptions = [];
   }
 
-  /** Scores one batch of one partition. Throws (and the batch is redelivered) on any retryable failure. */
-  async handleBatch(batch: RecordBatch): Promise<void> {
-    const { metrics, store } = this.#deps;
+  /**
+   * Scores one batch of one partition. Throws (and the log redelivers from the partition's last commit) on any
+   * retryable failure; the partition's cached windows are dropped then, since they may hold events whose blocks
+   * were not published.
+   */
+  handleBatch(batch: RecordBatch): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#conflicted.delete(batch.partition)) throw conflictError(batch.partition);
+      try {
+        await this.#score(batch);
+      } catch (error) {
+        // The throw itself has the partition redelivered from its last commit, onto windows loaded afresh.
+        this.#dropPartitions(new Set([batch.partition]));
+        this.#conflicted.delete(batch.partition);
+        throw error;
+      }
+      if (this.#conflicted.delete(batch.partition)) throw conflictError(batch.partition);
+    });
+  }
+
+  /**
+   * Saves every dirty window (write-behind: the subscription calls this before it commits). Names the partitions
+   * whose windows the store refused (they were dropped: redeliver them from the last commit); throws when the
+   * store failed, and nothing may be committed.
+   */
+  flush(): Promise<{ redeliver: PartitionRef[] }> {
+    return this.#exclusive(async () => {
+      await this.#flush().catch((error: unknown) => {
+        if (!(isRelayguardError(error) && error.code === 'WRITE_CONFLICT')) throw error;
+      });
+      const redeliver = [...this.#conflicted].map((partition) => ({
+        topic: Topics.messageSubmitted,
+        partition,
+      }));
+      // The log redelivers them from the last commit now: no batch of theirs needs refusing any more.
+      this.#conflicted.clear();
+      return { redeliver };
+    });
+  }
+
+  /** Partitions given to another scorer: their dirty windows are saved if the store still takes them, then dropped. */
+  revoke(partitions: readonly number[]): Promise<void> {
+    return this.#exclusive(async () => {
+      const revoked = new Set(partitions);
+      await this.#flush(revoked).catch((error: unknown) =>
+        this.#deps.logger.warn({ err: error, partitions }, 'windows of revoked partitions not saved'),
+      );
+      this.#dropPartitions(revoked);
+      for (const partition of revoked) this.#conflicted.delete(partition);
+    });
+  }
+
+  async #score(batch: RecordBatch): Promise<void> {
+    const { metrics } = this.#deps;
     const started = performance.now();
     const { byTenant, deadLetters } = await this.#decode(batch);
+    const entries = await this.#windows(batch.partition, byTenant.keys());
 
-    const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
-    const windows = await store.load([...byTenant.keys()]);
-    loadTimer();
-
-    const writes: WindowWrite[] = [];
     const emits: TenantBlockEvent[] = [];
     const triggers = new Map<string, BlockTrigger>();
     const outcomes = new Map<string, number>();
     // Tallied per batch and added to the metric once per class: a labelled inc per event costs a label hash.
     const classified = new Map<string, number>();
     for (const [tenantId, messages] of byTenant) {
-      const expected = windows.get(tenantId);
-      // The loaded window is this batch's own copy, folded in place; the store remembers what it loaded, so
-      // `expected` still stands for the stored version in the save below.
-      const result = foldTenant(
-        expected ?? emptyWindow(),
-        tenantId,
-        messages,
-        this.#deps.policy,
-        this.#context,
-      );
+      const entry = entries.get(tenantId)!;
+      // Folded in place: the cache owns the window, and the store remembers what it last loaded or saved of it.
+      const result = foldTenant(entry.window, tenantId, messages, this.#deps.policy, this.#context);
+      this.#cache.markDirty(tenantId, entry);
       emits.push(...result.emits);
       for (const [blockId, trigger] of result.triggers) triggers.set(blockId, trigger);
-      writes.push({ tenantId, expected, next: result.window });
       result.outcomes.forEach((outcome, i) => {
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
         if (outcome === 'duplicate') return;
@@ -143,15 +218,8 @@ export class Scorer {
     await this.#publish(Topics.messageSubmittedDlq, deadLetters);
     await this.#publishBlocks(batch.topic, emits, triggers);
 
-    const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
-    const { conflicts } = await store.save(writes);
-    saveTimer();
-    if (conflicts.length > 0) {
-      throw new RelayguardError(
-        'WRITE_CONFLICT',
-        `${conflicts.length} tenant windows changed under this batch; rescoring`,
-      );
-    }
+    if (!this.#writeBehind) await this.#flush();
+    await this.#evictOverflow();
 
     for (const [outcome, count] of outcomes)
       metrics.eventsConsumed.inc({ topic: batch.topic, outcome }, count);
@@ -159,6 +227,85 @@ export class Scorer {
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lag);
     metrics.batchSize.observe(batch.records.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /** The batch's tenants' windows: from the cache, the others loaded in one round trip (or new). */
+  async #windows(partition: number, tenantIds: Iterable<string>): Promise<Map<string, CachedWindow>> {
+    const { metrics, store } = this.#deps;
+    const entries = new Map<string, CachedWindow>();
+    const misses: string[] = [];
+    for (const tenantId of tenantIds) {
+      const entry = this.#cache.get(tenantId);
+      if (entry) entries.set(tenantId, entry);
+      else misses.push(tenantId);
+    }
+    metrics.windowCacheLookups.inc({ result: 'hit' }, entries.size);
+    if (misses.length === 0) return entries;
+    metrics.windowCacheLookups.inc({ result: 'miss' }, misses.length);
+    const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
+    const loaded = await store.load(misses);
+    loadTimer();
+    for (const tenantId of misses) {
+      const window = loaded.get(tenantId);
+      const entry: CachedWindow = { window: window ?? emptyWindow(), partition, persisted: !!window };
+      this.#cache.add(tenantId, entry);
+      entries.set(tenantId, entry);
+    }
+    metrics.windowCacheTenants.set(this.#cache.size);
+    return entries;
+  }
+
+  /** Saves the dirty windows (of some partitions); a refused one drops its partition's windows. */
+  async #flush(partitions?: ReadonlySet<number>): Promise<void> {
+    const dirty = this.#cache.dirty(partitions);
+    if (dirty.length === 0) return;
+    const { metrics } = this.#deps;
+    const started = performance.now();
+    const refused = await this.#save(dirty);
+    metrics.windowFlushDuration.observe((performance.now() - started) / 1000);
+    metrics.windowsFlushed.observe(dirty.length);
+    if (refused.size > 0) throw conflictError(...refused);
+  }
+
+  /** Least recently used windows beyond the bound leave the cache; a dirty one is saved first, not lost. */
+  async #evictOverflow(): Promise<void> {
+    const evicted = this.#cache.overflow();
+    if (evicted.length === 0) return;
+    this.#deps.metrics.windowCacheEvictions.inc(evicted.length);
+    this.#deps.metrics.windowCacheTenants.set(this.#cache.size);
+    await this.#save(evicted.filter(([tenantId]) => this.#cache.isDirty(tenantId)));
+  }
+
+  /**
+   * One conditional write per window, one round trip. Returns the partitions of the windows the store refused:
+   * their windows are dropped and their next batch refused, so they are rescored from the last commit.
+   */
+  async #save(entries: readonly [string, CachedWindow][]): Promise<Set<number>> {
+    const refusedPartitions = new Set<number>();
+    if (entries.length === 0) return refusedPartitions;
+    const writes: WindowWrite[] = entries.map(([tenantId, entry]) => ({
+      tenantId,
+      expected: entry.persisted ? entry.window : undefined,
+      next: entry.window,
+    }));
+    const saveTimer = this.#deps.metrics.storeDuration.startTimer({ operation: 'save' });
+    const { conflicts } = await this.#deps.store.save(writes);
+    saveTimer();
+    const refused = new Set(conflicts);
+    for (const [tenantId, entry] of entries) {
+      if (refused.has(tenantId)) refusedPartitions.add(entry.partition);
+      else this.#cache.markSaved(tenantId, entry);
+    }
+    if (refusedPartitions.size > 0) {
+      this.#dropPartitions(refusedPartitions);
+      for (const partition of refusedPartitions) this.#conflicted.add(partition);
+    }
+    return refusedPartitions;
+  }
+
+  #dropPartitions(partitions: ReadonlySet<number>): void {
+    this.#cache.dropPartitions(partitions);
+    this.#deps.metrics.windowCacheTenants.set(this.#cache.size);
   }
 
   async #decode(
@@ -283,7 +430,10 @@ export class Scorer {
     }
   }
 
-  /** An unblock clears the tenant's window up to the unblock time, so a new block needs new evidence. */
+  /**
+   * An unblock clears the tenant's window up to the unblock time, so a new block needs new evidence. A cached
+   * window is reset in the cache and saved at once (the unblock's offset is committed when this resolves).
+   */
   async #handleUnblocks(batch: RecordBatch): Promise<void> {
     const resets = new Map<string, number>();
     for (const record of batch.records) {
@@ -292,21 +442,42 @@ export class Scorer {
       if (event.kind === 'UNBLOCKED') resets.set(event.tenantId, event.occurredAt);
     }
     if (resets.size === 0) return;
-    const { metrics, store } = this.#deps;
-    const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
-    const windows = await store.load([...resets.keys()]);
-    loadTimer();
-    const writes: WindowWrite[] = [];
-    for (const [tenantId, at] of resets) {
-      const expected: TenantWindow | undefined = windows.get(tenantId);
-      if (!expected) continue;
-      // Reset in place, as the fold does: the store knows the version `expected` was loaded at.
-      if (resetWindow(expected, at)) writes.push({ tenantId, expected, next: expected });
-    }
-    const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
-    const { conflicts } = await store.save(writes);
-    saveTimer();
-    if (conflicts.length > 0)
-      throw new RelayguardError('WRITE_CONFLICT', 'a window changed during its reset; retrying');
+    await this.#exclusive(async () => {
+      const cached: [string, CachedWindow][] = [];
+      const uncached: string[] = [];
+      for (const [tenantId, at] of resets) {
+        const entry = this.#cache.get(tenantId);
+        if (!entry) {
+          uncached.push(tenantId);
+        } else if (resetWindow(entry.window, at) || this.#cache.isDirty(tenantId)) {
+          // Dirty too when a previous attempt reset it but could not save it: the reset must reach the store
+          // before this unblock's offset is committed.
+          this.#cache.markDirty(tenantId, entry);
+          cached.push([tenantId, entry]);
+        }
+      }
+      const { metrics, store } = this.#deps;
+      const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
+      const windows = await store.load(uncached);
+      loadTimer();
+      const writes: WindowWrite[] = [];
+      for (const [tenantId, expected] of windows) {
+        // Reset in place, as the fold does: the store knows the version `expected` was loaded at.
+        if (resetWindow(expected, resets.get(tenantId)!)) writes.push({ tenantId, expected, next: expected });
+      }
+      const refused = await this.#save(cached);
+      const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
+      const { conflicts } = await store.save(writes);
+      saveTimer();
+      if (conflicts.length > 0 || refused.size > 0)
+        throw new RelayguardError('WRITE_CONFLICT', 'a window changed during its reset; retrying');
+    });
   }
+}
+
+function conflictError(...partitions: number[]): RelayguardError {
+  return new RelayguardError(
+    'WRITE_CONFLICT',
+    `partition ${partitions.join(', ')}: a window changed under this scorer (another owned the partition); rescoring from the last commit`,
+  );
 }

@@ -141,6 +141,153 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
       }
     });
 
+    it('write-behind: commits only what a flush covered; a failing flush commits nothing', async () => {
+      const fixture = await setup();
+      try {
+        const topic = `contract-${randomUUID()}`;
+        const groupId = `g-${randomUUID()}`;
+        await fixture.createTopic(topic, 2);
+        await fixture.log.publish(
+          topic,
+          ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: value(`first-${k}`) })),
+        );
+        // A handler whose state never becomes durable: its batches are never committed, even on stop.
+        const lost = collector();
+        let failedFlushes = 0;
+        const one = await fixture.log.subscribe({
+          groupId,
+          topics: [topic],
+          handleBatch: lost.handleBatch,
+          commitIntervalMs: 50,
+          flush: async () => {
+            failedFlushes++;
+            throw new Error('injected flush failure');
+          },
+        });
+        await waitFor(() => lost.records.length >= 4 && failedFlushes >= 2, {
+          timeoutMs: 20_000,
+          description: 'records handled and flushes attempted',
+        });
+        await one.stop();
+
+        // Everything again, then flushed and committed at the interval (no stop needed).
+        const kept = collector();
+        let flushedAfter = -1;
+        const two = await fixture.log.subscribe({
+          groupId,
+          topics: [topic],
+          handleBatch: kept.handleBatch,
+          commitIntervalMs: 50,
+          flush: async () => {
+            flushedAfter = kept.records.length;
+            return { redeliver: [] };
+          },
+        });
+        await two.caughtUp;
+        assert.equal(kept.records.length, 4, 'the uncommitted records delivered again');
+        assert.equal(flushedAfter, 4, 'caught up only once a flush covered every record');
+        await two.stop();
+
+        await fixture.log.publish(topic, [{ key: 'a', value: value('second-a') }]);
+        const other = await fixture.connectAnother();
+        const third = collector();
+        const three = await other.subscribe({ groupId, topics: [topic], handleBatch: third.handleBatch });
+        await three.caughtUp;
+        await three.stop();
+        await other.close();
+        assert.deepEqual(
+          third.records.map((r) => r.value!.toString()),
+          ['second-a'],
+        );
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+
+    it('write-behind: a failed batch is redelivered from the last commit, not from itself', async () => {
+      const fixture = await setup();
+      try {
+        const topic = `contract-${randomUUID()}`;
+        const groupId = `g-${randomUUID()}`;
+        await fixture.createTopic(topic, 1);
+        await fixture.log.publish(
+          topic,
+          [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
+        );
+        const seen: string[] = [];
+        let failed = false;
+        const subscription = await fixture.log.subscribe({
+          groupId,
+          topics: [topic],
+          maxBatchSize: 1,
+          commitIntervalMs: 60_000,
+          handleBatch: async (batch) => {
+            const text = batch.records.map((r) => r.value!.toString());
+            if (text.includes('m3') && !failed) {
+              failed = true;
+              throw new Error('injected failure');
+            }
+            seen.push(...text);
+          },
+          flush: async () => ({ redeliver: [] }),
+        });
+        await waitFor(() => seen.length >= 5, { timeoutMs: 20_000, description: 'm1 m2, then m1 m2 m3' });
+        await subscription.stop();
+        assert.deepEqual(seen, ['m1', 'm2', 'm1', 'm2', 'm3']);
+
+        await fixture.log.publish(topic, [{ key: 'k', value: value('m4') }]);
+        const other = await fixture.connectAnother();
+        const after = collector();
+        const next = await other.subscribe({ groupId, topics: [topic], handleBatch: after.handleBatch });
+        await next.caughtUp;
+        await next.stop();
+        await other.close();
+        assert.deepEqual(
+          after.records.map((r) => r.value!.toString()),
+          ['m4'],
+          'the flush on stop committed everything',
+        );
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+
+    it('write-behind: a partition the flush names is redelivered from the last commit, not committed', async () => {
+      const fixture = await setup();
+      try {
+        const topic = `contract-${randomUUID()}`;
+        await fixture.createTopic(topic, 1);
+        await fixture.log.publish(
+          topic,
+          [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
+        );
+        const { records, handleBatch } = collector();
+        let redelivered = false;
+        const subscription = await fixture.log.subscribe({
+          groupId: `g-${randomUUID()}`,
+          topics: [topic],
+          maxBatchSize: 1,
+          commitIntervalMs: 50,
+          handleBatch,
+          flush: async () => {
+            // Until all three are handled nothing may be committed; then the partition's state is lost once.
+            if (records.length < 3) throw new Error('not yet');
+            if (redelivered) return { redeliver: [] };
+            redelivered = true;
+            return { redeliver: [{ topic, partition: records[0]!.partition }] };
+          },
+        });
+        await subscription.caughtUp;
+        await subscription.stop();
+        assert.deepEqual(
+          records.map((r) => r.value!.toString()),
+          ['m1', 'm2', 'm3', 'm1', 'm2', 'm3'],
+        );
+      } finally {
+        await fixture.cleanup();
+      }
+    });
+
     it('without a group, reads every partition from the beginning and reports when it caught up', async () => {
       const fixture = await setup();
       try {

@@ -106,6 +106,38 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
       }
     });
 
+    it('saves a window it saved again after a fold in place, conditional on what it saved (a cache)', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        const cached = windowAfter(200);
+        assert.deepEqual(
+          (await store.save([{ tenantId: tenant, expected: undefined, next: cached }])).conflicts,
+          [],
+        );
+        // Folded in place twice, saved after each fold with itself as the expected window.
+        for (const from of [200, 260]) {
+          const folded = windowAfter(60, cached, from);
+          Object.assign(cached, folded);
+          assert.deepEqual(
+            (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
+            [],
+          );
+          assert.deepEqual((await store.load([tenant])).get(tenant), cached);
+        }
+        // Another writer saves in between: the cached window's next save is refused, not trusted.
+        const other = (await store.load([tenant])).get(tenant)!;
+        await store.save([{ tenantId: tenant, expected: other, next: windowAfter(5, other, 320) }]);
+        Object.assign(cached, windowAfter(5, cached, 320));
+        assert.deepEqual(
+          (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
+          [tenant],
+        );
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('forgets a window ttlMs after its last write', async () => {
       const { store, elapse, cleanup } = await setup();
       try {

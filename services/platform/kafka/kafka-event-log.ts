@@ -104,8 +104,23 @@ interface ActiveSubscription {
   /** False for a group-less reader: it commits nothing, so only its own positions tell its progress. */
   readonly commits: boolean;
   readonly topics: readonly string[];
-  /** The next offset to hand to the handler, per topic:partition, as far as this process knows. */
+  /**
+   * Per topic:partition, the next offset to hand to the handler as far as this process knows; with write-behind
+   * (a flush hook), the next offset committed.
+   */
   readonly positions: Offsets;
+  /** Write-behind: flush and commit now rather than at the interval (settled()). */
+  readonly commitNow?: () => void;
+}
+
+/** A handled range of a partition not committed yet (write-behind). */
+interface Uncommitted {
+  readonly topic: string;
+  readonly partition: number;
+  /** Where a redelivery starts: the first offset handled since the last commit. */
+  readonly from: bigint;
+  /** The offset to commit: after the last one handled. */
+  next: bigint;
 }
 
 export class KafkaEventLog implements EventLog {
@@ -227,10 +242,24 @@ export class KafkaEventLog implements EventLog {
     const ranges = await this.#offsetRange(options.topics);
     const committed = commits ? await this.#committed(groupId, options.topics) : new Map<string, bigint>();
     const ends: Offsets = new Map([...ranges].map(([key, { high }]) => [key, high]));
+    const { flush } = options;
+    const commitIntervalMs = options.commitIntervalMs ?? 0;
+    // Write-behind: handled ranges wait here until a flush makes their effects durable; batches, flushes and
+    // revocations then take turns (the handler's state is shared across partitions).
+    const uncommitted = new Map<string, Uncommitted>();
+    let lastCommit = performance.now();
+    let turn: Promise<unknown> = Promise.resolve();
+    const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+      if (!flush) return work();
+      const run = turn.then(work, work);
+      turn = run.catch(() => undefined);
+      return run;
+    };
     const subscription: ActiveSubscription = {
       groupId,
       commits,
       topics: options.topics,
+      commitNow: flush ? () => void inTurn(() => commitUncommitted()) : undefined,
       positions: new Map(
         // A committed offset below the log start (records deleted by retention) resumes at the log start.
         [...ranges].map(([key, { low }]) => [key, [committed.get(key) ?? low, low].sort(compareOffsets)[1]!]),
@@ -268,6 +297,75 @@ export class KafkaEventLog implements EventLog {
       }
     });
 
+    /** Flushes, then commits what was handled before; a failure commits nothing and the next attempt retries. */
+    const commitUncommitted = async (): Promise<void> => {
+      if (!flush || uncommitted.size === 0) return;
+      lastCommit = performance.now();
+      const ranges = [...uncommitted];
+      let committing = ranges;
+      try {
+        const { redeliver } = await flush();
+        const lost = new Set(redeliver.map(({ topic, partition }) => partitionKey(topic, partition)));
+        for (const key of lost) {
+          const range = uncommitted.get(key);
+          if (!range) continue;
+          uncommitted.delete(key);
+          consumer.seek({ topic: range.topic, partition: range.partition, offset: range.from.toString() });
+        }
+        committing = ranges.filter(([key]) => !lost.has(key));
+        if (commits && committing.length > 0) {
+          await consumer.commitOffsets(
+            committing.map(([, { topic, partition, next }]) => ({
+              topic,
+              partition,
+              offset: next.toString(),
+            })),
+          );
+        }
+      } catch (error) {
+        logger.warn({ err: error }, 'flush or commit failed; retried at the next commit');
+        return;
+      }
+      for (const [key, range] of committing) {
+        uncommitted.delete(key);
+        subscription.positions.set(key, range.next);
+      }
+      await checkCaughtUp();
+    };
+    const commitTimer = flush
+      ? setInterval(
+          () => {
+            if (uncommitted.size > 0 && performance.now() - lastCommit >= commitIntervalMs)
+              void inTurn(() => commitUncommitted());
+          },
+          Math.max(10, Math.min(commitIntervalMs, 250)),
+        )
+      : undefined;
+    if (flush) {
+      // Before a rebalance gives partitions away: what was handled is flushed and committed while still a member.
+      consumer.on(consumer.events.REBALANCING, () => void inTurn(() => commitUncommitted()));
+    }
+    let assigned = new Set<string>();
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const now = new Set(
+        Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+          partitions.map((partition) => partitionKey(topic, partition)),
+        ),
+      );
+      const revoked = [...assigned].filter((key) => !now.has(key));
+      assigned = now;
+      if (revoked.length === 0) return;
+      void inTurn(async () => {
+        for (const key of revoked) uncommitted.delete(key);
+        await options.onRevoked?.(
+          revoked.map((key) => {
+            const at = key.lastIndexOf(':');
+            return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+          }),
+        );
+      }).catch((error: unknown) => logger.warn({ err: error }, 'handling revoked partitions failed'));
+    });
+
     const backoffs = new Map<string, number>();
     const resumeTimers = new Set<NodeJS.Timeout>();
     const eachBatch = async ({
@@ -284,6 +382,13 @@ export class KafkaEventLog implements EventLog {
       for (let from = 0; from < messages.length; from += maxBatchSize) {
         // Stopping: the chunk in hand was finished and committed; the rest is left for the next owner.
         if (!isRunning() || isStale()) return;
+        if (!(await inTurn(() => handleChunk(from)))) return;
+        await heartbeat();
+      }
+
+      /** Handles one chunk; false when the rest of the batch is not to be handled (failed, stale, stopping). */
+      async function handleChunk(from: number): Promise<boolean> {
+        if (stopping || !isRunning() || isStale()) return false;
         const chunk = messages.slice(from, from + maxBatchSize);
         const first = chunk[0]!;
         const last = chunk.at(-1)!;
@@ -298,22 +403,31 @@ export class KafkaEventLog implements EventLog {
           await options.handleBatch(recordBatch);
         } catch (error) {
           options.onBatchError?.(error, recordBatch);
-          // Nothing from this chunk on is resolved or committed: fetch it again from its first record, after a
-          // back-off during which the partition is paused (the other partitions go on).
+          // Nothing from the last commit on is committed: fetch it again from there (this chunk's first record
+          // without write-behind), after a back-off during which the partition is paused (the others go on).
           const delay = Math.min(MAX_BACKOFF_MS, backoffs.get(key) ?? FIRST_BACKOFF_MS);
           backoffs.set(key, delay * 2);
-          consumer.seek({ topic, partition, offset: first.offset });
+          const redeliverFrom = uncommitted.get(key)?.from.toString() ?? first.offset;
+          uncommitted.delete(key);
+          consumer.seek({ topic, partition, offset: redeliverFrom });
           const resume = pause();
           const timer = setTimeout(() => {
             resumeTimers.delete(timer);
             resume();
           }, delay);
           resumeTimers.add(timer);
-          return;
+          return false;
         }
         backoffs.delete(key);
         const next = BigInt(last.offset) + 1n;
         resolveOffset(last.offset);
+        if (flush) {
+          const range = uncommitted.get(key);
+          if (range) range.next = next;
+          else uncommitted.set(key, { topic, partition, from: BigInt(first.offset), next });
+          if (performance.now() - lastCommit >= commitIntervalMs) await commitUncommitted();
+          return true;
+        }
         if (commits) {
           await commitOffsetsIfNecessary({
             topics: [{ topic, partitions: [{ partition, offset: next.toString() }] }],
@@ -321,7 +435,7 @@ export class KafkaEventLog implements EventLog {
         }
         subscription.positions.set(key, next);
         await checkCaughtUp();
-        await heartbeat();
+        return true;
       }
     };
 
@@ -348,7 +462,10 @@ export class KafkaEventLog implements EventLog {
         if (stopping) return;
         stopping = true;
         clearInterval(poller);
+        clearInterval(commitTimer);
         for (const timer of resumeTimers) clearTimeout(timer);
+        // Write-behind: flushed and committed while still a member (the chunk in hand finishes first).
+        await inTurn(() => commitUncommitted());
         // Waits for the chunk in hand (handled and committed), then leaves the group.
         await consumer.disconnect();
         this.#subscriptions.delete(subscription);
@@ -372,6 +489,7 @@ export class KafkaEventLog implements EventLog {
           [...ends].filter(([key]) => subscription.topics.some((t) => key.startsWith(`${t}:`))),
         );
         while (this.#subscriptions.has(subscription) && !(await this.#reached(subscription, own))) {
+          subscription.commitNow?.();
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       }

@@ -34,7 +34,7 @@ export class MemoryEventLog implements EventLog {
   readonly #topics = new Map<string, LogRecord[][]>();
   readonly #committed = new Map<string, Map<string, number>>();
   readonly #activeGroups = new Set<string>();
-  readonly #subscriptions = new Map<Subscription, () => boolean>();
+  readonly #subscriptions = new Map<Subscription, { drained(): boolean; commitNow(): void }>();
   #wake = deferred();
   readonly #clock: Clock;
   readonly #partitions: number;
@@ -78,23 +78,53 @@ export class MemoryEventLog implements EventLog {
   }
 
   async subscribe(options: ConsumeOptions): Promise<Subscription> {
-    const { groupId } = options;
+    const { groupId, flush } = options;
     if (groupId !== null) {
       if (this.#activeGroups.has(groupId))
         throw new Error(`memory event log: group ${groupId} already has a member`);
       this.#activeGroups.add(groupId);
     }
-    const positions = groupId === null ? new Map<string, number>() : this.#groupOffsets(groupId);
+    // Committed: the group's offsets (a group-less reader's own progress); next: where fetching goes on from.
+    const committed = groupId === null ? new Map<string, number>() : this.#groupOffsets(groupId);
+    const next = new Map(committed);
     const ends = new Map<string, number>();
     for (const topic of options.topics) {
       for (const [partition, log] of this.#partitionsOf(topic).entries())
         ends.set(`${topic}:${partition}`, log.length);
     }
     const caughtUp = deferred();
-    const isCaughtUp = () => [...ends].every(([key, end]) => (positions.get(key) ?? 0) >= end);
+    const isCaughtUp = () => [...ends].every(([key, end]) => (committed.get(key) ?? 0) >= end);
     let running = true;
     let busy = false;
     const stopped = deferred();
+    let nudge = deferred();
+    let lastCommit = performance.now();
+    const uncommitted = () =>
+      flush !== undefined && [...next].some(([key, offset]) => (committed.get(key) ?? 0) !== offset);
+    /** Flushes, then commits what was handled before the flush; a failed flush commits nothing. */
+    const commit = async () => {
+      if (!flush || !uncommitted()) return;
+      const handled = new Map(next);
+      lastCommit = performance.now();
+      busy = true;
+      try {
+        const { redeliver } = await flush();
+        for (const { topic, partition } of redeliver) {
+          const key = `${topic}:${partition}`;
+          handled.delete(key);
+          next.set(key, committed.get(key) ?? 0);
+        }
+        for (const [key, offset] of handled) committed.set(key, offset);
+      } catch {
+        // Nothing committed: the next commit flushes again. The handler reports its own failures.
+      } finally {
+        busy = false;
+      }
+    };
+    let commitRequested = false;
+    const commitDue = () =>
+      uncommitted() &&
+      (commitRequested || performance.now() - lastCommit >= (options.commitIntervalMs ?? 0));
 
     const loop = (async () => {
       while (running) {
@@ -105,17 +135,20 @@ export class MemoryEventLog implements EventLog {
           for (const [partition, log] of this.#partitionsOf(topic).entries()) {
             if (!running) break;
             const key = `${topic}:${partition}`;
-            const from = positions.get(key) ?? 0;
+            const from = next.get(key) ?? 0;
             if (from >= log.length) continue;
             const records = log.slice(from, from + (options.maxBatchSize ?? 500));
             const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
             busy = true;
             try {
               await options.handleBatch(batch);
-              positions.set(key, from + records.length);
+              next.set(key, from + records.length);
+              if (!flush) committed.set(key, from + records.length);
               delivered = true;
             } catch (error) {
               options.onBatchError?.(error, batch);
+              // Redelivered from the last commit: with write-behind the handler may have dropped more than this batch.
+              next.set(key, committed.get(key) ?? 0);
               await sleep(RETRY_BACKOFF_MS);
               delivered = true; // not waiting for new records: the failed ones are still due
             } finally {
@@ -123,7 +156,17 @@ export class MemoryEventLog implements EventLog {
             }
           }
         }
-        if (!delivered && running) await Promise.race([wake, stopped.promise]);
+        if (running && commitDue()) {
+          commitRequested = false;
+          await commit();
+          continue; // a flush may have had partitions redelivered: no waiting for new records first
+        }
+        if (!delivered && running) {
+          const waits = [wake, stopped.promise, nudge.promise];
+          const left = (options.commitIntervalMs ?? 0) - (performance.now() - lastCommit);
+          if (uncommitted()) waits.push(sleep(Math.max(1, left)));
+          await Promise.race(waits);
+        }
       }
     })();
 
@@ -133,11 +176,20 @@ export class MemoryEventLog implements EventLog {
         running = false;
         stopped.resolve();
         await loop;
+        await commit();
         if (groupId !== null) this.#activeGroups.delete(groupId);
         this.#subscriptions.delete(subscription);
       },
     };
-    this.#subscriptions.set(subscription, () => !busy && this.#drained(options.topics, positions));
+    this.#subscriptions.set(subscription, {
+      drained: () => !busy && this.#drained(options.topics, committed),
+      commitNow: () => {
+        commitRequested = true;
+        const woken = nudge;
+        nudge = deferred();
+        woken.resolve();
+      },
+    });
     return subscription;
   }
 
@@ -158,9 +210,15 @@ export class MemoryEventLog implements EventLog {
     );
   }
 
-  /** Resolves when every subscription has consumed everything published so far (tests and simulations). */
+  /**
+   * Resolves when every subscription has consumed and committed everything published so far (tests and
+   * simulations): write-behind subscriptions are asked to flush and commit now rather than at their interval.
+   */
   async settled(): Promise<void> {
-    while (![...this.#subscriptions.values()].every((drained) => drained())) {
+    for (;;) {
+      const subscriptions = [...this.#subscriptions.values()];
+      if (subscriptions.every((subscription) => subscription.drained())) return;
+      for (const subscription of subscriptions) subscription.commitNow();
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -6,7 +6,10 @@ import type { Clock, WindowStore, WindowWrite } from '../ports.js';
 export class MemoryWindowStore implements WindowStore {
   readonly #windows = new Map<string, { window: TenantWindow; expiresAt: number }>();
   readonly #clock: Clock;
-  /** The version each window handed out by load had then: the caller may fold into it in place before saving. */
+  /**
+   * The version each window handed out by load had then, or last saved had when saved: the caller may fold into
+   * it in place before saving (again).
+   */
   readonly #loadedVersions = new WeakMap<TenantWindow, string>();
   readonly ttlMs: number;
 
@@ -51,6 +54,7 @@ export class MemoryWindowStore implements WindowStore {
         window: cloneWindow(write.next),
         expiresAt: this.#clock.now() + this.ttlMs,
       });
+      this.#loadedVersions.set(write.next, windowVersion(write.next));
     }
     return { conflicts };
   }

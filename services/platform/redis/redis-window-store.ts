@@ -30,18 +30,19 @@ function unavailable(error: unknown): RelayguardError {
   return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
 }
 
-/** What a loaded window was in Redis: its version and both hashes as read, so a save diffs against them. */
+/** What a window was in Redis when loaded or last saved: its version and both hashes, so a save diffs against them. */
 interface Loaded {
   readonly version: string;
-  readonly main: Readonly<Record<string, string>>;
-  readonly tracked: Readonly<Record<string, string>>;
+  readonly main: ReadonlyMap<string, string>;
+  readonly tracked: ReadonlyMap<string, string>;
 }
 
 export class RedisWindowStore implements WindowStore {
   readonly #client: Client & SaveWindowCommand;
   /**
-   * Per window handed out by load, what it was loaded from: the caller may fold into it in place, and a save
-   * then needs neither a copy of the old window nor a second encoding of it.
+   * Per window handed out by load or saved, what Redis holds of it: the caller may fold into it in place (and a
+   * scorer's cache keeps folding into the same window between saves), and a save then needs neither a copy of the
+   * old window nor a second encoding of it.
    */
   readonly #loaded = new WeakMap<TenantWindow, Loaded>();
   readonly ttlMs: number;
@@ -89,7 +90,11 @@ export class RedisWindowStore implements WindowStore {
       ];
       const window = decodeWindow(main, tracked);
       if (!window) return;
-      this.#loaded.set(window, { version: windowVersion(window), main, tracked });
+      this.#loaded.set(window, {
+        version: windowVersion(window),
+        main: new Map(Object.entries(main)),
+        tracked: new Map(Object.entries(tracked)),
+      });
       found.set(tenantId, window);
     });
     return found;
@@ -97,15 +102,18 @@ export class RedisWindowStore implements WindowStore {
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
+    const saved: Loaded[] = [];
     const results = await this.#pipelined(writes, (pipeline, write) => {
       const before = this.#before(write.expected);
-      const after = encodeWindow(write.next);
-      const main = diffFields(before?.main, after[0]);
-      const tracked = diffFields(before?.tracked, after[1]);
+      const [mainAfter, trackedAfter] = encodeWindow(write.next);
+      const version = windowVersion(write.next);
+      saved.push({ version, main: mainAfter, tracked: trackedAfter });
+      const main = diffFields(before?.main, mainAfter);
+      const tracked = diffFields(before?.tracked, trackedAfter);
       (pipeline as unknown as SaveWindowCommand).saveWindow(
         ...windowKeys(write.tenantId),
         before?.version ?? windowVersion(undefined),
-        windowVersion(write.next),
+        version,
         this.ttlMs,
         main.set.length / 2,
         main.del.length,
@@ -117,20 +125,21 @@ export class RedisWindowStore implements WindowStore {
         ...tracked.del,
       );
     });
-    return { conflicts: writes.filter((_, i) => results[i] !== 1).map((write) => write.tenantId) };
+    const conflicts: string[] = [];
+    writes.forEach((write, i) => {
+      if (results[i] === 1) this.#loaded.set(write.next, saved[i]!);
+      else conflicts.push(write.tenantId);
+    });
+    return { conflicts };
   }
 
-  /** What `expected` stands for in Redis: as loaded if this store loaded it, else its current content. */
+  /** What `expected` stands for in Redis: as loaded or saved if this store did, else its current content. */
   #before(expected: TenantWindow | undefined): Loaded | undefined {
     if (!expected) return undefined;
     const loaded = this.#loaded.get(expected);
     if (loaded) return loaded;
     const [main, tracked] = encodeWindow(expected);
-    return {
-      version: windowVersion(expected),
-      main: Object.fromEntries(main),
-      tracked: Object.fromEntries(tracked),
-    };
+    return { version: windowVersion(expected), main, tracked };
   }
 
   /**

@@ -74,14 +74,13 @@ export const VERSION_FIELD = 'v';
 
 /** The HSET pairs and HDEL fields that turn `before` (a hash as read or encoded) into `after`. */
 export function diffFields(
-  before: Readonly<Record<string, string>> | undefined,
-  after: Map<string, string>,
+  before: ReadonlyMap<string, string> | undefined,
+  after: ReadonlyMap<string, string>,
 ): { set: string[]; del: string[] } {
   const set: string[] = [];
-  for (const [field, value] of after) if (before?.[field] !== value) set.push(field, value);
+  for (const [field, value] of after) if (before?.get(field) !== value) set.push(field, value);
   const del: string[] = [];
   if (before)
-    for (const field of Object.keys(before))
-      if (field !== VERSION_FIELD && !after.has(field)) del.push(field);
+    for (const field of before.keys()) if (field !== VERSION_FIELD && !after.has(field)) del.push(field);
   return { set, del };
 }

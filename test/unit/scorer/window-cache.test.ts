@@ -1,0 +1,256 @@
+// The scorer's window cache and write-behind saves, on the memory adapters: whatever happens between a batch
+// and the flush that saves its windows (a crash, a rebalance, the cache bound, another scorer's write), every
+// event ends up counted once, and the windows equal those of an uninterrupted run that saves every batch.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fleetDirectory, fleetEvents, START, tenantId } from '../../../bench/workload.js';
+import type { MessageSubmitted } from '../../../services/core/contracts.generated.js';
+import { DEFAULT_POLICY, MINUTE_MS } from '../../../services/core/policy.js';
+import { Topics } from '../../../services/core/topics.js';
+import type { TenantWindow } from '../../../services/core/windows.js';
+import { ManualClock } from '../../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
+import { silentLogger } from '../../../services/platform/logger.js';
+import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
+import { MemoryWindowStore } from '../../../services/platform/memory/memory-window-store.js';
+import { Metrics } from '../../../services/platform/metrics.js';
+import type { EventLog, LogRecord } from '../../../services/platform/ports.js';
+import { Scorer, type ScorerDeps } from '../../../services/scorer/scorer.js';
+import { messageSubmitted } from '../../support/builders.js';
+import { waitFor } from '../../support/tether.js';
+
+const TENANTS = 40;
+const PARTITIONS = 3;
+const TTL_MS = 2 * 86_400_000;
+const clock = new ManualClock(START + 24 * 60 * MINUTE_MS);
+const codec = new EmbeddedCodec();
+const directory = fleetDirectory(TENANTS);
+const tenants = Array.from({ length: TENANTS }, (_, i) => tenantId(i));
+
+/** The fleet's mail with one compromised tenant among it, so that a block is decided too. */
+function workload(count: number, seed: number): MessageSubmitted[] {
+  const events = fleetEvents(TENANTS, count, seed);
+  return events.map((event, k) =>
+    k % 3 === 0
+      ? messageSubmitted({
+          ...event,
+          tenantId: tenantId(0),
+          envelopeSenderDomain: `spam${k % 90}.example`,
+        })
+      : event,
+  );
+}
+
+async function publish(log: EventLog, events: readonly MessageSubmitted[]): Promise<void> {
+  await log.publish(
+    Topics.messageSubmitted,
+    await Promise.all(
+      events.map(async (event) => ({
+        key: event.tenantId,
+        value: await codec.encode(Topics.messageSubmitted, event),
+      })),
+    ),
+  );
+}
+
+function scorer(log: EventLog, store: MemoryWindowStore, options: Partial<ScorerDeps> = {}) {
+  const metrics = new Metrics({ processMetrics: false });
+  const instance = new Scorer({
+    log,
+    codec,
+    store,
+    directory,
+    policy: DEFAULT_POLICY,
+    clock,
+    logger: silentLogger,
+    metrics,
+    maxClockSkewMs: MINUTE_MS,
+    ...options,
+  });
+  return { scorer: instance, metrics };
+}
+
+async function consumed(metrics: Metrics): Promise<number> {
+  const { values } = await metrics.eventsConsumed.get();
+  return values.reduce((sum, { value }) => sum + value, 0);
+}
+
+async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name) as unknown as {
+    get(): Promise<{ values: { value: number; labels: Record<string, string> }[] }>;
+  };
+  const { values } = await metric.get();
+  return values
+    .filter((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v))
+    .reduce((sum, { value }) => sum + value, 0);
+}
+
+/** The windows an uninterrupted scorer that saves after every batch makes of the same records. */
+async function reference(records: readonly LogRecord[]): Promise<Map<string, TenantWindow>> {
+  const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
+  const { scorer: plain } = scorer(new MemoryEventLog({ clock }), store);
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const own = records.filter((record) => record.partition === partition);
+    for (let from = 0; from < own.length; from += 500)
+      await plain.handleBatch({
+        topic: Topics.messageSubmitted,
+        partition,
+        records: own.slice(from, from + 500),
+        lag: 0,
+      });
+  }
+  return store.load(tenants);
+}
+
+function total(window: TenantWindow | undefined): number {
+  return [...(window?.buckets.values() ?? [])].reduce((sum, bucket) => sum + bucket.total, 0);
+}
+
+async function blockIds(log: MemoryEventLog): Promise<Set<string>> {
+  const events = await Promise.all(
+    log.records(Topics.tenantBlocks).map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
+  );
+  return new Set(events.map((event) => event.blocked!.blockId));
+}
+
+describe('scorer: window cache and write-behind saves', () => {
+  it('a crash between batches and their flush replays from the last commit and counts each event once', async () => {
+    const log = new MemoryEventLog({ clock, partitions: PARTITIONS });
+    const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
+    await publish(log, workload(3_000, 1));
+    // A process that dies before any flush: its flushes fail, so it commits nothing, even on stop. Its cache
+    // holds 10 tenants, so evictions saved some windows (partly scored ones) before it died.
+    const dying: EventLog = {
+      publish: (topic, records) => log.publish(topic, records),
+      close: async () => {},
+      subscribe: (options) =>
+        log.subscribe({
+          ...options,
+          flush: options.flush
+            ? async () => {
+                throw new Error('killed');
+              }
+            : undefined,
+        }),
+    };
+    const first = scorer(dying, store, { commitIntervalMs: 20, windowCacheTenants: 10 });
+    await first.scorer.start();
+    await waitFor(async () => (await consumed(first.metrics)) >= 3_000, {
+      timeoutMs: 20_000,
+      description: 'the first scorer to score every event',
+    });
+    await first.scorer.stop();
+    const saved = await store.load(tenants);
+    const savedTotal = [...saved.values()].reduce((sum, window) => sum + total(window), 0);
+    assert.ok(saved.size > 0 && savedTotal < 3_000, `evictions saved part of it (${savedTotal} events)`);
+    assert.ok((await counter(first.metrics, 'relayguard_window_cache_evictions_total')) > 0);
+
+    const second = scorer(log, store, { commitIntervalMs: 20 });
+    await second.scorer.start();
+    await log.settled();
+    await second.scorer.stop();
+
+    const want = await reference(log.records(Topics.messageSubmitted));
+    assert.deepEqual(await store.load(tenants), want);
+    assert.equal(
+      [...want.values()].reduce((sum, window) => sum + total(window), 0),
+      3_000,
+    );
+    assert.equal((await blockIds(log)).size, 1, 'the compromised tenant blocked, under one block id');
+  });
+
+  it('a revoked partition has its windows saved and dropped; the others wait for the flush', async () => {
+    const log = new MemoryEventLog({ clock, partitions: PARTITIONS });
+    const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
+    await publish(log, workload(1_500, 2));
+    const records = log.records(Topics.messageSubmitted);
+    const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000 });
+    for (let partition = 0; partition < PARTITIONS; partition++)
+      await cached.handleBatch({
+        topic: Topics.messageSubmitted,
+        partition,
+        records: records.filter((record) => record.partition === partition),
+        lag: 0,
+      });
+    assert.equal((await store.load(tenants)).size, 0, 'nothing saved before a flush');
+    const cachedBefore = await counter(metrics, 'relayguard_window_cache_tenants');
+
+    await cached.revoke([1]);
+    const want = await reference(records);
+    const ofPartition1 = new Set(records.filter((r) => r.partition === 1).map((r) => r.key!));
+    const stored = await store.load(tenants);
+    assert.deepEqual(new Set(stored.keys()), ofPartition1);
+    for (const tenant of ofPartition1) assert.deepEqual(stored.get(tenant), want.get(tenant));
+    assert.equal(await counter(metrics, 'relayguard_window_cache_tenants'), cachedBefore - ofPartition1.size);
+
+    assert.deepEqual(await cached.flush(), { redeliver: [] });
+    assert.deepEqual(await store.load(tenants), want);
+  });
+
+  it('the cache bound evicts the least recently used windows, saving dirty ones rather than losing them', async () => {
+    const log = new MemoryEventLog({ clock, partitions: 1 });
+    const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
+    await publish(log, workload(2_000, 3));
+    const records = log.records(Topics.messageSubmitted);
+    const { scorer: bounded, metrics } = scorer(log, store, {
+      commitIntervalMs: 60_000,
+      windowCacheTenants: 5,
+    });
+    for (let from = 0; from < records.length; from += 100)
+      await bounded.handleBatch({
+        topic: Topics.messageSubmitted,
+        partition: 0,
+        records: records.slice(from, from + 100),
+        lag: 0,
+      });
+    assert.ok((await counter(metrics, 'relayguard_window_cache_tenants')) <= 5);
+    assert.ok(
+      (await counter(metrics, 'relayguard_window_cache_evictions_total')) >= TENANTS - 5,
+      'every tenant but the last five was evicted at least once',
+    );
+    assert.ok((await store.load(tenants)).size >= TENANTS - 5, 'evicted windows were saved');
+    await bounded.flush();
+    assert.deepEqual(await store.load(tenants), await reference(records));
+  });
+
+  it('a window another scorer wrote is refused: the cache is dropped and rescoring converges', async () => {
+    const log = new MemoryEventLog({ clock, partitions: PARTITIONS });
+    const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
+    await publish(log, workload(1_500, 4));
+    const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000 });
+    await cached.start();
+    await waitFor(async () => (await consumed(metrics)) >= 1_500, {
+      timeoutMs: 20_000,
+      description: 'every event scored into the cache',
+    });
+    const missesBefore = await counter(metrics, 'relayguard_window_cache_lookups_total', {
+      result: 'miss',
+    });
+
+    // A scorer that owned the partitions meanwhile (a zombie's successor) scored and saved the same events.
+    const { scorer: other } = scorer(log, store);
+    const records = log.records(Topics.messageSubmitted);
+    for (let partition = 0; partition < PARTITIONS; partition++)
+      await other.handleBatch({
+        topic: Topics.messageSubmitted,
+        partition,
+        records: records.filter((record) => record.partition === partition),
+        lag: 0,
+      });
+
+    // The flush is refused for every partition; they are rescored from the last commit on fresh loads.
+    const later = workload(600, 5).map((event) => ({
+      ...event,
+      occurredAt: event.occurredAt + 90 * MINUTE_MS,
+    }));
+    await publish(log, later);
+    await log.settled();
+    await cached.stop();
+    assert.ok(
+      (await counter(metrics, 'relayguard_window_cache_lookups_total', { result: 'miss' })) >=
+        missesBefore + TENANTS / 2,
+      'the refused windows were loaded again',
+    );
+    assert.deepEqual(await store.load(tenants), await reference(log.records(Topics.messageSubmitted)));
+  });
+});
