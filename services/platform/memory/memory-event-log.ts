@@ -123,8 +123,7 @@ export class MemoryEventLog implements EventLog {
     };
     let commitRequested = false;
     const commitDue = () =>
-      uncommitted() &&
-      (commitRequested || performance.now() - lastCommit >= (options.commitIntervalMs ?? 0));
+      uncommitted() && (commitRequested || performance.now() - lastCommit >= (options.commitIntervalMs ?? 0));
 
     const loop = (async () => {
       while (running) {

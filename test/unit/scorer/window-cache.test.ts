@@ -140,9 +140,14 @@ describe('scorer: window cache and write-behind saves', () => {
       description: 'the first scorer to score every event',
     });
     await first.scorer.stop();
+    const want = await reference(log.records(Topics.messageSubmitted));
+    const sum = (windows: Map<string, TenantWindow>) =>
+      [...windows.values()].reduce((n, window) => n + total(window), 0);
     const saved = await store.load(tenants);
-    const savedTotal = [...saved.values()].reduce((sum, window) => sum + total(window), 0);
-    assert.ok(saved.size > 0 && savedTotal < 3_000, `evictions saved part of it (${savedTotal} events)`);
+    assert.ok(
+      saved.size > 0 && sum(saved) < sum(want),
+      `evictions saved part of it (${sum(saved)} of ${sum(want)} counts)`,
+    );
     assert.ok((await counter(first.metrics, 'relayguard_window_cache_evictions_total')) > 0);
 
     const second = scorer(log, store, { commitIntervalMs: 20 });
@@ -150,12 +155,7 @@ describe('scorer: window cache and write-behind saves', () => {
     await log.settled();
     await second.scorer.stop();
 
-    const want = await reference(log.records(Topics.messageSubmitted));
     assert.deepEqual(await store.load(tenants), want);
-    assert.equal(
-      [...want.values()].reduce((sum, window) => sum + total(window), 0),
-      3_000,
-    );
     assert.equal((await blockIds(log)).size, 1, 'the compromised tenant blocked, under one block id');
   });
 
