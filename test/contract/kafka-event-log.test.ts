@@ -1,11 +1,14 @@
 // The EventLog contract against the Kafka adapter on librdkafka's mock cluster (a real Kafka-protocol broker).
 // Topics are created through the mock's launcher: the mock implements no CreateTopics (see DESIGN.md).
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
 import { mockClusterEnv } from '../support/production-stack.js';
+import { waitFor } from '../support/tether.js';
 import { eventLogContract } from './event-log.contract.js';
 
 let mock: KafkaMock;
@@ -39,4 +42,70 @@ eventLogContract('kafka (librdkafka mock cluster)', async () => {
       await log.close();
     },
   };
+});
+
+// Rebalancing is Kafka's alone (the memory log has one member per group).
+describe('KafkaEventLog: write-behind across a rebalance', () => {
+  it('flushes and commits before giving partitions away, and names the partitions it lost', async () => {
+    const config = loadConfig({
+      ...mockClusterEnv(mock.bootstrapServers),
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+    }).kafka!;
+    const connect = () => new KafkaEventLog({ kafka: config, logger: silentLogger, maxWaitTimeMs: 100 });
+    const [one, two] = [connect(), connect()];
+    try {
+      const topic = `contract-${randomUUID()}`;
+      const groupId = `g-${randomUUID()}`;
+      await mock.createTopic(topic, 2);
+      await one.publish(
+        topic,
+        Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${i}`) })),
+      );
+      const seen: string[] = [];
+      const revoked: number[] = [];
+      let flushes = 0;
+      const first = await one.subscribe({
+        groupId,
+        topics: [topic],
+        commitIntervalMs: 60_000,
+        handleBatch: async (batch) => {
+          seen.push(...batch.records.map((r) => r.value!.toString()));
+        },
+        flush: async () => {
+          flushes++;
+          return { redeliver: [] };
+        },
+        onRevoked: async (partitions) => {
+          revoked.push(...partitions.map(({ partition }) => partition));
+        },
+      });
+      await waitFor(() => seen.length >= 20, { timeoutMs: 30_000, description: 'all 20 records handled' });
+      assert.equal(flushes, 0, 'nothing flushed before the interval');
+
+      // A second member joins: the first flushes when the rebalance begins, then loses one partition.
+      const second = await two.subscribe({ groupId, topics: [topic], handleBatch: async () => {} });
+      await waitFor(() => revoked.length === 1, {
+        timeoutMs: 60_000,
+        description: 'one partition revoked from the first member',
+      });
+      assert.ok(flushes >= 1, 'flushed when the rebalance began');
+      await second.stop();
+      await first.stop();
+
+      // Whatever either member handled is committed: a later member of the group finds nothing left.
+      const rest: string[] = [];
+      const third = await two.subscribe({
+        groupId,
+        topics: [topic],
+        handleBatch: async (batch) => {
+          rest.push(...batch.records.map((r) => r.value!.toString()));
+        },
+      });
+      await third.caughtUp;
+      await third.stop();
+      assert.deepEqual(rest, []);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
 });

@@ -49,7 +49,11 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     assert.equal(figure.met, null);
     assert.ok(stdout.includes(figure.measure), `the table shows "${figure.measure}"`);
   }
-  // Counts, not timings: the batching design makes one load and one save per batch of 500.
+  // Counts, not timings: at most one load and one save per batch of 500 (with the window cache, loads only for
+  // tenants not cached and saves only at the commit interval, so fewer; how many fewer is a timing).
   const trips = results.find((f) => f.measure === 'scorer Redis round trips per event');
-  assert.equal(trips?.raw, 2 / 500);
+  assert.ok(
+    trips !== undefined && trips.raw > 0 && trips.raw <= 2 / 500,
+    `round trips per event: ${trips?.raw}`,
+  );
 });
