@@ -9,12 +9,7 @@ import type { TenantBlockEvent } from '../core/contracts.generated.js';
 import { isEnforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
-import {
-  type BlockTrigger,
-  foldTenant,
-  type PositionedMessage,
-  type TenantContext,
-} from '../core/scoring.js';
+import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import { emptyWindow, resetWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
@@ -191,39 +186,28 @@ export class Scorer {
     const { byTenant, deadLetters } = await this.#decode(batch);
     const entries = await this.#windows(batch.partition, byTenant.keys());
 
-    const emits: TenantBlockEvent[] = [];
-    const triggers = new Map<string, BlockTrigger>();
-    const outcomes = new Map<string, number>();
-    // Tallied per batch and added to the metric once per class: a labelled inc per event costs a label hash.
-    const classified = new Map<string, number>();
+    // Folded in place: the cache owns the windows, and the store remembers what it last loaded or saved of each.
+    const fold = new BatchFold(this.#deps.policy, this.#context);
     for (const [tenantId, messages] of byTenant) {
       const entry = entries.get(tenantId)!;
-      // Folded in place: the cache owns the window, and the store remembers what it last loaded or saved of it.
-      const result = foldTenant(entry.window, tenantId, messages, this.#deps.policy, this.#context);
+      fold.tenant(entry.window, tenantId, messages);
       this.#cache.markDirty(tenantId, entry);
-      emits.push(...result.emits);
-      for (const [blockId, trigger] of result.triggers) triggers.set(blockId, trigger);
-      result.outcomes.forEach((outcome, i) => {
-        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        if (outcome === 'duplicate') return;
-        const messageClass = result.classes[i]!;
-        classified.set(messageClass, (classified.get(messageClass) ?? 0) + 1);
-      });
     }
-    for (const [messageClass, count] of classified)
-      metrics.messagesClassified.inc({ class: messageClass }, count);
+    // Added per batch, once per class: a labelled inc per event costs a label hash.
+    for (const [messageClass, count] of Object.entries(fold.classes))
+      if (count > 0) metrics.messagesClassified.inc({ class: messageClass }, count);
 
     // Publish before storing: a crash in between re-derives the same block (same id) on replay; the reverse
     // order could store "blocked" and lose the event.
     await this.#publish(Topics.messageSubmittedDlq, deadLetters);
-    await this.#publishBlocks(batch.topic, emits, triggers);
+    await this.#publishBlocks(batch.topic, fold.emits, fold.triggers);
 
     if (!this.#writeBehind) await this.#flush();
     await this.#evictOverflow();
 
-    for (const [outcome, count] of outcomes)
-      metrics.eventsConsumed.inc({ topic: batch.topic, outcome }, count);
-    metrics.lateEvents.inc(outcomes.get('late') ?? 0);
+    for (const [outcome, count] of Object.entries(fold.outcomes))
+      if (count > 0) metrics.eventsConsumed.inc({ topic: batch.topic, outcome }, count);
+    metrics.lateEvents.inc(fold.outcomes.late);
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lag);
     metrics.batchSize.observe(batch.records.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
