@@ -8,7 +8,14 @@ import { RelayguardError } from '../../core/errors.js';
 import { type TenantWindow, windowVersion } from '../../core/windows.js';
 import type { WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
-import { decodeWindow, diffFields, encodeWindow, windowKeys } from './window-encoding.js';
+import {
+  decodeWindow,
+  type StoredWindow,
+  storedWindow,
+  type WindowChanges,
+  windowChanges,
+  windowKeys,
+} from './window-encoding.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 
@@ -30,21 +37,14 @@ function unavailable(error: unknown): RelayguardError {
   return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
 }
 
-/** What a window was in Redis when loaded or last saved: its version and both hashes, so a save diffs against them. */
-interface Loaded {
-  readonly version: string;
-  readonly main: ReadonlyMap<string, string>;
-  readonly tracked: ReadonlyMap<string, string>;
-}
-
 export class RedisWindowStore implements WindowStore {
   readonly #client: Client & SaveWindowCommand;
   /**
    * Per window handed out by load or saved, what Redis holds of it: the caller may fold into it in place (and a
    * scorer's cache keeps folding into the same window between saves), and a save then needs neither a copy of the
-   * old window nor a second encoding of it.
+   * old window nor an encoding of the fields that did not change.
    */
-  readonly #loaded = new WeakMap<TenantWindow, Loaded>();
+  readonly #loaded = new WeakMap<TenantWindow, StoredWindow>();
   readonly ttlMs: number;
 
   constructor(options: RedisWindowStoreOptions) {
@@ -90,11 +90,7 @@ export class RedisWindowStore implements WindowStore {
       ];
       const window = decodeWindow(main, tracked);
       if (!window) return;
-      this.#loaded.set(window, {
-        version: windowVersion(window),
-        main: new Map(Object.entries(main)),
-        tracked: new Map(Object.entries(tracked)),
-      });
+      this.#loaded.set(window, storedWindow(window));
       found.set(tenantId, window);
     });
     return found;
@@ -102,18 +98,16 @@ export class RedisWindowStore implements WindowStore {
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
-    const saved: Loaded[] = [];
+    const changes: WindowChanges[] = [];
     const results = await this.#pipelined(writes, (pipeline, write) => {
       const before = this.#before(write.expected);
-      const [mainAfter, trackedAfter] = encodeWindow(write.next);
-      const version = windowVersion(write.next);
-      saved.push({ version, main: mainAfter, tracked: trackedAfter });
-      const main = diffFields(before?.main, mainAfter);
-      const tracked = diffFields(before?.tracked, trackedAfter);
+      const change = windowChanges(before, write.next);
+      changes.push(change);
+      const { main, tracked } = change;
       (pipeline as unknown as SaveWindowCommand).saveWindow(
         ...windowKeys(write.tenantId),
         before?.version ?? windowVersion(undefined),
-        version,
+        change.version,
         this.ttlMs,
         main.set.length / 2,
         main.del.length,
@@ -127,19 +121,17 @@ export class RedisWindowStore implements WindowStore {
     });
     const conflicts: string[] = [];
     writes.forEach((write, i) => {
-      if (results[i] === 1) this.#loaded.set(write.next, saved[i]!);
+      // Updated only once Redis took the changes: after a failed save the next one diffs against what it holds.
+      if (results[i] === 1) this.#loaded.set(write.next, changes[i]!.stored(write.expected === write.next));
       else conflicts.push(write.tenantId);
     });
     return { conflicts };
   }
 
   /** What `expected` stands for in Redis: as loaded or saved if this store did, else its current content. */
-  #before(expected: TenantWindow | undefined): Loaded | undefined {
+  #before(expected: TenantWindow | undefined): StoredWindow | undefined {
     if (!expected) return undefined;
-    const loaded = this.#loaded.get(expected);
-    if (loaded) return loaded;
-    const [main, tracked] = encodeWindow(expected);
-    return { version: windowVersion(expected), main, tracked };
+    return this.#loaded.get(expected) ?? storedWindow(expected);
   }
 
   /**

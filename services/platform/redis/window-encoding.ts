@@ -2,7 +2,7 @@
 // listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding.
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
 //   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
-import type { TenantWindow, Tracked } from '../../core/windows.js';
+import { type Bucket, type TenantWindow, type Tracked, windowVersion } from '../../core/windows.js';
 
 export function windowKeys(tenantId: string): [string, string] {
   return [`rg:{t:${tenantId}}:w`, `rg:{t:${tenantId}}:s`];
@@ -10,7 +10,7 @@ export function windowKeys(tenantId: string): [string, string] {
 
 type Meta = [number | null, number, string | null, string | null, number | null, string | null];
 
-export function encodeWindow(window: TenantWindow): [Map<string, string>, Map<string, string>] {
+function encodeMeta(window: TenantWindow): string {
   const mark = window.watermark;
   const meta: Meta = [
     window.streamMinute,
@@ -20,18 +20,114 @@ export function encodeWindow(window: TenantWindow): [Map<string, string>, Map<st
     mark?.partition ?? null,
     mark?.offset ?? null,
   ];
-  const main = new Map<string, string>([['m', JSON.stringify(meta)]]);
+  return JSON.stringify(meta);
+}
+
+const bucketField = (minute: number) => `b${minute.toString(36)}`;
+const bucketValue = (bucket: Bucket) => `${bucket.unregistered},${bucket.forwarded},${bucket.total}`;
+const trackedValue = (tracked: Tracked) => `${tracked.lastSeen.toString(36)},${tracked.messages}`;
+const TRACKED_PREFIX = { domains: 'd:', connectors: 'c:' } as const;
+
+/**
+ * What Redis holds of a window, as numbers (copies): a save compares the window with it and encodes only the
+ * fields that differ, so a window saved again and again (the scorer's cache) costs what changed, not its size.
+ */
+export interface StoredWindow {
+  version: string;
+  meta: string;
+  readonly buckets: Map<number, Bucket>;
+  readonly domains: Map<string, Tracked>;
+  readonly connectors: Map<string, Tracked>;
+}
+
+/** The changes that turn a stored window into `window`: HSET pairs and HDEL fields for both hashes. */
+export interface WindowChanges {
+  readonly version: string;
+  readonly main: { readonly set: string[]; readonly del: string[] };
+  readonly tracked: { readonly set: string[]; readonly del: string[] };
+  /**
+   * What Redis holds once it applied the changes. `inPlace`: `before` itself is updated (it stood for this same
+   * window object, which the caller folds in place), else a new copy is made.
+   */
+  stored(inPlace: boolean): StoredWindow;
+}
+
+const sameBucket = (a: Bucket, b: Bucket) =>
+  a.unregistered === b.unregistered && a.forwarded === b.forwarded && a.total === b.total;
+const sameTracked = (a: Tracked, b: Tracked) => a.lastSeen === b.lastSeen && a.messages === b.messages;
+
+export function windowChanges(before: StoredWindow | undefined, window: TenantWindow): WindowChanges {
+  const main = { set: [] as string[], del: [] as string[] };
+  const tracked = { set: [] as string[], del: [] as string[] };
+  const meta = encodeMeta(window);
+  if (before?.meta !== meta) main.set.push('m', meta);
+  const changedBuckets: [number, Bucket | undefined][] = [];
   for (const [minute, bucket] of window.buckets) {
-    main.set(`b${minute.toString(36)}`, `${bucket.unregistered},${bucket.forwarded},${bucket.total}`);
+    const old = before?.buckets.get(minute);
+    if (old !== undefined && sameBucket(old, bucket)) continue;
+    main.set.push(bucketField(minute), bucketValue(bucket));
+    changedBuckets.push([minute, { ...bucket }]);
   }
-  const tracked = new Map<string, string>();
-  const put = (prefix: string, map: Map<string, Tracked>) => {
-    for (const [key, value] of map)
-      tracked.set(`${prefix}${key}`, `${value.lastSeen.toString(36)},${value.messages}`);
+  if (before) {
+    for (const minute of before.buckets.keys()) {
+      if (window.buckets.has(minute)) continue;
+      main.del.push(bucketField(minute));
+      changedBuckets.push([minute, undefined]);
+    }
+  }
+  const changedTracked: ['domains' | 'connectors', string, Tracked | undefined][] = [];
+  for (const kind of ['domains', 'connectors'] as const) {
+    const prefix = TRACKED_PREFIX[kind];
+    const stored = before?.[kind];
+    for (const [key, value] of window[kind]) {
+      const old = stored?.get(key);
+      if (old !== undefined && sameTracked(old, value)) continue;
+      tracked.set.push(`${prefix}${key}`, trackedValue(value));
+      changedTracked.push([kind, key, { ...value }]);
+    }
+    if (stored) {
+      for (const key of stored.keys()) {
+        if (window[kind].has(key)) continue;
+        tracked.del.push(`${prefix}${key}`);
+        changedTracked.push([kind, key, undefined]);
+      }
+    }
+  }
+  const version = windowVersion(window);
+  return {
+    version,
+    main,
+    tracked,
+    stored(inPlace) {
+      const after: StoredWindow =
+        inPlace && before
+          ? before
+          : {
+              version,
+              meta,
+              buckets: new Map(before?.buckets),
+              domains: new Map(before?.domains),
+              connectors: new Map(before?.connectors),
+            };
+      after.version = version;
+      after.meta = meta;
+      // Copied when diffed: what was sent, even if the window changed while Redis answered.
+      for (const [minute, bucket] of changedBuckets) {
+        if (bucket) after.buckets.set(minute, bucket);
+        else after.buckets.delete(minute);
+      }
+      for (const [kind, key, value] of changedTracked) {
+        if (value) after[kind].set(key, value);
+        else after[kind].delete(key);
+      }
+      return after;
+    },
   };
-  put('d:', window.domains);
-  put('c:', window.connectors);
-  return [main, tracked];
+}
+
+/** What Redis holds of a window just read (or of a window it is assumed to hold): a copy of its numbers. */
+export function storedWindow(window: TenantWindow): StoredWindow {
+  return windowChanges(undefined, window).stored(false);
 }
 
 export function decodeWindow(
@@ -67,20 +163,4 @@ export function decodeWindow(
   }
   // Map order follows Redis' field order; the fold never depends on it (ties break by key).
   return window;
-}
-
-/** The hash field holding the window's version: written by the save script, never by encodeWindow. */
-export const VERSION_FIELD = 'v';
-
-/** The HSET pairs and HDEL fields that turn `before` (a hash as read or encoded) into `after`. */
-export function diffFields(
-  before: ReadonlyMap<string, string> | undefined,
-  after: ReadonlyMap<string, string>,
-): { set: string[]; del: string[] } {
-  const set: string[] = [];
-  for (const [field, value] of after) if (before?.get(field) !== value) set.push(field, value);
-  const del: string[] = [];
-  if (before)
-    for (const field of before.keys()) if (field !== VERSION_FIELD && !after.has(field)) del.push(field);
-  return { set, del };
 }
