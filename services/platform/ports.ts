@@ -55,14 +55,17 @@ export interface ConsumeOptions {
   onBatchError?(error: unknown, batch: RecordBatch): void;
   /**
    * Write-behind state (a handler that keeps what batches did in memory): called, never alongside
-   * `handleBatch`, at most every `commitIntervalMs` while batches were handled since the last commit, before
+   * `handleBatch`, every `commitIntervalMs` (or when caught up) while batches were handled since the last commit, before
    * partitions are given away in a rebalance, and on stop. The offsets of the batches handled before it are
    * committed only once it resolves, except those of the partitions it names to redeliver (their effects were
    * lost: they are delivered again from their last commit); when it throws nothing is committed (the next
    * flush tries again).
    */
   flush?(): Promise<{ readonly redeliver: readonly PartitionRef[] }>;
-  /** With `flush`: how often to flush and commit (without it offsets are committed after every batch). */
+  /**
+   * With `flush`: how often to flush and commit while a backlog is consumed; a subscription that reached the
+   * end of its partitions flushes and commits at once. Without `flush`, offsets are committed after every batch.
+   */
   readonly commitIntervalMs?: number;
   /**
    * Partitions this member no longer owns (a rebalance gave them to another): whatever the handler keeps for

@@ -121,6 +121,8 @@ interface Uncommitted {
   readonly from: bigint;
   /** The offset to commit: after the last one handled. */
   next: bigint;
+  /** The last chunk handled left the partition at its end (as fetched). */
+  caughtUp: boolean;
 }
 
 export class KafkaEventLog implements EventLog {
@@ -423,9 +425,22 @@ export class KafkaEventLog implements EventLog {
         resolveOffset(last.offset);
         if (flush) {
           const range = uncommitted.get(key);
-          if (range) range.next = next;
-          else uncommitted.set(key, { topic, partition, from: BigInt(first.offset), next });
-          if (performance.now() - lastCommit >= commitIntervalMs) await commitUncommitted();
+          if (range) {
+            range.next = next;
+            range.caughtUp = recordBatch.lag === 0;
+          } else {
+            uncommitted.set(key, {
+              topic,
+              partition,
+              from: BigInt(first.offset),
+              next,
+              caughtUp: recordBatch.lag === 0,
+            });
+          }
+          // At the interval, or at once when every partition handled since the last commit reached its end: a
+          // backlog is flushed at the interval, a scorer keeping up makes its work durable without waiting.
+          const allCaughtUp = [...uncommitted.values()].every((r) => r.caughtUp);
+          if (allCaughtUp || performance.now() - lastCommit >= commitIntervalMs) await commitUncommitted();
           return true;
         }
         if (commits) {

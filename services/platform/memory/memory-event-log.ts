@@ -99,6 +99,7 @@ export class MemoryEventLog implements EventLog {
     const stopped = deferred();
     let nudge = deferred();
     let lastCommit = performance.now();
+    let flushFailed = false;
     const uncommitted = () =>
       flush !== undefined && [...next].some(([key, offset]) => (committed.get(key) ?? 0) !== offset);
     /** Flushes, then commits what was handled before the flush; a failed flush commits nothing. */
@@ -107,6 +108,7 @@ export class MemoryEventLog implements EventLog {
       const handled = new Map(next);
       lastCommit = performance.now();
       busy = true;
+      flushFailed = false;
       try {
         const { redeliver } = await flush();
         for (const { topic, partition } of redeliver) {
@@ -117,6 +119,7 @@ export class MemoryEventLog implements EventLog {
         for (const [key, offset] of handled) committed.set(key, offset);
       } catch {
         // Nothing committed: the next commit flushes again. The handler reports its own failures.
+        flushFailed = true;
       } finally {
         busy = false;
       }
@@ -155,7 +158,9 @@ export class MemoryEventLog implements EventLog {
             }
           }
         }
-        if (running && commitDue()) {
+        // At the interval, or at once when this pass found every partition at its end (nothing delivered) unless
+        // that was tried and failed: then the interval paces the retries.
+        if (running && (commitDue() || (!delivered && !flushFailed && uncommitted()))) {
           commitRequested = false;
           await commit();
           continue; // a flush may have had partitions redelivered: no waiting for new records first
