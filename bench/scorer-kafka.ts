@@ -1,7 +1,8 @@
 // Benchmark 2 (and 7): the scorer end to end on the production adapters against the consumer alone. A backlog
 // of MessageSubmitted in Kafka (librdkafka's mock cluster, 3 brokers, 6 partitions), Avro through the Schema
 // Registry codec (double). The scorer as its process runs it: decode, classify, windows cached between chunks of
-// 500 and saved to a real Redis at the default commit interval, then the offsets they cover committed. The baseline: the same KafkaEventLog subscription (same partitions, chunks of 500, commit per
+// 500 and saved to a real Redis at the default commit interval (at once when caught up), then the offsets they
+// cover committed. The baseline: the same KafkaEventLog subscription (same partitions, chunks of 500, commit per
 // chunk) whose handler only decodes each record with the same registry codec. Each pass is a consumer group of
 // its own, timed from the first chunk handed to its handler to the last offset committed, so the group's join
 // (3 s on the mock cluster) is not counted. The passes run baseline, scorer, baseline: the two baselines
