@@ -1,16 +1,31 @@
 // POST /v1/decisions: the decision for relays that are not Postfix. A fastify plugin, encapsulated: its error
 // handler and hooks apply to its own routes only, beside the admin API on the same server. Answers come from
-// the enforcer's memory, like the policy server's.
+// the enforcer's memory, like the policy server's. Per request: rate limit of requests without a valid token
+// (per client address) -> authentication (401) -> the token's role (403: relay or operator) -> validation.
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { domainOfAddress } from '../core/domain-name.js';
 import { isRelayguardError } from '../core/errors.js';
+import {
+  rateLimitedBody,
+  registerTokenAuth,
+  sendForbidden,
+  sendUnauthenticated,
+} from '../platform/bearer-auth.js';
+import type { ApiToken, TokenRole } from '../platform/config.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { DecisionAnswer, DecisionQuery, Enforcer } from './enforcer.js';
 
 export interface DecisionApiOptions {
   readonly enforcer: Enforcer;
   readonly metrics: Metrics;
+  /** RELAYGUARD_TOKENS: relay and operator tokens may ask; none configured refuses every request. */
+  readonly tokens: readonly ApiToken[];
+  /** Requests a minute per client address without a valid token (guessing); valid tokens are not limited. */
+  readonly rateLimitPerMinute: number;
 }
+
+/** Relays ask for decisions and nothing else; an operator may ask too (to check a tenant by hand). */
+const DECIDING_ROLES: readonly TokenRole[] = ['relay', 'operator'];
 
 const FIELDS = ['tenantId', 'clientAddress', 'certificateDomain', 'sender', 'headerFrom'] as const;
 
@@ -67,8 +82,30 @@ const ErrorResponse = {
 
 type DecisionBody = Partial<Record<(typeof FIELDS)[number], string>> & { sender: string };
 
-export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, { enforcer, metrics }) => {
+export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, options) => {
+  const { enforcer, metrics } = options;
+  // A relay asks once per message on one token: a per-token limit would refuse the busiest relays, so only
+  // requests without a valid token (guesses) are limited, per client address.
+  const authenticate = await registerTokenAuth(app, {
+    tokens: options.tokens,
+    rateLimitPerMinute: options.rateLimitPerMinute,
+    limitValidTokens: false,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const principal = authenticate(request);
+    if (!principal) return sendUnauthenticated(reply);
+    if (!DECIDING_ROLES.includes(principal.tokenRole)) {
+      return sendForbidden(
+        reply,
+        `a ${principal.tokenRole} token may not ask for decisions; use a relay token`,
+      );
+    }
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.statusCode === 429) {
+      return reply.code(429).header('retry-after', '60').send(rateLimitedBody(error.message));
+    }
     if (error.validation) {
       return reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(error) });
     }
@@ -93,7 +130,15 @@ export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, {
         summary: 'The decision for one message: accept, or reject a blocked tenant unregistered sender',
         tags: ['decisions'],
         body: DecisionRequest,
-        response: { 200: DecisionResponse, 400: ErrorResponse, 500: ErrorResponse },
+        security: [{ bearer: [] }],
+        response: {
+          200: DecisionResponse,
+          400: ErrorResponse,
+          401: ErrorResponse,
+          403: ErrorResponse,
+          429: ErrorResponse,
+          500: ErrorResponse,
+        },
       },
       // Fastify's validator strips unknown properties instead of refusing them: a misspelled field must be an
       // error the caller sees, not a silently different question.

@@ -33,6 +33,7 @@ export type ProtocolErrorReason =
   | 'invalid-request'
   | 'request-timeout'
   | 'connection-limit'
+  | 'client-not-allowed'
   | 'internal-error';
 
 export type PolicyRequest = ReadonlyMap<string, string>;

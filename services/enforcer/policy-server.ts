@@ -4,10 +4,13 @@
 // disconnects, and Postfix applies its smtpd_policy_service_default_action (deploy/postfix/ sets DUNNO: fail
 // open). Every such drop is counted by reason. Memory per connection is bounded by the parser's limits, the
 // pipelining cap and socket backpressure; connections are capped, idle ones and stalled requests time out.
+// The protocol has no authentication, so the server answers only clients in an allowlist of ranges; any other
+// connection is closed at once, before a byte is read.
 
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { type IpRange, IpRangeIndex, parseIpAddress } from '../core/ip-ranges.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Enforcer } from './enforcer.js';
@@ -40,6 +43,8 @@ export interface PolicyServerOptions {
   readonly requestTimeoutMs: number;
   /** Complete requests queued on one connection before it stops reading (a client that pipelines a flood). */
   readonly maxPipelined?: number;
+  /** The clients answered; any other is disconnected at once and counted (`client-not-allowed`). */
+  readonly allowedClients: readonly IpRange[];
 }
 
 export interface PolicyServer {
@@ -55,6 +60,9 @@ export interface PolicyServer {
 const DEFAULT_MAX_PIPELINED = 32;
 
 const CLOSE_GRACE_MS = 5_000;
+
+/** A scanner or a misconfigured relay retrying in a loop must not flood the log: one line per interval. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 interface ServerContext {
   readonly handler: PolicyHandler;
@@ -80,8 +88,26 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     connections: new Set(),
     closing: false,
   };
+  const allowed = new IpRangeIndex<true>();
+  for (const range of options.allowedClients) allowed.set(range, true);
+  let lastRefusalLog = -Infinity;
+  let refusedSinceLog = 0;
   const server: Server = createServer({ noDelay: true }, (socket) => {
-    new PolicyConnection(socket, context);
+    if (isAllowed(allowed, socket.remoteAddress)) {
+      new PolicyConnection(socket, context);
+      return;
+    }
+    socket.destroy();
+    options.metrics.policyProtocolErrors.inc({ reason: 'client-not-allowed' });
+    refusedSinceLog++;
+    const now = performance.now();
+    if (now - lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
+    options.logger.warn(
+      { reason: 'client-not-allowed', relay: socket.remoteAddress, refused: refusedSinceLog },
+      'policy connection refused: the client is not in RELAYGUARD_POLICY_ALLOWED_CLIENTS',
+    );
+    lastRefusalLog = now;
+    refusedSinceLog = 0;
   });
   server.maxConnections = options.maxConnections;
   server.on('drop', (peer) => {
@@ -283,6 +309,12 @@ class PolicyConnection {
     );
     this.#socket.destroy();
   }
+}
+
+function isAllowed(allowed: IpRangeIndex<true>, remoteAddress: string | undefined): boolean {
+  if (remoteAddress === undefined) return false; // the socket is already gone
+  // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; parseIpAddress reads it as IPv4.
+  return allowed.lookup(parseIpAddress(remoteAddress)) === true;
 }
 
 /** The endpoint as Postfix's check_policy_service writes it (an IPv6 address in brackets). */

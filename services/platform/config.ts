@@ -2,6 +2,7 @@
 // once with the variable's name, and the frozen result is passed down. Nothing else reads process.env.
 import { z } from 'zod';
 import { RelayguardError } from '../core/errors.js';
+import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { DEFAULT_POLICY, type Policy } from '../core/policy.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -10,7 +11,8 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ID_RULE = '1-128 letters, digits, dots, underscores or hyphens, starting with a letter or digit';
 
-export type TokenRole = 'operator' | 'reader' | 'tenant-admin';
+/** relay: asks for decisions (POST /v1/decisions) and nothing else; the others are the admin API's roles. */
+export type TokenRole = 'operator' | 'reader' | 'tenant-admin' | 'relay';
 
 export interface ApiToken {
   readonly token: string;
@@ -18,6 +20,9 @@ export interface ApiToken {
   /** The tenant a tenant-admin token manages; null for the other roles. */
   readonly tenantId: string | null;
 }
+
+/** Loopback only, like the default bind address: a relay elsewhere must be listed. */
+export const DEFAULT_POLICY_ALLOWED_CLIENTS = '127.0.0.0/8,::1/128';
 
 /** Short enough to type, long enough that guessing one is hopeless. */
 const MIN_TOKEN_LENGTH = 16;
@@ -38,17 +43,40 @@ const tokensVariable = z.string().transform((value, ctx): ApiToken[] => {
       );
     } else if (tokens.some((other) => other.token === token)) {
       problem('the same token appears twice');
-    } else if ((role === 'operator' || role === 'reader') && rest.length === 0) {
+    } else if ((role === 'operator' || role === 'reader' || role === 'relay') && rest.length === 0) {
       tokens.push({ token, role, tenantId: null });
     } else if (role === 'tenant-admin' && ID_PATTERN.test(tenantId)) {
       tokens.push({ token, role, tenantId });
     } else if (role === 'tenant-admin') {
       problem(`expected <token>:tenant-admin:<tenantId> with a tenant id of ${ID_RULE}`);
     } else {
-      problem('expected <token>:operator, <token>:reader or <token>:tenant-admin:<tenantId>');
+      problem('expected <token>:operator, <token>:reader, <token>:relay or <token>:tenant-admin:<tenantId>');
     }
   }
   return tokens;
+});
+
+// The Postfix policy protocol has no authentication: the policy server answers only clients in these ranges.
+const allowedClients = z.string().transform((value, ctx): IpRange[] => {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'list at least one CIDR range of the relays (0.0.0.0/0,::/0 would allow every client)',
+    });
+  }
+  const ranges: IpRange[] = [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      ranges.push(parseIpRange(entry, `entry ${index + 1}`));
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }
+  return ranges;
 });
 
 const optionalUrl = z
@@ -107,6 +135,7 @@ const EnvSchema = z
     // Longer than Postfix's smtpd_policy_service_max_idle (300 s): Postfix closes idle connections first.
     RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: positiveInt(330),
     RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS: positiveInt(10),
+    RELAYGUARD_POLICY_ALLOWED_CLIENTS: allowedClients.prefault(DEFAULT_POLICY_ALLOWED_CLIENTS),
     RELAYGUARD_TOKENS: tokensVariable.default([]),
     RELAYGUARD_RATE_LIMIT_PER_MINUTE: positiveInt(600),
     RELAYGUARD_URL: optionalUrl,
@@ -252,8 +281,10 @@ export interface Config {
     readonly maxConnections: number;
     readonly idleTimeoutMs: number;
     readonly requestTimeoutMs: number;
+    /** Clients the policy server answers; others are disconnected at once (RELAYGUARD_POLICY_ALLOWED_CLIENTS). */
+    readonly allowedClients: readonly IpRange[];
   };
-  /** Admin API bearer tokens with their roles (RELAYGUARD_TOKENS). */
+  /** Bearer tokens of the admin API and the decision API, with their roles (RELAYGUARD_TOKENS). */
   readonly tokens: readonly ApiToken[];
   /** Admin API requests a minute per token (per client address without a valid token). */
   readonly rateLimitPerMinute: number;
@@ -323,6 +354,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxConnections: e.RELAYGUARD_POLICY_MAX_CONNECTIONS,
       idleTimeoutMs: e.RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: e.RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS * 1000,
+      allowedClients: e.RELAYGUARD_POLICY_ALLOWED_CLIENTS,
     }),
     tokens: e.RELAYGUARD_TOKENS,
     rateLimitPerMinute: e.RELAYGUARD_RATE_LIMIT_PER_MINUTE,

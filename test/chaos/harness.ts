@@ -31,6 +31,8 @@ import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schem
 import { freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
 
 export const PARTITIONS = 6;
+/** The token the enforcer under test answers decisions for (RELAYGUARD_TOKENS, role relay). */
+export const RELAY_TOKEN = 'chaos-relay-token-0123456789abcdef';
 const SPAMMERS = 3;
 
 export interface ChaosStack {
@@ -61,6 +63,7 @@ export async function startChaosStack(tenants: readonly string[]): Promise<Chaos
     SCHEMA_REGISTRY_URL: registry.url,
     REDIS_URL: redis.url,
     RELAYGUARD_PARTITIONS: String(PARTITIONS),
+    RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay`,
   };
   const config = loadConfig(env);
   const adapters = productionAdapters(config, silentLogger);

@@ -13,6 +13,7 @@ import {
   caughtUp,
   compare,
   produce,
+  RELAY_TOKEN,
   reference,
   ServiceProcess,
   startChaosStack,
@@ -255,7 +256,7 @@ export async function runEnforcerRestart(seed = 3): Promise<ScenarioResult> {
     const ask = async (tenantId: string) => {
       const response = await fetch(`${enforcer.url}/v1/decisions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${RELAY_TOKEN}` },
         body: JSON.stringify({ tenantId, sender: 'promo@spam1.example' }),
       });
       return (await response.json()) as { action: string; reason: string };

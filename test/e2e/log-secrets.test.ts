@@ -15,6 +15,7 @@ const TOKENS = {
   operator: 'op-6f1d0c9e4b2a47d8a1c3e5f7b9d0a2c4',
   reader: 'rd-0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d',
   acmeAdmin: 'ta-5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b',
+  relay: 'rl-3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f',
 };
 // An attacker's guess is as secret as a real token: it may be a real token of another deployment.
 const GUESS = 'guess-9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a';
@@ -44,7 +45,7 @@ describe('logs never carry tokens or mail addresses', () => {
         RELAYGUARD_POLICY_PORT: String(policyPort),
         RELAYGUARD_LOG_LEVEL: 'trace',
         RELAYGUARD_RATE_LIMIT_PER_MINUTE: '50',
-        RELAYGUARD_TOKENS: `${TOKENS.operator}:operator,${TOKENS.reader}:reader,${TOKENS.acmeAdmin}:tenant-admin:acme`,
+        RELAYGUARD_TOKENS: `${TOKENS.operator}:operator,${TOKENS.reader}:reader,${TOKENS.acmeAdmin}:tenant-admin:acme,${TOKENS.relay}:relay`,
       },
     });
     const keep = (chunk: Buffer) => {
@@ -126,13 +127,13 @@ describe('logs never carry tokens or mail addresses', () => {
     assert.equal((await policy([rcpt(CLIENT, `${LOCALS[1]}@acme.example`)]))[0], 'DUNNO');
 
     // The null sender with a header From, over HTTP; and a malformed address, which is answered 400.
-    const decision = await api('POST', '/v1/decisions', null, {
+    const decision = await api('POST', '/v1/decisions', TOKENS.relay, {
       clientAddress: CLIENT,
       sender: '',
       headerFrom: `${LOCALS[3]}@spam3.example`,
     });
     assert.equal(decision.status, 200);
-    const malformed = await api('POST', '/v1/decisions', null, {
+    const malformed = await api('POST', '/v1/decisions', TOKENS.relay, {
       tenantId: 'acme',
       sender: `${LOCALS[4]}@bad_domain..example`,
     });

@@ -25,6 +25,7 @@ import { type PrometheusServer, startPrometheus } from '../support/prometheus-se
 import { waitFor } from '../support/tether.js';
 
 const WAIT = { timeoutMs: 30_000, intervalMs: 250 };
+const RELAY_TOKEN = 'scrape-relay-token-0123456789abcdef';
 // Tenants whose ids must never appear as a label value: labels take no value that grows with tenants.
 const TENANT_PREFIX = 'scrape-tenant-';
 const UNREGISTERED_PER_TENANT = 120;
@@ -49,7 +50,12 @@ describe('a real Prometheus scraping relayguard', () => {
     await runtime.ready;
     const { enforcer, metrics } = runtime;
     http = createHttpServer({ logger, metrics, isReady: () => enforcer?.ready ?? false });
-    await http.register(decisionApi, { enforcer: enforcer!, metrics });
+    await http.register(decisionApi, {
+      enforcer: enforcer!,
+      metrics,
+      tokens: [{ token: RELAY_TOKEN, role: 'relay', tenantId: null }],
+      rateLimitPerMinute: 600,
+    });
     await http.listen({ host: '127.0.0.1', port: 0 });
     const address = http.server.address();
     assert.ok(address && typeof address === 'object');
@@ -142,7 +148,7 @@ describe('a real Prometheus scraping relayguard', () => {
     );
     const response = await fetch(`${httpUrl}/v1/decisions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${RELAY_TOKEN}` },
       body: JSON.stringify({ clientAddress: '198.51.100.0', sender: 'y@spam2-0.example' }),
     });
     assert.equal(((await response.json()) as { action: string }).action, 'REJECT');

@@ -645,7 +645,13 @@ async function decisionApiTarget(): Promise<FuzzTarget<{ payload: string }>> {
   });
   enforcer.markReady();
   const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
-  await app.register(decisionApi, { enforcer, metrics });
+  const token = 'fuzz-relay-token-0123456789abcdef';
+  await app.register(decisionApi, {
+    enforcer,
+    metrics,
+    tokens: [{ token, role: 'relay', tenantId: null }],
+    rateLimitPerMinute: 600,
+  });
   await app.ready();
   const body = fc.record(
     {
@@ -683,7 +689,7 @@ async function decisionApiTarget(): Promise<FuzzTarget<{ payload: string }>> {
       const response = await app.inject({
         method: 'POST',
         url: '/v1/decisions',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         payload,
       });
       violation(

@@ -93,6 +93,7 @@ describe('admin API: every route for every role', () => {
       may: (a) => a === 'tenant-read' || a === 'tenant-write',
     },
     { name: 'tenant-admin of globex', headers: bearer(TOKENS.globexAdmin), may: () => false },
+    { name: 'relay', headers: bearer(TOKENS.relay), may: () => false },
     { name: 'no token', headers: {}, may: () => 401 },
     { name: 'a bad token', headers: bearer('not-a-configured-token-at-all'), may: () => 401 },
     { name: 'a malformed header', headers: { authorization: `Basic ${TOKENS.operator}` }, may: () => 401 },
@@ -117,7 +118,7 @@ describe('admin API: every route for every role', () => {
           assert.equal(body.error, 'FORBIDDEN', label);
           assert.match(
             body.message,
-            /manages tenant globex only|only an operator|may only read|operator or reader/,
+            /manages tenant globex only|only an operator|may only read|operator or reader|only ask for decisions/,
             label,
           );
         }

@@ -1,16 +1,30 @@
-// POST /v1/decisions on the service's HTTP server (fastify inject, no socket), in front of the embedded pipeline.
+// POST /v1/decisions on the service's HTTP server (fastify inject, no socket), in front of the embedded pipeline:
+// answers, validation, and the bearer tokens it shares with the admin API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
+import { API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { messageSubmitted } from '../support/builders.js';
 import { blockAfter, onboard } from '../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('HTTP decision API', () => {
   let driver: PipelineDriver;
-  let http: HttpServer;
+  let http: Awaited<HttpServer>;
+
+  const startDecisionApi = async (rateLimitPerMinute = 10_000) => {
+    const { runtime } = driver;
+    const server = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
+    await server.register(decisionApi, {
+      enforcer: runtime.enforcer!,
+      metrics: runtime.metrics,
+      tokens: API_TOKENS,
+      rateLimitPerMinute,
+    });
+    return server;
+  };
 
   before(async () => {
     driver = await startPipeline();
@@ -38,16 +52,98 @@ describe('HTTP decision API', () => {
     );
     await driver.settle();
     assert.ok(runtime.directory.tenant('acme')?.block, 'acme is blocked');
-    http = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
-    await http.register(decisionApi, { enforcer: runtime.enforcer!, metrics: runtime.metrics });
+    http = await startDecisionApi();
   });
   after(async () => {
     await http.close();
     await driver.stop();
   });
 
-  const decide = (payload: unknown) =>
-    http.inject({ method: 'POST', url: '/v1/decisions', payload: payload as object });
+  const decide = (payload: unknown, token: string = TOKENS.relay, server = http) =>
+    server.inject({
+      method: 'POST',
+      url: '/v1/decisions',
+      headers: bearer(token),
+      payload: payload as object,
+    });
+  const QUESTION = { tenantId: 'acme', sender: 'it@acme.example' };
+
+  it('answers relay and operator tokens; refuses the other roles with 403', async () => {
+    assert.equal((await decide(QUESTION, TOKENS.relay)).statusCode, 200);
+    assert.equal((await decide(QUESTION, TOKENS.operator)).statusCode, 200);
+    for (const token of [TOKENS.reader, TOKENS.acmeAdmin]) {
+      const response = await decide(QUESTION, token);
+      assert.equal(response.statusCode, 403);
+      assert.equal(response.json().error, 'FORBIDDEN');
+      assert.match(response.json().message, /token may not ask for decisions; use a relay token/);
+    }
+  });
+
+  it('refuses a missing, unknown or malformed token with 401, in the admin API shape', async () => {
+    const admin = await startAdminApi(driver);
+    try {
+      const adminRefusal = await admin.inject({ method: 'GET', url: '/v1/tenants/acme/policy' });
+      assert.equal(adminRefusal.statusCode, 401);
+      for (const headers of [
+        {},
+        bearer('not-a-configured-token-at-all'),
+        { authorization: `Basic ${TOKENS.relay}` },
+        { authorization: `Bearer ${TOKENS.relay.slice(0, -1)}` },
+      ]) {
+        const response = await http.inject({
+          method: 'POST',
+          url: '/v1/decisions',
+          headers,
+          payload: QUESTION,
+        });
+        assert.equal(response.statusCode, 401, JSON.stringify(headers));
+        assert.deepEqual(response.json(), adminRefusal.json());
+        assert.equal(response.headers['www-authenticate'], adminRefusal.headers['www-authenticate']);
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('answers a 401 before validating the body: an unauthenticated caller learns nothing of the API', async () => {
+    const response = await decide({ sendr: 'x' }, 'not-a-configured-token-at-all');
+    assert.equal(response.statusCode, 401);
+  });
+
+  it('limits guesses per client address, never a valid token', async () => {
+    const limited = await startDecisionApi(3);
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await decide(QUESTION, `guess-${i}-0123456789abcdef`, limited)).statusCode, 401);
+      }
+      const refused = await decide(QUESTION, TOKENS.relay.replace('relay', 'relai'), limited);
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json().error, 'RATE_LIMITED');
+      assert.equal(refused.headers['retry-after'], '60');
+      // A relay's valid token asks for every message: far beyond the limit, still answered.
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await decide(QUESTION, TOKENS.relay, limited)).statusCode, 200);
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses every request when no token is configured', async () => {
+    const { runtime } = driver;
+    const closed = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
+    await closed.register(decisionApi, {
+      enforcer: runtime.enforcer!,
+      metrics: runtime.metrics,
+      tokens: [],
+      rateLimitPerMinute: 10_000,
+    });
+    try {
+      assert.equal((await decide(QUESTION, TOKENS.relay, closed)).statusCode, 401);
+    } finally {
+      await closed.close();
+    }
+  });
 
   it('rejects a blocked tenant unregistered sender, naming the action, codes and text', async () => {
     const response = await decide({ clientAddress: '198.51.100.7', sender: 'promo@spam-sender.example' });
@@ -112,7 +208,7 @@ describe('HTTP decision API', () => {
     const notJson = await http.inject({
       method: 'POST',
       url: '/v1/decisions',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer(TOKENS.relay) },
       payload: '{"sender":',
     });
     assert.equal(notJson.statusCode, 400);
@@ -123,7 +219,8 @@ describe('HTTP decision API', () => {
     const operation = doc.paths['/v1/decisions'].post;
     assert.deepEqual(operation.tags, ['decisions']);
     assert.equal(operation.requestBody.content['application/json'].schema.additionalProperties, false);
-    assert.ok(operation.responses['200'] && operation.responses['400']);
+    for (const status of ['200', '400', '401', '403', '429']) assert.ok(operation.responses[status], status);
+    assert.deepEqual(operation.security, [{ bearer: [] }]);
   });
 
   it('counts decisions and their duration under stage "http"', async () => {

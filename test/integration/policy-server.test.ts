@@ -15,7 +15,7 @@ import { type PolicyServer, startPolicyServer } from '../../services/enforcer/po
 import { ManualClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { silentLogger } from '../../services/platform/logger.js';
+import { createLogger, silentLogger } from '../../services/platform/logger.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import {
@@ -48,7 +48,7 @@ function text(attributes: PolicyAttributes): string {
 }
 
 /** Connects raw, sends bytes, and collects what the server writes until it closes the connection. */
-async function rawExchange(server: PolicyServer, write: (socket: Socket) => Promise<void> | void) {
+async function rawExchange(server: Pick<PolicyServer, 'host' | 'port'>, write: (socket: Socket) => Promise<void> | void) {
   const socket = connect({ host: server.host, port: server.port });
   await once(socket, 'connect');
   let received = '';
@@ -356,6 +356,93 @@ describe('policy server limits and failures', () => {
       );
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('policy server client allowlist (RELAYGUARD_POLICY_ALLOWED_CLIENTS)', () => {
+  let harness: EnforcementHarness;
+  const logs: Record<string, unknown>[] = [];
+  const servers: PolicyServer[] = [];
+
+  /** A policy server on the harness's enforcer, listening on `host` and answering `allowed` only. */
+  const serve = async (host: string, allowed: string) => {
+    const server = await startPolicyServer({
+      enforcer: harness.driver.runtime.enforcer!,
+      metrics: harness.driver.runtime.metrics,
+      logger: createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line)) }),
+      ...loadConfig({ RELAYGUARD_POLICY_ALLOWED_CLIENTS: allowed }).policyService,
+      host,
+      port: 0,
+    });
+    servers.push(server);
+    return server;
+  };
+  const refusals = () =>
+    metricValue(harness.driver, 'relayguard_policy_protocol_errors_total', { reason: 'client-not-allowed' });
+  /** An allowed client gets answers on a connection that stays open. */
+  const answers = async (server: PolicyServer) => {
+    const client = await PolicyClient.connect('127.0.0.1', server.port);
+    try {
+      assert.equal(await client.request(rcpt('192.0.2.25', 'promo@spam-sender.example')), 'DUNNO');
+      assert.equal(await client.request(rcpt('192.0.2.25', 'it@acme.example')), 'DUNNO');
+    } finally {
+      client.close();
+    }
+  };
+
+  before(async () => {
+    harness = await startEnforcement();
+  });
+  after(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+    await harness.stop();
+  });
+
+  it('answers a client inside the allowlist', async () => {
+    const before = await refusals();
+    await answers(await serve('127.0.0.1', '10.0.0.0/8,127.0.0.1/32'));
+    assert.equal(await refusals(), before);
+  });
+
+  it('closes a client outside it at once, unanswered, counted and logged', async () => {
+    const server = await serve('127.0.0.1', '10.0.0.0/8,::1/128');
+    const before = await refusals();
+    const received = await rawExchange(server, (socket) => {
+      socket.write(text(rcpt('192.0.2.25', 'promo@spam-sender.example')));
+    });
+    assert.equal(received, '', 'closed without a reply');
+    assert.equal(await refusals(), before + 1);
+    assert.equal(server.stats().connections, 0);
+    const line = logs.find((entry) => entry.reason === 'client-not-allowed');
+    assert.ok(line, 'a warning names the reason');
+    assert.match(String(line.msg), /RELAYGUARD_POLICY_ALLOWED_CLIENTS/);
+  });
+
+  it('logs a client that retries in a loop once per interval, and counts every refusal', async () => {
+    const server = await serve('127.0.0.1', '::1/128');
+    const before = await refusals();
+    const logged = logs.length;
+    for (let i = 0; i < 5; i++) await rawExchange(server, () => {});
+    assert.equal(await refusals(), before + 5);
+    assert.equal(logs.length - logged, 1);
+  });
+
+  it('reads an IPv4 client of a dual-stack listener (::ffff:127.0.0.1) as IPv4', async () => {
+    await answers(await serve('::', '127.0.0.0/8'));
+    const ipv6Only = await serve('::', '::1/128');
+    const before = await refusals();
+    assert.equal(await rawExchange({ host: '127.0.0.1', port: ipv6Only.port }, () => {}), '');
+    assert.equal(await refusals(), before + 1);
+  });
+
+  it('answers an IPv6 client in an IPv6 range', async () => {
+    const server = await serve('::1', '::1/128');
+    const client = await PolicyClient.connect('::1', server.port);
+    try {
+      assert.equal(await client.request(rcpt('192.0.2.25', 'it@acme.example')), 'DUNNO');
+    } finally {
+      client.close();
     }
   });
 });

@@ -15,6 +15,7 @@ export const TOKENS = {
   reader: 'reader-token-0123456789abcdef',
   acmeAdmin: 'acme-admin-token-0123456789abcdef',
   globexAdmin: 'globex-admin-token-0123456789abcdef',
+  relay: 'relay-token-0123456789abcdef',
 } as const;
 
 export const API_TOKENS: readonly ApiToken[] = [
@@ -22,6 +23,7 @@ export const API_TOKENS: readonly ApiToken[] = [
   { token: TOKENS.reader, role: 'reader', tenantId: null },
   { token: TOKENS.acmeAdmin, role: 'tenant-admin', tenantId: 'acme' },
   { token: TOKENS.globexAdmin, role: 'tenant-admin', tenantId: 'globex' },
+  { token: TOKENS.relay, role: 'relay', tenantId: null },
 ];
 
 export async function startAdminApi(

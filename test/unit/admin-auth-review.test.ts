@@ -3,15 +3,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { reviewConnectors } from '../../services/admin/connector-review.js';
-import { TokenVerifier, tokenSubject } from '../../services/admin/http/auth.js';
+import { actorOf, allows, refusal } from '../../services/admin/http/auth.js';
 import type { ActiveBlock, Connector } from '../../services/core/directory.js';
 import { normalizeDomain } from '../../services/core/domain-name.js';
 import { isRelayguardError } from '../../services/core/errors.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
+import { TokenVerifier, tokenSubject } from '../../services/platform/bearer-auth.js';
 import { loadConfig } from '../../services/platform/config.js';
 
 const OPERATOR_TOKEN = 'op-0123456789abcdef';
 const ADMIN_TOKEN = 'adm-0123456789abcdef';
+const RELAY_TOKEN = 'rly-0123456789abcdef';
 
 function configError(tokens: string): string {
   try {
@@ -25,14 +27,15 @@ function configError(tokens: string): string {
 }
 
 describe('RELAYGUARD_TOKENS', () => {
-  it('parses operator, reader and tenant-admin tokens', () => {
+  it('parses operator, reader, tenant-admin and relay tokens', () => {
     const config = loadConfig({
-      RELAYGUARD_TOKENS: ` ${OPERATOR_TOKEN}:operator, rd-0123456789abcdef:reader,${ADMIN_TOKEN}:tenant-admin:acme.eu `,
+      RELAYGUARD_TOKENS: ` ${OPERATOR_TOKEN}:operator, rd-0123456789abcdef:reader,${ADMIN_TOKEN}:tenant-admin:acme.eu,${RELAY_TOKEN}:relay `,
     });
     assert.deepEqual(config.tokens, [
       { token: OPERATOR_TOKEN, role: 'operator', tenantId: null },
       { token: 'rd-0123456789abcdef', role: 'reader', tenantId: null },
       { token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme.eu' },
+      { token: RELAY_TOKEN, role: 'relay', tenantId: null },
     ]);
     assert.deepEqual(loadConfig({}).tokens, []);
   });
@@ -42,8 +45,9 @@ describe('RELAYGUARD_TOKENS', () => {
       ['short:operator', /entry 1: the token must be at least 16 characters/],
       [
         `${OPERATOR_TOKEN}:admin`,
-        /entry 1: expected <token>:operator, <token>:reader or <token>:tenant-admin:<tenantId>/,
+        /entry 1: expected <token>:operator, <token>:reader, <token>:relay or <token>:tenant-admin:<tenantId>/,
       ],
+      [`${RELAY_TOKEN}:relay:acme`, /entry 1: expected <token>:operator/],
       [`${OPERATOR_TOKEN}:operator:acme`, /entry 1: expected <token>:operator/],
       [
         `${OPERATOR_TOKEN}:operator,${ADMIN_TOKEN}:tenant-admin`,
@@ -65,12 +69,13 @@ describe('TokenVerifier', () => {
   const verifier = new TokenVerifier([
     { token: OPERATOR_TOKEN, role: 'operator', tenantId: null },
     { token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme' },
+    { token: RELAY_TOKEN, role: 'relay', tenantId: null },
   ]);
 
   it('resolves a bearer token to its principal, named by a digest-based subject', () => {
     const principal = verifier.verify(`Bearer ${ADMIN_TOKEN}`)!;
     assert.equal(principal.tokenRole, 'tenant-admin');
-    assert.equal(principal.role, 'TENANT_ADMIN');
+    assert.equal(actorOf(principal).role, 'TENANT_ADMIN');
     assert.equal(principal.tenantId, 'acme');
     assert.match(principal.subject, /^tenant-admin:acme#[0-9a-f]{6}$/);
     assert.equal(
@@ -78,7 +83,17 @@ describe('TokenVerifier', () => {
       tokenSubject({ token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme' }),
     );
     assert.ok(!principal.subject.includes(ADMIN_TOKEN.slice(0, 6)));
-    assert.equal(verifier.verify(`bearer ${OPERATOR_TOKEN}`)!.role, 'OPERATOR');
+    assert.equal(actorOf(verifier.verify(`bearer ${OPERATOR_TOKEN}`)!).role, 'OPERATOR');
+  });
+
+  it('lets a relay token pass no admin access rule, and says what it is for', () => {
+    const relay = verifier.verify(`Bearer ${RELAY_TOKEN}`)!;
+    assert.match(relay.subject, /^relay#[0-9a-f]{6}$/);
+    for (const access of ['tenant-read', 'tenant-write', 'operator', 'global-read'] as const) {
+      assert.equal(allows(relay, access, 'acme'), false, access);
+      assert.match(refusal(relay, access, 'acme'), /a relay token may only ask for decisions/);
+    }
+    assert.throws(() => actorOf(relay), /relay token/);
   });
 
   it('refuses missing, malformed, unknown and prefix tokens', () => {

@@ -3,14 +3,14 @@
 // one) -> authentication (401) -> authorization by the route's access rule (403) -> readiness (503) -> body
 // limit (413) -> schema validation (400) -> the AdminService, whose refusals change nothing.
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Attestations } from '../../core/contracts.generated.js';
 import type { PolicyOverrides } from '../../core/policy.js';
+import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../../platform/bearer-auth.js';
 import type { ApiToken } from '../../platform/config.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AdminService, ConnectorInput } from '../admin-service.js';
-import { type Access, allows, type Principal, refusal, TokenVerifier } from './auth.js';
+import { type Access, actorOf, allows, refusal } from './auth.js';
 import { errorReply } from './errors.js';
 import * as S from './schemas.js';
 
@@ -29,9 +29,6 @@ export interface AdminApiOptions {
 export const ADMIN_BODY_LIMIT = 32 * 1024;
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
   interface FastifyContextConfig {
     access?: Access;
   }
@@ -57,48 +54,23 @@ const errors = { '4xx': S.errorBody, '5xx': S.errorBody } as const;
 export async function adminApi(app: FastifyInstance, options: AdminApiOptions): Promise<void> {
   const { admin, metrics } = options;
   const bodyLimit = options.bodyLimit ?? ADMIN_BODY_LIMIT;
-  const verifier = new TokenVerifier(options.tokens);
 
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBody(route) : textParts(route)));
-  app.decorateRequest('principal', null);
-
-  const authenticate = (request: FastifyRequest): Principal | null => {
-    request.principal ??= verifier.verify(request.headers.authorization);
-    return request.principal;
-  };
-
-  // Not `global`: the plugin would add its check as a route-level hook, and Fastify runs route-level hooks after
-  // the instance-level authentication hook below, so a request with a wrong token would be answered 401 before
-  // it was counted, and guessing would never be limited. As the first instance hook it counts every request.
-  await app.register(rateLimit, {
-    global: false,
-    max: options.rateLimitPerMinute,
-    timeWindow: 60_000,
-    // A valid token is limited on its own; guesses are limited per client address, so they cannot spread
-    // over fresh buckets. The key is the digest-based subject, never the token.
-    keyGenerator: (request) => authenticate(request)?.subject ?? `address:${request.ip}`,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      message: `at most ${context.max} requests a minute; retry in ${context.after}`,
-    }),
+  // A valid token is limited on its own bucket: people and scripts, not a relay's every message.
+  const authenticate = await registerTokenAuth(app, {
+    tokens: options.tokens,
+    rateLimitPerMinute: options.rateLimitPerMinute,
+    limitValidTokens: true,
   });
-  app.addHook('onRequest', app.rateLimit());
 
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
     if (access === undefined) return; // the not-found handler
     const principal = authenticate(request);
-    if (!principal) {
-      reply.header('www-authenticate', 'Bearer realm="relayguard"');
-      return sendError(reply, 401, {
-        error: 'UNAUTHENTICATED',
-        message: 'send a valid token as "Authorization: Bearer <token>" (RELAYGUARD_TOKENS lists them)',
-      });
-    }
+    if (!principal) return sendUnauthenticated(reply);
     const tenantId = (request.params as Partial<TenantParams>).tenantId ?? null;
-    if (!allows(principal, access, tenantId)) {
-      return sendError(reply, 403, { error: 'FORBIDDEN', message: refusal(principal, access, tenantId) });
-    }
+    if (!allows(principal, access, tenantId))
+      return sendForbidden(reply, refusal(principal, access, tenantId));
     if (!options.isReady()) {
       reply.header('retry-after', '1');
       return sendError(reply, 503, {
@@ -130,7 +102,7 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     }),
   );
 
-  const actor = (request: FastifyRequest) => request.principal!;
+  const actor = (request: FastifyRequest) => actorOf(request.principal!);
   const route = (access: Access, schema: FastifySchema & { tags?: string[]; summary?: string }) => ({
     bodyLimit,
     config: { access },

@@ -9,6 +9,7 @@
 //   429 RATE_LIMITED, 503 UNAVAILABLE (retryable), 500 INTERNAL.
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, isRelayguardError, type RelayguardError } from '../../core/errors.js';
+import { rateLimitedBody } from '../../platform/bearer-auth.js';
 
 export type HttpErrorCode =
   | ErrorCode
@@ -71,9 +72,7 @@ export function errorReply(error: unknown, bodyLimit: number): ErrorReply {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return reply(400, 'INVALID_FIELD', 'body: not valid JSON; send a JSON object', 'body');
   }
-  if (fastifyError.statusCode === 429) {
-    return reply(429, 'RATE_LIMITED', `too many requests with this token: ${fastifyError.message}`);
-  }
+  if (fastifyError.statusCode === 429) return { status: 429, body: rateLimitedBody(fastifyError.message) };
   if (fastifyError.statusCode === 400) return reply(400, 'INVALID_FIELD', fastifyError.message);
   return reply(500, 'INTERNAL', 'internal error; the server log has the details under this request id');
 }

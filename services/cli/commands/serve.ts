@@ -22,13 +22,20 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     isReady: () => ready,
   });
   const { enforcer } = runtime;
-  if (enforcer) await http.register(decisionApi, { enforcer, metrics: runtime.metrics });
-  const admin = adminTokens(config, services);
+  const api = apiTokens(config, services);
+  if (enforcer) {
+    await http.register(decisionApi, {
+      enforcer,
+      metrics: runtime.metrics,
+      tokens: api.tokens,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+    });
+  }
   if (runtime.admin) {
     await http.register(adminApi, {
       prefix: '/v1',
       admin: runtime.admin,
-      tokens: admin.tokens,
+      tokens: api.tokens,
       metrics: runtime.metrics,
       rateLimitPerMinute: config.rateLimitPerMinute,
       isReady: () => ready,
@@ -56,7 +63,12 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     ...(policyServer
       ? [`  postfix:      check_policy_service ${postfixEndpoint(policyServer)} (see deploy/postfix/)`]
       : []),
-    ...admin.banner.map((line) => `  ${line}`),
+    ...(policyServer
+      ? [
+          `  policy port:  answers ${config.policyService.allowedClients.map((range) => range.cidr).join(', ')} only (RELAYGUARD_POLICY_ALLOWED_CLIENTS)`,
+        ]
+      : []),
+    ...api.banner.map((line) => `  ${line}`),
     `  policy:       ${config.policy.mode}, block when (U >= ${config.policy.thresholds.minUnregistered} and U/T >= ${config.policy.thresholds.minUnregisteredRatio}) or (D >= ${config.policy.thresholds.minDistinctDomains} and U >= ${config.policy.thresholds.minUnregisteredWithDistinct}) in ${config.policy.windowMinutes} minutes`,
   ];
   process.stdout.write(`${banner.join('\n')}\n`);
@@ -96,29 +108,37 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
 }
 
 /**
- * The admin API's tokens. With none configured, the embedded mode (a person trying the product on a laptop)
- * gets a fresh operator token, shown once in the banner and never logged; a production deployment gets none
- * and its admin API refuses every request until RELAYGUARD_TOKENS is set.
+ * The tokens of the admin API and the decision API. With none configured, the embedded mode (a person trying
+ * the product on a laptop) gets a fresh operator token, shown once in the banner and never logged, which opens
+ * both; a production deployment gets none, and both APIs refuse every request until RELAYGUARD_TOKENS is set
+ * (relays then fail open, as they do when relayguard is unreachable).
  */
-function adminTokens(
+function apiTokens(
   config: Config,
   services: readonly ServiceName[],
 ): { tokens: readonly ApiToken[]; banner: string[] } {
-  if (!services.includes('admin')) return { tokens: [], banner: [] };
+  const apis = [
+    ...(services.includes('admin') ? ['admin api (/v1)'] : []),
+    ...(services.includes('enforcer') ? ['decision api (POST /v1/decisions)'] : []),
+  ].join(' and ');
+  if (apis === '') return { tokens: [], banner: [] };
   if (config.tokens.length > 0) {
     return {
       tokens: config.tokens,
-      banner: [`admin api:    /v1, ${config.tokens.length} tokens from RELAYGUARD_TOKENS`],
+      banner: [`tokens:       ${config.tokens.length} from RELAYGUARD_TOKENS for the ${apis}`],
     };
   }
   if (!config.embedded) {
-    return { tokens: [], banner: ['admin api:    /v1 refuses every request: RELAYGUARD_TOKENS is empty'] };
+    return {
+      tokens: [],
+      banner: [`tokens:       none: the ${apis} refuse every request (RELAYGUARD_TOKENS is empty)`],
+    };
   }
   const token = randomBytes(24).toString('base64url');
   return {
     tokens: [{ token, role: 'operator', tenantId: null }],
     banner: [
-      'admin api:    /v1, no RELAYGUARD_TOKENS configured: generated an operator token (shown only here)',
+      `tokens:       no RELAYGUARD_TOKENS configured: generated an operator token (shown only here) for the ${apis}`,
       `admin token:  ${token}`,
     ],
   };
