@@ -9,6 +9,7 @@ import { renderTable } from '../services/cli/table.js';
 import { backtestBenchmark } from './backtest.js';
 import { blockLatencyBenchmark } from './block-latency.js';
 import { coreBenchmark } from './core.js';
+import { decisionAuthBenchmark } from './decision-auth.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
@@ -23,6 +24,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   blockLatencyBenchmark,
   memoryBenchmark,
   backtestBenchmark,
+  decisionAuthBenchmark,
 ];
 
 interface Options {

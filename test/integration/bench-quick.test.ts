@@ -38,6 +38,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '5 block latency',
     '6 memory',
     '7 backtest',
+    '8 decision auth',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }

@@ -48,7 +48,10 @@ function text(attributes: PolicyAttributes): string {
 }
 
 /** Connects raw, sends bytes, and collects what the server writes until it closes the connection. */
-async function rawExchange(server: Pick<PolicyServer, 'host' | 'port'>, write: (socket: Socket) => Promise<void> | void) {
+async function rawExchange(
+  server: Pick<PolicyServer, 'host' | 'port'>,
+  write: (socket: Socket) => Promise<void> | void,
+) {
   const socket = connect({ host: server.host, port: server.port });
   await once(socket, 'connect');
   let received = '';

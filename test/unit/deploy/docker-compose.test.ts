@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES } from '../../../services/platform/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../../services/platform/config.js';
 
 interface ComposeService {
   image?: string;
@@ -65,6 +65,15 @@ describe('docker-compose.yml', () => {
         assert.ok(CONFIG_VARIABLES.includes(variable), `${name}: ${variable} is not a relayguard variable`);
       }
     }
+  });
+
+  it('lets the published policy port answer through Docker, and keeps the shared settings', () => {
+    const enforcer = services.enforcer!.environment ?? {};
+    const { allowedClients } = loadConfig({
+      RELAYGUARD_POLICY_ALLOWED_CLIENTS: enforcer.RELAYGUARD_POLICY_ALLOWED_CLIENTS,
+    }).policyService;
+    assert.ok(allowedClients.some((range) => range.cidr === '172.16.0.0/12'));
+    assert.equal(enforcer.KAFKA_BROKERS, services.scorer!.environment?.KAFKA_BROKERS);
   });
 
   it('runs relayguard commands that exist', () => {

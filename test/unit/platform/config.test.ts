@@ -45,6 +45,38 @@ describe('configuration', () => {
     );
   });
 
+  it('reads the policy client allowlist: loopback by default, IPv4 and IPv6 ranges, bad ranges named', () => {
+    const cidrs = (value?: string) =>
+      loadConfig(
+        value === undefined ? {} : { RELAYGUARD_POLICY_ALLOWED_CLIENTS: value },
+      ).policyService.allowedClients.map((range) => range.cidr);
+    assert.deepEqual(cidrs(), ['127.0.0.0/8', '::1/128']);
+    assert.deepEqual(cidrs(' 192.0.2.7/24, 2001:DB8:25::/64,198.51.100.9 '), [
+      '192.0.2.0/24',
+      '2001:db8:25::/64',
+      '198.51.100.9/32',
+    ]);
+    for (const [value, message] of [
+      [
+        '192.0.2.0/24,10.0.0.0/33',
+        /RELAYGUARD_POLICY_ALLOWED_CLIENTS: entry 2: "10.0.0.0\/33" is not a CIDR range/,
+      ],
+      ['relays.example', /RELAYGUARD_POLICY_ALLOWED_CLIENTS: entry 1: "relays.example" is not a CIDR range/],
+      [' , ', /RELAYGUARD_POLICY_ALLOWED_CLIENTS: list at least one CIDR range/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ RELAYGUARD_POLICY_ALLOWED_CLIENTS: value }),
+        (error) => {
+          assert.ok(isRelayguardError(error) && error.code === 'INVALID_CONFIG');
+          assert.equal(error.field, 'RELAYGUARD_POLICY_ALLOWED_CLIENTS');
+          assert.match(error.message, message);
+          return true;
+        },
+        value,
+      );
+    }
+  });
+
   it('requires the Schema Registry with Kafka', () => {
     assert.throws(
       () => loadConfig({ KAFKA_BROKERS: 'localhost:9092' }),
