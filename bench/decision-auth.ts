@@ -4,17 +4,13 @@
 // check in front of the same constant route, and a third answers real decisions with the check, for scale; each
 // side is timed in CPU time of this process (fastify's inject: no socket, so the figure is the server's work).
 import { decisionApi } from '../services/enforcer/decision-api.js';
-import { Enforcer } from '../services/enforcer/enforcer.js';
 import { registerTokenAuth, sendUnauthenticated } from '../services/platform/bearer-auth.js';
-import { systemClock } from '../services/platform/clock.js';
-import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import type { ApiToken } from '../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../services/platform/http-server.js';
 import { silentLogger } from '../services/platform/logger.js';
-import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { type Benchmark, figures, median, timed } from './harness.js';
-import { fleetDirectory, tenantAddress } from './workload.js';
+import { fleetDirectory, readyEnforcer, tenantAddress } from './workload.js';
 
 const TENANTS = 1_000;
 /** A deployment with a token per relay pool and a few people: every comparison runs against each. */
@@ -53,16 +49,7 @@ async function constantRoute(withAuth: boolean): Promise<Server> {
 
 async function decisions(): Promise<Server> {
   const metrics = new Metrics({ processMetrics: false });
-  const enforcer = new Enforcer({
-    directory: fleetDirectory(TENANTS),
-    log: new MemoryEventLog({ clock: systemClock }),
-    codec: new EmbeddedCodec(),
-    clock: systemClock,
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
-  });
-  enforcer.markReady();
+  const enforcer = readyEnforcer(fleetDirectory(TENANTS), metrics);
   const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
   await app.register(decisionApi, { enforcer, metrics, tokens: TOKENS, rateLimitPerMinute: 600 });
   await app.ready();

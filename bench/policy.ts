@@ -8,13 +8,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BLOCK_REPLY } from '../services/core/decision.js';
-import { Enforcer } from '../services/enforcer/enforcer.js';
 import { type PolicyServer, startPolicyServer } from '../services/enforcer/policy-server.js';
-import { systemClock } from '../services/platform/clock.js';
-import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
-import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { type Benchmark, figures, format, median } from './harness.js';
 import {
@@ -25,7 +21,7 @@ import {
   SPAM_DOMAINS,
 } from './policy-load.js';
 import { startPostfwd } from './postfwd.js';
-import { blockEvent, fleetDirectory, tenantRange } from './workload.js';
+import { blockEvent, fleetDirectory, readyEnforcer, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const RATE = 10_000;
@@ -51,16 +47,7 @@ async function startRelayguard(tenants: number, blocked: number): Promise<Relayg
   const directory = fleetDirectory(tenants);
   for (let i = 0; i < blocked; i++) directory.apply({ kind: 'tenant-block', event: blockEvent(i) });
   const metrics = new Metrics({ processMetrics: false });
-  const enforcer = new Enforcer({
-    directory,
-    log: new MemoryEventLog({ clock: systemClock }),
-    codec: new EmbeddedCodec(),
-    clock: systemClock,
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
-  });
-  enforcer.markReady();
+  const enforcer = readyEnforcer(directory, metrics);
   const server = await startPolicyServer({
     enforcer,
     metrics,
