@@ -91,6 +91,11 @@ export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, o
     rateLimitPerMinute: options.rateLimitPerMinute,
     limitValidTokens: false,
   });
+  app.addHook('onResponse', async (_request, reply) => {
+    if ([401, 403, 429].includes(reply.statusCode)) {
+      metrics.decisionRequestsRefused.inc({ status_code: String(reply.statusCode) });
+    }
+  });
   app.addHook('onRequest', async (request, reply) => {
     const principal = authenticate(request);
     if (!principal) return sendUnauthenticated(reply);

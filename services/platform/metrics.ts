@@ -161,6 +161,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // A relay refused here fails open without a word to relayguard's operators: this is where it shows.
+  readonly decisionRequestsRefused = new Counter({
+    name: 'relayguard_decision_requests_refused_total',
+    help: 'Decision API requests refused before a decision, by status code (401 no valid token, 403 wrong role, 429 rate limited).',
+    labelNames: ['status_code'] as const,
+    registers: [this.registry],
+  });
+
   readonly adminRequests = new Counter({
     name: 'relayguard_admin_requests_total',
     help: 'Admin API requests, by route pattern (never the raw URL), method and status code.',

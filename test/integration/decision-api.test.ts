@@ -7,7 +7,7 @@ import { createHttpServer, type HttpServer } from '../../services/platform/http-
 import { silentLogger } from '../../services/platform/logger.js';
 import { API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { messageSubmitted } from '../support/builders.js';
-import { blockAfter, onboard } from '../support/enforcement.js';
+import { blockAfter, metricValue, onboard } from '../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('HTTP decision API', () => {
@@ -68,7 +68,11 @@ describe('HTTP decision API', () => {
     });
   const QUESTION = { tenantId: 'acme', sender: 'it@acme.example' };
 
-  it('answers relay and operator tokens; refuses the other roles with 403', async () => {
+  const refused = (status: number) =>
+    metricValue(driver, 'relayguard_decision_requests_refused_total', { status_code: String(status) });
+
+  it('answers relay and operator tokens; refuses the other roles with 403, counted', async () => {
+    const forbiddenBefore = await refused(403);
     assert.equal((await decide(QUESTION, TOKENS.relay)).statusCode, 200);
     assert.equal((await decide(QUESTION, TOKENS.operator)).statusCode, 200);
     for (const token of [TOKENS.reader, TOKENS.acmeAdmin]) {
@@ -77,11 +81,13 @@ describe('HTTP decision API', () => {
       assert.equal(response.json().error, 'FORBIDDEN');
       assert.match(response.json().message, /token may not ask for decisions; use a relay token/);
     }
+    assert.equal(await refused(403), forbiddenBefore + 2);
   });
 
   it('refuses a missing, unknown or malformed token with 401, in the admin API shape', async () => {
     const admin = await startAdminApi(driver);
     try {
+      const unauthenticatedBefore = await refused(401);
       const adminRefusal = await admin.inject({ method: 'GET', url: '/v1/tenants/acme/policy' });
       assert.equal(adminRefusal.statusCode, 401);
       for (const headers of [
@@ -100,6 +106,7 @@ describe('HTTP decision API', () => {
         assert.deepEqual(response.json(), adminRefusal.json());
         assert.equal(response.headers['www-authenticate'], adminRefusal.headers['www-authenticate']);
       }
+      assert.equal(await refused(401), unauthenticatedBefore + 4, 'each counted');
     } finally {
       await admin.close();
     }
