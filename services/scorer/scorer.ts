@@ -231,9 +231,7 @@ export class Scorer {
     loadTimer();
     for (const tenantId of misses) {
       const window = loaded.get(tenantId);
-      const entry: CachedWindow = { window: window ?? emptyWindow(), partition, persisted: !!window };
-      this.#cache.add(tenantId, entry);
-      entries.set(tenantId, entry);
+      entries.set(tenantId, this.#cache.add(tenantId, window ?? emptyWindow(), partition, !!window));
     }
     metrics.windowCacheTenants.set(this.#cache.size);
     return entries;

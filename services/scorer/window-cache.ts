@@ -10,9 +10,17 @@ export interface CachedWindow {
   readonly partition: number;
   /** The store holds a version of it (it was loaded or saved): a save is conditional on that version. */
   persisted: boolean;
+  /** Folded into since its last save. */
+  dirty: boolean;
+  /** Used since the eviction hand last passed it (its second chance). */
+  used: boolean;
 }
 
-/** Least recently used order (a Map keeps insertion order, and a hit re-inserts), a dirty set beside it. */
+/**
+ * Evicts in CLOCK order, an approximation of least recently used that costs nothing on a hit: a hit only sets
+ * `used`; eviction walks from the oldest insertion, gives a used window a second chance (cleared and moved
+ * behind), and evicts the first unused one. A dirty set sits beside the entries.
+ */
 export class WindowCache {
   readonly #entries = new Map<string, CachedWindow>();
   /** Folded into since their last save: what a flush writes. */
@@ -32,28 +40,37 @@ export class WindowCache {
   }
 
   /**
-   * The cached window, marked most recently used. An evicted window whose save has not succeeded yet is still
-   * dirty, and still the tenant's newest: it comes back rather than an older copy being loaded.
+   * The cached window, marked used. An evicted window whose save has not succeeded yet is still dirty, and
+   * still the tenant's newest: it comes back rather than an older copy being loaded.
    */
   get(tenantId: string): CachedWindow | undefined {
-    const entry = this.#entries.get(tenantId) ?? this.#dirty.get(tenantId);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(tenantId);
+    let entry = this.#entries.get(tenantId);
+    if (entry === undefined) {
+      entry = this.#dirty.get(tenantId);
+      if (entry === undefined) return undefined;
+      this.#entries.set(tenantId, entry);
+    }
+    entry.used = true;
+    return entry;
+  }
+
+  /** Caches a window loaded from the store (`persisted`) or new. */
+  add(tenantId: string, window: TenantWindow, partition: number, persisted: boolean): CachedWindow {
+    const entry: CachedWindow = { window, partition, persisted, dirty: false, used: true };
     this.#entries.set(tenantId, entry);
     return entry;
   }
 
-  add(tenantId: string, entry: CachedWindow): void {
-    this.#entries.set(tenantId, entry);
-  }
-
   markDirty(tenantId: string, entry: CachedWindow): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
     this.#dirty.set(tenantId, entry);
   }
 
   /** Marks a window saved: the store holds it as it is now. */
   markSaved(tenantId: string, entry: CachedWindow): void {
     entry.persisted = true;
+    entry.dirty = false;
     if (this.#dirty.get(tenantId) === entry) this.#dirty.delete(tenantId);
   }
 
@@ -67,16 +84,22 @@ export class WindowCache {
     return partitions ? all.filter(([, entry]) => partitions.has(entry.partition)) : all;
   }
 
-  /** The least recently used windows beyond the bound, removed from the cache (dirty ones stay in the dirty set until saved). */
+  /** The windows beyond the bound, removed from the cache (dirty ones stay in the dirty set until saved). */
   overflow(): [string, CachedWindow][] {
     const excess = this.#entries.size - this.maxTenants;
     if (excess <= 0) return [];
     const evicted: [string, CachedWindow][] = [];
-    for (const item of this.#entries) {
+    // A Map visits entries re-inserted during the walk again, so a second chance ends in eviction at the latest.
+    for (const [tenantId, entry] of this.#entries) {
       if (evicted.length === excess) break;
-      evicted.push(item);
+      this.#entries.delete(tenantId);
+      if (entry.used) {
+        entry.used = false;
+        this.#entries.set(tenantId, entry);
+      } else {
+        evicted.push([tenantId, entry]);
+      }
     }
-    for (const [tenantId] of evicted) this.#entries.delete(tenantId);
     return evicted;
   }
 

@@ -187,7 +187,7 @@ describe('scorer: window cache and write-behind saves', () => {
     assert.deepEqual(await store.load(tenants), want);
   });
 
-  it('the cache bound evicts the least recently used windows, saving dirty ones rather than losing them', async () => {
+  it('the cache bound evicts windows (CLOCK order), saving dirty ones rather than losing them', async () => {
     const log = new MemoryEventLog({ clock, partitions: 1 });
     const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
     await publish(log, workload(2_000, 3));
