@@ -5,7 +5,7 @@
 // commits the offsets they cover only after. A crash anywhere replays from the last commit; the stored position
 // makes the replay count nothing twice.
 import { validateMessage } from '../core/classify.js';
-import type { TenantBlockEvent } from '../core/contracts.generated.js';
+import type { MessageSubmitted, TenantBlockEvent } from '../core/contracts.generated.js';
 import { isEnforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
@@ -296,10 +296,16 @@ export class Scorer {
     const byTenant = new Map<string, PositionedMessage[]>();
     const deadLetters: OutgoingRecord[] = [];
     const horizon = this.#deps.clock.now() + this.#deps.maxClockSkewMs;
+    // One await for the batch: a record that cannot be decoded comes back as its error, in its place.
+    const decoded = await this.#deps.codec.decodeAll(
+      Topics.messageSubmitted,
+      batch.records.flatMap((record) => (record.value === null ? [] : [record.value])),
+    );
+    let next = 0;
     for (const record of batch.records) {
       let positioned: PositionedMessage;
       try {
-        positioned = await this.#validate(record, horizon);
+        positioned = this.#validate(record, record.value === null ? null : decoded[next++]!, horizon);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
         deadLetters.push(deadLetter(batch.topic, record, error));
@@ -328,9 +334,13 @@ export class Scorer {
     return { byTenant, deadLetters };
   }
 
-  async #validate(record: LogRecord, horizon: number): Promise<PositionedMessage> {
-    if (record.value === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
-    const event = await this.#deps.codec.decode(Topics.messageSubmitted, record.value);
+  #validate(
+    record: LogRecord,
+    event: MessageSubmitted | RelayguardError | null,
+    horizon: number,
+  ): PositionedMessage {
+    if (event === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
+    if (isRelayguardError(event)) throw event;
     const message = validateMessage(event);
     if (record.key !== null && record.key !== message.tenantId) {
       // Keyed by tenant so a tenant's events share one partition, in order: anything else breaks the watermark.
