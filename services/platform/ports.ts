@@ -31,6 +31,9 @@ export interface RecordBatch {
   readonly lag: number;
 }
 
+/** Records per `handleBatch` call unless a subscription says otherwise (the scorer loads its cache misses per call). */
+export const DEFAULT_MAX_BATCH_SIZE = 500;
+
 export interface ConsumeOptions {
   /**
    * A consumer group shares the partitions among its members and commits offsets. Null: this instance reads
@@ -38,7 +41,7 @@ export interface ConsumeOptions {
    */
   readonly groupId: string | null;
   readonly topics: readonly string[];
-  /** Most records handed to one `handleBatch` call. */
+  /** Most records handed to one `handleBatch` call; DEFAULT_MAX_BATCH_SIZE when absent. */
   readonly maxBatchSize?: number;
   /**
    * How long a fetch may wait on the broker for records, when this subscription needs a shorter wait than the

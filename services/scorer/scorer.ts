@@ -106,7 +106,7 @@ export class Scorer {
       log.subscribe({
         groupId: SCORER_GROUP,
         topics: [Topics.messageSubmitted],
-        maxBatchSize: this.#deps.maxBatchSize ?? 500,
+        maxBatchSize: this.#deps.maxBatchSize,
         handleBatch: (batch) => this.handleBatch(batch),
         onBatchError,
         onRevoked: (partitions) => this.revoke(partitions.map(({ partition }) => partition)),

@@ -26,8 +26,8 @@ import type {
   RecordBatch,
   Subscription,
 } from '../ports.js';
+import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 
-const DEFAULT_MAX_BATCH_SIZE = 500;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 const POLL_MS = 20;

@@ -11,6 +11,7 @@ import type {
   RecordBatch,
   Subscription,
 } from '../ports.js';
+import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 
 const RETRY_BACKOFF_MS = 50;
 
@@ -139,7 +140,7 @@ export class MemoryEventLog implements EventLog {
             const key = `${topic}:${partition}`;
             const from = next.get(key) ?? 0;
             if (from >= log.length) continue;
-            const records = log.slice(from, from + (options.maxBatchSize ?? 500));
+            const records = log.slice(from, from + (options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE));
             const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
             busy = true;
             try {
