@@ -9,8 +9,9 @@ import type { ApiToken } from '../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../services/platform/http-server.js';
 import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
+import { readyEnforcer } from '../test/support/enforcement.js';
 import { type Benchmark, figures, median, timed } from './harness.js';
-import { fleetDirectory, readyEnforcer, tenantAddress } from './workload.js';
+import { fleetDirectory, tenantAddress } from './workload.js';
 
 const TENANTS = 1_000;
 /** A deployment with a token per relay pool and a few people: every comparison runs against each. */

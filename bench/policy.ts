@@ -12,6 +12,7 @@ import { type PolicyServer, startPolicyServer } from '../services/enforcer/polic
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
+import { readyEnforcer } from '../test/support/enforcement.js';
 import { type Benchmark, figures, format, median } from './harness.js';
 import {
   LOOP_DELAY_RESOLUTION_MS,
@@ -21,7 +22,7 @@ import {
   SPAM_DOMAINS,
 } from './policy-load.js';
 import { startPostfwd } from './postfwd.js';
-import { blockEvent, fleetDirectory, readyEnforcer, tenantRange } from './workload.js';
+import { blockEvent, fleetDirectory, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const RATE = 10_000;

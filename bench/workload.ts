@@ -7,12 +7,6 @@ import type { MessageSubmitted, TenantBlockEvent } from '../services/core/contra
 import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
 import { Topics } from '../services/core/topics.js';
-import { Enforcer } from '../services/enforcer/enforcer.js';
-import { systemClock } from '../services/platform/clock.js';
-import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
-import { silentLogger } from '../services/platform/logger.js';
-import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
-import type { Metrics } from '../services/platform/metrics.js';
 import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
 import { messageSubmitted, seededRandom } from '../test/support/builders.js';
 
@@ -171,19 +165,4 @@ export function batchesOf<T>(items: readonly T[], size: number): T[][] {
   const batches: T[][] = [];
   for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
   return batches;
-}
-
-/** An enforcer answering from `directory`, ready (caught up), publishing into memory. */
-export function readyEnforcer(directory: TenantDirectory, metrics: Metrics): Enforcer {
-  const enforcer = new Enforcer({
-    directory,
-    log: new MemoryEventLog({ clock: systemClock }),
-    codec: new EmbeddedCodec(),
-    clock: systemClock,
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
-  });
-  enforcer.markReady();
-  return enforcer;
 }

@@ -13,7 +13,6 @@ import { IpRangeIndex, parseIpAddress, parseIpRange } from '../../services/core/
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import { Topics } from '../../services/core/topics.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
-import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { InvalidPolicyRequest, PolicyHandler } from '../../services/enforcer/policy-handler.js';
 import {
   DEFAULT_POLICY_LIMITS,
@@ -31,6 +30,7 @@ import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, LogRecord, OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { Scorer } from '../../services/scorer/scorer.js';
+import { readyEnforcer } from '../support/enforcement.js';
 import { adminApiTarget } from './admin-target.js';
 import { type FuzzTarget, violation } from './harness.js';
 
@@ -567,16 +567,10 @@ const discardingLog: EventLog = {
 
 function handlerTarget(): FuzzTarget<Record<string, string>> {
   const metrics = new Metrics({ processMetrics: false });
-  const enforcer = new Enforcer({
-    directory: knownTenantDirectory(),
+  const enforcer = readyEnforcer(knownTenantDirectory(), metrics, {
     log: discardingLog,
-    codec: new EmbeddedCodec(),
     clock: new ManualClock(START),
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
   });
-  enforcer.markReady();
   const handler = new PolicyHandler(enforcer, metrics);
   const text = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ' '));
   return {
@@ -634,16 +628,10 @@ const fieldValue = fc.oneof(
 
 async function decisionApiTarget(): Promise<FuzzTarget<{ payload: string }>> {
   const metrics = new Metrics({ processMetrics: false });
-  const enforcer = new Enforcer({
-    directory: knownTenantDirectory(),
+  const enforcer = readyEnforcer(knownTenantDirectory(), metrics, {
     log: discardingLog,
-    codec: new EmbeddedCodec(),
     clock: new ManualClock(START),
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
   });
-  enforcer.markReady();
   const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
   const token = 'fuzz-relay-token-0123456789abcdef';
   await app.register(decisionApi, {

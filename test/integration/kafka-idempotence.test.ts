@@ -11,6 +11,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { LogRecord } from '../../services/platform/ports.js';
+import { readRecords } from '../support/enforcement.js';
 import { type ControllerProxy, startControllerProxy } from '../support/kafka-controller-proxy.js';
 import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
 import { mockClusterEnv } from '../support/production-stack.js';
@@ -51,17 +52,7 @@ describe('Kafka producer idempotence', () => {
         ['a', 'b', 'c'].map((text) => ({ key: 'tenant', value: Buffer.from(text) })),
       );
       assert.equal(proxy.lostAcks, lost + 1, 'an acknowledgement was lost, and the publish still succeeded');
-      const records: LogRecord[] = [];
-      const reader = await log.subscribe({
-        groupId: null,
-        topics: [topic],
-        handleBatch: async (batch) => {
-          records.push(...batch.records);
-        },
-      });
-      await reader.caughtUp;
-      await reader.stop();
-      return records;
+      return await readRecords(log, topic);
     } finally {
       await log.close();
     }

@@ -2,12 +2,18 @@
 // and the tenants a test needs: what the policy-server, decision-API and Postfix tests share.
 import type { PolicyAttributes } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
+import type { TenantDirectory } from '../../services/core/directory.js';
 import type { PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
+import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { systemClock } from '../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import type { LogRecord } from '../../services/platform/ports.js';
+import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
+import type { Metrics } from '../../services/platform/metrics.js';
+import type { Clock, EventLog, LogRecord } from '../../services/platform/ports.js';
 import { OPERATOR, type Pipeline, startPipeline, startProductionPipeline } from './pipeline-driver.js';
 import type { ProductionStack } from './production-stack.js';
 
@@ -91,13 +97,10 @@ export async function metricValue(
     .reduce((sum, v) => sum + v.value, 0);
 }
 
-/** Every event on a topic, decoded, whichever the event log (a group-less read up to the end). */
-export async function readTopic<T extends ContractTopic>(
-  driver: Pipeline,
-  topic: T,
-): Promise<TopicContracts[T][]> {
+/** Every record on a topic, as stored, whichever the event log (a group-less read up to the end). */
+export async function readRecords(log: EventLog, topic: string): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
-  const reader = await driver.log.subscribe({
+  const reader = await log.subscribe({
     groupId: null,
     topics: [topic],
     handleBatch: async (batch) => {
@@ -106,8 +109,39 @@ export async function readTopic<T extends ContractTopic>(
   });
   await reader.caughtUp;
   await reader.stop();
+  return records;
+}
+
+/** Every event on a topic, decoded, whichever the event log. */
+export async function readTopic<T extends ContractTopic>(
+  driver: Pipeline,
+  topic: T,
+): Promise<TopicContracts[T][]> {
+  const records = await readRecords(driver.log, topic);
   const { codec } = driver.runtime.adapters;
   return Promise.all(records.map((record) => codec.decode(topic, record.value!)));
+}
+
+/** An enforcer answering from `directory`, ready (caught up), publishing its events into `log`. */
+export function readyEnforcer(
+  directory: TenantDirectory,
+  metrics: Metrics,
+  {
+    log = new MemoryEventLog({ clock: systemClock }),
+    clock = systemClock,
+  }: { log?: EventLog; clock?: Clock } = {},
+): Enforcer {
+  const enforcer = new Enforcer({
+    directory,
+    log,
+    codec: new EmbeddedCodec(),
+    clock,
+    logger: silentLogger,
+    metrics,
+    notReadyFallback: 'accept',
+  });
+  enforcer.markReady();
+  return enforcer;
 }
 
 /** A Postfix policy request at RCPT, as smtpd sends it (SMTPD_POLICY_README). */
