@@ -28,12 +28,23 @@ function collector() {
 }
 
 export function eventLogContract(name: string, setup: () => Promise<EventLogFixture>) {
-  describe(`EventLog contract: ${name}`, () => {
-    it('delivers every record once, in order per partition, a key always to the same partition', async () => {
+  /** A test on a fresh fixture with a topic of its own, cleaned up however the test ends. */
+  const onTopic =
+    (partitions: number, test: (fixture: EventLogFixture, topic: string) => Promise<void>) => async () => {
       const fixture = await setup();
       try {
         const topic = `contract-${randomUUID()}`;
-        await fixture.createTopic(topic, 3);
+        await fixture.createTopic(topic, partitions);
+        await test(fixture, topic);
+      } finally {
+        await fixture.cleanup();
+      }
+    };
+
+  describe(`EventLog contract: ${name}`, () => {
+    it(
+      'delivers every record once, in order per partition, a key always to the same partition',
+      onTopic(3, async (fixture, topic) => {
         const published = Array.from({ length: 60 }, (_, i) => ({
           key: `tenant-${i % 7}`,
           value: value(`m${i}`),
@@ -70,16 +81,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           records.map((r) => r.headers.n).sort((a, b) => Number(a) - Number(b)),
           published.map((r) => r.headers.n),
         );
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('redelivers a batch whose handler failed, and commits nothing past it', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
-        await fixture.createTopic(topic, 1);
+    it(
+      'redelivers a batch whose handler failed, and commits nothing past it',
+      onTopic(1, async (fixture, topic) => {
         await fixture.log.publish(
           topic,
           [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
@@ -104,17 +111,13 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
         await subscription.stop();
         assert.equal(failures, 2);
         assert.deepEqual(seen, ['m1', 'm2', 'm3']);
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('resumes a group from its committed offsets, on another client too', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
+    it(
+      'resumes a group from its committed offsets, on another client too',
+      onTopic(2, async (fixture, topic) => {
         const groupId = `g-${randomUUID()}`;
-        await fixture.createTopic(topic, 2);
         await fixture.log.publish(
           topic,
           ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: value(`first-${k}`) })),
@@ -136,17 +139,13 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
         await two.stop();
         await other.close();
         assert.deepEqual(second.records.map((r) => r.value!.toString()).sort(), ['second-a', 'second-b']);
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('write-behind: commits only what a flush covered; a failing flush commits nothing', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
+    it(
+      'write-behind: commits only what a flush covered; a failing flush commits nothing',
+      onTopic(2, async (fixture, topic) => {
         const groupId = `g-${randomUUID()}`;
-        await fixture.createTopic(topic, 2);
         await fixture.log.publish(
           topic,
           ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: value(`first-${k}`) })),
@@ -199,17 +198,13 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           third.records.map((r) => r.value!.toString()),
           ['second-a'],
         );
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('write-behind: a failed batch is redelivered from the last commit, not from itself', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
+    it(
+      'write-behind: a failed batch is redelivered from the last commit, not from itself',
+      onTopic(1, async (fixture, topic) => {
         const groupId = `g-${randomUUID()}`;
-        await fixture.createTopic(topic, 1);
         await fixture.log.publish(
           topic,
           [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
@@ -247,16 +242,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           ['m4'],
           'the flush on stop committed everything',
         );
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('write-behind: a partition the flush names is redelivered from the last commit, not committed', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
-        await fixture.createTopic(topic, 1);
+    it(
+      'write-behind: a partition the flush names is redelivered from the last commit, not committed',
+      onTopic(1, async (fixture, topic) => {
         await fixture.log.publish(
           topic,
           [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
@@ -283,16 +274,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           records.map((r) => r.value!.toString()),
           ['m1', 'm2', 'm3', 'm1', 'm2', 'm3'],
         );
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('without a group, reads every partition from the beginning and reports when it caught up', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
-        await fixture.createTopic(topic, 3);
+    it(
+      'without a group, reads every partition from the beginning and reports when it caught up',
+      onTopic(3, async (fixture, topic) => {
         await fixture.log.publish(
           topic,
           Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: value(`v${i}`) })),
@@ -308,16 +295,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           );
           await subscription.stop();
         }
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
 
-    it('reports caught up at once on an empty topic, then keeps delivering new records', async () => {
-      const fixture = await setup();
-      try {
-        const topic = `contract-${randomUUID()}`;
-        await fixture.createTopic(topic, 2);
+    it(
+      'reports caught up at once on an empty topic, then keeps delivering new records',
+      onTopic(2, async (fixture, topic) => {
         const { records, handleBatch } = collector();
         const subscription = await fixture.log.subscribe({ groupId: null, topics: [topic], handleBatch });
         await subscription.caughtUp;
@@ -327,9 +310,7 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
           description: 'record published after subscribing',
         });
         await subscription.stop();
-      } finally {
-        await fixture.cleanup();
-      }
-    });
+      }),
+    );
   });
 }
