@@ -1,9 +1,16 @@
 // The scorer's window cache, sized: heap bytes per cached window with every one of its 60 minute buckets filled
-// (a tenant that sends at least once a minute) and a few tracked unregistered domains. The scale plan in
+// (a tenant that sends at least once a minute), a few tracked unregistered domains and the event fingerprints of
+// the minutes within the grace period. The scale plan in
 // bench/README.md sizes RELAYGUARD_SCORER_CACHE_TENANTS with it.
 // Run: node --expose-gc --import tsx bench/window-heap.ts [tenants]
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
-import { addToWindow, emptyWindow, type TenantWindow, windowCounts } from '../services/core/windows.js';
+import {
+  addToWindow,
+  emptyWindow,
+  eventFingerprint,
+  type TenantWindow,
+  windowCounts,
+} from '../services/core/windows.js';
 
 const tenants = Number(process.argv[2] ?? 50_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -28,6 +35,7 @@ for (let tenant = 0; tenant < tenants; tenant++) {
       unregistered ? 'unregistered' : 'registered',
       DEFAULT_POLICY,
       0,
+      eventFingerprint(`event-${tenant}-${minute}`),
     );
   }
   windowCounts(window, 0); // the running sums the cache keeps with each window

@@ -117,7 +117,7 @@ class PolicyRun {
   readonly name: string;
   readonly policy: Policy;
   readonly tenants = new Map<string, TenantTrack>();
-  readonly outcomes = { counted: 0, late: 0, 'before-reset': 0 };
+  readonly outcomes = { counted: 0, late: 0, 'before-reset': 0, republished: 0 };
   readonly #context: TenantContext;
 
   constructor(named: NamedPolicy, context: TenantContext) {
@@ -142,7 +142,7 @@ class PolicyRun {
     return track;
   }
 
-  score(track: TenantTrack, message: ValidMessage): MessageClass {
+  score(track: TenantTrack, message: ValidMessage, eventId: string): MessageClass {
     const { tenantId } = message;
     const score = scoreMessage(
       track.window,
@@ -152,6 +152,7 @@ class PolicyRun {
       this.policy,
       this.#context,
       track.terms,
+      eventId,
     );
     if (score.outcome === 'duplicate') return score.messageClass;
     this.outcomes[score.outcome]++;
@@ -298,7 +299,8 @@ export class Backtest {
    * Tenants are independent of one another, so the result is the same as one event at a time.
    */
   addBatch(events: readonly MessageSubmitted[]): void {
-    const byTenant = new Map<string, ValidMessage[]>();
+    // Each tenant's messages, with their event ids alongside (a relay's republished event is counted once).
+    const byTenant = new Map<string, { messages: ValidMessage[]; eventIds: string[] }>();
     for (const event of events) {
       this.#read++;
       let message: ValidMessage;
@@ -313,17 +315,23 @@ export class Backtest {
       const at = message.occurredAt;
       if (this.#firstAt === null || at < this.#firstAt) this.#firstAt = at;
       if (this.#lastAt === null || at > this.#lastAt) this.#lastAt = at;
-      const messages = byTenant.get(message.tenantId);
-      if (messages === undefined) byTenant.set(message.tenantId, [message]);
-      else messages.push(message);
+      const tenant = byTenant.get(message.tenantId);
+      if (tenant === undefined)
+        byTenant.set(message.tenantId, { messages: [message], eventIds: [event.eventId] });
+      else {
+        tenant.messages.push(message);
+        tenant.eventIds.push(event.eventId);
+      }
     }
     const [first, ...others] = this.#runs;
-    for (const [tenantId, messages] of byTenant) {
+    for (const [tenantId, { messages, eventIds }] of byTenant) {
       const track = first!.track(tenantId);
-      for (const message of messages) this.#byClass[first!.score(track, message)]++;
+      messages.forEach((message, i) => {
+        this.#byClass[first!.score(track, message, eventIds[i]!)]++;
+      });
       for (const run of others) {
         const other = run.track(tenantId);
-        for (const message of messages) run.score(other, message);
+        messages.forEach((message, i) => run.score(other, message, eventIds[i]!));
       }
     }
   }

@@ -22,6 +22,7 @@ import {
   type CountsSlot,
   cloneWindow,
   emptyWindow,
+  eventFingerprint,
   type LogPosition,
   type TenantWindow,
   topTracked,
@@ -143,7 +144,7 @@ function scoreSlot(): ScoreSlot {
 /**
  * Folds one message into `window`, which it changes in place (the caller owns it: foldTenant's caller does).
  * A null position means the message has no log position (a backtest reading a file): it is counted and the
- * watermark is left alone.
+ * watermark is left alone. An event id already counted in its minute is not counted again.
  */
 export function scoreMessage(
   window: TenantWindow,
@@ -153,9 +154,11 @@ export function scoreMessage(
   policy: Policy,
   context: TenantContext,
   terms: TenantTerms,
+  eventId?: string,
 ): MessageScore {
   const slot = scoreSlot();
-  scoreInto(slot, window, tenantId, position, message, policy, context, terms);
+  const fingerprint = eventId === undefined ? null : eventFingerprint(eventId);
+  scoreInto(slot, window, tenantId, position, message, policy, context, terms, fingerprint);
   return slot;
 }
 
@@ -168,6 +171,7 @@ function scoreInto(
   policy: Policy,
   context: TenantContext,
   terms: TenantTerms,
+  fingerprint: number | null,
 ): void {
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
   slot.messageClass = classify(message.senderDomain, message.relayPath, registered);
@@ -183,7 +187,14 @@ function scoreInto(
   }
   const effective =
     terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
-  slot.outcome = addToWindow(window, message, slot.messageClass, policy, effective.forwardedWeight);
+  slot.outcome = addToWindow(
+    window,
+    message,
+    slot.messageClass,
+    policy,
+    effective.forwardedWeight,
+    fingerprint,
+  );
   if (slot.outcome !== 'counted') return;
 
   const counts = windowCounts(window, effective.forwardedWeight, slot.tally);
@@ -255,7 +266,8 @@ function foldInto(
 ): void {
   const terms = tenantTerms(context, tenantId, policy);
   for (const { position, message, eventId, queueId } of messages) {
-    scoreInto(slot, window, tenantId, position, message, policy, context, terms);
+    const fingerprint = eventId === undefined ? null : eventFingerprint(eventId);
+    scoreInto(slot, window, tenantId, position, message, policy, context, terms, fingerprint);
     sink.scored(slot.outcome, slot.messageClass);
     const emit = slot.emit;
     if (emit) {
@@ -297,8 +309,14 @@ export function foldTenant(
 export class BatchFold implements FoldSink {
   readonly emits: TenantBlockEvent[] = [];
   readonly triggers = new Map<string, BlockTrigger>();
-  readonly outcomes: Record<ScoreOutcome, number> = { counted: 0, late: 0, 'before-reset': 0, duplicate: 0 };
-  /** Duplicates are left out: they were classified when they were first counted. */
+  readonly outcomes: Record<ScoreOutcome, number> = {
+    counted: 0,
+    late: 0,
+    'before-reset': 0,
+    duplicate: 0,
+    republished: 0,
+  };
+  /** Duplicates and republished events are left out: they were classified when they were first counted. */
   readonly classes: Record<MessageClass, number> = {
     registered: 0,
     unregistered: 0,
@@ -321,7 +339,7 @@ export class BatchFold implements FoldSink {
 
   scored(outcome: ScoreOutcome, messageClass: MessageClass): void {
     this.outcomes[outcome]++;
-    if (outcome !== 'duplicate') this.classes[messageClass]++;
+    if (outcome !== 'duplicate' && outcome !== 'republished') this.classes[messageClass]++;
   }
 }
 

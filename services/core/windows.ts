@@ -1,5 +1,7 @@
 // Per-tenant event-time sliding windows in 1-minute buckets. Events are placed by their own time, so replaying
-// the same events in the same order gives the same counts however they are split into batches.
+// the same events in the same order gives the same counts however they are split into batches. Each minute that
+// can still take events (within the grace period) remembers its events' fingerprints: a relay that publishes
+// the same event again (after a publish it could not confirm) has it counted once.
 import type { MessageClass } from './classify.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
 
@@ -40,6 +42,11 @@ export interface TenantWindow {
   monitorBlockId: string | null;
   /** The last applied log position: events at or below it were counted already (effectively once). */
   watermark: LogPosition | null;
+  /**
+   * Fingerprints (eventFingerprint) of the events counted in each minute still within the grace period, in the
+   * order counted. An older minute takes no events (they are late), so it needs none.
+   */
+  readonly seen: Map<number, Set<number>>;
 }
 
 export function emptyWindow(): TenantWindow {
@@ -52,6 +59,7 @@ export function emptyWindow(): TenantWindow {
     activeBlockId: null,
     monitorBlockId: null,
     watermark: null,
+    seen: new Map(),
   };
 }
 
@@ -61,10 +69,29 @@ export function cloneWindow(window: TenantWindow): TenantWindow {
     buckets: new Map([...window.buckets].map(([minute, bucket]) => [minute, { ...bucket }])),
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
     connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
+    seen: new Map([...window.seen].map(([minute, fingerprints]) => [minute, new Set(fingerprints)])),
   };
 }
 
-export type WindowOutcome = 'counted' | 'late' | 'before-reset';
+/**
+ * A 53-bit hash of an event id (two 32-bit multiply-xorshift lanes): what a window remembers of an event to
+ * know it again. Two distinct events of one tenant and minute collide with odds of 1 in 2^53 per pair.
+ */
+export function eventFingerprint(eventId: string): number {
+  let a = 0x9e3779b9 ^ eventId.length;
+  let b = 0x85ebca6b ^ eventId.length;
+  for (let i = 0; i < eventId.length; i++) {
+    const code = eventId.charCodeAt(i);
+    a = Math.imul(a ^ code, 0xcc9e2d51);
+    b = Math.imul(b ^ code, 0x1b873593);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  return (b & 0x1fffff) * 0x100000000 + (a >>> 0);
+}
+
+/** `republished`: an event this window counted already, published again at another log position. */
+export type WindowOutcome = 'counted' | 'late' | 'before-reset' | 'republished';
 
 export interface WindowInput {
   readonly occurredAt: number;
@@ -74,20 +101,34 @@ export interface WindowInput {
 
 type WindowShape = Pick<Policy, 'windowMinutes' | 'graceMinutes' | 'distinctDomainCap' | 'connectorCap'>;
 
-/** Counts one message into the window; `forwardedWeight > 0` makes forwarded mail count toward U and D too. */
+/**
+ * Counts one message into the window; `forwardedWeight > 0` makes forwarded mail count toward U and D too.
+ * `fingerprint` (of the event id; null when the message has none) has an event published twice counted once.
+ */
 export function addToWindow(
   window: TenantWindow,
   input: WindowInput,
   messageClass: MessageClass,
   shape: WindowShape,
   forwardedWeight: number,
+  fingerprint: number | null,
 ): WindowOutcome {
   if (input.occurredAt <= window.resetAt) return 'before-reset';
   const minute = Math.floor(input.occurredAt / MINUTE_MS);
   if (window.streamMinute === null || minute > window.streamMinute) {
-    advance(window, minute, shape.windowMinutes);
+    advance(window, minute, shape);
   } else if (minute < window.streamMinute - shape.graceMinutes) {
     return 'late';
+  }
+  if (fingerprint !== null) {
+    let seen = window.seen.get(minute);
+    if (seen === undefined) {
+      seen = new Set();
+      window.seen.set(minute, seen);
+    } else if (seen.has(fingerprint)) {
+      return 'republished';
+    }
+    seen.add(fingerprint);
   }
   let bucket = window.buckets.get(minute);
   if (!bucket) {
@@ -114,9 +155,13 @@ export function addToWindow(
   return 'counted';
 }
 
-function advance(window: TenantWindow, minute: number, windowMinutes: number): void {
+function advance(window: TenantWindow, minute: number, shape: WindowShape): void {
+  const { windowMinutes } = shape;
   const previous = window.streamMinute;
   window.streamMinute = minute;
+  // A minute older than the grace period takes no more events: its fingerprints can go.
+  for (const seenMinute of window.seen.keys())
+    if (seenMinute < minute - shape.graceMinutes) window.seen.delete(seenMinute);
   const oldest = minute - windowMinutes + 1;
   if (previous !== null && minute - previous < windowMinutes) {
     // No bucket is older than the previous window (later events are refused as late, grace < window), so only

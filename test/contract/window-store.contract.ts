@@ -23,10 +23,11 @@ const context: TenantContext = {
   isBlocked: () => false,
 };
 
-/** A realistic window: several buckets, tracked domains and connectors, a block, a watermark. */
-function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): TenantWindow {
-  const messages: PositionedMessage[] = Array.from({ length: count }, (_, i) => ({
+/** `count` events 7 s apart from offset `firstOffset` (the offset names the event, and its time). */
+function events(count: number, firstOffset: number): PositionedMessage[] {
+  return Array.from({ length: count }, (_, i) => ({
     position: { partition: 3, offset: String(firstOffset + i) },
+    eventId: `event-${firstOffset + i}`,
     message: {
       tenantId: 't',
       occurredAt: T0 + (firstOffset + i) * 7_000,
@@ -35,7 +36,14 @@ function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): T
       connectorId: `c${i % 2}`,
     },
   }));
-  return scoreTenant(previous, 't', messages, DEFAULT_POLICY, context).window;
+}
+
+/**
+ * A realistic window: several buckets, tracked domains and connectors, a block, a watermark, the fingerprints of
+ * the last minutes' events.
+ */
+function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): TenantWindow {
+  return scoreTenant(previous, 't', events(count, firstOffset), DEFAULT_POLICY, context).window;
 }
 
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
@@ -55,6 +63,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         const tenant = `t-${randomUUID()}`;
         const next = windowAfter(400);
         assert.ok(next.activeBlockId !== null && next.domains.size > 0 && next.buckets.size > 10);
+        assert.equal(next.seen.size, DEFAULT_POLICY.graceMinutes + 1);
         assert.deepEqual(await store.save([{ tenantId: tenant, expected: undefined, next }]), {
           conflicts: [],
         });
@@ -133,6 +142,29 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
           [tenant],
         );
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('keeps the fingerprints of events counted across saves: a republished event is known after a load', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        const cached = windowAfter(100);
+        await store.save([{ tenantId: tenant, expected: undefined, next: cached }]);
+        Object.assign(cached, windowAfter(10, cached, 100));
+        await store.save([{ tenantId: tenant, expected: cached, next: cached }]);
+
+        // The last 20 events published again, at new offsets: a window loaded afresh counts none of them.
+        const loaded = (await store.load([tenant])).get(tenant)!;
+        const again = events(20, 90).map((event, i) => ({
+          ...event,
+          position: { partition: 3, offset: String(200 + i) },
+        }));
+        const result = scoreTenant(loaded, 't', again, DEFAULT_POLICY, context);
+        assert.deepEqual(new Set(result.outcomes), new Set(['republished']));
+        assert.equal(result.outcomes.length, 20);
       } finally {
         await cleanup();
       }

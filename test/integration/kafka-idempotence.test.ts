@@ -82,7 +82,7 @@ describe('Kafka producer idempotence', () => {
         ['5', 'b'],
         ['6', 'c'],
       ],
-      'the same events twice, which the scorer offset watermark cannot tell apart from new ones',
+      'the same events twice, at offsets the scorer watermark cannot tell from new ones (its event fingerprints can)',
     );
   });
 });

@@ -61,6 +61,10 @@ function renderPolicy(report: PolicyReport): string[] {
     lines.push(
       `  ${formatCount(report.outcomes.late)} events came later than the grace period and were not counted.`,
     );
+  if (report.outcomes.republished > 0)
+    lines.push(
+      `  ${formatCount(report.outcomes.republished)} events were published again under the same event id and counted once.`,
+    );
   lines.push(
     report.blocked.length === 0
       ? '  Would block: nobody.'

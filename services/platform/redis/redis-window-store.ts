@@ -22,7 +22,12 @@ const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 
 type Client = Redis | Cluster;
 
 interface SaveWindowCommand {
-  saveWindow(mainKey: string, trackedKey: string, ...args: (string | number)[]): Promise<number>;
+  saveWindow(
+    mainKey: string,
+    trackedKey: string,
+    seenKey: string,
+    ...args: (string | number | Buffer)[]
+  ): Promise<number>;
 }
 
 export interface RedisWindowStoreOptions {
@@ -58,7 +63,7 @@ export class RedisWindowStore implements WindowStore {
           enableOfflineQueue: false,
         })
       : new Redis(options.url, base);
-    client.defineCommand('saveWindow', { numberOfKeys: 2, lua: saveWindowLua });
+    client.defineCommand('saveWindow', { numberOfKeys: 3, lua: saveWindowLua });
     this.#client = client as Client & SaveWindowCommand;
   }
 
@@ -80,15 +85,16 @@ export class RedisWindowStore implements WindowStore {
     const found = new Map<string, TenantWindow>();
     if (tenantIds.length === 0) return found;
     const results = await this.#pipelined(tenantIds, (pipeline, tenantId) => {
-      const [main, tracked] = windowKeys(tenantId);
-      pipeline.hgetall(main).hgetall(tracked);
+      const [main, tracked, seen] = windowKeys(tenantId);
+      pipeline.hgetall(main).hgetall(tracked).hgetallBuffer(seen);
     });
     tenantIds.forEach((tenantId, i) => {
-      const [main, tracked] = results.slice(i * 2, i * 2 + 2) as [
+      const [main, tracked, seen] = results.slice(i * 3, i * 3 + 3) as [
         Record<string, string>,
         Record<string, string>,
+        Record<string, Buffer>,
       ];
-      const window = decodeWindow(main, tracked);
+      const window = decodeWindow(main, tracked, seen);
       if (!window) return;
       this.#loaded.set(window, storedWindow(window));
       found.set(tenantId, window);
@@ -103,7 +109,7 @@ export class RedisWindowStore implements WindowStore {
       const before = this.#before(write.expected);
       const change = windowChanges(before, write.next);
       changes.push(change);
-      const { main, tracked } = change;
+      const { main, tracked, seen } = change;
       (pipeline as unknown as SaveWindowCommand).saveWindow(
         ...windowKeys(write.tenantId),
         before?.version ?? windowVersion(undefined),
@@ -113,10 +119,14 @@ export class RedisWindowStore implements WindowStore {
         main.del.length,
         tracked.set.length / 2,
         tracked.del.length,
+        seen.del.length,
+        seen.append.length / 2,
         ...main.set,
         ...main.del,
         ...tracked.set,
         ...tracked.del,
+        ...seen.del,
+        ...seen.append,
       );
     });
     const conflicts: string[] = [];

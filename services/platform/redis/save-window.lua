@@ -1,13 +1,14 @@
 -- Saves one tenant's window atomically, only if the stored window is still the one the write was based on.
--- KEYS[1]: the window hash (version, meta, minute buckets); KEYS[2]: the tracked hash (domains, connectors).
--- Both carry the tenant's hash tag, so this script is atomic on Redis Cluster too.
--- ARGV: expected version, next version, ttl ms, #set pairs and #deletes for KEYS[1], then for KEYS[2],
--- followed by those fields.
+-- KEYS[1]: the window hash (version, meta, minute buckets); KEYS[2]: the tracked hash (domains, connectors);
+-- KEYS[3]: the event fingerprints per minute. All carry the tenant's hash tag, so this script is atomic on Redis
+-- Cluster too.
+-- ARGV: expected version, next version, ttl ms, #set pairs and #deletes for KEYS[1], then for KEYS[2], then
+-- #deletes and #append pairs for KEYS[3], followed by those fields.
 local current = redis.call('HGET', KEYS[1], 'v') or '-'
 if current ~= ARGV[1] then
   return 0
 end
-local at = 8
+local at = 10
 local function apply(key, pairs, deletes)
   if pairs > 0 then
     redis.call('HSET', key, unpack(ARGV, at, at + pairs * 2 - 1))
@@ -20,9 +21,18 @@ local function apply(key, pairs, deletes)
 end
 apply(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5]))
 apply(KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[7]))
+apply(KEYS[3], 0, tonumber(ARGV[8]))
+-- A minute's fingerprints grow as its events come: the new ones are appended to what the field holds.
+for _ = 1, tonumber(ARGV[9]) do
+  local held = redis.call('HGET', KEYS[3], ARGV[at])
+  redis.call('HSET', KEYS[3], ARGV[at], held and (held .. ARGV[at + 1]) or ARGV[at + 1])
+  at = at + 2
+end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+for key = 2, 3 do
+  if redis.call('EXISTS', KEYS[key]) == 1 then
+    redis.call('PEXPIRE', KEYS[key], ARGV[3])
+  end
 end
 return 1

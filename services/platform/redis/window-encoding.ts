@@ -1,12 +1,16 @@
-// How a TenantWindow is laid out in Redis: two small hashes per tenant under one hash tag, each below the
-// listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding.
+// How a TenantWindow is laid out in Redis: three hashes per tenant under one hash tag. The first two stay below
+// the listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding; the third holds
+// a few minutes' event fingerprints, 8 bytes each (a float64, exact for 53 bits), appended as events come.
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
 //   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
+//   rg:{t:<tenant>}:e  <minute36> = the minute's fingerprints, in the order counted
 import { type Bucket, type TenantWindow, type Tracked, windowVersion } from '../../core/windows.js';
 
-export function windowKeys(tenantId: string): [string, string] {
-  return [`rg:{t:${tenantId}}:w`, `rg:{t:${tenantId}}:s`];
+export function windowKeys(tenantId: string): [string, string, string] {
+  return [`rg:{t:${tenantId}}:w`, `rg:{t:${tenantId}}:s`, `rg:{t:${tenantId}}:e`];
 }
+
+const FINGERPRINT_BYTES = 8;
 
 type Meta = [number | null, number, string | null, string | null, number | null, string | null];
 
@@ -38,13 +42,19 @@ export interface StoredWindow {
   readonly buckets: Map<number, Bucket>;
   readonly domains: Map<string, Tracked>;
   readonly connectors: Map<string, Tracked>;
+  /** Per minute, how many of its fingerprints Redis holds (the first ones of the window's set, in order). */
+  readonly seen: Map<number, number>;
 }
 
-/** The changes that turn a stored window into `window`: HSET pairs and HDEL fields for both hashes. */
+/**
+ * The changes that turn a stored window into `window`: HSET pairs and HDEL fields for the first two hashes;
+ * for the fingerprints, fields to delete, then bytes to append to fields.
+ */
 export interface WindowChanges {
   readonly version: string;
   readonly main: { readonly set: string[]; readonly del: string[] };
   readonly tracked: { readonly set: string[]; readonly del: string[] };
+  readonly seen: { readonly del: string[]; readonly append: (string | Buffer)[] };
   /**
    * What Redis holds once it applied the changes. `inPlace`: `before` itself is updated (it stood for this same
    * window object, which the caller folds in place), else a new copy is made.
@@ -93,11 +103,13 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
       }
     }
   }
+  const { seen, changedSeen } = seenChanges(before, window);
   const version = windowVersion(window);
   return {
     version,
     main,
     tracked,
+    seen,
     stored(inPlace) {
       const after: StoredWindow =
         inPlace && before
@@ -108,6 +120,7 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
               buckets: new Map(before?.buckets),
               domains: new Map(before?.domains),
               connectors: new Map(before?.connectors),
+              seen: new Map(before?.seen),
             };
       after.version = version;
       after.meta = meta;
@@ -120,9 +133,51 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
         if (value) after[kind].set(key, value);
         else after[kind].delete(key);
       }
+      for (const [minute, held] of changedSeen) {
+        if (held > 0) after.seen.set(minute, held);
+        else after.seen.delete(minute);
+      }
       return after;
     },
   };
+}
+
+/**
+ * A minute's fingerprints only grow until the minute leaves the grace period, so Redis is sent the ones it does
+ * not hold yet, and a minute gone is deleted. (A set smaller than what Redis holds is not this window's past:
+ * it is written afresh.)
+ */
+function seenChanges(
+  before: StoredWindow | undefined,
+  window: TenantWindow,
+): { seen: WindowChanges['seen']; changedSeen: [number, number][] } {
+  const seen = { del: [] as string[], append: [] as (string | Buffer)[] };
+  const changedSeen: [number, number][] = [];
+  for (const [minute, fingerprints] of window.seen) {
+    let held = before?.seen.get(minute) ?? 0;
+    if (fingerprints.size === held) continue;
+    const field = minute.toString(36);
+    if (fingerprints.size < held) {
+      seen.del.push(field);
+      held = 0;
+    }
+    const bytes = Buffer.allocUnsafe((fingerprints.size - held) * FINGERPRINT_BYTES);
+    let index = 0;
+    for (const fingerprint of fingerprints) {
+      if (index >= held) bytes.writeDoubleLE(fingerprint, (index - held) * FINGERPRINT_BYTES);
+      index++;
+    }
+    seen.append.push(field, bytes);
+    changedSeen.push([minute, fingerprints.size]);
+  }
+  if (before) {
+    for (const minute of before.seen.keys()) {
+      if (window.seen.has(minute)) continue;
+      seen.del.push(minute.toString(36));
+      changedSeen.push([minute, 0]);
+    }
+  }
+  return { seen, changedSeen };
 }
 
 /** What Redis holds of a window just read (or of a window it is assumed to hold): a copy of its numbers. */
@@ -133,6 +188,7 @@ export function storedWindow(window: TenantWindow): StoredWindow {
 export function decodeWindow(
   main: Record<string, string>,
   tracked: Record<string, string>,
+  seen: Record<string, Buffer>,
 ): TenantWindow | undefined {
   if (main.m === undefined) return undefined;
   const [streamMinute, resetAt, activeBlockId, monitorBlockId, partition, offset] = JSON.parse(
@@ -147,6 +203,7 @@ export function decodeWindow(
     activeBlockId,
     monitorBlockId,
     watermark: partition === null || offset === null ? null : { partition, offset },
+    seen: new Map(),
   };
   for (const [field, value] of Object.entries(main)) {
     if (field[0] !== 'b') continue;
@@ -160,6 +217,12 @@ export function decodeWindow(
       messages: Number(value.slice(comma + 1)),
     };
     (field.startsWith('d:') ? window.domains : window.connectors).set(field.slice(2), entry);
+  }
+  for (const [field, bytes] of Object.entries(seen)) {
+    const fingerprints = new Set<number>();
+    for (let at = 0; at + FINGERPRINT_BYTES <= bytes.length; at += FINGERPRINT_BYTES)
+      fingerprints.add(bytes.readDoubleLE(at));
+    window.seen.set(Number.parseInt(field, 36), fingerprints);
   }
   // Map order follows Redis' field order; the fold never depends on it (ties break by key).
   return window;

@@ -328,6 +328,56 @@ describe('replay determinism (property)', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('counts an event once however often a relay publishes it again, at later offsets (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 200 }),
+        // Each: which event is published again, and how many events later in the log its copy lands.
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 40 })), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 10 }),
+        (generated, copies, chunks) => {
+          let clock = T0;
+          const originals = generated.map((e, i) => {
+            clock = Math.max(clock, T0 + e.minute * MINUTE_MS);
+            return { ...message(i, clock + e.jitter * MINUTE_MS, e.domain, e.relayPath), eventId: `e${i}` };
+          });
+          const log: PositionedMessage[][] = originals.map((original) => [original]);
+          for (const [pick, later] of copies) {
+            const index = pick % originals.length;
+            log[Math.min(originals.length - 1, index + later)]!.push(originals[index]!);
+          }
+          const published = log.flat().map((m, offset) => ({
+            ...m,
+            position: { partition: 0, offset: String(offset) },
+          }));
+          const whole = scoreTenant(undefined, 't', originals, policy, context());
+
+          let window: TenantWindow | undefined;
+          const emits = [];
+          const outcomes: string[] = [];
+          let at = 0;
+          for (const size of [...chunks, published.length]) {
+            const result = scoreTenant(window, 't', published.slice(at, at + size), policy, context());
+            window = result.window;
+            emits.push(...result.emits);
+            outcomes.push(...result.outcomes);
+            at += size;
+            if (at >= published.length) break;
+          }
+          assert.deepEqual(windowCounts(window!, 0), windowCounts(whole.window, 0));
+          assert.deepEqual([...window!.domains].sort(), [...whole.window.domains].sort());
+          assert.deepEqual(emits, whole.emits);
+          // A copy is known (republished) or beyond the grace period (late): never counted.
+          const counted = outcomes.filter((outcome) => outcome === 'counted').length;
+          assert.equal(counted, whole.outcomes.filter((outcome) => outcome === 'counted').length);
+          // Only the minutes that can still take events keep fingerprints.
+          assert.ok(window!.seen.size <= policy.graceMinutes + 1);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe('BatchFold (property)', () => {
@@ -372,7 +422,7 @@ describe('BatchFold (property)', () => {
           const batchFold = new BatchFold(policy, ctx);
           const emits = [];
           const triggers = new Map();
-          const outcomes = { counted: 0, late: 0, 'before-reset': 0, duplicate: 0 };
+          const outcomes = { counted: 0, late: 0, 'before-reset': 0, duplicate: 0, republished: 0 };
           const classes = { registered: 0, unregistered: 0, forwarded: 0, unknown: 0 };
           for (const [tenantId, messages] of byTenant) {
             const result = foldTenant(listed.get(tenantId) ?? emptyWindow(), tenantId, messages, policy, ctx);
@@ -381,7 +431,7 @@ describe('BatchFold (property)', () => {
             for (const [id, trigger] of result.triggers) triggers.set(id, trigger);
             result.outcomes.forEach((outcome, i) => {
               outcomes[outcome]++;
-              if (outcome !== 'duplicate') classes[result.classes[i]!]++;
+              if (outcome !== 'duplicate' && outcome !== 'republished') classes[result.classes[i]!]++;
             });
             const window = tallied.get(tenantId) ?? emptyWindow();
             tallied.set(tenantId, window);
