@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
+import { readRecords } from '../support/enforcement.js';
 import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
 import { mockClusterEnv } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
@@ -93,6 +94,43 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       await first.stop();
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+// Kafka's alone too: leadership moves while a send is in flight.
+describe('KafkaEventLog: publishing while partition leaders move', () => {
+  it('writes every record when a partition moves to a broker that already acknowledged its part of the send', async () => {
+    const config = loadConfig({
+      ...mockClusterEnv(mock.bootstrapServers),
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+    }).kafka!;
+    const log = new KafkaEventLog({ kafka: config, logger: silentLogger, maxWaitTimeMs: 100 });
+    try {
+      const topic = `contract-${randomUUID()}`;
+      await mock.createTopic(topic, 4);
+      for (let partition = 0; partition < 4; partition++)
+        await mock.setLeader(topic, partition, partition < 2 ? 1 : 2);
+      const batch = (tag: string) =>
+        Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`${tag}${i}`) }));
+      await log.publish(topic, batch('before-'));
+
+      // The producer still believes broker 1 leads partitions 0 and 1: broker 1 answers NOT_LEADER for them,
+      // broker 2 acknowledges its own two, and the retry must still reach broker 2 with partitions 0 and 1.
+      await mock.setLeader(topic, 0, 2);
+      await mock.setLeader(topic, 1, 2);
+      await log.publish(topic, batch('after-'));
+
+      const values = (await readRecords(log, topic)).map((record) => record.value!.toString());
+      assert.equal(values.length, 80);
+      assert.deepEqual(
+        values.filter((value) => value.startsWith('after-')).sort(),
+        batch('after-')
+          .map((record) => record.value.toString())
+          .sort(),
+      );
+    } finally {
+      await log.close();
     }
   });
 });

@@ -11,8 +11,10 @@ import {
   type KafkaMessage,
   type logCreator,
   logLevel,
+  type Message,
   Partitioners,
   type Producer,
+  type RecordMetadata,
   type SASLOptions,
 } from 'kafkajs';
 import { RelayguardError } from '../../core/errors.js';
@@ -29,6 +31,8 @@ import type {
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 
 const FIRST_BACKOFF_MS = 100;
+/** Sends of the records kafkajs acknowledged without sending, before the publish fails (retryable). */
+const MAX_SKIPPED_RESENDS = 5;
 const MAX_BACKOFF_MS = 5_000;
 const POLL_MS = 20;
 /** How often a group subscription that is not caught up asks for the group's committed offsets. */
@@ -133,6 +137,8 @@ export class KafkaEventLog implements EventLog {
   readonly #subscriptions = new Map<ActiveSubscription, Subscription>();
   #producer: Promise<Producer> | undefined;
   #admin: Promise<Admin> | undefined;
+  /** Where the partitioner placed each message being sent (see #skipped). */
+  readonly #partitionOf = new WeakMap<Message, number>();
 
   constructor(options: KafkaEventLogOptions) {
     this.#options = options;
@@ -145,15 +151,22 @@ export class KafkaEventLog implements EventLog {
     if (records.length === 0) return;
     try {
       const producer = await this.#connectedProducer();
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((record) => ({
-          key: record.key,
-          value: record.value,
-          headers: record.headers ? { ...record.headers } : undefined,
-        })),
-      });
+      let messages: Message[] = records.map((record) => ({
+        key: record.key,
+        value: record.value,
+        headers: record.headers ? { ...record.headers } : undefined,
+      }));
+      for (let attempt = 1; ; attempt++) {
+        const written = await producer.send({ topic, acks: -1, messages });
+        messages = this.#skipped(messages, written);
+        if (messages.length === 0) return;
+        if (attempt === MAX_SKIPPED_RESENDS)
+          throw new Error(`${messages.length} records were still not sent after ${attempt} attempts`);
+        this.#logger.warn(
+          { topic, records: messages.length, attempt },
+          'kafkajs acknowledged a send without sending to a partition whose leader moved; sending those records again',
+        );
+      }
     } catch (error) {
       throw new RelayguardError(
         'LOG_UNAVAILABLE',
@@ -163,17 +176,39 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  /**
+   * The messages of a send whose partition is not among those the brokers acknowledged. kafkajs 2.2.4 keeps the
+   * replies of the brokers that answered across its retries: when a partition's leader moves to one of them, its
+   * records are never sent, yet the send resolves (tulios/kafkajs#1303, #1798). The partitioner tells where each
+   * message was meant to go.
+   */
+  #skipped(messages: readonly Message[], written: readonly RecordMetadata[]): Message[] {
+    const acknowledged = new Set(written.map((metadata) => metadata.partition));
+    return messages.filter((message) => {
+      const partition = this.#partitionOf.get(message);
+      if (partition === undefined) throw new Error('kafkajs sent a message its partitioner never saw');
+      return !acknowledged.has(partition);
+    });
+  }
+
   #connectedProducer(): Promise<Producer> {
     this.#producer ??= (async () => {
       // Without idempotence (KIP-98) a retry after a lost acknowledgement writes the record again at a new
-      // offset, which the scorer's offset watermark cannot recognize: the event would count twice. It is off
-      // only against brokers whose metadata names no controller (librdkafka's mock cluster, see README).
+      // offset, which only the scorer's event fingerprints recognize. It is off only against brokers whose
+      // metadata names no controller (librdkafka's mock cluster, see README).
       const producer = this.#kafka.producer({
         idempotent: this.#config.idempotent,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         // Java-compatible murmur2: the same key lands in the same partition whichever client produced it.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: () => {
+          const partitioner = Partitioners.DefaultPartitioner();
+          return (args) => {
+            const partition = partitioner(args);
+            this.#partitionOf.set(args.message, partition);
+            return partition;
+          };
+        },
       });
       await producer.connect();
       return producer;
