@@ -4,13 +4,7 @@
 // bench/README.md sizes RELAYGUARD_SCORER_CACHE_TENANTS with it.
 // Run: node --expose-gc --import tsx bench/window-heap.ts [tenants]
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
-import {
-  addToWindow,
-  emptyWindow,
-  eventFingerprint,
-  type TenantWindow,
-  windowCounts,
-} from '../services/core/windows.js';
+import { addToWindow, emptyWindow, type TenantWindow, windowCounts } from '../services/core/windows.js';
 
 const tenants = Number(process.argv[2] ?? 50_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -35,7 +29,7 @@ for (let tenant = 0; tenant < tenants; tenant++) {
       unregistered ? 'unregistered' : 'registered',
       DEFAULT_POLICY,
       0,
-      eventFingerprint(`event-${tenant}-${minute}`),
+      `event-${tenant}-${minute}`,
     );
   }
   windowCounts(window, 0); // the running sums the cache keeps with each window

@@ -22,7 +22,6 @@ import {
   type CountsSlot,
   cloneWindow,
   emptyWindow,
-  eventFingerprint,
   type LogPosition,
   type TenantWindow,
   topTracked,
@@ -157,8 +156,7 @@ export function scoreMessage(
   eventId?: string,
 ): MessageScore {
   const slot = scoreSlot();
-  const fingerprint = eventId === undefined ? null : eventFingerprint(eventId);
-  scoreInto(slot, window, tenantId, position, message, policy, context, terms, fingerprint);
+  scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
   return slot;
 }
 
@@ -171,7 +169,7 @@ function scoreInto(
   policy: Policy,
   context: TenantContext,
   terms: TenantTerms,
-  fingerprint: number | null,
+  eventId: string | null,
 ): void {
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
   slot.messageClass = classify(message.senderDomain, message.relayPath, registered);
@@ -187,14 +185,7 @@ function scoreInto(
   }
   const effective =
     terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
-  slot.outcome = addToWindow(
-    window,
-    message,
-    slot.messageClass,
-    policy,
-    effective.forwardedWeight,
-    fingerprint,
-  );
+  slot.outcome = addToWindow(window, message, slot.messageClass, policy, effective.forwardedWeight, eventId);
   if (slot.outcome !== 'counted') return;
 
   const counts = windowCounts(window, effective.forwardedWeight, slot.tally);
@@ -266,8 +257,7 @@ function foldInto(
 ): void {
   const terms = tenantTerms(context, tenantId, policy);
   for (const { position, message, eventId, queueId } of messages) {
-    const fingerprint = eventId === undefined ? null : eventFingerprint(eventId);
-    scoreInto(slot, window, tenantId, position, message, policy, context, terms, fingerprint);
+    scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
     sink.scored(slot.outcome, slot.messageClass);
     const emit = slot.emit;
     if (emit) {

@@ -3,6 +3,7 @@
 // can still take events (within the grace period) remembers its events' fingerprints: a relay that publishes
 // the same event again (after a publish it could not confirm) has it counted once.
 import type { MessageClass } from './classify.js';
+import { Fingerprints } from './fingerprints.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
 
 export interface Bucket {
@@ -43,10 +44,10 @@ export interface TenantWindow {
   /** The last applied log position: events at or below it were counted already (effectively once). */
   watermark: LogPosition | null;
   /**
-   * Fingerprints (eventFingerprint) of the events counted in each minute still within the grace period, in the
-   * order counted. An older minute takes no events (they are late), so it needs none.
+   * The fingerprints of the events counted in each minute still within the grace period. An older minute takes
+   * no events (they are late), so it needs none.
    */
-  readonly seen: Map<number, Set<number>>;
+  readonly seen: Map<number, Fingerprints>;
 }
 
 export function emptyWindow(): TenantWindow {
@@ -69,25 +70,8 @@ export function cloneWindow(window: TenantWindow): TenantWindow {
     buckets: new Map([...window.buckets].map(([minute, bucket]) => [minute, { ...bucket }])),
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
     connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
-    seen: new Map([...window.seen].map(([minute, fingerprints]) => [minute, new Set(fingerprints)])),
+    seen: new Map([...window.seen].map(([minute, fingerprints]) => [minute, fingerprints.clone()])),
   };
-}
-
-/**
- * A 53-bit hash of an event id (two 32-bit multiply-xorshift lanes): what a window remembers of an event to
- * know it again. Two distinct events of one tenant and minute collide with odds of 1 in 2^53 per pair.
- */
-export function eventFingerprint(eventId: string): number {
-  let a = 0x9e3779b9 ^ eventId.length;
-  let b = 0x85ebca6b ^ eventId.length;
-  for (let i = 0; i < eventId.length; i++) {
-    const code = eventId.charCodeAt(i);
-    a = Math.imul(a ^ code, 0xcc9e2d51);
-    b = Math.imul(b ^ code, 0x1b873593);
-  }
-  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
-  return (b & 0x1fffff) * 0x100000000 + (a >>> 0);
 }
 
 /** `republished`: an event this window counted already, published again at another log position. */
@@ -103,7 +87,7 @@ type WindowShape = Pick<Policy, 'windowMinutes' | 'graceMinutes' | 'distinctDoma
 
 /**
  * Counts one message into the window; `forwardedWeight > 0` makes forwarded mail count toward U and D too.
- * `fingerprint` (of the event id; null when the message has none) has an event published twice counted once.
+ * `eventId` (null when the message has none) has an event published twice counted once.
  */
 export function addToWindow(
   window: TenantWindow,
@@ -111,7 +95,7 @@ export function addToWindow(
   messageClass: MessageClass,
   shape: WindowShape,
   forwardedWeight: number,
-  fingerprint: number | null,
+  eventId: string | null,
 ): WindowOutcome {
   if (input.occurredAt <= window.resetAt) return 'before-reset';
   const minute = Math.floor(input.occurredAt / MINUTE_MS);
@@ -120,15 +104,13 @@ export function addToWindow(
   } else if (minute < window.streamMinute - shape.graceMinutes) {
     return 'late';
   }
-  if (fingerprint !== null) {
+  if (eventId !== null) {
     let seen = window.seen.get(minute);
     if (seen === undefined) {
-      seen = new Set();
+      seen = new Fingerprints();
       window.seen.set(minute, seen);
-    } else if (seen.has(fingerprint)) {
-      return 'republished';
     }
-    seen.add(fingerprint);
+    if (!seen.add(eventId)) return 'republished';
   }
   let bucket = window.buckets.get(minute);
   if (!bucket) {

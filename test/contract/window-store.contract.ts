@@ -46,6 +46,15 @@ function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): T
   return scoreTenant(previous, 't', events(count, firstOffset), DEFAULT_POLICY, context).window;
 }
 
+/**
+ * A window's fingerprints as plain arrays by minute, each minute's in the order added (deepEqual cannot see into
+ * them: their state is private).
+ */
+const seenOf = (window: TenantWindow | undefined) =>
+  [...(window?.seen ?? [])]
+    .sort(([a], [b]) => a - b)
+    .map(([minute, fingerprints]) => [minute, [...fingerprints.halves()]]);
+
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
   describe(`WindowStore contract: ${name}`, () => {
     it('returns nothing for tenants it never stored', async () => {
@@ -69,6 +78,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         });
         const loaded = (await store.load([tenant])).get(tenant);
         assert.deepEqual(loaded, next);
+        assert.deepEqual(seenOf(loaded), seenOf(next));
 
         // An update removes buckets and domains that slid out or were reset.
         const updated = windowAfter(50, loaded, 400);
@@ -77,7 +87,9 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           (await store.save([{ tenantId: tenant, expected: loaded, next: updated }])).conflicts,
           [],
         );
-        assert.deepEqual((await store.load([tenant])).get(tenant), updated);
+        const reloaded = (await store.load([tenant])).get(tenant);
+        assert.deepEqual(reloaded, updated);
+        assert.deepEqual(seenOf(reloaded), seenOf(updated));
       } finally {
         await cleanup();
       }
@@ -132,7 +144,9 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
             (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
             [],
           );
-          assert.deepEqual((await store.load([tenant])).get(tenant), cached);
+          const loaded = (await store.load([tenant])).get(tenant);
+          assert.deepEqual(loaded, cached);
+          assert.deepEqual(seenOf(loaded), seenOf(cached));
         }
         // Another writer saves in between: the cached window's next save is refused, not trusted.
         const other = (await store.load([tenant])).get(tenant)!;

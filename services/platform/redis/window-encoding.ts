@@ -1,9 +1,10 @@
 // How a TenantWindow is laid out in Redis: three hashes per tenant under one hash tag. The first two stay below
 // the listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding; the third holds
-// a few minutes' event fingerprints, 8 bytes each (a float64, exact for 53 bits), appended as events come.
+// a few minutes' event fingerprints, 8 bytes each (two little-endian uint32), appended as events come.
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
 //   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
 //   rg:{t:<tenant>}:e  <minute36> = the minute's fingerprints, in the order counted
+import { Fingerprints } from '../../core/fingerprints.js';
 import { type Bucket, type TenantWindow, type Tracked, windowVersion } from '../../core/windows.js';
 
 export function windowKeys(tenantId: string): [string, string, string] {
@@ -11,6 +12,7 @@ export function windowKeys(tenantId: string): [string, string, string] {
 }
 
 const FINGERPRINT_BYTES = 8;
+const HALF_BYTES = 4;
 
 type Meta = [number | null, number, string | null, string | null, number | null, string | null];
 
@@ -161,12 +163,9 @@ function seenChanges(
       seen.del.push(field);
       held = 0;
     }
-    const bytes = Buffer.allocUnsafe((fingerprints.size - held) * FINGERPRINT_BYTES);
-    let index = 0;
-    for (const fingerprint of fingerprints) {
-      if (index >= held) bytes.writeDoubleLE(fingerprint, (index - held) * FINGERPRINT_BYTES);
-      index++;
-    }
+    const halves = fingerprints.halves(held);
+    const bytes = Buffer.allocUnsafe(halves.length * HALF_BYTES);
+    for (let i = 0; i < halves.length; i++) bytes.writeUInt32LE(halves[i]!, i * HALF_BYTES);
     seen.append.push(field, bytes);
     changedSeen.push([minute, fingerprints.size]);
   }
@@ -219,9 +218,11 @@ export function decodeWindow(
     (field.startsWith('d:') ? window.domains : window.connectors).set(field.slice(2), entry);
   }
   for (const [field, bytes] of Object.entries(seen)) {
-    const fingerprints = new Set<number>();
-    for (let at = 0; at + FINGERPRINT_BYTES <= bytes.length; at += FINGERPRINT_BYTES)
-      fingerprints.add(bytes.readDoubleLE(at));
+    const count = Math.floor(bytes.length / FINGERPRINT_BYTES);
+    const halves = new Uint32Array(count * 2);
+    for (let i = 0; i < halves.length; i++) halves[i] = bytes.readUInt32LE(i * HALF_BYTES);
+    const fingerprints = new Fingerprints(count);
+    fingerprints.addHalves(halves);
     window.seen.set(Number.parseInt(field, 36), fingerprints);
   }
   // Map order follows Redis' field order; the fold never depends on it (ties break by key).
