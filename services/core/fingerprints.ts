@@ -1,7 +1,8 @@
-// The event fingerprints of one window minute: a 64-bit hash of each event id counted in it, so that the same
-// event published again (at another log position) is known. Open addressing over typed arrays: checking and
-// adding an event allocates nothing, and the fingerprints stay in the order added, so a store can append the
-// new ones to what it holds.
+// What a tenant's window remembers of the events it counted recently: a 64-bit hash of each event id with the
+// event's minute, so that the same event published again (at another log position) is known. One table per
+// window, open addressing over plain arrays of numbers (V8 keeps them unboxed; small typed arrays cost far more
+// to allocate and collect): checking and adding an event allocates nothing, and the entries stay in the order
+// added, so a store can append the new ones to what it holds.
 
 /** Two 32-bit multiply-xorshift lanes over the id's UTF-16 code units, written here: no object per hash. */
 let laneA = 0;
@@ -21,91 +22,151 @@ function hashEventId(eventId: string): void {
   laneB = b >>> 0;
 }
 
-const INITIAL_CAPACITY = 4;
+/** Each entry: the hash's two halves and the event's minute (epoch minutes fit 32 bits for 8,000 years). */
+export const ENTRY_WORDS = 3;
+const INITIAL_ENTRIES = 8;
+/** Up to this many entries a table is scanned, not indexed: most tenants send a few messages a minute. */
+const SCANNED_ENTRIES = 16;
+/** Expired entries are dropped (the rest moved down) once they are this many and at least half the table. */
+const COMPACT_AFTER = 32;
 
-export class Fingerprints {
-  /** Fingerprint i is [pairs[2i], pairs[2i + 1]], in the order added. */
-  #pairs: Uint32Array;
-  #size = 0;
-  /** Open addressing (linear probing), twice the pairs' capacity: 1 + the index of a fingerprint, or 0. */
-  #slots: Uint32Array;
+const slotOf = (a: number, b: number, mask: number) => (a ^ Math.imul(b, 0x27d4eb2d)) & mask;
 
-  constructor(capacity = INITIAL_CAPACITY) {
-    let rounded = INITIAL_CAPACITY;
-    while (rounded < capacity) rounded *= 2;
-    this.#pairs = new Uint32Array(rounded * 2);
-    this.#slots = new Uint32Array(rounded * 2);
+export class EventFingerprints {
+  /** Entry i is words [3i, 3i + 3). Allocated at the first event: most windows of a batch see few. */
+  #entries: number[] | null = null;
+  /** Entries written, expired ones included. */
+  #count = 0;
+  /** The first entry not expired: entries arrive nearly in minute order, so expired ones are a prefix. */
+  #start = 0;
+  /** Open addressing (linear probing), at most half full: 1 + an entry's index, or 0. Null while scanned. */
+  #slots: number[] | null = null;
+  /** Bumped when entries move (a compaction): what a store holds of the old layout is no longer a prefix. */
+  #generation = 0;
+
+  /** Entries held, expired ones still in the table included. */
+  get count(): number {
+    return this.#count;
   }
 
-  get size(): number {
-    return this.#size;
+  get generation(): number {
+    return this.#generation;
   }
 
-  /** Adds the event's fingerprint; false when it was there already (the event was counted). */
-  add(eventId: string): boolean {
+  /** Adds the event; false when it is there already (the event was counted). */
+  add(eventId: string, minute: number): boolean {
     hashEventId(eventId);
-    return this.#add(laneA, laneB);
-  }
-
-  has(eventId: string): boolean {
-    hashEventId(eventId);
-    return this.#find(laneA, laneB) >= 0;
-  }
-
-  /** The 32-bit halves of fingerprints `from` (by order added) to the end, flat: [a, b, a, b, ...]. */
-  halves(from = 0): Uint32Array {
-    return this.#pairs.subarray(from * 2, this.#size * 2);
-  }
-
-  /** Adds fingerprints given as halves (as `halves` returns them), in order, skipping any already here. */
-  addHalves(halves: ArrayLike<number>): void {
-    for (let i = 0; i + 1 < halves.length; i += 2) this.#add(halves[i]! >>> 0, halves[i + 1]! >>> 0);
-  }
-
-  clone(): Fingerprints {
-    const copy = new Fingerprints(this.#size);
-    copy.addHalves(this.halves());
-    return copy;
-  }
-
-  /** Slot of [a, b], or -1 - the empty slot where it would go. */
-  #find(a: number, b: number): number {
-    const mask = this.#slots.length - 1;
-    for (let slot = (a ^ Math.imul(b, 0x27d4eb2d)) & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.#slots[slot]!;
-      if (entry === 0) return -1 - slot;
-      const at = (entry - 1) * 2;
-      if (this.#pairs[at] === a && this.#pairs[at + 1] === b) return slot;
-    }
-  }
-
-  #add(a: number, b: number): boolean {
+    const a = laneA;
+    const b = laneB;
     let slot = this.#find(a, b);
     if (slot >= 0) return false;
-    if (this.#size * 2 === this.#pairs.length) {
+    if (this.#entries === null || this.#count * ENTRY_WORDS === this.#entries.length) {
       this.#grow();
       slot = this.#find(a, b);
     }
-    this.#pairs[this.#size * 2] = a;
-    this.#pairs[this.#size * 2 + 1] = b;
-    this.#size++;
-    this.#slots[-1 - slot] = this.#size;
+    this.#append(a, b, minute, -1 - slot);
     return true;
   }
 
-  /** Doubles both arrays; the slots are rebuilt (at most half full, so a probe ends soon). */
-  #grow(): void {
-    const pairs = new Uint32Array(this.#pairs.length * 2);
-    pairs.set(this.#pairs);
-    this.#pairs = pairs;
-    this.#slots = new Uint32Array(this.#slots.length * 2);
-    const mask = this.#slots.length - 1;
-    for (let i = 0; i < this.#size; i++) {
-      const a = pairs[i * 2]!;
-      const b = pairs[i * 2 + 1]!;
-      let slot = (a ^ Math.imul(b, 0x27d4eb2d)) & mask;
-      while (this.#slots[slot] !== 0) slot = (slot + 1) & mask;
-      this.#slots[slot] = i + 1;
+  /**
+   * Forgets the events of minutes before `oldest` (they would be late now). Entries are dropped from the front
+   * while they are older; one that came late behind newer ones stays until they go too, which changes nothing:
+   * an event of an expired minute is refused as late before it is looked up.
+   */
+  expire(oldest: number): void {
+    const entries = this.#entries;
+    if (entries === null) return;
+    while (this.#start < this.#count && entries[this.#start * ENTRY_WORDS + 2]! < oldest) this.#start++;
+    if (this.#start >= COMPACT_AFTER && this.#start * 2 >= this.#count) this.#rebuild(entries.length);
+  }
+
+  /** Entries `from` to the end, flat ([a, b, minute, ...]), as a store appends them or writes them afresh. */
+  entries(from = 0): number[] {
+    return this.#entries?.slice(from * ENTRY_WORDS, this.#count * ENTRY_WORDS) ?? [];
+  }
+
+  /** Adds entries given flat (as `entries` returns them), in order, skipping any already here. */
+  addEntries(words: ArrayLike<number>): void {
+    for (let i = 0; i + ENTRY_WORDS <= words.length; i += ENTRY_WORDS) {
+      const a = words[i]! >>> 0;
+      const b = words[i + 1]! >>> 0;
+      let slot = this.#find(a, b);
+      if (slot >= 0) continue;
+      if (this.#entries === null || this.#count * ENTRY_WORDS === this.#entries.length) {
+        this.#grow();
+        slot = this.#find(a, b);
+      }
+      this.#append(a, b, words[i + 2]! >>> 0, -1 - slot);
     }
+  }
+
+  /** The same entries, expired ones included (they go at the copy's next expiry), as a store would load them. */
+  clone(): EventFingerprints {
+    const copy = new EventFingerprints();
+    copy.addEntries(this.entries());
+    return copy;
+  }
+
+  /**
+   * Slot of [a, b], or -1 - the empty slot where it would go. A scanned table answers 0 (found) or -1 (not).
+   */
+  #find(a: number, b: number): number {
+    const slots = this.#slots;
+    const entries = this.#entries;
+    if (entries === null) return -1;
+    if (slots === null) {
+      for (let at = 0; at < this.#count * ENTRY_WORDS; at += ENTRY_WORDS)
+        if (entries[at] === a && entries[at + 1] === b) return 0;
+      return -1;
+    }
+    const mask = slots.length - 1;
+    for (let slot = slotOf(a, b, mask); ; slot = (slot + 1) & mask) {
+      const entry = slots[slot]!;
+      if (entry === 0) return -1 - slot;
+      const at = (entry - 1) * ENTRY_WORDS;
+      if (entries[at] === a && entries[at + 1] === b) return slot;
+    }
+  }
+
+  #append(a: number, b: number, minute: number, slot: number): void {
+    const entries = this.#entries!;
+    const at = this.#count * ENTRY_WORDS;
+    entries[at] = a;
+    entries[at + 1] = b;
+    entries[at + 2] = minute;
+    this.#count++;
+    if (this.#slots !== null) this.#slots[slot] = this.#count;
+  }
+
+  /** Room for more: expired entries dropped if they are half the table, else the table doubled. */
+  #grow(): void {
+    const entries = this.#entries;
+    if (entries === null) this.#rebuild(INITIAL_ENTRIES * ENTRY_WORDS);
+    else this.#rebuild(this.#start * 2 >= this.#count ? entries.length : entries.length * 2);
+  }
+
+  /** Moves the live entries to the front of a table of `words` and indexes them again. */
+  #rebuild(words: number): void {
+    const old = this.#entries;
+    const entries = new Array<number>(words).fill(0);
+    if (old !== null)
+      for (let i = this.#start * ENTRY_WORDS, to = 0; i < this.#count * ENTRY_WORDS; i++, to++)
+        entries[to] = old[i]!;
+    if (this.#start > 0) this.#generation++;
+    this.#count -= this.#start;
+    this.#start = 0;
+    this.#entries = entries;
+    if (words / ENTRY_WORDS <= SCANNED_ENTRIES) {
+      this.#slots = null;
+      return;
+    }
+    const slots = new Array<number>((2 * words) / ENTRY_WORDS).fill(0);
+    const mask = slots.length - 1;
+    for (let i = 0; i < this.#count; i++) {
+      let slot = slotOf(entries[i * ENTRY_WORDS]!, entries[i * ENTRY_WORDS + 1]!, mask);
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = i + 1;
+    }
+    this.#slots = slots;
   }
 }

@@ -3,7 +3,7 @@
 // can still take events (within the grace period) remembers its events' fingerprints: a relay that publishes
 // the same event again (after a publish it could not confirm) has it counted once.
 import type { MessageClass } from './classify.js';
-import { Fingerprints } from './fingerprints.js';
+import { EventFingerprints } from './fingerprints.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
 
 export interface Bucket {
@@ -44,10 +44,10 @@ export interface TenantWindow {
   /** The last applied log position: events at or below it were counted already (effectively once). */
   watermark: LogPosition | null;
   /**
-   * The fingerprints of the events counted in each minute still within the grace period. An older minute takes
-   * no events (they are late), so it needs none.
+   * The events counted in the minutes still within the grace period. An older minute takes no events (they are
+   * late), so its events need not be known.
    */
-  readonly seen: Map<number, Fingerprints>;
+  readonly seen: EventFingerprints;
 }
 
 export function emptyWindow(): TenantWindow {
@@ -60,7 +60,7 @@ export function emptyWindow(): TenantWindow {
     activeBlockId: null,
     monitorBlockId: null,
     watermark: null,
-    seen: new Map(),
+    seen: new EventFingerprints(),
   };
 }
 
@@ -70,7 +70,7 @@ export function cloneWindow(window: TenantWindow): TenantWindow {
     buckets: new Map([...window.buckets].map(([minute, bucket]) => [minute, { ...bucket }])),
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
     connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
-    seen: new Map([...window.seen].map(([minute, fingerprints]) => [minute, fingerprints.clone()])),
+    seen: window.seen.clone(),
   };
 }
 
@@ -104,14 +104,7 @@ export function addToWindow(
   } else if (minute < window.streamMinute - shape.graceMinutes) {
     return 'late';
   }
-  if (eventId !== null) {
-    let seen = window.seen.get(minute);
-    if (seen === undefined) {
-      seen = new Fingerprints();
-      window.seen.set(minute, seen);
-    }
-    if (!seen.add(eventId)) return 'republished';
-  }
+  if (eventId !== null && !window.seen.add(eventId, minute)) return 'republished';
   let bucket = window.buckets.get(minute);
   if (!bucket) {
     bucket = { unregistered: 0, forwarded: 0, total: 0 };
@@ -141,9 +134,7 @@ function advance(window: TenantWindow, minute: number, shape: WindowShape): void
   const { windowMinutes } = shape;
   const previous = window.streamMinute;
   window.streamMinute = minute;
-  // A minute older than the grace period takes no more events: its fingerprints can go.
-  for (const seenMinute of window.seen.keys())
-    if (seenMinute < minute - shape.graceMinutes) window.seen.delete(seenMinute);
+  window.seen.expire(minute - shape.graceMinutes);
   const oldest = minute - windowMinutes + 1;
   if (previous !== null && minute - previous < windowMinutes) {
     // No bucket is older than the previous window (later events are refused as late, grace < window), so only

@@ -46,14 +46,8 @@ function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): T
   return scoreTenant(previous, 't', events(count, firstOffset), DEFAULT_POLICY, context).window;
 }
 
-/**
- * A window's fingerprints as plain arrays by minute, each minute's in the order added (deepEqual cannot see into
- * them: their state is private).
- */
-const seenOf = (window: TenantWindow | undefined) =>
-  [...(window?.seen ?? [])]
-    .sort(([a], [b]) => a - b)
-    .map(([minute, fingerprints]) => [minute, [...fingerprints.halves()]]);
+/** A window's event fingerprints as a plain array (deepEqual cannot see into the table: its state is private). */
+const seenOf = (window: TenantWindow | undefined) => [...(window?.seen.entries() ?? [])];
 
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
   describe(`WindowStore contract: ${name}`, () => {
@@ -72,7 +66,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         const tenant = `t-${randomUUID()}`;
         const next = windowAfter(400);
         assert.ok(next.activeBlockId !== null && next.domains.size > 0 && next.buckets.size > 10);
-        assert.equal(next.seen.size, DEFAULT_POLICY.graceMinutes + 1);
+        assert.ok(next.seen.count > 0);
         assert.deepEqual(await store.save([{ tenantId: tenant, expected: undefined, next }]), {
           conflicts: [],
         });

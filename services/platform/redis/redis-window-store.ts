@@ -86,13 +86,13 @@ export class RedisWindowStore implements WindowStore {
     if (tenantIds.length === 0) return found;
     const results = await this.#pipelined(tenantIds, (pipeline, tenantId) => {
       const [main, tracked, seen] = windowKeys(tenantId);
-      pipeline.hgetall(main).hgetall(tracked).hgetallBuffer(seen);
+      pipeline.hgetall(main).hgetall(tracked).getBuffer(seen);
     });
     tenantIds.forEach((tenantId, i) => {
       const [main, tracked, seen] = results.slice(i * 3, i * 3 + 3) as [
         Record<string, string>,
         Record<string, string>,
-        Record<string, Buffer>,
+        Buffer | null,
       ];
       const window = decodeWindow(main, tracked, seen);
       if (!window) return;
@@ -119,14 +119,12 @@ export class RedisWindowStore implements WindowStore {
         main.del.length,
         tracked.set.length / 2,
         tracked.del.length,
-        seen.del.length,
-        seen.append.length / 2,
+        seen.mode,
+        seen.bytes,
         ...main.set,
         ...main.del,
         ...tracked.set,
         ...tracked.del,
-        ...seen.del,
-        ...seen.append,
       );
     });
     const conflicts: string[] = [];

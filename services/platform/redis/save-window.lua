@@ -1,9 +1,9 @@
 -- Saves one tenant's window atomically, only if the stored window is still the one the write was based on.
 -- KEYS[1]: the window hash (version, meta, minute buckets); KEYS[2]: the tracked hash (domains, connectors);
--- KEYS[3]: the event fingerprints per minute. All carry the tenant's hash tag, so this script is atomic on Redis
+-- KEYS[3]: the string of event fingerprints. All carry the tenant's hash tag, so this script is atomic on Redis
 -- Cluster too.
--- ARGV: expected version, next version, ttl ms, #set pairs and #deletes for KEYS[1], then for KEYS[2], then
--- #deletes and #append pairs for KEYS[3], followed by those fields.
+-- ARGV: expected version, next version, ttl ms, #set pairs and #deletes for KEYS[1], then for KEYS[2]; the
+-- fingerprints' change (keep, append or replace) and its bytes; then the fields.
 local current = redis.call('HGET', KEYS[1], 'v') or '-'
 if current ~= ARGV[1] then
   return 0
@@ -21,12 +21,14 @@ local function apply(key, pairs, deletes)
 end
 apply(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5]))
 apply(KEYS[2], tonumber(ARGV[6]), tonumber(ARGV[7]))
-apply(KEYS[3], 0, tonumber(ARGV[8]))
--- A minute's fingerprints grow as its events come: the new ones are appended to what the field holds.
-for _ = 1, tonumber(ARGV[9]) do
-  local held = redis.call('HGET', KEYS[3], ARGV[at])
-  redis.call('HSET', KEYS[3], ARGV[at], held and (held .. ARGV[at + 1]) or ARGV[at + 1])
-  at = at + 2
+if ARGV[8] == 'append' then
+  redis.call('APPEND', KEYS[3], ARGV[9])
+elseif ARGV[8] == 'replace' then
+  if #ARGV[9] > 0 then
+    redis.call('SET', KEYS[3], ARGV[9])
+  else
+    redis.call('DEL', KEYS[3])
+  end
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])

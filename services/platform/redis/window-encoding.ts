@@ -1,18 +1,18 @@
 // How a TenantWindow is laid out in Redis: three hashes per tenant under one hash tag. The first two stay below
-// the listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding; the third holds
-// a few minutes' event fingerprints, 8 bytes each (two little-endian uint32), appended as events come.
+// the listpack limits (128 fields, 64-byte values) so Redis keeps them in its compact encoding. A string holds
+// the recent events' fingerprints, 12 bytes each (three little-endian uint32: the hash, the minute), appended
+// as events come.
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
 //   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
-//   rg:{t:<tenant>}:e  <minute36> = the minute's fingerprints, in the order counted
-import { Fingerprints } from '../../core/fingerprints.js';
+//   rg:{t:<tenant>}:e  the fingerprint entries, in the order counted
+import { ENTRY_WORDS, EventFingerprints } from '../../core/fingerprints.js';
 import { type Bucket, type TenantWindow, type Tracked, windowVersion } from '../../core/windows.js';
 
 export function windowKeys(tenantId: string): [string, string, string] {
   return [`rg:{t:${tenantId}}:w`, `rg:{t:${tenantId}}:s`, `rg:{t:${tenantId}}:e`];
 }
 
-const FINGERPRINT_BYTES = 8;
-const HALF_BYTES = 4;
+const WORD_BYTES = 4;
 
 type Meta = [number | null, number, string | null, string | null, number | null, string | null];
 
@@ -44,19 +44,19 @@ export interface StoredWindow {
   readonly buckets: Map<number, Bucket>;
   readonly domains: Map<string, Tracked>;
   readonly connectors: Map<string, Tracked>;
-  /** Per minute, how many of its fingerprints Redis holds (the first ones of the window's set, in order). */
-  readonly seen: Map<number, number>;
+  /** Redis holds the first `count` fingerprint entries of this table, as laid out in this generation. */
+  seen: { table: EventFingerprints; generation: number; count: number };
 }
 
 /**
- * The changes that turn a stored window into `window`: HSET pairs and HDEL fields for the first two hashes;
- * for the fingerprints, fields to delete, then bytes to append to fields.
+ * The changes that turn a stored window into `window`: HSET pairs and HDEL fields for the two hashes; for the
+ * fingerprints, bytes to append to the string or to replace it with.
  */
 export interface WindowChanges {
   readonly version: string;
   readonly main: { readonly set: string[]; readonly del: string[] };
   readonly tracked: { readonly set: string[]; readonly del: string[] };
-  readonly seen: { readonly del: string[]; readonly append: (string | Buffer)[] };
+  readonly seen: { readonly mode: 'keep' | 'append' | 'replace'; readonly bytes: Buffer };
   /**
    * What Redis holds once it applied the changes. `inPlace`: `before` itself is updated (it stood for this same
    * window object, which the caller folds in place), else a new copy is made.
@@ -105,7 +105,8 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
       }
     }
   }
-  const { seen, changedSeen } = seenChanges(before, window);
+  const seen = seenChanges(before, window);
+  const seenAfter = { table: window.seen, generation: window.seen.generation, count: window.seen.count };
   const version = windowVersion(window);
   return {
     version,
@@ -122,7 +123,7 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
               buckets: new Map(before?.buckets),
               domains: new Map(before?.domains),
               connectors: new Map(before?.connectors),
-              seen: new Map(before?.seen),
+              seen: seenAfter,
             };
       after.version = version;
       after.meta = meta;
@@ -135,48 +136,29 @@ export function windowChanges(before: StoredWindow | undefined, window: TenantWi
         if (value) after[kind].set(key, value);
         else after[kind].delete(key);
       }
-      for (const [minute, held] of changedSeen) {
-        if (held > 0) after.seen.set(minute, held);
-        else after.seen.delete(minute);
-      }
+      after.seen = seenAfter;
       return after;
     },
   };
 }
 
 /**
- * A minute's fingerprints only grow until the minute leaves the grace period, so Redis is sent the ones it does
- * not hold yet, and a minute gone is deleted. (A set smaller than what Redis holds is not this window's past:
- * it is written afresh.)
+ * The fingerprint entries Redis does not hold yet: appended while the table keeps its layout, the whole table
+ * when it was compacted since (or is not the one Redis holds).
  */
-function seenChanges(
-  before: StoredWindow | undefined,
-  window: TenantWindow,
-): { seen: WindowChanges['seen']; changedSeen: [number, number][] } {
-  const seen = { del: [] as string[], append: [] as (string | Buffer)[] };
-  const changedSeen: [number, number][] = [];
-  for (const [minute, fingerprints] of window.seen) {
-    let held = before?.seen.get(minute) ?? 0;
-    if (fingerprints.size === held) continue;
-    const field = minute.toString(36);
-    if (fingerprints.size < held) {
-      seen.del.push(field);
-      held = 0;
-    }
-    const halves = fingerprints.halves(held);
-    const bytes = Buffer.allocUnsafe(halves.length * HALF_BYTES);
-    for (let i = 0; i < halves.length; i++) bytes.writeUInt32LE(halves[i]!, i * HALF_BYTES);
-    seen.append.push(field, bytes);
-    changedSeen.push([minute, fingerprints.size]);
-  }
-  if (before) {
-    for (const minute of before.seen.keys()) {
-      if (window.seen.has(minute)) continue;
-      seen.del.push(minute.toString(36));
-      changedSeen.push([minute, 0]);
-    }
-  }
-  return { seen, changedSeen };
+function seenChanges(before: StoredWindow | undefined, window: TenantWindow): WindowChanges['seen'] {
+  const table = window.seen;
+  const held = before?.seen;
+  const appends =
+    held !== undefined &&
+    held.table === table &&
+    held.generation === table.generation &&
+    held.count <= table.count;
+  const words = table.entries(appends ? held.count : 0);
+  const bytes = Buffer.allocUnsafe(words.length * WORD_BYTES);
+  for (let i = 0; i < words.length; i++) bytes.writeUInt32LE(words[i]!, i * WORD_BYTES);
+  if (!appends) return { mode: 'replace', bytes };
+  return { mode: words.length > 0 ? 'append' : 'keep', bytes };
 }
 
 /** What Redis holds of a window just read (or of a window it is assumed to hold): a copy of its numbers. */
@@ -187,7 +169,7 @@ export function storedWindow(window: TenantWindow): StoredWindow {
 export function decodeWindow(
   main: Record<string, string>,
   tracked: Record<string, string>,
-  seen: Record<string, Buffer>,
+  seen: Buffer | null,
 ): TenantWindow | undefined {
   if (main.m === undefined) return undefined;
   const [streamMinute, resetAt, activeBlockId, monitorBlockId, partition, offset] = JSON.parse(
@@ -202,7 +184,7 @@ export function decodeWindow(
     activeBlockId,
     monitorBlockId,
     watermark: partition === null || offset === null ? null : { partition, offset },
-    seen: new Map(),
+    seen: new EventFingerprints(),
   };
   for (const [field, value] of Object.entries(main)) {
     if (field[0] !== 'b') continue;
@@ -217,13 +199,10 @@ export function decodeWindow(
     };
     (field.startsWith('d:') ? window.domains : window.connectors).set(field.slice(2), entry);
   }
-  for (const [field, bytes] of Object.entries(seen)) {
-    const count = Math.floor(bytes.length / FINGERPRINT_BYTES);
-    const halves = new Uint32Array(count * 2);
-    for (let i = 0; i < halves.length; i++) halves[i] = bytes.readUInt32LE(i * HALF_BYTES);
-    const fingerprints = new Fingerprints(count);
-    fingerprints.addHalves(halves);
-    window.seen.set(Number.parseInt(field, 36), fingerprints);
+  if (seen !== null) {
+    const words = new Uint32Array(Math.floor(seen.length / (ENTRY_WORDS * WORD_BYTES)) * ENTRY_WORDS);
+    for (let i = 0; i < words.length; i++) words[i] = seen.readUInt32LE(i * WORD_BYTES);
+    window.seen.addEntries(words);
   }
   // Map order follows Redis' field order; the fold never depends on it (ties break by key).
   return window;
