@@ -1,10 +1,12 @@
 // `npm run chaos [-- --only <word>]`: the fault matrix against the real components of the test environment,
-// with `relayguard scorer` (and `enforcer`) as separate OS processes. Prints the table — fault, events sent,
-// events counted, duplicates, lost, decisions wrong, time to recover — and exits 1 when a fault was not survived.
+// with `relayguard scorer` (and `enforcer`) as separate OS processes under a supervisor that restarts one that
+// exits on its own. Prints the table — fault, events sent, events counted, duplicates, lost, decisions wrong,
+// windows differing, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
 import { parseArgs } from 'node:util';
 import {
   brokerDownUp,
   chaosTable,
+  IncompleteScenario,
   latency,
   rebalance,
   redisConnectionCut,
@@ -43,7 +45,8 @@ for (const [key, run] of runs) {
     );
     for (const line of result.details.slice(0, 10)) process.stderr.write(`  ${line}\n`);
   } catch (error) {
-    process.stderr.write(`chaos: ${key} could not complete: ${(error as Error).stack}\n`);
+    const cause = error instanceof IncompleteScenario ? error.cause : error;
+    process.stderr.write(`chaos: ${key} could not complete: ${(cause as Error).stack}\n`);
     results.push({
       fault: `${key}: did not complete (${(error as Error).message.slice(0, 80)})`,
       sent: 0,
@@ -54,6 +57,7 @@ for (const [key, run] of runs) {
       decisionsWrong: 0,
       blocksExpected: 0,
       windowsDiffering: 0,
+      unplannedExits: error instanceof IncompleteScenario ? error.unplannedExits : [],
       recoveryMs: Date.now() - started,
       details: [],
       ok: false,

@@ -28,7 +28,7 @@ import { OPERATOR } from '../support/pipeline-driver.js';
 import { mockClusterEnv } from '../support/production-stack.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
-import { freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
+import { type Exit, freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
 
 export const PARTITIONS = 6;
 /** The token the enforcer under test answers decisions for (RELAYGUARD_TOKENS, role relay). */
@@ -114,17 +114,50 @@ export async function startChaosStack(tenants: readonly string[]): Promise<Chaos
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** `relayguard <service>` as its own OS process, pointed at the stack; restartable, killable. */
+/** What the supervisor saw of a process that ended without being asked to. */
+export interface UnplannedExit {
+  readonly service: string;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Its last log lines, summarized, with mail addresses and tokens taken out. */
+  readonly lastLines: readonly string[];
+  /** False when the start limit was reached: the process was left down. */
+  readonly restarted: boolean;
+}
+
+/** Before a restart, as systemd's RestartSec: a crash loop must not spin on two shared cores. */
+export const RESTART_DELAY_MS = 1_000;
+/** systemd's defaults (StartLimitBurst=5 in StartLimitIntervalSec=10s): beyond them a crash loop is given up. */
+const START_LIMIT = { burst: 5, intervalMs: 10_000 };
+const LAST_LINES = 5;
+
+/**
+ * `relayguard <service>` as its own OS process, pointed at the stack, under a supervisor as production runs it
+ * (systemd `Restart=on-failure`, docker-compose `restart: unless-stopped`): a process that exits on its own —
+ * the scorer exits 1 on a Kafka error kafkajs will not retry — is restarted after RESTART_DELAY_MS and recorded
+ * in `unplannedExits`; one ended by kill() or stop() stays down until start().
+ */
 export class ServiceProcess {
   readonly #service: string;
   readonly #env: Readonly<Record<string, string>>;
+  readonly #secrets: readonly string[];
   #proc: Tethered | undefined;
   #port = 0;
+  /** kill() or stop() was asked for: the exit that follows is not a failure. */
+  #stopping = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #restarting: Promise<void> | undefined;
+  #restartTimes: number[] = [];
+  /** Aborted when the supervisor gave up (start limit, or a restart that could not spawn). */
+  #gaveUp = new AbortController();
+  readonly unplannedExits: UnplannedExit[] = [];
+  /** The tail of the current process's stdout and stderr. */
   output = '';
 
   constructor(service: string, env: Readonly<Record<string, string>>) {
     this.#service = service;
     this.#env = env;
+    this.#secrets = loadConfig(env).tokens.map((entry) => entry.token);
   }
 
   get url(): string {
@@ -139,12 +172,59 @@ export class ServiceProcess {
     return this.#proc !== undefined && !this.#proc.hasExited();
   }
 
+  /** A restart is due or under way. */
+  get restarting(): boolean {
+    return this.#restartTimer !== undefined || this.#restarting !== undefined;
+  }
+
+  /** Starts it now; a restart that was due is then not needed. */
   async start(): Promise<void> {
+    this.#cancelRestart();
+    await this.#restarting;
+    if (this.running) throw new Error(`relayguard ${this.#service} is already running`);
+    this.#stopping = false;
+    this.#gaveUp = new AbortController();
+    await this.#spawn();
+  }
+
+  /** Ready, waiting through restarts; fails at once when the supervisor gave up. */
+  async ready(timeoutMs = 60_000): Promise<void> {
+    await waitFor(async () => (await fetch(`${this.url}/readyz`)).status === 200, {
+      timeoutMs,
+      intervalMs: 100,
+      description: `relayguard ${this.#service} to be ready`,
+      signal: this.#gaveUp.signal,
+    });
+  }
+
+  /** SIGKILL, on purpose: not restarted. */
+  async kill(): Promise<void> {
+    await this.#end((proc) => proc.kill());
+  }
+
+  /** SIGTERM (SIGKILL after 15 s), on purpose: not restarted. */
+  async stop(): Promise<void> {
+    await this.#end((proc) => proc.stop(15_000));
+  }
+
+  async #end(how: (proc: Tethered) => Promise<unknown>): Promise<void> {
+    this.#stopping = true;
+    this.#cancelRestart();
+    await this.#restarting;
+    if (this.#proc) await how(this.#proc);
+  }
+
+  #cancelRestart(): void {
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+  }
+
+  async #spawn(): Promise<void> {
     this.#port = await freePort();
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([key]) => !/^(RELAYGUARD_|KAFKA_|REDIS_|SCHEMA_)/.test(key)),
     );
-    this.#proc = await spawnTethered(
+    const proc = await spawnTethered(
       process.execPath,
       ['--import', 'tsx', 'services/cli/main.ts', this.#service],
       {
@@ -158,31 +238,100 @@ export class ServiceProcess {
         },
       },
     );
+    this.#proc = proc;
+    this.output = '';
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
     };
-    this.#proc.child.stdout?.on('data', keep);
-    this.#proc.child.stderr?.on('data', keep);
+    proc.child.stdout?.on('data', keep);
+    proc.child.stderr?.on('data', keep);
+    void proc.exited.then((exit) => this.#exited(proc, exit));
   }
 
-  async ready(timeoutMs = 60_000): Promise<void> {
-    const proc = this.#proc;
-    await waitFor(
-      async () => {
-        if (proc?.hasExited())
-          throw new Error(`relayguard ${this.#service} exited: ${this.output.slice(-2000)}`);
-        return (await fetch(`${this.url}/readyz`)).status === 200;
-      },
-      { timeoutMs, intervalMs: 100, description: `relayguard ${this.#service} to be ready` },
+  #exited(proc: Tethered, exit: Exit): void {
+    if (proc !== this.#proc || this.#stopping) return;
+    const now = Date.now();
+    this.#restartTimes = this.#restartTimes.filter((at) => now - at < START_LIMIT.intervalMs);
+    const restarted = this.#restartTimes.length < START_LIMIT.burst;
+    const record: UnplannedExit = {
+      service: this.#service,
+      ...exit,
+      lastLines: lastLines(this.output, this.#secrets),
+      restarted,
+    };
+    this.unplannedExits.push(record);
+    process.stderr.write(
+      `${describeUnplannedExit(record)}\n${record.lastLines.map((l) => `    ${l}\n`).join('')}`,
     );
+    if (!restarted) {
+      this.#gaveUp.abort(new Error(describeUnplannedExit(record)));
+      return;
+    }
+    this.#restartTimes.push(now);
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      this.#restarting = this.#spawn()
+        .catch((error: unknown) => this.#gaveUp.abort(error))
+        .finally(() => {
+          this.#restarting = undefined;
+        });
+    }, RESTART_DELAY_MS);
+  }
+}
+
+/**
+ * The last lines of a process's output, fit to print: pino lines as their message (and error's message), other
+ * lines cut short; every `secrets` value and every mail address taken out.
+ */
+export function lastLines(output: string, secrets: readonly string[]): string[] {
+  return output
+    .trimEnd()
+    .split('\n')
+    .slice(-LAST_LINES)
+    .map((line) => {
+      let text = line.slice(0, 300);
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
+        if (typeof entry.msg === 'string')
+          text = typeof entry.err?.message === 'string' ? `${entry.msg}: ${entry.err.message}` : entry.msg;
+      } catch {
+        // Not a log entry (the banner, a stack trace): kept as it is, cut short.
+      }
+      for (const secret of secrets) text = text.replaceAll(secret, '[redacted]');
+      return text.replace(/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, '<address>');
+    });
+}
+
+/** One line for a person: which process ended how, and what the supervisor did. */
+export function describeUnplannedExit(exit: UnplannedExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  return exit.restarted
+    ? `relayguard ${exit.service} ${how} on its own; restarted after ${RESTART_DELAY_MS / 1000} s, as its supervisor would`
+    : `relayguard ${exit.service} ${how} on its own after ${START_LIMIT.burst} restarts in ${START_LIMIT.intervalMs / 1000} s; left down, as systemd's start limit would`;
+}
+
+/** The relayguard processes of one scenario: each supervised, their unplanned exits together, one stop for all. */
+export class ServiceProcesses {
+  readonly #env: Readonly<Record<string, string>>;
+  readonly #all: ServiceProcess[] = [];
+
+  constructor(env: Readonly<Record<string, string>>) {
+    this.#env = env;
   }
 
-  async kill(): Promise<void> {
-    await this.#proc?.kill();
+  /** A new supervised process, not started yet. */
+  add(service: string): ServiceProcess {
+    const proc = new ServiceProcess(service, this.#env);
+    this.#all.push(proc);
+    return proc;
+  }
+
+  get unplannedExits(): UnplannedExit[] {
+    return this.#all.flatMap((proc) => proc.unplannedExits);
   }
 
   async stop(): Promise<void> {
-    await this.#proc?.stop(15_000);
+    await Promise.all(this.#all.map((proc) => proc.stop()));
   }
 }
 

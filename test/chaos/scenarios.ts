@@ -1,6 +1,7 @@
 // The faults of the matrix. Each runs while the producer sends its events and returns its times to recover:
 // from the moment the fault was healed (a process restarted, a broker back up) to the moment the scorer had
-// committed everything produced until then.
+// committed everything produced until then. Every relayguard process runs under a supervisor, as in production:
+// one that exits on its own is restarted and reported as an unplanned restart, which alone does not fail a row.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { renderTable } from '../../services/cli/table.js';
@@ -15,14 +16,18 @@ import {
   produce,
   RELAY_TOKEN,
   reference,
-  ServiceProcess,
+  type ServiceProcess,
+  ServiceProcesses,
   startChaosStack,
+  type UnplannedExit,
   workload,
 } from './harness.js';
 
 export interface FaultContext {
   readonly stack: ChaosStack;
   readonly scorer: ServiceProcess;
+  /** Where a scenario gets further processes, supervised and reported like the scorer. */
+  readonly services: ServiceProcesses;
   /** Settles when the producer has sent every event. */
   readonly producing: Promise<number>;
   readonly random: () => number;
@@ -144,9 +149,9 @@ export const rebalance = (events = 15_000): Scenario => ({
   name: 'rebalance: a second scorer joins, then leaves',
   events,
   perSecond: 1_500,
-  async inject({ stack }) {
+  async inject({ stack, services }) {
     await sleep(1_000);
-    const second = new ServiceProcess('scorer', stack.env);
+    const second = services.add('scorer');
     await second.start();
     await second.ready();
     await sleep(3_000);
@@ -159,22 +164,60 @@ export interface ScenarioResult extends Comparison {
   readonly fault: string;
   readonly sent: number;
   readonly recoveryMs: number;
+  /** Processes that exited without being asked to, and were restarted by the harness's supervisor. */
+  readonly unplannedExits: readonly UnplannedExit[];
   readonly ok: boolean;
 }
 
 /** The bound on recovery: beyond it the fault counts as not survived. */
 export const RECOVERY_BOUND_MS = 90_000;
 
+/** A scenario that could not complete (a wait timed out), with the unplanned exits seen until then. */
+export class IncompleteScenario extends Error {
+  readonly unplannedExits: readonly UnplannedExit[];
+
+  constructor(cause: unknown, unplannedExits: readonly UnplannedExit[]) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'IncompleteScenario';
+    this.unplannedExits = unplannedExits;
+  }
+}
+
+/**
+ * Runs `body` on a fresh stack with its supervised processes, then stops them all; the result, or the error of a
+ * scenario that did not complete, carries the processes' unplanned exits.
+ */
+async function onChaosStack(
+  tenants: readonly string[],
+  body: (stack: ChaosStack, services: ServiceProcesses) => Promise<Omit<ScenarioResult, 'unplannedExits'>>,
+): Promise<ScenarioResult> {
+  const stack = await startChaosStack(tenants);
+  const services = new ServiceProcesses(stack.env);
+  try {
+    return { ...(await body(stack, services)), unplannedExits: services.unplannedExits };
+  } catch (error) {
+    throw new IncompleteScenario(error, services.unplannedExits);
+  } finally {
+    await services.stop();
+    await stack.stop();
+  }
+}
+
 export async function runScenario(scenario: Scenario, seed = 1): Promise<ScenarioResult> {
   const load = workload(scenario.events, seed);
   const ref = reference(load);
-  const stack = await startChaosStack(load.tenants);
-  const scorer = new ServiceProcess('scorer', stack.env);
-  try {
+  return onChaosStack(load.tenants, async (stack, services) => {
+    const scorer = services.add('scorer');
     await scorer.start();
     await scorer.ready();
     const producing = produce(stack, load.events, scenario.perSecond);
-    const recoveries = await scenario.inject({ stack, scorer, producing, random: seededRandom(seed) });
+    const recoveries = await scenario.inject({
+      stack,
+      scorer,
+      services,
+      producing,
+      random: seededRandom(seed),
+    });
     const sent = await producing;
     recoveries.push(0);
     await caughtUp(stack);
@@ -192,10 +235,7 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
         comparison.windowsDiffering === 0 &&
         recoveryMs <= RECOVERY_BOUND_MS,
     };
-  } finally {
-    await scorer.stop();
-    await stack.stop();
-  }
+  });
 }
 
 /**
@@ -205,9 +245,8 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
 export async function runRebuild(events = 10_000, seed = 2): Promise<ScenarioResult> {
   const load = workload(events, seed);
   const ref = reference(load);
-  const stack = await startChaosStack(load.tenants);
-  const scorer = new ServiceProcess('scorer', stack.env);
-  try {
+  return onChaosStack(load.tenants, async (stack, services) => {
+    const scorer = services.add('scorer');
     await scorer.start();
     await scorer.ready();
     const sent = await produce(stack, load.events, 5_000);
@@ -232,22 +271,18 @@ export async function runRebuild(events = 10_000, seed = 2): Promise<ScenarioRes
         comparison.lost + comparison.duplicates + comparison.decisionsWrong + comparison.windowsDiffering ===
         0,
     };
-  } finally {
-    await scorer.stop();
-    await stack.stop();
-  }
+  });
 }
 
 /** The enforcer restarted: until it has caught up it answers the fallback; then it decides right. */
 export async function runEnforcerRestart(seed = 3): Promise<ScenarioResult> {
   const load = workload(6_000, seed);
   const ref = reference(load);
-  const stack = await startChaosStack(load.tenants);
-  const scorer = new ServiceProcess('scorer', stack.env);
-  const enforcer = new ServiceProcess('enforcer', stack.env);
-  let wrong = 0;
-  let answers = 0;
-  try {
+  return onChaosStack(load.tenants, async (stack, services) => {
+    const scorer = services.add('scorer');
+    const enforcer = services.add('enforcer');
+    let wrong = 0;
+    let answers = 0;
     await scorer.start();
     await scorer.ready();
     const sent = await produce(stack, load.events, 5_000);
@@ -293,11 +328,7 @@ export async function runEnforcerRestart(seed = 3): Promise<ScenarioResult> {
       decisionsWrong: comparison.decisionsWrong + wrong,
       ok: wrong === 0 && comparison.decisionsWrong === 0 && comparison.lost + comparison.duplicates === 0,
     };
-  } finally {
-    await enforcer.stop();
-    await scorer.stop();
-    await stack.stop();
-  }
+  });
 }
 
 export function chaosTable(results: readonly ScenarioResult[]): string {
@@ -310,6 +341,7 @@ export function chaosTable(results: readonly ScenarioResult[]): string {
       'lost',
       'decisions wrong',
       'windows differing',
+      'unplanned restarts',
       'time to recover',
       'result',
     ],
@@ -321,8 +353,21 @@ export function chaosTable(results: readonly ScenarioResult[]): string {
       String(r.lost),
       `${r.decisionsWrong} (${r.blocksExpected} blocks)`,
       String(r.windowsDiffering),
+      unplannedRestarts(r.unplannedExits),
       `${(r.recoveryMs / 1000).toFixed(1)} s`,
       r.ok ? 'survived' : 'FAILED',
     ]),
   );
+}
+
+/**
+ * `0`, or how many restarts and how each process ended: `2 (scorer exit 1; scorer SIGSEGV)`; an exit past the
+ * start limit is listed as `left down` and not counted.
+ */
+function unplannedRestarts(exits: readonly UnplannedExit[]): string {
+  if (exits.length === 0) return '0';
+  const each = exits.map(
+    (e) => `${e.service} ${e.signal ?? `exit ${e.code}`}${e.restarted ? '' : ', left down'}`,
+  );
+  return `${exits.filter((e) => e.restarted).length} (${each.join('; ')})`;
 }

@@ -17,6 +17,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
   ports?: string[];
+  restart?: string;
 }
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
@@ -83,6 +84,20 @@ describe('docker-compose.yml', () => {
         () => execFileSync('npx', ['tsx', 'services/cli/main.ts', command!, '--help'], { stdio: 'pipe' }),
         `${name}: relayguard ${command} exists`,
       );
+    }
+  });
+
+  it('restarts every long-running relayguard service that exits on failure', () => {
+    // The scorer exits 1 when kafkajs will not restart a crashed consumer (README, "Shutdown and crashes"): only a
+    // supervisor brings it back. `topics` is a one-shot job; the services wait for its success instead.
+    for (const [name, service] of relayguardServices) {
+      if (name === 'topics') assert.equal(service.restart, 'no');
+      else
+        assert.match(
+          service.restart ?? 'no',
+          /^(always|unless-stopped|on-failure(:\d+)?)$/,
+          `${name} restarts`,
+        );
     }
   });
 
