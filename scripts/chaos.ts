@@ -30,6 +30,7 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['redis-cut', () => runScenario(redisConnectionCut(10, scale))],
   ['latency', () => runScenario(latency(scale))],
   ['rebalance', () => runScenario(rebalance(scale))],
+  ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
 ];
 const results: ScenarioResult[] = [];

@@ -48,8 +48,9 @@ const KafkaError = {
   REQUEST_TIMED_OUT: 7,
   COORDINATOR_NOT_AVAILABLE: 15,
   NOT_COORDINATOR: 16,
+  INVALID_REQUEST: 42,
 };
-const ApiKey = { Produce: 0, Fetch: 1, OffsetCommit: 8, Heartbeat: 12 };
+const ApiKey = { Produce: 0, Fetch: 1, OffsetCommit: 8, Heartbeat: 12, SyncGroup: 14 };
 
 export const scorerKilled = (kills = 3, events = 50_000): Scenario => ({
   name: `scorer SIGKILL x${kills} mid-batch, restarted`,
@@ -145,12 +146,20 @@ export const latency = (events = 10_000): Scenario => ({
   },
 });
 
-export const rebalance = (events = 15_000): Scenario => ({
-  name: 'rebalance: a second scorer joins, then leaves',
+/**
+ * With `refuseSyncGroup`, the rebalance's first SyncGroup is answered INVALID_REQUEST, as the mock cluster
+ * sometimes does by itself: kafkajs does not retry it, so that member's scorer exits 1 and its supervisor
+ * restarts it — the row then shows an unplanned restart, and must still lose and duplicate nothing.
+ */
+export const rebalance = (events = 15_000, refuseSyncGroup = false): Scenario => ({
+  name: refuseSyncGroup
+    ? 'rebalance, its SyncGroup refused (INVALID_REQUEST): a scorer exits 1'
+    : 'rebalance: a second scorer joins, then leaves',
   events,
   perSecond: 1_500,
   async inject({ stack, services }) {
     await sleep(1_000);
+    if (refuseSyncGroup) await stack.kafka.pushRequestErrors(ApiKey.SyncGroup, [KafkaError.INVALID_REQUEST]);
     const second = services.add('scorer');
     await second.start();
     await second.ready();
