@@ -127,8 +127,11 @@ export interface UnplannedExit {
 
 /** Before a restart, as systemd's RestartSec: a crash loop must not spin on two shared cores. */
 export const RESTART_DELAY_MS = 1_000;
-/** systemd's defaults (StartLimitBurst=5 in StartLimitIntervalSec=10s): beyond them a crash loop is given up. */
-const START_LIMIT = { burst: 5, intervalMs: 10_000 };
+/**
+ * As systemd's StartLimitBurst in StartLimitIntervalSec, beyond which a crash loop is given up. Its defaults (5 in
+ * 10 s) suit a process that fails in milliseconds; relayguard takes a second or two to start and fail.
+ */
+const START_LIMIT = { burst: 5, intervalMs: 60_000 };
 const LAST_LINES = 5;
 
 /**
@@ -157,7 +160,11 @@ export class ServiceProcess {
   constructor(service: string, env: Readonly<Record<string, string>>) {
     this.#service = service;
     this.#env = env;
-    this.#secrets = loadConfig(env).tokens.map((entry) => entry.token);
+    // RELAYGUARD_TOKENS is `<token>:<role>[:<tenant>],...`; read here without validating, which is the process's job.
+    this.#secrets = (env.RELAYGUARD_TOKENS ?? '')
+      .split(',')
+      .map((entry) => entry.trim().split(':')[0] ?? '')
+      .filter((token) => token !== '');
   }
 
   get url(): string {
@@ -303,7 +310,7 @@ export function lastLines(output: string, secrets: readonly string[]): string[] 
 }
 
 /** One line for a person: which process ended how, and what the supervisor did. */
-export function describeUnplannedExit(exit: UnplannedExit): string {
+function describeUnplannedExit(exit: UnplannedExit): string {
   const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
   return exit.restarted
     ? `relayguard ${exit.service} ${how} on its own; restarted after ${RESTART_DELAY_MS / 1000} s, as its supervisor would`

@@ -1,6 +1,7 @@
 // The chaos harness's supervisor (test/chaos/harness.ts): a `relayguard scorer` that exits on its own — a
 // consumer crash that kafkajs will not restart — is restarted as systemd or docker-compose would restart it, and
-// reported with its exit code and last lines; one killed on purpose stays down and is not reported.
+// reported with its exit code and last lines; one killed on purpose stays down and is not reported; a crash loop
+// is given up.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastLines, ServiceProcess, startChaosStack } from '../chaos/harness.js';
@@ -61,6 +62,25 @@ describe('chaos harness supervisor', () => {
       { running: scorer.running, restarting: scorer.restarting, unplanned: scorer.unplannedExits.length },
       { running: false, restarting: false, unplanned: 1 },
       'killed on purpose: neither restarted nor reported',
+    );
+  });
+
+  it("leaves a crash loop down after 5 restarts, as systemd's start limit does", async (t) => {
+    // Invalid configuration: the process exits 3 at once, every time.
+    const scorer = new ServiceProcess('scorer', { RELAYGUARD_PARTITIONS: 'many' });
+    t.after(() => scorer.stop());
+    await scorer.start();
+    await assert.rejects(scorer.ready(120_000), /exited with code 3 on its own after 5 restarts/);
+    assert.deepEqual(
+      scorer.unplannedExits.map((exit) => [exit.code, exit.restarted]),
+      [...Array(5).fill([3, true]), [3, false]],
+    );
+    assert.ok(
+      scorer.unplannedExits.every((exit) => exit.lastLines.some((l) => l.includes('RELAYGUARD_PARTITIONS'))),
+    );
+    assert.deepEqual(
+      { running: scorer.running, restarting: scorer.restarting },
+      { running: false, restarting: false },
     );
   });
 });
