@@ -326,12 +326,11 @@ export class Backtest {
     const [first, ...others] = this.#runs;
     for (const [tenantId, { messages, eventIds }] of byTenant) {
       const track = first!.track(tenantId);
-      messages.forEach((message, i) => {
+      for (const [i, message] of messages.entries())
         this.#byClass[first!.score(track, message, eventIds[i]!)]++;
-      });
       for (const run of others) {
         const other = run.track(tenantId);
-        messages.forEach((message, i) => run.score(other, message, eventIds[i]!));
+        for (const [i, message] of messages.entries()) run.score(other, message, eventIds[i]!);
       }
     }
   }
