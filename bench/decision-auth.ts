@@ -1,10 +1,12 @@
 // Benchmark 8: what bearer-token authentication adds to a decision request. A relay asks POST /v1/decisions once
-// per message, so the token check (rate-limit hook, one SHA-256 digest, a constant-time comparison per
-// configured token) runs on the hot path. Rounds alternate two fastify servers that differ only in the token
-// check in front of the same constant route, and a third answers real decisions with the check, for scale; each
+// per message, so the token check runs on the hot path: the decision API's own (`registerDecisionAuth`: the rate
+// limit of requests without a valid token, one SHA-256 digest looked up among the configured tokens' digests, the
+// role check, refusals counted). Rounds alternate two fastify servers that differ only in that check in front of
+// the same constant route, and a third answers real decisions with the check, for scale; each
 // side is timed in CPU time of this process (fastify's inject: no socket, so the figure is the server's work).
-import { decisionApi } from '../services/enforcer/decision-api.js';
-import { registerTokenAuth, sendUnauthenticated } from '../services/platform/bearer-auth.js';
+// Run directly, it serves one side alone so a profile holds nothing else:
+// `node --cpu-prof --import tsx bench/decision-auth.ts with-check 200000`, then bench/cpuprofile-summary.ts.
+import { decisionApi, registerDecisionAuth } from '../services/enforcer/decision-api.js';
 import type { ApiToken } from '../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../services/platform/http-server.js';
 import { silentLogger } from '../services/platform/logger.js';
@@ -26,22 +28,10 @@ type Server = Awaited<HttpServer>;
 const microseconds = (µs: number) => `${µs.toFixed(1)} µs`;
 
 async function constantRoute(withAuth: boolean): Promise<Server> {
-  const app = createHttpServer({
-    logger: silentLogger,
-    metrics: new Metrics({ processMetrics: false }),
-    isReady: () => true,
-  });
+  const metrics = new Metrics({ processMetrics: false });
+  const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
   await app.register(async (scope) => {
-    if (withAuth) {
-      const authenticate = await registerTokenAuth(scope, {
-        tokens: TOKENS,
-        rateLimitPerMinute: 600,
-        limitValidTokens: false,
-      });
-      scope.addHook('onRequest', async (request, reply) => {
-        if (!authenticate(request)) return sendUnauthenticated(reply);
-      });
-    }
+    if (withAuth) await registerDecisionAuth(scope, { metrics, tokens: TOKENS, rateLimitPerMinute: 600 });
     scope.post('/v1/decisions', async () => ({ action: 'ACCEPT' }));
   });
   await app.ready();
@@ -121,3 +111,21 @@ export const decisionAuthBenchmark: Benchmark = {
     }
   },
 };
+
+const SIDES = {
+  'without-check': () => constantRoute(false),
+  'with-check': () => constantRoute(true),
+  decisions,
+} as const;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [side = '', count = '200000'] = process.argv.slice(2);
+  if (!(side in SIDES)) {
+    throw new Error(`side: one of ${Object.keys(SIDES).join(', ')}, then a request count`);
+  }
+  const app = await SIDES[side as keyof typeof SIDES]();
+  await cpuPerRequest(app, 4_000);
+  const µs = await cpuPerRequest(app, Number(count));
+  console.log(`${side}: ${microseconds(µs)} CPU per request over ${count} requests (after 4,000 to warm up)`);
+  await app.close();
+}
