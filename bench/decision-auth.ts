@@ -2,10 +2,12 @@
 // per message, so the token check runs on the hot path: the decision API's own (`registerDecisionAuth`: the rate
 // limit of requests without a valid token, one SHA-256 digest looked up among the configured tokens' digests, the
 // role check, refusals counted). Rounds alternate two fastify servers that differ only in that check in front of
-// the same constant route, and a third answers real decisions with the check, for scale; each
-// side is timed in CPU time of this process (fastify's inject: no socket, so the figure is the server's work).
+// the same constant route, and a third answers real decisions with the check, for scale; each side is timed in
+// CPU time of a child process of its own (fastify's inject: no socket, so the figure is the server's work).
 // Run directly, it serves one side alone so a profile holds nothing else:
-// `node --cpu-prof --import tsx bench/decision-auth.ts with-check 200000`, then bench/cpuprofile-summary.ts.
+// `node --cpu-prof --import tsx bench/decision-auth.ts side with-check 200000`, then bench/cpuprofile-summary.ts.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { decisionApi, registerDecisionAuth } from '../services/enforcer/decision-api.js';
 import type { ApiToken } from '../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../services/platform/http-server.js';
@@ -65,50 +67,94 @@ async function cpuPerRequest(app: Server, count: number): Promise<number> {
   return (spent.cpuMs * 1000) / count;
 }
 
+interface Rounds {
+  /** CPU µs per request of each side, one entry per round. */
+  readonly without: number[];
+  readonly withCheck: number[];
+  readonly decided: number[];
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Runs in a process of its own with --expose-gc. Each side's round starts from a full collection, so it pays
+ * for its own garbage: with rounds alternating in one heap, a round would collect what the round before it
+ * left (the old generation especially), and that noise (±30 µs a request over rounds of 2,000) buried the few
+ * µs measured. Short rounds, many of them, in an order that reverses each round, compared pair by pair.
+ */
+async function measureRounds(rounds: number, count: number, tick: () => void): Promise<Rounds> {
+  if (!gc) throw new Error('run with node --expose-gc');
+  const sides = await Promise.all([constantRoute(false), constantRoute(true), decisions()]);
+  try {
+    // Warm-up: JIT and fastify's first-request work out of the timed rounds.
+    for (const app of sides) await cpuPerRequest(app, 4 * count);
+    const spent: number[][] = [[], [], []];
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+      for (const side of order) {
+        gc();
+        spent[side]!.push(await cpuPerRequest(sides[side]!, count));
+      }
+      tick();
+    }
+    const [without, withCheck, decided] = spent as [number[], number[], number[]];
+    return { without, withCheck, decided };
+  } finally {
+    await Promise.all(sides.map((app) => app.close()));
+  }
+}
+
+type FromChild = { tick: true } | { rounds: Rounds };
+
+/** The rounds in a child process (`--expose-gc`, a heap of their own), ticking the progress bar as they end. */
+function roundsInChild(rounds: number, count: number, tick: () => void): Promise<Rounds> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['rounds', String(rounds), String(count)], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+    });
+    let result: Rounds | undefined;
+    child.on('message', (message: FromChild) => {
+      if ('tick' in message) tick();
+      else result = message.rounds;
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      result ? resolve(result) : reject(new Error(`benchmark 8's child exited (${code ?? signal})`)),
+    );
+  });
+}
+
 export const decisionAuthBenchmark: Benchmark = {
   id: 'decision-auth',
   title: 'decision API authentication',
   async run({ quick, progress }) {
     const figure = figures('8 decision auth', quick);
-    const rounds = quick ? 2 : 7;
-    const count = quick ? 500 : 20_000;
-    const [bare, authenticated, full] = await Promise.all([
-      constantRoute(false),
-      constantRoute(true),
-      decisions(),
-    ]);
-    try {
-      // Warm-up: JIT and fastify's first-request work out of the timed rounds.
-      for (const app of [bare, authenticated, full]) await cpuPerRequest(app, count / 5);
-      const without: number[] = [];
-      const withAuth: number[] = [];
-      const decided: number[] = [];
-      progress.phase('decision auth rounds', rounds);
-      for (let round = 0; round < rounds; round++) {
-        without.push(await cpuPerRequest(bare, count));
-        withAuth.push(await cpuPerRequest(authenticated, count));
-        decided.push(await cpuPerRequest(full, count));
-        progress.tick();
-      }
-      const added = median(withAuth) - median(without);
-      return [
-        figure('CPU per request, constant route without the token check', median(without), microseconds),
-        figure('CPU per request, constant route with the token check', median(withAuth), microseconds),
-        figure('CPU per decision request (token check included)', median(decided), microseconds),
-        figure(`added by the token check (${TOKENS.length} tokens configured)`, added, microseconds),
-        figure(
-          'token check share of a decision request',
-          added / median(decided),
-          (n) => `${(n * 100).toFixed(1)}%`,
-          {
-            text: '≤ 10%',
-            met: (n) => n <= 0.1,
-          },
-        ),
-      ];
-    } finally {
-      await Promise.all([bare.close(), authenticated.close(), full.close()]);
-    }
+    const rounds = quick ? 2 : 61;
+    progress.phase('decision auth rounds', rounds);
+    const { without, withCheck, decided } = await roundsInChild(rounds, quick ? 500 : 2_000, () =>
+      progress.tick(),
+    );
+    // Per round, the check's side against the side without it that ran beside it.
+    const added = median(withCheck.map((µs, round) => µs - without[round]!));
+    return [
+      figure('CPU per request, constant route without the token check', median(without), microseconds),
+      figure('CPU per request, constant route with the token check', median(withCheck), microseconds),
+      figure('CPU per decision request (token check included)', median(decided), microseconds),
+      figure(
+        `added by the token check, median of ${rounds} paired rounds (${TOKENS.length} tokens)`,
+        added,
+        microseconds,
+      ),
+      figure(
+        'token check share of a decision request',
+        added / median(decided),
+        (n) => `${(n * 100).toFixed(1)}%`,
+        {
+          text: '≤ 10%',
+          met: (n) => n <= 0.1,
+        },
+      ),
+    ];
   },
 };
 
@@ -119,13 +165,23 @@ const SIDES = {
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [side = '', count = '200000'] = process.argv.slice(2);
-  if (!(side in SIDES)) {
-    throw new Error(`side: one of ${Object.keys(SIDES).join(', ')}, then a request count`);
+  const [mode, first = '', second = ''] = process.argv.slice(2);
+  if (mode === 'rounds') {
+    const send = (message: FromChild) => process.send?.(message);
+    send({ rounds: await measureRounds(Number(first), Number(second), () => send({ tick: true })) });
+    process.disconnect?.();
+  } else if (mode === 'side' && first in SIDES) {
+    const app = await SIDES[first as keyof typeof SIDES]();
+    const count = Number(second || 200_000);
+    await cpuPerRequest(app, 4_000);
+    const µs = await cpuPerRequest(app, count);
+    console.log(
+      `${first}: ${microseconds(µs)} CPU per request over ${count} requests (after 4,000 to warm up)`,
+    );
+    await app.close();
+  } else {
+    throw new Error(
+      `usage: side <${Object.keys(SIDES).join('|')}> [requests], or rounds <rounds> <requests>`,
+    );
   }
-  const app = await SIDES[side as keyof typeof SIDES]();
-  await cpuPerRequest(app, 4_000);
-  const µs = await cpuPerRequest(app, Number(count));
-  console.log(`${side}: ${microseconds(µs)} CPU per request over ${count} requests (after 4,000 to warm up)`);
-  await app.close();
 }
