@@ -110,6 +110,7 @@ export function addToWindow(
     bucket = { unregistered: 0, forwarded: 0, total: 0 };
     window.buckets.set(minute, bucket);
   }
+  bucketJournals.get(window.buckets)?.add(minute);
   const sums = knownSums.get(window);
   bucket.total++;
   if (sums) sums.total++;
@@ -161,10 +162,38 @@ function expireTracked(map: Map<string, Tracked>, oldest: number): void {
  */
 const knownSums = new WeakMap<TenantWindow, Bucket>();
 
+/**
+ * The minutes whose buckets changed, for the bucket maps a store follows (takeBucketChanges): it then writes
+ * only those instead of comparing every bucket. Keyed by the map: a window whose map was replaced is compared
+ * whole.
+ */
+const bucketJournals = new WeakMap<Map<number, Bucket>, Set<number>>();
+
+/**
+ * The minutes whose buckets were added to, created or removed since the last call, and a new record from now;
+ * undefined when the window's buckets were not followed until now (compare them all).
+ */
+export function takeBucketChanges(window: TenantWindow): Set<number> | undefined {
+  const changed = bucketJournals.get(window.buckets);
+  bucketJournals.set(window.buckets, new Set());
+  return changed;
+}
+
+/**
+ * Gives back minutes a save took but could not write; undefined (the save compared every bucket) stops the
+ * following, so the next save compares them all again.
+ */
+export function restoreBucketChanges(window: TenantWindow, changed: ReadonlySet<number> | undefined): void {
+  const journal = bucketJournals.get(window.buckets);
+  if (changed === undefined || journal === undefined) bucketJournals.delete(window.buckets);
+  else for (const minute of changed) journal.add(minute);
+}
+
 function removeBucket(window: TenantWindow, minute: number): void {
   const bucket = window.buckets.get(minute);
   if (bucket === undefined) return;
   window.buckets.delete(minute);
+  bucketJournals.get(window.buckets)?.add(minute);
   const sums = knownSums.get(window);
   if (sums) {
     sums.unregistered -= bucket.unregistered;

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { type PositionedMessage, scoreTenant, type TenantContext } from '../../services/core/scoring.js';
+import {
+  foldTenant,
+  type PositionedMessage,
+  scoreTenant,
+  type TenantContext,
+} from '../../services/core/scoring.js';
 import { cloneWindow, resetWindow, type TenantWindow } from '../../services/core/windows.js';
 import type { WindowStore } from '../../services/platform/ports.js';
 
@@ -150,6 +155,29 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
           [tenant],
         );
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('saves exactly what a window folded in place became, save after save, as it slides and is reset', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        const cached = windowAfter(60);
+        await store.save([{ tenantId: tenant, expected: undefined, next: cached }]);
+        // 12 folds of 60 events 7 s apart: 84 minutes, so buckets slide out of the 60-minute window.
+        for (let round = 1; round <= 12; round++) {
+          foldTenant(cached, 't', events(60, round * 60), DEFAULT_POLICY, context);
+          if (round === 6) resetWindow(cached, T0 + (round * 60 - 30) * 7_000);
+          assert.deepEqual(
+            (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
+            [],
+          );
+          const loaded = (await store.load([tenant])).get(tenant);
+          assert.deepEqual(loaded, cached, `after round ${round}`);
+          assert.deepEqual(seenOf(loaded), seenOf(cached));
+        }
       } finally {
         await cleanup();
       }

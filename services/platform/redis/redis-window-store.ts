@@ -5,14 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RelayguardError } from '../../core/errors.js';
-import { type TenantWindow, windowVersion } from '../../core/windows.js';
+import {
+  restoreBucketChanges,
+  type TenantWindow,
+  takeBucketChanges,
+  windowVersion,
+} from '../../core/windows.js';
 import type { WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
 import {
   decodeWindow,
   type StoredWindow,
   storedWindow,
-  type WindowChanges,
   windowChanges,
   windowKeys,
 } from './window-encoding.js';
@@ -97,6 +101,7 @@ export class RedisWindowStore implements WindowStore {
       const window = decodeWindow(main, tracked, seen);
       if (!window) return;
       this.#loaded.set(window, storedWindow(window));
+      takeBucketChanges(window);
       found.set(tenantId, window);
     });
     return found;
@@ -104,11 +109,19 @@ export class RedisWindowStore implements WindowStore {
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
-    const changes: WindowChanges[] = [];
-    const results = await this.#pipelined(writes, (pipeline, write) => {
+    const prepared = writes.map((write) => {
+      // From here the window records which buckets change: what the next save of it will need to compare.
+      const recorded = takeBucketChanges(write.next);
+      // A window saved again as it was folded in place (a cache) compares only the buckets it recorded.
+      const changedMinutes =
+        write.expected === write.next && this.#loaded.has(write.next) ? recorded : undefined;
       const before = this.#before(write.expected);
-      const change = windowChanges(before, write.next);
-      changes.push(change);
+      return { write, before, changedMinutes, change: windowChanges(before, write.next, changedMinutes) };
+    });
+    const giveBack = () => {
+      for (const { write, changedMinutes } of prepared) restoreBucketChanges(write.next, changedMinutes);
+    };
+    const results = await this.#pipelined(prepared, (pipeline, { write, before, change }) => {
       const { main, tracked, seen } = change;
       (pipeline as unknown as SaveWindowCommand).saveWindow(
         ...windowKeys(write.tenantId),
@@ -126,12 +139,19 @@ export class RedisWindowStore implements WindowStore {
         ...tracked.set,
         ...tracked.del,
       );
+    }).catch((error: unknown) => {
+      giveBack();
+      throw error;
     });
     const conflicts: string[] = [];
-    writes.forEach((write, i) => {
+    prepared.forEach(({ write, change, changedMinutes }, i) => {
       // Updated only once Redis took the changes: after a failed save the next one diffs against what it holds.
-      if (results[i] === 1) this.#loaded.set(write.next, changes[i]!.stored(write.expected === write.next));
-      else conflicts.push(write.tenantId);
+      if (results[i] === 1) {
+        this.#loaded.set(write.next, change.stored(write.expected === write.next));
+      } else {
+        conflicts.push(write.tenantId);
+        restoreBucketChanges(write.next, changedMinutes);
+      }
     });
     return { conflicts };
   }

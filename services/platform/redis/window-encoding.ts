@@ -68,24 +68,37 @@ const sameBucket = (a: Bucket, b: Bucket) =>
   a.unregistered === b.unregistered && a.forwarded === b.forwarded && a.total === b.total;
 const sameTracked = (a: Tracked, b: Tracked) => a.lastSeen === b.lastSeen && a.messages === b.messages;
 
-export function windowChanges(before: StoredWindow | undefined, window: TenantWindow): WindowChanges {
+/**
+ * `changedMinutes`: the only minutes whose buckets can differ from `before` (what the window recorded since it
+ * was last loaded or saved); without it every bucket is compared.
+ */
+export function windowChanges(
+  before: StoredWindow | undefined,
+  window: TenantWindow,
+  changedMinutes?: ReadonlySet<number>,
+): WindowChanges {
   const main = { set: [] as string[], del: [] as string[] };
   const tracked = { set: [] as string[], del: [] as string[] };
   const meta = encodeMeta(window);
   if (before?.meta !== meta) main.set.push('m', meta);
   const changedBuckets: [number, Bucket | undefined][] = [];
-  for (const [minute, bucket] of window.buckets) {
+  const compare = (minute: number, bucket: Bucket | undefined) => {
     const old = before?.buckets.get(minute);
-    if (old !== undefined && sameBucket(old, bucket)) continue;
-    main.set.push(bucketField(minute), bucketValue(bucket));
-    changedBuckets.push([minute, { ...bucket }]);
-  }
-  if (before) {
-    for (const minute of before.buckets.keys()) {
-      if (window.buckets.has(minute)) continue;
+    if (bucket === undefined) {
+      if (old === undefined) return;
       main.del.push(bucketField(minute));
       changedBuckets.push([minute, undefined]);
+    } else if (old === undefined || !sameBucket(old, bucket)) {
+      main.set.push(bucketField(minute), bucketValue(bucket));
+      changedBuckets.push([minute, { ...bucket }]);
     }
+  };
+  if (changedMinutes !== undefined && before !== undefined) {
+    for (const minute of changedMinutes) compare(minute, window.buckets.get(minute));
+  } else {
+    for (const [minute, bucket] of window.buckets) compare(minute, bucket);
+    if (before)
+      for (const minute of before.buckets.keys()) if (!window.buckets.has(minute)) compare(minute, undefined);
   }
   const changedTracked: ['domains' | 'connectors', string, Tracked | undefined][] = [];
   for (const kind of ['domains', 'connectors'] as const) {
