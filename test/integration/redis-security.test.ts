@@ -30,6 +30,10 @@ const ACL = [
   '+hget',
   '+hset',
   '+hdel',
+  '+get',
+  '+set',
+  '+append',
+  '+del',
   '+pexpire',
   '+exists',
   '+info',
@@ -75,7 +79,7 @@ describe('Redis AUTH and ACL', () => {
     const limited = new Redis(`redis://relayguard:${PASSWORD}@127.0.0.1:${redis.port}`);
     try {
       await assert.rejects(limited.flushall(), /NOPERM/);
-      await assert.rejects(limited.get('rg:{t:acme}:w'), /NOPERM/);
+      await assert.rejects(limited.rpush('rg:{t:acme}:w', 'x'), /NOPERM/);
       await assert.rejects(limited.hgetall('other-key'), /NOPERM/);
     } finally {
       limited.disconnect();
