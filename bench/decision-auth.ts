@@ -5,8 +5,11 @@
 // the same constant route, and a third answers real decisions with the check, for scale; each side is timed in
 // CPU time of a child process of its own (fastify's inject: no socket, so the figure is the server's work).
 // Run directly, it serves one side alone so a profile holds nothing else:
-// `node --cpu-prof --import tsx bench/decision-auth.ts side with-check 200000`, then bench/cpuprofile-summary.ts.
+// `node --cpu-prof --import tsx bench/decision-auth.ts side with-check 200000`, then bench/cpuprofile-summary.ts;
+// or counts the heap one side allocates per request:
+// `node --expose-gc --max-semi-space-size=256 --import tsx bench/decision-auth.ts alloc with-check`.
 import { fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { decisionApi, registerDecisionAuth } from '../services/enforcer/decision-api.js';
 import type { ApiToken } from '../services/platform/config.js';
@@ -164,24 +167,57 @@ const SIDES = {
   decisions,
 } as const;
 
+/**
+ * Bytes of heap allocated per request: what no load on the machine changes. Run with a young generation large
+ * enough that 1,000 requests allocate without a collection (`--max-semi-space-size=256`); a round during which
+ * one ran anyway is left out.
+ */
+async function bytesPerRequest(app: Server): Promise<string> {
+  if (!gc) throw new Error('run with node --expose-gc --max-semi-space-size=256');
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  // Entries arrive on a later turn of the event loop: wait for those of the collection just forced.
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
+  const bytes: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    gc();
+    await settled();
+    const [before, heapBefore] = [collections, process.memoryUsage().heapUsed];
+    await cpuPerRequest(app, 1_000);
+    const heapAfter = process.memoryUsage().heapUsed;
+    await settled();
+    if (collections === before) bytes.push((heapAfter - heapBefore) / 1_000);
+  }
+  observer.disconnect();
+  if (bytes.length === 0) throw new Error('a collection ran in every round: raise --max-semi-space-size');
+  return `${Math.round(median(bytes))} B allocated per request (median of ${bytes.length} rounds of 1,000)`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [mode, first = '', second = ''] = process.argv.slice(2);
   if (mode === 'rounds') {
     const send = (message: FromChild) => process.send?.(message);
     send({ rounds: await measureRounds(Number(first), Number(second), () => send({ tick: true })) });
     process.disconnect?.();
-  } else if (mode === 'side' && first in SIDES) {
+  } else if ((mode === 'side' || mode === 'alloc') && first in SIDES) {
     const app = await SIDES[first as keyof typeof SIDES]();
-    const count = Number(second || 200_000);
     await cpuPerRequest(app, 4_000);
-    const µs = await cpuPerRequest(app, count);
-    console.log(
-      `${first}: ${microseconds(µs)} CPU per request over ${count} requests (after 4,000 to warm up)`,
-    );
+    if (mode === 'alloc') {
+      console.log(`${first}: ${await bytesPerRequest(app)}`);
+    } else {
+      const count = Number(second || 200_000);
+      const µs = await cpuPerRequest(app, count);
+      console.log(
+        `${first}: ${microseconds(µs)} CPU per request over ${count} requests (after 4,000 to warm up)`,
+      );
+    }
     await app.close();
   } else {
     throw new Error(
-      `usage: side <${Object.keys(SIDES).join('|')}> [requests], or rounds <rounds> <requests>`,
+      `usage: side <${Object.keys(SIDES).join('|')}> [requests], alloc <side>, or rounds <rounds> <requests>`,
     );
   }
 }
