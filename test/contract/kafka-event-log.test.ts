@@ -18,16 +18,18 @@ before(async () => {
 });
 after(() => mock.stop());
 
+/** A Kafka event log on the mock cluster, with a short fetch wait (the tests wait on idle fetches). */
+const connect = () =>
+  new KafkaEventLog({
+    kafka: loadConfig({
+      ...mockClusterEnv(mock.bootstrapServers),
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+    }).kafka!,
+    logger: silentLogger,
+    maxWaitTimeMs: 100,
+  });
+
 eventLogContract('kafka (librdkafka mock cluster)', async () => {
-  const connect = () =>
-    new KafkaEventLog({
-      kafka: loadConfig({
-        ...mockClusterEnv(mock.bootstrapServers),
-        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-      }).kafka!,
-      logger: silentLogger,
-      maxWaitTimeMs: 100,
-    });
   const log = connect();
   const others: KafkaEventLog[] = [];
   return {
@@ -48,11 +50,6 @@ eventLogContract('kafka (librdkafka mock cluster)', async () => {
 // Rebalancing is Kafka's alone (the memory log has one member per group).
 describe('KafkaEventLog: write-behind across a rebalance', () => {
   it('names the partitions a rebalance took away, after flushing what was handled', async () => {
-    const config = loadConfig({
-      ...mockClusterEnv(mock.bootstrapServers),
-      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-    }).kafka!;
-    const connect = () => new KafkaEventLog({ kafka: config, logger: silentLogger, maxWaitTimeMs: 100 });
     const [one, two] = [connect(), connect()];
     try {
       const topic = `contract-${randomUUID()}`;
@@ -101,11 +98,7 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
 // Kafka's alone too: leadership moves while a send is in flight.
 describe('KafkaEventLog: publishing while partition leaders move', () => {
   it('writes every record when a partition moves to a broker that already acknowledged its part of the send', async () => {
-    const config = loadConfig({
-      ...mockClusterEnv(mock.bootstrapServers),
-      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-    }).kafka!;
-    const log = new KafkaEventLog({ kafka: config, logger: silentLogger, maxWaitTimeMs: 100 });
+    const log = connect();
     try {
       const topic = `contract-${randomUUID()}`;
       await mock.createTopic(topic, 4);

@@ -54,6 +54,19 @@ function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): T
 /** A window's event fingerprints as a plain array (deepEqual cannot see into the table: its state is private). */
 const seenOf = (window: TenantWindow | undefined) => [...(window?.seen.entries() ?? [])];
 
+/** Loads the tenant's window and asserts it is `expected`, fingerprints included; returns it. */
+async function assertStored(
+  store: WindowStore,
+  tenantId: string,
+  expected: TenantWindow,
+  message?: string,
+): Promise<TenantWindow | undefined> {
+  const loaded = (await store.load([tenantId])).get(tenantId);
+  assert.deepEqual(loaded, expected, message);
+  assert.deepEqual(seenOf(loaded), seenOf(expected), message);
+  return loaded;
+}
+
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
   describe(`WindowStore contract: ${name}`, () => {
     it('returns nothing for tenants it never stored', async () => {
@@ -75,9 +88,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         assert.deepEqual(await store.save([{ tenantId: tenant, expected: undefined, next }]), {
           conflicts: [],
         });
-        const loaded = (await store.load([tenant])).get(tenant);
-        assert.deepEqual(loaded, next);
-        assert.deepEqual(seenOf(loaded), seenOf(next));
+        const loaded = await assertStored(store, tenant, next);
 
         // An update removes buckets and domains that slid out or were reset.
         const updated = windowAfter(50, loaded, 400);
@@ -86,9 +97,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           (await store.save([{ tenantId: tenant, expected: loaded, next: updated }])).conflicts,
           [],
         );
-        const reloaded = (await store.load([tenant])).get(tenant);
-        assert.deepEqual(reloaded, updated);
-        assert.deepEqual(seenOf(reloaded), seenOf(updated));
+        await assertStored(store, tenant, updated);
       } finally {
         await cleanup();
       }
@@ -143,9 +152,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
             (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
             [],
           );
-          const loaded = (await store.load([tenant])).get(tenant);
-          assert.deepEqual(loaded, cached);
-          assert.deepEqual(seenOf(loaded), seenOf(cached));
+          await assertStored(store, tenant, cached);
         }
         // Another writer saves in between: the cached window's next save is refused, not trusted.
         const other = (await store.load([tenant])).get(tenant)!;
@@ -174,9 +181,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
             (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
             [],
           );
-          const loaded = (await store.load([tenant])).get(tenant);
-          assert.deepEqual(loaded, cached, `after round ${round}`);
-          assert.deepEqual(seenOf(loaded), seenOf(cached));
+          await assertStored(store, tenant, cached, `after round ${round}`);
         }
       } finally {
         await cleanup();
