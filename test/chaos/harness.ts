@@ -15,7 +15,6 @@ import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import { projectRoot } from '../../services/platform/project-files.js';
@@ -23,11 +22,11 @@ import type { Adapters } from '../../services/platform/runtime.js';
 import { productionAdapters } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
-import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
+import type { KafkaMock } from '../support/kafka-mock.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
-import { mockClusterEnv } from '../support/production-stack.js';
-import { type RedisServer, startRedis } from '../support/redis-server.js';
-import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
+import { startProductionStack } from '../support/production-stack.js';
+import type { RedisServer } from '../support/redis-server.js';
+import type { SchemaRegistryDouble } from '../support/schema-registry.js';
 import { type Exit, freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
 
 export const PARTITIONS = 6;
@@ -50,21 +49,13 @@ export interface ChaosStack {
 }
 
 export async function startChaosStack(tenants: readonly string[]): Promise<ChaosStack> {
-  const [kafka, registry, redis] = await Promise.all([
-    startKafkaMock({ brokers: 3 }),
-    startSchemaRegistry(),
+  const { kafka, registry, redis, ...stack } = await startProductionStack({
+    brokers: 3,
+    partitions: PARTITIONS,
     // Durable as production runs it: a restarted Redis has every acknowledged write.
-    startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }),
-  ]);
-  for (const spec of plannedTopics({ partitions: PARTITIONS, statePartitions: 2, replicationFactor: 3 }))
-    await kafka.createTopic(spec.topic, spec.partitions, spec.replicationFactor);
-  const env = {
-    ...mockClusterEnv(kafka.bootstrapServers),
-    SCHEMA_REGISTRY_URL: registry.url,
-    REDIS_URL: redis.url,
-    RELAYGUARD_PARTITIONS: String(PARTITIONS),
-    RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay`,
-  };
+    redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+  });
+  const env = { ...stack.env, RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay` };
   const config = loadConfig(env);
   const adapters = productionAdapters(config, silentLogger);
   const admin = new AdminService({
@@ -107,7 +98,7 @@ export async function startChaosStack(tenants: readonly string[]): Promise<Chaos
       await kafkaAdmin.disconnect();
       await adapters.log.close();
       await adapters.store.close();
-      await Promise.all([kafka.stop(), registry.stop(), redis.stop()]);
+      await stack.stop();
     },
   };
 }

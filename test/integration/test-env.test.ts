@@ -1,16 +1,19 @@
 // Proves the test environment itself: each real component starts, answers, fails on demand, and
 // dies with the test process. Needs scripts/test-env/ensure-deps.sh to have run.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { KafkaMockCommandError, startKafkaMock } from '../support/kafka-mock.js';
+import { startProductionStack } from '../support/production-stack.js';
 import { startRedis } from '../support/redis-server.js';
 import { startSchemaRegistry } from '../support/schema-registry.js';
 import { cleanupStack, spawnTethered, waitFor } from '../support/tether.js';
@@ -331,4 +334,18 @@ test('waitFor times out with the description and the last error', async () => {
     ),
     /timed out after 100 ms waiting for the impossible: last error: not yet/,
   );
+});
+
+test('a production stack that cannot start stops the components that did, and says why', async () => {
+  const children = async () => {
+    const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '--ppid', String(process.pid)]);
+    return stdout.split('\n').filter((line) => line.trim() !== '').length;
+  };
+  const before = await children();
+  await assert.rejects(startProductionStack({ redisArgs: ['--no-such-directive', 'yes'] }), /redis-server/);
+  // The Kafka mock and the registry double started: they are stopped, not left to keep this process alive.
+  await waitFor(async () => (await children()) <= before, {
+    timeoutMs: 10_000,
+    description: 'the started components to stop',
+  });
 });

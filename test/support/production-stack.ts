@@ -19,6 +19,8 @@ export interface ProductionStackOptions {
   readonly brokers?: number;
   /** Partitions of the message-submitted topic and its DLQ. */
   readonly partitions?: number;
+  /** Extra redis-server arguments (an append-only file, for a Redis that is restarted). */
+  readonly redisArgs?: readonly string[];
 }
 
 /**
@@ -37,12 +39,23 @@ export function mockClusterEnv(bootstrapServers: readonly string[]): Record<stri
 export async function startProductionStack({
   brokers = 3,
   partitions = 3,
+  redisArgs = [],
 }: ProductionStackOptions = {}): Promise<ProductionStack> {
-  const [kafka, registry, redis] = await Promise.all([
+  const starting = [
     startKafkaMock({ brokers }),
     startSchemaRegistry(),
-    startRedis(),
-  ]);
+    startRedis({ args: [...redisArgs] }),
+  ] as const;
+  const settled = await Promise.allSettled(starting);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) {
+    // Those that did start are stopped: a redis-server left running would keep the test process alive.
+    await Promise.all(
+      settled.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)),
+    );
+    throw failed.reason;
+  }
+  const [kafka, registry, redis] = await Promise.all(starting);
   // The mock implements no CreateTopics: the topics of `relayguard topics` are created through its launcher.
   for (const spec of plannedTopics({
     partitions,
