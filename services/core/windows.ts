@@ -1,7 +1,7 @@
 // Per-tenant event-time sliding windows in 1-minute buckets. Events are placed by their own time, so replaying
-// the same events in the same order gives the same counts however they are split into batches. Each minute that
-// can still take events (within the grace period) remembers its events' fingerprints: a relay that publishes
-// the same event again (after a publish it could not confirm) has it counted once.
+// the same events in the same order gives the same counts however they are split into batches. A window remembers
+// the events it counted in the minutes that can still take events (the grace period): a relay that publishes the
+// same event again (after a publish it could not confirm) has it counted once.
 import type { MessageClass } from './classify.js';
 import { EventFingerprints } from './fingerprints.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
@@ -110,8 +110,9 @@ export function addToWindow(
     bucket = { unregistered: 0, forwarded: 0, total: 0 };
     window.buckets.set(minute, bucket);
   }
-  bucketJournals.get(window.buckets)?.add(minute);
-  const sums = knownSums.get(window);
+  const state = bucketStates.get(window.buckets);
+  state?.changed?.add(minute);
+  const sums = state?.sums;
   bucket.total++;
   if (sums) sums.total++;
   if (messageClass === 'unregistered') {
@@ -156,26 +157,37 @@ function expireTracked(map: Map<string, Tracked>, oldest: number): void {
 }
 
 /**
- * The sums of each window's buckets, once computed, kept up to date as buckets change here, so counting a
- * message costs the same whatever the window length. Only this module changes buckets after a window is built
- * (the window stores build theirs before counting), and a window that is not in here is summed afresh.
+ * What is known of a bucket map beyond its buckets, kept up to date as this module changes them (only this module
+ * changes buckets after a window is built; the window stores build theirs before counting). Keyed by the map: a
+ * window whose map was replaced starts afresh.
+ *   sums: of all its buckets, once computed, so counting a message costs the same whatever the window length.
+ *   changed: the minutes changed since a store last took them (takeBucketChanges), so it writes only those
+ *   instead of comparing every bucket; null while no store follows the map.
  */
-const knownSums = new WeakMap<TenantWindow, Bucket>();
+interface BucketState {
+  sums: Bucket | null;
+  changed: Set<number> | null;
+}
 
-/**
- * The minutes whose buckets changed, for the bucket maps a store follows (takeBucketChanges): it then writes
- * only those instead of comparing every bucket. Keyed by the map: a window whose map was replaced is compared
- * whole.
- */
-const bucketJournals = new WeakMap<Map<number, Bucket>, Set<number>>();
+const bucketStates = new WeakMap<Map<number, Bucket>, BucketState>();
+
+function stateOf(window: TenantWindow): BucketState {
+  let state = bucketStates.get(window.buckets);
+  if (state === undefined) {
+    state = { sums: null, changed: null };
+    bucketStates.set(window.buckets, state);
+  }
+  return state;
+}
 
 /**
  * The minutes whose buckets were added to, created or removed since the last call, and a new record from now;
  * undefined when the window's buckets were not followed until now (compare them all).
  */
 export function takeBucketChanges(window: TenantWindow): Set<number> | undefined {
-  const changed = bucketJournals.get(window.buckets);
-  bucketJournals.set(window.buckets, new Set());
+  const state = stateOf(window);
+  const changed = state.changed ?? undefined;
+  state.changed = new Set();
   return changed;
 }
 
@@ -184,17 +196,18 @@ export function takeBucketChanges(window: TenantWindow): Set<number> | undefined
  * following, so the next save compares them all again.
  */
 export function restoreBucketChanges(window: TenantWindow, changed: ReadonlySet<number> | undefined): void {
-  const journal = bucketJournals.get(window.buckets);
-  if (changed === undefined || journal === undefined) bucketJournals.delete(window.buckets);
-  else for (const minute of changed) journal.add(minute);
+  const state = stateOf(window);
+  if (changed === undefined || state.changed === null) state.changed = null;
+  else for (const minute of changed) state.changed.add(minute);
 }
 
 function removeBucket(window: TenantWindow, minute: number): void {
   const bucket = window.buckets.get(minute);
   if (bucket === undefined) return;
   window.buckets.delete(minute);
-  bucketJournals.get(window.buckets)?.add(minute);
-  const sums = knownSums.get(window);
+  const state = bucketStates.get(window.buckets);
+  state?.changed?.add(minute);
+  const sums = state?.sums;
   if (sums) {
     sums.unregistered -= bucket.unregistered;
     sums.forwarded -= bucket.forwarded;
@@ -242,15 +255,16 @@ export function windowCounts(
   forwardedWeight: number,
   into: CountsSlot = { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
 ): WindowCounts {
-  let sums = knownSums.get(window);
-  if (sums === undefined) {
+  const state = stateOf(window);
+  let sums = state.sums;
+  if (sums === null) {
     sums = { unregistered: 0, forwarded: 0, total: 0 };
     for (const bucket of window.buckets.values()) {
       sums.unregistered += bucket.unregistered;
       sums.forwarded += bucket.forwarded;
       sums.total += bucket.total;
     }
-    knownSums.set(window, sums);
+    state.sums = sums;
   }
   into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;
   into.forwardedUnregistered = sums.forwarded;
