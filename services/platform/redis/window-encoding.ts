@@ -119,7 +119,7 @@ export function windowChanges(
     }
   }
   const seen = seenChanges(before, window);
-  const seenAfter = { table: window.seen, generation: window.seen.generation, count: window.seen.count };
+  const seenAfter = heldSeen(window);
   const version = windowVersion(window);
   return {
     version,
@@ -176,8 +176,24 @@ function seenChanges(before: StoredWindow | undefined, window: TenantWindow): Wi
 
 /** What Redis holds of a window just read (or of a window it is assumed to hold): a copy of its numbers. */
 export function storedWindow(window: TenantWindow): StoredWindow {
-  return windowChanges(undefined, window).stored(false);
+  const copies = <K, V extends object>(map: Map<K, V>) =>
+    new Map([...map].map(([key, value]) => [key, { ...value }]));
+  return {
+    version: windowVersion(window),
+    meta: encodeMeta(window),
+    buckets: copies(window.buckets),
+    domains: copies(window.domains),
+    connectors: copies(window.connectors),
+    seen: heldSeen(window),
+  };
 }
+
+/** The window's fingerprint table as Redis holds it once written: all its entries, in this layout. */
+const heldSeen = (window: TenantWindow): StoredWindow['seen'] => ({
+  table: window.seen,
+  generation: window.seen.generation,
+  count: window.seen.count,
+});
 
 export function decodeWindow(
   main: Record<string, string>,
