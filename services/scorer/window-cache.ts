@@ -10,8 +10,6 @@ export interface CachedWindow {
   readonly partition: number;
   /** The store holds a version of it (it was loaded or saved): a save is conditional on that version. */
   persisted: boolean;
-  /** Folded into since its last save. */
-  dirty: boolean;
   /** Used since the eviction hand last passed it (its second chance). */
   used: boolean;
 }
@@ -35,10 +33,6 @@ export class WindowCache {
     return this.#entries.size;
   }
 
-  get dirtyCount(): number {
-    return this.#dirty.size;
-  }
-
   /**
    * The cached window, marked used. An evicted window whose save has not succeeded yet is still dirty, and
    * still the tenant's newest: it comes back rather than an older copy being loaded.
@@ -56,21 +50,18 @@ export class WindowCache {
 
   /** Caches a window loaded from the store (`persisted`) or new. */
   add(tenantId: string, window: TenantWindow, partition: number, persisted: boolean): CachedWindow {
-    const entry: CachedWindow = { window, partition, persisted, dirty: false, used: true };
+    const entry: CachedWindow = { window, partition, persisted, used: true };
     this.#entries.set(tenantId, entry);
     return entry;
   }
 
   markDirty(tenantId: string, entry: CachedWindow): void {
-    if (entry.dirty) return;
-    entry.dirty = true;
     this.#dirty.set(tenantId, entry);
   }
 
   /** Marks a window saved: the store holds it as it is now. */
   markSaved(tenantId: string, entry: CachedWindow): void {
     entry.persisted = true;
-    entry.dirty = false;
     if (this.#dirty.get(tenantId) === entry) this.#dirty.delete(tenantId);
   }
 
@@ -103,24 +94,9 @@ export class WindowCache {
     return evicted;
   }
 
-  /** Forgets the windows of these partitions, dirty or not; returns how many. */
-  dropPartitions(partitions: ReadonlySet<number>): number {
-    let dropped = 0;
-    for (const [tenantId, entry] of this.#entries) {
-      if (!partitions.has(entry.partition)) continue;
-      this.#entries.delete(tenantId);
-      dropped++;
-    }
-    for (const [tenantId, entry] of this.#dirty)
-      if (partitions.has(entry.partition)) this.#dirty.delete(tenantId);
-    return dropped;
-  }
-
-  /** Forgets these windows, dirty or not. */
-  drop(tenantIds: Iterable<string>): void {
-    for (const tenantId of tenantIds) {
-      this.#entries.delete(tenantId);
-      this.#dirty.delete(tenantId);
-    }
+  /** Forgets the windows of these partitions, dirty or not. */
+  dropPartitions(partitions: ReadonlySet<number>): void {
+    for (const map of [this.#entries, this.#dirty])
+      for (const [tenantId, entry] of map) if (partitions.has(entry.partition)) map.delete(tenantId);
   }
 }
