@@ -11,7 +11,7 @@ import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
-import { emptyWindow, resetWindow } from '../core/windows.js';
+import { emptyWindow, resetWindow, type TenantWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
@@ -215,7 +215,7 @@ export class Scorer {
 
   /** The batch's tenants' windows: from the cache, the others loaded in one round trip (or new). */
   async #windows(partition: number, tenantIds: Iterable<string>): Promise<Map<string, CachedWindow>> {
-    const { metrics, store } = this.#deps;
+    const { metrics } = this.#deps;
     const entries = new Map<string, CachedWindow>();
     const misses: string[] = [];
     for (const tenantId of tenantIds) {
@@ -226,9 +226,7 @@ export class Scorer {
     metrics.windowCacheLookups.inc({ result: 'hit' }, entries.size);
     if (misses.length === 0) return entries;
     metrics.windowCacheLookups.inc({ result: 'miss' }, misses.length);
-    const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
-    const loaded = await store.load(misses);
-    loadTimer();
+    const loaded = await this.#storeLoad(misses);
     for (const tenantId of misses) {
       const window = loaded.get(tenantId);
       entries.set(tenantId, this.#cache.add(tenantId, window ?? emptyWindow(), partition, !!window));
@@ -270,9 +268,7 @@ export class Scorer {
       expected: entry.persisted ? entry.window : undefined,
       next: entry.window,
     }));
-    const saveTimer = this.#deps.metrics.storeDuration.startTimer({ operation: 'save' });
-    const { conflicts } = await this.#deps.store.save(writes);
-    saveTimer();
+    const { conflicts } = await this.#storeSave(writes);
     const refused = new Set(conflicts);
     for (const [tenantId, entry] of entries) {
       if (refused.has(tenantId)) refusedPartitions.add(entry.partition);
@@ -283,6 +279,22 @@ export class Scorer {
       for (const partition of refusedPartitions) this.#conflicted.add(partition);
     }
     return refusedPartitions;
+  }
+
+  /** The store's load, timed (relayguard_store_duration_seconds). */
+  async #storeLoad(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
+    const done = this.#deps.metrics.storeDuration.startTimer({ operation: 'load' });
+    const windows = await this.#deps.store.load(tenantIds);
+    done();
+    return windows;
+  }
+
+  /** The store's save, timed (relayguard_store_duration_seconds). */
+  async #storeSave(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
+    const done = this.#deps.metrics.storeDuration.startTimer({ operation: 'save' });
+    const result = await this.#deps.store.save(writes);
+    done();
+    return result;
   }
 
   #dropPartitions(partitions: ReadonlySet<number>): void {
@@ -448,19 +460,14 @@ export class Scorer {
           cached.push([tenantId, entry]);
         }
       }
-      const { metrics, store } = this.#deps;
-      const loadTimer = metrics.storeDuration.startTimer({ operation: 'load' });
-      const windows = await store.load(uncached);
-      loadTimer();
+      const windows = await this.#storeLoad(uncached);
       const writes: WindowWrite[] = [];
       for (const [tenantId, expected] of windows) {
         // Reset in place, as the fold does: the store knows the version `expected` was loaded at.
         if (resetWindow(expected, resets.get(tenantId)!)) writes.push({ tenantId, expected, next: expected });
       }
       const refused = await this.#save(cached);
-      const saveTimer = metrics.storeDuration.startTimer({ operation: 'save' });
-      const { conflicts } = await store.save(writes);
-      saveTimer();
+      const { conflicts } = await this.#storeSave(writes);
       if (conflicts.length > 0 || refused.size > 0)
         throw new RelayguardError('WRITE_CONFLICT', 'a window changed during its reset; retrying');
     });
