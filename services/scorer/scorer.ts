@@ -26,6 +26,7 @@ import type {
   WindowStore,
   WindowWrite,
 } from '../platform/ports.js';
+import { type Turns, takingTurns } from '../platform/turns.js';
 import { deadLetter } from './dead-letter.js';
 import { type CachedWindow, WindowCache } from './window-cache.js';
 
@@ -78,7 +79,7 @@ export class Scorer {
    */
   readonly #conflicted = new Set<number>();
   /** Batches, flushes, resets and revocations take turns: each reads and changes the cache across awaits. */
-  #turn: Promise<unknown> = Promise.resolve();
+  readonly #exclusive: Turns = takingTurns();
   #subscriptions: Subscription[] = [];
 
   constructor(deps: ScorerDeps) {
@@ -86,12 +87,6 @@ export class Scorer {
     this.#context = scoringContext(deps.directory);
     this.#cache = new WindowCache(deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS);
     this.#writeBehind = (deps.commitIntervalMs ?? 0) > 0;
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#turn.then(work, work);
-    this.#turn = run.catch(() => undefined);
-    return run;
   }
 
   async start(): Promise<void> {

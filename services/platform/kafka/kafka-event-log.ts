@@ -29,6 +29,7 @@ import type {
   Subscription,
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
+import { type Turns, takingTurns } from '../turns.js';
 
 const FIRST_BACKOFF_MS = 100;
 /** Sends of the records kafkajs acknowledged without sending, before the publish fails (retryable). */
@@ -285,13 +286,8 @@ export class KafkaEventLog implements EventLog {
     // revocations then take turns (the handler's state is shared across partitions).
     const uncommitted = new Map<string, Uncommitted>();
     let lastCommit = performance.now();
-    let turn: Promise<unknown> = Promise.resolve();
-    const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
-      if (!flush) return work();
-      const run = turn.then(work, work);
-      turn = run.catch(() => undefined);
-      return run;
-    };
+    const turns = takingTurns();
+    const inTurn: Turns = (work) => (flush ? turns(work) : work());
     const subscription: ActiveSubscription = {
       groupId,
       commits,
