@@ -25,6 +25,7 @@ import type {
   EventLog,
   LogRecord,
   OutgoingRecord,
+  PartitionRef,
   RecordBatch,
   Subscription,
 } from '../ports.js';
@@ -378,24 +379,19 @@ export class KafkaEventLog implements EventLog {
       // Before a rebalance gives partitions away: what was handled is flushed and committed while still a member.
       consumer.on(consumer.events.REBALANCING, () => void inTurn(() => commitUncommitted()));
     }
-    let assigned = new Set<string>();
+    let assigned = new Map<string, PartitionRef>();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const now = new Set(
+      const now = new Map(
         Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
-          partitions.map((partition) => partitionKey(topic, partition)),
+          partitions.map((partition) => [partitionKey(topic, partition), { topic, partition }] as const),
         ),
       );
-      const revoked = [...assigned].filter((key) => !now.has(key));
+      const revoked = [...assigned].filter(([key]) => !now.has(key));
       assigned = now;
       if (revoked.length === 0) return;
       void inTurn(async () => {
-        for (const key of revoked) uncommitted.delete(key);
-        await options.onRevoked?.(
-          revoked.map((key) => {
-            const at = key.lastIndexOf(':');
-            return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
-          }),
-        );
+        for (const [key] of revoked) uncommitted.delete(key);
+        await options.onRevoked?.(revoked.map(([, ref]) => ref));
       }).catch((error: unknown) => logger.warn({ err: error }, 'handling revoked partitions failed'));
     });
 
