@@ -3,6 +3,9 @@
 // _total for counters; no label takes values that grow with tenants, domains or addresses.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Seconds a batch, or a flush of the batches' windows, may take: from a millisecond to a few seconds. */
+const BATCH_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -50,7 +53,7 @@ export class Metrics {
   readonly batchDuration = new Histogram({
     name: 'relayguard_batch_duration_seconds',
     help: 'Time to process one batch: decode, classify, window update, publish, store.',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: BATCH_SECONDS_BUCKETS,
     registers: [this.registry],
   });
 
@@ -84,7 +87,7 @@ export class Metrics {
   readonly windowFlushDuration = new Histogram({
     name: 'relayguard_window_flush_duration_seconds',
     help: 'Time to save the dirty windows of the scorer window cache before a commit (or after a batch).',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: BATCH_SECONDS_BUCKETS,
     registers: [this.registry],
   });
 
