@@ -89,17 +89,22 @@ async function counter(metrics: Metrics, name: string, labels: Record<string, st
 async function reference(records: readonly LogRecord[]): Promise<Map<string, TenantWindow>> {
   const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
   const { scorer: plain } = scorer(new MemoryEventLog({ clock }), store);
+  await deliver(plain, records, 500);
+  return store.load(tenants);
+}
+
+/** Hands `target` each partition's records in offset order, in batches of at most `batchSize`. */
+async function deliver(target: Scorer, records: readonly LogRecord[], batchSize = Number.POSITIVE_INFINITY) {
   for (let partition = 0; partition < PARTITIONS; partition++) {
     const own = records.filter((record) => record.partition === partition);
-    for (let from = 0; from < own.length; from += 500)
-      await plain.handleBatch({
+    for (let from = 0; from < own.length; from += batchSize)
+      await target.handleBatch({
         topic: Topics.messageSubmitted,
         partition,
-        records: own.slice(from, from + 500),
+        records: own.slice(from, from + batchSize),
         lag: 0,
       });
   }
-  return store.load(tenants);
 }
 
 function total(window: TenantWindow | undefined): number {
@@ -165,13 +170,7 @@ describe('scorer: window cache and write-behind saves', () => {
     await publish(log, workload(1_500, 2));
     const records = log.records(Topics.messageSubmitted);
     const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000 });
-    for (let partition = 0; partition < PARTITIONS; partition++)
-      await cached.handleBatch({
-        topic: Topics.messageSubmitted,
-        partition,
-        records: records.filter((record) => record.partition === partition),
-        lag: 0,
-      });
+    await deliver(cached, records);
     assert.equal((await store.load(tenants)).size, 0, 'nothing saved before a flush');
     const cachedBefore = await counter(metrics, 'relayguard_window_cache_tenants');
 
@@ -218,24 +217,15 @@ describe('scorer: window cache and write-behind saves', () => {
     const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
     await publish(log, workload(1_500, 4));
     const records = log.records(Topics.messageSubmitted);
-    const deliver = async (target: Scorer) => {
-      for (let partition = 0; partition < PARTITIONS; partition++)
-        await target.handleBatch({
-          topic: Topics.messageSubmitted,
-          partition,
-          records: records.filter((record) => record.partition === partition),
-          lag: 0,
-        });
-    };
     const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000 });
-    await deliver(cached);
+    await deliver(cached, records);
     const missesBefore = await counter(metrics, 'relayguard_window_cache_lookups_total', {
       result: 'miss',
     });
 
     // A scorer that owned the partitions meanwhile (this one was a zombie) scored and saved the same events.
     const { scorer: other } = scorer(log, store);
-    await deliver(other);
+    await deliver(other, records);
 
     // Every partition's windows are refused and dropped; delivered again from the last commit (here: the start),
     // they are loaded afresh, every event is a duplicate of what the other scorer saved, and the flush goes through.
@@ -244,7 +234,7 @@ describe('scorer: window cache and write-behind saves', () => {
       redeliver.map(({ partition }) => partition).sort(),
       Array.from({ length: PARTITIONS }, (_, p) => p),
     );
-    await deliver(cached);
+    await deliver(cached, records);
     assert.deepEqual(await cached.flush(), { redeliver: [] });
     assert.equal(
       await counter(metrics, 'relayguard_window_cache_lookups_total', { result: 'miss' }),
