@@ -22,6 +22,8 @@ need() {
 have_cmd() { command -v "$1" || [[ -x "/usr/sbin/$1" ]]; }
 
 need redis-server redis-server 'have_cmd redis-server'
+need redis-cli redis-tools 'have_cmd redis-cli'
+need openssl openssl 'have_cmd openssl'
 need gcc gcc 'have_cmd gcc'
 need 'libc headers' libc6-dev '[[ -f /usr/include/stdio.h ]]'
 need pkg-config pkg-config 'have_cmd pkg-config'

@@ -1,19 +1,25 @@
-// The WindowStore contract against a real Redis (Debian's redis-server on a free loopback port).
+// The WindowStore contract against a real Redis (Debian's redis-server on a free loopback port) and against a
+// real Redis Cluster of three masters with a replica each: the same suite, unchanged.
 
 import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisWindowStore } from '../../services/platform/redis/redis-window-store.js';
+import {
+  RedisWindowStore,
+  type RedisWindowStoreOptions,
+} from '../../services/platform/redis/redis-window-store.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
-import { windowStoreContract } from './window-store.contract.js';
+import { type WindowStoreFixture, windowStoreContract } from './window-store.contract.js';
 
 let redis: RedisServer;
+let cluster: RedisCluster;
 before(async () => {
-  redis = await startRedis();
+  [redis, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
 });
-after(() => redis.stop());
+after(() => Promise.all([redis?.stop(), cluster?.stop()]));
 
-windowStoreContract('redis', async () => {
-  const store = new RedisWindowStore({ url: redis.url, ttlMs: 3000 });
+async function fixture(options: Omit<RedisWindowStoreOptions, 'ttlMs'>): Promise<WindowStoreFixture> {
+  const store = new RedisWindowStore({ ...options, ttlMs: 3000 });
   await store.ready();
   return {
     store,
@@ -22,4 +28,7 @@ windowStoreContract('redis', async () => {
     elapse: (ms) => sleep(ms),
     cleanup: () => store.close(),
   };
-});
+}
+
+windowStoreContract('redis', () => fixture({ url: redis.url }));
+windowStoreContract('redis cluster', () => fixture({ url: cluster.url, clusterNodes: cluster.nodes }));
