@@ -25,6 +25,7 @@ import { messageSubmitted, seededRandom } from '../support/builders.js';
 import type { KafkaMock } from '../support/kafka-mock.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
 import { startProductionStack } from '../support/production-stack.js';
+import type { RedisCluster } from '../support/redis-cluster.js';
 import type { RedisServer } from '../support/redis-server.js';
 import type { SchemaRegistryDouble } from '../support/schema-registry.js';
 import { type Exit, freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
@@ -37,25 +38,42 @@ const SPAMMERS = 3;
 export interface ChaosStack {
   readonly kafka: KafkaMock;
   readonly registry: SchemaRegistryDouble;
-  readonly redis: RedisServer;
+  /** The single Redis, or the Redis Cluster when the stack was started with one. */
+  readonly redis: RedisServer | undefined;
+  readonly redisCluster: RedisCluster | undefined;
   readonly env: Readonly<Record<string, string>>;
   /** Kafka, registry codec and Redis store of the driver itself (publishing, reading back). */
   readonly adapters: Adapters;
-  /** A second Redis connection, for faults (CLIENT KILL, FLUSHALL). */
+  /** A second Redis connection (to the first node of a cluster), for faults (CLIENT KILL, FLUSHALL). */
   readonly redisAdmin: Redis;
   /** Committed offsets of the scorer group, and the end offsets, per partition of message-submitted. */
   progress(): Promise<{ committed: number; end: number }>;
   stop(): Promise<void>;
 }
 
-export async function startChaosStack(tenants: readonly string[]): Promise<ChaosStack> {
-  const { kafka, registry, redis, ...stack } = await startProductionStack({
+export interface ChaosStackOptions {
+  /** A Redis Cluster of three masters with a replica each instead of the single Redis. */
+  readonly redisCluster?: boolean;
+  /** More relayguard environment for the processes under test (e.g. REDIS_WAIT_REPLICAS). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startChaosStack(
+  tenants: readonly string[],
+  options: ChaosStackOptions = {},
+): Promise<ChaosStack> {
+  const { kafka, registry, redis, redisCluster, ...stack } = await startProductionStack({
     brokers: 3,
     partitions: PARTITIONS,
     // Durable as production runs it: a restarted Redis has every acknowledged write.
     redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+    redisCluster: options.redisCluster,
   });
-  const env = { ...stack.env, RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay` };
+  const env: Record<string, string> = {
+    ...stack.env,
+    RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay`,
+    ...options.env,
+  };
   const config = loadConfig(env);
   const adapters = productionAdapters(config, silentLogger);
   const admin = new AdminService({
@@ -72,12 +90,13 @@ export async function startChaosStack(tenants: readonly string[]): Promise<Chaos
 
   const kafkaAdmin = new Kafka({ brokers: kafka.bootstrapServers, logLevel: logLevel.NOTHING }).admin();
   await kafkaAdmin.connect();
-  const redisAdmin = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const redisAdmin = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null });
   redisAdmin.on('error', () => {});
   return {
     kafka,
     registry,
     redis,
+    redisCluster,
     env,
     adapters,
     redisAdmin,

@@ -7,9 +7,11 @@ import { promisify } from 'node:util';
 import { renderTable } from '../../services/cli/table.js';
 import { Topics } from '../../services/core/topics.js';
 import { seededRandom } from '../support/builders.js';
+import type { RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/tether.js';
 import {
   type ChaosStack,
+  type ChaosStackOptions,
   type Comparison,
   caughtUp,
   compare,
@@ -35,6 +37,8 @@ export interface FaultContext {
 
 export interface Scenario {
   readonly name: string;
+  /** What it runs on, when not the default stack (the single Redis). */
+  readonly stack?: ChaosStackOptions;
   readonly events: number;
   /** Producer rate, events a second. */
   readonly perSecond: number;
@@ -42,6 +46,11 @@ export interface Scenario {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function singleRedis(stack: ChaosStack): RedisServer {
+  if (!stack.redis) throw new Error('this fault needs the single Redis, not a cluster');
+  return stack.redis;
+}
 /** Kafka error codes (the protocol's), as the mock cluster returns them. */
 const KafkaError = {
   NOT_LEADER: 6,
@@ -128,7 +137,7 @@ export const redisRestarted = (events = 10_000): Scenario => ({
   perSecond: 1_500,
   async inject({ stack }) {
     await sleep(2_000);
-    await stack.redis.restart();
+    await singleRedis(stack).restart();
     return [await caughtUp(stack)];
   },
 });
@@ -199,8 +208,9 @@ export class IncompleteScenario extends Error {
 async function onChaosStack(
   tenants: readonly string[],
   body: (stack: ChaosStack, services: ServiceProcesses) => Promise<Omit<ScenarioResult, 'unplannedExits'>>,
+  options?: ChaosStackOptions,
 ): Promise<ScenarioResult> {
-  const stack = await startChaosStack(tenants);
+  const stack = await startChaosStack(tenants, options);
   const services = new ServiceProcesses(stack.env);
   try {
     return { ...(await body(stack, services)), unplannedExits: services.unplannedExits };
@@ -215,36 +225,40 @@ async function onChaosStack(
 export async function runScenario(scenario: Scenario, seed = 1): Promise<ScenarioResult> {
   const load = workload(scenario.events, seed);
   const ref = reference(load);
-  return onChaosStack(load.tenants, async (stack, services) => {
-    const scorer = services.add('scorer');
-    await scorer.start();
-    await scorer.ready();
-    const producing = produce(stack, load.events, scenario.perSecond);
-    const recoveries = await scenario.inject({
-      stack,
-      scorer,
-      services,
-      producing,
-      random: seededRandom(seed),
-    });
-    const sent = await producing;
-    recoveries.push(0);
-    await caughtUp(stack);
-    const comparison = await compare(stack, load, ref);
-    const recoveryMs = Math.max(...recoveries);
-    return {
-      fault: scenario.name,
-      sent,
-      recoveryMs,
-      ...comparison,
-      ok:
-        comparison.lost === 0 &&
-        comparison.duplicates === 0 &&
-        comparison.decisionsWrong === 0 &&
-        comparison.windowsDiffering === 0 &&
-        recoveryMs <= RECOVERY_BOUND_MS,
-    };
-  });
+  return onChaosStack(
+    load.tenants,
+    async (stack, services) => {
+      const scorer = services.add('scorer');
+      await scorer.start();
+      await scorer.ready();
+      const producing = produce(stack, load.events, scenario.perSecond);
+      const recoveries = await scenario.inject({
+        stack,
+        scorer,
+        services,
+        producing,
+        random: seededRandom(seed),
+      });
+      const sent = await producing;
+      recoveries.push(0);
+      await caughtUp(stack);
+      const comparison = await compare(stack, load, ref);
+      const recoveryMs = Math.max(...recoveries);
+      return {
+        fault: scenario.name,
+        sent,
+        recoveryMs,
+        ...comparison,
+        ok:
+          comparison.lost === 0 &&
+          comparison.duplicates === 0 &&
+          comparison.decisionsWrong === 0 &&
+          comparison.windowsDiffering === 0 &&
+          recoveryMs <= RECOVERY_BOUND_MS,
+      };
+    },
+    scenario.stack,
+  );
 }
 
 /**

@@ -15,3 +15,15 @@ pipelineScenario('Kafka + Schema Registry + Redis', async (start) => {
     },
   };
 });
+
+pipelineScenario('Kafka + Schema Registry + Redis Cluster', async (start) => {
+  const stack = await startProductionStack({ redisCluster: true });
+  const pipeline = await startProductionPipeline(stack, {}, start);
+  return {
+    ...pipeline,
+    async stop() {
+      await pipeline.stop();
+      await stack.stop();
+    },
+  };
+});

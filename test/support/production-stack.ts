@@ -1,15 +1,18 @@
 // The production components for tests: librdkafka's mock cluster (Kafka protocol) with relayguard's topics,
-// the Schema Registry double, and a real redis-server, each on free loopback ports; `env` configures relayguard
-// (in process, or a `relayguard scorer` child process) to use them.
+// the Schema Registry double, and a real redis-server (or a Redis Cluster of them), each on free loopback ports;
+// `env` configures relayguard (in process, or a `relayguard scorer` child process) to use them.
 import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
+import { type RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from './schema-registry.js';
 
 export interface ProductionStack {
   readonly kafka: KafkaMock;
   readonly registry: SchemaRegistryDouble;
-  readonly redis: RedisServer;
+  /** The single Redis; undefined when the stack runs a Redis Cluster instead. */
+  readonly redis: RedisServer | undefined;
+  readonly redisCluster: RedisCluster | undefined;
   /** The relayguard environment that points at these components. */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -21,6 +24,8 @@ export interface ProductionStackOptions {
   readonly partitions?: number;
   /** Extra redis-server arguments (an append-only file, for a Redis that is restarted). */
   readonly redisArgs?: readonly string[];
+  /** A Redis Cluster (REDIS_CLUSTER_NODES) instead of the single Redis; `redisArgs` apply to every node. */
+  readonly redisCluster?: boolean | Omit<StartRedisClusterOptions, 'args'>;
 }
 
 /**
@@ -40,11 +45,14 @@ export async function startProductionStack({
   brokers = 3,
   partitions = 3,
   redisArgs = [],
+  redisCluster,
 }: ProductionStackOptions = {}): Promise<ProductionStack> {
   const starting = [
     startKafkaMock({ brokers }),
     startSchemaRegistry(),
-    startRedis({ args: [...redisArgs] }),
+    redisCluster
+      ? startRedisCluster({ ...(redisCluster === true ? {} : redisCluster), args: redisArgs })
+      : startRedis({ args: [...redisArgs] }),
   ] as const;
   const settled = await Promise.allSettled(starting);
   const failed = settled.find((result) => result.status === 'rejected');
@@ -55,7 +63,8 @@ export async function startProductionStack({
     );
     throw failed.reason;
   }
-  const [kafka, registry, redis] = await Promise.all(starting);
+  const [kafka, registry, redisStarted] = await Promise.all(starting);
+  const [redis, cluster] = 'nodes' in redisStarted ? [undefined, redisStarted] : [redisStarted, undefined];
   // The mock implements no CreateTopics: the topics of `relayguard topics` are created through its launcher.
   for (const spec of plannedTopics({
     partitions,
@@ -68,14 +77,18 @@ export async function startProductionStack({
     kafka,
     registry,
     redis,
+    redisCluster: cluster,
     env: {
       ...mockClusterEnv(kafka.bootstrapServers),
       SCHEMA_REGISTRY_URL: registry.url,
-      REDIS_URL: redis.url,
+      REDIS_URL: redisStarted.url,
+      ...(cluster
+        ? { REDIS_CLUSTER_NODES: cluster.nodes.map((node) => `${node.host}:${node.port}`).join(',') }
+        : {}),
       RELAYGUARD_PARTITIONS: String(partitions),
     },
     async stop() {
-      await Promise.all([kafka.stop(), registry.stop(), redis.stop()]);
+      await Promise.all([kafka.stop(), registry.stop(), redisStarted.stop()]);
     },
   };
 }
