@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite starts for real (see DESIGN.md, "Real components"):
 # redis-server, librdkafka's mock cluster (headers + lib, and a C compiler for the launcher), postfix,
-# swaks, prometheus and postfwd. Installs what is missing with apt-get when run as root on Debian, otherwise
+# swaks, prometheus, postfwd and chromium. Installs what is missing with apt-get when run as root on Debian, otherwise
 # names what is missing and exits 1. Then compiles the Kafka mock launcher into .cache/.
 # Idempotent: with everything present it touches neither apt nor the compiler.
 set -euo pipefail
@@ -35,6 +35,8 @@ need prometheus prometheus 'have_cmd prometheus'
 need promtool prometheus 'have_cmd promtool'
 # The policy benchmark (bench/policy.ts, run --quick by the suite) compares with Debian's postfwd.
 need postfwd2 postfwd 'have_cmd postfwd2'
+# The console's browser tests drive Debian's chromium with playwright-core (which never downloads a browser).
+need chromium chromium '[[ -x /usr/bin/chromium ]]'
 
 if ((${#missing_packages[@]} > 0)); then
   if [[ "$(id -u)" != 0 || ! -f /etc/debian_version ]] || ! command -v apt-get >/dev/null; then

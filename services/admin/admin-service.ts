@@ -26,11 +26,12 @@ import { RelayguardError } from '../core/errors.js';
 import { parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
 import { BLOCK_HISTORY_MS, type ContractTopic, type TopicContracts, Topics } from '../core/topics.js';
-import { windowCounts } from '../core/windows.js';
+import { type TenantWindow, windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
 import { type ConnectorReview, reviewConnectors } from './connector-review.js';
+import { type TenantWindowReply, windowView } from './console/window-view.js';
 
 export interface Actor {
   /** Who acts: a token's subject, never the token. */
@@ -319,9 +320,7 @@ export class AdminService {
     const now = this.#deps.clock.now();
     const effective = effectivePolicy(this.#deps.policy, record?.policy, probationUntil(record), now);
     const window = (await this.#deps.store.load([tenantId])).get(tenantId);
-    const counters: WindowCounts = window
-      ? windowCounts(window, effective.forwardedWeight)
-      : { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
+    const counters = countsOf(window, effective.forwardedWeight);
     const until = probationUntil(record);
     const blocked = record.block?.mode === 'ENFORCE';
     return {
@@ -338,6 +337,30 @@ export class AdminService {
             selfServiceChecks: this.selfServiceChecks(tenantId, undefined),
           }
         : null,
+    };
+  }
+
+  /** The tenant's live window minute by minute, and what carried its unregistered mail (the console's chart). */
+  async window(tenantId: string): Promise<TenantWindowReply> {
+    const record = this.#tenant(tenantId);
+    const { policy, store, clock } = this.#deps;
+    const effective = effectivePolicy(policy, record.policy, probationUntil(record), clock.now());
+    const window = (await store.load([tenantId])).get(tenantId);
+    return {
+      tenantId,
+      windowMinutes: policy.windowMinutes,
+      counters: countsOf(window, effective.forwardedWeight),
+      ...windowView(window, policy.windowMinutes),
+    };
+  }
+
+  /** The blocks before the current one: when each was decided (30 days kept) and the last lift. */
+  history(tenantId: string) {
+    const record = this.#tenant(tenantId);
+    return {
+      tenantId,
+      blockTimes: [...record.blockTimes].reverse(),
+      lastUnblock: record.lastUnblock,
     };
   }
 
@@ -605,6 +628,12 @@ export class AdminService {
       'admin change',
     );
   }
+}
+
+function countsOf(window: TenantWindow | undefined, forwardedWeight: number): WindowCounts {
+  return window
+    ? windowCounts(window, forwardedWeight)
+    : { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
 }
 
 function missingAttestations(attestations: Partial<Attestations>): string[] {

@@ -44,7 +44,7 @@ describe('admin API: every route for every role', () => {
     await driver.stop();
   });
 
-  type Access = 'tenant-read' | 'tenant-write' | 'operator' | 'global-read';
+  type Access = 'tenant-read' | 'tenant-write' | 'operator' | 'global-read' | 'session';
   const routes: { method: InjectOptions['method']; url: string; payload?: object; access: Access }[] = [
     {
       method: 'PUT',
@@ -79,20 +79,27 @@ describe('admin API: every route for every role', () => {
     { method: 'GET', url: '/v1/blocks', access: 'global-read' },
     { method: 'GET', url: '/v1/tenants/acme/policy', access: 'tenant-read' },
     { method: 'PUT', url: '/v1/tenants/acme/policy', payload: {}, access: 'operator' },
+    { method: 'GET', url: '/v1/session', access: 'session' },
+    { method: 'GET', url: '/v1/tenants/acme/window', access: 'tenant-read' },
+    { method: 'GET', url: '/v1/tenants/acme/history', access: 'tenant-read' },
   ];
   const roles: { name: string; headers: Record<string, string>; may: (access: Access) => boolean | 401 }[] = [
     { name: 'operator', headers: bearer(TOKENS.operator), may: () => true },
     {
       name: 'reader',
       headers: bearer(TOKENS.reader),
-      may: (a) => a === 'tenant-read' || a === 'global-read',
+      may: (a) => a === 'tenant-read' || a === 'global-read' || a === 'session',
     },
     {
       name: 'tenant-admin of acme',
       headers: bearer(TOKENS.acmeAdmin),
-      may: (a) => a === 'tenant-read' || a === 'tenant-write',
+      may: (a) => a === 'tenant-read' || a === 'tenant-write' || a === 'session',
     },
-    { name: 'tenant-admin of globex', headers: bearer(TOKENS.globexAdmin), may: () => false },
+    {
+      name: 'tenant-admin of globex',
+      headers: bearer(TOKENS.globexAdmin),
+      may: (a) => a === 'session',
+    },
     { name: 'relay', headers: bearer(TOKENS.relay), may: () => false },
     { name: 'no token', headers: {}, may: () => 401 },
     { name: 'a bad token', headers: bearer('not-a-configured-token-at-all'), may: () => 401 },

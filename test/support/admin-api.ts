@@ -1,6 +1,8 @@
 // The admin API on a pipeline driver's runtime, as `relayguard all` serves it: the platform HTTP server with the
-// admin plugin. Tests use inject() on it; the CLI test listens on a free loopback port.
+// admin plugin and the console's files. Tests use inject() on it; the CLI and console tests listen on a free
+// loopback port.
 
+import { consoleAssets } from '../../services/admin/console/console-assets.js';
 import { adminApi } from '../../services/admin/http/admin-api.js';
 import type { AuditEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
@@ -40,6 +42,7 @@ export async function startAdminApi(
     rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
     isReady: () => true,
   });
+  await http.register(consoleAssets);
   await http.ready();
   return http;
 }

@@ -275,6 +275,40 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     },
   );
 
+  // What the console reads besides the routes above: who the token is, the live window, the earlier blocks.
+  app.get(
+    '/session',
+    route('session', {
+      tags: ['console'],
+      summary: "The calling token's role and tenant (never the token): what the console may show and offer",
+      response: { 200: S.session },
+    }),
+    async (request) => {
+      const { subject, tokenRole, tenantId } = request.principal!;
+      return { subject, role: tokenRole, tenantId };
+    },
+  );
+  app.get<{ Params: TenantParams }>(
+    '/tenants/:tenantId/window',
+    route('tenant-read', {
+      tags: ['console'],
+      summary: "The tenant's live window minute by minute, with the domains and connectors that carried U",
+      params: S.tenantParams,
+      response: { 200: S.tenantWindow },
+    }),
+    async (request) => admin.window(request.params.tenantId),
+  );
+  app.get<{ Params: TenantParams }>(
+    '/tenants/:tenantId/history',
+    route('tenant-read', {
+      tags: ['console'],
+      summary: "When the tenant's blocks of the last 30 days were decided, newest first, and the last lift",
+      params: S.tenantParams,
+      response: { 200: S.tenantHistory },
+    }),
+    async (request) => admin.history(request.params.tenantId),
+  );
+
   // Policy
   app.get<{ Params: TenantParams }>(
     '/tenants/:tenantId/policy',

@@ -10,8 +10,9 @@ export type Principal = TokenPrincipal;
 /**
  * What a route requires. tenant-read: operator, reader, or the tenant's own admin. tenant-write: operator or the
  * tenant's own admin. operator: operators only. global-read: operators and readers (cross-tenant lists).
+ * session: any admin token, about itself only (the console asks what its token may do).
  */
-export type Access = 'tenant-read' | 'tenant-write' | 'operator' | 'global-read';
+export type Access = 'tenant-read' | 'tenant-write' | 'operator' | 'global-read' | 'session';
 
 /** Relay tokens pass none of the admin API's access rules, so they never act on the audit topic. */
 const AUDIT_ROLES: Record<Exclude<TokenRole, 'relay'>, Role> = {
@@ -32,8 +33,9 @@ export function allows(principal: Principal, access: Access, tenantId: string | 
     case 'operator':
       return true;
     case 'reader':
-      return access === 'tenant-read' || access === 'global-read';
+      return access === 'tenant-read' || access === 'global-read' || access === 'session';
     case 'tenant-admin':
+      if (access === 'session') return true;
       return (access === 'tenant-read' || access === 'tenant-write') && tenantId === principal.tenantId;
     case 'relay':
       return false;

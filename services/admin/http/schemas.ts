@@ -1,6 +1,6 @@
 // The admin API's JSON schemas: they validate requests (unknown fields are refused: additionalProperties false),
 // shape the responses, and are what @fastify/swagger turns into /openapi.json — one source for all three.
-import { RelayPathValues } from '../../core/contracts.generated.js';
+import { RelayPathValues, UnblockSourceValues } from '../../core/contracts.generated.js';
 import { ID_PATTERN, ID_RULE } from '../../platform/config.js';
 
 // The description is what a pattern error message quotes: it says what the value must be.
@@ -301,4 +301,63 @@ export const policyView = object({
     probation: { type: 'boolean' },
     probationUntil: { type: ['integer', 'null'] },
   }),
+});
+
+export const session = object({
+  subject: { type: 'string', description: "the token's role and digest prefix, as the audit topic names it" },
+  role: { type: 'string', enum: ['operator', 'reader', 'tenant-admin'] },
+  tenantId: { type: ['string', 'null'], description: 'the tenant a tenant-admin token manages' },
+});
+
+const carriers = {
+  type: 'array',
+  description: 'most messages first',
+  items: object({
+    key: { type: 'string' },
+    messages: { type: 'integer' },
+    lastSeenAt: epochMs('start of the minute it was last seen in'),
+  }),
+} as const;
+
+export const tenantWindow = object({
+  tenantId: { type: 'string' },
+  windowMinutes: { type: 'integer' },
+  counters,
+  start: { type: ['integer', 'null'], description: 'start of the window (epoch ms); null without one' },
+  end: { type: ['integer', 'null'], description: 'end of the window, exclusive (epoch ms)' },
+  minutes: {
+    type: 'array',
+    description: 'oldest first, every minute of the window',
+    items: object({
+      at: epochMs('start of the minute'),
+      unregistered: { type: 'integer', description: 'U in this minute' },
+      forwarded: { type: 'integer', description: 'F in this minute' },
+      total: { type: 'integer', description: 'T in this minute' },
+      domainsLastSeen: {
+        type: 'integer',
+        description: 'distinct unregistered domains last seen in this minute (they sum to D)',
+      },
+    }),
+  },
+  domains: carriers,
+  connectors: carriers,
+});
+
+export const tenantHistory = object({
+  tenantId: { type: 'string' },
+  blockTimes: { type: 'array', description: 'newest first', items: epochMs('when a block was decided') },
+  lastUnblock: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['blockId', 'source', 'actor', 'ticket', 'attestations', 'probationUntil', 'unblockedAt'],
+    properties: {
+      blockId: { type: 'string' },
+      source: { type: 'string', enum: UnblockSourceValues },
+      actor: { type: 'string' },
+      ticket: { type: ['string', 'null'] },
+      attestations,
+      probationUntil: { type: ['integer', 'null'] },
+      unblockedAt: epochMs('when the block was lifted'),
+    },
+  },
 });

@@ -1,6 +1,7 @@
 // `relayguard all | scorer | enforcer | admin`: run services until SIGTERM or SIGINT, then stop gracefully
 // (finish the batch in hand, commit, leave the group).
 import { randomBytes } from 'node:crypto';
+import { CONSOLE_PREFIX, consoleAssets } from '../../admin/console/console-assets.js';
 import { adminApi } from '../../admin/http/admin-api.js';
 import { decisionApi } from '../../enforcer/decision-api.js';
 import { postfixEndpoint, startPolicyServer } from '../../enforcer/policy-server.js';
@@ -40,6 +41,7 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
       rateLimitPerMinute: config.rateLimitPerMinute,
       isReady: () => ready,
     });
+    await http.register(consoleAssets);
   }
   const httpAddress = await http.listen({ host: config.bindAddress, port: config.httpPort });
   // Up before the enforcer is ready: until then it answers with the configured fallback, and counts it.
@@ -60,6 +62,9 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     `  schemas:      ${description.codec}`,
     `  window store: ${description.store}`,
     `  http:         ${httpAddress} (/healthz, /readyz, /metrics, /openapi.json${enforcer ? ', POST /v1/decisions' : ''})`,
+    ...(runtime.admin
+      ? [`  console:      ${httpAddress}${CONSOLE_PREFIX}/ (sign in with an admin token)`]
+      : []),
     ...(policyServer
       ? [`  postfix:      check_policy_service ${postfixEndpoint(policyServer)} (see deploy/postfix/)`]
       : []),

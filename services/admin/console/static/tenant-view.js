@@ -1,0 +1,490 @@
+// A tenant's page: status and the evidence of its block, the live window, connector review (disable/enable),
+// accepted domains, policy, earlier blocks, and the unblock its token may do. Every part comes from the admin
+// API; a part the API refuses shows the refusal in the API's words, and the rest of the page still renders.
+import { api, path } from './api.js';
+import { windowCharts } from './chart.js';
+import { alertBox, errorMessage, h, replaceChildren, table, time } from './dom.js';
+
+const RULES = {
+  VOLUME: 'volume rule: U and U/T at or above their thresholds',
+  DISTINCT_DOMAINS: 'distinct-domains rule: D and U at or above their thresholds',
+};
+
+const ATTESTATIONS = [
+  ['domainsRegistered', 'Every domain the tenant sends from is registered as an accepted domain'],
+  ['connectorsReviewed', 'The connectors were reviewed and unknown ones removed or disabled'],
+  ['serversSecured', "The tenant's on-premises servers were secured"],
+];
+
+function section(id, title, ...children) {
+  return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), children);
+}
+
+/** A part of the page from one API answer: its content, or the API's refusal. */
+function part(settled, render) {
+  return settled.status === 'fulfilled' ? render(settled.value) : alertBox(settled.reason);
+}
+
+function definitions(pairs) {
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter(Boolean).map(([term, detail]) => [h('dt', null, term), h('dd', null, detail)]),
+  );
+}
+
+function statusPart(status) {
+  const { block } = status;
+  const badge = status.blocked
+    ? h('p', { class: 'badge blocked' }, 'Blocked: mail from unregistered domains is refused (550 5.7.750)')
+    : block?.mode === 'MONITOR'
+      ? h('p', { class: 'badge monitor' }, 'Monitor mode: would be blocked, not enforced')
+      : h('p', { class: 'badge ok' }, 'Not blocked');
+  return [
+    badge,
+    definitions([
+      ['Mode', status.mode === 'ENFORCE' ? 'enforce' : 'monitor (decisions are never enforced)'],
+      status.probationUntil !== null && ['On probation until', time(status.probationUntil)],
+      [
+        'Live window',
+        `U ${status.counters.unregistered}, F ${status.counters.forwardedUnregistered}, ` +
+          `T ${status.counters.total}, D ${status.counters.distinctUnregisteredDomains}`,
+      ],
+    ]),
+  ];
+}
+
+function evidencePart(status) {
+  const { block } = status;
+  if (block === null) return h('p', { class: 'empty' }, 'No current block: nothing to show as evidence.');
+  const { evidence } = block;
+  const thresholdRows = [
+    ['U: unregistered messages', evidence.unregistered, evidence.thresholds.minUnregistered],
+    [
+      'U/T',
+      evidence.total === 0 ? 0 : (evidence.unregistered / evidence.total).toFixed(2),
+      evidence.thresholds.minUnregisteredRatio,
+    ],
+    [
+      'D: distinct unregistered domains',
+      evidence.distinctUnregisteredDomains,
+      evidence.thresholds.minDistinctDomains,
+    ],
+    ['F: forwarded unregistered', evidence.forwardedUnregistered, '—'],
+    ['T: all messages', evidence.total, '—'],
+  ];
+  return [
+    definitions([
+      ['Block', block.blockId],
+      ['Blocked since', time(block.blockedAt)],
+      ['Rule', RULES[block.reason] ?? block.reason],
+      ['Mode', block.mode === 'ENFORCE' ? 'enforce' : 'monitor'],
+      ['Window', [time(evidence.windowStart), ' to ', time(evidence.windowEnd)]],
+      ['Policy version', block.policyVersion],
+      block.probation && ['Probation', 'decided while on probation (halved thresholds)'],
+    ]),
+    table('The counts when the block was decided', ['Count', 'Value', 'Threshold'], thresholdRows, ''),
+    table(
+      'Top unregistered sender domains',
+      ['Domain', 'Messages'],
+      evidence.topDomains.map((entry) => [entry.domain, entry.messages]),
+      'The evidence names no domain.',
+    ),
+    table(
+      'Connectors that carried them',
+      ['Connector', 'Messages', 'Created'],
+      evidence.connectors.map((entry) => [entry.connectorId, entry.messages, time(entry.createdAt)]),
+      'The evidence names no connector.',
+    ),
+    status.remediation?.warnings.length
+      ? h(
+          'div',
+          { class: 'warnings' },
+          h('h3', null, 'What the system still sees'),
+          h(
+            'ul',
+            null,
+            status.remediation.warnings.map((warning) => h('li', null, warning)),
+          ),
+        )
+      : null,
+  ];
+}
+
+function windowPart(window, status, policy) {
+  if (window.minutes.length === 0) {
+    return h(
+      'p',
+      { class: 'empty' },
+      'No live window: the tenant sent nothing in the last window, or a lift cleared it.',
+    );
+  }
+  return [
+    windowCharts(window, status.thresholds, policy?.effective.forwardedWeight ?? 0),
+    h(
+      'div',
+      { class: 'columns' },
+      table(
+        'Unregistered sender domains in the window',
+        ['Domain', 'Messages', 'Last seen'],
+        window.domains.map((entry) => [entry.key, entry.messages, time(entry.lastSeenAt)]),
+        'No unregistered domain in the window.',
+      ),
+      table(
+        'Connectors that carried them',
+        ['Connector', 'Messages', 'Last seen'],
+        window.connectors.map((entry) => [entry.key, entry.messages, time(entry.lastSeenAt)]),
+        'No connector carried unregistered mail in the window.',
+      ),
+    ),
+  ];
+}
+
+function connectorsPart(review, connectors, canWrite, act) {
+  if (review.connectors.length === 0) return h('p', { class: 'empty' }, 'The tenant has no connector.');
+  const configured = new Map(connectors.connectors.map((connector) => [connector.connectorId, connector]));
+  const rows = review.connectors.map((entry) => {
+    const connector = configured.get(entry.connectorId);
+    const toggle =
+      canWrite && connector
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: connector.enabled ? 'danger' : '',
+              on: {
+                click: () =>
+                  act(
+                    `${connector.enabled ? 'Disabled' : 'Enabled'} connector ${connector.connectorId}.`,
+                    () =>
+                      api('PUT', path`/tenants/${connector.tenantId}/connectors/${connector.connectorId}`, {
+                        relayPath: connector.relayPath,
+                        senderIpRanges: connector.senderIpRanges,
+                        tlsCertificateDomain: connector.tlsCertificateDomain,
+                        enabled: !connector.enabled,
+                      }),
+                  ),
+              },
+            },
+            `${connector.enabled ? 'Disable' : 'Enable'} ${connector.connectorId}`,
+          )
+        : null;
+    return [
+      entry.connectorId,
+      entry.configured ? (entry.enabled ? 'enabled' : 'disabled') : 'not configured',
+      entry.relayPath ?? '—',
+      connector
+        ? [
+            connector.senderIpRanges.join(', '),
+            connector.tlsCertificateDomain ? ` cert ${connector.tlsCertificateDomain}` : '',
+          ]
+        : '—',
+      entry.createdAt === null ? '—' : [time(entry.createdAt), ` by ${entry.createdBy}`],
+      `${entry.unregisteredMessages.evidence} / ${entry.unregisteredMessages.window}`,
+      String(entry.score),
+      entry.reasons.length === 0
+        ? 'nothing unusual'
+        : h(
+            'ul',
+            { class: 'reasons' },
+            entry.reasons.map((reason) => h('li', null, reason.detail)),
+          ),
+      toggle,
+    ];
+  });
+  return table(
+    'Most unusual first',
+    [
+      'Connector',
+      'State',
+      'Relay path',
+      'Identified by',
+      'Created',
+      'U evidence / window',
+      'Score',
+      'Reasons',
+      canWrite ? 'Action' : '',
+    ],
+    rows,
+    '',
+  );
+}
+
+function domainsPart(domains) {
+  return table(
+    'Accepted (registered) domains',
+    ['Domain', 'Unicode', 'Subdomains', 'Verification', 'Added'],
+    domains.acceptedDomains.map((entry) => [
+      entry.domain,
+      entry.unicode === entry.domain ? '' : entry.unicode,
+      entry.matchSubdomains ? 'included' : 'not included',
+      // The verification state where the API reports one (domain verification, docs/admin-api.md).
+      entry.verification?.state ?? entry.verified?.toString() ?? 'not reported',
+      time(entry.addedAt),
+    ]),
+    'The tenant has no accepted domain: all its mail counts as unregistered.',
+  );
+}
+
+function policyPart(policy) {
+  const { effective, global, overrides } = policy;
+  const rows = [
+    ['Mode', effective.mode, global.mode, overrides.mode ?? ''],
+    [
+      'U (volume rule)',
+      effective.thresholds.minUnregistered,
+      global.thresholds.minUnregistered,
+      overrides.minUnregistered ?? '',
+    ],
+    [
+      'U/T (volume rule)',
+      effective.thresholds.minUnregisteredRatio,
+      global.thresholds.minUnregisteredRatio,
+      overrides.minUnregisteredRatio ?? '',
+    ],
+    [
+      'D (distinct-domains rule)',
+      effective.thresholds.minDistinctDomains,
+      global.thresholds.minDistinctDomains,
+      overrides.minDistinctDomains ?? '',
+    ],
+    [
+      'U (distinct-domains rule)',
+      effective.thresholds.minUnregisteredWithDistinct,
+      global.thresholds.minUnregisteredWithDistinct,
+      overrides.minUnregisteredWithDistinct ?? '',
+    ],
+    ['Forwarded weight', effective.forwardedWeight, global.forwardedWeight, overrides.forwardedWeight ?? ''],
+  ];
+  return [
+    table('Thresholds', ['Setting', 'In force', 'Global', "Tenant's override"], rows, ''),
+    effective.probationUntil
+      ? h('p', null, 'Halved on probation until ', time(effective.probationUntil), '.')
+      : null,
+  ];
+}
+
+function historyPart(history, status) {
+  const earlier = history.blockTimes.filter((at) => at !== status.block?.blockedAt);
+  const lift = history.lastUnblock;
+  return [
+    lift === null
+      ? h('p', { class: 'empty' }, 'No block of this tenant was lifted yet.')
+      : definitions([
+          ['Last lift', time(lift.unblockedAt)],
+          ['Block', lift.blockId],
+          ['By', `${lift.actor} (${lift.source === 'OPERATOR' ? 'operator' : 'self-service'})`],
+          ['Ticket', lift.ticket ?? '—'],
+          lift.probationUntil !== null && ['Probation until', time(lift.probationUntil)],
+        ]),
+    table(
+      'Earlier blocks (30 days)',
+      ['Blocked at'],
+      earlier.map((at) => [time(at)]),
+      'No earlier block in the last 30 days.',
+    ),
+  ];
+}
+
+function attestationFields(prefix) {
+  return h(
+    'fieldset',
+    null,
+    h('legend', null, 'Attestations'),
+    ATTESTATIONS.map(([key, label]) =>
+      h(
+        'div',
+        { class: 'check' },
+        h('input', { type: 'checkbox', id: `${prefix}-${key}`, name: key }),
+        h('label', { for: `${prefix}-${key}` }, label),
+      ),
+    ),
+  );
+}
+
+function attestationsOf(form) {
+  return Object.fromEntries(ATTESTATIONS.map(([key]) => [key, form.elements[key].checked]));
+}
+
+function unblockPart(status, session, act) {
+  if (!status.blocked)
+    return h('p', { class: 'empty' }, 'The tenant is not blocked: there is nothing to lift.');
+  if (session.role === 'operator') {
+    const form = h(
+      'form',
+      {
+        id: 'unblock-form',
+        on: {
+          submit: (event) => {
+            event.preventDefault();
+            act('Block lifted.', () =>
+              api('POST', path`/tenants/${status.tenantId}/unblock`, {
+                ticket: form.elements.ticket.value.trim() || undefined,
+                attestations: attestationsOf(form),
+              }),
+            );
+          },
+        },
+      },
+      h(
+        'p',
+        null,
+        'Lift the block once the tenant proved its remediation. The API refuses a lift without all three attestations and a ticket.',
+      ),
+      attestationFields('unblock'),
+      h('label', { for: 'unblock-ticket' }, 'Support ticket'),
+      h('input', { id: 'unblock-ticket', name: 'ticket', maxlength: 128, autocomplete: 'off' }),
+      h('button', { type: 'submit', class: 'primary' }, 'Lift the block'),
+    );
+    return form;
+  }
+  if (session.role === 'tenant-admin') {
+    const checks = status.remediation?.selfServiceChecks ?? [];
+    const systemPasses = checks.every((check) => check.passed);
+    const button = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Lift the block myself');
+    const form = h(
+      'form',
+      {
+        id: 'self-service-form',
+        on: {
+          change: () => {
+            button.disabled = !(systemPasses && Object.values(attestationsOf(form)).every(Boolean));
+          },
+          submit: (event) => {
+            event.preventDefault();
+            act('Block lifted: the tenant is on probation (halved thresholds).', () =>
+              api('POST', path`/tenants/${status.tenantId}/self-service-unblock`, {
+                attestations: attestationsOf(form),
+              }),
+            );
+          },
+        },
+      },
+      h(
+        'p',
+        null,
+        "A tenant's first block in 30 days can be lifted here once the system's own checks pass; an operator lifts any other.",
+      ),
+      h(
+        'ul',
+        { class: 'checks' },
+        checks.map((check) =>
+          h(
+            'li',
+            { class: check.passed ? 'passed' : 'failed' },
+            check.passed ? 'Passed: ' : 'Not yet: ',
+            check.detail,
+          ),
+        ),
+      ),
+      attestationFields('self-service'),
+      button,
+    );
+    return form;
+  }
+  return h('p', { class: 'muted' }, 'A reader token can read only: an operator lifts blocks.');
+}
+
+export function tenantView({ view, session, announce }, tenantId) {
+  let stopped = false;
+  const message = h('div', { id: 'action-result', tabindex: -1 });
+  const canWrite =
+    session.role === 'operator' || (session.role === 'tenant-admin' && session.tenantId === tenantId);
+
+  /** Runs a change, then reloads the page's data; shows the API's answer either way. */
+  async function act(success, request) {
+    try {
+      const answer = await request();
+      const warnings = answer?.warnings ?? [];
+      replaceChildren(
+        message,
+        h(
+          'div',
+          { class: 'notice', role: 'status' },
+          success,
+          warnings.length
+            ? h(
+                'ul',
+                null,
+                warnings.map((warning) => h('li', null, warning)),
+              )
+            : null,
+        ),
+      );
+      announce(success);
+    } catch (error) {
+      replaceChildren(
+        message,
+        h(
+          'div',
+          { class: 'error', role: 'alert' },
+          errorMessage(error),
+          error.checks?.length
+            ? h(
+                'ul',
+                null,
+                error.checks.map((check) =>
+                  h('li', null, `${check.passed ? 'passed' : 'failed'}: ${check.detail}`),
+                ),
+              )
+            : null,
+        ),
+      );
+    }
+    if (stopped) return;
+    await load();
+    // The button that was pressed is gone with the reload: keyboard focus goes to what it answered.
+    message.focus();
+  }
+
+  async function load() {
+    const get = (route) => api('GET', route);
+    const [status, window, history, domains, connectors, review, policy] = await Promise.allSettled([
+      get(path`/tenants/${tenantId}/status`),
+      get(path`/tenants/${tenantId}/window`),
+      get(path`/tenants/${tenantId}/history`),
+      get(path`/tenants/${tenantId}/accepted-domains`),
+      get(path`/tenants/${tenantId}/connectors`),
+      get(path`/tenants/${tenantId}/connectors/review`),
+      get(path`/tenants/${tenantId}/policy`),
+    ]);
+    if (stopped) return;
+    const title = h('h1', null, `Tenant ${tenantId}`);
+    if (status.status === 'rejected') return replaceChildren(view, title, alertBox(status.reason));
+    const current = status.value;
+    const policyValue = policy.status === 'fulfilled' ? policy.value : null;
+    replaceChildren(
+      view,
+      title,
+      statusPart(current),
+      message,
+      section('evidence-title', 'Current block and its evidence', evidencePart(current)),
+      section('unblock-title', 'Unblock', unblockPart(current, session, act)),
+      section(
+        'window-title',
+        'Live window',
+        part(window, (value) => windowPart(value, current, policyValue)),
+      ),
+      section(
+        'connectors-title',
+        'Connector review',
+        review.status === 'fulfilled' && connectors.status === 'fulfilled'
+          ? connectorsPart(review.value, connectors.value, canWrite, act)
+          : alertBox(review.reason ?? connectors.reason),
+      ),
+      section('domains-title', 'Accepted domains', part(domains, domainsPart)),
+      section('policy-title', 'Policy', part(policy, policyPart)),
+      section(
+        'history-title',
+        'Earlier blocks',
+        part(history, (value) => historyPart(value, current)),
+      ),
+    );
+  }
+
+  replaceChildren(view, h('h1', null, `Tenant ${tenantId}`), h('p', { class: 'muted' }, 'Loading…'));
+  void load();
+  return () => {
+    stopped = true;
+  };
+}

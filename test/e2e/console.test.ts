@@ -1,0 +1,271 @@
+// The operator console in a real browser (Debian's chromium, driven by playwright-core) against the admin API on
+// the embedded pipeline: an operator finds the blocked tenant of an attack, reads the evidence, disables the
+// unusual connector and lifts the block with attestations, after which the enforcer accepts the tenant's mail
+// again; a tenant admin sees only its own tenant and is offered no operator action; a reader can change
+// nothing; evidence with hostile strings (from a block event written straight to the topic) is shown as text.
+// Screenshots at 1280x800 go to .cache/console-screenshots/ (docs/console.md).
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import { Topics } from '../../services/core/topics.js';
+import { projectPath } from '../../services/platform/project-files.js';
+import { type AdminServer, floodUnregistered, startAdminApi, TOKENS } from '../support/admin-api.js';
+import { type Browser, launchBrowser } from '../support/browser.js';
+import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+
+const START = Date.UTC(2026, 10, 28, 9);
+const DAY = 86_400_000;
+const SCREENSHOTS = projectPath('.cache', 'console-screenshots');
+
+const HOSTILE_DOMAIN = '<img src=x onerror="window.__pwned=1">.example';
+const HOSTILE_CONNECTOR = '<script>window.__pwned=2</script>';
+const HOSTILE_TICKET = '<i onmouseover="window.__pwned=3">SUP-42</i>';
+
+/** globex's block as a producer with write access to the topic could forge it: nothing in it is trusted. */
+function hostileBlock(at: number): TenantBlockEvent {
+  return {
+    eventId: 'forged-1',
+    tenantId: 'globex',
+    occurredAt: at,
+    kind: 'BLOCKED',
+    unblocked: null,
+    blocked: {
+      blockId: '<b>globex-block</b>',
+      mode: 'ENFORCE',
+      reason: 'DISTINCT_DOMAINS',
+      policyVersion: '"><svg onload="window.__pwned=4">',
+      probation: false,
+      evidence: {
+        windowStart: at - 3_600_000,
+        windowEnd: at,
+        unregistered: 120,
+        forwardedUnregistered: 0,
+        total: 130,
+        distinctUnregisteredDomains: 60,
+        thresholds: {
+          minUnregistered: 500,
+          minUnregisteredRatio: 0.25,
+          minDistinctDomains: 50,
+          minUnregisteredWithDistinct: 100,
+        },
+        topDomains: [{ domain: HOSTILE_DOMAIN, messages: 120 }],
+        connectors: [{ connectorId: HOSTILE_CONNECTOR, messages: 120, createdAt: null }],
+      },
+    },
+  };
+}
+
+describe('console in a real browser', () => {
+  let driver: PipelineDriver;
+  let app: AdminServer;
+  let base: string;
+  let browser: Browser;
+  /** Every URL the browser asked for, to prove no token ever went into one. */
+  const requested: string[] = [];
+  const attackStart = START + 20 * DAY;
+
+  before(async () => {
+    driver = await startPipeline({}, START);
+    const admin = driver.runtime.admin!;
+    for (const tenant of ['acme', 'globex']) {
+      await admin.putAcceptedDomain(OPERATOR, tenant, `${tenant}.example`, true);
+    }
+    await admin.putConnector(OPERATOR, 'acme', 'hq', {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['192.0.2.0/24'],
+      enabled: true,
+    });
+    await admin.putConnector(OPERATOR, 'globex', 'globex-hq', {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['203.0.113.0/24'],
+      enabled: true,
+    });
+    // The attacker's connector, created the day the flood starts: the review ranks it first.
+    driver.clock.set(attackStart - 60_000);
+    await admin.putConnector(OPERATOR, 'acme', 'edge', {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['198.51.100.0/24'],
+      enabled: true,
+    });
+    await floodUnregistered(driver, 'acme', 'edge', attackStart);
+    const { codec } = driver.runtime.adapters;
+    await driver.log.publish(Topics.tenantBlocks, [
+      {
+        key: 'globex',
+        value: await codec.encode(Topics.tenantBlocks, hostileBlock(attackStart + 5 * 60_000)),
+      },
+    ]);
+    await driver.settle();
+    assert.equal(driver.runtime.directory.tenant('acme')?.block?.mode, 'ENFORCE', 'the flood blocked acme');
+    assert.equal(driver.runtime.directory.tenant('globex')?.block?.mode, 'ENFORCE');
+
+    app = await startAdminApi(driver);
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchBrowser();
+    browser.context.on('request', (request) => requested.push(request.url()));
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await driver?.stop();
+  });
+
+  async function signIn(token: string): Promise<Page> {
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/console/`);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
+    return page;
+  }
+
+  async function axeViolations(page: Page): Promise<string[]> {
+    // Evaluated over the DevTools protocol, which the page's CSP does not govern (the page itself could not).
+    const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await page.evaluate(`${source}\n;undefined`);
+    return page.evaluate(async () => {
+      const { axe } = globalThis as unknown as {
+        axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> };
+      };
+      const result = await axe.run();
+      return result.violations.map((violation) => `${violation.id} (${violation.nodes.length})`);
+    });
+  }
+
+  it('serves the console with a strict Content-Security-Policy and only its own files', async () => {
+    const page = await browser.context.newPage();
+    const response = await page.goto(`${base}/console/`);
+    const csp = response!.headers()['content-security-policy'];
+    assert.match(csp!, /default-src 'none'/);
+    assert.match(csp!, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp!, /unsafe-inline|unsafe-eval/);
+    const traversal = await page.request.get(`${base}/console/..%2f..%2fpackage.json`);
+    assert.equal(traversal.status(), 404);
+    assert.equal(await page.title(), 'relayguard console');
+    await page.close();
+  });
+
+  it('shows a tenant admin its own tenant only, with no operator action', async () => {
+    const page = await signIn(TOKENS.acmeAdmin);
+    await page.getByRole('heading', { name: 'Tenant acme' }).waitFor();
+    assert.match(page.url(), /#\/tenants\/acme$/);
+    assert.equal(await page.getByRole('link', { name: 'Blocked tenants' }).count(), 0);
+    await page.getByText('Blocked: mail from unregistered domains is refused').waitFor();
+    // The self-service unblock: the checks are shown, and the button stays disabled while one fails (the
+    // attacker's connector is still enabled), even with every attestation ticked.
+    const form = page.locator('#self-service-form');
+    await form.getByText(/Not yet: connector edge carried \d+ unregistered messages/).waitFor();
+    for (const label of ['registered', 'reviewed', 'secured'])
+      await form.getByLabel(new RegExp(label)).check();
+    assert.equal(await form.getByRole('button', { name: 'Lift the block myself' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Lift the block', exact: true }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Disable globex/ }).count(), 0);
+    await page.screenshot({ path: `${SCREENSHOTS}/tenant-admin.png`, fullPage: false });
+
+    // Another tenant, by its address: the API's refusal, in its own words.
+    await page.goto(`${base}/console/#/tenants/globex`);
+    await page.getByRole('alert').filter({ hasText: '403 FORBIDDEN' }).waitFor();
+    assert.match(
+      (await page.getByRole('alert').first().textContent())!,
+      /this token manages tenant acme only, not globex/,
+    );
+    assert.equal(await page.getByText(HOSTILE_DOMAIN).count(), 0);
+    // The blocked list is for operators and readers: the console sends the tenant admin home.
+    await page.goto(`${base}/console/#/blocks`);
+    await page.waitForURL(/#\/tenants\/acme$/);
+    await page.close();
+  });
+
+  it('lets a reader read everything and change nothing', async () => {
+    const page = await signIn(TOKENS.reader);
+    const list = page.locator('#blocks-table');
+    await list.getByRole('link', { name: 'acme' }).waitFor();
+    await list.getByRole('link', { name: 'globex' }).waitFor();
+    await list.getByRole('link', { name: 'acme' }).click();
+    await page.getByRole('heading', { name: 'Tenant acme' }).waitFor();
+    await page.getByRole('heading', { name: 'Connector review' }).waitFor();
+    await page.getByText('A reader token can read only').waitFor();
+    assert.equal(await page.locator('#view form').count(), 0, 'no form to submit');
+    assert.equal(await page.getByRole('button', { name: /Disable|Enable|Lift/ }).count(), 0);
+    await page.close();
+  });
+
+  it('shows hostile strings from the evidence as text, and runs none of them', async () => {
+    const page = await signIn(TOKENS.operator);
+    await page.goto(`${base}/console/#/tenants/globex`);
+    await page.getByRole('heading', { name: 'Tenant globex' }).waitFor();
+    const evidence = page.locator('section[aria-labelledby="evidence-title"]');
+    await evidence.getByRole('cell', { name: HOSTILE_DOMAIN, exact: true }).waitFor();
+    await evidence.getByRole('cell', { name: HOSTILE_CONNECTOR, exact: true }).waitFor();
+    await page.getByText('<b>globex-block</b>', { exact: true }).waitFor();
+    assert.equal(await page.locator('main img, main script, main b, main svg[onload]').count(), 0);
+    assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+    await page.close();
+  });
+
+  it('lets an operator find the attacked tenant, disable the unusual connector and lift the block', async () => {
+    const enforcer = driver.runtime.enforcer!;
+    const spam = { tenantId: 'acme', sender: 'x@spam7.example' };
+    assert.equal(enforcer.decide(spam, 'RCPT').action, 'REJECT');
+
+    const page = await signIn(TOKENS.operator);
+    const list = page.locator('#blocks-table');
+    await list.getByRole('link', { name: 'acme' }).waitFor();
+    await page.getByLabel('Filter by tenant').fill('acm');
+    assert.equal(await list.getByRole('link', { name: 'globex' }).count(), 0, 'the filter hides globex');
+    await page.screenshot({ path: `${SCREENSHOTS}/blocked-tenants.png` });
+    await list.getByRole('link', { name: 'acme' }).click();
+
+    // The evidence: the flood's domains and the connector that carried them.
+    await page.getByRole('heading', { name: 'Tenant acme' }).waitFor();
+    const evidence = page.locator('section[aria-labelledby="evidence-title"]');
+    await evidence.getByRole('cell', { name: 'spam0.example', exact: true }).waitFor();
+    await evidence.getByRole('cell', { name: 'edge', exact: true }).waitFor();
+    await page.getByRole('img', { name: /Messages per minute/ }).waitFor();
+    await page.screenshot({ path: `${SCREENSHOTS}/tenant.png` });
+    await page.screenshot({ path: `${SCREENSHOTS}/tenant-full.png`, fullPage: true });
+    assert.deepEqual(await axeViolations(page), [], 'axe-core finds no accessibility violation');
+
+    // Connector review: the attacker's connector ranks first; disable it.
+    const review = page.locator('section[aria-labelledby="connectors-title"] tbody tr');
+    assert.match((await review.first().textContent())!, /^edge/);
+    await page.getByRole('button', { name: 'Disable edge' }).click();
+    await page.locator('#action-result').getByText('Disabled connector edge.').waitFor();
+    assert.equal(driver.runtime.directory.connector('acme', 'edge')?.enabled, false);
+
+    // A lift without the attestations: the API refuses, and the console says so.
+    await page.getByLabel('Support ticket').fill(HOSTILE_TICKET);
+    await page.getByRole('button', { name: 'Lift the block', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: '422 ATTESTATION_MISSING' }).waitFor();
+    assert.equal(driver.runtime.directory.tenant('acme')?.block?.mode, 'ENFORCE');
+
+    const form = page.locator('#unblock-form');
+    for (const label of ['registered', 'reviewed', 'secured'])
+      await form.getByLabel(new RegExp(label)).check();
+    await form.getByLabel('Support ticket').fill(HOSTILE_TICKET);
+    await form.getByRole('button', { name: 'Lift the block', exact: true }).click();
+    await page.locator('#action-result').getByText('Block lifted.').waitFor();
+    await page.getByText('Not blocked', { exact: true }).waitFor();
+    await page.getByText(HOSTILE_TICKET, { exact: true }).waitFor();
+    await driver.settle();
+    assert.equal(enforcer.decide(spam, 'RCPT').action, 'ACCEPT', "the tenant's mail flows again");
+
+    await page.goto(`${base}/console/#/blocks`);
+    await list.getByRole('link', { name: 'globex' }).waitFor();
+    assert.equal(await list.getByRole('link', { name: 'acme' }).count(), 0, 'acme left the blocked list');
+    assert.deepEqual(await axeViolations(page), []);
+
+    // The token was typed, sent in a header, and kept nowhere else.
+    for (const token of Object.values(TOKENS)) {
+      assert.equal(requested.filter((url) => url.includes(token)).length, 0, 'no token in any URL');
+    }
+    assert.equal(await page.evaluate('localStorage.length + sessionStorage.length'), 0);
+    assert.deepEqual(await browser.context.cookies(), []);
+    assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+    await page.close();
+  });
+});
