@@ -1,0 +1,103 @@
+// The tenant-blocks topic as a materialized view: the latest event of each tenant is its block state, exactly
+// what compaction keeps (the topic is keyed by tenant), so a subscriber that read the whole history and one that
+// started after compaction hold the same view. The enforcer's directory decides the same way (latest wins).
+// Pure: no I/O, so the fold can be checked against every order of events (test/unit/sdk/block-view.test.ts).
+import type { TenantBlockEvent, TenantBlocked, TenantUnblocked } from '../../core/contracts.generated.js';
+
+/** A tenant's current block: the policy's decision with its evidence, and when it was decided (event time). */
+export interface CurrentBlock extends TenantBlocked {
+  readonly tenantId: string;
+  readonly blockedAt: number;
+}
+
+/** Where in the topic a change was read. Offsets are int64: decimal strings. */
+export interface TopicPosition {
+  readonly partition: number;
+  readonly offset: string;
+}
+
+interface ChangeBase {
+  readonly tenantId: string;
+  /** The event as published. */
+  readonly event: TenantBlockEvent;
+  readonly position: TopicPosition;
+  /**
+   * True while the subscriber catches up on the topic's history (before `ready`): a notifier that must act once
+   * per change skips these, or keeps its own record of what it already did.
+   */
+  readonly replayed: boolean;
+}
+
+export interface BlockedChange extends ChangeBase {
+  readonly kind: 'blocked';
+  /** The block, with its evidence (U, F, T, D, the window, top domains, connectors) and mode. */
+  readonly block: CurrentBlock;
+}
+
+export interface UnblockedChange extends ChangeBase {
+  readonly kind: 'unblocked';
+  /** Who lifted which block, with the attestations and ticket. */
+  readonly unblock: TenantUnblocked & { readonly unblockedAt: number };
+  /** The block that was lifted, as this view held it. */
+  readonly lifted: CurrentBlock;
+}
+
+export type BlockChange = BlockedChange | UnblockedChange;
+
+/** What `apply` found the event to change: a new block, a lifted one, or nothing (a duplicate, a no-op unblock). */
+export type Transition =
+  | { readonly kind: 'blocked'; readonly block: CurrentBlock }
+  | {
+      readonly kind: 'unblocked';
+      readonly unblock: UnblockedChange['unblock'];
+      readonly lifted: CurrentBlock;
+    }
+  | null;
+
+export class BlockView {
+  /** Only tenants with a current block: an unblocked tenant costs nothing (the planning figure is 1M tenants). */
+  readonly #blocks = new Map<string, CurrentBlock>();
+
+  /** The block in force or monitored for this tenant, undefined when none. */
+  block(tenantId: string): CurrentBlock | undefined {
+    return this.#blocks.get(tenantId);
+  }
+
+  /** Whether relays reject this tenant's unregistered senders now (an ENFORCE-mode block; MONITOR is never enforced). */
+  isBlocked(tenantId: string): boolean {
+    return this.#blocks.get(tenantId)?.mode === 'ENFORCE';
+  }
+
+  /** Every current block, enforce and monitor mode. */
+  blocks(): IterableIterator<CurrentBlock> {
+    return this.#blocks.values();
+  }
+
+  /** What the event would change, without changing anything (a handler runs before the view moves on). */
+  transition(event: TenantBlockEvent): Transition {
+    const current = this.#blocks.get(event.tenantId);
+    if (event.kind === 'BLOCKED' && event.blocked) {
+      // A duplicate publish (or a replay) carries the same deterministic block id: not a new block. The same id
+      // in another mode is a change (monitor to enforce): the latest event is the state, as after compaction.
+      if (current?.blockId === event.blocked.blockId && current.mode === event.blocked.mode) return null;
+      return {
+        kind: 'blocked',
+        block: { ...event.blocked, tenantId: event.tenantId, blockedAt: event.occurredAt },
+      };
+    }
+    if (event.kind === 'UNBLOCKED' && event.unblocked && current) {
+      return {
+        kind: 'unblocked',
+        unblock: { ...event.unblocked, unblockedAt: event.occurredAt },
+        lifted: current,
+      };
+    }
+    return null;
+  }
+
+  /** Applies a transition `transition(event)` returned. */
+  apply(tenantId: string, transition: Transition): void {
+    if (transition?.kind === 'blocked') this.#blocks.set(tenantId, transition.block);
+    else if (transition?.kind === 'unblocked') this.#blocks.delete(tenantId);
+  }
+}

@@ -1,0 +1,159 @@
+// The BlockSubscriber contract on Kafka (librdkafka's mock cluster) and the Schema Registry (the in-repo double),
+// then what only production adapters have: a producer on a newer schema, and a broker outage.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import avro from 'avsc';
+import { Topics } from '../../services/core/topics.js';
+import { decodeBody, frame, readSchema } from '../../services/platform/codec/avro.js';
+import { RegistryCodec, RegistryRest, subjectOf } from '../../services/platform/codec/registry-codec.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { BlockSubscriber, kafkaBlockSubscriber } from '../../services/sdk/subscriber/index.js';
+import { blockedEvent, unblockedEvent } from '../support/block-events.js';
+import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
+import { mockClusterEnv } from '../support/production-stack.js';
+import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
+import { cleanupStack, waitFor } from '../support/tether.js';
+import { blockSubscriberContract } from './block-subscriber.contract.js';
+
+let mock: KafkaMock;
+let registry: SchemaRegistryDouble;
+before(async () => {
+  [mock, registry] = await Promise.all([startKafkaMock({ brokers: 3 }), startSchemaRegistry()]);
+});
+after(() => Promise.all([mock.stop(), registry.stop()]));
+
+const kafkaConfig = (kafka: KafkaMock) =>
+  loadConfig({ ...mockClusterEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: registry.url }).kafka!;
+const connect = (kafka = mock) =>
+  new KafkaEventLog({ kafka: kafkaConfig(kafka), logger: silentLogger, maxWaitTimeMs: 100 });
+const registryCodec = () => new RegistryCodec({ url: registry.url, auth: undefined });
+
+blockSubscriberContract('Kafka (librdkafka mock cluster), Schema Registry', async () => {
+  const topic = `blocks-${randomUUID()}`;
+  await mock.createTopic(topic, 3);
+  const producer = connect();
+  const codec = registryCodec();
+  const subscribers: BlockSubscriber[] = [];
+  return {
+    topic,
+    async publish(events) {
+      const records = await Promise.all(
+        events.map(async (event) => ({
+          key: event.tenantId,
+          value: await codec.encode(Topics.tenantBlocks, event),
+        })),
+      );
+      await producer.publish(topic, records);
+    },
+    publishRaw: (tenantId, value) => producer.publish(topic, [{ key: tenantId, value }]),
+    subscriber(options = {}) {
+      const subscriber = new BlockSubscriber({
+        log: connect(),
+        codec: registryCodec(),
+        topic,
+        ownsLog: true,
+        ...options,
+      });
+      subscribers.push(subscriber);
+      return subscriber;
+    },
+    async cleanup() {
+      await Promise.all(subscribers.map((subscriber) => subscriber.close()));
+      await producer.close();
+    },
+  };
+});
+
+describe('BlockSubscriber on the production adapters', () => {
+  it('reads events a newer producer schema wrote (an added field) with the SDK schema', async (t) => {
+    const defer = cleanupStack(t);
+    const topic = `blocks-${randomUUID()}`;
+    await mock.createTopic(topic, 1);
+    const producer = connect();
+    defer(() => producer.close());
+    // The subject holds relayguard's schema first (as `relayguard topics` registers it), then a newer one.
+    await registryCodec().registerAll();
+    const current = readSchema(Topics.tenantBlocks) as avro.schema.RecordType;
+    const newer = {
+      ...current,
+      fields: [...current.fields, { name: 'region', type: 'string', default: 'global', doc: 'Added in v2.' }],
+    };
+    const { id } = (await new RegistryRest({ url: registry.url, auth: undefined }).request(
+      'POST',
+      `/subjects/${encodeURIComponent(subjectOf(Topics.tenantBlocks))}/versions`,
+      { schema: JSON.stringify(newer) },
+    )) as { id: number };
+    const written = frame(
+      id,
+      avro.Type.forSchema(newer).toBuffer({ ...blockedEvent('contoso', 'contoso#1'), region: 'eu-west' }),
+    );
+    // Without resolution the SDK's schema cannot read it (the check below is not vacuous).
+    assert.throws(
+      () => decodeBody(avro.Type.forSchema(current), written, topic),
+      (error: { code?: string }) => error.code === 'SCHEMA_MISMATCH',
+    );
+    await producer.publish(topic, [{ key: 'contoso', value: written }]);
+
+    const subscriber = kafkaBlockSubscriber({
+      kafka: { brokers: mock.bootstrapServers, sessionTimeoutMs: 6_000 },
+      schemaRegistry: { url: registry.url },
+      topic,
+    });
+    defer(() => subscriber.close());
+    await subscriber.start();
+    await subscriber.ready;
+    assert.equal(subscriber.isBlocked('contoso'), true);
+    assert.equal(subscriber.block('contoso')?.evidence.unregistered, 620);
+    assert.equal('region' in subscriber.block('contoso')!, false);
+  });
+
+  it('rides out a broker outage: follows again afterwards, without reporting a change twice', async (t) => {
+    const defer = cleanupStack(t);
+    // A cluster of its own with one broker, so that the outage is total.
+    const lonely = await startKafkaMock({ brokers: 1 });
+    defer(() => lonely.stop());
+    const topic = `blocks-${randomUUID()}`;
+    await lonely.createTopic(topic, 2, 1);
+    const producer = connect(lonely);
+    defer(() => producer.close());
+    const codec = registryCodec();
+    const publish = async (...events: ReturnType<typeof blockedEvent>[]) =>
+      producer.publish(
+        topic,
+        await Promise.all(
+          events.map(async (e) => ({ key: e.tenantId, value: await codec.encode(Topics.tenantBlocks, e) })),
+        ),
+      );
+    await publish(blockedEvent('contoso', 'contoso#1'), blockedEvent('fabrikam', 'fabrikam#1'));
+
+    const subscriber = kafkaBlockSubscriber({
+      kafka: { brokers: lonely.bootstrapServers, sessionTimeoutMs: 6_000 },
+      schemaRegistry: { url: registry.url },
+      topic,
+    });
+    defer(() => subscriber.close());
+    const seen: string[] = [];
+    subscriber.on('blocked', (change) => void seen.push(`blocked ${change.block.blockId}`));
+    subscriber.on('unblocked', (change) => void seen.push(`unblocked ${change.lifted.blockId}`));
+    await subscriber.start();
+    await subscriber.ready;
+    assert.deepEqual(seen.toSorted(), ['blocked contoso#1', 'blocked fabrikam#1']);
+
+    await lonely.brokerDown(1);
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    await lonely.brokerUp(1);
+    await waitFor(() => publish(unblockedEvent('contoso', 'contoso#1')).then(() => true), {
+      description: 'a publish after the outage',
+      timeoutMs: 30_000,
+    });
+    await waitFor(() => !subscriber.isBlocked('contoso'), {
+      description: 'the unblock published after the outage',
+      timeoutMs: 60_000,
+    });
+    assert.deepEqual(seen.slice(2), ['unblocked contoso#1']);
+    assert.equal(subscriber.isBlocked('fabrikam'), true);
+  });
+});

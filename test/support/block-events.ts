@@ -1,0 +1,63 @@
+// TenantBlockEvent builders: a block with evidence and an unblock, as the scorer and the admin API publish them.
+import type { PolicyMode, TenantBlockEvent } from '../../services/core/contracts.generated.js';
+
+const HOUR_MS = 3_600_000;
+
+export function blockedEvent(
+  tenantId: string,
+  blockId: string,
+  { at = Date.UTC(2026, 11, 1, 9), mode = 'ENFORCE' }: { at?: number; mode?: PolicyMode } = {},
+): TenantBlockEvent {
+  return {
+    eventId: blockId,
+    tenantId,
+    occurredAt: at,
+    kind: 'BLOCKED',
+    unblocked: null,
+    blocked: {
+      blockId,
+      mode,
+      reason: 'VOLUME',
+      policyVersion: '1',
+      probation: false,
+      evidence: {
+        windowStart: at - HOUR_MS,
+        windowEnd: at,
+        unregistered: 620,
+        forwardedUnregistered: 4,
+        total: 900,
+        distinctUnregisteredDomains: 12,
+        thresholds: {
+          minUnregistered: 500,
+          minUnregisteredRatio: 0.25,
+          minDistinctDomains: 50,
+          minUnregisteredWithDistinct: 100,
+        },
+        topDomains: [{ domain: 'spam.example', messages: 300 }],
+        connectors: [{ connectorId: `${tenantId}-onprem`, messages: 620, createdAt: at - 2 * HOUR_MS }],
+      },
+    },
+  };
+}
+
+export function unblockedEvent(
+  tenantId: string,
+  blockId: string,
+  { at = Date.UTC(2026, 11, 1, 12) }: { at?: number } = {},
+): TenantBlockEvent {
+  return {
+    eventId: `${blockId}/unblock`,
+    tenantId,
+    occurredAt: at,
+    kind: 'UNBLOCKED',
+    blocked: null,
+    unblocked: {
+      blockId,
+      source: 'OPERATOR',
+      actor: 'op-anna',
+      ticket: 'SUP-42',
+      attestations: { domainsRegistered: true, connectorsReviewed: true, serversSecured: true },
+      probationUntil: null,
+    },
+  };
+}
