@@ -72,6 +72,7 @@ export function tenantChanges(i: number): DirectoryEvent[] {
         enabled: true,
         createdAt: at,
         createdBy: 'admin@bench',
+        identifiersSince: {},
         occurredAt: at,
         actor: 'admin@bench',
       },

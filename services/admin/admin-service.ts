@@ -23,13 +23,14 @@ import {
 } from '../core/directory.js';
 import { normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
-import { parseIpRange } from '../core/ip-ranges.js';
+import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
 import { BLOCK_HISTORY_MS, type ContractTopic, type TopicContracts, Topics } from '../core/topics.js';
 import { type TenantWindow, windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
+import { takingTurns } from '../platform/turns.js';
 import { type ConnectorReview, reviewConnectors } from './connector-review.js';
 import { type TenantWindowReply, windowView } from './console/window-view.js';
 
@@ -104,10 +105,14 @@ export interface AdminDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly probationMs: number;
+  /** The broadest sender range (prefix length) a tenant administrator may claim; operators may claim any. */
+  readonly tenantMinPrefix: { readonly ipv4: number; readonly ipv6: number };
 }
 
 export class AdminService {
   readonly #deps: AdminDeps;
+  /** Changes to who claims what take turns: a claim is checked against the directory its predecessor updated. */
+  readonly #claims = takingTurns();
 
   constructor(deps: AdminDeps) {
     this.#deps = deps;
@@ -172,23 +177,21 @@ export class AdminService {
     }));
   }
 
+  /**
+   * Refuses (CLAIM_CONFLICT) a range that is, contains or lies inside a range of another connector, and a
+   * certificate domain another connector names, whatever their tenant and whether they are enabled: each
+   * identifies one tenant's traffic. Ranges broader than the configured prefix are for operators (OPERATOR_ONLY).
+   * Claims are checked and published in turn, so two requests in this process cannot both claim one identifier.
+   */
   async putConnector(
     actor: Actor,
     tenantId: string,
     connectorId: string,
     input: ConnectorInput,
   ): Promise<{ connector: Connector; created: boolean }> {
-    const ranges = input.senderIpRanges.map((cidr, i) => parseIpRange(cidr, `senderIpRanges[${i}]`));
-    for (const range of ranges) {
-      const owner = this.#deps.directory.rangeOwner(range);
-      if (owner && (owner.tenantId !== tenantId || owner.connectorId !== connectorId)) {
-        throw new RelayguardError(
-          'INVALID_FIELD',
-          `senderIpRanges: ${range.cidr} already identifies another connector; a range identifies one connector`,
-          { field: 'senderIpRanges' },
-        );
-      }
-    }
+    const ranges = input.senderIpRanges.map((cidr, i) =>
+      parseIpRange(cidr, `senderIpRanges[${i}]`, { strict: true }),
+    );
     const certificate = input.tlsCertificateDomain
       ? normalizeDomain(input.tlsCertificateDomain, 'tlsCertificateDomain')
       : null;
@@ -199,6 +202,62 @@ export class AdminService {
         { field: 'senderIpRanges' },
       );
     }
+    if (actor.role !== 'OPERATOR') this.#checkRangeWidths(ranges);
+    return this.#claims(async () => {
+      this.#checkClaims(tenantId, connectorId, ranges, certificate);
+      return this.#publishConnector(actor, tenantId, connectorId, input, ranges, certificate);
+    });
+  }
+
+  #checkRangeWidths(ranges: readonly IpRange[]): void {
+    const { tenantMinPrefix } = this.#deps;
+    ranges.forEach((range, i) => {
+      if (range.prefix < tenantMinPrefix[range.family]) {
+        throw new RelayguardError(
+          'OPERATOR_ONLY',
+          `senderIpRanges[${i}]: ${range.cidr} is broader than /${tenantMinPrefix[range.family]}; only an operator may claim it`,
+          { field: `senderIpRanges[${i}]` },
+        );
+      }
+    });
+  }
+
+  #checkClaims(
+    tenantId: string,
+    connectorId: string,
+    ranges: readonly IpRange[],
+    certificate: string | null,
+  ): void {
+    const [conflict] = this.#deps.directory.claimConflicts(tenantId, connectorId, ranges, certificate);
+    if (!conflict) return;
+    const field =
+      conflict.identifier === certificate
+        ? 'tlsCertificateDomain'
+        : `senderIpRanges[${ranges.findIndex((range) => range.cidr === conflict.identifier)}]`;
+    // Another tenant's connector is not named: its id and ranges are that tenant's business.
+    const holder =
+      conflict.claimedBy.tenantId === tenantId
+        ? `this tenant's connector ${conflict.claimedBy.connectorId}`
+        : "another tenant's connector";
+    const what =
+      conflict.identifier === certificate
+        ? `${conflict.identifier} already identifies ${holder}`
+        : `${conflict.identifier} is, contains or lies inside a range of ${holder}`;
+    throw new RelayguardError(
+      'CLAIM_CONFLICT',
+      `${field}: ${what}; one range or certificate name identifies one connector (ask an operator if it is yours)`,
+      { field },
+    );
+  }
+
+  async #publishConnector(
+    actor: Actor,
+    tenantId: string,
+    connectorId: string,
+    input: ConnectorInput,
+    ranges: readonly IpRange[],
+    certificate: string | null,
+  ): Promise<{ connector: Connector; created: boolean }> {
     const previous = this.#deps.directory.connector(tenantId, connectorId);
     const stamp = this.#stamp(actor);
     const event: ConnectorChanged = {
@@ -212,6 +271,11 @@ export class AdminService {
       enabled: input.enabled,
       createdAt: previous?.createdAt ?? stamp.occurredAt,
       createdBy: previous?.createdBy ?? actor.subject,
+      identifiersSince: claimTimes(
+        previous,
+        [...ranges.map((range) => range.cidr), ...(certificate === null ? [] : [certificate])],
+        stamp.occurredAt,
+      ),
     };
     await this.#change(
       actor,
@@ -229,6 +293,10 @@ export class AdminService {
 
   /** Throws NOT_FOUND when the tenant has no such connector. */
   async removeConnector(actor: Actor, tenantId: string, connectorId: string): Promise<void> {
+    await this.#claims(() => this.#removeConnector(actor, tenantId, connectorId));
+  }
+
+  async #removeConnector(actor: Actor, tenantId: string, connectorId: string): Promise<void> {
     const previous = this.#deps.directory.connector(tenantId, connectorId);
     if (!previous) {
       throw new RelayguardError('NOT_FOUND', `connectorId: ${tenantId} has no connector ${connectorId}`, {
@@ -246,6 +314,7 @@ export class AdminService {
       enabled: false,
       createdAt: previous.createdAt,
       createdBy: previous.createdBy,
+      identifiersSince: previous.identifiersSince,
     };
     await this.#change(
       actor,
@@ -634,6 +703,21 @@ function countsOf(window: TenantWindow | undefined, forwardedWeight: number): Wi
   return window
     ? windowCounts(window, forwardedWeight)
     : { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
+}
+
+/** Identifiers the connector already claimed keep their time; new ones are claimed now. */
+function claimTimes(
+  previous: Connector | undefined,
+  identifiers: readonly string[],
+  now: number,
+): Record<string, number> {
+  const previousIds = new Set([...(previous?.senderIpRanges ?? []), previous?.tlsCertificateDomain]);
+  return Object.fromEntries(
+    identifiers.map((id) => [
+      id,
+      previous && previousIds.has(id) ? (previous.identifiersSince[id] ?? previous.createdAt) : now,
+    ]),
+  );
 }
 
 function missingAttestations(attestations: Partial<Attestations>): string[] {

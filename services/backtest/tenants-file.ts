@@ -118,6 +118,7 @@ export function loadTenants(input: unknown, source: string): TenantDirectory {
           enabled: connector.enabled,
           createdAt: connector.createdAt,
           createdBy: connector.createdBy,
+          identifiersSince: {},
         },
       });
     });

@@ -83,6 +83,8 @@ export interface ConnectorChanged {
   readonly occurredAt: number;
   /** Who made this change. */
   readonly actor: string;
+  /** Since when the connector has claimed each of its identifiers (a CIDR range or the certificate domain, as given above), epoch milliseconds. The earliest claim of an identifier owns it when two tenants' claims race; absent entries date from createdAt. */
+  readonly identifiersSince: Readonly<Record<string, number>>;
 }
 
 /** One message a relay accepted for relay on behalf of a tenant. Topic relayguard.message-submitted.v1, key = tenantId. Only domains leave the relay: local parts of addresses are never published. */

@@ -38,6 +38,20 @@ export interface Connector {
    * settings keeps it, so "changed since the block" cannot be satisfied by saving a connector unchanged.
    */
   readonly changedAt: number;
+  /** Since when it claims each identifier (CIDR range or certificate domain); absent ones date from createdAt. */
+  readonly identifiersSince: Readonly<Record<string, number>>;
+}
+
+/** One connector's claim on one identifier; the earliest claim owns the identifier (see `claimsBefore`). */
+interface Claim {
+  readonly connector: Connector;
+  readonly since: number;
+}
+
+/** Why an identifier cannot be claimed: which claim is in the way, and on what. */
+export interface ClaimConflict {
+  readonly identifier: string;
+  readonly claimedBy: Connector;
 }
 
 export interface ActiveBlock extends TenantBlocked {
@@ -66,6 +80,7 @@ type MutableRecord = { -readonly [K in keyof TenantRecord]: TenantRecord[K] };
 
 /** What a tenant with no domains, connectors or blocks shares instead of an empty array each. */
 const NONE: readonly never[] = Object.freeze([]);
+const NO_CLAIM_TIMES: Readonly<Record<string, number>> = Object.freeze({});
 
 const domainOf = (entry: AcceptedDomain) => entry.domain;
 const connectorIdOf = (entry: Connector) => entry.connectorId;
@@ -110,8 +125,14 @@ export interface ResolvedClient {
 
 export class TenantDirectory implements AcceptedDomainLookup {
   readonly #tenants = new Map<string, MutableRecord>();
-  readonly #byRange = new IpRangeIndex<Connector>();
-  readonly #byCertificate = new Map<string, Connector>();
+  /**
+   * Every connector's claims, enabled or not (a disabled connector still owns its ranges and certificate), per
+   * identifier, earliest first. Two claims on one identifier, or on nested ranges of two tenants, exist only when
+   * two admin replicas accepted them concurrently: the earliest claim wins wherever and in whatever order the
+   * compacted topic is replayed, because the winner depends on the claims only, never on arrival order.
+   */
+  readonly #rangeClaims = new IpRangeIndex<Claim[]>();
+  readonly #certificateClaims = new Map<string, Claim[]>();
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -169,21 +190,62 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return at < 0 ? undefined : connectors[at];
   }
 
-  /** The enabled connector whose sender IP range most specifically contains the address. */
+  /**
+   * The connector that identifies a client at this address: the tenant of the earliest claim on a range
+   * containing the address owns the address, and its most specific enabled connector there identifies it. A
+   * later claim of another tenant inside or around that range (a race between admin replicas) identifies nothing.
+   */
   resolveByAddress(address: string): ResolvedClient | undefined {
-    const connector = this.#byRange.lookup(parseIpAddress(address));
-    return connector ? { tenantId: connector.tenantId, connector } : undefined;
+    const covering = this.#rangeClaims.covering(parseIpAddress(address));
+    let owner: Claim | undefined;
+    for (const claims of covering) if (!owner || claimsBefore(claims[0]!, owner)) owner = claims[0];
+    if (!owner) return undefined;
+    const tenantId = owner.connector.tenantId;
+    for (const claims of covering) {
+      const own = claims.find((claim) => claim.connector.tenantId === tenantId);
+      if (own?.connector.enabled) return { tenantId, connector: own.connector };
+    }
+    return undefined;
   }
 
-  /** The enabled connector identified by a TLS client certificate for this domain. */
+  /** The connector identified by a TLS client certificate for this domain, when its owner is enabled. */
   resolveByCertificate(certificateDomain: string): ResolvedClient | undefined {
-    const connector = this.#byCertificate.get(normalizeDomain(certificateDomain, 'certificate'));
-    return connector ? { tenantId: connector.tenantId, connector } : undefined;
+    const owner = this.#certificateClaims.get(normalizeDomain(certificateDomain, 'certificate'))?.[0];
+    return owner?.connector.enabled
+      ? { tenantId: owner.connector.tenantId, connector: owner.connector }
+      : undefined;
   }
 
-  /** Which connector, if any, already claims this range: ranges may not be shared between tenants. */
-  rangeOwner(range: IpRange): Connector | undefined {
-    return this.#byRange.get(range);
+  /**
+   * The claims of other connectors that a connector claiming these identifiers would collide with: a range the
+   * same as another connector's, or inside or around another tenant's (enabled or not), a certificate domain
+   * another connector names. Scans, so it is for admin writes, not relay lookups.
+   */
+  claimConflicts(
+    tenantId: string,
+    connectorId: string,
+    ranges: readonly IpRange[],
+    certificateDomain: string | null,
+  ): ClaimConflict[] {
+    const isOther = (claim: Claim) =>
+      claim.connector.tenantId !== tenantId || claim.connector.connectorId !== connectorId;
+    const conflicts: ClaimConflict[] = [];
+    for (const range of ranges) {
+      for (const claims of this.#rangeClaims.overlapping(range)) {
+        // A tenant may nest its own ranges (a server's /32 on its own connector inside the site's /24).
+        const other = claims.find(
+          (claim) =>
+            isOther(claim) &&
+            (claim.connector.tenantId !== tenantId || claim.connector.senderIpRanges.includes(range.cidr)),
+        );
+        if (other) conflicts.push({ identifier: range.cidr, claimedBy: other.connector });
+      }
+    }
+    if (certificateDomain !== null) {
+      const other = this.#certificateClaims.get(certificateDomain)?.find(isOther);
+      if (other) conflicts.push({ identifier: certificateDomain, claimedBy: other.connector });
+    }
+    return conflicts;
   }
 
   #record(tenantId: string): MutableRecord {
@@ -237,9 +299,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
       updatedAt: event.occurredAt,
       updatedBy: this.#actor(event.actor),
       changedAt: changed ? event.occurredAt : previous.changedAt,
+      identifiersSince:
+        Object.keys(event.identifiersSince).length === 0 ? NO_CLAIM_TIMES : event.identifiersSince,
     };
     record.connectors = withSorted(record.connectors, connector, connectorIdOf);
-    if (connector.enabled) this.#index(connector);
+    this.#index(connector);
   }
 
   #actor(name: string): string {
@@ -250,18 +314,31 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   #index(connector: Connector): void {
-    for (const cidr of connector.senderIpRanges) this.#byRange.set(parseIpRange(cidr), connector);
-    if (connector.tlsCertificateDomain) this.#byCertificate.set(connector.tlsCertificateDomain, connector);
+    for (const cidr of connector.senderIpRanges) {
+      const range = parseIpRange(cidr);
+      const claim = { connector, since: claimedSince(connector, cidr) };
+      this.#rangeClaims.set(range, withClaim(this.#rangeClaims.get(range), claim));
+    }
+    const certificate = connector.tlsCertificateDomain;
+    if (certificate) {
+      const claim = { connector, since: claimedSince(connector, certificate) };
+      this.#certificateClaims.set(certificate, withClaim(this.#certificateClaims.get(certificate), claim));
+    }
   }
 
   #unindex(connector: Connector): void {
     for (const cidr of connector.senderIpRanges) {
       const range = parseIpRange(cidr);
-      if (this.#byRange.get(range) === connector) this.#byRange.delete(range);
+      const rest = withoutClaim(this.#rangeClaims.get(range), connector);
+      if (rest) this.#rangeClaims.set(range, rest);
+      else this.#rangeClaims.delete(range);
     }
     const certificate = connector.tlsCertificateDomain;
-    if (certificate && this.#byCertificate.get(certificate) === connector)
-      this.#byCertificate.delete(certificate);
+    if (certificate) {
+      const rest = withoutClaim(this.#certificateClaims.get(certificate), connector);
+      if (rest) this.#certificateClaims.set(certificate, rest);
+      else this.#certificateClaims.delete(certificate);
+    }
   }
 
   #applyBlock(event: TenantBlockEvent): void {
@@ -281,6 +358,35 @@ export class TenantDirectory implements AcceptedDomainLookup {
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
+}
+
+function claimedSince(connector: Connector, identifier: string): number {
+  return connector.identifiersSince[identifier] ?? connector.createdAt;
+}
+
+/** The earlier claim owns an identifier; equal times fall to the tenant and connector ids, so every replica agrees. */
+function claimsBefore(a: Claim, b: Claim): boolean {
+  if (a.since !== b.since) return a.since < b.since;
+  const { tenantId: ta, connectorId: ca } = a.connector;
+  const { tenantId: tb, connectorId: cb } = b.connector;
+  return ta !== tb ? ta < tb : ca < cb;
+}
+
+/** The claims with this one in its place, earliest first; the connector's earlier claim, if any, replaced. */
+function withClaim(claims: readonly Claim[] | undefined, claim: Claim): Claim[] {
+  const others = (claims ?? []).filter((other) => !sameConnector(other.connector, claim.connector));
+  const at = others.findIndex((other) => claimsBefore(claim, other));
+  return at === -1 ? [...others, claim] : others.toSpliced(at, 0, claim);
+}
+
+/** The claims without this connector's; undefined when none is left. */
+function withoutClaim(claims: readonly Claim[] | undefined, connector: Connector): Claim[] | undefined {
+  const rest = (claims ?? []).filter((claim) => !sameConnector(claim.connector, connector));
+  return rest.length === 0 ? undefined : rest;
+}
+
+function sameConnector(a: Connector, b: Connector): boolean {
+  return a.tenantId === b.tenantId && a.connectorId === b.connectorId;
 }
 
 function sameSettings(connector: Connector, event: ConnectorChanged): boolean {

@@ -15,6 +15,11 @@ export const ErrorCodes = {
   NOT_BLOCKED: { retryable: false, summary: 'the tenant is not blocked' },
   ATTESTATION_MISSING: { retryable: false, summary: 'a required attestation is missing or false' },
   SELF_SERVICE_DENIED: { retryable: false, summary: 'the self-service unblock checks did not pass' },
+  CLAIM_CONFLICT: {
+    retryable: false,
+    summary: 'another connector or tenant already claims this IP range, certificate name or domain',
+  },
+  OPERATOR_ONLY: { retryable: false, summary: 'only an operator may make this change' },
   INVALID_CONFIG: { retryable: false, summary: 'the configuration is invalid' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'the window store is unavailable' },
   LOG_UNAVAILABLE: { retryable: true, summary: 'the event log is unavailable' },

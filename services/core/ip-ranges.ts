@@ -34,7 +34,16 @@ function maskedKey(bytes: readonly number[], prefix: number): number | string {
   return String.fromCharCode(...maskedBytes(bytes, prefix));
 }
 
-export function parseIpRange(input: string, field = 'senderIpRanges'): IpRange {
+/**
+ * A CIDR range, normalized. An IPv4-mapped IPv6 range (::ffff:192.0.2.0/120) is its IPv4 range, as addresses are
+ * looked up in IPv4 form. With `strict` (input from people), a range with host bits set is refused with the
+ * normalized range in the message, rather than silently widened (10.0.0.1/8 is not 10.0.0.1).
+ */
+export function parseIpRange(
+  input: string,
+  field = 'senderIpRanges',
+  options: { strict?: boolean } = {},
+): IpRange {
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     parsed = input.includes('/') ? ipaddr.parseCIDR(input.trim()) : single(input.trim());
@@ -45,11 +54,39 @@ export function parseIpRange(input: string, field = 'senderIpRanges'): IpRange {
       { field },
     );
   }
-  const [address, prefix] = parsed;
+  let [address, prefix] = parsed;
+  if (address.kind() === 'ipv6' && prefix >= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    address = (address as ipaddr.IPv6).toIPv4Address();
+    prefix -= 96;
+  }
   const bytes = address.toByteArray();
   const family = bytes.length === 4 ? 'ipv4' : 'ipv6';
   const network = ipaddr.fromByteArray(maskedBytes(bytes, prefix));
-  return { family, prefix, cidr: `${network.toString()}/${prefix}`, key: maskedKey(bytes, prefix) };
+  const cidr = `${network.toString()}/${prefix}`;
+  if (options.strict && network.toString() !== address.toString()) {
+    throw new RelayguardError(
+      'INVALID_ADDRESS',
+      `${field}: "${printable(input)}" has host bits set; the range it names is ${cidr}`,
+      { field },
+    );
+  }
+  return { family, prefix, cidr, key: maskedKey(bytes, prefix) };
+}
+
+/** Whether one range contains the other (or they are the same): CIDR ranges either nest or are disjoint. */
+export function rangesOverlap(a: IpRange, b: IpRange): boolean {
+  if (a.family !== b.family) return false;
+  const [wide, narrow] = a.prefix <= b.prefix ? [a, b] : [b, a];
+  return reMasked(narrow.key, wide.prefix) === wide.key;
+}
+
+/** A range's key masked to a shorter prefix of its family. */
+function reMasked(key: number | string, prefix: number): number | string {
+  if (typeof key === 'number') return prefix === 0 ? 0 : key & (-1 << (32 - prefix));
+  return maskedKey(
+    Array.from(key, (char) => char.charCodeAt(0)),
+    prefix,
+  );
 }
 
 function single(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
@@ -131,6 +168,37 @@ export class IpRangeIndex<T> {
     }
     return undefined;
   }
+
+  /** The values of every range containing the address, most specific first. */
+  covering(addressBytes: readonly number[]): T[] {
+    const family = this.#families[addressBytes.length === 4 ? 'ipv4' : 'ipv6'];
+    const found: T[] = [];
+    for (const prefix of family.longestFirst) {
+      const hit = family.get(prefix, maskedKey(addressBytes, prefix));
+      if (hit !== undefined) found.push(hit);
+    }
+    return found;
+  }
+
+  /**
+   * The values of every range that overlaps this one: the same, containing or contained. Ranges inside it are
+   * found by a scan of the longer prefixes, so this is for writes (an admin claim), not for relay lookups.
+   */
+  overlapping(range: IpRange): T[] {
+    const family = this.#families[range.family];
+    const found: T[] = [];
+    for (const prefix of family.longestFirst) {
+      if (prefix <= range.prefix) {
+        const hit = family.get(prefix, reMasked(range.key, prefix));
+        if (hit !== undefined) found.push(hit);
+      } else {
+        for (const [key, value] of family.entries(prefix)) {
+          if (reMasked(key, range.prefix) === range.key) found.push(value);
+        }
+      }
+    }
+    return found;
+  }
 }
 
 class PrefixMaps<T> {
@@ -144,6 +212,10 @@ class PrefixMaps<T> {
 
   get(prefix: number, key: number | string): T | undefined {
     return this.#byPrefix.get(prefix)?.get(key);
+  }
+
+  entries(prefix: number): Iterable<[number | string, T]> {
+    return this.#byPrefix.get(prefix) ?? [];
   }
 
   set(prefix: number, key: number | string, value: T): void {

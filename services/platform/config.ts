@@ -161,6 +161,9 @@ const EnvSchema = z
       z.number().max(10_000),
     ),
     RELAYGUARD_PROBATION_DAYS: z.coerce.number().min(0).default(7),
+    // A tenant administrator may claim sender ranges this narrow or narrower; broader ones need an operator.
+    RELAYGUARD_TENANT_MIN_PREFIX_IPV4: z.coerce.number().int().min(0).max(32).default(16),
+    RELAYGUARD_TENANT_MIN_PREFIX_IPV6: z.coerce.number().int().min(0).max(128).default(32),
     RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
@@ -293,6 +296,8 @@ export interface Config {
   readonly logLevel: string;
   readonly policy: Policy;
   readonly probationMs: number;
+  /** The broadest sender range (prefix length per family) a tenant administrator may claim. */
+  readonly tenantMinPrefix: { readonly ipv4: number; readonly ipv6: number };
   readonly maxClockSkewMs: number;
   readonly notReadyFallback: 'accept' | 'tempfail';
   readonly partitions: number;
@@ -378,6 +383,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       distinctDomainCap: e.RELAYGUARD_DISTINCT_DOMAIN_CAP,
     }),
     probationMs: e.RELAYGUARD_PROBATION_DAYS * 86_400_000,
+    tenantMinPrefix: Object.freeze({
+      ipv4: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV4,
+      ipv6: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV6,
+    }),
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
     partitions: e.RELAYGUARD_PARTITIONS,

@@ -153,6 +153,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         policy: config.policy,
         logger: logger.child({ component: 'admin' }),
         probationMs: config.probationMs,
+        tenantMinPrefix: config.tenantMinPrefix,
       })
     : undefined;
   const scorer = wants.has('scorer')

@@ -84,6 +84,7 @@ export async function startChaosStack(
     logger: silentLogger,
     metrics: new Metrics({ processMetrics: false }),
     probationMs: config.probationMs,
+    tenantMinPrefix: config.tenantMinPrefix,
   });
   for (const tenantId of tenants)
     await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, true);

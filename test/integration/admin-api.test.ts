@@ -296,10 +296,10 @@ describe('admin API: validation errors say what to fix', () => {
     {
       name: "another tenant's range",
       request: connector({ senderIpRanges: ['198.51.100.0/24'] }),
-      status: 400,
-      error: 'INVALID_FIELD',
-      field: 'senderIpRanges',
-      message: /already identifies another connector/,
+      status: 409,
+      error: 'CLAIM_CONFLICT',
+      field: 'senderIpRanges[0]',
+      message: /198\.51\.100\.0\/24 is, contains or lies inside a range of another tenant's connector/,
     },
     {
       name: 'nothing identifies the connector',

@@ -316,6 +316,7 @@ describe('policy server limits and failures', () => {
         enabled: true,
         createdAt: clock.now(),
         createdBy: 'test',
+        identifiersSince: {},
       },
     });
     const brokenLog = new MemoryEventLog({ clock });

@@ -10,7 +10,7 @@ import type { ApiToken } from '../../services/platform/config.js';
 import { createHttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { messageSubmitted } from './builders.js';
-import type { PipelineDriver } from './pipeline-driver.js';
+import type { Pipeline, PipelineDriver } from './pipeline-driver.js';
 
 export const TOKENS = {
   operator: 'operator-token-0123456789abcdef',
@@ -29,7 +29,7 @@ export const API_TOKENS: readonly ApiToken[] = [
 ];
 
 export async function startAdminApi(
-  driver: PipelineDriver,
+  driver: Pipeline,
   options: { tokens?: readonly ApiToken[]; rateLimitPerMinute?: number } = {},
 ) {
   const { runtime } = driver;

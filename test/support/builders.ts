@@ -72,6 +72,7 @@ export function sampleContractValues(): { [T in ContractTopic]: TopicContracts[T
       enabled: true,
       createdAt: at,
       createdBy: 'op',
+      identifiersSince: {},
       occurredAt: at,
       actor: 'op',
     },

@@ -133,6 +133,7 @@ describe('connector review', () => {
     updatedAt: createdAt,
     updatedBy: createdBy,
     changedAt: createdAt,
+    identifiersSince: {},
     ...changes,
   });
   const block = (connectors: [string, number][]): ActiveBlock => ({

@@ -4,7 +4,9 @@
 //   400 the input is invalid (schema violations, INVALID_DOMAIN, INVALID_ADDRESS, INVALID_FIELD, MISSING_FIELD,
 //       UNKNOWN_FIELD, malformed JSON) — fix the named field and resend
 //   401 UNAUTHENTICATED, 403 FORBIDDEN (and SELF_SERVICE_DENIED when the tenant may not use self-service now)
-//   404 UNKNOWN_TENANT, NOT_FOUND, 409 NOT_BLOCKED, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE,
+//   403 OPERATOR_ONLY (a claim only an operator may make), 404 UNKNOWN_TENANT, NOT_FOUND,
+//   409 NOT_BLOCKED and CLAIM_CONFLICT (another connector or tenant owns the range, certificate or domain),
+//   413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE,
 //   422 ATTESTATION_MISSING and SELF_SERVICE_DENIED (a remediation check failed: fix it and retry),
 //   429 RATE_LIMITED, 503 UNAVAILABLE (retryable), 500 INTERNAL.
 import type { FastifyError } from 'fastify';
@@ -42,6 +44,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNKNOWN_TENANT: 404,
   NOT_FOUND: 404,
   NOT_BLOCKED: 409,
+  CLAIM_CONFLICT: 409,
+  OPERATOR_ONLY: 403,
   ATTESTATION_MISSING: 422,
 };
 

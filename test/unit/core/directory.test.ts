@@ -68,6 +68,7 @@ describe('TenantDirectory', () => {
               enabled: change.enabled,
               createdAt: 1_000 + at,
               createdBy: 'ops',
+              identifiersSince: {},
             };
             event = { kind: 'connector', event: changed };
             if (change.removed) inner(connectors, tenantId).delete(connectorId);

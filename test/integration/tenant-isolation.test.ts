@@ -1,0 +1,187 @@
+// Issue 14 as a hostile tenant administrator plays it: acme's admin tries to take bravo's and delta's relays
+// through the admin API, and the relays' own policy requests show whose mail it is afterwards. acme is blocked,
+// so any of bravo's or delta's mail attributed to acme would be answered 550 5.7.750.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
+import type { ApiToken } from '../../services/platform/config.js';
+import { type AdminServer, API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
+import {
+  blockAfter,
+  type EnforcementHarness,
+  endOfMessage,
+  onboard,
+  rcpt,
+  startEnforcement,
+} from '../support/enforcement.js';
+import { OPERATOR } from '../support/pipeline-driver.js';
+import { waitFor } from '../support/tether.js';
+
+const REJECT = '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains';
+const BRAVO_TOKEN = 'bravo-admin-token-0123456789abcdef';
+const DELTA_TOKEN = 'delta-admin-token-0123456789abcdef';
+const TOKEN_LIST: readonly ApiToken[] = [
+  ...API_TOKENS,
+  { token: BRAVO_TOKEN, role: 'tenant-admin', tenantId: 'bravo' },
+  { token: DELTA_TOKEN, role: 'tenant-admin', tenantId: 'delta' },
+];
+
+describe('tenant isolation: relays', () => {
+  let harness: EnforcementHarness;
+  let app: AdminServer;
+  let relay: PolicyClient;
+
+  const put = (token: string, tenantId: string, connectorId: string, body: Record<string, unknown>) =>
+    app.inject({
+      method: 'PUT',
+      url: `/v1/tenants/${tenantId}/connectors/${connectorId}`,
+      headers: bearer(token),
+      payload: { relayPath: 'ONPREM', senderIpRanges: [], enabled: true, ...body },
+    });
+  /** A relay's RCPT request, optionally with the client certificate Postfix saw. */
+  const ask = (clientAddress: string, sender: string, certificate?: string) =>
+    relay.request({ ...rcpt(clientAddress, sender), ...(certificate ? { ccert_subject: certificate } : {}) });
+
+  before(async () => {
+    harness = await startEnforcement();
+    const { driver } = harness;
+    await onboard(driver, {
+      tenantId: 'acme',
+      acceptedDomain: 'acme.example',
+      senderIpRange: '192.0.2.0/24',
+      policy: blockAfter(3),
+    });
+    await onboard(driver, {
+      tenantId: 'bravo',
+      acceptedDomain: 'bravo.example',
+      senderIpRange: '203.0.113.0/24',
+    });
+    await driver.runtime.admin!.putConnector(OPERATOR, 'bravo', 'bravo-v6', {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['2001:db8:b::/48'],
+      enabled: true,
+    });
+    await onboard(driver, {
+      tenantId: 'delta',
+      acceptedDomain: 'delta.example',
+      senderIpRange: '198.51.100.0/24',
+    });
+    await driver.runtime.admin!.putConnector(OPERATOR, 'delta', 'delta-mx', {
+      relayPath: 'ONPREM',
+      senderIpRanges: [],
+      tlsCertificateDomain: 'mx.delta.example',
+      enabled: true,
+    });
+    app = await startAdminApi(driver, { tokens: TOKEN_LIST });
+    relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await relay.request(endOfMessage('192.0.2.25', `x@spam${i}.example`, `Q${i}`)), 'DUNNO');
+    }
+    await driver.settle();
+    await waitFor(() => driver.runtime.directory.tenant('acme')?.block, {
+      description: 'acme to be blocked',
+    });
+  });
+  after(async () => {
+    relay.close();
+    await app.close();
+    await harness.stop();
+  });
+
+  it("refuses another tenant's certificate name in any spelling, and delta's mail stays delta's (reproduction 1)", async () => {
+    for (const spelling of ['MX.Delta.Example.', 'mx.delta.example', 'mX.dElTa.ExAmPlE']) {
+      const response = await put(TOKENS.acmeAdmin, 'acme', 'cert2', { tlsCertificateDomain: spelling });
+      assert.equal(response.statusCode, 409, spelling);
+      assert.equal(response.json().error, 'CLAIM_CONFLICT');
+      assert.equal(response.json().field, 'tlsCertificateDomain');
+      assert.match(
+        response.json().message,
+        /mx\.delta\.example already identifies another tenant's connector/,
+      );
+      assert.doesNotMatch(
+        response.json().message,
+        /delta-mx|\bdelta\b(?!\.example)/,
+        "names no other tenant's detail",
+      );
+    }
+    assert.equal(await ask('192.0.2.25', 'promo@elsewhere.example'), REJECT, 'acme itself is blocked');
+    // delta's own mail, from delta's address and certificate, is delta's (not blocked): accepted.
+    assert.equal(await ask('198.51.100.9', 'promo@elsewhere.example', 'mx.delta.example'), 'DUNNO');
+    assert.equal(harness.driver.runtime.directory.connector('acme', 'cert2'), undefined);
+  });
+
+  it("refuses ranges that are, lie inside or cover another tenant's, and over-broad ranges (reproduction 2)", async () => {
+    const cases: [string, number, string][] = [
+      ['203.0.113.7/32', 409, 'CLAIM_CONFLICT'],
+      ['203.0.113.0/24', 409, 'CLAIM_CONFLICT'],
+      ['203.0.0.0/16', 409, 'CLAIM_CONFLICT'],
+      ['2001:db8::/32', 409, 'CLAIM_CONFLICT'],
+      ['::ffff:203.0.113.7/128', 409, 'CLAIM_CONFLICT'],
+      ['0.0.0.0/0', 403, 'OPERATOR_ONLY'],
+      ['::/0', 403, 'OPERATOR_ONLY'],
+      ['10.0.0.0/8', 403, 'OPERATOR_ONLY'],
+      ['10.0.0.1/8', 400, 'INVALID_ADDRESS'],
+    ];
+    for (const [range, status, error] of cases) {
+      const response = await put(TOKENS.acmeAdmin, 'acme', 'squat', { senderIpRanges: [range] });
+      assert.equal(response.statusCode, status, range);
+      assert.equal(response.json().error, error, range);
+      assert.equal(response.json().field, 'senderIpRanges[0]', range);
+    }
+    const hostBits = await put(TOKENS.acmeAdmin, 'acme', 'squat', { senderIpRanges: ['10.0.0.1/8'] });
+    assert.match(hostBits.json().message, /has host bits set; the range it names is 10\.0\.0\.0\/8/);
+    // An operator may claim a catch-all for a tenant, but not over another tenant's ranges.
+    const operatorCatchAll = await put(TOKENS.operator, 'acme', 'squat', { senderIpRanges: ['0.0.0.0/0'] });
+    assert.equal(operatorCatchAll.statusCode, 409);
+    // bravo's mail from inside its own range is bravo's, not blocked acme's.
+    assert.equal(await ask('203.0.113.7', 'promo@elsewhere.example'), 'DUNNO');
+    assert.equal(await ask('2001:db8:b::25', 'promo@elsewhere.example'), 'DUNNO');
+    assert.equal(harness.driver.runtime.directory.connector('acme', 'squat'), undefined);
+  });
+
+  it('keeps a disabled connector owning its range: bravo re-enables it and its mail stays bravo’s', async () => {
+    const disable = await put(BRAVO_TOKEN, 'bravo', 'bravo-connector', {
+      senderIpRanges: ['203.0.113.0/24'],
+      enabled: false,
+    });
+    assert.equal(disable.statusCode, 200);
+    const squat = await put(TOKENS.acmeAdmin, 'acme', 'squat', { senderIpRanges: ['203.0.113.0/24'] });
+    assert.equal(squat.statusCode, 409);
+    assert.equal(
+      await ask('203.0.113.7', 'promo@elsewhere.example'),
+      'DUNNO',
+      'a disabled range is nobody’s',
+    );
+    const enable = await put(BRAVO_TOKEN, 'bravo', 'bravo-connector', { senderIpRanges: ['203.0.113.0/24'] });
+    assert.equal(enable.statusCode, 200);
+    assert.equal(
+      harness.driver.runtime.enforcer!.resolve({ clientAddress: '203.0.113.7' })?.tenantId,
+      'bravo',
+    );
+  });
+
+  it('stores an IPv4-mapped IPv6 range as the IPv4 range it is, so it matches', async () => {
+    const response = await put(TOKENS.acmeAdmin, 'acme', 'mapped', {
+      senderIpRanges: ['::ffff:192.0.2.128/121'],
+    });
+    assert.equal(response.statusCode, 201);
+    assert.deepEqual(response.json().connector.senderIpRanges, ['192.0.2.128/25']);
+    assert.equal(
+      harness.driver.runtime.enforcer!.resolve({ clientAddress: '192.0.2.130' })?.connector?.connectorId,
+      'mapped',
+    );
+  });
+
+  it('lets exactly one of many concurrent claims on one range win, whichever tenants make them', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        i % 2 === 0
+          ? put(TOKENS.acmeAdmin, 'acme', `race-${i}`, { senderIpRanges: ['100.64.7.0/24'] })
+          : put(DELTA_TOKEN, 'delta', `race-${i}`, { senderIpRanges: ['100.64.7.0/24'] }),
+      ),
+    );
+    const statuses = claims.map((response) => response.statusCode);
+    assert.equal(statuses.filter((status) => status === 201).length, 1, String(statuses));
+    assert.equal(statuses.filter((status) => status === 409).length, 5, String(statuses));
+  });
+});
