@@ -26,7 +26,7 @@ import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
 import { BLOCK_HISTORY_MS, type ContractTopic, type TopicContracts, Topics } from '../core/topics.js';
-import { type TenantWindow, windowCounts } from '../core/windows.js';
+import { resetWindow, type TenantWindow, windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
@@ -334,7 +334,7 @@ export class AdminService {
   /** The tenant's connectors, most unusual first, each with its reasons (see connector-review.ts). */
   async reviewConnectors(tenantId: string): Promise<ConnectorReview[]> {
     const record = this.#tenant(tenantId);
-    const window = (await this.#deps.store.load([tenantId])).get(tenantId);
+    const window = await this.#window(record);
     return reviewConnectors({
       now: this.#deps.clock.now(),
       connectors: record.connectors,
@@ -384,11 +384,18 @@ export class AdminService {
     };
   }
 
+  /** The tenant's stored window as the scorer sees it: an unblock the scorer has not folded yet already applies. */
+  async #window(record: TenantRecord) {
+    const window = (await this.#deps.store.load([record.tenantId])).get(record.tenantId);
+    if (window) resetWindow(window, record.generation);
+    return window;
+  }
+
   async status(tenantId: string): Promise<TenantStatus> {
     const record = this.#tenant(tenantId);
     const now = this.#deps.clock.now();
     const effective = effectivePolicy(this.#deps.policy, record?.policy, probationUntil(record), now);
-    const window = (await this.#deps.store.load([tenantId])).get(tenantId);
+    const window = await this.#window(record);
     const counters = countsOf(window, effective.forwardedWeight);
     const until = probationUntil(record);
     const blocked = record.block?.mode === 'ENFORCE';
@@ -412,9 +419,9 @@ export class AdminService {
   /** The tenant's live window minute by minute, and what carried its unregistered mail (the console's chart). */
   async window(tenantId: string): Promise<TenantWindowReply> {
     const record = this.#tenant(tenantId);
-    const { policy, store, clock } = this.#deps;
+    const { policy, clock } = this.#deps;
     const effective = effectivePolicy(policy, record.policy, probationUntil(record), clock.now());
-    const window = (await store.load([tenantId])).get(tenantId);
+    const window = await this.#window(record);
     return {
       tenantId,
       windowMinutes: policy.windowMinutes,

@@ -13,6 +13,7 @@ import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import { MINUTE_MS, type Policy, proximity, type WindowCounts } from '../core/policy.js';
 import {
+  NO_BLOCK_STATE,
   type ScoreOutcome,
   scoreMessage,
   type TenantContext,
@@ -281,7 +282,7 @@ export class Backtest {
       policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
       // A backtest starts from no blocks and lifts none: no probation, nothing blocked but by its own windows.
       probationUntil: () => null,
-      isBlocked: () => false,
+      ...NO_BLOCK_STATE,
       connectorCreatedAt: (tenantId, connectorId) =>
         directory.connector(tenantId, connectorId)?.createdAt || null,
     };

@@ -13,6 +13,7 @@ import type {
   TenantUnblocked,
 } from './contracts.generated.js';
 import { normalizeDomain } from './domain-name.js';
+import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from './episodes.js';
 import { type IpRange, IpRangeIndex, parseIpAddress, parseIpRange } from './ip-ranges.js';
 import { overridesFromEvent, type PolicyOverrides } from './policy.js';
 
@@ -72,6 +73,11 @@ export interface TenantRecord {
   /** The current enforce- or monitor-mode block, null when none. */
   readonly block: ActiveBlock | null;
   readonly lastUnblock: LiftedBlock | null;
+  /**
+   * The generation of the tenant's block episodes (services/core/episodes.ts): started by the latest unblock.
+   * Windows count only events after it; a block of an older generation was lifted.
+   */
+  readonly generation: number;
   /** Times of the blocks seen, newest last: the self-service rule allows one a month. */
   readonly blockTimes: readonly number[];
 }
@@ -258,6 +264,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
         policy: undefined,
         block: null,
         lastUnblock: null,
+        generation: FIRST_GENERATION,
         blockTimes: NONE,
       };
       this.#tenants.set(tenantId, record);
@@ -348,9 +355,19 @@ export class TenantDirectory implements AcceptedDomainLookup {
     if (event.kind === 'BLOCKED' && event.blocked) {
       // A duplicate publish carries the same block id: it must not count as a second block.
       if (record.block?.blockId === event.blocked.blockId) return;
+      // A block of a lifted episode (a replay, a retry or a zombie scorer publishing after the unblock) stays
+      // lifted: it neither blocks again nor counts as a second block.
+      const generation = blockGeneration(event.blocked.blockId);
+      if (generation < record.generation || record.lastUnblock?.blockId === event.blocked.blockId) return;
+      // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
+      record.generation = generation;
       record.block = { ...event.blocked, blockedAt: event.occurredAt };
       if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      record.generation = Math.max(
+        record.generation,
+        generationAfterUnblock(event.occurredAt, event.unblocked.blockId),
+      );
       if (record.lastUnblock?.blockId === event.unblocked.blockId && record.block === null) return;
       record.block = null;
       record.lastUnblock = { ...event.unblocked, unblockedAt: event.occurredAt };
@@ -402,6 +419,11 @@ function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
 /** Whether relays must reject this tenant's unregistered senders now. */
 export function isEnforcedBlock(record: TenantRecord | undefined): boolean {
   return record?.block?.mode === 'ENFORCE';
+}
+
+/** The enforce-mode block in force, if any: the episode a window records even when it did not decide it. */
+export function enforcedBlockId(record: TenantRecord | undefined): string | null {
+  return isEnforcedBlock(record) ? record!.block!.blockId : null;
 }
 
 export function probationUntil(record: TenantRecord | undefined): number | null {

@@ -8,6 +8,7 @@ import {
   type ValidMessage,
 } from './classify.js';
 import type { ConnectorVolume, TenantBlockEvent, Thresholds } from './contracts.generated.js';
+import { blockIdFor, FIRST_GENERATION } from './episodes.js';
 import {
   type EffectivePolicy,
   effectivePolicy,
@@ -23,6 +24,7 @@ import {
   cloneWindow,
   emptyWindow,
   type LogPosition,
+  resetWindow,
   type TenantWindow,
   topTracked,
   type WindowOutcome,
@@ -49,9 +51,20 @@ export interface TenantContext extends AcceptedDomainLookup {
   policyOverrides(tenantId: string): PolicyOverrides | undefined;
   probationUntil(tenantId: string): number | null;
   connectorCreatedAt(tenantId: string, connectorId: string): number | null;
-  /** Whether an enforce-mode block is in force (the window may have expired while the tenant stayed blocked). */
-  isBlocked(tenantId: string): boolean;
+  /**
+   * The generation of the tenant's block episodes in the materialized tenant-blocks state (core/episodes.ts): a
+   * window that applied an older one is reset before anything is folded into it.
+   */
+  generation(tenantId: string): number;
+  /** The enforce-mode block in force, if any (the window may have expired while the tenant stayed blocked). */
+  enforcedBlockId(tenantId: string): string | null;
 }
+
+/** The block state of a run that starts from no blocks and lifts none (a backtest, a benchmark). */
+export const NO_BLOCK_STATE: Pick<TenantContext, 'generation' | 'enforcedBlockId'> = {
+  generation: () => FIRST_GENERATION,
+  enforcedBlockId: () => null,
+};
 
 export type ScoreOutcome = WindowOutcome | 'duplicate';
 
@@ -76,10 +89,6 @@ export function offsetAfter(a: string, b: string): boolean {
 function alreadyApplied(window: TenantWindow, position: LogPosition): boolean {
   const mark = window.watermark;
   return mark !== null && mark.partition === position.partition && !offsetAfter(position.offset, mark.offset);
-}
-
-export function blockIdFor(tenantId: string, windowEnd: number): string {
-  return `${tenantId}@${new Date(windowEnd).toISOString().slice(0, 16)}Z`;
 }
 
 /** What one tenant's terms are while a batch is scored: read once per tenant, not per message. */
@@ -141,6 +150,15 @@ function scoreSlot(): ScoreSlot {
 }
 
 /**
+ * Resets a window that has not applied the tenant's current generation (an unblock it has not seen): whether it
+ * was loaded from the store or kept in a cache, nothing is folded into evidence the unblock lifted.
+ */
+export function applyGeneration(window: TenantWindow, tenantId: string, context: TenantContext): void {
+  const generation = context.generation(tenantId);
+  if (generation > window.resetAt) resetWindow(window, generation);
+}
+
+/**
  * Folds one message into `window`, which it changes in place (the caller owns it: foldTenant's caller does).
  * A null position means the message has no log position (a backtest reading a file): it is counted and the
  * watermark is left alone. An event id already counted in its minute is not counted again.
@@ -156,6 +174,7 @@ export function scoreMessage(
   eventId?: string,
 ): MessageScore {
   const slot = scoreSlot();
+  applyGeneration(window, tenantId, context);
   scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
   return slot;
 }
@@ -197,10 +216,17 @@ function scoreInto(
     window.monitorBlockId = null;
     return;
   }
-  if (window.activeBlockId !== null || window.monitorBlockId !== null || context.isBlocked(tenantId)) return;
+  if (window.activeBlockId !== null || window.monitorBlockId !== null) return;
+  // The block in force is this window's episode even when another fold decided it (a redelivered batch after
+  // its block was published): recorded, so that the unblock that lifts it resets this window too.
+  const inForce = context.enforcedBlockId(tenantId);
+  if (inForce !== null) {
+    window.activeBlockId = inForce;
+    return;
+  }
 
   const span = windowSpan(window, policy.windowMinutes);
-  const blockId = blockIdFor(tenantId, span.end);
+  const blockId = blockIdFor(tenantId, span.end, window.resetAt);
   if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
   else window.monitorBlockId = blockId;
   slot.emit = {
@@ -256,6 +282,7 @@ function foldInto(
   context: TenantContext,
 ): void {
   const terms = tenantTerms(context, tenantId, policy);
+  applyGeneration(window, tenantId, context);
   for (const { position, message, eventId, queueId } of messages) {
     scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
     sink.scored(slot.outcome, slot.messageClass);

@@ -35,7 +35,10 @@ export interface TenantWindow {
   readonly domains: Map<string, Tracked>;
   /** Connectors that carried unregistered mail, capped the same way. */
   readonly connectors: Map<string, Tracked>;
-  /** Events at or before this time are ignored: the window was cleared by an unblock. */
+  /**
+   * The episode generation this window applied (core/episodes.ts): the time of the unblock that cleared it.
+   * Events at or before it are ignored.
+   */
   resetAt: number;
   /** The open enforce-mode block episode: the tenant is not blocked again until it is lifted. */
   activeBlockId: string | null;
@@ -280,8 +283,11 @@ export function windowSpan(window: TenantWindow, windowMinutes: number): { start
 }
 
 /**
- * Clears what an unblock lifted: everything at or before `at` leaves the window, so a new block needs new
- * evidence. Idempotent: replaying the same unblock (compacted topics are re-read at start) changes nothing.
+ * Applies the generation an unblock started (`at`): everything at or before it leaves the window, so a new block
+ * needs new evidence. Idempotent: applying the same generation again changes nothing. The fold applies it before
+ * folding anything into the window under the new generation, so the minute of the unblock holds only earlier
+ * events, unless events after the unblock were folded before the directory showed it (then they go too: the bound
+ * errs towards not blocking, see docs/guarantees.md).
  */
 export function resetWindow(window: TenantWindow, at: number): boolean {
   if (window.resetAt >= at) return false;

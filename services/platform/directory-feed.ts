@@ -22,7 +22,7 @@ export interface DirectoryFeedDeps {
   readonly directory: TenantDirectory;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Called after each directory event is applied (e.g. the scorer resets windows on an unblock). */
+  /** Called after each directory event is applied. */
   readonly onEvent?: (change: DirectoryEvent) => void;
   /** The fetch wait of the feed's subscription (KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS): blocks reach enforcers here. */
   readonly fetchMaxWaitMs?: number;

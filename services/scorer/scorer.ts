@@ -6,12 +6,13 @@
 // makes the replay count nothing twice.
 import { validateMessage } from '../core/classify.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../core/contracts.generated.js';
-import { isEnforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
+import { enforcedBlockId, probationUntil, type TenantDirectory } from '../core/directory.js';
+import { FIRST_GENERATION } from '../core/episodes.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
-import { emptyWindow, resetWindow, type TenantWindow } from '../core/windows.js';
+import { emptyWindow, type TenantWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
@@ -31,7 +32,6 @@ import { deadLetter } from './dead-letter.js';
 import { type CachedWindow, WindowCache } from './window-cache.js';
 
 export const SCORER_GROUP = 'relayguard-scorer';
-export const RESET_GROUP = 'relayguard-scorer-resets';
 
 export interface ScorerDeps {
   readonly log: EventLog;
@@ -64,7 +64,8 @@ export function scoringContext(directory: TenantDirectory): TenantContext {
     probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
     connectorCreatedAt: (tenantId, connectorId) =>
       directory.connector(tenantId, connectorId)?.createdAt ?? null,
-    isBlocked: (tenantId) => isEnforcedBlock(directory.tenant(tenantId)),
+    generation: (tenantId) => directory.tenant(tenantId)?.generation ?? FIRST_GENERATION,
+    enforcedBlockId: (tenantId) => enforcedBlockId(directory.tenant(tenantId)),
   };
 }
 
@@ -96,9 +97,8 @@ export class Scorer {
         { err: error, topic: batch.topic, partition: batch.partition },
         'batch failed; it will be retried',
       );
-    // Joined side by side: each new group costs the broker's initial rebalance delay.
-    this.#subscriptions = await Promise.all([
-      log.subscribe({
+    this.#subscriptions = [
+      await log.subscribe({
         groupId: SCORER_GROUP,
         topics: [Topics.messageSubmitted],
         maxBatchSize: this.#deps.maxBatchSize,
@@ -109,13 +109,7 @@ export class Scorer {
           ? { commitIntervalMs: this.#deps.commitIntervalMs, flush: () => this.flush() }
           : {}),
       }),
-      log.subscribe({
-        groupId: RESET_GROUP,
-        topics: [Topics.tenantBlocks],
-        handleBatch: (batch) => this.#handleUnblocks(batch),
-        onBatchError,
-      }),
-    ]);
+    ];
   }
 
   async stop(): Promise<void> {
@@ -427,45 +421,6 @@ export class Scorer {
         'tenant blocked from sending from unregistered domains',
       );
     }
-  }
-
-  /**
-   * An unblock clears the tenant's window up to the unblock time, so a new block needs new evidence. A cached
-   * window is reset in the cache and saved at once (the unblock's offset is committed when this resolves).
-   */
-  async #handleUnblocks(batch: RecordBatch): Promise<void> {
-    const resets = new Map<string, number>();
-    for (const record of batch.records) {
-      if (record.value === null) continue;
-      const event = await this.#deps.codec.decode(Topics.tenantBlocks, record.value);
-      if (event.kind === 'UNBLOCKED') resets.set(event.tenantId, event.occurredAt);
-    }
-    if (resets.size === 0) return;
-    await this.#exclusive(async () => {
-      const cached: [string, CachedWindow][] = [];
-      const uncached: string[] = [];
-      for (const [tenantId, at] of resets) {
-        const entry = this.#cache.get(tenantId);
-        if (!entry) {
-          uncached.push(tenantId);
-        } else if (resetWindow(entry.window, at) || this.#cache.isDirty(tenantId)) {
-          // Dirty too when a previous attempt reset it but could not save it: the reset must reach the store
-          // before this unblock's offset is committed.
-          this.#cache.markDirty(tenantId, entry);
-          cached.push([tenantId, entry]);
-        }
-      }
-      const windows = await this.#storeLoad(uncached);
-      const writes: WindowWrite[] = [];
-      for (const [tenantId, expected] of windows) {
-        // Reset in place, as the fold does: the store knows the version `expected` was loaded at.
-        if (resetWindow(expected, resets.get(tenantId)!)) writes.push({ tenantId, expected, next: expected });
-      }
-      const refused = await this.#save(cached);
-      const { conflicts } = await this.#storeSave(writes);
-      if (conflicts.length > 0 || refused.size > 0)
-        throw new RelayguardError('WRITE_CONFLICT', 'a window changed during its reset; retrying');
-    });
   }
 }
 

@@ -10,7 +10,12 @@ import { validateMessage } from '../../services/core/classify.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../services/core/directory.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { type PositionedMessage, scoreTenant, type TenantContext } from '../../services/core/scoring.js';
+import {
+  NO_BLOCK_STATE,
+  type PositionedMessage,
+  scoreTenant,
+  type TenantContext,
+} from '../../services/core/scoring.js';
 import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { systemClock } from '../../services/platform/clock.js';
@@ -438,7 +443,7 @@ export function reference(load: Workload): Reference {
     policyOverrides: () => undefined,
     probationUntil: () => null,
     connectorCreatedAt: () => null,
-    isBlocked: () => false,
+    ...NO_BLOCK_STATE,
   };
   const byTenant = new Map<string, PositionedMessage[]>();
   load.events.forEach((event, i) => {

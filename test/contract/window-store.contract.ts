@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import {
   foldTenant,
+  NO_BLOCK_STATE,
   type PositionedMessage,
   scoreTenant,
   type TenantContext,
@@ -25,7 +26,7 @@ const context: TenantContext = {
   policyOverrides: () => undefined,
   probationUntil: () => null,
   connectorCreatedAt: () => null,
-  isBlocked: () => false,
+  ...NO_BLOCK_STATE,
 };
 
 /** `count` events 7 s apart from offset `firstOffset` (the offset names the event, and its time). */

@@ -2,8 +2,9 @@
 // correlation link), and monitor-mode decisions show in their own gauge rather than as blocked tenants.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { blockIdFor } from '../../services/core/episodes.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { blockIdFor, type PositionedMessage, scoreTenant } from '../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage, scoreTenant } from '../../services/core/scoring.js';
 import { messageSubmitted } from '../support/builders.js';
 import { metricValue, onboard } from '../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
@@ -30,12 +31,12 @@ describe('block trigger in the scoring fold', () => {
       policyOverrides: () => undefined,
       probationUntil: () => null,
       connectorCreatedAt: () => null,
-      isBlocked: () => false,
+      ...NO_BLOCK_STATE,
     });
     assert.equal(result.emits.length, 1);
     const blockId = result.emits[0]!.blocked!.blockId;
     // The id is derived from the end of the window the trigger (at 09:01:39) fell in.
-    assert.equal(blockId, blockIdFor('t', T0 + 2 * 60_000));
+    assert.equal(blockId, blockIdFor('t', T0 + 2 * 60_000, 0));
     assert.deepEqual(result.triggers.get(blockId), {
       position: { partition: 3, offset: '1099' },
       eventId: 'relay-1/Q99',

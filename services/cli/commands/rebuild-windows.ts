@@ -4,15 +4,13 @@
 // skipping what the rebuilt watermarks already hold.
 //
 // The replay is the scorer's own batch handler on an in-memory window store: the same decoding, validation and
-// fold. What the live scorer learnt from the tenant-blocks topic along the way is seeded from the directory
-// first — an unblock's reset time (so evidence an operator cleared is not counted again) and the block in force
-// (so it is not decided again). Poison records were dead-lettered when they were first consumed: the replay
+// fold, which reads the tenant-blocks state as the live scorer does: the generation the latest unblock started
+// (evidence an operator cleared is not counted again) and the block in force (not decided again). Poison records were dead-lettered when they were first consumed: the replay
 // skips them without publishing them again. A block the replay decides that is not in force yet is published,
 // with the same deterministic id the live scorer gives it.
 import { SingleBar } from 'cli-progress';
 import { TenantDirectory } from '../../core/directory.js';
 import { Topics } from '../../core/topics.js';
-import { emptyWindow, type TenantWindow } from '../../core/windows.js';
 import { systemClock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import { startDirectoryFeed } from '../../platform/directory-feed.js';
@@ -42,17 +40,6 @@ export interface RebuildSummary {
   readonly seconds: number;
 }
 
-/** The window a tenant starts the replay with: what its unblock cleared, and the block in force. */
-function seededWindow(directory: TenantDirectory, tenantId: string): TenantWindow | undefined {
-  const record = directory.tenant(tenantId);
-  if (!record || (!record.lastUnblock && !record.block)) return undefined;
-  const window = emptyWindow();
-  window.resetAt = record.lastUnblock?.unblockedAt ?? 0;
-  if (record.block?.mode === 'ENFORCE') window.activeBlockId = record.block.blockId;
-  if (record.block?.mode === 'MONITOR') window.monitorBlockId = record.block.blockId;
-  return window;
-}
-
 export async function rebuildWindows(
   config: Config,
   options: RebuildOptions,
@@ -76,12 +63,6 @@ export async function rebuildWindows(
     },
     close: () => replayed.close(),
   };
-  const seeds: WindowWrite[] = [];
-  for (const record of directory.tenants()) {
-    const next = seededWindow(directory, record.tenantId);
-    if (next) seeds.push({ tenantId: record.tenantId, expected: undefined, next });
-  }
-  await store.save(seeds);
 
   let blocksPublished = 0;
   const log: EventLog = {

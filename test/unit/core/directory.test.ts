@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { AcceptedDomainChanged, ConnectorChanged } from '../../../services/core/contracts.generated.js';
+import { blockEvent, tenantId } from '../../../bench/workload.js';
+import type {
+  AcceptedDomainChanged,
+  ConnectorChanged,
+  TenantBlockEvent,
+} from '../../../services/core/contracts.generated.js';
 import { type DirectoryEvent, TenantDirectory } from '../../../services/core/directory.js';
+import { blockGeneration, blockIdFor } from '../../../services/core/episodes.js';
 
 const TENANTS = ['acme', 'globex', 'initech'];
 const DOMAINS = ['a.example', 'b.example', 'b.example.net', 'c.example', 'z.example', 'ü.example'];
@@ -144,5 +150,61 @@ describe('TenantDirectory', () => {
       directory.tenant('acme')!.acceptedDomains.map((entry) => entry.domain),
       ['a.example'],
     );
+  });
+});
+
+describe('TenantDirectory: block episodes', () => {
+  const T = Date.UTC(2026, 10, 28, 9);
+  const blocked = (at: number, generation: number): TenantBlockEvent => {
+    const event = blockEvent(0);
+    const blockId = blockIdFor(event.tenantId, at, generation);
+    return { ...event, eventId: blockId, occurredAt: at, blocked: { ...event.blocked!, blockId } };
+  };
+  const unblocked = (block: TenantBlockEvent, at: number): TenantBlockEvent => ({
+    eventId: `unblock-${at}`,
+    tenantId: block.tenantId,
+    occurredAt: at,
+    kind: 'UNBLOCKED',
+    blocked: null,
+    unblocked: {
+      blockId: block.blocked!.blockId,
+      source: 'OPERATOR',
+      actor: 'operator#1',
+      ticket: 'SUP-1',
+      attestations: { domainsRegistered: true, connectorsReviewed: true, serversSecured: true },
+      probationUntil: null,
+    },
+  });
+  const replay = (events: readonly TenantBlockEvent[]) => {
+    const directory = new TenantDirectory();
+    for (const event of events) directory.apply({ kind: 'tenant-block', event });
+    return directory.tenant(tenantId(0))!;
+  };
+
+  it('starts a generation at each unblock and ignores a block of a lifted one', () => {
+    const first = blocked(T, 0);
+    const lift = unblocked(first, T + 3_600_000);
+    const record = replay([first, lift, first, blocked(T + 60_000, 0)]);
+    assert.equal(record.generation, T + 3_600_000);
+    assert.equal(record.block, null, 'the lifted block, and any other of its generation, stays lifted');
+    assert.deepEqual(record.blockTimes, [T]);
+  });
+
+  it('takes a block of the new generation, and its generation from it once compaction dropped the unblock', () => {
+    const first = blocked(T, 0);
+    const lift = unblocked(first, T + 3_600_000);
+    const second = blocked(T + 2 * 3_600_000, T + 3_600_000);
+    assert.equal(replay([first, lift, second]).block?.blockId, second.blocked!.blockId);
+    const compacted = replay([second]);
+    assert.equal(compacted.block?.blockId, second.blocked!.blockId);
+    assert.equal(compacted.generation, T + 3_600_000);
+    assert.equal(replay([second, first]).block?.blockId, second.blocked!.blockId, 'an older block stays out');
+  });
+
+  it('starts the generation after the lifted block even when the unblock is stamped by a clock behind', () => {
+    const second = blocked(T + 2 * 3_600_000, T + 3_600_000);
+    const record = replay([second, unblocked(second, T)]);
+    assert.equal(record.generation, T + 3_600_000 + 1);
+    assert.equal(blockGeneration(second.blocked!.blockId), T + 3_600_000);
   });
 });

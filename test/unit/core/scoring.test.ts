@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { classify, isRegistered } from '../../../services/core/classify.js';
 import type { RelayPath } from '../../../services/core/contracts.generated.js';
+import { blockIdFor } from '../../../services/core/episodes.js';
 import {
   DEFAULT_POLICY,
   effectivePolicy,
@@ -15,7 +16,6 @@ import {
 } from '../../../services/core/policy.js';
 import {
   BatchFold,
-  blockIdFor,
   foldTenant,
   type PositionedMessage,
   scoreMessage,
@@ -43,7 +43,8 @@ function context(
     policyOverrides: () => undefined,
     probationUntil: () => null,
     connectorCreatedAt: () => T0 - 86_400_000,
-    isBlocked: () => blocked,
+    generation: () => 0,
+    enforcedBlockId: () => (blocked ? 't@blocked' : null),
   };
 }
 
@@ -252,7 +253,7 @@ describe('blocking', () => {
     assert.equal(emits.length, 1);
     const blocked = emits[0]!.blocked!;
     assert.equal(blocked.reason, 'DISTINCT_DOMAINS');
-    assert.equal(blocked.blockId, blockIdFor('t', blocked.evidence.windowEnd));
+    assert.equal(blocked.blockId, blockIdFor('t', blocked.evidence.windowEnd, 0));
     assert.equal(window.activeBlockId, blocked.blockId);
     assert.deepEqual(
       blocked.evidence.connectors.map((c) => c.connectorId),
