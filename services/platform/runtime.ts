@@ -2,6 +2,7 @@
 // the requested services on them. `relayguard all` starts all three in one process.
 
 import { AdminService } from '../admin/admin-service.js';
+import { AuditTrail, startAuditFeed } from '../admin/audit-trail.js';
 import { TenantDirectory } from '../core/directory.js';
 import { RelayguardError } from '../core/errors.js';
 import { MINUTE_MS } from '../core/policy.js';
@@ -110,6 +111,8 @@ export interface Runtime {
   readonly scorer: Scorer | undefined;
   readonly enforcer: Enforcer | undefined;
   readonly admin: AdminService | undefined;
+  /** The admin service's recent audit records per tenant (the console's audit trail). */
+  readonly auditTrail: AuditTrail | undefined;
   /** Resolves once the directory has caught up and the scorer consumes: until then the enforcer falls back. */
   readonly ready: Promise<void>;
   stop(): Promise<void>;
@@ -156,6 +159,14 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         tenantMinPrefix: config.tenantMinPrefix,
       })
     : undefined;
+  const auditTrail = admin ? new AuditTrail() : undefined;
+  const auditFeed = auditTrail
+    ? await startAuditFeed({
+        ...common,
+        trail: auditTrail,
+        logger: logger.child({ component: 'audit-trail' }),
+      })
+    : undefined;
   const scorer = wants.has('scorer')
     ? new Scorer({
         ...common,
@@ -189,6 +200,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     scorer,
     enforcer,
     admin,
+    auditTrail,
     ready,
     stop: async () => {
       // A stop before the directory caught up (a signal or a failure during startup) does not wait for it.
@@ -198,6 +210,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await enforcer?.close();
       await scorer?.stop();
       await feed.stop();
+      await auditFeed?.stop();
       await adapters.log.close();
       await adapters.store.close();
     },

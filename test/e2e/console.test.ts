@@ -250,7 +250,14 @@ describe('console in a real browser', () => {
     await form.getByRole('button', { name: 'Lift the block', exact: true }).click();
     await page.locator('#action-result').getByText('Block lifted.').waitFor();
     await page.getByText('Not blocked', { exact: true }).waitFor();
-    await page.getByText(HOSTILE_TICKET, { exact: true }).waitFor();
+    const history = page.locator('section[aria-labelledby="history-title"]');
+    await history.getByText(HOSTILE_TICKET, { exact: true }).waitFor();
+    // The audit trail: the lift on top, with its ticket as text, then the connector change.
+    const audit = page.locator('section[aria-labelledby="audit-title"] tbody tr');
+    assert.match((await audit.nth(0).textContent())!, /tenant\.unblock/);
+    await audit.nth(0).getByRole('cell', { name: HOSTILE_TICKET, exact: true }).waitFor();
+    assert.match((await audit.nth(1).textContent())!, /connector\.put.*edge/);
+    await page.screenshot({ path: `${SCREENSHOTS}/tenant-after-unblock.png`, fullPage: true });
     await driver.settle();
     assert.equal(enforcer.decide(spam, 'RCPT').action, 'ACCEPT', "the tenant's mail flows again");
 

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { AuditTrail } from '../../services/admin/audit-trail.js';
 import { windowView } from '../../services/admin/console/window-view.js';
+import type { AuditEvent } from '../../services/core/contracts.generated.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../../services/core/policy.js';
 import { addToWindow, emptyWindow, windowCounts } from '../../services/core/windows.js';
 import { tokenSubject } from '../../services/platform/bearer-auth.js';
@@ -99,12 +101,66 @@ describe('console reads', () => {
     assert.equal(window.body.counters.unregistered, 0, 'the lift cleared the window');
   });
 
+  it("answers the tenant's audit trail, newest first, read back from the audit topic", async () => {
+    await driver.settle();
+    const { status, body } = await get('/v1/tenants/acme/audit', TOKENS.acmeAdmin);
+    assert.equal(status, 200);
+    assert.equal(body.caughtUp, true);
+    assert.equal(body.truncated, false);
+    assert.deepEqual(
+      body.entries.map((entry: { action: string; target: string; ticket: string | null }) => [
+        entry.action,
+        entry.target,
+        entry.ticket,
+      ]),
+      [
+        ['tenant.unblock', body.entries[0].target, 'SUP-7'],
+        ['connector.put', 'edge', null],
+      ],
+    );
+    assert.equal(body.entries[0].details.domainsRegistered, 'true');
+    const other = await get('/v1/tenants/globex/audit', TOKENS.reader);
+    assert.deepEqual(other.body.entries, []);
+  });
+
   it('answers 404 UNKNOWN_TENANT for a tenant the directory does not know', async () => {
     for (const route of ['window', 'history']) {
       const { status, body } = await get(`/v1/tenants/nobody/${route}`, TOKENS.operator);
       assert.equal(status, 404);
       assert.equal(body.error, 'UNKNOWN_TENANT');
     }
+  });
+});
+
+describe('audit trail', () => {
+  const record = (tenantId: string, n: number): AuditEvent => ({
+    auditId: `${tenantId}-${n}`,
+    occurredAt: n,
+    actor: 'operator#abcdef',
+    role: 'OPERATOR',
+    action: 'connector.put',
+    tenantId,
+    target: `c${n}`,
+    ticket: null,
+    details: {},
+  });
+
+  it('keeps the newest records of the tenants changed most recently, each once', () => {
+    const trail = new AuditTrail(3, 2);
+    for (let n = 1; n <= 5; n++) trail.add(record('acme', n));
+    trail.add(record('acme', 5));
+    assert.deepEqual(
+      trail.recent('acme').entries.map((entry) => entry.auditId),
+      ['acme-5', 'acme-4', 'acme-3'],
+    );
+    assert.equal(trail.recent('acme').truncated, true);
+    trail.add(record('globex', 1));
+    trail.add(record('acme', 6));
+    // A third tenant pushes out the one whose latest record is oldest: globex, not acme.
+    trail.add(record('initech', 1));
+    assert.deepEqual(trail.recent('globex'), { entries: [], truncated: false, caughtUp: false });
+    assert.equal(trail.recent('acme').entries[0]!.auditId, 'acme-6');
+    assert.equal(trail.recent('initech').entries.length, 1);
   });
 });
 

@@ -37,6 +37,7 @@ export async function startAdminApi(
   await http.register(adminApi, {
     prefix: '/v1',
     admin: runtime.admin!,
+    auditTrail: runtime.auditTrail!,
     tokens: options.tokens ?? API_TOKENS,
     metrics: runtime.metrics,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,

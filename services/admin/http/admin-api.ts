@@ -10,12 +10,15 @@ import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../../pla
 import type { ApiToken } from '../../platform/config.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AdminService, ConnectorInput } from '../admin-service.js';
+import type { AuditTrail } from '../audit-trail.js';
 import { type Access, actorOf, allows, refusal } from './auth.js';
 import { errorReply } from './errors.js';
 import * as S from './schemas.js';
 
 export interface AdminApiOptions {
   readonly admin: AdminService;
+  /** The recent audit records the console shows. */
+  readonly auditTrail: AuditTrail;
   readonly tokens: readonly ApiToken[];
   readonly metrics: Metrics;
   readonly rateLimitPerMinute: number;
@@ -307,6 +310,19 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
       response: { 200: S.tenantHistory },
     }),
     async (request) => admin.history(request.params.tenantId),
+  );
+  app.get<{ Params: TenantParams }>(
+    '/tenants/:tenantId/audit',
+    route('tenant-read', {
+      tags: ['console'],
+      summary: "The tenant's most recent audit records, newest first (the audit topic holds them all)",
+      params: S.tenantParams,
+      response: { 200: S.auditTrail },
+    }),
+    async (request) => ({
+      tenantId: request.params.tenantId,
+      ...options.auditTrail.recent(request.params.tenantId),
+    }),
   );
 
   // Policy

@@ -361,3 +361,24 @@ export const tenantHistory = object({
     },
   },
 });
+
+export const auditTrail = object({
+  tenantId: { type: 'string' },
+  entries: {
+    type: 'array',
+    description: 'newest first',
+    items: object({
+      auditId: { type: 'string' },
+      occurredAt: epochMs('when the action was taken'),
+      actor: { type: 'string', description: 'the subject who acted (never a token)' },
+      role: { type: 'string' },
+      action: { type: 'string' },
+      tenantId: { type: ['string', 'null'] },
+      target: { type: ['string', 'null'] },
+      ticket: { type: ['string', 'null'] },
+      details: { type: 'object', additionalProperties: { type: 'string' } },
+    }),
+  },
+  truncated: { type: 'boolean', description: 'older records were dropped here; the audit topic holds them' },
+  caughtUp: { type: 'boolean', description: 'false while the audit topic is still being read' },
+});

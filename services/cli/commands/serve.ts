@@ -36,6 +36,7 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     await http.register(adminApi, {
       prefix: '/v1',
       admin: runtime.admin,
+      auditTrail: runtime.auditTrail!,
       tokens: api.tokens,
       metrics: runtime.metrics,
       rateLimitPerMinute: config.rateLimitPerMinute,

@@ -96,19 +96,22 @@ function evidencePart(status) {
       evidence.connectors.map((entry) => [entry.connectorId, entry.messages, time(entry.createdAt)]),
       'The evidence names no connector.',
     ),
-    status.remediation?.warnings.length
-      ? h(
-          'div',
-          { class: 'warnings' },
-          h('h3', null, 'What the system still sees'),
-          h(
-            'ul',
-            null,
-            status.remediation.warnings.map((warning) => h('li', null, warning)),
-          ),
-        )
-      : null,
+    status.remediation?.warnings.length ? warningList(status.remediation.warnings) : null,
   ];
+}
+
+/** What the system still sees as unremediated: on a blocked tenant's page, and in the answer of a lift. */
+function warningList(warnings) {
+  return h(
+    'div',
+    { class: 'warnings' },
+    h('h3', null, 'What the system still sees'),
+    h(
+      'ul',
+      null,
+      warnings.map((warning) => h('li', null, warning)),
+    ),
+  );
 }
 
 function windowPart(window, status, policy) {
@@ -286,6 +289,36 @@ function historyPart(history, status) {
   ];
 }
 
+function auditPart(audit) {
+  return [
+    audit.caughtUp
+      ? null
+      : h('p', { class: 'muted' }, 'Still reading the audit topic: older records may be missing.'),
+    table(
+      'Recent changes, newest first',
+      ['When', 'Who', 'Action', 'Target', 'Ticket', 'Details'],
+      audit.entries.map((entry) => [
+        time(entry.occurredAt),
+        `${entry.actor} (${entry.role.toLowerCase().replace('_', '-')})`,
+        entry.action,
+        entry.target ?? '—',
+        entry.ticket ?? '—',
+        Object.keys(entry.details).length === 0
+          ? ''
+          : h(
+              'dl',
+              { class: 'details' },
+              Object.entries(entry.details).map(([key, value]) => [h('dt', null, key), h('dd', null, value)]),
+            ),
+      ]),
+      'No change to this tenant is on record here.',
+    ),
+    audit.truncated
+      ? h('p', { class: 'muted' }, 'Older records are in the audit topic (relayguard.audit.v1).')
+      : null,
+  ];
+}
+
 function attestationFields(prefix) {
   return h(
     'fieldset',
@@ -398,18 +431,8 @@ export function tenantView({ view, session, announce }, tenantId) {
       const warnings = answer?.warnings ?? [];
       replaceChildren(
         message,
-        h(
-          'div',
-          { class: 'notice', role: 'status' },
-          success,
-          warnings.length
-            ? h(
-                'ul',
-                null,
-                warnings.map((warning) => h('li', null, warning)),
-              )
-            : null,
-        ),
+        h('div', { class: 'notice', role: 'status' }, success),
+        warnings.length ? warningList(warnings) : null,
       );
       announce(success);
     } catch (error) {
@@ -439,7 +462,7 @@ export function tenantView({ view, session, announce }, tenantId) {
 
   async function load() {
     const get = (route) => api('GET', route);
-    const [status, window, history, domains, connectors, review, policy] = await Promise.allSettled([
+    const [status, window, history, domains, connectors, review, policy, audit] = await Promise.allSettled([
       get(path`/tenants/${tenantId}/status`),
       get(path`/tenants/${tenantId}/window`),
       get(path`/tenants/${tenantId}/history`),
@@ -447,6 +470,7 @@ export function tenantView({ view, session, announce }, tenantId) {
       get(path`/tenants/${tenantId}/connectors`),
       get(path`/tenants/${tenantId}/connectors/review`),
       get(path`/tenants/${tenantId}/policy`),
+      get(path`/tenants/${tenantId}/audit`),
     ]);
     if (stopped) return;
     const title = h('h1', null, `Tenant ${tenantId}`);
@@ -479,6 +503,7 @@ export function tenantView({ view, session, announce }, tenantId) {
         'Earlier blocks',
         part(history, (value) => historyPart(value, current)),
       ),
+      section('audit-title', 'Audit trail', part(audit, auditPart)),
     );
   }
 
