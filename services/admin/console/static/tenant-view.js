@@ -424,38 +424,39 @@ export function tenantView({ view, session, announce }, tenantId) {
   const canWrite =
     session.role === 'operator' || (session.role === 'tenant-admin' && session.tenantId === tenantId);
 
-  /** Runs a change, then reloads the page's data; shows the API's answer either way. */
+  /**
+   * Runs a change, reloads the page's data, then shows the API's answer either way: after the reload, so that
+   * the forms a person sees next are the reloaded ones (nothing typed meanwhile is lost to a re-render).
+   */
   async function act(success, request) {
+    let answer;
     try {
-      const answer = await request();
-      const warnings = answer?.warnings ?? [];
-      replaceChildren(
-        message,
+      const result = await request();
+      const warnings = result?.warnings ?? [];
+      answer = [
         h('div', { class: 'notice', role: 'status' }, success),
         warnings.length ? warningList(warnings) : null,
-      );
+      ];
       announce(success);
     } catch (error) {
-      replaceChildren(
-        message,
-        h(
-          'div',
-          { class: 'error', role: 'alert' },
-          errorMessage(error),
-          error.checks?.length
-            ? h(
-                'ul',
-                null,
-                error.checks.map((check) =>
-                  h('li', null, `${check.passed ? 'passed' : 'failed'}: ${check.detail}`),
-                ),
-              )
-            : null,
-        ),
+      answer = h(
+        'div',
+        { class: 'error', role: 'alert' },
+        errorMessage(error),
+        error.checks?.length
+          ? h(
+              'ul',
+              null,
+              error.checks.map((check) =>
+                h('li', null, `${check.passed ? 'passed' : 'failed'}: ${check.detail}`),
+              ),
+            )
+          : null,
       );
     }
     if (stopped) return;
     await load();
+    replaceChildren(message, answer);
     // The button that was pressed is gone with the reload: keyboard focus goes to what it answered.
     message.focus();
   }
