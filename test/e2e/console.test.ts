@@ -1,8 +1,9 @@
 // The operator console in a real browser (Debian's chromium, driven by playwright-core) against the admin API on
 // the embedded pipeline: an operator finds the blocked tenant of an attack, reads the evidence, disables the
 // unusual connector and lifts the block with attestations, after which the enforcer accepts the tenant's mail
-// again; a tenant admin sees only its own tenant and is offered no operator action; a reader can change
-// nothing; evidence with hostile strings (from a block event written straight to the topic) is shown as text.
+// again; a tenant admin sees only its own tenant, is offered no operator action, and lifts its own first block
+// once the system's checks pass; a reader can change nothing; evidence with hostile strings (from a block event
+// written straight to the topic) is shown as text.
 // Screenshots at 1280x800 go to .cache/console-screenshots/ (docs/console.md).
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -273,6 +274,29 @@ describe('console in a real browser', () => {
     assert.equal(await page.evaluate('localStorage.length + sessionStorage.length'), 0);
     assert.deepEqual(await browser.context.cookies(), []);
     assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
+    await page.close();
+  });
+
+  it('lets a tenant admin lift its own first block once the checks pass and the attestations are given', async () => {
+    const page = await signIn(TOKENS.globexAdmin);
+    await page.getByRole('heading', { name: 'Tenant globex' }).waitFor();
+    const form = page.locator('#self-service-form');
+    await form.getByText("Passed: this is the tenant's first block in 30 days").waitFor();
+    const button = form.getByRole('button', { name: 'Lift the block myself' });
+    assert.equal(await button.isDisabled(), true);
+    await form.getByLabel(/registered/).check();
+    await form.getByLabel(/reviewed/).check();
+    assert.equal(await button.isDisabled(), true, 'two attestations of three');
+    await form.getByLabel(/secured/).check();
+    assert.equal(await button.isDisabled(), false);
+    await button.click();
+    await page
+      .locator('#action-result')
+      .getByText(/Block lifted: the tenant is on probation/)
+      .waitFor();
+    await page.getByText('On probation until').first().waitFor();
+    assert.equal(driver.runtime.directory.tenant('globex')?.block, null);
+    assert.equal(driver.runtime.directory.tenant('globex')?.lastUnblock?.source, 'SELF_SERVICE');
     await page.close();
   });
 });
