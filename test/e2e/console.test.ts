@@ -218,6 +218,7 @@ describe('console in a real browser', () => {
     await list.getByRole('link', { name: 'acme' }).waitFor();
     await page.getByLabel('Filter by tenant').fill('acm');
     assert.equal(await list.getByRole('link', { name: 'globex' }).count(), 0, 'the filter hides globex');
+    await page.getByRole('img', { name: /Blocks in force, by the hour/ }).waitFor();
     await page.screenshot({ path: `${SCREENSHOTS}/blocked-tenants.png` });
     await list.getByRole('link', { name: 'acme' }).click();
 

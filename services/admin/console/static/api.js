@@ -48,6 +48,11 @@ export async function api(method, route, body) {
   } catch {
     data = { error: `HTTP_${response.status}`, message: text.slice(0, 200) };
   }
+  if (response.status === 401 && token !== null) {
+    // The token was revoked or the service restarted with other tokens: nothing more can be read with it.
+    token = null;
+    dispatchEvent(new CustomEvent('relayguard:token-refused'));
+  }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

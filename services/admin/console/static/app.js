@@ -99,7 +99,7 @@ async function onSignIn(event) {
   else location.hash = homeRoute();
 }
 
-function onSignOut() {
+function onSignOut(reason = '') {
   signOut();
   session = null;
   stopView();
@@ -109,9 +109,13 @@ function onSignOut() {
   $('who').textContent = '';
   renderNav();
   replaceChildren($('view'));
+  $('sign-in-error').textContent = reason;
   $('token').focus();
 }
 
 $('sign-in-form').addEventListener('submit', onSignIn);
-$('sign-out').addEventListener('click', onSignOut);
+$('sign-out').addEventListener('click', () => onSignOut());
+window.addEventListener('relayguard:token-refused', () => {
+  if (session !== null) onSignOut('The admin API no longer accepts this token: sign in again.');
+});
 window.addEventListener('hashchange', route);

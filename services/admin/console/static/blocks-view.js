@@ -1,5 +1,6 @@
 // Blocked tenants: a live list (polled every few seconds while shown), filtered and sorted in the page.
 import { api, path } from './api.js';
+import { chart } from './chart.js';
 import { ago, alertBox, h, replaceChildren, time } from './dom.js';
 
 export const POLL_MS = 5_000;
@@ -21,6 +22,28 @@ const COLUMNS = [
   },
   { key: 'probation', label: 'On probation', compare: (a, b) => Number(a.probation) - Number(b.probation) },
 ];
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The tenants blocked now, by the hour their block was decided, over the last day (or the day up to the newest
+ * block, when the relays' event time runs ahead of this browser's clock). Lifted blocks are not in the list.
+ */
+function blockRate(blocks, now) {
+  const end = Math.floor(Math.max(now, ...blocks.map((block) => block.blockedAt)) / HOUR_MS) * HOUR_MS;
+  const hours = Array.from({ length: 24 }, (_, i) => ({ at: end - (23 - i) * HOUR_MS }));
+  const counts = hours.map(
+    (hour) =>
+      blocks.filter((block) => block.blockedAt >= hour.at && block.blockedAt < hour.at + HOUR_MS).length,
+  );
+  return chart({
+    id: 'block-rate',
+    title: 'Blocks in force, by the hour they were decided',
+    description: 'How many of the tenants blocked now were blocked in each of the last 24 hours (UTC).',
+    minutes: hours,
+    bars: [{ label: 'tenants blocked in that hour, still blocked', className: 'u', values: counts }],
+  });
+}
 
 async function fetchBlocks() {
   const blocks = [];
@@ -67,6 +90,7 @@ export function blocksView({ view, announce }) {
     Object.entries(RULES).map(([value, label]) => h('option', { value }, label)),
   );
   const tableHolder = h('div', { id: 'blocks-table' });
+  const rateHolder = h('div', { class: 'rate' });
   const updated = h('p', { class: 'muted' });
   replaceChildren(
     view,
@@ -87,6 +111,7 @@ export function blocksView({ view, announce }) {
     ),
     updated,
     tableHolder,
+    rateHolder,
   );
 
   function sortButton(column) {
@@ -198,6 +223,7 @@ export function blocksView({ view, announce }) {
     if (stopped) return;
     replaceChildren(updated, state.updatedAt === null ? '' : ['Updated ', time(state.updatedAt)]);
     renderTable();
+    replaceChildren(rateHolder, state.blocks?.length ? blockRate(state.blocks, Date.now()) : null);
     if (state.blocks !== null && before !== undefined && before !== state.blocks.length) {
       announce(`${state.blocks.length} tenants blocked`);
     }

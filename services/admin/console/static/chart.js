@@ -20,10 +20,10 @@ function niceStep(max, ticks) {
 const clock = (ms) => new Date(ms).toISOString().slice(11, 16);
 
 /**
- * bars: stacked { label, className, values }; lines: { label, className, values }; thresholds: { label,
- * className, value }. Every values array has one number per minute.
+ * minutes: { at } (epoch ms) per bar, labelled by its UTC time of day; bars: stacked { label, className, values };
+ * lines: { label, className, values }; thresholds: { label, className, value }. One value per entry of minutes.
  */
-function chart({ id, title, description, minutes, bars = [], lines = [], thresholds = [] }) {
+export function chart({ id, title, description, minutes, bars = [], lines = [], thresholds = [] }) {
   const count = Math.max(minutes.length, 1);
   const stacked = minutes.map((_, i) => bars.reduce((sum, bar) => sum + bar.values[i], 0));
   const peak = Math.max(
@@ -32,7 +32,8 @@ function chart({ id, title, description, minutes, bars = [], lines = [], thresho
     ...lines.flatMap((line) => line.values),
     ...thresholds.map((t) => t.value),
   );
-  const step = niceStep(peak * 1.08, 5);
+  // Every chart counts messages, domains or tenants: no fractional ticks.
+  const step = Math.max(1, niceStep(peak * 1.08, 5));
   const top = Math.ceil((peak * 1.08) / step) * step;
   const x = (i) => MARGIN.left + (i / count) * PLOT_W;
   const y = (value) => MARGIN.top + PLOT_H - (value / top) * PLOT_H;
