@@ -345,10 +345,18 @@ export class AdminService {
 
   /**
    * Replaces the tenant's overrides (absent fields take the global value). A D threshold above the tracking cap
-   * (RELAYGUARD_DISTINCT_DOMAIN_CAP) switches the distinct-domains rule off for the tenant, as a ratio of 0
-   * makes the volume rule count U alone: both are deliberate choices an operator may make.
+   * (RELAYGUARD_DISTINCT_DOMAIN_CAP) would switch the distinct-domains rule off without a word: it is refused,
+   * as the same value in the environment is.
    */
   async setPolicy(actor: Actor, tenantId: string, overrides: PolicyOverrides): Promise<PolicyOverrides> {
+    const cap = this.#deps.policy.distinctDomainCap;
+    if (overrides.minDistinctDomains !== undefined && overrides.minDistinctDomains > cap) {
+      throw new RelayguardError(
+        'INVALID_FIELD',
+        `minDistinctDomains: must be at most ${cap}: D is counted only up to RELAYGUARD_DISTINCT_DOMAIN_CAP, so a higher threshold could never be reached`,
+        { field: 'minDistinctDomains' },
+      );
+    }
     const event: TenantPolicyChanged = {
       ...this.#stamp(actor),
       tenantId,
@@ -508,9 +516,9 @@ export class AdminService {
    * Without attestations (a status read) the attestation check is left out.
    */
   selfServiceChecks(tenantId: string, attestations: Partial<Attestations> | undefined): SelfServiceCheck[] {
-    const record = this.#deps.directory.tenant(tenantId);
+    const record = this.#tenant(tenantId);
     const block = this.#enforcedBlock(tenantId, record);
-    const earlier = record!.blockTimes.filter(
+    const earlier = record.blockTimes.filter(
       (at) => at < block.blockedAt && at >= block.blockedAt - BLOCK_HISTORY_MS,
     );
     const checks: SelfServiceCheck[] = [
@@ -576,7 +584,9 @@ export class AdminService {
     const warnings: string[] = [];
     for (const { domain } of block.evidence.topDomains) {
       if (!this.#deps.directory.acceptedDomain(tenantId, domain)) {
-        warnings.push(`domain ${domain} from the evidence is still unregistered`);
+        warnings.push(
+          `domain ${domain} carried the blocked volume and is not registered: register it only if the tenant sends from it (spam domains stay unregistered)`,
+        );
       }
     }
     for (const { connectorId } of block.evidence.connectors) {
@@ -597,7 +607,7 @@ export class AdminService {
     source: UnblockSource,
     probationUntilAt: number | null,
   ) {
-    const block = this.#enforcedBlock(tenantId, this.#deps.directory.tenant(tenantId));
+    const block = this.#enforcedBlock(tenantId, this.#tenant(tenantId));
     const missing = missingAttestations(input.attestations ?? {});
     if (missing.length > 0) {
       throw new RelayguardError(
@@ -660,8 +670,9 @@ export class AdminService {
     return record;
   }
 
-  #enforcedBlock(tenantId: string, record: TenantRecord | undefined): ActiveBlock {
-    const block = record?.block;
+  /** Throws UNKNOWN_TENANT for a tenant nobody configured (as a status read does), NOT_BLOCKED for one not blocked. */
+  #enforcedBlock(tenantId: string, record: TenantRecord): ActiveBlock {
+    const block = record.block;
     if (block?.mode !== 'ENFORCE') {
       throw new RelayguardError('NOT_BLOCKED', `tenant ${tenantId} is not blocked: there is nothing to lift`);
     }

@@ -1,9 +1,7 @@
 // The admin CLI's HTTP client: Node's fetch against the admin API, errors turned into exit codes. Bad input the
 // server rejects (400) is a usage error, 401/403 an auth error, 5xx or no connection a server error, and any
 // other refusal (404, 409, 413, 422, 429) its own code, so scripts can tell them apart.
-import { ExitCode } from './exit-codes.js';
-
-type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 
 /** An error the CLI reports in one line and exits with; `body` is the server's error, printed with --json. */
 export class CliError extends Error {
@@ -21,11 +19,14 @@ export class CliError extends Error {
 export interface ClientOptions {
   readonly url: string;
   readonly token: string | undefined;
+  /** The command's flags by the API field they fill (relayPath -> --path): refusals name what the user typed. */
+  readonly flags?: Readonly<Record<string, string>>;
 }
 
 export class AdminClient {
   readonly #base: URL;
   readonly #token: string;
+  readonly #flags: Readonly<Record<string, string>>;
 
   constructor(options: ClientOptions) {
     if (!options.token) {
@@ -37,6 +38,7 @@ export class AdminClient {
       throw new CliError(`--url: "${options.url}" is not a URL like http://127.0.0.1:8080`, ExitCode.USAGE);
     }
     this.#token = options.token;
+    this.#flags = options.flags ?? {};
   }
 
   get<T>(path: string): Promise<T> {
@@ -79,9 +81,30 @@ export class AdminClient {
     const parsed = text === '' ? undefined : parseJson(text);
     if (response.ok) return parsed as T;
     const problem = parsed as { error?: string; message?: string } | undefined;
-    const message = `${problem?.message ?? `${response.status} ${response.statusText}`}${problem?.error ? ` [${problem.error}]` : ''}`;
+    const said =
+      response.status === 401
+        ? `${this.#base.origin} refused the token: check --token / RELAYGUARD_TOKEN`
+        : inFlagTerms(problem?.message ?? `${response.status} ${response.statusText}`, this.#flags);
+    const message = `${said}${problem?.error ? ` [${problem.error}]` : ''}`;
     throw new CliError(message, exitCodeFor(response.status), parsed);
   }
+}
+
+/**
+ * The API's message with the field it names replaced by the flag that fills it: `senderIpRanges[0]: ...` becomes
+ * `--range: ...`, and `attestations: domainsRegistered, serversSecured must be true` becomes
+ * `--domains-registered, --servers-secured must be true`. The --json output keeps the API's own body.
+ */
+export function inFlagTerms(message: string, flags: Readonly<Record<string, string>>): string {
+  const match = /^([\w.]+)(?:\[\d+\])?: (.*)$/s.exec(message);
+  if (!match) return message;
+  const [, field = '', rest = ''] = match;
+  const flag = flags[field] ?? flags[field.split('.').at(-1)!];
+  if (flag) return `${flag}: ${rest}`;
+  const list = /^\w+(?:, \w+)*(?= )/.exec(rest)?.[0];
+  const names = list?.split(', ') ?? [];
+  if (list === undefined || !names.every((name) => flags[name])) return message;
+  return `${names.map((name) => flags[name]).join(', ')}${rest.slice(list.length)}`;
 }
 
 function exitCodeFor(status: number): ExitCodeValue {

@@ -16,3 +16,5 @@ export const ExitCode = {
   /** The server understood the request and refused it as it stands (404, 409, 413, 422, 429): the message says why. */
   REFUSED: 7,
 } as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,21 +1,40 @@
 #!/usr/bin/env node
 // The `relayguard` executable. Configuration comes from the environment (see README.md), options from the
 // command line; exit codes are listed in exit-codes.ts.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isRelayguardError } from '../core/errors.js';
 import { type Config, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { CliError } from './admin-client.js';
+import { projectPath } from '../platform/project-files.js';
 import { registerAdminCommands } from './commands/admin.js';
-import { ExitCode } from './exit-codes.js';
+import { describeFailure } from './errors.js';
 import { integer } from './options.js';
+
+// `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
+// relative to where they typed the command, which npm passes as INIT_CWD.
+if (process.env.npm_lifecycle_event === 'relayguard' && process.env.INIT_CWD) {
+  process.chdir(process.env.INIT_CWD);
+}
 
 function config(): Config {
   return loadConfig(process.env);
 }
 
+/**
+ * The logger of a one-shot Kafka command (topics, rebuild-windows): by default it prints only its result, and a
+ * failure in one line; kafkajs's connection retries show with RELAYGUARD_LOG_LEVEL=warn or --debug.
+ */
+function kafkaCommandLogger(cfg: Config) {
+  if (program.opts().debug === true) return createLogger('debug');
+  return createLogger(cfg.logLevel === 'info' ? 'fatal' : cfg.logLevel);
+}
+
+const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string };
+
 const program = new Command('relayguard')
   .description('Blocks mail-relay tenants whose compromised servers relay spam from unregistered domains.')
+  .version(version)
+  .option('--debug', 'print the stack trace of an unexpected failure', false)
   .showHelpAfterError()
   .exitOverride();
 
@@ -77,6 +96,11 @@ program
   .action(async (opts) => {
     const start = Date.parse(opts.start);
     if (Number.isNaN(start)) throw new InvalidArgumentError('--start must be an ISO 8601 time');
+    if (opts.compromiseAt >= opts.minutes) {
+      throw new InvalidArgumentError(
+        `--compromise-at ${opts.compromiseAt} must be below --minutes ${opts.minutes}, or the compromise never happens`,
+      );
+    }
     const cfg = config();
     const fleet = {
       tenants: opts.tenants,
@@ -223,7 +247,7 @@ program
         replicationFactor: opts.replicationFactor,
         json: opts.json,
       },
-      createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+      kafkaCommandLogger(cfg),
     );
   });
 
@@ -258,30 +282,17 @@ program
     process.exitCode = await rebuildWindows(
       cfg,
       { from: opts.from ?? null, json: opts.json },
-      createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel),
+      kafkaCommandLogger(cfg),
     );
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const commanderCode = (error as { code?: string }).code;
-  if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version') {
-    process.exitCode = ExitCode.OK;
-  } else if (commanderCode?.startsWith('commander.')) {
-    process.exitCode = ExitCode.USAGE;
-  } else if (error instanceof CliError) {
-    process.stderr.write(`relayguard: ${error.message}\n`);
-    process.exitCode = error.exitCode;
-  } else if (isRelayguardError(error) && error.code === 'INVALID_CONFIG') {
-    process.stderr.write(`relayguard: ${error.message}\n`);
-    process.exitCode = ExitCode.CONFIG;
-  } else if (isRelayguardError(error) && error.retryable) {
-    // Kafka, the Schema Registry or Redis could not be reached: worth retrying, not a bug.
-    process.stderr.write(`relayguard: ${error.message}\n`);
-    process.exitCode = ExitCode.SERVER;
-  } else {
-    process.stderr.write(`relayguard: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = ExitCode.FAILURE;
-  }
+  const debug =
+    program.opts().debug === true || ['debug', 'trace'].includes(process.env.RELAYGUARD_LOG_LEVEL ?? '');
+  const failure = describeFailure(error, debug);
+  if (failure.message !== undefined) process.stderr.write(`relayguard: ${failure.message}\n`);
+  // A failed command does not linger on clients that keep reconnecting to a dependency that is down.
+  process.exit(failure.exitCode);
 }

@@ -5,8 +5,32 @@ import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { DEFAULT_POLICY, type Policy } from '../core/policy.js';
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/**
+ * A number in plain decimal digits within a range. Not z.coerce: it reads "" and " " as 0 (a random port for
+ * RELAYGUARD_HTTP_PORT=" ") and reports "abc" as "expected number, received NaN".
+ */
+function numeric(fallback: number, rule: { min: number; max?: number; fraction?: boolean; note?: string }) {
+  const pattern = rule.fraction ? /^\d+(\.\d+)?$/ : /^\d+$/;
+  const range = rule.max === undefined ? `${rule.min} or more` : `from ${rule.min} to ${rule.max}`;
+  const kind = rule.fraction ? 'a number' : 'a whole number';
+  return z
+    .string()
+    .trim()
+    .refine(
+      (value) =>
+        pattern.test(value) &&
+        Number(value) >= rule.min &&
+        (rule.max === undefined || Number(value) <= rule.max),
+      {
+        error: (issue) =>
+          `must be ${kind} ${range}${rule.note ?? ''}, not ${issue.input === '' ? 'blank (unset it for the default)' : `"${issue.input}"`}`,
+      },
+    )
+    .transform(Number)
+    .default(fallback);
+}
+const port = (fallback: number) => numeric(fallback, { min: 0, max: 65535, note: ' (0 picks a free port)' });
+const positiveInt = (fallback: number, max?: number) => numeric(fallback, { min: 1, max });
 /** Tenant and connector ids: what a URL path segment, a Kafka key part and a log field can carry unescaped. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ID_RULE = '1-128 letters, digits, dots, underscores or hyphens, starting with a letter or digit';
@@ -111,13 +135,13 @@ const EnvSchema = z
     KAFKA_SASL_PASSWORD: optionalText,
     KAFKA_IDEMPOTENT: flag(true),
     // Brokers accept 6 s to 30 s by default (group.min/max.session.timeout.ms).
-    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+    KAFKA_SESSION_TIMEOUT_MS: numeric(30_000, { min: 6_000, max: 300_000 }),
     // A broker answers a fetch as soon as it has records; the wait bounds only idle polling (below 10 ms an idle
     // consumer would poll the brokers in a loop).
-    KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(30_000).default(1_000),
+    KAFKA_FETCH_MAX_WAIT_MS: numeric(1_000, { min: 10, max: 30_000 }),
     // The directory's topics are small and carry the blocks every enforcer must learn at once: idle fetches of
     // their feed are cheap, and a broker that holds a fetch its full wait (some test clusters do) costs this much.
-    KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(30_000).default(100),
+    KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS: numeric(100, { min: 10, max: 30_000 }),
     // Basic auth as https://user:password@host: the credentials are split off before anything is printed.
     SCHEMA_REGISTRY_URL: optionalUrl,
     // rediss:// for TLS; user and password in the URL for AUTH.
@@ -145,31 +169,29 @@ const EnvSchema = z
       .default('info'),
     RELAYGUARD_POLICY_MODE: z.enum(['ENFORCE', 'MONITOR']).default(DEFAULT_POLICY.mode),
     RELAYGUARD_MIN_UNREGISTERED: positiveInt(DEFAULT_POLICY.thresholds.minUnregistered),
-    RELAYGUARD_MIN_UNREGISTERED_RATIO: z.coerce
-      .number()
-      .min(0)
-      .max(1)
-      .default(DEFAULT_POLICY.thresholds.minUnregisteredRatio),
+    RELAYGUARD_MIN_UNREGISTERED_RATIO: numeric(DEFAULT_POLICY.thresholds.minUnregisteredRatio, {
+      min: 0,
+      max: 1,
+      fraction: true,
+    }),
     RELAYGUARD_MIN_DISTINCT_DOMAINS: positiveInt(DEFAULT_POLICY.thresholds.minDistinctDomains),
     RELAYGUARD_MIN_UNREGISTERED_WITH_DISTINCT: positiveInt(
       DEFAULT_POLICY.thresholds.minUnregisteredWithDistinct,
     ),
-    RELAYGUARD_FORWARDED_WEIGHT: z.coerce.number().min(0).max(1).default(DEFAULT_POLICY.forwardedWeight),
-    RELAYGUARD_WINDOW_MINUTES: positiveInt(DEFAULT_POLICY.windowMinutes).pipe(z.number().max(1440)),
-    RELAYGUARD_GRACE_MINUTES: z.coerce.number().int().min(0).default(DEFAULT_POLICY.graceMinutes),
-    RELAYGUARD_DISTINCT_DOMAIN_CAP: positiveInt(DEFAULT_POLICY.distinctDomainCap).pipe(
-      z.number().max(10_000),
-    ),
-    RELAYGUARD_PROBATION_DAYS: z.coerce.number().min(0).default(7),
+    RELAYGUARD_FORWARDED_WEIGHT: numeric(DEFAULT_POLICY.forwardedWeight, { min: 0, max: 1, fraction: true }),
+    RELAYGUARD_WINDOW_MINUTES: positiveInt(DEFAULT_POLICY.windowMinutes, 1440),
+    RELAYGUARD_GRACE_MINUTES: numeric(DEFAULT_POLICY.graceMinutes, { min: 0 }),
+    RELAYGUARD_DISTINCT_DOMAIN_CAP: positiveInt(DEFAULT_POLICY.distinctDomainCap, 10_000),
+    RELAYGUARD_PROBATION_DAYS: numeric(7, { min: 0, fraction: true }),
     // A tenant administrator may claim sender ranges this narrow or narrower; broader ones need an operator.
-    RELAYGUARD_TENANT_MIN_PREFIX_IPV4: z.coerce.number().int().min(0).max(32).default(16),
-    RELAYGUARD_TENANT_MIN_PREFIX_IPV6: z.coerce.number().int().min(0).max(128).default(32),
-    RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(300),
+    RELAYGUARD_TENANT_MIN_PREFIX_IPV4: numeric(16, { min: 0, max: 32 }),
+    RELAYGUARD_TENANT_MIN_PREFIX_IPV6: numeric(32, { min: 0, max: 128 }),
+    RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(300, { min: 0 }),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
     RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
     // 0 saves the windows after every batch; above a minute a crash replays more than a minute of events.
-    RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+    RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: numeric(1_000, { min: 0, max: 60_000 }),
   })
   .superRefine((env, ctx) => {
     if (env.RELAYGUARD_GRACE_MINUTES >= env.RELAYGUARD_WINDOW_MINUTES) {

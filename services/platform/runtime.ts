@@ -141,6 +141,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     ...common,
     fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
     logger: logger.child({ component: 'directory' }),
+  }).catch(async (error: unknown) => {
+    // Kafka unreachable at startup (kafkajs gave up retrying): nothing may keep the process half-started.
+    await closeAdapters(adapters);
+    throw error;
   });
   const enforcer = wants.has('enforcer')
     ? new Enforcer({
@@ -211,8 +215,13 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await scorer?.stop();
       await feed.stop();
       await auditFeed?.stop();
-      await adapters.log.close();
-      await adapters.store.close();
+      await closeAdapters(adapters);
     },
   };
+}
+
+/** Closes the clients an adapter set holds (Kafka producer and admin, Redis connections). */
+export async function closeAdapters(adapters: Adapters): Promise<void> {
+  await adapters.log.close();
+  await adapters.store.close();
 }

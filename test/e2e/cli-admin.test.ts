@@ -2,31 +2,12 @@
 // token and prints it once; the admin commands use it over HTTP and exit with codes that tell usage, auth,
 // server errors and refusals apart.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../services/cli/exit-codes.js';
-import { projectRoot } from '../../services/platform/project-files.js';
-
-const MAIN = 'services/cli/main.ts';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The environment of a user's shell, minus any relayguard settings of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('RELAYGUARD_')),
-  );
-  return { ...env, RELAYGUARD_LOG_LEVEL: 'warn', ...extra };
-}
+import { closedPort, type RunningRelayguard, runCli, startRelayguardAll } from '../support/cli.js';
 
 describe('relayguard admin CLI against relayguard all', () => {
-  let server: ChildProcess;
+  let server: RunningRelayguard;
   let url = '';
   let token = '';
   let banner = '';
@@ -34,41 +15,14 @@ describe('relayguard admin CLI against relayguard all', () => {
   const cli = (
     args: string[],
     env: Record<string, string> = { RELAYGUARD_URL: url, RELAYGUARD_TOKEN: token },
-  ) =>
-    new Promise<Run>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', MAIN, ...args],
-        { cwd: projectRoot, env: cleanEnv(env), timeout: 60_000 },
-        (error, stdout, stderr) => {
-          const code = error ? ((error as { code?: unknown }).code as number) : 0;
-          resolve({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-        },
-      );
-    });
+  ) => runCli(args, env);
 
   before(async () => {
-    server = spawn(process.execPath, ['--import', 'tsx', MAIN, 'all'], {
-      cwd: projectRoot,
-      env: cleanEnv({ RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: '0' }),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    // The banner is complete once it names the token; wait for that line, not for a time.
-    for await (const chunk of server.stdout!) {
-      banner += String(chunk);
-      if (/admin token: +\S+\n/.test(banner) && /http: +\S+/.test(banner)) break;
-    }
-    url = /http: +(\S+)/.exec(banner)![1]!;
-    token = /admin token: +(\S+)/.exec(banner)![1]!;
+    server = await startRelayguardAll();
+    ({ url, token, banner } = server);
   });
 
-  after(async () => {
-    if (server.exitCode === null) {
-      const exited = once(server, 'exit');
-      process.kill(server.pid!, 'SIGTERM');
-      await exited;
-    }
-  });
+  after(() => server.stop());
 
   it('prints a generated operator token once, in the banner', () => {
     assert.match(banner, /no RELAYGUARD_TOKENS configured: generated an operator token \(shown only here\)/);
@@ -137,17 +91,12 @@ describe('relayguard admin CLI against relayguard all', () => {
   });
 
   it('exits with codes that tell usage, auth, server errors and refusals apart', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const unusedPort = await closedPort();
     const [invalid, badToken, noToken, unreachable, notBlocked, badOption] = await Promise.all([
       cli(['domains', 'add', 'acme', 'bad..example']),
       cli(['tenants', 'blocks', '--token', 'not-the-token-at-all-0000']),
       cli(['tenants', 'blocks'], { RELAYGUARD_URL: url }),
-      cli(['tenants', 'status', 'acme', '--url', `http://127.0.0.1:${closedPort}`]),
+      cli(['tenants', 'status', 'acme', '--url', `http://127.0.0.1:${unusedPort}`]),
       cli([
         'tenants',
         'unblock',

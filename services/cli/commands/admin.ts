@@ -46,6 +46,7 @@ export function registerAdminCommands(program: Command, config: () => Config): v
         const client = new AdminClient({
           url: opts.url ?? defaults.url,
           token: opts.token ?? defaults.token,
+          flags: flagsByField(cmd),
         });
         const print: Printer = (value, human) =>
           process.stdout.write(`${opts.json ? JSON.stringify(value, null, 2) : human()}\n`);
@@ -294,6 +295,20 @@ export function registerAdminCommands(program: Command, config: () => Config): v
       number('--forwarded-weight', { min: 0, max: 1 }),
     )
     .option('--reset', 'drop every current override first');
+}
+
+/** API fields that a flag of another name fills; the others are the flag's own camelCase (ticket, minUnregistered). */
+const RENAMED_FIELDS: Readonly<Record<string, string>> = {
+  relayPath: '--path',
+  senderIpRanges: '--range',
+  tlsCertificateDomain: '--cert',
+  enabled: '--enabled / --disabled',
+  matchSubdomains: '--subdomains',
+};
+
+function flagsByField(cmd: Command): Record<string, string> {
+  const own = cmd.options.flatMap((option) => (option.long ? [[option.attributeName(), option.long]] : []));
+  return { ...Object.fromEntries(own), ...RENAMED_FIELDS };
 }
 
 const POLICY_OPTIONS = [

@@ -18,7 +18,7 @@ import type { Logger } from '../../platform/logger.js';
 import { MemoryWindowStore } from '../../platform/memory/memory-window-store.js';
 import { Metrics } from '../../platform/metrics.js';
 import type { EventLog, RecordBatch, WindowStore, WindowWrite } from '../../platform/ports.js';
-import { productionAdapters } from '../../platform/runtime.js';
+import { type Adapters, closeAdapters, productionAdapters } from '../../platform/runtime.js';
 import { Scorer } from '../../scorer/scorer.js';
 import { ExitCode } from '../exit-codes.js';
 import { renderTable } from '../table.js';
@@ -45,8 +45,19 @@ export async function rebuildWindows(
   options: RebuildOptions,
   logger: Logger,
 ): Promise<number> {
-  const started = performance.now();
   const adapters = productionAdapters(config, logger);
+  // Kafka or Redis unreachable: kafkajs gives up after its bounded retries, and the clients are closed so that
+  // the command ends with that error instead of reconnecting forever.
+  return replay(config, options, logger, adapters).finally(() => closeAdapters(adapters));
+}
+
+async function replay(
+  config: Config,
+  options: RebuildOptions,
+  logger: Logger,
+  adapters: Adapters,
+): Promise<number> {
+  const started = performance.now();
   const metrics = new Metrics({ processMetrics: false });
   const directory = new TenantDirectory();
   const feed = await startDirectoryFeed({ ...adapters, directory, logger, metrics });
@@ -125,8 +136,6 @@ export async function rebuildWindows(
   });
   const { conflicts } = await adapters.store.save(writes);
   await feed.stop();
-  await adapters.log.close();
-  await adapters.store.close();
 
   const summary: RebuildSummary = {
     records,

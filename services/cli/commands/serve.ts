@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { CONSOLE_PREFIX, consoleAssets } from '../../admin/console/console-assets.js';
 import { adminApi } from '../../admin/http/admin-api.js';
+import { RelayguardError } from '../../core/errors.js';
 import { decisionApi } from '../../enforcer/decision-api.js';
 import { postfixEndpoint, startPolicyServer } from '../../enforcer/policy-server.js';
 import type { ApiToken, Config } from '../../platform/config.js';
@@ -44,18 +45,29 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     });
     await http.register(consoleAssets);
   }
-  const httpAddress = await http.listen({ host: config.bindAddress, port: config.httpPort });
-  // Up before the enforcer is ready: until then it answers with the configured fallback, and counts it.
-  const policyServer = enforcer
-    ? await startPolicyServer({
-        enforcer,
-        metrics: runtime.metrics,
-        logger: logger.child({ component: 'policy-server' }),
-        host: config.bindAddress,
-        port: config.policyPort,
-        ...config.policyService,
-      })
-    : undefined;
+  let httpAddress: string;
+  let policyServer: Awaited<ReturnType<typeof startPolicyServer>> | undefined;
+  try {
+    httpAddress = await http
+      .listen({ host: config.bindAddress, port: config.httpPort })
+      .catch(portProblem('RELAYGUARD_HTTP_PORT', config.bindAddress, config.httpPort));
+    // Up before the enforcer is ready: until then it answers with the configured fallback, and counts it.
+    policyServer = enforcer
+      ? await startPolicyServer({
+          enforcer,
+          metrics: runtime.metrics,
+          logger: logger.child({ component: 'policy-server' }),
+          host: config.bindAddress,
+          port: config.policyPort,
+          ...config.policyService,
+        }).catch(portProblem('RELAYGUARD_POLICY_PORT', config.bindAddress, config.policyPort))
+      : undefined;
+  } catch (error) {
+    // No half-started server: a process that cannot serve on its ports stops everything it started.
+    await http.close();
+    await runtime.stop();
+    throw error;
+  }
   const { description } = runtime.adapters;
   const banner = [
     `relayguard ${services.join(' + ')} — ${config.embedded ? 'embedded mode (no Kafka, Redis or Schema Registry configured)' : 'production adapters'}`,
@@ -147,5 +159,22 @@ function apiTokens(
       `tokens:       no RELAYGUARD_TOKENS configured: generated an operator token (shown only here) for the ${apis}`,
       `admin token:  ${token}`,
     ],
+  };
+}
+
+/** A port the process cannot listen on is a configuration problem: name the variable and the way out. */
+function portProblem(variable: string, host: string, port: number) {
+  return (error: unknown): never => {
+    const problems: Record<string, string> = {
+      EADDRINUSE: `${variable}: port ${port} on ${host} is already in use; choose another port, or 0 for a free one`,
+      EACCES: `${variable}: port ${port} needs privileges this process does not have; choose a port above 1023, or 0 for a free one`,
+      EADDRNOTAVAIL: `RELAYGUARD_BIND_ADDRESS: ${host} is not an address of this machine`,
+    };
+    const problem = problems[(error as { code?: string }).code ?? ''];
+    if (problem === undefined) throw error;
+    throw new RelayguardError('INVALID_CONFIG', `invalid configuration:\n  ${problem}`, {
+      field: variable,
+      cause: error,
+    });
   };
 }

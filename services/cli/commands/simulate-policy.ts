@@ -3,9 +3,10 @@
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../../platform/config.js';
-import { AdminClient, segment } from '../admin-client.js';
+import { AdminClient, CliError, segment } from '../admin-client.js';
 import { ExitCode } from '../exit-codes.js';
 import type { FleetDirectory, FleetOptions } from '../simulation/fleet.js';
+import { PolicyClient } from '../simulation/policy-client.js';
 import { runPolicySimulation } from '../simulation/policy-target.js';
 import { renderPolicySimulationSummary } from '../simulation/report.js';
 
@@ -47,6 +48,14 @@ export function adminApiDirectory(client: AdminClient): FleetDirectory {
 
 export async function simulatePolicyTarget(config: Config, options: PolicyTargetOptions): Promise<number> {
   const { host, port } = parsePolicyTarget(options.target);
+  // Before the fleet is registered: a wrong --target must not leave tenants behind in the admin API.
+  const probe = await PolicyClient.connect(host, port).catch((error: { code?: string }) => {
+    throw new CliError(
+      `--target ${options.target}: cannot connect (${error.code ?? String(error)}); is relayguard running there? Its startup banner names the policy port (RELAYGUARD_POLICY_PORT)`,
+      ExitCode.SERVER,
+    );
+  });
+  probe.close();
   const client = new AdminClient({
     url: options.url ?? config.client.url,
     token: options.token ?? config.client.token,
