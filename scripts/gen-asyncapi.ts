@@ -1,0 +1,227 @@
+// Generates docs/asyncapi.yaml, the AsyncAPI 3 contract of relayguard's topics, from the same sources the code
+// uses: the topic names and schema files (services/core/topics.ts), the topic plan of `relayguard topics`
+// (partitions, compaction) and schemas/*.avsc, so it cannot drift from them. `--check` exits 1 when the committed
+// document is stale (test/unit/asyncapi.test.ts runs it and validates it with the AsyncAPI parser).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { CompactedTopics, type ContractTopic, TopicSchemas, Topics } from '../services/core/topics.js';
+import { readSchema } from '../services/platform/codec/avro.js';
+import { plannedTopics } from '../services/platform/kafka/topic-admin.js';
+import { projectPath } from '../services/platform/project-files.js';
+import { DlqHeaders } from '../services/scorer/dead-letter.js';
+
+export const ASYNCAPI_FILE = projectPath('docs', 'asyncapi.yaml');
+
+type Topic = (typeof Topics)[keyof typeof Topics];
+type Service = 'scorer' | 'enforcer' | 'admin';
+
+interface ChannelFacts {
+  /** The channel's id in the document. */
+  readonly id: string;
+  readonly description: string;
+  /** What the key is. */
+  readonly key: string;
+  readonly sends: readonly Service[];
+  readonly receives: readonly Service[];
+}
+
+/** Who writes and who reads each topic, and what its key means. A new topic must be added here (the type says so). */
+const CHANNELS: Record<Topic, ChannelFacts> = {
+  [Topics.messageSubmitted]: {
+    id: 'messageSubmitted',
+    description:
+      'One event per message a relay accepted. Relays publish it themselves with the relay SDK (relayguard/sdk); for Postfix the enforcer publishes it from the policy request at END-OF-MESSAGE.',
+    key: 'tenantId: all of a tenant’s events in one partition, in order.',
+    sends: ['enforcer'],
+    receives: ['scorer'],
+  },
+  [Topics.messageSubmittedDlq]: {
+    id: 'messageSubmittedDlq',
+    description:
+      'Poison message-submitted events (undecodable, invalid), with their original bytes and headers naming their source and the error, for an operator to inspect, fix and replay.',
+    key: 'The original record’s key.',
+    sends: ['scorer'],
+    receives: [],
+  },
+  [Topics.tenantBlocks]: {
+    id: 'tenantBlocks',
+    description:
+      'Blocks (the scorer’s decisions, with evidence) and unblocks (operators and self-service, through the admin API). Compacted: a tenant’s latest event is its block state. Downstream services follow it with relayguard/subscriber (docs/subscribers.md).',
+    key: 'tenantId: the latest record of a tenant is its current block state.',
+    sends: ['scorer', 'admin'],
+    receives: ['enforcer', 'scorer', 'admin'],
+  },
+  [Topics.acceptedDomains]: {
+    id: 'acceptedDomains',
+    description: 'A tenant’s registered (accepted) domains, added and removed through the admin API.',
+    key: 'tenantId/domain: one record per accepted domain.',
+    sends: ['admin'],
+    receives: ['scorer', 'enforcer', 'admin'],
+  },
+  [Topics.connectors]: {
+    id: 'connectors',
+    description:
+      'A tenant’s inbound connectors (IP ranges, TLS certificate domain, relay path), set through the admin API.',
+    key: 'tenantId/connectorId: one record per connector.',
+    sends: ['admin'],
+    receives: ['scorer', 'enforcer', 'admin'],
+  },
+  [Topics.tenantPolicies]: {
+    id: 'tenantPolicies',
+    description: 'Per-tenant policy overrides (thresholds, monitor mode), set through the admin API.',
+    key: 'tenantId.',
+    sends: ['admin'],
+    receives: ['scorer', 'enforcer', 'admin'],
+  },
+  [Topics.audit]: {
+    id: 'audit',
+    description: 'Who did what through the admin API: every change, with actor, role and ticket.',
+    key: 'tenantId.',
+    sends: ['admin'],
+    receives: [],
+  },
+};
+
+const SERVICES: Record<Service, string> = {
+  scorer: 'relayguard scorer: scores MessageSubmitted in event-time windows and publishes block decisions.',
+  enforcer:
+    'relayguard enforcer: materializes block state and answers relays (Postfix policy protocol, HTTP).',
+  admin: 'relayguard admin: the admin API (domains, connectors, policies, unblock) and the audit trail.',
+};
+
+const AVRO_FORMAT = 'application/vnd.apache.avro+json;version=1.9.0';
+const KAFKA_BINDING = '0.5.0';
+const capitalized = (id: string) => id[0]!.toUpperCase() + id.slice(1);
+
+function message(topic: Topic, facts: ChannelFacts): Record<string, unknown> {
+  const key = { type: 'string', description: facts.key };
+  if (!(topic in TopicSchemas)) {
+    return {
+      name: 'DeadLetter',
+      title: 'A dead-lettered record',
+      contentType: 'application/octet-stream',
+      headers: {
+        type: 'object',
+        properties: Object.fromEntries(
+          Object.values(DlqHeaders).map((header) => [header, { type: 'string' }]),
+        ),
+      },
+      payload: { type: 'string', format: 'binary', description: 'The original record’s bytes, unchanged.' },
+      bindings: { kafka: { key, bindingVersion: KAFKA_BINDING } },
+    };
+  }
+  const schema = readSchema(topic as ContractTopic) as { name: string; doc?: string };
+  return {
+    name: schema.name,
+    title: schema.name,
+    summary: schema.doc,
+    contentType: 'application/octet-stream',
+    description: `Confluent wire format (magic byte 0, 4-byte schema id, Avro binary), schemas/${TopicSchemas[topic as ContractTopic]} registered under the subject ${topic}-value with BACKWARD_TRANSITIVE compatibility.`,
+    payload: { schemaFormat: AVRO_FORMAT, schema },
+    bindings: {
+      kafka: {
+        key,
+        schemaIdLocation: 'payload',
+        schemaIdPayloadEncoding: 'confluent',
+        schemaLookupStrategy: 'TopicNameStrategy',
+        bindingVersion: KAFKA_BINDING,
+      },
+    },
+  };
+}
+
+export function asyncApiDocument(): Record<string, unknown> {
+  const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string })
+    .version;
+  // The topic plan with `relayguard topics`' defaults: partitions scale with RELAYGUARD_PARTITIONS (12).
+  const plan = new Map(
+    plannedTopics({ partitions: 12, statePartitions: 3, replicationFactor: 3 }).map((spec) => [
+      spec.topic,
+      spec,
+    ]),
+  );
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  for (const topic of Object.values(Topics)) {
+    const facts = CHANNELS[topic];
+    const spec = plan.get(topic)!;
+    const built = message(topic, facts);
+    const messageId = built.name as string;
+    messages[messageId] = built;
+    channels[facts.id] = {
+      address: topic,
+      title: topic,
+      description: facts.description,
+      messages: { [messageId]: { $ref: `#/components/messages/${messageId}` } },
+      bindings: {
+        kafka: {
+          topic,
+          partitions: spec.partitions,
+          replicas: spec.replicationFactor,
+          topicConfiguration: {
+            'cleanup.policy': [CompactedTopics.includes(topic) ? 'compact' : 'delete'],
+          },
+          bindingVersion: KAFKA_BINDING,
+        },
+      },
+    };
+    for (const [action, services] of [
+      ['send', facts.sends],
+      ['receive', facts.receives],
+    ] as const) {
+      for (const service of services) {
+        operations[`${service}${action === 'send' ? 'Sends' : 'Receives'}${capitalized(facts.id)}`] = {
+          action,
+          title: `${service} ${action === 'send' ? 'publishes to' : 'consumes'} ${topic}`,
+          channel: { $ref: `#/channels/${facts.id}` },
+          messages: [{ $ref: `#/channels/${facts.id}/messages/${messageId}` }],
+          tags: [{ $ref: `#/components/tags/${service}` }],
+        };
+      }
+    }
+  }
+  return {
+    asyncapi: '3.1.0',
+    info: {
+      title: 'relayguard',
+      version,
+      description:
+        'The Kafka topics relayguard produces and consumes. Generated by scripts/gen-asyncapi.ts from services/core/topics.ts, the topic plan of `relayguard topics` (partitions and replicas are its defaults) and schemas/*.avsc: run `npm run gen` after changing them.',
+      license: { name: 'Apache-2.0' },
+    },
+    defaultContentType: 'application/octet-stream',
+    servers: {
+      production: {
+        host: 'kafka:9092',
+        protocol: 'kafka',
+        description:
+          'The brokers of KAFKA_BROKERS; SASL and TLS as KAFKA_SASL_* and KAFKA_SSL configure them.',
+      },
+    },
+    channels,
+    operations,
+    components: {
+      messages,
+      tags: Object.fromEntries(
+        Object.entries(SERVICES).map(([name, description]) => [name, { name, description }]),
+      ),
+    },
+  };
+}
+
+export function asyncApiYaml(): string {
+  return `# Generated by scripts/gen-asyncapi.ts: do not edit, run \`npm run gen\`.\n${stringify(asyncApiDocument(), { lineWidth: 0 })}`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const next = asyncApiYaml();
+  if (process.argv.includes('--check')) {
+    if (readFileSync(ASYNCAPI_FILE, 'utf8') !== next) {
+      console.error('docs/asyncapi.yaml is stale: run `npm run gen`');
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(ASYNCAPI_FILE, next);
+  }
+}
