@@ -1,7 +1,13 @@
 // TenantBlockEvent builders: a block with evidence and an unblock, as the scorer and the admin API publish them.
 import type { PolicyMode, TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import { blockIdFor } from '../../services/core/episodes.js';
 
 const HOUR_MS = 3_600_000;
+/** When unblockedEvent lifts a block unless told otherwise: the generation it starts. */
+const UNBLOCKED_AT = Date.UTC(2026, 11, 1, 12);
+
+/** The id of a tenant's next block after an unblock at UNBLOCKED_AT: it carries the generation that unblock started. */
+export const reblockId = (tenantId: string) => blockIdFor(tenantId, UNBLOCKED_AT + 3 * HOUR_MS, UNBLOCKED_AT);
 
 export function blockedEvent(
   tenantId: string,
@@ -43,7 +49,7 @@ export function blockedEvent(
 export function unblockedEvent(
   tenantId: string,
   blockId: string,
-  { at = Date.UTC(2026, 11, 1, 12) }: { at?: number } = {},
+  { at = UNBLOCKED_AT }: { at?: number } = {},
 ): TenantBlockEvent {
   return {
     eventId: `${blockId}/unblock`,

@@ -194,7 +194,10 @@ export class BlockSubscriber implements AsyncIterable<BlockChange> {
   /** Handlers first, then the view: a handler that throws leaves the change to be delivered again. */
   async #applyEvent(event: TenantBlockEvent, record: LogRecord): Promise<void> {
     const transition = this.#view.transition(event);
-    if (transition === null) return;
+    if (transition === null) {
+      this.#view.apply(event, null);
+      return;
+    }
     const base = { tenantId: event.tenantId, event, position: where(record), replayed: !this.#ready };
     const change: BlockChange =
       transition.kind === 'blocked'
@@ -203,7 +206,7 @@ export class BlockSubscriber implements AsyncIterable<BlockChange> {
     const handlers = this.#handlers[change.kind] as Set<Handler<BlockChange>>;
     for (const handler of handlers) await handler(change);
     for (const queue of this.#queues) await queue.push(change);
-    this.#view.apply(event.tenantId, transition);
+    this.#view.apply(event, transition);
   }
 }
 

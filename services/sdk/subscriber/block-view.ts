@@ -1,8 +1,10 @@
-// The tenant-blocks topic as a materialized view: the latest event of each tenant is its block state, exactly
-// what compaction keeps (the topic is keyed by tenant), so a subscriber that read the whole history and one that
-// started after compaction hold the same view. The enforcer's directory decides the same way (latest wins).
+// The tenant-blocks topic as a materialized view, decided as the enforcer's directory decides: the latest event
+// of a tenant is its block state (what compaction keeps: the topic is keyed by tenant), except that a lifted block
+// stays lifted: each unblock starts a generation of the tenant's block episodes, and a block of an older
+// generation (a replay, a retry, a zombie scorer) changes nothing (services/core/episodes.ts).
 // Pure: no I/O, so the fold can be checked against every order of events (test/unit/sdk/block-view.test.ts).
 import type { TenantBlockEvent, TenantBlocked, TenantUnblocked } from '../../core/contracts.generated.js';
+import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from '../../core/episodes.js';
 
 /** A tenant's current block: the policy's decision with its evidence, and when it was decided (event time). */
 export interface CurrentBlock extends TenantBlocked {
@@ -55,8 +57,10 @@ export type Transition =
   | null;
 
 export class BlockView {
-  /** Only tenants with a current block: an unblocked tenant costs nothing (the planning figure is 1M tenants). */
+  /** Only tenants with a current block: a tenant never blocked costs nothing (the planning figure is 1M tenants). */
   readonly #blocks = new Map<string, CurrentBlock>();
+  /** The episode generation of each tenant ever unblocked (or blocked in a later generation). */
+  readonly #generations = new Map<string, number>();
 
   /** The block in force or monitored for this tenant, undefined when none. */
   block(tenantId: string): CurrentBlock | undefined {
@@ -77,9 +81,10 @@ export class BlockView {
   transition(event: TenantBlockEvent): Transition {
     const current = this.#blocks.get(event.tenantId);
     if (event.kind === 'BLOCKED' && event.blocked) {
-      // A duplicate publish (or a replay) carries the same deterministic block id: not a new block. The same id
-      // in another mode is a change (monitor to enforce): the latest event is the state, as after compaction.
-      if (current?.blockId === event.blocked.blockId && current.mode === event.blocked.mode) return null;
+      // A duplicate publish (or a replay) carries the same deterministic block id: not a new block.
+      if (current?.blockId === event.blocked.blockId) return null;
+      // A block of a lifted episode stays lifted.
+      if (blockGeneration(event.blocked.blockId) < this.#generation(event.tenantId)) return null;
       return {
         kind: 'blocked',
         block: { ...event.blocked, tenantId: event.tenantId, blockedAt: event.occurredAt },
@@ -95,9 +100,24 @@ export class BlockView {
     return null;
   }
 
-  /** Applies a transition `transition(event)` returned. */
-  apply(tenantId: string, transition: Transition): void {
-    if (transition?.kind === 'blocked') this.#blocks.set(tenantId, transition.block);
-    else if (transition?.kind === 'unblocked') this.#blocks.delete(tenantId);
+  /** Applies the event, with the transition `transition(event)` returned for it (an unblock of no current block too). */
+  apply(event: TenantBlockEvent, transition: Transition): void {
+    const { tenantId } = event;
+    if (transition?.kind === 'blocked') {
+      this.#blocks.set(tenantId, transition.block);
+      // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
+      this.#raiseGeneration(tenantId, blockGeneration(transition.block.blockId));
+    } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      this.#blocks.delete(tenantId);
+      this.#raiseGeneration(tenantId, generationAfterUnblock(event.occurredAt, event.unblocked.blockId));
+    }
+  }
+
+  #generation(tenantId: string): number {
+    return this.#generations.get(tenantId) ?? FIRST_GENERATION;
+  }
+
+  #raiseGeneration(tenantId: string, generation: number): void {
+    if (generation > this.#generation(tenantId)) this.#generations.set(tenantId, generation);
   }
 }

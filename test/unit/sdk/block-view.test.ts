@@ -1,28 +1,72 @@
-// The subscriber's view of the tenant-blocks topic, over every order of blocks, duplicates and unblocks.
+// The subscriber's view of the tenant-blocks topic, over every order of blocks, duplicates, unblocks and blocks
+// of lifted episodes: it agrees with the enforcer's directory, and compaction does not change it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { TenantBlockEvent } from '../../../services/core/contracts.generated.js';
+import { isEnforcedBlock, TenantDirectory } from '../../../services/core/directory.js';
+import { blockIdFor } from '../../../services/core/episodes.js';
 import { BlockView } from '../../../services/sdk/subscriber/block-view.js';
 import { blockedEvent, unblockedEvent } from '../../support/block-events.js';
 
 const TENANTS = ['t1', 't2', 't3'];
+const HOUR_MS = 3_600_000;
+const T0 = Date.UTC(2026, 11, 1);
 
-/** Histories of a few tenants: blocks (enforce or monitor, ids that repeat: duplicate publishes) and unblocks. */
-const history = fc.array(
-  fc
-    .record({
-      tenant: fc.constantFrom(...TENANTS),
-      block: fc.integer({ min: 1, max: 3 }),
-      kind: fc.constantFrom('block', 'monitor', 'unblock'),
-    })
-    .map(({ tenant, block, kind }): TenantBlockEvent => {
-      const blockId = `${tenant}#${block}`;
-      if (kind === 'unblock') return unblockedEvent(tenant, blockId);
-      return blockedEvent(tenant, blockId, { mode: kind === 'monitor' ? 'MONITOR' : 'ENFORCE' });
-    }),
+/** A block id of a window (0..2) and a generation (0 or an unblock time); the mode follows from the window. */
+const block = (tenant: string, window: number, generation: number) => {
+  const blockId = blockIdFor(tenant, T0 + window * HOUR_MS, generation);
+  return blockedEvent(tenant, blockId, {
+    at: T0 + window * HOUR_MS,
+    mode: window === 2 ? 'MONITOR' : 'ENFORCE',
+  });
+};
+
+/** Any history, zombies included: blocks of any generation, unblocks of any block at any time. */
+const anyHistory = fc.array(
+  fc.oneof(
+    fc
+      .tuple(fc.constantFrom(...TENANTS), fc.nat(2), fc.constantFrom(0, T0 + HOUR_MS, T0 + 5 * HOUR_MS))
+      .map(([tenant, window, generation]) => block(tenant, window, generation)),
+    fc
+      .tuple(fc.constantFrom(...TENANTS), fc.nat(2), fc.constantFrom(0, T0 + HOUR_MS), fc.nat(8))
+      .map(([tenant, window, generation, hours]) =>
+        unblockedEvent(tenant, blockIdFor(tenant, T0 + window * HOUR_MS, generation), {
+          at: T0 + hours * HOUR_MS,
+        }),
+      ),
+  ),
   { maxLength: 40 },
 );
+
+/**
+ * Histories the producers make: per tenant, a block in the current generation, duplicates of the block in force,
+ * unblocks of the block in force starting the next generation; tenants interleaved.
+ */
+const producedHistory = fc
+  .array(fc.tuple(fc.constantFrom(...TENANTS), fc.constantFrom('block', 'again', 'unblock')), {
+    maxLength: 40,
+  })
+  .map((steps) => {
+    const state = new Map<string, { generation: number; window: number; current: TenantBlockEvent | null }>();
+    const events: TenantBlockEvent[] = [];
+    for (const [tenant, step] of steps) {
+      const s = state.get(tenant) ?? { generation: 0, window: 0, current: null };
+      state.set(tenant, s);
+      if (step === 'block' && !s.current) {
+        s.current = block(tenant, s.window++ % 3, s.generation);
+        events.push(s.current);
+      } else if (step === 'again' && s.current) {
+        events.push(s.current);
+      } else if (step === 'unblock' && s.current) {
+        const at = T0 + (10 + events.length) * HOUR_MS;
+        events.push(unblockedEvent(tenant, s.current.blocked!.blockId, { at }));
+        s.generation = at;
+        s.current = null;
+      }
+    }
+    return events;
+  });
 
 /** Folds events into the view; returns the changes it reported. */
 function fold(view: BlockView, events: readonly TenantBlockEvent[]): string[] {
@@ -30,10 +74,10 @@ function fold(view: BlockView, events: readonly TenantBlockEvent[]): string[] {
   for (const event of events) {
     const transition = view.transition(event);
     if (transition?.kind === 'blocked')
-      reported.push(`blocked ${event.tenantId} ${transition.block.blockId}/${transition.block.mode}`);
+      reported.push(`blocked ${event.tenantId} ${transition.block.blockId}`);
     if (transition?.kind === 'unblocked')
-      reported.push(`unblocked ${event.tenantId} ${transition.lifted.blockId}/${transition.lifted.mode}`);
-    view.apply(event.tenantId, transition);
+      reported.push(`unblocked ${event.tenantId} ${transition.lifted.blockId}`);
+    view.apply(event, transition);
   }
   return reported;
 }
@@ -50,27 +94,57 @@ const compacted = (events: readonly TenantBlockEvent[]) =>
   TENANTS.flatMap((tenant) => events.filter((event) => event.tenantId === tenant).slice(-1));
 
 describe('BlockView', () => {
-  it('holds what the latest event of each tenant says, so a compacted topic gives the same view', () => {
+  it('agrees with the enforcer directory on every history, blocks of lifted episodes included', () => {
     fc.assert(
-      fc.property(history, (events) => {
-        const full = new BlockView();
-        fold(full, events);
-        const afterCompaction = new BlockView();
-        fold(afterCompaction, compacted(events));
-        assert.deepEqual(state(full), state(afterCompaction));
+      fc.property(anyHistory, (events) => {
+        const view = new BlockView();
+        fold(view, events);
+        const directory = new TenantDirectory();
+        for (const event of events) directory.apply({ kind: 'tenant-block', event });
         for (const tenant of TENANTS) {
-          const last = events.findLast((event) => event.tenantId === tenant);
-          assert.equal(full.isBlocked(tenant), last?.blocked?.mode === 'ENFORCE');
+          const record = directory.tenant(tenant);
+          assert.equal(view.isBlocked(tenant), isEnforcedBlock(record), tenant);
+          assert.equal(view.block(tenant)?.blockId, record?.block?.blockId, tenant);
         }
       }),
     );
   });
 
+  it('holds the same view after compaction of the histories the producers make', () => {
+    fc.assert(
+      fc.property(producedHistory, (events) => {
+        const full = new BlockView();
+        fold(full, events);
+        const afterCompaction = new BlockView();
+        fold(afterCompaction, compacted(events));
+        assert.deepEqual(state(full), state(afterCompaction));
+      }),
+    );
+  });
+
+  it('keeps a lifted block lifted: its replay after the unblock reports and changes nothing', () => {
+    const view = new BlockView();
+    const lifted = block('t1', 0, 0);
+    const reported = fold(view, [
+      lifted,
+      unblockedEvent('t1', lifted.blocked!.blockId, { at: T0 + 2 * HOUR_MS }),
+      lifted,
+    ]);
+    assert.deepEqual(reported, [
+      `blocked t1 ${lifted.blocked!.blockId}`,
+      `unblocked t1 ${lifted.blocked!.blockId}`,
+    ]);
+    assert.equal(view.isBlocked('t1'), false);
+    // A block of the generation the unblock started is a new episode.
+    const next = block('t1', 1, T0 + 2 * HOUR_MS);
+    assert.deepEqual(fold(view, [next]), [`blocked t1 ${next.blocked!.blockId}`]);
+    assert.equal(view.isBlocked('t1'), true);
+  });
+
   it('reports each change once: a block is lifted only after it was reported, never twice in a row', () => {
     fc.assert(
-      fc.property(history, history, (first, again) => {
-        // `again` replays some of the same ids: duplicates of a current block report nothing.
-        const reported = fold(new BlockView(), [...first, ...again]);
+      fc.property(anyHistory, (events) => {
+        const reported = fold(new BlockView(), events);
         for (const tenant of TENANTS) {
           let current: string | null = null;
           for (const line of reported.filter((l) => l.split(' ')[1] === tenant)) {
@@ -95,7 +169,7 @@ describe('BlockView', () => {
     assert.equal(transition?.kind, 'blocked');
     assert.equal(view.isBlocked('t1'), false);
     assert.deepEqual(view.transition(event), transition);
-    view.apply('t1', transition);
+    view.apply(event, transition);
     assert.equal(view.isBlocked('t1'), true);
     assert.equal(view.transition(event), null);
   });
