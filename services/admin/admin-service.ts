@@ -353,7 +353,7 @@ export class AdminService {
     if (overrides.minDistinctDomains !== undefined && overrides.minDistinctDomains > cap) {
       throw new RelayguardError(
         'INVALID_FIELD',
-        `minDistinctDomains: must be at most ${cap}: D is counted only up to RELAYGUARD_DISTINCT_DOMAIN_CAP, so a higher threshold could never be reached`,
+        `minDistinctDomains: must be at most ${cap}: D is counted only up to RELAYGUARD_DISTINCT_DOMAIN_CAP, so a higher threshold could never be reached (to switch the rule off, raise minUnregisteredWithDistinct)`,
         { field: 'minDistinctDomains' },
       );
     }

@@ -123,6 +123,8 @@ export async function registerDecisionAuth(
 export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, options) => {
   const { enforcer, metrics } = options;
   await registerDecisionAuth(app, options);
+  // JSON only: a text or form body is a 415, as on the admin API (docs/admin-api.md).
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode === 429) {
@@ -130,6 +132,12 @@ export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, o
     }
     if (error.validation) {
       return reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(error) });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({
+        error: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'send the body as JSON with Content-Type: application/json',
+      });
     }
     if (isRelayguardError(error) && !error.retryable) {
       return reply.code(400).send({ error: error.code, message: error.message, field: error.field });

@@ -37,6 +37,13 @@ export function createHttpServer(options: HttpServerOptions) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
+  // The services' own routes answer in their own shape; anything else gets the same JSON, not fastify's.
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({
+      error: 'NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]}; /openapi.json lists the routes`,
+    }),
+  );
   app.register(async (routes) => {
     routes.get('/healthz', async () => ({ status: 'ok' }));
     routes.get('/readyz', async (_request, reply) => {

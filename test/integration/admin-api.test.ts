@@ -455,6 +455,18 @@ describe('admin API: validation errors say what to fix', () => {
       message: /Content-Type: application\/json/,
     },
     {
+      name: 'a text body',
+      request: {
+        method: 'PUT',
+        url: '/v1/tenants/acme/accepted-domains/ok.example',
+        payload: 'matchSubdomains',
+        headers: { 'content-type': 'text/plain' },
+      },
+      status: 415,
+      error: 'UNSUPPORTED_MEDIA_TYPE',
+      message: /Content-Type: application\/json/,
+    },
+    {
       name: 'oversized body',
       request: connector({ padding: 'x'.repeat(40_000) }),
       status: 413,

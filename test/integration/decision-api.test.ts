@@ -221,6 +221,26 @@ describe('HTTP decision API', () => {
       payload: '{"sender":',
     });
     assert.equal(notJson.statusCode, 400);
+    // A form or text body gets the admin API's 415, in the shape docs/admin-api.md gives.
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const form = await http.inject({
+        method: 'POST',
+        url: '/v1/decisions',
+        headers: { 'content-type': type, ...bearer(TOKENS.relay) },
+        payload: 'tenantId=acme&sender=a@b.example',
+      });
+      assert.equal(form.statusCode, 415, type);
+      assert.equal(form.json().error, 'UNSUPPORTED_MEDIA_TYPE', type);
+    }
+  });
+
+  it('answers an unknown route with JSON naming it, not the framework page', async () => {
+    const response = await http.inject({ method: 'GET', url: '/' });
+    assert.equal(response.statusCode, 404);
+    assert.deepEqual(response.json(), {
+      error: 'NOT_FOUND',
+      message: 'no route GET /; /openapi.json lists the routes',
+    });
   });
 
   it('is documented in /openapi.json from the same schemas', async () => {

@@ -3,7 +3,7 @@
 import type { PolicyAttributes } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
 import type { TenantDirectory } from '../../services/core/directory.js';
-import type { PolicyOverrides } from '../../services/core/policy.js';
+import { DEFAULT_POLICY, type PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
@@ -42,7 +42,8 @@ export function blockAfter(unregistered: number): PolicyOverrides {
   return {
     minUnregistered: unregistered,
     minUnregisteredRatio: 0,
-    minDistinctDomains: 1_000_000,
+    // The distinct-domains rule stays out of the way: D at most at its cap, and a U it never reaches.
+    minDistinctDomains: DEFAULT_POLICY.distinctDomainCap,
     minUnregisteredWithDistinct: 1_000_000,
   };
 }

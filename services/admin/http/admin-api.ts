@@ -58,6 +58,9 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   const { admin, metrics } = options;
   const bodyLimit = options.bodyLimit ?? ADMIN_BODY_LIMIT;
 
+  // Bodies are JSON only: fastify's default text/plain parser would turn a text body into a 400 about its
+  // shape, where docs/admin-api.md promises 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBody(route) : textParts(route)));
   // A valid token is limited on its own bucket: people and scripts, not a relay's every message.
   const authenticate = await registerTokenAuth(app, {
