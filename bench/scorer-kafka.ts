@@ -13,7 +13,6 @@ import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
 import { Topics } from '../services/core/topics.js';
-import { ManualClock } from '../services/platform/clock.js';
 import { loadConfig } from '../services/platform/config.js';
 import { deferred } from '../services/platform/deferred.js';
 import { createKafka } from '../services/platform/kafka/kafka-event-log.js';
@@ -34,7 +33,7 @@ import {
   withCleanups,
 } from './harness.js';
 import { countRoundTrips, info } from './redis-support.js';
-import { fleetDirectory, fleetEvents, START } from './workload.js';
+import { fleetDirectory, fleetEvents } from './workload.js';
 
 const PARTITIONS = 6;
 
@@ -167,7 +166,6 @@ export const scorerKafkaBenchmark: Benchmark = {
           log,
           directory: fleetDirectory(tenants),
           policy: DEFAULT_POLICY,
-          clock: new ManualClock(START + 24 * 60 * MINUTE_MS),
           logger: silentLogger,
           metrics: new Metrics({ processMetrics: false }),
           maxClockSkewMs: MINUTE_MS,

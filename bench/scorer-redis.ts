@@ -76,7 +76,6 @@ export async function scorerOnRedis(
     store,
     directory,
     policy: DEFAULT_POLICY,
-    clock,
     logger: silentLogger,
     metrics: new Metrics({ processMetrics: false }),
     maxClockSkewMs: MINUTE_MS,

@@ -4,6 +4,7 @@
 // Production state is never touched: no group offsets move, nothing is published.
 import type { MessageSubmitted } from '../core/contracts.generated.js';
 import { isRelayguardError } from '../core/errors.js';
+import { checkEventTime } from '../core/event-time.js';
 import { Topics } from '../core/topics.js';
 import type { EventLog, RecordBatch, SchemaCodec } from '../platform/ports.js';
 import {
@@ -14,11 +15,16 @@ import {
   type TimeRange,
 } from './source.js';
 
+/**
+ * `maxClockSkewMs`: events further ahead of their record's log time are refused as FUTURE_EVENT, as the live
+ * scorer dead-letters them (RELAYGUARD_MAX_CLOCK_SKEW_SECONDS), so the backtest decides what live scoring did.
+ */
 export function eventLogSource(
   log: EventLog,
   codec: SchemaCodec,
   range: TimeRange,
   name: string,
+  maxClockSkewMs: number,
 ): EventSource {
   const problems = new ProblemCounter();
   const lag = new Map<number, number>();
@@ -58,6 +64,7 @@ export function eventLogSource(
           if (record.value === null) continue;
           try {
             const event = await codec.decode(Topics.messageSubmitted, record.value);
+            checkEventTime(event.occurredAt, record.timestamp, maxClockSkewMs);
             if (inTimeRange(range, event.occurredAt)) events.push(event);
             else outside++;
           } catch (error) {

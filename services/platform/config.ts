@@ -186,7 +186,7 @@ const EnvSchema = z
     // A tenant administrator may claim sender ranges this narrow or narrower; broader ones need an operator.
     RELAYGUARD_TENANT_MIN_PREFIX_IPV4: numeric(16, { min: 0, max: 32 }),
     RELAYGUARD_TENANT_MIN_PREFIX_IPV6: numeric(32, { min: 0, max: 128 }),
-    RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(300, { min: 0 }),
+    RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(120, { min: 0 }),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
     RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
@@ -199,6 +199,18 @@ const EnvSchema = z
         code: 'custom',
         path: ['RELAYGUARD_GRACE_MINUTES'],
         message: 'must be less than RELAYGUARD_WINDOW_MINUTES',
+      });
+    }
+    // A relay this far ahead moves the tenant's stream time by as much: correct events must still be inside grace.
+    if (
+      env.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS > 0 &&
+      env.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS >= env.RELAYGUARD_GRACE_MINUTES * 60
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RELAYGUARD_MAX_CLOCK_SKEW_SECONDS'],
+        message:
+          'must be less than RELAYGUARD_GRACE_MINUTES in seconds, or a relay clock that far ahead makes delayed mail late',
       });
     }
     if (env.RELAYGUARD_DISTINCT_DOMAIN_CAP < env.RELAYGUARD_MIN_DISTINCT_DOMAINS) {

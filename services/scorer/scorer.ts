@@ -9,6 +9,7 @@ import type { MessageSubmitted, TenantBlockEvent } from '../core/contracts.gener
 import { enforcedBlockId, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { FIRST_GENERATION } from '../core/episodes.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
+import { checkEventTime } from '../core/event-time.js';
 import type { Policy } from '../core/policy.js';
 import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
@@ -16,7 +17,6 @@ import { emptyWindow, type TenantWindow } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
-  Clock,
   EventLog,
   LogRecord,
   OutgoingRecord,
@@ -39,10 +39,12 @@ export interface ScorerDeps {
   readonly store: WindowStore;
   readonly directory: TenantDirectory;
   readonly policy: Policy;
-  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Events stamped further ahead of the clock than this are poison (a relay with a broken clock). */
+  /**
+   * Events stamped further ahead of their record's log time than this are poison (a relay with a broken clock).
+   * Less than the grace period, so an event from a relay that far ahead leaves correct events countable.
+   */
   readonly maxClockSkewMs: number;
   readonly maxBatchSize?: number;
   /** Most tenants' windows kept between batches (least recently used go first, saved if dirty). */
@@ -296,7 +298,6 @@ export class Scorer {
   ): Promise<{ byTenant: Map<string, PositionedMessage[]>; deadLetters: OutgoingRecord[] }> {
     const byTenant = new Map<string, PositionedMessage[]>();
     const deadLetters: OutgoingRecord[] = [];
-    const horizon = this.#deps.clock.now() + this.#deps.maxClockSkewMs;
     // One await for the batch: a record that cannot be decoded comes back as its error, in its place.
     const decoded = await this.#deps.codec.decodeAll(
       Topics.messageSubmitted,
@@ -306,7 +307,7 @@ export class Scorer {
     for (const record of batch.records) {
       let positioned: PositionedMessage;
       try {
-        positioned = this.#validate(record, record.value === null ? null : decoded[next++]!, horizon);
+        positioned = this.#validate(record, record.value === null ? null : decoded[next++]!);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
         deadLetters.push(deadLetter(batch.topic, record, error));
@@ -335,11 +336,7 @@ export class Scorer {
     return { byTenant, deadLetters };
   }
 
-  #validate(
-    record: LogRecord,
-    event: MessageSubmitted | RelayguardError | null,
-    horizon: number,
-  ): PositionedMessage {
+  #validate(record: LogRecord, event: MessageSubmitted | RelayguardError | null): PositionedMessage {
     if (event === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
     if (isRelayguardError(event)) throw event;
     const message = validateMessage(event);
@@ -360,13 +357,7 @@ export class Scorer {
         { field: 'tenantId' },
       );
     }
-    if (message.occurredAt > horizon) {
-      throw new RelayguardError(
-        'FUTURE_EVENT',
-        `occurredAt: ${new Date(message.occurredAt).toISOString()} is ahead of this scorer's clock by more than the allowed skew`,
-        { field: 'occurredAt' },
-      );
-    }
+    checkEventTime(message.occurredAt, record.timestamp, this.#deps.maxClockSkewMs);
     return {
       position: { partition: record.partition, offset: record.offset },
       message,

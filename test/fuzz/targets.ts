@@ -459,7 +459,6 @@ function scorerTarget(): FuzzTarget<FuzzRecord[]> {
         store: new MemoryWindowStore({ clock, ttlMs: 3_900_000 }),
         directory,
         policy: DEFAULT_POLICY,
-        clock,
         logger: silentLogger,
         metrics,
         maxClockSkewMs: 300_000,

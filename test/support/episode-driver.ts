@@ -102,7 +102,6 @@ export class EpisodeDriver {
       store: this.store,
       directory: this.directory,
       policy: this.policy,
-      clock: this.clock,
       logger: silentLogger,
       metrics: new Metrics({ processMetrics: false }),
       maxClockSkewMs: MINUTE_MS,
@@ -123,18 +122,28 @@ export class EpisodeDriver {
         connectorId: 'onprem-1',
       }),
     );
-    for (const event of events) {
-      this.records.push({
-        key: event.tenantId,
-        value: await this.codec.encode(Topics.messageSubmitted, event),
-        headers: {},
-        partition: 0,
-        offset: String(this.records.length),
-        timestamp: event.occurredAt,
-      });
-      this.events.push(event);
-    }
-    if (events.length > 0) this.clock.set(Math.max(this.clock.now(), events.at(-1)!.occurredAt));
+    for (const event of events) await this.publish(event, event.occurredAt);
+  }
+
+  /** One event, in a record the broker appended at `recordTime`. */
+  async publish(event: MessageSubmitted, recordTime: number): Promise<void> {
+    this.records.push({
+      key: event.tenantId,
+      value: await this.codec.encode(Topics.messageSubmitted, event),
+      headers: {},
+      partition: 0,
+      offset: String(this.records.length),
+      timestamp: recordTime,
+    });
+    this.events.push(event);
+    this.clock.set(Math.max(this.clock.now(), recordTime));
+  }
+
+  /** Records the scorer sent to the dead-letter topic, with their reasons. */
+  deadLettered(): string[] {
+    return this.log
+      .records(Topics.messageSubmittedDlq)
+      .map((record) => record.headers['relayguard.dlq.error.code']!);
   }
 
   /** Hands the scorer the next `max` records; a failure has them delivered again from the last commit. */

@@ -141,6 +141,7 @@ export function kafkaTopicSource(
     new RegistryCodec(config.schemaRegistry),
     range,
     `Kafka topic ${Topics.messageSubmitted} at ${config.kafka.brokers.join(',')}`,
+    config.maxClockSkewMs,
   );
   return { ...source, close: () => log.close() };
 }

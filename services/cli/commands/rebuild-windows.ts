@@ -91,7 +91,6 @@ async function replay(
     store,
     directory,
     policy: config.policy,
-    clock: systemClock,
     logger,
     metrics,
     maxClockSkewMs: config.maxClockSkewMs,

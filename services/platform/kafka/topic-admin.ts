@@ -36,6 +36,8 @@ export function plannedTopics(options: TopicPlanOptions): TopicSpec[] {
     };
     if (CompactedTopics.includes(topic)) configs['cleanup.policy'] = 'compact';
     if (topic === Topics.tenantBlocks) configs[COMPACTION_LAG] = String(BLOCK_HISTORY_MS);
+    // The scorer bounds event time by the record's timestamp: the broker's clock, never the relay's.
+    if (topic === Topics.messageSubmitted) configs['message.timestamp.type'] = 'LogAppendTime';
     return {
       topic,
       partitions: SCALED_TOPICS.includes(topic) ? options.partitions : options.statePartitions,

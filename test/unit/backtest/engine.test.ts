@@ -21,6 +21,7 @@ import { STORIES, type TenantStory, tenantsOf, trafficOf } from '../../support/t
 
 const START = Date.UTC(2026, 10, 28, 9);
 const MINUTES = 120;
+const SKEW_MS = 120_000;
 const HALVED: Policy = {
   ...DEFAULT_POLICY,
   thresholds: {
@@ -161,7 +162,8 @@ describe('backtest', () => {
   });
 
   it('reads the message-submitted topic of an event log, without a group, and reports the same', async () => {
-    const clock = new ManualClock(START);
+    // Written once the last event happened: no event is ahead of its record.
+    const clock = new ManualClock(Math.max(...events.map((event) => event.occurredAt)));
     const log = new MemoryEventLog({ clock, partitions: 4 });
     const codec = new EmbeddedCodec();
     const records = await Promise.all(
@@ -171,7 +173,7 @@ describe('backtest', () => {
       })),
     );
     await log.publish(Topics.messageSubmitted, records);
-    const source = eventLogSource(log, codec, { from: null, to: null }, 'memory log');
+    const source = eventLogSource(log, codec, { from: null, to: null }, 'memory log', SKEW_MS);
     const backtest = new Backtest(directory, POLICIES);
     for await (const batch of source.batches()) for (const event of batch) backtest.add(event);
     const fromLog = backtest.report();
@@ -179,11 +181,28 @@ describe('backtest', () => {
     assert.deepEqual(fromLog.policies, fromFile.policies);
     assert.deepEqual(source.progress(), { done: events.length, total: events.length, unit: 'records' });
 
-    const ranged = eventLogSource(log, codec, { from: START, to: START + 30 * 60_000 }, 'memory log');
+    const ranged = eventLogSource(
+      log,
+      codec,
+      { from: START, to: START + 30 * 60_000 },
+      'memory log',
+      SKEW_MS,
+    );
     let kept = 0;
     for await (const batch of ranged.batches()) kept += batch.length;
     assert.equal(kept, events.filter((e) => e.occurredAt < START + 30 * 60_000).length);
     assert.equal(ranged.summary().details.outsideTimeRange, events.length - kept);
+
+    // An event stamped further ahead of its record than the skew is refused, as the live scorer dead-letters it.
+    const ahead = { ...events[0]!, occurredAt: clock.now() + SKEW_MS + 1 };
+    await log.publish(Topics.messageSubmitted, [
+      { key: ahead.tenantId, value: await codec.encode(Topics.messageSubmitted, ahead) },
+    ]);
+    const withAhead = eventLogSource(log, codec, { from: null, to: null }, 'memory log', SKEW_MS);
+    let read = 0;
+    for await (const batch of withAhead.batches()) read += batch.length;
+    assert.equal(read, events.length);
+    assert.equal(withAhead.summary().problems.FUTURE_EVENT?.count, 1);
     await log.close();
   });
 

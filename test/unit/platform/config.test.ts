@@ -43,6 +43,12 @@ describe('configuration', () => {
       () => loadConfig({ RELAYGUARD_DISTINCT_DOMAIN_CAP: '10', RELAYGUARD_GRACE_MINUTES: '60' }),
       /RELAYGUARD_GRACE_MINUTES: must be less than RELAYGUARD_WINDOW_MINUTES[\s\S]*RELAYGUARD_DISTINCT_DOMAIN_CAP: must be at least/,
     );
+    // The allowed clock skew lies strictly inside the grace period (the former default, 300 s, equalled it).
+    assert.throws(
+      () => loadConfig({ RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: '300' }),
+      /RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: must be less than RELAYGUARD_GRACE_MINUTES/,
+    );
+    assert.ok(loadConfig({}).maxClockSkewMs < loadConfig({}).policy.graceMinutes * 60_000);
   });
 
   it('reads the policy client allowlist: loopback by default, IPv4 and IPv6 ranges, bad ranges named', () => {

@@ -61,7 +61,6 @@ function scorer(log: EventLog, store: MemoryWindowStore, options: Partial<Scorer
     store,
     directory,
     policy: DEFAULT_POLICY,
-    clock,
     logger: silentLogger,
     metrics,
     maxClockSkewMs: MINUTE_MS,
