@@ -167,6 +167,15 @@ describe('console in a real browser', () => {
     assert.equal(await page.getByRole('button', { name: /Disable globex/ }).count(), 0);
     await page.screenshot({ path: `${SCREENSHOTS}/tenant-admin.png`, fullPage: false });
 
+    // The tenant admin's own remediation: registering the domains it sends from.
+    const domains = page.locator('section[aria-labelledby="domains-title"]');
+    await domains.getByLabel('Domain', { exact: true }).fill('Partner.example');
+    await domains.getByLabel('Subdomains too').check();
+    await domains.getByRole('button', { name: 'Register', exact: true }).click();
+    await page.locator('#action-result').getByText('Registered Partner.example.').waitFor();
+    await domains.getByRole('cell', { name: 'partner.example', exact: true }).waitFor();
+    assert.equal(driver.runtime.directory.acceptedDomain('acme', 'partner.example')?.matchSubdomains, true);
+
     // Another tenant, by its address: the API's refusal, in its own words.
     await page.goto(`${base}/console/#/tenants/globex`);
     await page.getByRole('alert').filter({ hasText: '403 FORBIDDEN' }).waitFor();
@@ -191,7 +200,7 @@ describe('console in a real browser', () => {
     await page.getByRole('heading', { name: 'Connector review' }).waitFor();
     await page.getByText('A reader token can read only').waitFor();
     assert.equal(await page.locator('#view form').count(), 0, 'no form to submit');
-    assert.equal(await page.getByRole('button', { name: /Disable|Enable|Lift/ }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Disable|Enable|Lift|Register/ }).count(), 0);
     await page.close();
   });
 

@@ -213,20 +213,89 @@ function connectorsPart(review, connectors, canWrite, act) {
   );
 }
 
-function domainsPart(domains) {
-  return table(
-    'Accepted (registered) domains',
-    ['Domain', 'Unicode', 'Subdomains', 'Verification', 'Added'],
-    domains.acceptedDomains.map((entry) => [
-      entry.domain,
-      entry.unicode === entry.domain ? '' : entry.unicode,
-      entry.matchSubdomains ? 'included' : 'not included',
-      // The verification state where the API reports one (domain verification, docs/admin-api.md).
-      entry.verification?.state ?? entry.verified?.toString() ?? 'not reported',
-      time(entry.addedAt),
-    ]),
-    'The tenant has no accepted domain: all its mail counts as unregistered.',
+/** A domain's verification as the API reports it (a domain counts as registered once verified). */
+function verificationOf(verification) {
+  if (verification.status === 'verified') {
+    return [
+      `verified (${verification.method === 'DNS_TXT' ? 'DNS TXT' : 'by an operator'}) `,
+      time(verification.verifiedAt),
+    ];
+  }
+  return `pending: publish TXT ${verification.txtRecord.name} "${verification.txtRecord.value}"`;
+}
+
+function domainsPart(domains, tenantId, canWrite, act) {
+  const entries = domains.acceptedDomains;
+  // Shown where the API reports verification (docs/admin-api.md); older servers do not.
+  const verified = entries.some((entry) => entry.verification);
+  const remove = (entry) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        on: {
+          click: () =>
+            act(`Unregistered ${entry.domain}.`, () =>
+              api('DELETE', path`/tenants/${tenantId}/accepted-domains/${entry.domain}`),
+            ),
+        },
+      },
+      `Unregister ${entry.domain}`,
+    );
+  const register = h(
+    'form',
+    {
+      id: 'register-domain',
+      on: {
+        submit: (event) => {
+          event.preventDefault();
+          const form = event.target;
+          const domain = form.elements.domain.value.trim();
+          act(`Registered ${domain}.`, () =>
+            api('PUT', path`/tenants/${tenantId}/accepted-domains/${domain}`, {
+              matchSubdomains: form.elements.matchSubdomains.checked,
+            }),
+          );
+        },
+      },
+    },
+    h('label', { for: 'register-domain-name' }, 'Domain'),
+    h('input', {
+      id: 'register-domain-name',
+      name: 'domain',
+      required: true,
+      autocomplete: 'off',
+      spellcheck: 'false',
+    }),
+    h('input', { id: 'register-domain-subdomains', name: 'matchSubdomains', type: 'checkbox' }),
+    h('label', { for: 'register-domain-subdomains' }, 'Subdomains too'),
+    h('button', { type: 'submit' }, 'Register'),
   );
+  return [
+    table(
+      'Accepted (registered) domains',
+      [
+        'Domain',
+        'Unicode',
+        'Subdomains',
+        verified ? 'Verification' : null,
+        'Added',
+        canWrite ? 'Action' : null,
+      ].filter(Boolean),
+      entries.map((entry) =>
+        [
+          entry.domain,
+          entry.unicode === entry.domain ? '' : entry.unicode,
+          entry.matchSubdomains ? 'included' : 'not included',
+          verified ? (entry.verification ? verificationOf(entry.verification) : '—') : null,
+          time(entry.addedAt),
+          canWrite ? remove(entry) : null,
+        ].filter((cell) => cell !== null),
+      ),
+      'The tenant has no accepted domain: all its mail counts as unregistered.',
+    ),
+    canWrite ? register : null,
+  ];
 }
 
 function policyPart(policy) {
@@ -497,7 +566,11 @@ export function tenantView({ view, session, announce }, tenantId) {
           ? connectorsPart(review.value, connectors.value, canWrite, act)
           : alertBox(review.reason ?? connectors.reason),
       ),
-      section('domains-title', 'Accepted domains', part(domains, domainsPart)),
+      section(
+        'domains-title',
+        'Accepted domains',
+        part(domains, (value) => domainsPart(value, tenantId, canWrite, act)),
+      ),
       section('policy-title', 'Policy', part(policy, policyPart)),
       section(
         'history-title',
