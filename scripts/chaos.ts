@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import {
   brokerDownUp,
   chaosTable,
+  clusterMasterKilled,
+  clusterResharded,
   IncompleteScenario,
   latency,
   rebalance,
@@ -32,6 +34,9 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['rebalance', () => runScenario(rebalance(scale))],
   ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
+  ['cluster-reshard', () => runScenario(clusterResharded(3, scale))],
+  ['cluster-failover-wait-0', () => runScenario(clusterMasterKilled(0, scale))],
+  ['cluster-failover-wait-1', () => runScenario(clusterMasterKilled(1, scale))],
 ];
 const results: ScenarioResult[] = [];
 for (const [key, run] of runs) {

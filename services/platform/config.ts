@@ -150,6 +150,9 @@ const EnvSchema = z
       'must start with redis:// or rediss:// (TLS)',
     ),
     REDIS_CLUSTER_NODES: hostPortList,
+    // Replicas (of each master written to) that must hold a save before its offsets are committed (WAIT).
+    REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
     RELAYGUARD_BIND_ADDRESS: z
       .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' })
       .default('127.0.0.1'),
@@ -302,6 +305,10 @@ export interface RedisConfig {
   readonly url: string;
   /** Seed nodes of a Redis Cluster; empty for a single Redis. */
   readonly clusterNodes: readonly { readonly host: string; readonly port: number }[];
+  /** Replicas that must acknowledge a save (WAIT) before the scorer commits its offsets; 0: the master alone. */
+  readonly waitReplicas: number;
+  /** How long a save waits for them; a save not replicated by then fails and is retried. */
+  readonly waitTimeoutMs: number;
 }
 
 export interface Config {
@@ -384,6 +391,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
             const [host = '', port = ''] = node.split(':');
             return { host, port: Number(port) };
           }),
+          waitReplicas: e.REDIS_WAIT_REPLICAS,
+          waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
         }
       : undefined,
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,

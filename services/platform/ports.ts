@@ -137,6 +137,11 @@ export interface WindowStore {
   save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }>;
   /** Every window key expires this long after its last write: an idle tenant costs nothing. */
   readonly ttlMs: number;
+  /**
+   * Before the services start: throws INVALID_CONFIG naming the variable when the store can never work as
+   * configured (credentials, permissions, replicas), STORE_UNAVAILABLE when it does not answer.
+   */
+  verify?(): Promise<void>;
   close(): Promise<void>;
 }
 

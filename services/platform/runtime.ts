@@ -64,7 +64,17 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
   const fatal = deferred<Error>();
   const clusterNodes = redis.clusterNodes.length > 0 ? redis.clusterNodes : undefined;
   const redisTls = redis.url.startsWith('rediss:') ? ', TLS' : '';
-  const store = new RedisWindowStore({ url: redis.url, clusterNodes, ttlMs: windowTtlMs(config) });
+  const durability =
+    redis.waitReplicas > 0
+      ? `, saves wait for ${redis.waitReplicas} replica(s)`
+      : ', saves acknowledged by the master alone';
+  const store = new RedisWindowStore({
+    url: redis.url,
+    clusterNodes,
+    ttlMs: windowTtlMs(config),
+    waitReplicas: redis.waitReplicas,
+    waitTimeoutMs: redis.waitTimeoutMs,
+  });
   // ioredis reconnects by itself; its connection errors go to the log rather than to stderr.
   store.client.on('error', (error: Error) =>
     logger.warn({ component: 'redis', err: error }, 'redis connection error; reconnecting'),
@@ -90,8 +100,8 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
       ].join(''),
       codec: `Schema Registry at ${schemaRegistry.url}${schemaRegistry.auth ? ' (basic auth)' : ''}`,
       store: clusterNodes
-        ? `Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')}${redisTls}`
-        : `Redis at ${redactUrl(redis.url)}${redisTls}`,
+        ? `Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')}${redisTls}${durability}`
+        : `Redis at ${redactUrl(redis.url)}${redisTls}${durability}`,
     },
     fatal: fatal.promise,
   };
@@ -136,6 +146,9 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const directory = new TenantDirectory();
   const wants = new Set(options.services);
   const common = { log: adapters.log, codec: adapters.codec, directory, clock, metrics };
+  // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
+  // fix, not an outage to retry.
+  await adapters.store.verify?.();
 
   const feed: Subscription = await startDirectoryFeed({
     ...common,

@@ -25,12 +25,30 @@ export interface RedisCluster {
   restart(port: number): Promise<void>;
   /** Runs `redis-cli` against the cluster (the first live node unless `-h/-p` are given) and returns stdout. */
   cli(...args: string[]): Promise<string>;
-  /** The ports of the nodes that are masters now, by their own view (CLUSTER NODES of a live node). */
-  masters(): Promise<{ port: number; id: string; slots: number }[]>;
+  /** Every node as a live node sees it now (CLUSTER NODES): role, master, slots. */
+  topology(): Promise<ClusterNodeState[]>;
+  /** The masters that serve slots now. */
+  masters(): Promise<ClusterNodeState[]>;
+  /** SIGSTOP / SIGCONT the node on `port`: frozen, it neither answers nor replicates, and its sockets stay open. */
+  pause(port: number): void;
+  resume(port: number): void;
   /** Resolves when every live node reports cluster_state:ok and agrees on who serves every slot. */
   settled(timeoutMs?: number): Promise<void>;
   /** Stops every node (SIGTERM, by pid) and removes the data directories. */
   stop(): Promise<void>;
+}
+
+export interface ClusterNodeState {
+  readonly id: string;
+  readonly port: number;
+  readonly role: 'master' | 'replica';
+  /** The master's id, for a replica. */
+  readonly masterId: string | undefined;
+  /** Marked failed (fail or fail?) by the node asked. */
+  readonly failed: boolean;
+  readonly slots: number;
+  /** Inclusive slot ranges served. */
+  readonly ranges: readonly (readonly [number, number])[];
 }
 
 export interface StartRedisClusterOptions {
@@ -62,6 +80,9 @@ export async function startRedisCluster({
     String(nodeTimeoutMs),
     // A replica may take over however long it was cut off: tests kill masters on purpose.
     '--cluster-replica-validity-factor',
+    '0',
+    // A replica's first sync starts at once (Redis waits 5 s by default for more replicas to share it).
+    '--repl-diskless-sync-delay',
     '0',
     ...args,
   ];
@@ -107,29 +128,40 @@ export async function startRedisCluster({
       down.delete(port);
     },
     cli,
+    topology: () => nodesOf(live()[0]!.port),
     async masters() {
-      const nodes = await nodesOf(live()[0]!.port);
-      return nodes
-        .filter((node) => node.flags.includes('master') && !node.flags.includes('fail'))
-        .map(({ port, id, slots }) => ({ port, id, slots }));
+      return (await nodesOf(live()[0]!.port)).filter(
+        (node) => node.role === 'master' && !node.failed && node.slots > 0,
+      );
+    },
+    pause(port) {
+      process.kill(server(port).pid, 'SIGSTOP');
+    },
+    resume(port) {
+      process.kill(server(port).pid, 'SIGCONT');
     },
     async settled(timeoutMs = 30_000) {
       await waitFor(
         async () => {
+          const livePorts = new Set(live().map((server) => clientPort(server.port)));
           const views = await Promise.all(
             live().map(async (server) => {
               const info = await cli('-p', String(clientPort(server.port)), 'CLUSTER', 'INFO');
               if (!info.includes('cluster_state:ok')) return undefined;
-              return (await nodesOf(server.port))
-                .filter((node) => node.flags.includes('master') && node.slots > 0)
-                .map((node) => `${node.port}:${node.slotRanges}`)
+              const serving = (await nodesOf(server.port)).filter(
+                (node) => node.role === 'master' && node.slots > 0,
+              );
+              // A killed master still serves its slots until its replica has taken over.
+              if (serving.some((node) => !livePorts.has(node.port))) return undefined;
+              return serving
+                .map((node) => `${node.port}:${node.ranges.join(',')}`)
                 .sort()
                 .join(' ');
             }),
           );
           return views.every((view) => view !== undefined && view === views[0]);
         },
-        { timeoutMs, intervalMs: 100, description: 'every Redis Cluster node to agree on the slots' },
+        { timeoutMs, intervalMs: 100, description: 'every live Redis Cluster node to agree on the slots' },
       );
     },
     stop,
@@ -145,6 +177,17 @@ export async function startRedisCluster({
       '--cluster-yes',
     );
     await cluster.settled();
+    // Until its first sync is done a replica holds nothing a failover could keep.
+    await waitFor(
+      async () => {
+        const masters = await cluster.masters();
+        const infos = await Promise.all(
+          masters.map((node) => cli('-p', String(node.port), 'INFO', 'replication')),
+        );
+        return infos.every((info) => /slave0:.*state=online/.test(info));
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: 'every replica to finish its first sync' },
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -152,32 +195,28 @@ export async function startRedisCluster({
   return cluster;
 }
 
-interface NodeLine {
-  id: string;
-  port: number;
-  flags: string;
-  slots: number;
-  slotRanges: string;
-}
-
 /** CLUSTER NODES: `<id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>`. */
-function parseClusterNodes(text: string): NodeLine[] {
+function parseClusterNodes(text: string): ClusterNodeState[] {
   return text
     .trim()
     .split('\n')
     .map((line) => {
-      const [id = '', address = '', flags = '', , , , , , ...ranges] = line.trim().split(' ');
-      const slotRanges = ranges.filter((range) => !range.startsWith('['));
-      const slots = slotRanges.reduce((sum, range) => {
-        const [from, to = from] = range.split('-').map(Number) as [number, number?];
-        return sum + (to - from + 1);
-      }, 0);
+      const [id = '', address = '', flags = '', master = '-', , , , , ...fields] = line.trim().split(' ');
+      // Migrating and importing slots ([slot->-id]) are still served by this node: not ranges of their own.
+      const ranges = fields
+        .filter((field) => !field.startsWith('['))
+        .map((field) => {
+          const [from, to = from] = field.split('-').map(Number) as [number, number?];
+          return [from, to] as const;
+        });
       return {
         id,
         port: Number(/:(\d+)@/.exec(address)?.[1]),
-        flags,
-        slots,
-        slotRanges: slotRanges.join(','),
+        role: flags.includes('master') ? 'master' : 'replica',
+        masterId: master === '-' ? undefined : master,
+        failed: flags.includes('fail'),
+        slots: ranges.reduce((sum, [from, to]) => sum + (to - from + 1), 0),
+        ranges,
       };
     });
 }

@@ -1,7 +1,7 @@
 // The production window store on Redis (ioredis). One round trip per call whatever the number of tenants
 // (a pipeline of HGETALLs to load; a pipeline of one Lua call per tenant to save), each tenant's save atomic
 // and conditional on the version it was based on. On Redis Cluster each tenant's keys share a hash tag, so
-// every script is single-slot; the pipelines are split per tenant there and run concurrently.
+// every script is single-slot, and the pipelines are split per master: one round trip per shard.
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RelayguardError } from '../../core/errors.js';
@@ -13,8 +13,10 @@ import {
 } from '../../core/windows.js';
 import type { WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
+import { checkRedis } from './startup-check.js';
 import {
   decodeWindow,
+  keySlot,
   type StoredWindow,
   storedWindow,
   windowChanges,
@@ -24,6 +26,9 @@ import {
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 
 type Client = Redis | Cluster;
+type Pipeline = ReturnType<Client['pipeline']>;
+/** A command's reply in a pipeline: its error, or its value. */
+type Reply = [Error | null, unknown];
 
 interface SaveWindowCommand {
   saveWindow(
@@ -40,7 +45,17 @@ export interface RedisWindowStoreOptions {
   /** Seed nodes of a Redis Cluster; when set, `url` only supplies credentials and TLS. */
   readonly clusterNodes?: readonly { host: string; port: number }[];
   readonly ttlMs: number;
+  /**
+   * A save resolves only once this many replicas of each master it wrote to hold it (WAIT): what a failover
+   * cannot lose. 0: once the master has it (replication is asynchronous).
+   */
+  readonly waitReplicas?: number;
+  /** How long a save waits for those replicas before it fails (retryable: nothing is committed). */
+  readonly waitTimeoutMs?: number;
 }
+
+/** What an error reply of a cluster node means for the client: the slot is served elsewhere now, or soon. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 function unavailable(error: unknown): RelayguardError {
   return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
@@ -55,9 +70,14 @@ export class RedisWindowStore implements WindowStore {
    */
   readonly #loaded = new WeakMap<TenantWindow, StoredWindow>();
   readonly ttlMs: number;
+  readonly #wait: { readonly replicas: number; readonly timeoutMs: number } | undefined;
 
   constructor(options: RedisWindowStoreOptions) {
     this.ttlMs = options.ttlMs;
+    this.#wait =
+      (options.waitReplicas ?? 0) > 0
+        ? { replicas: options.waitReplicas!, timeoutMs: options.waitTimeoutMs ?? 1_000 }
+        : undefined;
     // No offline queue: a command replayed after a reconnect could count twice; failing fast lets the consumer
     // redeliver the batch instead, and the version check makes that safe.
     const base: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false };
@@ -81,6 +101,14 @@ export class RedisWindowStore implements WindowStore {
     });
   }
 
+  /** Before the services start: credentials, permissions and replicas (see startup-check.ts). */
+  verify(): Promise<void> {
+    return checkRedis(this, {
+      cluster: this.#client instanceof Cluster,
+      waitReplicas: this.#wait?.replicas ?? 0,
+    });
+  }
+
   get client(): Client {
     return this.#client;
   }
@@ -88,12 +116,20 @@ export class RedisWindowStore implements WindowStore {
   async load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
     const found = new Map<string, TenantWindow>();
     if (tenantIds.length === 0) return found;
-    const results = await this.#pipelined(tenantIds, (pipeline, tenantId) => {
-      const [main, tracked, seen] = windowKeys(tenantId);
-      pipeline.hgetall(main).hgetall(tracked).getBuffer(seen);
-    });
+    const { replies } = await this.#send(
+      tenantIds,
+      (tenantId) => tenantId,
+      3,
+      false,
+      (pipeline, tenantId) => {
+        const [main, tracked, seen] = windowKeys(tenantId);
+        pipeline.hgetall(main).hgetall(tracked).getBuffer(seen);
+      },
+    );
+    const error = replies.flat().find(([e]) => e)?.[0];
+    if (error) throw unavailable(error);
     tenantIds.forEach((tenantId, i) => {
-      const [main, tracked, seen] = results.slice(i * 3, i * 3 + 3) as [
+      const [main, tracked, seen] = replies[i]!.map(([, value]) => value) as [
         Record<string, string>,
         Record<string, string>,
         Buffer | null,
@@ -118,41 +154,48 @@ export class RedisWindowStore implements WindowStore {
       const before = this.#before(write.expected);
       return { write, before, changedMinutes, change: windowChanges(before, write.next, changedMinutes) };
     });
-    const giveBack = () => {
-      for (const { write, changedMinutes } of prepared) restoreBucketChanges(write.next, changedMinutes);
-    };
-    const results = await this.#pipelined(prepared, (pipeline, { write, before, change }) => {
-      const { main, tracked, seen } = change;
-      (pipeline as unknown as SaveWindowCommand).saveWindow(
-        ...windowKeys(write.tenantId),
-        before?.version ?? windowVersion(undefined),
-        change.version,
-        this.ttlMs,
-        main.set.length / 2,
-        main.del.length,
-        tracked.set.length / 2,
-        tracked.del.length,
-        seen.mode,
-        seen.bytes,
-        ...main.set,
-        ...main.del,
-        ...tracked.set,
-        ...tracked.del,
-      );
-    }).catch((error: unknown) => {
-      giveBack();
-      throw error;
-    });
+    const { replies, notDurable } = await this.#send(
+      prepared,
+      ({ write }) => write.tenantId,
+      1,
+      true,
+      (pipeline, { write, before, change }) => {
+        const { main, tracked, seen } = change;
+        (pipeline as unknown as SaveWindowCommand).saveWindow(
+          ...windowKeys(write.tenantId),
+          before?.version ?? windowVersion(undefined),
+          change.version,
+          this.ttlMs,
+          main.set.length / 2,
+          main.del.length,
+          tracked.set.length / 2,
+          tracked.del.length,
+          seen.mode,
+          seen.bytes,
+          ...main.set,
+          ...main.del,
+          ...tracked.set,
+          ...tracked.del,
+        );
+      },
+    );
     const conflicts: string[] = [];
+    let failure = notDurable;
     prepared.forEach(({ write, change, changedMinutes }, i) => {
-      // Updated only once Redis took the changes: after a failed save the next one diffs against what it holds.
-      if (results[i] === 1) {
+      const [error, applied] = replies[i]![0]!;
+      if (applied === 1) {
+        // Updated once Redis took the changes (durable or not: it holds them), so the next save diffs against
+        // what it holds.
         this.#loaded.set(write.next, change.stored(write.expected === write.next));
-      } else {
-        conflicts.push(write.tenantId);
-        restoreBucketChanges(write.next, changedMinutes);
+        return;
       }
+      restoreBucketChanges(write.next, changedMinutes);
+      if (error) failure ??= error;
+      else conflicts.push(write.tenantId);
     });
+    // Retryable: the caller commits nothing and saves these windows again (a save that was applied but not
+    // replicated is then repeated as a no-op change, and waited for again).
+    if (failure) throw unavailable(failure);
     return { conflicts };
   }
 
@@ -163,36 +206,97 @@ export class RedisWindowStore implements WindowStore {
   }
 
   /**
-   * Runs one pipeline (one round trip) on a single Redis; on a cluster, one pipeline per item, concurrently,
-   * because a cluster pipeline must stay within one slot. Any command error fails the whole call (retryable).
+   * Runs one pipeline (one round trip) on a single Redis; on a cluster, one per master, concurrently: a cluster
+   * pipeline must stay on one node. Returns each item's replies (`perItem` commands), errors in place.
+   * `durable`: each pipeline ends with WAIT, which covers every write its connection made (WAIT counts the
+   * replicas that acknowledged the connection's last write, and replication is in order); `notDurable` says
+   * when they did not all reach REDIS_WAIT_REPLICAS replicas.
    */
-  async #pipelined<T>(
+  async #send<T>(
     items: readonly T[],
-    add: (pipeline: ReturnType<Client['pipeline']>, item: T) => void,
-  ): Promise<unknown[]> {
-    try {
-      const batches = this.#client instanceof Cluster ? items.map((item) => [item]) : [items];
-      const replies = await Promise.all(
-        batches.map((batch) => {
-          const pipeline = this.#client.pipeline();
-          for (const item of batch) add(pipeline, item);
-          return pipeline.exec();
-        }),
+    tenantOf: (item: T) => string,
+    perItem: number,
+    durable: boolean,
+    add: (pipeline: Pipeline, item: T) => void,
+  ): Promise<{ replies: Reply[][]; notDurable: Error | undefined }> {
+    const client = this.#client;
+    const wait = durable ? this.#wait : undefined;
+    const replies: Reply[][] = [];
+    let notDurable: Error | undefined;
+    const run = async (indices: readonly number[], withWait: boolean) => {
+      const pipeline = client.pipeline();
+      for (const i of indices) add(pipeline, items[i]!);
+      if (wait && withWait) pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
+      let sent: Reply[];
+      try {
+        sent = ((await pipeline.exec()) ?? []) as Reply[];
+      } catch (error) {
+        // Nothing is known of what ran: every command gets the pipeline's error.
+        sent = Array.from({ length: indices.length * perItem + 1 }, () => [error as Error, undefined]);
+      }
+      if (wait && withWait) notDurable ??= this.#shortOfReplicas(sent.pop());
+      indices.forEach((i, k) => {
+        replies[i] = sent.slice(k * perItem, (k + 1) * perItem);
+      });
+    };
+    const all = items.map((_, i) => i);
+    await Promise.all(
+      (client instanceof Cluster ? byMaster(client, all, (i) => tenantOf(items[i]!)) : [all]).map((indices) =>
+        run(indices, true),
+      ),
+    );
+    if (!(client instanceof Cluster)) return { replies, notDurable };
+    // Not run where they were sent (the slot moved, or is moving): sent again one tenant at a time, so that
+    // ioredis follows the MOVED, ASK or TRYAGAIN itself (it does for a pipeline whose commands all got the same
+    // one), then WAIT on every master, since they may have run anywhere.
+    const redirected = all.filter((i) =>
+      replies[i]!.some(([error]) => error && REDIRECTED.test(error.message)),
+    );
+    if (redirected.length === 0) return { replies, notDurable };
+    client.refreshSlotsCache();
+    await Promise.all(redirected.map((i) => run([i], false)));
+    if (wait) {
+      const acknowledged = await Promise.all(
+        client.nodes('master').map((node) =>
+          node.call('WAIT', wait.replicas, wait.timeoutMs).then(
+            (count): Reply => [null, count],
+            (error: Error): Reply => [error, undefined],
+          ),
+        ),
       );
-      return replies.flatMap((reply) =>
-        (reply ?? []).map(([error, value]) => {
-          if (error) throw error;
-          return value;
-        }),
-      );
-    } catch (error) {
-      throw unavailable(error);
+      for (const reply of acknowledged) notDurable ??= this.#shortOfReplicas(reply);
     }
+    return { replies, notDurable };
+  }
+
+  /** Why WAIT's reply falls short of REDIS_WAIT_REPLICAS (its error, or too few replicas), if it does. */
+  #shortOfReplicas(reply: Reply | undefined): Error | undefined {
+    const [error, count] = reply ?? [new Error('no reply to WAIT'), undefined];
+    if (error) return error;
+    const wanted = this.#wait?.replicas ?? 0;
+    if (typeof count === 'number' && count >= wanted) return undefined;
+    return new Error(
+      `a save reached ${String(count)} of ${wanted} replicas within ${this.#wait?.timeoutMs} ms (REDIS_WAIT_REPLICAS)`,
+    );
   }
 
   async close(): Promise<void> {
     await this.#client.quit().catch(() => this.#client.disconnect());
   }
+}
+
+/** The items grouped by the master that serves their tenant's slot, as ioredis knows the slots now. */
+function byMaster<T>(cluster: Cluster, items: readonly T[], tenantOf: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const slot = keySlot(windowKeys(tenantOf(item))[0]);
+    // ioredis groups slots by their node list (master first); an unknown slot goes alone, ioredis picks a node.
+    const node = cluster.slots[slot]?.join(';') ?? `slot ${slot}`;
+    const group = groups.get(node);
+    if (group) group.push(item);
+    else groups.set(node, [item]);
+  }
+  return [...groups.values()];
 }
 
 function credentials(url: string): RedisOptions {

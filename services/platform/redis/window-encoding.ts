@@ -5,12 +5,19 @@
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
 //   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
 //   rg:{t:<tenant>}:e  the fingerprint entries, in the order counted
+import { createRequire } from 'node:module';
 import { ENTRY_WORDS, EventFingerprints } from '../../core/fingerprints.js';
 import { type Bucket, type TenantWindow, type Tracked, windowVersion } from '../../core/windows.js';
 
 export function windowKeys(tenantId: string): [string, string, string] {
   return [`rg:{t:${tenantId}}:w`, `rg:{t:${tenantId}}:s`, `rg:{t:${tenantId}}:e`];
 }
+
+/**
+ * The Redis Cluster slot of a key: the slot function ioredis routes by (its own dependency, at the version it
+ * pins), so that tenants grouped per master here are a group ioredis agrees to send to that master.
+ */
+export const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
 
 const WORD_BYTES = 4;
 

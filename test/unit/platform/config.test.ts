@@ -122,7 +122,12 @@ describe('configuration of the production adapters', () => {
       url: 'https://registry.internal:8081',
       auth: { username: 'registry-user', password: 'registry-secret' },
     });
-    assert.deepEqual(config.redis, { url: production.REDIS_URL, clusterNodes: [] });
+    assert.deepEqual(config.redis, {
+      url: production.REDIS_URL,
+      clusterNodes: [],
+      waitReplicas: 0,
+      waitTimeoutMs: 1_000,
+    });
   });
 
   it('stops on invalid combinations, naming the variable', () => {
@@ -151,6 +156,9 @@ describe('configuration of the production adapters', () => {
         /REDIS_URL: is required with REDIS_CLUSTER_NODES/,
       ],
       [{ ...production, REDIS_CLUSTER_NODES: 'r1' }, /REDIS_CLUSTER_NODES: each entry must be host:port/],
+      [{ ...production, REDIS_WAIT_REPLICAS: 'one' }, /REDIS_WAIT_REPLICAS: /],
+      [{ ...production, REDIS_WAIT_REPLICAS: '-1' }, /REDIS_WAIT_REPLICAS: /],
+      [{ ...production, REDIS_WAIT_TIMEOUT_MS: '0' }, /REDIS_WAIT_TIMEOUT_MS: /],
       [
         { ...production, SCHEMA_REGISTRY_URL: 'ftp://registry:8081' },
         /SCHEMA_REGISTRY_URL: must start with http:\/\/ or https:\/\//,
@@ -161,12 +169,19 @@ describe('configuration of the production adapters', () => {
     }
   });
 
-  it('reads Redis Cluster seed nodes', () => {
-    const config = loadConfig({ ...production, REDIS_CLUSTER_NODES: 'r1:7000, r2:7001' });
+  it('reads Redis Cluster seed nodes and the replicas a save waits for', () => {
+    const config = loadConfig({
+      ...production,
+      REDIS_CLUSTER_NODES: 'r1:7000, r2:7001',
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '250',
+    });
     assert.deepEqual(config.redis?.clusterNodes, [
       { host: 'r1', port: 7000 },
       { host: 'r2', port: 7001 },
     ]);
+    assert.equal(config.redis?.waitReplicas, 1);
+    assert.equal(config.redis?.waitTimeoutMs, 250);
   });
 
   it('describes where each adapter points without a secret, and needs Redis to run the services', async () => {
@@ -189,7 +204,10 @@ describe('configuration of the production adapters', () => {
         adapters.description.codec,
         'Schema Registry at https://registry.internal:8081 (basic auth)',
       );
-      assert.equal(adapters.description.store, 'Redis at rediss://***:***@127.0.0.1:1, TLS');
+      assert.equal(
+        adapters.description.store,
+        'Redis at rediss://***:***@127.0.0.1:1, TLS, saves acknowledged by the master alone',
+      );
     } finally {
       await adapters.log.close();
       await adapters.store.close();
