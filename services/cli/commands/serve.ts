@@ -88,6 +88,9 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
       : []),
     ...api.banner.map((line) => `  ${line}`),
     `  policy:       ${config.policy.mode}, block when (U >= ${config.policy.thresholds.minUnregistered} and U/T >= ${config.policy.thresholds.minUnregisteredRatio}) or (D >= ${config.policy.thresholds.minDistinctDomains} and U >= ${config.policy.thresholds.minUnregisteredWithDistinct}) in ${config.policy.windowMinutes} minutes`,
+    ...(runtime.admin
+      ? nextSteps(httpAddress, policyServer && postfixEndpoint(policyServer), api.generated)
+      : []),
   ];
   process.stdout.write(`${banner.join('\n')}\n`);
   // Listening before readiness: a stop during startup still leaves the consumer groups cleanly.
@@ -134,7 +137,7 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
 function apiTokens(
   config: Config,
   services: readonly ServiceName[],
-): { tokens: readonly ApiToken[]; banner: string[] } {
+): { tokens: readonly ApiToken[]; banner: string[]; generated?: string } {
   const apis = [
     ...(services.includes('admin') ? ['admin api (/v1)'] : []),
     ...(services.includes('enforcer') ? ['decision api (POST /v1/decisions)'] : []),
@@ -152,8 +155,10 @@ function apiTokens(
       banner: [`tokens:       none: the ${apis} refuse every request (RELAYGUARD_TOKENS is empty)`],
     };
   }
-  const token = randomBytes(24).toString('base64url');
+  // Hex, not base64url: a token that starts with "-" would read as an option after --token.
+  const token = randomBytes(24).toString('hex');
   return {
+    generated: token,
     tokens: [{ token, role: 'operator', tenantId: null }],
     banner: [
       `tokens:       no RELAYGUARD_TOKENS configured: generated an operator token (shown only here) for the ${apis}`,
@@ -177,4 +182,22 @@ function portProblem(variable: string, host: string, port: number) {
       cause: error,
     });
   };
+}
+
+/** What a person who just started relayguard does next, with this instance's own address, port and token. */
+function nextSteps(
+  httpAddress: string,
+  policyEndpoint: string | undefined,
+  generatedToken: string | undefined,
+): string[] {
+  const token = generatedToken ?? '<an operator token of RELAYGUARD_TOKENS>';
+  const target = policyEndpoint?.replace(/^inet:/, 'policy://');
+  return [
+    'next steps, in another shell of this folder:',
+    `  export RELAYGUARD_URL=${httpAddress} RELAYGUARD_TOKEN=${token}`,
+    ...(target
+      ? [`  npm run relayguard -- simulate --target ${target}    # a relay fleet against this instance`]
+      : []),
+    '  npm run relayguard -- tenants blocks    # docs/admin-api.md lists the admin commands; README.md the rest',
+  ];
 }
