@@ -29,6 +29,16 @@ describe('relayguard admin CLI against relayguard all', () => {
     assert.ok(token.length >= 32);
   });
 
+  it('ends the banner with the next steps, for this instance', () => {
+    const steps = banner.slice(banner.indexOf('next steps'));
+    assert.match(steps, new RegExp(`export RELAYGUARD_URL=${url} RELAYGUARD_TOKEN=${token}\n`));
+    assert.match(
+      steps,
+      new RegExp(`npm run relayguard -- simulate --target policy://127\\.0\\.0\\.1:${server.policyPort} `),
+    );
+    assert.match(token, /^[0-9a-f]{48}$/, 'hex: never taken for an option after --token');
+  });
+
   it('manages domains, connectors and the policy, as tables and as JSON', async () => {
     const added = await cli(['domains', 'add', 'acme', 'bücher.example', '--subdomains']);
     assert.equal(added.code, ExitCode.OK, added.stderr);
