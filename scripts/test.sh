@@ -10,6 +10,8 @@ npx tsx scripts/gen-contracts.ts --check
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 
-# Each test file starts the real components it needs on free loopback ports and stops them by pid.
-node --import tsx --test --test-reporter=spec --test-concurrency=2 \
+# One Apache Kafka broker serves the whole run (scripts/test-env/with-kafka.ts prints its version); each test
+# file starts the other real components it needs on free loopback ports and stops them by pid.
+node --import tsx scripts/test-env/with-kafka.ts \
+  node --import tsx --test --test-reporter=spec --test-concurrency=2 \
   test/unit/**/*.test.ts test/contract/**/*.test.ts test/integration/**/*.test.ts test/e2e/**/*.test.ts

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite starts for real (see DESIGN.md, "Real components"):
 # redis-server, librdkafka's mock cluster (headers + lib, and a C compiler for the launcher), postfix,
-# swaks, prometheus, postfwd and chromium. Installs what is missing with apt-get when run as root on Debian, otherwise
-# names what is missing and exits 1. Then compiles the Kafka mock launcher into .cache/.
-# Idempotent: with everything present it touches neither apt nor the compiler.
+# swaks, prometheus, postfwd, chromium, Java 17 and Maven. Installs what is missing with apt-get when run as root
+# on Debian, otherwise names what is missing and exits 1. Then compiles the Kafka mock launcher into .cache/ and
+# fetches the Apache Kafka broker's jars from Maven Central into .cache/kafka-<version>/.
+# Idempotent: with everything present it touches neither apt, the compiler nor Maven.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,6 +38,9 @@ need promtool prometheus 'have_cmd promtool'
 need postfwd2 postfwd 'have_cmd postfwd2'
 # The console's browser tests drive Debian's chromium with playwright-core (which never downloads a browser).
 need chromium chromium '[[ -x /usr/bin/chromium ]]'
+# The Apache Kafka broker runs from its Maven Central jars (test/support/kafka-broker.ts); Kafka 4 needs Java 17.
+need 'java 17+' openjdk-17-jre-headless 'java -version 2>&1 | grep -Eq "version \"(1[7-9]|[2-9][0-9])"'
+need mvn maven 'have_cmd mvn'
 
 if ((${#missing_packages[@]} > 0)); then
   if [[ "$(id -u)" != 0 || ! -f /etc/debian_version ]] || ! command -v apt-get >/dev/null; then
@@ -81,3 +85,21 @@ if [[ ! -x "$bin" || "$src" -nt "$bin" ]]; then
   mv -f "$bin.tmp.$$" "$bin"
   echo "ensure-deps: built $bin" >&2
 fi
+
+# The Apache Kafka broker: each version of scripts/test-env/kafka/versions, fetched once. The jars are copied to a
+# temp folder and renamed when complete, so an interrupted fetch is retried instead of leaving half a classpath.
+while read -r version; do
+  [[ -z "$version" || "$version" == \#* ]] && continue
+  jars="$repo_root/.cache/kafka-$version"
+  [[ -f "$jars/kafka_2.13-$version.jar" ]] && continue
+  echo "ensure-deps: fetching Apache Kafka $version from Maven Central into $jars" >&2
+  rm -rf "$jars.tmp.$$"
+  if ! mvn -q -B -f "$repo_root/scripts/test-env/kafka/pom.xml" dependency:copy-dependencies -Dstyle.color=never \
+    -Dkafka.version="$version" -DincludeScope=runtime -DoutputDirectory="$jars.tmp.$$" >&2; then
+    rm -rf "$jars.tmp.$$"
+    echo "ensure-deps: could not fetch org.apache.kafka:kafka_2.13:$version with Maven (see above)" >&2
+    exit 1
+  fi
+  rm -rf "$jars"
+  mv "$jars.tmp.$$" "$jars"
+done <"$repo_root/scripts/test-env/kafka/versions"

@@ -68,6 +68,8 @@ export async function startChaosStack(
   options: ChaosStackOptions = {},
 ): Promise<ChaosStack> {
   const { kafka, registry, redis, redisCluster, ...stack } = await startProductionStack({
+    // The faults of test/chaos/scenarios.ts are injected by librdkafka's mock cluster.
+    mock: true,
     brokers: 3,
     partitions: PARTITIONS,
     // Durable as production runs it: a restarted Redis has every acknowledged write.

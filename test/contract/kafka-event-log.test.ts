@@ -1,5 +1,7 @@
-// The EventLog contract against the Kafka adapter on librdkafka's mock cluster (a real Kafka-protocol broker).
-// Topics are created through the mock's launcher: the mock implements no CreateTopics (see DESIGN.md).
+// The EventLog contract against the Kafka adapter on the real Apache Kafka broker (test/support/kafka-broker.ts:
+// the run's shared broker, topics and groups named per test). One test stays on librdkafka's mock cluster: a
+// partition leader moving between two brokers in the middle of one send, which a real cluster cannot be made
+// to do on cue.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -7,34 +9,32 @@ import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
+import { type KafkaBrokers, sharedKafka, testKafkaVersion } from '../support/kafka-broker.js';
 import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
-import { mockClusterEnv } from '../support/production-stack.js';
+import { kafkaEnv, mockClusterEnv } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
 import { eventLogContract } from './event-log.contract.js';
 
-let mock: KafkaMock;
+let kafka: KafkaBrokers;
 before(async () => {
-  mock = await startKafkaMock({ brokers: 3 });
+  kafka = await sharedKafka();
 });
-after(() => mock.stop());
 
-/** A Kafka event log on the mock cluster, with a short fetch wait (the tests wait on idle fetches). */
-const connect = () =>
+/** A Kafka event log with a short fetch wait (the tests wait on idle fetches). */
+const connectTo = (env: Record<string, string>) =>
   new KafkaEventLog({
-    kafka: loadConfig({
-      ...mockClusterEnv(mock.bootstrapServers),
-      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-    }).kafka!,
+    kafka: loadConfig({ ...env, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' }).kafka!,
     logger: silentLogger,
     maxWaitTimeMs: 100,
   });
+const connect = () => connectTo(kafkaEnv(kafka.bootstrapServers));
 
-eventLogContract('kafka (librdkafka mock cluster)', async () => {
+eventLogContract(`kafka (Apache Kafka ${testKafkaVersion()})`, async () => {
   const log = connect();
   const others: KafkaEventLog[] = [];
   return {
     log,
-    createTopic: (name, partitions) => mock.createTopic(name, partitions),
+    createTopic: (name, partitions) => kafka.createTopic(name, partitions),
     connectAnother: async () => {
       const other = connect();
       others.push(other);
@@ -54,7 +54,7 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
     try {
       const topic = `contract-${randomUUID()}`;
       const groupId = `g-${randomUUID()}`;
-      await mock.createTopic(topic, 2);
+      await kafka.createTopic(topic, 2);
       await one.publish(
         topic,
         Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${i}`) })),
@@ -95,10 +95,16 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
   });
 });
 
-// Kafka's alone too: leadership moves while a send is in flight.
-describe('KafkaEventLog: publishing while partition leaders move', () => {
+// Kafka's alone too: leadership moves while a send is in flight. On the mock cluster, which moves a leader on cue.
+describe('KafkaEventLog: publishing while partition leaders move (librdkafka mock cluster)', () => {
+  let mock: KafkaMock;
+  before(async () => {
+    mock = await startKafkaMock({ brokers: 3 });
+  });
+  after(() => mock.stop());
+
   it('writes every record when a partition moves to a broker that already acknowledged its part of the send', async () => {
-    const log = connect();
+    const log = connectTo(mockClusterEnv(mock.bootstrapServers));
     try {
       const topic = `contract-${randomUUID()}`;
       await mock.createTopic(topic, 4);

@@ -1,5 +1,5 @@
-// The whole-pipeline scenario on the production adapters, through the real wire protocols: Kafka (librdkafka's
-// mock cluster), the Schema Registry (HTTP double with real compatibility checks) and a real Redis.
+// The whole-pipeline scenario on the production adapters, through the real wire protocols: Kafka (a real Apache
+// Kafka broker), the Schema Registry (HTTP double with real compatibility checks) and a real Redis.
 import { startProductionPipeline } from '../support/pipeline-driver.js';
 import { startProductionStack } from '../support/production-stack.js';
 import { pipelineScenario } from './pipeline.scenario.js';

@@ -2,7 +2,7 @@
 // in this process, in front of the whole pipeline) about mail that swaks sends from different loopback
 // addresses — each address is a different tenant's on-premises server. A tenant whose server relays
 // unregistered-domain mail gets blocked; Postfix then rejects exactly its unregistered mail. Twice: on the
-// embedded adapters, and on the production ones (events through Kafka — librdkafka's mock cluster — in the
+// embedded adapters, and on the production ones (events through a real Apache Kafka broker, in the
 // Schema Registry's wire format, windows in a real Redis, the block back to the enforcer through Kafka).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

@@ -1,6 +1,7 @@
-// `relayguard scorer` as its own process against Kafka (mock cluster), the Schema Registry (double) and Redis:
-// SIGTERM finishes the batch in hand, commits and leaves, and a restarted scorer counts every event exactly
-// once; a consumer crash that kafkajs will not restart ends the process with a non-zero exit code.
+// `relayguard scorer` as its own process against Kafka (librdkafka's mock cluster, which injects the JoinGroup
+// error), the Schema Registry (double) and Redis: SIGTERM finishes the batch in hand, commits and leaves, and a
+// restarted scorer counts every event exactly once; a consumer crash that kafkajs will not restart ends the
+// process with a non-zero exit code.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
@@ -11,6 +12,7 @@ import { silentLogger } from '../../services/platform/logger.js';
 import { productionAdapters, type Runtime, startRuntime } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from '../support/builders.js';
+import type { KafkaMock } from '../support/kafka-mock.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { startServiceProcess } from '../support/scorer-process.js';
@@ -23,12 +25,13 @@ const JOIN_GROUP = 11;
 const GROUP_AUTHORIZATION_FAILED = 30;
 
 describe('relayguard scorer as a process', () => {
-  let stack: ProductionStack;
+  let stack: ProductionStack<KafkaMock>;
   let adminRuntime: Runtime;
   let kafkaAdmin: Admin;
 
   before(async () => {
-    stack = await startProductionStack();
+    // The mock cluster injects the JoinGroup error of the crash test.
+    stack = await startProductionStack({ mock: true });
     // This process plays the operator: the admin service publishes the tenants' domains and connectors.
     const config = loadConfig({ ...stack.env, RELAYGUARD_LOG_LEVEL: 'silent' });
     adminRuntime = await startRuntime(config, {

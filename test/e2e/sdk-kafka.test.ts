@@ -1,5 +1,5 @@
-// The relay SDK as a relay uses it in production: its own Kafka producer (the Kafka adapter, against librdkafka's
-// mock cluster) and its own Schema Registry codec (against the registry double), publishing to a relayguard on
+// The relay SDK as a relay uses it in production: its own Kafka producer (the Kafka adapter, against a real Apache
+// Kafka broker) and its own Schema Registry codec (against the registry double), publishing to a relayguard on
 // the production adapters, whose scorer counts the events and blocks the tenant.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

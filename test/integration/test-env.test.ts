@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { removeStaleKafkaStorage, startKafkaCluster } from '../support/kafka-broker.js';
 import { KafkaMockCommandError, startKafkaMock } from '../support/kafka-mock.js';
 import { startProductionStack } from '../support/production-stack.js';
 import { startRedis } from '../support/redis-server.js';
@@ -141,6 +142,70 @@ test('Kafka mock cluster: topic with 3 partitions, produce and consume, broker d
   assert.ok(!received.includes('while down'), 'the failed send left nothing behind');
 });
 
+test('Apache Kafka, three KRaft nodes: a killed leader hands over, the restarted node rejoins the ISR', async (t) => {
+  const defer = cleanupStack(t);
+  const started = Date.now();
+  const cluster = await startKafkaCluster({ nodes: 3 });
+  t.diagnostic(`Apache Kafka ${cluster.version}, 3 nodes, ready in ${Date.now() - started} ms`);
+  defer(() => cluster.stop());
+  const topic = unique('test-env');
+  await cluster.createTopic(topic, 1, 3, { 'min.insync.replicas': '2' });
+  await assert.rejects(cluster.createTopic(topic, 1), /exists already/);
+
+  const kafka = new Kafka({
+    clientId: 'test-env',
+    brokers: [...cluster.bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  defer(() => admin.disconnect());
+  const partition = async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]!.partitions[0]!;
+  };
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  defer(() => producer.disconnect());
+  await producer.send({ topic, acks: -1, messages: [{ value: 'before' }] });
+
+  const leader = (await partition()).leader;
+  const victim = cluster.nodes.find((node) => node.id === leader)!;
+  const victimPid = victim.pid;
+  await victim.kill();
+  assert.equal(await isAlive(victimPid), false);
+  const moved = await waitFor(
+    async () => {
+      const now = await partition();
+      return now.leader !== leader && now.isr.length === 2 ? now : undefined;
+    },
+    { timeoutMs: 30_000, description: `a new leader and an ISR of 2 after node ${leader} was killed` },
+  );
+  assert.ok(!moved.isr.includes(leader));
+  // min.insync.replicas=2 still holds with two nodes: an acks=all write succeeds.
+  await producer.send({ topic, acks: -1, messages: [{ value: 'during' }] });
+
+  await victim.start();
+  await waitFor(async () => (await partition()).isr.length === 3, {
+    timeoutMs: 60_000,
+    description: `node ${leader} back in the ISR`,
+  });
+
+  const consumer = kafka.consumer({ groupId: unique('group'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  defer(() => consumer.disconnect());
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const received: string[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push(message.value?.toString() ?? '');
+    },
+  });
+  await waitFor(() => received.length >= 2, { timeoutMs: 30_000, description: 'both records' });
+  assert.deepEqual(received, ['before', 'during']);
+});
+
 test('Schema Registry double with the real client: ids, BACKWARD_TRANSITIVE, error shapes', async (t) => {
   const started = Date.now();
   const sr = await startSchemaRegistry();
@@ -254,7 +319,7 @@ test('Schema Registry double: compatibility levels follow Avro schema resolution
 });
 
 /**
- * Runs a Node program that starts redis-server and the Kafka mock and then waits: as a plain script,
+ * Runs a Node program that starts redis-server, the Kafka mock and a Kafka broker and then waits: as a plain script,
  * or as a test file under `node --test`. Returns the tethered top process and the pids it reported.
  */
 async function startHolder(t: TestContext, mode: 'script' | 'test runner') {
@@ -266,11 +331,12 @@ async function startHolder(t: TestContext, mode: 'script' | 'test runner') {
     import { writeFileSync } from 'node:fs';
     import { type TestContext, test } from 'node:test';
     import { startRedis } from ${JSON.stringify(join(repoRoot, 'test/support/redis-server.ts'))};
-    import { startKafkaMock } from ${JSON.stringify(join(repoRoot, 'test/support/kafka-mock.ts'))};`;
+    import { startKafkaMock } from ${JSON.stringify(join(repoRoot, 'test/support/kafka-mock.ts'))};
+    import { startKafkaCluster } from ${JSON.stringify(join(repoRoot, 'test/support/kafka-broker.ts'))};`;
   const body = `
-    const redis = await startRedis();
-    const mock = await startKafkaMock({ brokers: 1 });
-    writeFileSync(${JSON.stringify(pidsFile)}, JSON.stringify({ holder: process.pid, redis: redis.pid, mock: mock.pid }));
+    const [redis, mock, kafka] = await Promise.all([startRedis(), startKafkaMock({ brokers: 1 }), startKafkaCluster()]);
+    const pids = { holder: process.pid, redis: redis.pid, mock: mock.pid, kafka: kafka.nodes[0].pid };
+    writeFileSync(${JSON.stringify(pidsFile)}, JSON.stringify(pids));
     await new Promise((resolve) => setTimeout(resolve, 60_000));`;
   const file = join(dir, mode === 'script' ? 'holder.mts' : 'holder.test.mts');
   await writeFile(
@@ -294,9 +360,9 @@ async function startHolder(t: TestContext, mode: 'script' | 'test runner') {
   const pids = await waitFor(
     () =>
       readFile(pidsFile, 'utf8').then(
-        (text) => JSON.parse(text) as { holder: number; redis: number; mock: number },
+        (text) => JSON.parse(text) as { holder: number; redis: number; mock: number; kafka: number },
       ),
-    { timeoutMs: 30_000, description: `the ${mode} to start redis-server and the Kafka mock` },
+    { timeoutMs: 60_000, description: `the ${mode} to start redis-server, the Kafka mock and broker` },
   );
   return { top, pids };
 }
@@ -306,14 +372,24 @@ for (const mode of ['script', 'test runner'] as const) {
     const { top, pids } = await startHolder(t, mode);
     assert.ok(await isAlive(pids.redis));
     assert.ok(await isAlive(pids.mock));
+    assert.ok(await isAlive(pids.kafka));
 
     // Under the runner the test file is a grandchild: it notices the runner's death on its stdin.
     await top.kill();
     await waitFor(
       async () =>
-        !(await isAlive(pids.holder)) && !(await isAlive(pids.redis)) && !(await isAlive(pids.mock)),
-      { timeoutMs: 5_000, description: 'the holder, redis-server and the Kafka mock to die' },
+        !(await isAlive(pids.holder)) &&
+        !(await isAlive(pids.redis)) &&
+        !(await isAlive(pids.mock)) &&
+        !(await isAlive(pids.kafka)),
+      { timeoutMs: 5_000, description: 'the holder, redis-server, the Kafka mock and broker to die' },
     );
+    // The killed holder could not remove the broker's storage: the next broker start does.
+    const leftBehind = async () =>
+      (await readdir(tmpdir())).filter((name) => name.startsWith(`relayguard-kafka-${pids.holder}-`));
+    assert.equal((await leftBehind()).length, 1);
+    await removeStaleKafkaStorage();
+    assert.deepEqual(await leftBehind(), []);
   });
 }
 

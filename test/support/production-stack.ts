@@ -1,14 +1,18 @@
-// The production components for tests: librdkafka's mock cluster (Kafka protocol) with relayguard's topics,
-// the Schema Registry double, and a real redis-server (or a Redis Cluster of them), each on free loopback ports;
-// `env` configures relayguard (in process, or a `relayguard scorer` child process) to use them.
-import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+// The production components for tests: a real Apache Kafka broker (test/support/kafka-broker.ts) with
+// relayguard's topics, the Schema Registry double, and a real redis-server (or a Redis Cluster of them), each on
+// free loopback ports; `env` configures relayguard (in process, or a `relayguard scorer` child process) to use
+// them. The stack has a broker of its own: relayguard's topic and group names are fixed, so two stacks cannot
+// share one. `{ mock: true }` puts librdkafka's mock cluster in the broker's place, for the faults only it injects.
+import kafkajs from 'kafkajs';
+import { ensureTopics, plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+import { type KafkaCluster, startKafkaCluster } from './kafka-broker.js';
 import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
 import { type RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from './schema-registry.js';
 
-export interface ProductionStack {
-  readonly kafka: KafkaMock;
+export interface ProductionStack<K extends KafkaCluster | KafkaMock = KafkaCluster> {
+  readonly kafka: K;
   readonly registry: SchemaRegistryDouble;
   /** The single Redis; undefined when the stack runs a Redis Cluster instead. */
   readonly redis: RedisServer | undefined;
@@ -19,6 +23,7 @@ export interface ProductionStack {
 }
 
 export interface ProductionStackOptions {
+  /** Kafka nodes (mock: brokers); default 1 for the real broker, 3 for the mock. */
   readonly brokers?: number;
   /** Partitions of the message-submitted topic and its DLQ. */
   readonly partitions?: number;
@@ -29,26 +34,36 @@ export interface ProductionStackOptions {
 }
 
 /**
- * The environment that makes relayguard talk to the mock cluster: its Metadata names no controller, so the
- * idempotent producer (InitProducerId goes to the controller) is off; and a group whose last member left
- * makes the next one wait (session timeout - 1 s), so the session timeout is the brokers' minimum.
+ * The environment that makes relayguard talk to a test broker: a group whose last member left makes the next
+ * one wait out the session timeout, so it is the brokers' minimum (group.min.session.timeout.ms).
  */
-export function mockClusterEnv(bootstrapServers: readonly string[]): Record<string, string> {
-  return {
-    KAFKA_BROKERS: bootstrapServers.join(','),
-    KAFKA_IDEMPOTENT: 'false',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-  };
+export function kafkaEnv(bootstrapServers: readonly string[]): Record<string, string> {
+  return { KAFKA_BROKERS: bootstrapServers.join(','), KAFKA_SESSION_TIMEOUT_MS: '6000' };
 }
 
+/**
+ * The environment for librdkafka's mock cluster: its Metadata names no controller, so the idempotent producer
+ * (InitProducerId goes to the controller) is off.
+ */
+export function mockClusterEnv(bootstrapServers: readonly string[]): Record<string, string> {
+  return { ...kafkaEnv(bootstrapServers), KAFKA_IDEMPOTENT: 'false' };
+}
+
+export function startProductionStack(
+  options?: ProductionStackOptions & { mock?: false },
+): Promise<ProductionStack<KafkaCluster>>;
+export function startProductionStack(
+  options: ProductionStackOptions & { mock: true },
+): Promise<ProductionStack<KafkaMock>>;
 export async function startProductionStack({
-  brokers = 3,
+  mock = false,
+  brokers = mock ? 3 : 1,
   partitions = 3,
   redisArgs = [],
   redisCluster,
-}: ProductionStackOptions = {}): Promise<ProductionStack> {
+}: ProductionStackOptions & { mock?: boolean } = {}): Promise<ProductionStack<KafkaCluster | KafkaMock>> {
   const starting = [
-    startKafkaMock({ brokers }),
+    mock ? startKafkaMock({ brokers }) : startKafkaCluster({ nodes: brokers }),
     startSchemaRegistry(),
     redisCluster
       ? startRedisCluster({ ...(redisCluster === true ? {} : redisCluster), args: redisArgs })
@@ -65,13 +80,12 @@ export async function startProductionStack({
   }
   const [kafka, registry, redisStarted] = await Promise.all(starting);
   const [redis, cluster] = 'nodes' in redisStarted ? [undefined, redisStarted] : [redisStarted, undefined];
-  // The mock implements no CreateTopics: the topics of `relayguard topics` are created through its launcher.
-  for (const spec of plannedTopics({
-    partitions,
-    statePartitions: 2,
-    replicationFactor: Math.min(3, brokers),
-  })) {
-    await kafka.createTopic(spec.topic, spec.partitions, spec.replicationFactor);
+  const stop = () => Promise.all([kafka.stop(), registry.stop(), redisStarted.stop()]).then(() => {});
+  try {
+    await createTopics(kafka, partitions, brokers);
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return {
     kafka,
@@ -79,7 +93,7 @@ export async function startProductionStack({
     redis,
     redisCluster: cluster,
     env: {
-      ...mockClusterEnv(kafka.bootstrapServers),
+      ...(mock ? mockClusterEnv : kafkaEnv)(kafka.bootstrapServers),
       SCHEMA_REGISTRY_URL: registry.url,
       REDIS_URL: redisStarted.url,
       ...(cluster
@@ -87,8 +101,27 @@ export async function startProductionStack({
         : {}),
       RELAYGUARD_PARTITIONS: String(partitions),
     },
-    async stop() {
-      await Promise.all([kafka.stop(), registry.stop(), redisStarted.stop()]);
-    },
+    stop,
   };
+}
+
+async function createTopics(kafka: KafkaCluster | KafkaMock, partitions: number, brokers: number) {
+  const specs = plannedTopics({ partitions, statePartitions: 2, replicationFactor: Math.min(3, brokers) });
+  if (!('nodes' in kafka)) {
+    // The mock implements no CreateTopics: the topics are created through its launcher.
+    for (const spec of specs) await kafka.createTopic(spec.topic, spec.partitions, spec.replicationFactor);
+    return;
+  }
+  // On the real broker, as `relayguard topics` creates them.
+  const admin = new kafkajs.Kafka({
+    brokers: [...kafka.bootstrapServers],
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const failures = (await ensureTopics(admin, specs)).filter((report) => report.status !== 'created');
+    if (failures.length > 0) throw new Error(`topics not created: ${JSON.stringify(failures)}`);
+  } finally {
+    await admin.disconnect();
+  }
 }
