@@ -8,6 +8,7 @@ import { renderTable } from '../../services/cli/table.js';
 import { Topics } from '../../services/core/topics.js';
 import { keySlot, windowKeys } from '../../services/platform/redis/window-encoding.js';
 import { seededRandom } from '../support/builders.js';
+import { ApiKey, KafkaError } from '../support/kafka-mock.js';
 import type { ClusterNodeState, RedisCluster } from '../support/redis-cluster.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/tether.js';
@@ -60,15 +61,6 @@ function redisCluster(stack: ChaosStack): RedisCluster {
   if (!stack.redisCluster) throw new Error('this fault needs a Redis Cluster');
   return stack.redisCluster;
 }
-/** Kafka error codes (the protocol's), as the mock cluster returns them. */
-const KafkaError = {
-  NOT_LEADER: 6,
-  REQUEST_TIMED_OUT: 7,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  INVALID_REQUEST: 42,
-};
-const ApiKey = { Produce: 0, Fetch: 1, OffsetCommit: 8, Heartbeat: 12, SyncGroup: 14 };
 
 export const scorerKilled = (kills = 3, events = 50_000): Scenario => ({
   name: `scorer SIGKILL x${kills} mid-batch, restarted`,

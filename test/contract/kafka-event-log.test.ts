@@ -10,7 +10,7 @@ import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js'
 import { silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion } from '../support/kafka-broker.js';
-import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
+import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
 import { kafkaEnv, mockClusterEnv } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
 import { eventLogContract } from './event-log.contract.js';
@@ -95,13 +95,39 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
   });
 });
 
-// Kafka's alone too: leadership moves while a send is in flight. On the mock cluster, which moves a leader on cue.
-describe('KafkaEventLog: publishing while partition leaders move (librdkafka mock cluster)', () => {
+// Kafka's alone too, on the mock cluster, which injects these on cue: retriable answers while leaders and group
+// coordinators load, and leadership moving while a send is in flight.
+describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
   let mock: KafkaMock;
   before(async () => {
     mock = await startKafkaMock({ brokers: 3 });
   });
   after(() => mock.stop());
+
+  it('subscribes while the group coordinator is loading and a partition leader is not yet serving', async () => {
+    const log = connectTo(mockClusterEnv(mock.bootstrapServers));
+    try {
+      const topic = `contract-${randomUUID()}`;
+      await mock.createTopic(topic, 2);
+      await log.publish(topic, [{ key: 'k', value: Buffer.from('m') }]);
+      // What a real cluster answers for a moment after a broker restart or a coordinator failover: retriable
+      // errors, each a few times in a row (more than kafkajs' admin retries on its own).
+      await mock.pushRequestErrors(ApiKey.ListOffsets, Array(4).fill(KafkaError.NOT_LEADER));
+      await mock.pushRequestErrors(ApiKey.OffsetFetch, Array(4).fill(KafkaError.NOT_COORDINATOR));
+      const seen: string[] = [];
+      const subscription = await log.subscribe({
+        groupId: `g-${randomUUID()}`,
+        topics: [topic],
+        handleBatch: async (batch) => {
+          seen.push(...batch.records.map((record) => record.value!.toString()));
+        },
+      });
+      await waitFor(() => seen.length === 1, { timeoutMs: 30_000, description: 'the record' });
+      await subscription.stop();
+    } finally {
+      await log.close();
+    }
+  });
 
   it('writes every record when a partition moves to a broker that already acknowledged its part of the send', async () => {
     const log = connectTo(mockClusterEnv(mock.bootstrapServers));

@@ -10,6 +10,26 @@ import { spawnTethered } from './tether.js';
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LAUNCHER_PATH = join(REPO_ROOT, '.cache', 'kafka-mock-launcher');
 
+/** Kafka protocol API keys of the requests tests make the mock fail. */
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  Heartbeat: 12,
+  SyncGroup: 14,
+} as const;
+
+/** Kafka protocol error codes, as the mock cluster returns them. */
+export const KafkaError = {
+  NOT_LEADER: 6,
+  REQUEST_TIMED_OUT: 7,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  INVALID_REQUEST: 42,
+} as const;
+
 export interface KafkaMock {
   /** host:port of each broker, brokers 1..N in order. */
   bootstrapServers: string[];

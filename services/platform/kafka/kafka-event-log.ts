@@ -39,6 +39,8 @@ const MAX_BACKOFF_MS = 5_000;
 const POLL_MS = 20;
 /** How often a group subscription that is not caught up asks for the group's committed offsets. */
 const COMMITTED_POLL_MS = 1_000;
+/** Attempts of an offsets read that a live cluster answers with retriable errors (about 15 s in all). */
+const ADMIN_READ_ATTEMPTS = 20;
 
 export interface KafkaEventLogOptions {
   readonly kafka: KafkaConfig;
@@ -233,12 +235,33 @@ export class KafkaEventLog implements EventLog {
     return this.#admin;
   }
 
+  /**
+   * An offsets read, retried on the retriable errors a live cluster answers for a while after a broker restart,
+   * a new topic or a coordinator failover (NOT_LEADER_FOR_PARTITION while a leader loads its partitions,
+   * NOT_COORDINATOR and COORDINATOR_LOAD_IN_PROGRESS while a group's coordinator loads the offsets topic).
+   * kafkajs' admin gives up on them after a few quick tries and keeps its stale leaders: fresh metadata first.
+   */
+  async #readOffsets<T>(topics: readonly string[], read: (admin: Admin) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const admin = await this.#connectedAdmin();
+      try {
+        return await read(admin);
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true;
+        if (!retriable || attempt >= ADMIN_READ_ATTEMPTS) throw error;
+        this.#logger.debug({ err: error, attempt }, 'kafka: offsets read failed, retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_BACKOFF_MS * attempt, 1_000)));
+        await admin.fetchTopicMetadata({ topics: [...topics] }).catch(() => undefined);
+      }
+    }
+  }
+
   /** The log start (low) and end (high: the next offset to be written) of every partition of the topics. */
   async #offsetRange(topics: readonly string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
-    const admin = await this.#connectedAdmin();
     const ranges = new Map<string, { low: bigint; high: bigint }>();
     for (const topic of topics) {
-      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+      const offsets = await this.#readOffsets([topic], (admin) => admin.fetchTopicOffsets(topic));
+      for (const { partition, low, high } of offsets) {
         ranges.set(partitionKey(topic, partition), { low: BigInt(low), high: BigInt(high) });
       }
     }
@@ -246,9 +269,11 @@ export class KafkaEventLog implements EventLog {
   }
 
   async #committed(groupId: string, topics: readonly string[]): Promise<Offsets> {
-    const admin = await this.#connectedAdmin();
     const committed: Offsets = new Map();
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+    const offsets = await this.#readOffsets(topics, (admin) =>
+      admin.fetchOffsets({ groupId, topics: [...topics] }),
+    );
+    for (const { topic, partitions } of offsets) {
       for (const { partition, offset } of partitions) {
         if (BigInt(offset) >= 0n) committed.set(partitionKey(topic, partition), BigInt(offset));
       }
