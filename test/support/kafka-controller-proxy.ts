@@ -1,8 +1,9 @@
 // A Kafka-protocol proxy in front of brokers 1..N (the real broker, or librdkafka's mock cluster, whose Metadata
 // responses name controller 0 so that kafkajs cannot find the broker to send InitProducerId to). Each broker
 // gets a proxy port; Metadata and FindCoordinator responses are rewritten to name the proxies (so every
-// connection stays proxied) and a real broker as the controller. Everything else passes through byte for byte. It can also lose the acknowledgement
-// of the next Produce request: the broker has written the records, the client sees its connection drop.
+// connection stays proxied) and a real broker as the controller. Everything else passes through byte for byte.
+// It can also lose the acknowledgement of the next Produce request: the broker has written the records, the
+// client sees its connection drop.
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
