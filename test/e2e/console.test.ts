@@ -204,6 +204,35 @@ describe('console in a real browser', () => {
     await page.close();
   });
 
+  it('works from the keyboard alone: sign in, sort, open a tenant', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/console/`);
+    /** Tabs forward until the focused element matches, as a keyboard user would; fails after 60 presses. */
+    const tabTo = async (matches: string) => {
+      for (let presses = 0; presses < 60; presses++) {
+        await page.keyboard.press('Tab');
+        const focused = await page.evaluate(
+          `document.activeElement?.matches(${JSON.stringify(matches)}) ?? false`,
+        );
+        if (focused) return;
+      }
+      assert.fail(`no element matching ${matches} takes the keyboard focus`);
+    };
+    await tabTo('#token');
+    await page.keyboard.type(TOKENS.reader);
+    await page.keyboard.press('Enter');
+    const list = page.locator('#blocks-table');
+    await list.getByRole('link', { name: 'globex' }).waitFor();
+    await tabTo('th[data-sort="tenantId"] button');
+    await page.keyboard.press('Enter');
+    await list.locator('th[data-sort="tenantId"][aria-sort="ascending"]').waitFor();
+    assert.deepEqual(await list.locator('tbody tr td:first-child').allTextContents(), ['acme', 'globex']);
+    await tabTo('a[href="#/tenants/globex"]');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Tenant globex' }).waitFor();
+    await page.close();
+  });
+
   it('shows hostile strings from the evidence as text, and runs none of them', async () => {
     const page = await signIn(TOKENS.operator);
     await page.goto(`${base}/console/#/tenants/globex`);
