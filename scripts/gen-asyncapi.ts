@@ -9,11 +9,12 @@ import { readSchema } from '../services/platform/codec/avro.js';
 import { plannedTopics } from '../services/platform/kafka/topic-admin.js';
 import { projectPath } from '../services/platform/project-files.js';
 import { DlqHeaders } from '../services/scorer/dead-letter.js';
+import { WebhookDlqHeaders } from '../services/webhooks/deliverer.js';
 
 export const ASYNCAPI_FILE = projectPath('docs', 'asyncapi.yaml');
 
 type Topic = (typeof Topics)[keyof typeof Topics];
-type Service = 'scorer' | 'enforcer' | 'admin';
+type Service = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 
 interface ChannelFacts {
   /** The channel's id in the document. */
@@ -23,6 +24,8 @@ interface ChannelFacts {
   readonly key: string;
   readonly sends: readonly Service[];
   readonly receives: readonly Service[];
+  /** A topic without an Avro schema: its records' bytes and headers. */
+  readonly raw?: { readonly name: string; readonly payload: string; readonly headers: readonly string[] };
 }
 
 /** Who writes and who reads each topic, and what its key means. A new topic must be added here (the type says so). */
@@ -42,14 +45,19 @@ const CHANNELS: Record<Topic, ChannelFacts> = {
     key: 'The original record’s key.',
     sends: ['scorer'],
     receives: [],
+    raw: {
+      name: 'DeadLetter',
+      payload: 'The original record’s bytes, unchanged.',
+      headers: Object.values(DlqHeaders),
+    },
   },
   [Topics.tenantBlocks]: {
     id: 'tenantBlocks',
     description:
-      'Blocks (the scorer’s decisions, with evidence) and unblocks (operators and self-service, through the admin API). Compacted: a tenant’s latest event is its block state. Downstream services follow it with relayguard/subscriber (docs/subscribers.md).',
+      'Blocks (the scorer’s decisions, with evidence) and unblocks (operators and self-service, through the admin API). Compacted: a tenant’s latest event is its block state. Downstream services follow it with relayguard/subscriber, or receive it as signed webhooks (docs/subscribers.md).',
     key: 'tenantId: the latest record of a tenant is its current block state.',
     sends: ['scorer', 'admin'],
-    receives: ['enforcer', 'scorer', 'admin'],
+    receives: ['enforcer', 'scorer', 'admin', 'webhooks'],
   },
   [Topics.acceptedDomains]: {
     id: 'acceptedDomains',
@@ -80,6 +88,19 @@ const CHANNELS: Record<Topic, ChannelFacts> = {
     sends: ['admin'],
     receives: [],
   },
+  [Topics.webhooksDlq]: {
+    id: 'webhooksDlq',
+    description:
+      'Webhook deliveries that failed for good (attempts exhausted, refused by the receiver or by the destination check), with the endpoint and the reason, to inspect and post again.',
+    key: 'tenantId.',
+    sends: ['webhooks'],
+    receives: [],
+    raw: {
+      name: 'FailedWebhook',
+      payload: 'The CloudEvent (structured JSON) as it would have been posted.',
+      headers: Object.values(WebhookDlqHeaders),
+    },
+  },
 };
 
 const SERVICES: Record<Service, string> = {
@@ -87,6 +108,7 @@ const SERVICES: Record<Service, string> = {
   enforcer:
     'relayguard enforcer: materializes block state and answers relays (Postfix policy protocol, HTTP).',
   admin: 'relayguard admin: the admin API (domains, connectors, policies, unblock) and the audit trail.',
+  webhooks: 'relayguard webhooks: posts block and unblock events to the configured endpoints, signed.',
 };
 
 const AVRO_FORMAT = 'application/vnd.apache.avro+json;version=1.9.0';
@@ -95,18 +117,16 @@ const capitalized = (id: string) => id[0]!.toUpperCase() + id.slice(1);
 
 function message(topic: Topic, facts: ChannelFacts): Record<string, unknown> {
   const key = { type: 'string', description: facts.key };
-  if (!(topic in TopicSchemas)) {
+  if (facts.raw) {
     return {
-      name: 'DeadLetter',
-      title: 'A dead-lettered record',
+      name: facts.raw.name,
+      title: facts.raw.name,
       contentType: 'application/octet-stream',
       headers: {
         type: 'object',
-        properties: Object.fromEntries(
-          Object.values(DlqHeaders).map((header) => [header, { type: 'string' }]),
-        ),
+        properties: Object.fromEntries(facts.raw.headers.map((header) => [header, { type: 'string' }])),
       },
-      payload: { type: 'string', format: 'binary', description: 'The original record’s bytes, unchanged.' },
+      payload: { type: 'string', format: 'binary', description: facts.raw.payload },
       bindings: { kafka: { key, bindingVersion: KAFKA_BINDING } },
     };
   }

@@ -41,11 +41,12 @@ const program = new Command('relayguard')
 const services = [
   [
     'all',
-    'run the scorer, the enforcer and the admin API in one process (embedded adapters when nothing is configured)',
+    'run the scorer, the enforcer, the admin API and the webhook deliverer in one process (embedded adapters when nothing is configured)',
   ],
   ['scorer', 'consume MessageSubmitted, keep per-tenant windows, publish tenant block events'],
   ['enforcer', 'answer relays from the materialized block state'],
   ['admin', 'serve the admin API'],
+  ['webhooks', 'post block and unblock events to the RELAYGUARD_WEBHOOKS endpoints, signed'],
 ] as const;
 
 for (const [name, description] of services) {
@@ -56,7 +57,11 @@ for (const [name, description] of services) {
       const cfg = config();
       // Loaded on use: the admin commands start in a fraction of the time without the services' dependencies.
       const { serve } = await import('./commands/serve.js');
-      await serve(cfg, name === 'all' ? ['scorer', 'enforcer', 'admin'] : [name], createLogger(cfg.logLevel));
+      await serve(
+        cfg,
+        name === 'all' ? ['scorer', 'enforcer', 'admin', 'webhooks'] : [name],
+        createLogger(cfg.logLevel),
+      );
     });
 }
 

@@ -17,6 +17,8 @@ export const Topics = {
   connectors: 'relayguard.connectors.v1',
   tenantPolicies: 'relayguard.tenant-policies.v1',
   audit: 'relayguard.audit.v1',
+  /** Webhook deliveries that failed for good: the CloudEvent as it would have been posted, headers name why. */
+  webhooksDlq: 'relayguard.webhooks.dlq.v1',
 } as const;
 
 /** Topics whose records are Avro values of a schema in schemas/ (the DLQ carries foreign bytes). */

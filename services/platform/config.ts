@@ -80,6 +80,64 @@ const tokensVariable = z.string().transform((value, ctx): ApiToken[] => {
   return tokens;
 });
 
+/** A webhook endpoint (RELAYGUARD_WEBHOOKS): where block events are posted, signed with its secret. */
+export interface WebhookEndpoint {
+  /** Names the endpoint in metrics, logs and dead letters (never its URL's credentials or its secret). */
+  readonly id: string;
+  readonly url: string;
+  readonly secret: string;
+  readonly events: readonly ('blocked' | 'unblocked')[];
+  /** Only these tenants' events; every tenant's when absent. */
+  readonly tenants: readonly string[] | undefined;
+}
+
+const webhookEntry = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id: 1-63 lower-case letters, digits or hyphens'),
+  url: z.url({ protocol: /^https?$/, error: 'url: must be an http:// or https:// URL' }),
+  // Messages never echo the value: it is a secret.
+  secret: z.string().min(MIN_TOKEN_LENGTH, {
+    error: `secret: at least ${MIN_TOKEN_LENGTH} characters (e.g. from \`openssl rand -hex 32\`)`,
+  }),
+  events: z
+    .array(z.enum(['blocked', 'unblocked']))
+    .min(1)
+    .default(['blocked', 'unblocked']),
+  tenants: z
+    .array(z.string().regex(ID_PATTERN, `tenants: each ${ID_RULE}`))
+    .min(1)
+    .optional(),
+});
+
+// A JSON array, e.g. [{"id":"billing","url":"https://billing.example/hooks/relayguard","secret":"…"}].
+const webhooksVariable = z.string().transform((value, ctx): WebhookEndpoint[] => {
+  if (value.trim() === '') return [];
+  let entries: unknown;
+  try {
+    entries = JSON.parse(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {id, url, secret, events?, tenants?}' });
+    return [];
+  }
+  if (!Array.isArray(entries)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {id, url, secret, events?, tenants?}' });
+    return [];
+  }
+  const endpoints: WebhookEndpoint[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const parsed = webhookEntry.safeParse(entry);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: ${issue.message}` });
+      }
+    } else if (endpoints.some((other) => other.id === parsed.data.id)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: the id ${parsed.data.id} appears twice` });
+    } else {
+      endpoints.push({ ...parsed.data, tenants: parsed.data.tenants });
+    }
+  }
+  return endpoints;
+});
+
 // The Postfix policy protocol has no authentication: the policy server answers only clients in these ranges.
 const allowedClients = z.string().transform((value, ctx): IpRange[] => {
   const entries = value
@@ -195,6 +253,11 @@ const EnvSchema = z
     RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
     // 0 saves the windows after every batch; above a minute a crash replays more than a minute of events.
     RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: numeric(1_000, { min: 0, max: 60_000 }),
+    RELAYGUARD_WEBHOOKS: webhooksVariable.default([]),
+    // Loopback, private and link-local destinations are refused unless allowed (a URL must not reach the
+    // deployment's own network: SSRF).
+    RELAYGUARD_WEBHOOK_ALLOW_PRIVATE: flag(false),
+    RELAYGUARD_WEBHOOK_MAX_ATTEMPTS: positiveInt(8, 100),
   })
   .superRefine((env, ctx) => {
     if (env.RELAYGUARD_GRACE_MINUTES >= env.RELAYGUARD_WINDOW_MINUTES) {
@@ -344,6 +407,12 @@ export interface Config {
   readonly partitions: number;
   /** The scorer's window cache bound (tenants) and how often it saves dirty windows and commits (0: per batch). */
   readonly scorer: { readonly windowCacheTenants: number; readonly commitIntervalMs: number };
+  /** The webhook deliverer's endpoints and limits. */
+  readonly webhooks: {
+    readonly endpoints: readonly WebhookEndpoint[];
+    readonly allowPrivate: boolean;
+    readonly maxAttempts: number;
+  };
 }
 
 /** Parses the environment; throws INVALID_CONFIG listing every problem as `VARIABLE: what is wrong`. */
@@ -436,6 +505,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     scorer: Object.freeze({
       windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,
       commitIntervalMs: e.RELAYGUARD_SCORER_COMMIT_INTERVAL_MS,
+    }),
+    webhooks: Object.freeze({
+      endpoints: e.RELAYGUARD_WEBHOOKS,
+      allowPrivate: e.RELAYGUARD_WEBHOOK_ALLOW_PRIVATE,
+      maxAttempts: e.RELAYGUARD_WEBHOOK_MAX_ATTEMPTS,
     }),
   });
 }

@@ -201,6 +201,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Endpoint ids come from RELAYGUARD_WEBHOOKS: a few, chosen by the operator.
+  readonly webhookDeliveries = new Counter({
+    name: 'relayguard_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by endpoint and outcome: delivered, retried (failed, tried again), dead_lettered (attempts exhausted or refused by the receiver or the destination check).',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'relayguard_' });

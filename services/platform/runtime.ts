@@ -8,6 +8,7 @@ import { RelayguardError } from '../core/errors.js';
 import { MINUTE_MS } from '../core/policy.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { Scorer } from '../scorer/scorer.js';
+import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { systemClock } from './clock.js';
 import { EmbeddedCodec } from './codec/embedded-codec.js';
 import { RegistryCodec } from './codec/registry-codec.js';
@@ -22,7 +23,7 @@ import { Metrics } from './metrics.js';
 import type { Clock, EventLog, SchemaCodec, Subscription, WindowStore } from './ports.js';
 import { RedisWindowStore } from './redis/redis-window-store.js';
 
-export type ServiceName = 'scorer' | 'enforcer' | 'admin';
+export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 
 export interface Adapters {
   readonly log: EventLog;
@@ -121,6 +122,8 @@ export interface Runtime {
   readonly scorer: Scorer | undefined;
   readonly enforcer: Enforcer | undefined;
   readonly admin: AdminService | undefined;
+  /** Posts block events to RELAYGUARD_WEBHOOKS; absent when no endpoint is configured. */
+  readonly webhooks: WebhookDeliverer | undefined;
   /** The admin service's recent audit records per tenant (the console's audit trail). */
   readonly auditTrail: AuditTrail | undefined;
   /** Resolves once the directory has caught up and the scorer consumes: until then the enforcer falls back. */
@@ -196,6 +199,18 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       })
     : undefined;
 
+  const webhooks =
+    wants.has('webhooks') && config.webhooks.endpoints.length > 0
+      ? new WebhookDeliverer({
+          log: adapters.log,
+          codec: adapters.codec,
+          metrics,
+          clock,
+          ...config.webhooks,
+          logger: logger.child({ component: 'webhooks' }),
+        })
+      : undefined;
+
   // Scoring and deciding need the whole directory: neither starts from a partial one.
   let stopping = false;
   let starting: Promise<void> | undefined;
@@ -204,6 +219,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     starting = (async () => {
       enforcer?.markReady();
       await scorer?.start();
+      await webhooks?.start();
     })();
     return starting;
   });
@@ -217,6 +233,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     scorer,
     enforcer,
     admin,
+    webhooks,
     auditTrail,
     ready,
     stop: async () => {
@@ -226,6 +243,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       // Events still being batched are delivered before the log closes.
       await enforcer?.close();
       await scorer?.stop();
+      await webhooks?.close();
       await feed.stop();
       await auditFeed?.stop();
       await closeAdapters(adapters);

@@ -137,7 +137,7 @@ describe('BlockSubscriber on the production adapters', () => {
     defer(() => subscriber.close());
     const seen: string[] = [];
     subscriber.on('blocked', (change) => void seen.push(`blocked ${change.block.blockId}`));
-    subscriber.on('unblocked', (change) => void seen.push(`unblocked ${change.lifted.blockId}`));
+    subscriber.on('unblocked', (change) => void seen.push(`unblocked ${change.unblock.blockId}`));
     await subscriber.start();
     await subscriber.ready;
     assert.deepEqual(seen.toSorted(), ['blocked contoso#1', 'blocked fabrikam#1']);

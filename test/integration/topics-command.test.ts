@@ -118,7 +118,10 @@ describe('relayguard topics', () => {
           const report = result.topics.find((r) => r.topic === Topics.audit)!;
           assert.equal(report.status, 'failed');
           assert.match(report.problems.join(), /could not be created/);
-          assert.ok(result.topics.filter((r) => r.status === 'exists').length === 6);
+          assert.equal(
+            result.topics.filter((r) => r.status === 'exists').length,
+            Object.keys(Topics).length - 1,
+          );
         },
       );
     });

@@ -86,6 +86,15 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
           `  policy port:  answers ${config.policyService.allowedClients.map((range) => range.cidr).join(', ')} only (RELAYGUARD_POLICY_ALLOWED_CLIENTS)`,
         ]
       : []),
+    ...(services.includes('webhooks')
+      ? [
+          `  webhooks:     ${
+            config.webhooks.endpoints.length > 0
+              ? `posts block events to ${config.webhooks.endpoints.map((endpoint) => endpoint.id).join(', ')}, signed`
+              : 'no endpoints configured (RELAYGUARD_WEBHOOKS)'
+          }`,
+        ]
+      : []),
     ...api.banner.map((line) => `  ${line}`),
     `  policy:       ${config.policy.mode}, block when (U >= ${config.policy.thresholds.minUnregistered} and U/T >= ${config.policy.thresholds.minUnregisteredRatio}) or (D >= ${config.policy.thresholds.minDistinctDomains} and U >= ${config.policy.thresholds.minUnregisteredWithDistinct}) in ${config.policy.windowMinutes} minutes`,
     ...(runtime.admin

@@ -51,7 +51,7 @@ export class BlockSubscriber implements AsyncIterable<BlockChange> {
   readonly #log: EventLog;
   readonly #codec: SchemaCodec;
   readonly #options: BlockSubscriberOptions;
-  readonly #view = new BlockView();
+  readonly #view: BlockView;
   readonly #handlers: { [K in keyof ChangeKinds]: Set<Handler<ChangeKinds[K]>> } = {
     blocked: new Set(),
     unblocked: new Set(),
@@ -69,6 +69,7 @@ export class BlockSubscriber implements AsyncIterable<BlockChange> {
     this.#options = options;
     this.#log = options.log;
     this.#codec = options.codec;
+    this.#view = new BlockView({ partial: (options.groupId ?? null) !== null });
     this.ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });

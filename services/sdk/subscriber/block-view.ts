@@ -38,10 +38,13 @@ export interface BlockedChange extends ChangeBase {
 
 export interface UnblockedChange extends ChangeBase {
   readonly kind: 'unblocked';
-  /** Who lifted which block, with the attestations and ticket. */
+  /** Who lifted which block (`unblock.blockId`), with the attestations and ticket. */
   readonly unblock: TenantUnblocked & { readonly unblockedAt: number };
-  /** The block that was lifted, as this view held it. */
-  readonly lifted: CurrentBlock;
+  /**
+   * The block that was lifted, as this view held it; null for a group member that never saw it (the block was
+   * consumed before the group's last commit).
+   */
+  readonly lifted: CurrentBlock | null;
 }
 
 export type BlockChange = BlockedChange | UnblockedChange;
@@ -52,15 +55,28 @@ export type Transition =
   | {
       readonly kind: 'unblocked';
       readonly unblock: UnblockedChange['unblock'];
-      readonly lifted: CurrentBlock;
+      readonly lifted: CurrentBlock | null;
     }
   | null;
+
+export interface BlockViewOptions {
+  /**
+   * The view sees only part of each partition's history (a consumer group member resumes at the group's commits):
+   * an unblock of a tenant it knows nothing of is reported, since the block it lifts may predate what it read.
+   */
+  readonly partial?: boolean;
+}
 
 export class BlockView {
   /** Only tenants with a current block: a tenant never blocked costs nothing (the planning figure is 1M tenants). */
   readonly #blocks = new Map<string, CurrentBlock>();
   /** The episode generation of each tenant ever unblocked (or blocked in a later generation). */
   readonly #generations = new Map<string, number>();
+  readonly #partial: boolean;
+
+  constructor(options: BlockViewOptions = {}) {
+    this.#partial = options.partial ?? false;
+  }
 
   /** The block in force or monitored for this tenant, undefined when none. */
   block(tenantId: string): CurrentBlock | undefined {
@@ -90,11 +106,12 @@ export class BlockView {
         block: { ...event.blocked, tenantId: event.tenantId, blockedAt: event.occurredAt },
       };
     }
-    if (event.kind === 'UNBLOCKED' && event.unblocked && current) {
+    const unknown = !current && !this.#generations.has(event.tenantId);
+    if (event.kind === 'UNBLOCKED' && event.unblocked && (current || (this.#partial && unknown))) {
       return {
         kind: 'unblocked',
         unblock: { ...event.unblocked, unblockedAt: event.occurredAt },
-        lifted: current,
+        lifted: current ?? null,
       };
     }
     return null;

@@ -13,6 +13,13 @@ export type {
 } from '../../core/contracts.generated.js';
 export { isRelayguardError, RelayguardError } from '../../core/errors.js';
 export type { EventLog, SchemaCodec } from '../../platform/ports.js';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  SIGNATURE_HEADER,
+  verifyWebhook,
+  type WebhookVerdict,
+  type WebhookVerification,
+} from '../webhook-signature.js';
 export { BlockSubscriber, type BlockSubscriberOptions } from './block-subscriber.js';
 export type {
   BlockChange,

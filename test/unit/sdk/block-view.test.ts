@@ -76,7 +76,7 @@ function fold(view: BlockView, events: readonly TenantBlockEvent[]): string[] {
     if (transition?.kind === 'blocked')
       reported.push(`blocked ${event.tenantId} ${transition.block.blockId}`);
     if (transition?.kind === 'unblocked')
-      reported.push(`unblocked ${event.tenantId} ${transition.lifted.blockId}`);
+      reported.push(`unblocked ${event.tenantId} ${transition.lifted?.blockId}`);
     view.apply(event, transition);
   }
   return reported;

@@ -36,6 +36,13 @@ describe('relayguard/subscriber entry point', () => {
     assert.deepEqual(offending, []);
   });
 
+  it('relayguard/webhooks, the signature check for receivers, loads that module alone', async () => {
+    const loaded = (await modulesLoadedBy('relayguard/webhooks', 'verifyWebhook'))
+      .map(repoRelative)
+      .filter((path): path is string => path !== undefined && !path.startsWith('node_modules/tsx/'));
+    assert.deepEqual(loaded, ['services/sdk/webhook-signature.ts']);
+  });
+
   it('tells a graph that pulls the relay SDK in (the check can fail)', async () => {
     const loaded = (await modulesLoadedBy('relayguard/sdk', 'MessagePublisher')).map(repoRelative);
     assert.ok(loaded.some((path) => path !== undefined && FORBIDDEN.some((pattern) => pattern.test(path))));
