@@ -20,7 +20,14 @@ import {
   startAdminApi,
   TOKENS,
 } from '../support/admin-api.js';
-import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+import {
+  OPERATOR,
+  type Pipeline,
+  type PipelineDriver,
+  startPipeline,
+  startProductionPipeline,
+} from '../support/pipeline-driver.js';
+import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
 
@@ -129,6 +136,41 @@ describe('console reads', () => {
       assert.equal(status, 404);
       assert.equal(body.error, 'UNKNOWN_TENANT');
     }
+  });
+});
+
+describe('console reads on Kafka', () => {
+  let stack: ProductionStack;
+  let pipeline: Pipeline;
+  let app: AdminServer;
+  before(async () => {
+    stack = await startProductionStack();
+    pipeline = await startProductionPipeline(stack, {}, START);
+    app = await startAdminApi(pipeline);
+  });
+  after(async () => {
+    await app?.close();
+    await pipeline?.stop();
+    await stack?.stop();
+  });
+
+  it('reads the audit trail back from the audit topic', async () => {
+    const admin = pipeline.runtime.admin!;
+    await admin.putAcceptedDomain(OPERATOR, 'acme', 'acme.example', false);
+    await admin.putAcceptedDomain(OPERATOR, 'acme', 'mail.acme.example', true);
+    await pipeline.settle();
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/tenants/acme/audit',
+      headers: bearer(TOKENS.reader),
+    });
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.caughtUp, true);
+    assert.deepEqual(
+      body.entries.map((entry: { action: string; target: string }) => `${entry.action} ${entry.target}`),
+      ['accepted-domain.put mail.acme.example', 'accepted-domain.put acme.example'],
+    );
   });
 });
 
