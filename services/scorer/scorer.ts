@@ -13,7 +13,7 @@ import { checkEventTime } from '../core/event-time.js';
 import type { Policy } from '../core/policy.js';
 import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
-import { emptyWindow, type TenantWindow } from '../core/windows.js';
+import { emptyWindow, type TenantWindow, windowVersion } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
@@ -189,7 +189,11 @@ export class Scorer {
       if (count > 0) metrics.messagesClassified.inc({ class: messageClass }, count);
 
     // Publish before storing: a crash in between re-derives the same block (same id) on replay; the reverse
-    // order could store "blocked" and lose the event.
+    // order could store "blocked" and lose the event. Only while this scorer still owns the windows, though.
+    await this.#fence(
+      deadLetters.length > 0 ? byTenant.keys() : fold.emits.map((event) => event.tenantId),
+      entries,
+    );
     await this.#publish(Topics.messageSubmittedDlq, deadLetters);
     await this.#publishBlocks(batch.topic, fold.emits, fold.triggers);
 
@@ -202,6 +206,23 @@ export class Scorer {
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lag);
     metrics.batchSize.observe(batch.records.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Side effects come from the partition's current owner only. A scorer that lost the partition (evicted from the
+   * group, or handed it back after another member had it) holds windows the store has moved on from: checked
+   * against the store before anything is published, and refused (the partition is rescored from the last commit
+   * on windows loaded afresh), so a zombie cannot publish a block or a dead letter from a stale window. One round
+   * trip, only for batches that publish something.
+   */
+  async #fence(tenantIds: Iterable<string>, entries: ReadonlyMap<string, CachedWindow>): Promise<void> {
+    const owned = [...tenantIds];
+    if (owned.length === 0) return;
+    const stored = await this.#storeLoad(owned);
+    const moved = owned.filter(
+      (tenantId) => windowVersion(stored.get(tenantId)) !== entries.get(tenantId)!.storedVersion,
+    );
+    if (moved.length > 0) throw conflictError(entries.get(moved[0]!)!.partition);
   }
 
   /** The batch's tenants' windows: from the cache, the others loaded in one round trip (or new). */

@@ -2,7 +2,7 @@
 // Streams): a tenant seen again is folded into the window in hand, with no load and no decode. The store stays
 // the durable copy; a save is still conditional on the version the store last loaded or saved, so a cached
 // window that another scorer has moved on from is refused, never trusted.
-import type { TenantWindow } from '../core/windows.js';
+import { type TenantWindow, windowVersion } from '../core/windows.js';
 
 export interface CachedWindow {
   readonly window: TenantWindow;
@@ -10,6 +10,8 @@ export interface CachedWindow {
   readonly partition: number;
   /** The store holds a version of it (it was loaded or saved): a save is conditional on that version. */
   persisted: boolean;
+  /** windowVersion of what the store holds of it ('-': nothing): another writer changed it when they differ. */
+  storedVersion: string;
   /** Used since the eviction hand last passed it (its second chance). */
   used: boolean;
 }
@@ -50,7 +52,8 @@ export class WindowCache {
 
   /** Caches a window loaded from the store (`persisted`) or new. */
   add(tenantId: string, window: TenantWindow, partition: number, persisted: boolean): CachedWindow {
-    const entry: CachedWindow = { window, partition, persisted, used: true };
+    const storedVersion = persisted ? windowVersion(window) : windowVersion(undefined);
+    const entry: CachedWindow = { window, partition, persisted, storedVersion, used: true };
     this.#entries.set(tenantId, entry);
     return entry;
   }
@@ -62,6 +65,7 @@ export class WindowCache {
   /** Marks a window saved: the store holds it as it is now. */
   markSaved(tenantId: string, entry: CachedWindow): void {
     entry.persisted = true;
+    entry.storedVersion = windowVersion(entry.window);
     if (this.#dirty.get(tenantId) === entry) this.#dirty.delete(tenantId);
   }
 

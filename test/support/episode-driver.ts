@@ -15,7 +15,7 @@ import { silentLogger } from '../../services/platform/logger.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../services/platform/memory/memory-window-store.js';
 import { Metrics } from '../../services/platform/metrics.js';
-import type { LogRecord, WindowStore, WindowWrite } from '../../services/platform/ports.js';
+import type { LogRecord, RecordBatch, WindowStore, WindowWrite } from '../../services/platform/ports.js';
 import { Scorer } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from './builders.js';
 
@@ -92,15 +92,16 @@ export class EpisodeDriver {
     this.policy = options.policy ?? EPISODE_POLICY;
     this.#commitIntervalMs = options.commitIntervalMs ?? 1_000;
     for (const change of tenantChanges(0)) this.directory.apply(change);
-    this.scorer = this.#newScorer();
+    this.scorer = this.newScorer();
   }
 
-  #newScorer(): Scorer {
+  /** A scorer on this driver's log and store; another process's has its own directory. */
+  newScorer(directory: TenantDirectory = this.directory): Scorer {
     return new Scorer({
       log: this.log,
       codec: this.codec,
       store: this.store,
-      directory: this.directory,
+      directory,
       policy: this.policy,
       logger: silentLogger,
       metrics: new Metrics({ processMetrics: false }),
@@ -146,6 +147,11 @@ export class EpisodeDriver {
       .map((record) => record.headers['relayguard.dlq.error.code']!);
   }
 
+  /** The records from `from` to the end, as one batch of the tenant's partition. */
+  batch(from: number): RecordBatch {
+    return { topic: Topics.messageSubmitted, partition: 0, records: this.records.slice(from), lag: 0 };
+  }
+
   /** Hands the scorer the next `max` records; a failure has them delivered again from the last commit. */
   async deliver(max = Number.POSITIVE_INFINITY): Promise<'ok' | 'failed' | 'idle'> {
     const batch = this.records.slice(this.delivered, this.delivered + max);
@@ -174,7 +180,7 @@ export class EpisodeDriver {
 
   /** The scorer process dies (its cache and unflushed windows with it); a new one resumes from the commit. */
   crash(): void {
-    this.scorer = this.#newScorer();
+    this.scorer = this.newScorer();
     this.delivered = this.committed;
   }
 

@@ -2,6 +2,8 @@
 // it lifted, each replayed step by step on one scorer (test/support/episode-driver.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { tenantChanges } from '../../../bench/workload.js';
+import { TenantDirectory } from '../../../services/core/directory.js';
 import { MINUTE_MS } from '../../../services/core/policy.js';
 import { EpisodeDriver, replayedDirectory, START, TENANT } from '../../support/episode-driver.js';
 
@@ -92,5 +94,45 @@ describe('a lifted block stays lifted', () => {
     assert.equal(second.evidence.unregistered, 5, 'only the events after the unblock count');
     assert.equal(driver.directory.tenant(TENANT)?.block?.blockId, second.blockId);
     assert.equal(driver.directory.tenant(TENANT)?.blockTimes.length, 2);
+  });
+});
+
+describe('fencing: side effects only from the partition owner', () => {
+  it('keeps a zombie scorer from publishing a block from its stale window after the unblock', async () => {
+    const driver = new EpisodeDriver();
+    // The zombie: a scorer that owned the partition, whose directory has seen no block event since.
+    const lagging = new TenantDirectory();
+    for (const change of tenantChanges(0)) lagging.apply(change);
+    const zombie = driver.newScorer(lagging);
+    await driver.send(START, 4, 10);
+    await zombie.handleBatch(driver.batch(0));
+    await zombie.flush();
+    driver.delivered = driver.committed = driver.records.length;
+
+    // Evicted from the group: the new owner scores what follows, blocks, and the operator lifts the block.
+    await driver.send(START + MINUTE_MS, 6, 0);
+    const handedOver = driver.records.length - 6;
+    await driver.deliver();
+    await driver.flush();
+    await driver.feed();
+    assert.ok(await driver.unblock(UNBLOCKED_AT));
+    await driver.feed();
+
+    // The zombie still handles the batch it had fetched, on its cached window.
+    await assert.rejects(
+      zombie.handleBatch(driver.batch(handedOver)),
+      /WRITE_CONFLICT|changed under this scorer/,
+    );
+    const events = await driver.blockEvents();
+    assert.deepEqual(
+      events.map((event) => event.kind),
+      ['BLOCKED', 'UNBLOCKED'],
+      'nothing published by the zombie',
+    );
+    assert.equal(
+      replayedDirectory(events.slice(-1)).tenant(TENANT)?.block ?? null,
+      null,
+      'compacted: lifted',
+    );
   });
 });
