@@ -64,13 +64,16 @@ export class PolicyHandler {
       this.#metrics.unknownClients.inc();
       return 'DUNNO';
     }
+    // The message's identity makes the event id (a retried publish is counted once): Postfix always sends it here.
+    const queueId = request.get('queue_id');
+    if (!queueId) throw new InvalidPolicyRequest('END-OF-MESSAGE without a queue_id');
     await this.#enforcer.submit({
       tenantId: resolved.tenantId,
       connectorId: resolved.connector.connectorId,
       relayPath: resolved.connector.relayPath,
       sender: usableSender(request.get('sender') ?? ''),
       clientAddress: query.clientAddress,
-      queueId: request.get('queue_id') || undefined,
+      queueId,
       relayHost: request.get('policy_context') || relayHost,
       // An Avro int in MessageSubmitted: a larger count is not a message Postfix could have accepted.
       recipientCount: count(request, 'recipient_count', 2 ** 31 - 1),

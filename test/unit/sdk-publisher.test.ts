@@ -98,6 +98,44 @@ describe('relay SDK: MessagePublisher', () => {
     assert.equal((await good).queueId, 'Q1');
   });
 
+  it('gives a message the same event id on every retry, and refuses one without its identity', async () => {
+    const log = new MemoryEventLog({ clock });
+    const publish = log.publish.bind(log);
+    let failNext = true;
+    log.publish = async (topic: string, records: readonly OutgoingRecord[]) => {
+      await publish(topic, records);
+      // Written, but the acknowledgement is lost: the relay cannot know, and publishes the message again.
+      if (failNext) {
+        failNext = false;
+        throw new Error('request timed out');
+      }
+    };
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const retried = message(3);
+    await assert.rejects(publisher.publish(retried), /timed out/);
+    clock.advance(90_000);
+    const event = await publisher.publish(retried);
+    const codec = new EmbeddedCodec();
+    const written = await Promise.all(
+      log
+        .records(Topics.messageSubmitted)
+        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
+    );
+    assert.deepEqual(
+      written.map((copy) => copy.eventId),
+      [event.eventId, event.eventId],
+      'both copies carry one id: the scorer counts the message once',
+    );
+    for (const field of ['queueId', 'relayHost'] as const) {
+      await assert.rejects(publisher.publish(message(4, { [field]: '' })), (error) => {
+        assert.ok(isRelayguardError(error));
+        assert.equal(error.code, 'MISSING_FIELD');
+        assert.equal(error.field, field);
+        return true;
+      });
+    }
+  });
+
   it('surfaces delivery errors to every message of the failed batch, by promise and by callback', async () => {
     const log = new MemoryEventLog({ clock });
     log.publish = async () => {
