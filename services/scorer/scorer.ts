@@ -181,6 +181,7 @@ export class Scorer {
     const fold = new BatchFold(this.#deps.policy, this.#context);
     for (const [tenantId, messages] of byTenant) {
       const entry = entries.get(tenantId)!;
+      this.#checkPartition(tenantId, entry.window, batch.partition);
       fold.tenant(entry.window, tenantId, messages);
       this.#cache.markDirty(tenantId, entry);
     }
@@ -206,6 +207,20 @@ export class Scorer {
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, batch.lag);
     metrics.batchSize.observe(batch.records.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * A tenant's events live in one partition (the topic is keyed by tenant): the stored offset that makes a
+   * redelivery count once is that partition's. A window last fed from another partition means the partition count
+   * changed under running scorers, which only deploy/RUNBOOK.md's "Adding partitions" procedure makes safe.
+   */
+  #checkPartition(tenantId: string, window: TenantWindow, partition: number): void {
+    const from = window.watermark?.partition;
+    if (from === undefined || from === partition) return;
+    this.#deps.logger.error(
+      { tenantId, from, to: partition, topic: Topics.messageSubmitted },
+      "a tenant's events moved to another partition: its partition count changed under running scorers (deploy/RUNBOOK.md, Adding partitions)",
+    );
   }
 
   /**

@@ -11,7 +11,7 @@ import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { silentLogger } from '../../services/platform/logger.js';
+import { type Logger, silentLogger } from '../../services/platform/logger.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../services/platform/memory/memory-window-store.js';
 import { Metrics } from '../../services/platform/metrics.js';
@@ -88,8 +88,11 @@ export class EpisodeDriver {
   readonly #commitIntervalMs: number;
 
   /** `commitIntervalMs` 0: the scorer saves at the end of every batch instead of at flush (write-behind). */
-  constructor(options: { policy?: Policy; commitIntervalMs?: number } = {}) {
+  readonly #logger: Logger;
+
+  constructor(options: { policy?: Policy; commitIntervalMs?: number; logger?: Logger } = {}) {
     this.policy = options.policy ?? EPISODE_POLICY;
+    this.#logger = options.logger ?? silentLogger;
     this.#commitIntervalMs = options.commitIntervalMs ?? 1_000;
     for (const change of tenantChanges(0)) this.directory.apply(change);
     this.scorer = this.newScorer();
@@ -103,7 +106,7 @@ export class EpisodeDriver {
       store: this.store,
       directory,
       policy: this.policy,
-      logger: silentLogger,
+      logger: this.#logger,
       metrics: new Metrics({ processMetrics: false }),
       maxClockSkewMs: MINUTE_MS,
       commitIntervalMs: this.#commitIntervalMs,
