@@ -10,6 +10,16 @@ npx tsx scripts/gen-contracts.ts --check
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
 
+# The Node.js that ships (deploy/Dockerfile) runs everything below; the oldest one package.json's engines allows
+# runs the unit and contract tests first. Each is first on PATH, so the processes the tests start run on it too.
+shipped=$(bash scripts/test-env/node.sh shipped)
+oldest=$(bash scripts/test-env/node.sh oldest)
+echo "unit and contract tests on Node.js $("$oldest" --version), the oldest package.json allows"
+PATH="$(dirname "$oldest"):$PATH" node --import tsx scripts/test-env/with-kafka.ts \
+  node --import tsx --test --test-reporter=dot --test-concurrency=2 test/unit/**/*.test.ts test/contract/**/*.test.ts
+export PATH="$(dirname "$shipped"):$PATH"
+echo "the suite on Node.js $(node --version), the one deploy/Dockerfile ships"
+
 # The event-log contract suite on every other supported broker version (Kafka 4.x: README, "Production deployment"),
 # first, so that the whole suite's summary closes the output.
 grep -Ev '^(#|$)' scripts/test-env/kafka/versions | tail -n +2 | while read -r version; do
