@@ -10,16 +10,23 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { isRelayguardError } from '../../services/core/errors.js';
+import { ExitCode } from '../../services/cli/exit-codes.js';
+import { isRelayguardError, type RelayguardError } from '../../services/core/errors.js';
 import { emptyWindow } from '../../services/core/windows.js';
 import { projectRoot } from '../../services/platform/project-files.js';
-import { RedisWindowStore } from '../../services/platform/redis/redis-window-store.js';
+import {
+  RedisWindowStore,
+  type RedisWindowStoreOptions,
+} from '../../services/platform/redis/redis-window-store.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { freePort } from '../support/tether.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'p4ss-3b9f1c7e2d8a4f60';
-// The ACL of SECURITY.md: the window keys only, and only the commands the store and its script use.
+// The ACL of SECURITY.md: the window keys only, and only the commands the store, its script and a cluster
+// client use (CLUSTER SLOTS to learn the slots, CLUSTER INFO as its ready check, ASKING to follow a slot being
+// migrated, WAIT for REDIS_WAIT_REPLICAS).
 const ACL = [
   '~rg:*',
   'resetchannels',
@@ -38,6 +45,10 @@ const ACL = [
   '+exists',
   '+info',
   '+ping',
+  '+wait',
+  '+cluster|slots',
+  '+cluster|info',
+  '+asking',
 ];
 
 function window() {
@@ -114,6 +125,7 @@ describe('Redis AUTH and ACL', () => {
 
 describe('Redis over TLS', () => {
   let redis: RedisServer;
+  let cluster: RedisCluster;
   let dir: string;
   let tlsPort: number;
   let cert: string;
@@ -158,17 +170,31 @@ describe('Redis over TLS', () => {
     const admin = new Redis(redis.url);
     await admin.call('ACL', 'SETUSER', 'relayguard', 'on', `>${PASSWORD}`, ...ACL);
     admin.disconnect();
+    // TLS for clients, the cluster bus and replication; the ACL user on every node (ACLs are per node).
+    cluster = await startRedisCluster({ tls: { certFile: cert, keyFile: key, caFile: cert } });
+    for (const node of cluster.nodes)
+      await cluster.cli(
+        '-p',
+        String(node.port),
+        'ACL',
+        'SETUSER',
+        'relayguard',
+        'on',
+        `>${PASSWORD}`,
+        ...ACL,
+      );
   });
   after(async () => {
-    await redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop()]);
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function probe(url: string, trustCertificate: boolean) {
+  async function probe(url: string, trustCertificate: boolean, cluster?: RedisCluster) {
     const env = { ...process.env, NODE_EXTRA_CA_CERTS: trustCertificate ? cert : '' };
+    const nodes = cluster ? [cluster.nodes.map((node) => `${node.host}:${node.port}`).join(',')] : [];
     const result = await run(
       process.execPath,
-      ['--import', 'tsx', 'test/support/probes/redis-store-probe.ts', url],
+      ['--import', 'tsx', 'test/support/probes/redis-store-probe.ts', url, ...nodes],
       {
         cwd: projectRoot,
         env,
@@ -192,5 +218,130 @@ describe('Redis over TLS', () => {
   it('refuses a server whose certificate it does not trust, and plain TCP to the TLS port fails', async () => {
     assert.equal((await probe(`rediss://relayguard:${PASSWORD}@127.0.0.1:${tlsPort}`, false)).ok, false);
     assert.equal((await probe(`redis://relayguard:${PASSWORD}@127.0.0.1:${tlsPort}`, true)).ok, false);
+  });
+
+  it('saves and loads on a Redis Cluster over TLS as the ACL user; a client that does not trust it is refused', async () => {
+    const url = `rediss://relayguard:${PASSWORD}@127.0.0.1:${cluster.nodes[0]!.port}`;
+    assert.deepEqual(await probe(url, true, cluster), { code: 0, ok: true, conflicts: [], total: 7 });
+    // Refused; ioredis' cluster client sometimes lets the TLS alert escape as an unhandled socket error then, so
+    // the probe may die of it instead of reporting.
+    const untrusted = await probe(url, false, cluster);
+    assert.notEqual(untrusted.code, 0);
+    assert.notEqual(untrusted.ok, true);
+  });
+});
+
+describe('a Redis relayguard cannot use stops startup with one line naming the variable', () => {
+  let redis: RedisServer;
+  let cluster: RedisCluster;
+  before(async () => {
+    [redis, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+    const admin = new Redis(redis.url);
+    await admin.call('ACL', 'SETUSER', 'relayguard', 'on', `>${PASSWORD}`, ...ACL);
+    // What an ACL copied from an older SECURITY.md lacks: the script's HDEL.
+    const withoutHdel = ACL.filter((rule) => rule !== '+hdel');
+    await admin.call('ACL', 'SETUSER', 'no-hdel', 'on', `>${PASSWORD}`, ...withoutHdel);
+    admin.disconnect();
+    for (const node of cluster.nodes)
+      await cluster.cli(
+        '-p',
+        String(node.port),
+        'ACL',
+        'SETUSER',
+        'relayguard',
+        'on',
+        `>${PASSWORD}`,
+        ...ACL,
+      );
+  });
+  after(() => Promise.all([redis?.stop(), cluster?.stop()]));
+
+  async function startupError(options: Omit<RedisWindowStoreOptions, 'ttlMs'>): Promise<RelayguardError> {
+    const store = new RedisWindowStore({ ...options, ttlMs: 60_000 });
+    (store.client as unknown as NodeJS.EventEmitter).on('error', () => {});
+    const started = Date.now();
+    try {
+      const error = await store.verify().then(
+        () => assert.fail('the startup check passed'),
+        (e: unknown) => e,
+      );
+      assert.ok(isRelayguardError(error), String(error));
+      assert.ok(Date.now() - started < 5_000, 'refused at once, not after a retry loop');
+      assert.doesNotMatch(error.message, /\n/, 'one line');
+      assert.ok(!error.message.includes(PASSWORD), 'the password is not in the message');
+      return error;
+    } finally {
+      store.client.disconnect();
+    }
+  }
+
+  it('a wrong password, on one Redis and on a cluster', async () => {
+    for (const options of [
+      { url: `redis://relayguard:wrong-${PASSWORD}@127.0.0.1:${redis.port}` },
+      { url: `redis://relayguard:wrong-${PASSWORD}@127.0.0.1:1`, clusterNodes: cluster.nodes },
+    ]) {
+      const error = await startupError(options);
+      assert.equal(error.code, 'INVALID_CONFIG');
+      assert.equal(error.field, 'REDIS_URL');
+      assert.match(error.message, /^REDIS_URL: Redis refused the user and password \(WRONGPASS/);
+    }
+  });
+
+  it('an ACL user without a command the save script runs', async () => {
+    const error = await startupError({ url: `redis://no-hdel:${PASSWORD}@127.0.0.1:${redis.port}` });
+    assert.equal(error.code, 'INVALID_CONFIG');
+    assert.match(error.message, /^REDIS_URL: the Redis user lacks a permission relayguard needs/);
+  });
+
+  it('REDIS_WAIT_REPLICAS beyond the replicas a master has', async () => {
+    const error = await startupError({
+      url: `redis://relayguard:${PASSWORD}@127.0.0.1:${redis.port}`,
+      waitReplicas: 1,
+    });
+    assert.equal(error.field, 'REDIS_WAIT_REPLICAS');
+    assert.match(
+      error.message,
+      /^REDIS_WAIT_REPLICAS: 1 replica\(s\) must acknowledge every save, but .* has 0/,
+    );
+    // The cluster's masters have one replica each: 1 passes there, 2 does not.
+    const store = new RedisWindowStore({
+      url: `redis://relayguard:${PASSWORD}@127.0.0.1:1`,
+      clusterNodes: cluster.nodes,
+      ttlMs: 60_000,
+      waitReplicas: 1,
+    });
+    try {
+      await store.verify();
+    } finally {
+      await store.close();
+    }
+    const two = await startupError({
+      url: `redis://relayguard:${PASSWORD}@127.0.0.1:1`,
+      clusterNodes: cluster.nodes,
+      waitReplicas: 2,
+    });
+    assert.equal(two.field, 'REDIS_WAIT_REPLICAS');
+  });
+
+  it('`relayguard scorer` exits with the configuration exit code and that line', async () => {
+    const result = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'scorer'], {
+      cwd: projectRoot,
+      timeout: 30_000,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: '127.0.0.1:1',
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+        REDIS_URL: `redis://relayguard:wrong-${PASSWORD}@127.0.0.1:${redis.port}`,
+        RELAYGUARD_HTTP_PORT: '0',
+        RELAYGUARD_LOG_LEVEL: 'silent',
+      },
+    }).then(
+      () => assert.fail('relayguard scorer started'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(result.code, ExitCode.CONFIG);
+    const stderr = result.stderr ?? '';
+    assert.match(stderr, /REDIS_URL: Redis refused the user and password/);
+    assert.ok(!stderr.includes(PASSWORD), 'the password is not printed');
   });
 });

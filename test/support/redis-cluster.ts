@@ -4,8 +4,8 @@
 // replica takes over within seconds.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startRedis } from './redis-server.js';
-import { waitFor } from './tether.js';
+import { type RedisServer, startRedis } from './redis-server.js';
+import { freePort, waitFor } from './tether.js';
 
 const run = promisify(execFile);
 
@@ -38,6 +38,12 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
+/** A node's redis-server and the port clients use (its TLS port under TLS). */
+interface Node {
+  readonly server: RedisServer;
+  readonly port: number;
+}
+
 export interface ClusterNodeState {
   readonly id: string;
   readonly port: number;
@@ -55,20 +61,21 @@ export interface StartRedisClusterOptions {
   readonly masters?: number;
   /** cluster-node-timeout: how long a master may be unreachable before its replica takes over. */
   readonly nodeTimeoutMs?: number;
-  /** Extra redis-server arguments for every node, e.g. TLS or ['--appendonly', 'yes']. */
+  /** Extra redis-server arguments for every node, e.g. ['--appendonly', 'yes']. */
   readonly args?: readonly string[];
-  /** Extra redis-cli arguments for `--cluster` and the helpers, e.g. ['--tls', '--cacert', file]. */
-  readonly cliArgs?: readonly string[];
-  /** When the client port is not the one nodes announce (TLS-only clients): maps a node's port to the client's. */
-  readonly clientPort?: (port: number) => number;
+  /**
+   * TLS for clients, the cluster bus and replication (`tls-cluster`, `tls-replication`), with this certificate
+   * (the CA file is what clients trust). Each node keeps a plain port for the launcher's readiness check only:
+   * `nodes`, `url` and every port this cluster reports are the TLS ones.
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export async function startRedisCluster({
   masters = 3,
   nodeTimeoutMs = 1_000,
   args = [],
-  cliArgs = [],
-  clientPort = (port) => port,
+  tls,
 }: StartRedisClusterOptions = {}): Promise<RedisCluster> {
   const nodeArgs = [
     '--cluster-enabled',
@@ -86,39 +93,53 @@ export async function startRedisCluster({
     '0',
     ...args,
   ];
-  const started = await Promise.allSettled(
-    Array.from({ length: masters * 2 }, () => startRedis({ args: nodeArgs })),
-  );
-  const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const startNode = async (): Promise<Node> => {
+    if (!tls) {
+      const server = await startRedis({ args: nodeArgs });
+      return { server, port: server.port };
+    }
+    const port = await freePort();
+    const server = await startRedis({
+      args: [
+        ...nodeArgs,
+        ...['--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes'],
+        ...['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile],
+        ...['--tls-auth-clients', 'no'],
+      ],
+    });
+    return { server, port };
+  };
+  const cliArgs = tls ? ['--tls', '--cacert', tls.caFile] : [];
+  const started = await Promise.allSettled(Array.from({ length: masters * 2 }, startNode));
+  const all = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failed = started.find((result) => result.status === 'rejected');
   const stop = async () => {
-    await Promise.all(servers.map((server) => server.stop()));
+    await Promise.all(all.map((node) => node.server.stop()));
   };
   if (failed) {
     await stop();
     throw failed.reason;
   }
-  const byPort = new Map(servers.map((server) => [server.port, server]));
   const down = new Set<number>();
-  const live = () => servers.filter((server) => !down.has(server.port));
+  const live = () => all.filter((node) => !down.has(node.port));
   const server = (port: number) => {
-    const found = byPort.get(port);
+    const found = all.find((node) => node.port === port);
     if (!found) throw new Error(`no cluster node on port ${port}`);
-    return found;
+    return found.server;
   };
   const cli = async (...cliArguments: string[]) => {
-    const target = cliArguments.includes('-p')
-      ? []
-      : ['-h', '127.0.0.1', '-p', String(clientPort(live()[0]!.port))];
-    const { stdout } = await run('redis-cli', [...cliArgs, ...target, ...cliArguments], { timeout: 120_000 });
+    const target = cliArguments.includes('-p') ? [] : ['-p', String(live()[0]!.port)];
+    const { stdout } = await run('redis-cli', [...cliArgs, '-h', '127.0.0.1', ...target, ...cliArguments], {
+      timeout: 120_000,
+    });
     return stdout;
   };
   const nodesOf = async (port: number) =>
-    parseClusterNodes(await cli('-p', String(clientPort(port)), 'CLUSTER', 'NODES'));
+    parseClusterNodes(await cli('-p', String(port), 'CLUSTER', 'NODES'));
 
   const cluster: RedisCluster = {
-    nodes: servers.map((server) => ({ host: '127.0.0.1', port: clientPort(server.port) })),
-    url: `redis://127.0.0.1:${clientPort(servers[0]!.port)}`,
+    nodes: all.map(({ port }) => ({ host: '127.0.0.1', port })),
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${all[0]!.port}`,
     async kill(port) {
       down.add(port);
       await server(port).kill();
@@ -143,12 +164,12 @@ export async function startRedisCluster({
     async settled(timeoutMs = 30_000) {
       await waitFor(
         async () => {
-          const livePorts = new Set(live().map((server) => clientPort(server.port)));
+          const livePorts = new Set(live().map(({ port }) => port));
           const views = await Promise.all(
-            live().map(async (server) => {
-              const info = await cli('-p', String(clientPort(server.port)), 'CLUSTER', 'INFO');
+            live().map(async ({ port }) => {
+              const info = await cli('-p', String(port), 'CLUSTER', 'INFO');
               if (!info.includes('cluster_state:ok')) return undefined;
-              const serving = (await nodesOf(server.port)).filter(
+              const serving = (await nodesOf(port)).filter(
                 (node) => node.role === 'master' && node.slots > 0,
               );
               // A killed master still serves its slots until its replica has taken over.
@@ -171,7 +192,7 @@ export async function startRedisCluster({
     await cli(
       '--cluster',
       'create',
-      ...servers.map((server) => `127.0.0.1:${clientPort(server.port)}`),
+      ...all.map(({ port }) => `127.0.0.1:${port}`),
       '--cluster-replicas',
       '1',
       '--cluster-yes',

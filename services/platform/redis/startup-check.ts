@@ -12,7 +12,8 @@ import { keySlot, windowKeys } from './window-encoding.js';
 /** A tenant id no tenant can have (ids start with a letter or digit), so the probe never touches real counts. */
 const PROBE_TENANT = '~relayguard-startup-check';
 const REFUSED = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
-const FORBIDDEN = /NOPERM|no permissions/i;
+// Redis 7.0 words a command refused inside a script as "can't run this command".
+const FORBIDDEN = /NOPERM|no permissions|can't run this command/i;
 
 export interface StartupCheckOptions {
   readonly cluster: boolean;
@@ -25,8 +26,8 @@ export async function checkRedis(store: RedisWindowStore, options: StartupCheckO
   try {
     await connected(store, where, options.timeoutMs ?? 10_000);
     const masters = store.client instanceof Cluster ? store.client.nodes('master') : [store.client];
-    await probeWindows(store, probeTenants(store.client, masters.length));
     if (options.waitReplicas > 0) await enoughReplicas(masters, options.waitReplicas);
+    await probeWindows(store, probeTenants(store.client, masters.length));
   } catch (error) {
     // The client would otherwise reconnect forever and keep the process alive.
     store.client.disconnect();
@@ -35,17 +36,23 @@ export async function checkRedis(store: RedisWindowStore, options: StartupCheckO
 }
 
 async function connected(store: RedisWindowStore, where: string, timeoutMs: number): Promise<void> {
-  let lastError: Error | undefined;
-  // ioredis reports a refused AUTH as an 'error' event and reconnects; a cluster hides it in lastNodeError.
-  const onError = (error: Error & { lastNodeError?: Error }) => {
-    lastError = error.lastNodeError ?? error;
-  };
-  store.client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
+  let onError: ((error: Error & { lastNodeError?: Error }) => void) | undefined;
+  const ready = store.ready();
+  // When the race is lost, the disconnect that follows rejects it: nobody waits for it then.
+  ready.catch(() => undefined);
   try {
     await Promise.race([
-      store.ready(),
+      ready,
       new Promise((_, reject) => {
+        let lastError: Error | undefined;
+        // ioredis reports a refused AUTH as an 'error' event and reconnects (a cluster hides it in lastNodeError):
+        // credentials that are refused now will be refused on every retry.
+        onError = (error) => {
+          lastError = error.lastNodeError ?? error;
+          if (REFUSED.test(lastError.message) || FORBIDDEN.test(lastError.message)) reject(lastError);
+        };
+        store.client.on('error', onError);
         timer = setTimeout(
           () =>
             reject(
@@ -61,7 +68,7 @@ async function connected(store: RedisWindowStore, where: string, timeoutMs: numb
     ]);
   } finally {
     clearTimeout(timer);
-    store.client.off('error', onError);
+    if (onError) store.client.off('error', onError);
   }
 }
 
