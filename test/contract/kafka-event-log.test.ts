@@ -55,13 +55,14 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       const topic = `contract-${randomUUID()}`;
       const groupId = `g-${randomUUID()}`;
       await kafka.createTopic(topic, 2);
-      await one.publish(
-        topic,
-        Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${i}`) })),
-      );
+      const records = (from: number) =>
+        Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${from + i}`) }));
+      await one.publish(topic, records(0));
       const seen: string[] = [];
       const revoked: number[] = [];
-      let flushes = 0;
+      // What happened, in order: the flush that must come between the second member joining and the revocation.
+      const history: string[] = [];
+      let flushFails = false;
       const first = await one.subscribe({
         groupId,
         topics: [topic],
@@ -70,23 +71,46 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
           seen.push(...batch.records.map((r) => r.value!.toString()));
         },
         flush: async () => {
-          flushes++;
+          if (flushFails) {
+            history.push('flush failed');
+            throw new Error('store unavailable');
+          }
+          history.push('flushed');
           return { redeliver: [] };
         },
         onRevoked: async (partitions) => {
+          history.push('revoked');
           revoked.push(...partitions.map(({ partition }) => partition));
         },
       });
       await waitFor(() => seen.length >= 20, { timeoutMs: 30_000, description: 'all 20 records handled' });
+      await waitFor(() => history.includes('flushed'), {
+        timeoutMs: 30_000,
+        description: 'the caught-up flush',
+      });
 
-      // A second member joins: the first is told which partition it lost (its state for it is stale from then).
+      // Handled but not flushed when the rebalance comes: the flushes after catching up fail until then.
+      flushFails = true;
+      await one.publish(topic, records(20));
+      await waitFor(() => seen.length >= 40 && history.at(-1) === 'flush failed', {
+        timeoutMs: 30_000,
+        description: '20 more records handled, their flush failed',
+      });
+      flushFails = false;
+
+      // A second member joins: the first flushes what it handled, then is told which partition it lost.
+      history.push('second joins');
       const second = await two.subscribe({ groupId, topics: [topic], handleBatch: async () => {} });
       await waitFor(() => revoked.length === 1, {
         timeoutMs: 60_000,
         description: 'one partition revoked from the first member',
       });
       assert.ok(revoked[0] === 0 || revoked[0] === 1);
-      assert.ok(flushes >= 1, 'flushed before the partition went');
+      const afterJoin = history.slice(history.lastIndexOf('second joins'));
+      assert.ok(
+        afterJoin.indexOf('flushed') > 0 && afterJoin.indexOf('flushed') < afterJoin.indexOf('revoked'),
+        `flushed before the partition went: ${afterJoin.join(' → ')}`,
+      );
       await second.stop();
       await first.stop();
     } finally {
