@@ -1,18 +1,18 @@
-// `relayguard topics` against librdkafka's mock cluster and the Schema Registry double. Known limit: the mock
-// implements neither CreateTopics nor DescribeConfigs (its metadata names no controller), so creating a topic
-// is tested only as the clear failure the command reports there; the plan it would create is checked as data,
-// and what it reports about existing topics is checked on topics created through the mock's launcher.
+// `relayguard topics` against the real Apache Kafka broker and the Schema Registry double: the topics created by
+// the command itself, read back with DescribeConfigs, drift reported with exit 4, a refused creation with exit 1.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { ensureTopicsAndSchemas, renderTopics } from '../../services/cli/commands/topics.js';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { startKafkaMock } from '../support/kafka-mock.js';
-import { mockClusterEnv } from '../support/production-stack.js';
+import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
+import { kafkaEnv } from '../support/production-stack.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
+import { waitFor } from '../support/tether.js';
 
 describe('relayguard topics', () => {
   it('plans every topic: scaled partitions for message-submitted and its DLQ, compaction for state', () => {
@@ -39,91 +39,135 @@ describe('relayguard topics', () => {
     assert.ok(single.every((spec) => spec.configs['min.insync.replicas'] === '1'));
   });
 
-  describe('against the mock cluster', () => {
+  // Each test has a broker of its own: relayguard's topic names are fixed.
+  describe('against the real broker', () => {
     let registry: SchemaRegistryDouble;
     before(async () => {
       registry = await startSchemaRegistry();
     });
     after(() => registry.stop());
 
-    async function withCluster(
-      create: (topic: string, partitions: number) => number | undefined,
-      run: (env: Record<string, string>) => Promise<void>,
-    ) {
-      const mock = await startKafkaMock({ brokers: 3 });
+    async function withBroker(run: (env: Record<string, string>, kafka: KafkaCluster) => Promise<void>) {
+      const kafka = await startKafkaCluster();
       try {
-        for (const spec of plannedTopics({ partitions: 6, statePartitions: 2, replicationFactor: 3 })) {
-          const partitions = create(spec.topic, spec.partitions);
-          if (partitions !== undefined) await mock.createTopic(spec.topic, partitions, 3);
-        }
-        await run({
-          ...mockClusterEnv(mock.bootstrapServers),
-          SCHEMA_REGISTRY_URL: registry.url,
-          RELAYGUARD_PARTITIONS: '6',
-        });
+        await run(
+          {
+            ...kafkaEnv(kafka.bootstrapServers),
+            SCHEMA_REGISTRY_URL: registry.url,
+            RELAYGUARD_PARTITIONS: '6',
+          },
+          kafka,
+        );
       } finally {
-        await mock.stop();
+        await kafka.stop();
       }
     }
 
     const options = { statePartitions: 2, json: false };
 
-    it('reports the topics that exist, registers every schema with BACKWARD_TRANSITIVE, exits 0', async () => {
-      await withCluster(
-        (_, partitions) => partitions,
-        async (env) => {
-          const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
-          assert.equal(result.exitCode, ExitCode.OK, renderTopics(result));
-          for (const report of result.topics) {
-            assert.equal(report.status, 'exists', report.topic);
-            assert.equal(report.replicationFactor, 3, 'the default: the number of brokers, at most 3');
-            // The mock has no DescribeConfigs: the command says it does not know rather than guess.
-            assert.equal(report.cleanupPolicy, undefined);
-          }
-          assert.equal(result.schemas.length, 6);
-          for (const { subject } of result.schemas) {
-            const config = await fetch(`${registry.url}/config/${subject}`).then((r) => r.json());
-            assert.deepEqual(config, { compatibilityLevel: 'BACKWARD_TRANSITIVE' }, subject);
-          }
-          const table = renderTopics(result);
-          assert.match(table, /relayguard\.tenant-blocks\.v1\s+exists\s+2\s+3/);
-          assert.match(table, /relayguard\.message-submitted\.v1-value\s+\d+/);
+    it('creates every topic, reads back its configs, registers every schema with BACKWARD_TRANSITIVE, exits 0; again: all exist', async () => {
+      await withBroker(async (env) => {
+        const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
+        assert.equal(result.exitCode, ExitCode.OK, renderTopics(result));
+        for (const report of result.topics) {
+          assert.equal(report.status, 'created', report.topic);
+          assert.equal(report.replicationFactor, 1, 'the default: the number of brokers, at most 3');
+          // Read back from the broker with DescribeConfigs, not copied from the plan.
+          assert.equal(report.cleanupPolicy, CompactedTopics.includes(report.topic) ? 'compact' : 'delete');
+          assert.equal(report.minInsyncReplicas, '1', report.topic);
+        }
+        assert.equal(result.topics.find((r) => r.topic === Topics.messageSubmitted)?.partitions, 6);
+        assert.equal(result.schemas.length, 6);
+        for (const { subject } of result.schemas) {
+          const config = await fetch(`${registry.url}/config/${subject}`).then((r) => r.json());
+          assert.deepEqual(config, { compatibilityLevel: 'BACKWARD_TRANSITIVE' }, subject);
+        }
+        assert.match(renderTopics(result), /relayguard\.tenant-blocks\.v1\s+created\s+2\s+1\s+compact\s+1/);
 
-          // Again: nothing changes, the same schema ids come back.
-          const again = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
-          assert.deepEqual(again.schemas, result.schemas);
-        },
-      );
+        // Again: nothing changes, the same schema ids come back.
+        const again = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
+        assert.equal(again.exitCode, ExitCode.OK, renderTopics(again));
+        assert.ok(again.topics.every((report) => report.status === 'exists'));
+        assert.deepEqual(again.schemas, result.schemas);
+      });
     });
 
-    it('reports a topic whose partition count differs from the plan, and exits 4', async () => {
-      await withCluster(
-        (topic, partitions) => (topic === Topics.messageSubmitted ? 2 : partitions),
-        async (env) => {
-          const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
-          assert.equal(result.exitCode, ExitCode.UNEXPECTED_RESULT);
-          const report = result.topics.find((r) => r.topic === Topics.messageSubmitted)!;
-          assert.equal(report.status, 'differs');
-          assert.match(report.problems.join(), /has 2 partitions, planned 6/);
-        },
-      );
-    });
-
-    it('reports the topics it could not create (the mock has no CreateTopics), and exits 1', async () => {
-      await withCluster(
-        (topic, partitions) => (topic === Topics.audit ? undefined : partitions),
-        async (env) => {
-          const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
-          assert.equal(result.exitCode, ExitCode.FAILURE);
-          const report = result.topics.find((r) => r.topic === Topics.audit)!;
-          assert.equal(report.status, 'failed');
-          assert.match(report.problems.join(), /could not be created/);
-          assert.equal(
-            result.topics.filter((r) => r.status === 'exists').length,
-            Object.keys(Topics).length - 1,
+    it('reports the topics whose partitions, cleanup.policy or min.insync.replicas drifted, and exits 4', async () => {
+      await withBroker(async (env, kafka) => {
+        assert.equal(
+          (await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger)).exitCode,
+          ExitCode.OK,
+        );
+        // An operator changes what the plan says.
+        const admin = new kafkajs.Kafka({
+          brokers: [...kafka.bootstrapServers],
+          logLevel: kafkajs.logLevel.NOTHING,
+        }).admin();
+        await admin.connect();
+        try {
+          await admin.createPartitions({ topicPartitions: [{ topic: Topics.messageSubmitted, count: 8 }] });
+          const set = (topic: string, name: string, value: string) =>
+            admin.alterConfigs({
+              validateOnly: false,
+              resources: [
+                { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name, value }] },
+              ],
+            });
+          await set(Topics.tenantBlocks, 'cleanup.policy', 'delete');
+          await set(Topics.audit, 'min.insync.replicas', '2');
+          // The broker applies a change once the controller's metadata reaches it.
+          await waitFor(
+            async () => {
+              const { topics } = await admin.fetchTopicMetadata({ topics: [Topics.messageSubmitted] });
+              const { resources } = await admin.describeConfigs({
+                includeSynonyms: false,
+                resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: Topics.audit }],
+              });
+              const minInsync = resources[0]?.configEntries.find(
+                (e) => e.configName === 'min.insync.replicas',
+              );
+              return topics[0]?.partitions.length === 8 && minInsync?.configValue === '2';
+            },
+            { timeoutMs: 30_000, description: 'the changes to reach the broker' },
           );
-        },
-      );
+        } finally {
+          await admin.disconnect();
+        }
+
+        const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
+        assert.equal(result.exitCode, ExitCode.UNEXPECTED_RESULT, renderTopics(result));
+        const problems = (topic: string) => {
+          const report = result.topics.find((r) => r.topic === topic)!;
+          assert.equal(report.status, 'differs', topic);
+          return report.problems.join();
+        };
+        assert.match(problems(Topics.messageSubmitted), /has 8 partitions, planned 6/);
+        assert.match(
+          problems(Topics.tenantBlocks),
+          /cleanup\.policy=delete: state would be deleted by retention/,
+        );
+        assert.match(
+          problems(Topics.audit),
+          /min\.insync\.replicas=2, planned 1: writes stop when one broker fails/,
+        );
+        assert.equal(result.topics.filter((r) => r.status === 'differs').length, 3);
+      });
+    });
+
+    it('reports the topics the broker refused to create, and exits 1', async () => {
+      await withBroker(async (env) => {
+        // Three replicas on one broker: the broker refuses (INVALID_REPLICATION_FACTOR).
+        const result = await ensureTopicsAndSchemas(
+          loadConfig(env),
+          { ...options, replicationFactor: 3 },
+          silentLogger,
+        );
+        assert.equal(result.exitCode, ExitCode.FAILURE);
+        for (const report of result.topics) {
+          assert.equal(report.status, 'failed', report.topic);
+          assert.match(report.problems.join(), /could not be created: replication.factor is invalid/i);
+        }
+      });
     });
   });
 });

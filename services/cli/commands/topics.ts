@@ -80,13 +80,14 @@ export async function ensureTopicsAndSchemas(
 
 export function renderTopics(result: TopicsResult): string {
   const topicTable = renderTable(
-    ['topic', 'status', 'partitions', 'replication', 'cleanup.policy', 'problems'],
+    ['topic', 'status', 'partitions', 'replication', 'cleanup.policy', 'min.insync.replicas', 'problems'],
     result.topics.map((report) => [
       report.topic,
       report.status,
       String(report.partitions ?? '-'),
       String(report.replicationFactor ?? '-'),
       report.cleanupPolicy ?? '(brokers would not say)',
+      report.minInsyncReplicas ?? '(brokers would not say)',
       report.problems.join('; '),
     ]),
   );

@@ -31,6 +31,7 @@ import type {
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 import { type Turns, takingTurns } from '../turns.js';
+import { retryingRetriable } from './retriable.js';
 
 const FIRST_BACKOFF_MS = 100;
 /** Sends of the records kafkajs acknowledged without sending, before the publish fails (retryable). */
@@ -39,8 +40,6 @@ const MAX_BACKOFF_MS = 5_000;
 const POLL_MS = 20;
 /** How often a group subscription that is not caught up asks for the group's committed offsets. */
 const COMMITTED_POLL_MS = 1_000;
-/** Attempts of an offsets read that a live cluster answers with retriable errors (about 15 s in all). */
-const ADMIN_READ_ATTEMPTS = 20;
 
 export interface KafkaEventLogOptions {
   readonly kafka: KafkaConfig;
@@ -235,25 +234,16 @@ export class KafkaEventLog implements EventLog {
     return this.#admin;
   }
 
-  /**
-   * An offsets read, retried on the retriable errors a live cluster answers for a while after a broker restart,
-   * a new topic or a coordinator failover (NOT_LEADER_FOR_PARTITION while a leader loads its partitions,
-   * NOT_COORDINATOR and COORDINATOR_LOAD_IN_PROGRESS while a group's coordinator loads the offsets topic).
-   * kafkajs' admin gives up on them after a few quick tries and keeps its stale leaders: fresh metadata first.
-   */
-  async #readOffsets<T>(topics: readonly string[], read: (admin: Admin) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const admin = await this.#connectedAdmin();
-      try {
-        return await read(admin);
-      } catch (error) {
-        const retriable = (error as { retriable?: boolean }).retriable === true;
-        if (!retriable || attempt >= ADMIN_READ_ATTEMPTS) throw error;
+  /** An offsets read, retried on a live cluster's passing answers (retriable.ts) with fresh metadata. */
+  #readOffsets<T>(topics: readonly string[], read: (admin: Admin) => Promise<T>): Promise<T> {
+    return retryingRetriable(
+      async () => read(await this.#connectedAdmin()),
+      async (error, attempt) => {
         this.#logger.debug({ err: error, attempt }, 'kafka: offsets read failed, retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_BACKOFF_MS * attempt, 1_000)));
+        const admin = await this.#connectedAdmin();
         await admin.fetchTopicMetadata({ topics: [...topics] }).catch(() => undefined);
-      }
-    }
+      },
+    );
   }
 
   /** The log start (low) and end (high: the next offset to be written) of every partition of the topics. */
