@@ -1,4 +1,4 @@
-// Every command in the fenced shell examples of README.md and docs/admin-api.md, run as written against a
+// Every command in the fenced shell examples of README.md, docs/admin-api.md and the Postfix guide, run as written against a
 // started `relayguard all`, as a reader following the docs on their own machine would: in a folder of their own,
 // with the banner's address and token where the docs hold a placeholder. The few that need Kafka, Docker or the
 // reader's own files are listed with the reason; a new example nobody listed fails here, so the docs cannot
@@ -13,7 +13,7 @@ import { ExitCode } from '../../services/cli/exit-codes.js';
 import { projectPath, projectRoot } from '../../services/platform/project-files.js';
 import { cleanEnv, type RunningRelayguard, startRelayguardAll } from '../support/cli.js';
 
-const DOCS = ['README.md', 'docs/admin-api.md'];
+const DOCS = ['README.md', 'docs/admin-api.md', 'deploy/postfix/README.md'];
 
 interface Rule {
   readonly pattern: RegExp;
@@ -34,6 +34,8 @@ const RULES: readonly Rule[] = [
     exitCode: ExitCode.REFUSED,
     says: /tenant acme is not blocked: there is nothing to lift \[NOT_BLOCKED\]/,
   },
+  // The Postfix guide's check of the policy port, as a relay would send it.
+  { pattern: /^exec 3<>\/dev\/tcp\//, says: /^action=DUNNO$/m },
   { pattern: /./ },
 ];
 
@@ -57,7 +59,7 @@ interface Shell {
   readonly stderr: string;
 }
 
-describe('the commands of README.md and docs/admin-api.md, as written', () => {
+describe('the commands of the docs, as written', () => {
   let server: RunningRelayguard;
   let folder: string;
 
@@ -76,6 +78,7 @@ describe('the commands of README.md and docs/admin-api.md, as written', () => {
     command
       .replaceAll('http://127.0.0.1:8080', server.url)
       .replaceAll('policy://127.0.0.1:10040', `policy://127.0.0.1:${server.policyPort}`)
+      .replaceAll('/dev/tcp/127.0.0.1/10040', `/dev/tcp/127.0.0.1/${server.policyPort}`)
       .replace(/^(export .*=)<[^>]+>/, `$1${server.token}`);
 
   /** Runs one line in bash, in the reader's folder; `relayguard` is `npm run relayguard --` of the clone. */
