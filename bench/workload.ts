@@ -54,6 +54,8 @@ export function tenantChanges(i: number): DirectoryEvent[] {
           domain,
           change: 'ADDED',
           matchSubdomains,
+          verification: { method: 'OPERATOR', verifiedAt: at, actor: 'admin@bench' },
+          verificationToken: '',
           occurredAt: at,
           actor: 'admin@bench',
         },

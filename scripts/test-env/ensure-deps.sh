@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the machine has what the test suite starts for real (see DESIGN.md, "Real components"):
 # redis-server, librdkafka's mock cluster (headers + lib, and a C compiler for the launcher), postfix,
-# swaks, prometheus, postfwd, chromium, Java 17 and Maven. Installs what is missing with apt-get when run as root
+# swaks, prometheus, postfwd, chromium, dnsmasq, Java 17 and Maven. Installs what is missing with apt-get when run as root
 # on Debian, otherwise names what is missing and exits 1. Then compiles the Kafka mock launcher into .cache/ and
 # fetches the Apache Kafka broker's jars from Maven Central into .cache/kafka-<version>/.
 # Idempotent: with everything present it touches neither apt, the compiler nor Maven.
@@ -41,6 +41,8 @@ need chromium chromium '[[ -x /usr/bin/chromium ]]'
 # The Apache Kafka broker runs from its Maven Central jars (test/support/kafka-broker.ts); Kafka 4 needs Java 17.
 need 'java 17+' openjdk-17-jre-headless 'java -version 2>&1 | grep -Eq "version \"(1[7-9]|[2-9][0-9])"'
 need mvn maven 'have_cmd mvn'
+# Domain verification tests serve TXT records from Debian's dnsmasq (the binary only: no system service).
+need dnsmasq dnsmasq-base 'have_cmd dnsmasq'
 
 if ((${#missing_packages[@]} > 0)); then
   if [[ "$(id -u)" != 0 || ! -f /etc/debian_version ]] || ! command -v apt-get >/dev/null; then

@@ -1,7 +1,7 @@
 // The admin operations behind the admin API and the operator CLI: every change is validated, published to its
 // compacted topic and to the audit topic, then applied to this process's directory (the reducers are
 // idempotent, so the feed applying it again changes nothing). A rejected request publishes nothing.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type {
   AcceptedDomainChanged,
   Attestations,
@@ -12,8 +12,10 @@ import type {
   TenantBlockEvent,
   TenantPolicyChanged,
   UnblockSource,
+  VerificationMethod,
 } from '../core/contracts.generated.js';
 import {
+  type AcceptedDomain,
   type ActiveBlock,
   type Connector,
   type DirectoryEvent,
@@ -21,7 +23,7 @@ import {
   type TenantDirectory,
   type TenantRecord,
 } from '../core/directory.js';
-import { normalizeDomain, unicodeDomain } from '../core/domain-name.js';
+import { isPublicSuffix, normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
@@ -29,7 +31,7 @@ import { BLOCK_HISTORY_MS, type ContractTopic, type TopicContracts, Topics } fro
 import { resetWindow, type TenantWindow, windowCounts } from '../core/windows.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
+import type { Clock, EventLog, SchemaCodec, TxtResolver, WindowStore } from '../platform/ports.js';
 import { takingTurns } from '../platform/turns.js';
 import { type ConnectorReview, reviewConnectors } from './connector-review.js';
 import { type TenantWindowReply, windowView } from './console/window-view.js';
@@ -107,82 +109,251 @@ export interface AdminDeps {
   readonly probationMs: number;
   /** The broadest sender range (prefix length) a tenant administrator may claim; operators may claim any. */
   readonly tenantMinPrefix: { readonly ipv4: number; readonly ipv6: number };
+  /** Where domain verification looks up TXT records. */
+  readonly dns: TxtResolver;
 }
 
 export class AdminService {
   readonly #deps: AdminDeps;
   /** Changes to who claims what take turns: a claim is checked against the directory its predecessor updated. */
   readonly #claims = takingTurns();
+  /** Verified domains (`tenantId/domain`) whose TXT record a re-check did not find, and since when. */
+  readonly #recordsLost = new Map<string, number>();
 
   constructor(deps: AdminDeps) {
     this.#deps = deps;
   }
 
+  /**
+   * Registers (or updates) an accepted domain. From an operator this is an audited assertion of control, so the
+   * domain is verified at once; from a tenant administrator it stays pending, counting as unregistered, until
+   * `verifyAcceptedDomain` finds its TXT record. Refuses a public suffix (INVALID_DOMAIN) and a domain another
+   * tenant verified, or whose subtree it covers or lies in (CLAIM_CONFLICT).
+   */
   async putAcceptedDomain(actor: Actor, tenantId: string, domain: string, matchSubdomains: boolean) {
     const normalized = normalizeDomain(domain);
-    const created = !this.#deps.directory.acceptedDomain(tenantId, normalized);
-    const event: AcceptedDomainChanged = {
-      ...this.#stamp(actor),
-      tenantId,
-      domain: normalized,
-      change: 'ADDED',
-      matchSubdomains,
-    };
-    await this.#change(
-      actor,
-      { kind: 'accepted-domain', event },
-      Topics.acceptedDomains,
-      `${tenantId}/${event.domain}`,
-      'accepted-domain.put',
-      event.domain,
-    );
-    return { domain: event.domain, unicode: unicodeDomain(event.domain), matchSubdomains, created };
-  }
-
-  /** Throws NOT_FOUND when the domain is not registered for the tenant. */
-  async removeAcceptedDomain(actor: Actor, tenantId: string, domain: string): Promise<void> {
-    const normalized = normalizeDomain(domain);
-    const existing = this.#deps.directory.acceptedDomain(tenantId, normalized);
-    if (!existing) {
+    if (isPublicSuffix(normalized)) {
       throw new RelayguardError(
-        'NOT_FOUND',
-        `domain: ${normalized} is not an accepted domain of ${tenantId}`,
-        {
-          field: 'domain',
-        },
+        'INVALID_DOMAIN',
+        `domain: ${normalized} is a public suffix (names under it belong to many owners); register your own domain under it`,
+        { field: 'domain' },
       );
     }
-    const event: AcceptedDomainChanged = {
-      ...this.#stamp(actor),
-      tenantId,
-      domain: normalized,
-      change: 'REMOVED',
-      matchSubdomains: existing.matchSubdomains,
-    };
-    await this.#change(
-      actor,
-      { kind: 'accepted-domain', event },
-      Topics.acceptedDomains,
-      `${tenantId}/${normalized}`,
-      'accepted-domain.delete',
-      normalized,
+    return this.#claims(async () => {
+      this.#checkDomainClaim(tenantId, normalized, matchSubdomains);
+      const previous = this.#deps.directory.domainEntry(tenantId, normalized);
+      const stamp = this.#stamp(actor);
+      const verification =
+        previous?.verification ??
+        (actor.role === 'OPERATOR'
+          ? { method: 'OPERATOR' as const, verifiedAt: stamp.occurredAt, actor: actor.subject }
+          : null);
+      const event: AcceptedDomainChanged = {
+        ...stamp,
+        tenantId,
+        domain: normalized,
+        change: 'ADDED',
+        matchSubdomains,
+        verification,
+        verificationToken: previous?.verificationToken || randomBytes(16).toString('hex'),
+      };
+      await this.#change(
+        actor,
+        { kind: 'accepted-domain', event },
+        Topics.acceptedDomains,
+        `${tenantId}/${event.domain}`,
+        'accepted-domain.put',
+        event.domain,
+        verification?.method === 'OPERATOR' && !previous?.verification
+          ? { details: { verification: 'OPERATOR' } }
+          : {},
+      );
+      return {
+        domain: event.domain,
+        unicode: unicodeDomain(event.domain),
+        matchSubdomains,
+        created: !previous,
+        verification: this.#verificationView(
+          tenantId,
+          this.#deps.directory.domainEntry(tenantId, normalized)!,
+        ),
+      };
+    });
+  }
+
+  /**
+   * Proves the tenant's control of a pending domain: by its TXT record `relayguard-verification=<token>`, looked
+   * up now (VERIFICATION_FAILED when it is not there, DNS_UNAVAILABLE when the resolver does not answer), or by
+   * an operator's assertion (OPERATOR_ONLY for anyone else), audited with its ticket. A verified domain stays
+   * as it is.
+   */
+  async verifyAcceptedDomain(
+    actor: Actor,
+    tenantId: string,
+    domain: string,
+    input: { readonly method?: VerificationMethod | undefined; readonly ticket?: string | undefined },
+  ) {
+    const normalized = normalizeDomain(domain);
+    const method = input.method ?? 'DNS_TXT';
+    const pending = this.#existingDomain(tenantId, normalized);
+    if (method === 'OPERATOR' && actor.role !== 'OPERATOR') {
+      throw new RelayguardError(
+        'OPERATOR_ONLY',
+        'method: only an operator may assert control of a domain; publish the TXT record and verify by DNS_TXT',
+        { field: 'method' },
+      );
+    }
+    if (method === 'DNS_TXT' && !pending.verification) {
+      const expected = txtRecordValue(pending.verificationToken);
+      const found = await this.#deps.dns.resolveTxt(normalized);
+      if (!found.includes(expected)) {
+        throw new RelayguardError(
+          'VERIFICATION_FAILED',
+          `domain: no TXT record "${expected}" at ${normalized} (${found.length} other TXT records there); publish it and verify again`,
+          { field: 'domain' },
+        );
+      }
+    }
+    return this.#claims(async () => {
+      const entry = this.#existingDomain(tenantId, normalized);
+      if (!entry.verification) {
+        this.#checkDomainClaim(tenantId, normalized, entry.matchSubdomains);
+        const stamp = this.#stamp(actor);
+        const event: AcceptedDomainChanged = {
+          ...stamp,
+          tenantId,
+          domain: normalized,
+          change: 'ADDED',
+          matchSubdomains: entry.matchSubdomains,
+          verification: { method, verifiedAt: stamp.occurredAt, actor: actor.subject },
+          verificationToken: entry.verificationToken,
+        };
+        await this.#change(
+          actor,
+          { kind: 'accepted-domain', event },
+          Topics.acceptedDomains,
+          `${tenantId}/${normalized}`,
+          'accepted-domain.verify',
+          normalized,
+          { ticket: input.ticket ?? null, details: { verification: method } },
+        );
+      }
+      const verified = this.#existingDomain(tenantId, normalized);
+      return {
+        domain: normalized,
+        unicode: unicodeDomain(normalized),
+        verification: this.#verificationView(tenantId, verified),
+      };
+    });
+  }
+
+  /**
+   * Looks up every DNS-verified domain's TXT record again. A record that is gone is reported (the listing's
+   * `recordLostAt`, `relayguard_domain_verification_lost`, a warning) and not enforced: a DNS change or outage
+   * must not turn a tenant's real domain into unregistered mail; an operator decides. An unanswered lookup
+   * changes nothing.
+   */
+  async recheckVerifiedDomains(): Promise<void> {
+    const { directory, dns, clock, logger, metrics } = this.#deps;
+    for (const record of directory.tenants()) {
+      for (const entry of record.acceptedDomains) {
+        if (entry.verification?.method !== 'DNS_TXT') continue;
+        const key = `${record.tenantId}/${entry.domain}`;
+        let found: string[];
+        try {
+          found = await dns.resolveTxt(entry.domain);
+        } catch (error) {
+          logger.warn(
+            { err: error, tenantId: record.tenantId, domain: entry.domain },
+            'domain re-check failed',
+          );
+          continue;
+        }
+        if (found.includes(txtRecordValue(entry.verificationToken))) {
+          this.#recordsLost.delete(key);
+        } else if (!this.#recordsLost.has(key)) {
+          this.#recordsLost.set(key, clock.now());
+          logger.warn(
+            { tenantId: record.tenantId, domain: entry.domain },
+            'verified domain lost its TXT record; it stays registered until an operator removes it',
+          );
+        }
+      }
+    }
+    for (const key of this.#recordsLost.keys()) {
+      const [tenantId, domain] = key.split('/') as [string, string];
+      if (directory.domainEntry(tenantId, domain)?.verification?.method !== 'DNS_TXT')
+        this.#recordsLost.delete(key);
+    }
+    metrics.domainVerificationLost.set(this.#recordsLost.size);
+  }
+
+  #existingDomain(tenantId: string, domain: string): AcceptedDomain {
+    const entry = this.#deps.directory.domainEntry(tenantId, domain);
+    if (!entry) {
+      throw new RelayguardError('NOT_FOUND', `domain: ${domain} is not an accepted domain of ${tenantId}`, {
+        field: 'domain',
+      });
+    }
+    return entry;
+  }
+
+  #checkDomainClaim(tenantId: string, domain: string, matchSubdomains: boolean): void {
+    const conflict = this.#deps.directory.domainConflict(tenantId, domain, matchSubdomains);
+    if (conflict === undefined) return;
+    const how =
+      conflict === domain
+        ? 'is registered to another tenant'
+        : conflict.endsWith(`.${domain}`)
+          ? `covers ${conflict}, which is registered to another tenant`
+          : `lies under ${conflict}, whose subdomains are registered to another tenant`;
+    throw new RelayguardError(
+      'CLAIM_CONFLICT',
+      `domain: ${domain} ${how}; a domain belongs to one tenant (ask an operator if it is yours)`,
+      { field: 'domain' },
     );
+  }
+
+  /** Throws NOT_FOUND when the domain is not an accepted domain of the tenant, pending or verified. */
+  async removeAcceptedDomain(actor: Actor, tenantId: string, domain: string): Promise<void> {
+    const normalized = normalizeDomain(domain);
+    await this.#claims(async () => {
+      const existing = this.#existingDomain(tenantId, normalized);
+      const event: AcceptedDomainChanged = {
+        ...this.#stamp(actor),
+        tenantId,
+        domain: normalized,
+        change: 'REMOVED',
+        matchSubdomains: existing.matchSubdomains,
+        verification: existing.verification,
+        verificationToken: existing.verificationToken,
+      };
+      await this.#change(
+        actor,
+        { kind: 'accepted-domain', event },
+        Topics.acceptedDomains,
+        `${tenantId}/${normalized}`,
+        'accepted-domain.delete',
+        normalized,
+      );
+    });
   }
 
   listAcceptedDomains(tenantId: string) {
     // Sorted by domain already.
     return this.#tenant(tenantId).acceptedDomains.map((entry) => ({
-      ...entry,
+      domain: entry.domain,
       unicode: unicodeDomain(entry.domain),
+      matchSubdomains: entry.matchSubdomains,
+      addedAt: entry.addedAt,
+      verification: this.#verificationView(tenantId, entry),
     }));
   }
 
-  /**
-   * Refuses (CLAIM_CONFLICT) a range that is, contains or lies inside a range of another connector, and a
-   * certificate domain another connector names, whatever their tenant and whether they are enabled: each
-   * identifies one tenant's traffic. Ranges broader than the configured prefix are for operators (OPERATOR_ONLY).
-   * Claims are checked and published in turn, so two requests in this process cannot both claim one identifier.
-   */
+  #verificationView(tenantId: string, entry: AcceptedDomain) {
+    return verificationView(entry, this.#recordsLost.get(`${tenantId}/${entry.domain}`) ?? null);
+  }
+
   async putConnector(
     actor: Actor,
     tenantId: string,
@@ -736,6 +907,21 @@ function claimTimes(
       previous && previousIds.has(id) ? (previous.identifiersSince[id] ?? previous.createdAt) : now,
     ]),
   );
+}
+
+/** The TXT record value that proves control of a domain to relayguard. */
+export function txtRecordValue(token: string): string {
+  return `relayguard-verification=${token}`;
+}
+
+function verificationView(entry: AcceptedDomain, recordLostAt: number | null) {
+  return {
+    status: entry.verification ? ('verified' as const) : ('pending' as const),
+    method: entry.verification?.method ?? null,
+    verifiedAt: entry.verification?.verifiedAt ?? null,
+    recordLostAt,
+    txtRecord: { name: entry.domain, value: txtRecordValue(entry.verificationToken) },
+  };
 }
 
 function missingAttestations(attestations: Partial<Attestations>): string[] {

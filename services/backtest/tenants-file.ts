@@ -93,6 +93,9 @@ export function loadTenants(input: unknown, source: string): TenantDirectory {
             domain: normalizeDomain(accepted.domain),
             change: 'ADDED',
             matchSubdomains: accepted.matchSubdomains,
+            // The operator's own description of its tenants: an operator's assertion of each domain.
+            verification: { method: 'OPERATOR', verifiedAt: 0, actor: ACTOR },
+            verificationToken: '',
           },
         }),
       );

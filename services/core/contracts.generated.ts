@@ -5,6 +5,20 @@
 export type DomainChange = 'ADDED' | 'REMOVED';
 export const DomainChangeValues = ['ADDED', 'REMOVED'] as const;
 
+/** DNS_TXT: relayguard found the TXT record verificationToken names at the domain; OPERATOR: an operator asserted it (audited). */
+export type VerificationMethod = 'DNS_TXT' | 'OPERATOR';
+export const VerificationMethodValues = ['DNS_TXT', 'OPERATOR'] as const;
+
+/** How the tenant proved control of the domain. */
+export interface DomainVerification {
+  /** How control was proved. */
+  readonly method: VerificationMethod;
+  /** When control was proved; the earliest verified claim owns the domain when two tenants' claims race. */
+  readonly verifiedAt: number;
+  /** Who asked for the check or made the assertion (token subject). */
+  readonly actor: string;
+}
+
 /** A tenant registered or removed an accepted domain. Topic relayguard.accepted-domains.v1 (compacted), key = tenantId/domain. */
 export interface AcceptedDomainChanged {
   /** Unique id of this change. */
@@ -21,6 +35,10 @@ export interface AcceptedDomainChanged {
   readonly occurredAt: number;
   /** Who made the change (token subject, never the token). */
   readonly actor: string;
+  /** Null while the domain is pending: an unverified accepted domain counts as unregistered. */
+  readonly verification: null | DomainVerification;
+  /** The value of the TXT record that proves control: relayguard-verification=<token>, published at the domain itself. */
+  readonly verificationToken: string;
 }
 
 /** The actor's role. */

@@ -6,6 +6,7 @@ import type { AcceptedDomainLookup } from './classify.js';
 import type {
   AcceptedDomainChanged,
   ConnectorChanged,
+  DomainVerification,
   RelayPath,
   TenantBlockEvent,
   TenantBlocked,
@@ -21,6 +22,16 @@ export interface AcceptedDomain {
   readonly domain: string;
   readonly matchSubdomains: boolean;
   readonly addedAt: number;
+  /** Null while pending: the domain counts as registered only once its owner proved control of it. */
+  readonly verification: DomainVerification | null;
+  /** The token of the TXT record that proves control (`relayguard-verification=<token>`). */
+  readonly verificationToken: string;
+}
+
+/** A tenant's verified claim on a domain, in the index of who owns which domain. */
+interface DomainClaim {
+  readonly tenantId: string;
+  readonly verifiedAt: number;
 }
 
 export interface Connector {
@@ -139,6 +150,8 @@ export class TenantDirectory implements AcceptedDomainLookup {
    */
   readonly #rangeClaims = new IpRangeIndex<Claim[]>();
   readonly #certificateClaims = new Map<string, Claim[]>();
+  /** Verified domain claims of every tenant, earliest verification first: the first owns the domain. */
+  readonly #domainClaims = new Map<string, DomainClaim[]>();
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -182,11 +195,47 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return this.#monitorBlockedCount;
   }
 
+  /**
+   * The tenant's registered entry for exactly this domain: verified, and owned by this tenant (no other tenant
+   * verified it earlier). What classification asks; `domainEntry` is the entry whatever its state.
+   */
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
+    const entry = this.domainEntry(tenantId, domain);
+    if (!entry?.verification) return undefined;
+    return this.#domainClaims.get(domain)?.[0]?.tenantId === tenantId ? entry : undefined;
+  }
+
+  /** The tenant's entry for this domain, pending or verified. */
+  domainEntry(tenantId: string, domain: string): AcceptedDomain | undefined {
     const domains = this.#tenants.get(tenantId)?.acceptedDomains;
     if (!domains) return undefined;
     const at = findSorted(domains, domain, domainOf);
     return at < 0 ? undefined : domains[at];
+  }
+
+  /**
+   * Another tenant's verified claim this domain would collide with: the same domain, a parent whose subdomains
+   * it registered, or (when this claim takes subdomains) a verified domain below it. The downward check scans
+   * every verified domain, so it is for admin writes.
+   */
+  domainConflict(tenantId: string, domain: string, matchSubdomains: boolean): string | undefined {
+    const isOther = (claims: readonly DomainClaim[] | undefined) =>
+      claims?.some((claim) => claim.tenantId !== tenantId) ?? false;
+    if (isOther(this.#domainClaims.get(domain))) return domain;
+    for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
+      const parent = domain.slice(dot + 1);
+      const claims = this.#domainClaims.get(parent);
+      const covering = claims?.some(
+        (claim) => claim.tenantId !== tenantId && this.domainEntry(claim.tenantId, parent)?.matchSubdomains,
+      );
+      if (covering) return parent;
+    }
+    if (!matchSubdomains) return undefined;
+    const suffix = `.${domain}`;
+    for (const [claimed, claims] of this.#domainClaims) {
+      if (claimed.endsWith(suffix) && isOther(claims)) return claimed;
+    }
+    return undefined;
   }
 
   connector(tenantId: string, connectorId: string): Connector | undefined {
@@ -274,14 +323,31 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   #applyDomain(event: AcceptedDomainChanged): void {
     const record = this.#record(event.tenantId);
-    record.acceptedDomains =
-      event.change === 'REMOVED'
-        ? withoutSorted(record.acceptedDomains, event.domain, domainOf)
-        : withSorted(
-            record.acceptedDomains,
-            { domain: event.domain, matchSubdomains: event.matchSubdomains, addedAt: event.occurredAt },
-            domainOf,
-          );
+    const rest = (this.#domainClaims.get(event.domain) ?? []).filter(
+      (claim) => claim.tenantId !== record.tenantId,
+    );
+    if (event.change === 'REMOVED') {
+      record.acceptedDomains = withoutSorted(record.acceptedDomains, event.domain, domainOf);
+    } else {
+      record.acceptedDomains = withSorted(
+        record.acceptedDomains,
+        {
+          domain: event.domain,
+          matchSubdomains: event.matchSubdomains,
+          addedAt: event.occurredAt,
+          verification: event.verification,
+          verificationToken: event.verificationToken,
+        },
+        domainOf,
+      );
+      if (event.verification) {
+        const claim = { tenantId: record.tenantId, verifiedAt: event.verification.verifiedAt };
+        const at = rest.findIndex((other) => verifiedBefore(claim, other));
+        rest.splice(at === -1 ? rest.length : at, 0, claim);
+      }
+    }
+    if (rest.length === 0) this.#domainClaims.delete(event.domain);
+    else this.#domainClaims.set(event.domain, rest);
   }
 
   #applyConnector(event: ConnectorChanged): void {
@@ -375,6 +441,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
+}
+
+/** The earlier verification owns a domain; equal times fall to the tenant id, so every replica agrees. */
+function verifiedBefore(a: DomainClaim, b: DomainClaim): boolean {
+  return a.verifiedAt !== b.verifiedAt ? a.verifiedAt < b.verifiedAt : a.tenantId < b.tenantId;
 }
 
 function claimedSince(connector: Connector, identifier: string): number {

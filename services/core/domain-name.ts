@@ -1,6 +1,7 @@
 // Domain normalization: lower case, one trailing dot stripped, IDN to ASCII (UTS #46, as browsers and MTAs
 // with SMTPUTF8 do), then the RFC 1035 limits: 253 octets in all, 63 per label, LDH labels without a leading
 // or trailing hyphen, at least two labels.
+import { parse as parseHostname } from 'tldts';
 import { toASCII, toUnicode } from 'tr46';
 import { RelayguardError } from './errors.js';
 
@@ -111,6 +112,14 @@ function normalizeUncached(input: string, field: string): string {
     );
   }
   return ascii;
+}
+
+/**
+ * Whether a normalized domain is a public suffix (co.uk, com.br, github.io): names under it belong to many
+ * owners, so nobody may register it. The Public Suffix List's ICANN and private sections, as tldts ships them.
+ */
+export function isPublicSuffix(ascii: string): boolean {
+  return parseHostname(ascii, { allowPrivateDomains: true }).domain === null;
 }
 
 /** The Unicode form of a normalized domain, for people (`xn--bcher-kva.example` -> `bücher.example`). */

@@ -20,6 +20,8 @@ export const ErrorCodes = {
     summary: 'another connector or tenant already claims this IP range, certificate name or domain',
   },
   OPERATOR_ONLY: { retryable: false, summary: 'only an operator may make this change' },
+  VERIFICATION_FAILED: { retryable: false, summary: 'the DNS TXT record that proves control was not found' },
+  DNS_UNAVAILABLE: { retryable: true, summary: 'the DNS resolver did not answer' },
   INVALID_CONFIG: { retryable: false, summary: 'the configuration is invalid' },
   STORE_UNAVAILABLE: { retryable: true, summary: 'the window store is unavailable' },
   LOG_UNAVAILABLE: { retryable: true, summary: 'the event log is unavailable' },

@@ -173,6 +173,22 @@ const hostPortList = z
   .transform((value) => (value === '' ? [] : value.split(',').map((entry) => entry.trim())))
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each entry must be host:port')))
   .default([]);
+/** Resolver addresses as node's dns.setServers takes them: IPv4 or [IPv6], each with an optional :port. */
+const dnsServerList = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? [] : value.split(',').map((entry) => entry.trim())))
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/,
+          'each entry must be an IP address, with an optional port: 192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53',
+        ),
+    ),
+  )
+  .default([]);
 const flag = (fallback: boolean) =>
   z
     .enum(['true', 'false'], { error: 'must be true or false' })
@@ -247,6 +263,11 @@ const EnvSchema = z
     // A tenant administrator may claim sender ranges this narrow or narrower; broader ones need an operator.
     RELAYGUARD_TENANT_MIN_PREFIX_IPV4: numeric(16, { min: 0, max: 32 }),
     RELAYGUARD_TENANT_MIN_PREFIX_IPV6: numeric(32, { min: 0, max: 128 }),
+    // Domain verification looks up TXT records here (empty: the system's resolvers).
+    RELAYGUARD_DNS_SERVERS: dnsServerList,
+    RELAYGUARD_DNS_TIMEOUT_MS: numeric(3_000, { min: 100, max: 60_000 }),
+    // How often verified domains are looked up again (0: never); a lost record is reported, not enforced.
+    RELAYGUARD_DNS_RECHECK_HOURS: numeric(24, { min: 0, fraction: true }),
     RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(120, { min: 0 }),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
@@ -402,6 +423,13 @@ export interface Config {
   readonly probationMs: number;
   /** The broadest sender range (prefix length per family) a tenant administrator may claim. */
   readonly tenantMinPrefix: { readonly ipv4: number; readonly ipv6: number };
+  /** Where domain verification resolves TXT records, and how often verified domains are checked again. */
+  readonly dns: {
+    readonly servers: readonly string[];
+    readonly timeoutMs: number;
+    readonly tries: number;
+    readonly recheckMs: number;
+  };
   readonly maxClockSkewMs: number;
   readonly notReadyFallback: 'accept' | 'tempfail';
   readonly partitions: number;
@@ -498,6 +526,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tenantMinPrefix: Object.freeze({
       ipv4: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV4,
       ipv6: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV6,
+    }),
+    dns: Object.freeze({
+      servers: Object.freeze(e.RELAYGUARD_DNS_SERVERS),
+      timeoutMs: e.RELAYGUARD_DNS_TIMEOUT_MS,
+      tries: 2,
+      recheckMs: e.RELAYGUARD_DNS_RECHECK_HOURS * 3_600_000,
     }),
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,

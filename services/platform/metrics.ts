@@ -119,6 +119,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly domainVerificationLost = new Gauge({
+    name: 'relayguard_domain_verification_lost',
+    help: 'Verified accepted domains whose TXT record was missing at the last re-check (still registered).',
+    registers: [this.registry],
+  });
+
   readonly tenantsBlocked = new Gauge({
     name: 'relayguard_tenants_blocked',
     help: 'Tenants whose enforce-mode block is in force now.',

@@ -148,3 +148,11 @@ export interface WindowStore {
 export interface Clock {
   now(): number;
 }
+
+export interface TxtResolver {
+  /**
+   * The TXT records at a name, each as one string (its character-strings joined, RFC 7208 §3.3); empty when the
+   * name has none or does not exist. Throws DNS_UNAVAILABLE (retryable) when the resolver does not answer.
+   */
+  resolveTxt(name: string): Promise<string[]>;
+}

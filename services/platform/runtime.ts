@@ -15,6 +15,7 @@ import { RegistryCodec } from './codec/registry-codec.js';
 import { type Config, redactUrl } from './config.js';
 import { deferred } from './deferred.js';
 import { startDirectoryFeed } from './directory-feed.js';
+import { dnsTxtResolver } from './dns.js';
 import { KafkaEventLog } from './kafka/kafka-event-log.js';
 import type { Logger } from './logger.js';
 import { MemoryEventLog } from './memory/memory-event-log.js';
@@ -177,6 +178,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         logger: logger.child({ component: 'admin' }),
         probationMs: config.probationMs,
         tenantMinPrefix: config.tenantMinPrefix,
+        dns: dnsTxtResolver(config.dns),
       })
     : undefined;
   const auditTrail = admin ? new AuditTrail() : undefined;
@@ -224,6 +226,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     return starting;
   });
 
+  const domainRechecks =
+    admin && config.dns.recheckMs > 0
+      ? setInterval(() => void admin.recheckVerifiedDomains(), config.dns.recheckMs).unref()
+      : undefined;
   return {
     config,
     adapters,
@@ -239,6 +245,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     stop: async () => {
       // A stop before the directory caught up (a signal or a failure during startup) does not wait for it.
       stopping = true;
+      clearInterval(domainRechecks);
       await starting?.catch(() => undefined);
       // Events still being batched are delivered before the log closes.
       await enforcer?.close();

@@ -20,6 +20,7 @@ import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { loadConfig } from '../../services/platform/config.js';
+import { dnsTxtResolver } from '../../services/platform/dns.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import { projectRoot } from '../../services/platform/project-files.js';
@@ -92,6 +93,7 @@ export async function startChaosStack(
     metrics: new Metrics({ processMetrics: false }),
     probationMs: config.probationMs,
     tenantMinPrefix: config.tenantMinPrefix,
+    dns: dnsTxtResolver(config.dns),
   });
   for (const tenantId of tenants)
     await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, true);

@@ -9,6 +9,7 @@ import type { InjectOptions } from 'fastify';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { type AdminServer, ATTESTED, auditOf, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { messageSubmitted } from '../support/builders.js';
+import { type DnsServer, startDnsServer } from '../support/dns-server.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const MINUTE = 60_000;
@@ -18,6 +19,7 @@ const SPIKE = Date.UTC(2026, 10, 28, 9);
 describe('remediation of a compromised tenant', () => {
   let driver: PipelineDriver;
   let app: AdminServer;
+  let dns: DnsServer;
   const operator = bearer(TOKENS.operator);
   const tenantAdmin = bearer(TOKENS.acmeAdmin);
   const spam: MessageSubmitted[] = [];
@@ -30,12 +32,14 @@ describe('remediation of a compromised tenant', () => {
     driver.runtime.enforcer!.decide({ clientAddress, sender }, 'RCPT');
 
   before(async () => {
-    driver = await startPipeline({}, ONBOARDED);
+    dns = await startDnsServer();
+    driver = await startPipeline({ RELAYGUARD_DNS_SERVERS: dns.address }, ONBOARDED);
     app = await startAdminApi(driver);
   });
   after(async () => {
     await app.close();
     await driver.stop();
+    await dns.stop();
   });
 
   it('blocks the tenant whose new connector relays spam', async () => {
@@ -141,6 +145,22 @@ describe('remediation of a compromised tenant', () => {
       payload: { matchSubdomains: false },
     });
     assert.equal(domain.status, 201);
+    assert.equal(
+      decide('198.51.100.7', 'billing@acme-mail.example').action,
+      'REJECT',
+      'pending until verified',
+    );
+    // The tenant proves it owns the domain: the TXT record the answer named, then a verification.
+    const { txtRecord } = domain.body.verification;
+    await dns.setTxtRecords({ [txtRecord.name]: [txtRecord.value] });
+    const verified = await call({
+      method: 'POST',
+      url: '/v1/tenants/acme/accepted-domains/acme-mail.example/verify',
+      headers: tenantAdmin,
+      payload: {},
+    });
+    assert.equal(verified.status, 200);
+    assert.equal(verified.body.verification.status, 'verified');
     const disabled = await call({
       method: 'PUT',
       url: '/v1/tenants/acme/connectors/relay-7',
@@ -238,6 +258,7 @@ describe('remediation of a compromised tenant', () => {
         ['connector.put', 'acme-hq', 'OPERATOR'],
         ['connector.put', 'relay-7', 'TENANT_ADMIN'],
         ['accepted-domain.put', 'acme-mail.example', 'TENANT_ADMIN'],
+        ['accepted-domain.verify', 'acme-mail.example', 'TENANT_ADMIN'],
         ['connector.put', 'relay-7', 'TENANT_ADMIN'],
         ['tenant.unblock', blockId, 'OPERATOR'],
       ],

@@ -396,6 +396,8 @@ function knownTenantDirectory(): TenantDirectory {
       domain: 'acme.example',
       change: 'ADDED',
       matchSubdomains: true,
+      verification: { method: 'OPERATOR', verifiedAt: START - 86_400_000, actor: 'fuzz' },
+      verificationToken: '',
       occurredAt: START - 86_400_000,
       actor: 'fuzz',
     },

@@ -58,6 +58,8 @@ export function sampleContractValues(): { [T in ContractTopic]: TopicContracts[T
       domain: 'xn--bcher-kva.example',
       change: 'ADDED',
       matchSubdomains: true,
+      verification: { method: 'DNS_TXT', verifiedAt: at, actor: 'tenant-admin:acme' },
+      verificationToken: '0123456789abcdef',
       occurredAt: at,
       actor: 'op',
     },

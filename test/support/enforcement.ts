@@ -59,12 +59,14 @@ export interface EnforcementOptions {
   readonly clock?: number;
   /** Kafka (mock cluster), Schema Registry (double) and Redis: the production adapters. Default: embedded. */
   readonly stack?: ProductionStack;
+  /** Configuration variables on top of the defaults (e.g. RELAYGUARD_DNS_SERVERS). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startEnforcement(options: EnforcementOptions = {}): Promise<EnforcementHarness> {
   const driver = options.stack
-    ? await startProductionPipeline(options.stack, {}, options.clock)
-    : await startPipeline({}, options.clock);
+    ? await startProductionPipeline(options.stack, options.env, options.clock)
+    : await startPipeline(options.env, options.clock);
   const runtime = driver.runtime;
   const policy = await startPolicyServer({
     enforcer: runtime.enforcer!,

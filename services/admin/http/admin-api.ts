@@ -4,7 +4,7 @@
 // limit (413) -> schema validation (400) -> the AdminService, whose refusals change nothing.
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { Attestations } from '../../core/contracts.generated.js';
+import type { Attestations, VerificationMethod } from '../../core/contracts.generated.js';
 import type { PolicyOverrides } from '../../core/policy.js';
 import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../../platform/bearer-auth.js';
 import type { ApiToken } from '../../platform/config.js';
@@ -124,7 +124,8 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     '/tenants/:tenantId/accepted-domains/:domain',
     route('tenant-write', {
       tags: ['accepted domains'],
-      summary: 'Register (or update) an accepted domain; Unicode or ASCII, stored in ASCII',
+      summary:
+        "Register (or update) an accepted domain; Unicode or ASCII, stored in ASCII; pending until verified (an operator's put is an assertion)",
       params: S.domainParams,
       body: S.acceptedDomainBody,
       response: { 200: S.acceptedDomainPut, 201: S.acceptedDomainPut },
@@ -138,6 +139,25 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
         request.body.matchSubdomains,
       );
       return reply.code(result.created ? 201 : 200).send({ tenantId, ...result });
+    },
+  );
+  app.post<{
+    Params: TenantParams & { domain: string };
+    Body: { method?: VerificationMethod; ticket?: string } | undefined;
+  }>(
+    '/tenants/:tenantId/accepted-domains/:domain/verify',
+    route('tenant-write', {
+      tags: ['accepted domains'],
+      summary:
+        'Verify a pending domain: by its TXT record relayguard-verification=<token>, or by an operator assertion',
+      params: S.domainParams,
+      body: S.verifyDomainBody,
+      response: { 200: S.acceptedDomainVerified },
+    }),
+    async (request) => {
+      const { tenantId, domain } = request.params;
+      const result = await admin.verifyAcceptedDomain(actor(request), tenantId, domain, request.body ?? {});
+      return { tenantId, ...result };
     },
   );
   app.delete<{ Params: TenantParams & { domain: string } }>(

@@ -8,6 +8,7 @@
 //   409 NOT_BLOCKED and CLAIM_CONFLICT (another connector or tenant owns the range, certificate or domain),
 //   413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE,
 //   422 ATTESTATION_MISSING and SELF_SERVICE_DENIED (a remediation check failed: fix it and retry),
+//       VERIFICATION_FAILED (the TXT record that proves control of a domain is not there yet),
 //   429 RATE_LIMITED, 503 UNAVAILABLE (retryable), 500 INTERNAL.
 import type { FastifyError } from 'fastify';
 import { type ErrorCode, isRelayguardError, type RelayguardError } from '../../core/errors.js';
@@ -47,6 +48,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CLAIM_CONFLICT: 409,
   OPERATOR_ONLY: 403,
   ATTESTATION_MISSING: 422,
+  VERIFICATION_FAILED: 422,
 };
 
 /** What `ajv` reports with `verbose: true`: enough to name the field and say what it must be. */

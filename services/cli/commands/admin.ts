@@ -28,6 +28,21 @@ type Action = (
 /** Prints `value` as JSON with --json, else the human text. */
 type Printer = (value: unknown, human: () => string) => void;
 
+/** How the admin API shows a domain's verification. */
+interface Verification {
+  readonly status: 'verified' | 'pending';
+  readonly method: string | null;
+  readonly recordLostAt: number | null;
+  readonly txtRecord: { readonly name: string; readonly value: string };
+}
+
+/** What a pending domain's owner does next. */
+function pendingHint(verification: Verification): string {
+  if (verification.status !== 'pending') return '';
+  const { name, value } = verification.txtRecord;
+  return `\npending until verified: publish the TXT record ${name} "${value}", then run \`relayguard domains verify\``;
+}
+
 export function registerAdminCommands(program: Command, config: () => Config): void {
   const command = (parent: Command, name: string, description: string, action: Action) =>
     parent
@@ -140,16 +155,42 @@ export function registerAdminCommands(program: Command, config: () => Config): v
     'add',
     'register an accepted domain (Unicode or ASCII)',
     async (client, print, [tenant, domain], opts) => {
-      const result = await client.put<{ domain: string; unicode: string; created: boolean }>(
-        `/v1/tenants/${segment(tenant!)}/accepted-domains/${segment(domain!)}`,
-        { matchSubdomains: opts.subdomains === true },
+      const result = await client.put<{
+        domain: string;
+        unicode: string;
+        created: boolean;
+        verification: Verification;
+      }>(`/v1/tenants/${segment(tenant!)}/accepted-domains/${segment(domain!)}`, {
+        matchSubdomains: opts.subdomains === true,
+      });
+      print(
+        result,
+        () =>
+          `${result.created ? 'registered' : 'updated'} ${displayDomain(result)}${pendingHint(result.verification)}`,
       );
-      print(result, () => `${result.created ? 'registered' : 'updated'} ${displayDomain(result)}`);
     },
   )
     .argument('<tenantId>')
     .argument('<domain>')
     .option('--subdomains', 'every subdomain counts as registered too');
+  command(
+    domains,
+    'verify',
+    'prove control of a pending domain: by its TXT record, or (operators) by assertion',
+    async (client, print, [tenant, domain], opts) => {
+      const result = await client.post<{ domain: string; unicode: string; verification: Verification }>(
+        `/v1/tenants/${segment(tenant!)}/accepted-domains/${segment(domain!)}/verify`,
+        opts.assert === true
+          ? { method: 'OPERATOR', ...(typeof opts.ticket === 'string' ? { ticket: opts.ticket } : {}) }
+          : {},
+      );
+      print(result, () => `verified ${displayDomain(result)} (${result.verification.method})`);
+    },
+  )
+    .argument('<tenantId>')
+    .argument('<domain>')
+    .option('--assert', 'operators: assert control instead of looking up the TXT record')
+    .option('--ticket <ticket>', 'the ticket behind an assertion');
   command(domains, 'remove', 'unregister an accepted domain', async (client, print, [tenant, domain]) => {
     await client.delete(`/v1/tenants/${segment(tenant!)}/accepted-domains/${segment(domain!)}`);
     print({ removed: domain }, () => `removed ${domain}`);
@@ -157,16 +198,22 @@ export function registerAdminCommands(program: Command, config: () => Config): v
     .argument('<tenantId>')
     .argument('<domain>');
   command(domains, 'list', "the tenant's accepted domains", async (client, print, [tenant]) => {
-    const list = await client.get<{ acceptedDomains: (AcceptedDomain & { unicode: string })[] }>(
-      `/v1/tenants/${segment(tenant!)}/accepted-domains`,
-    );
+    const list = await client.get<{
+      acceptedDomains: (Omit<AcceptedDomain, 'verification'> & {
+        unicode: string;
+        verification: Verification;
+      })[];
+    }>(`/v1/tenants/${segment(tenant!)}/accepted-domains`);
     print(list, () =>
       renderTable(
-        ['DOMAIN', 'SUBDOMAINS', 'ADDED'],
+        ['DOMAIN', 'SUBDOMAINS', 'ADDED', 'VERIFIED'],
         list.acceptedDomains.map((d) => [
           displayDomain(d),
           d.matchSubdomains ? 'yes' : 'no',
           time(d.addedAt),
+          d.verification.status === 'pending'
+            ? 'pending'
+            : `${d.verification.method}${d.verification.recordLostAt === null ? '' : ' (TXT record lost)'}`,
         ]),
       ),
     );

@@ -7,7 +7,11 @@ import type {
   ConnectorChanged,
   TenantBlockEvent,
 } from '../../../services/core/contracts.generated.js';
-import { type DirectoryEvent, TenantDirectory } from '../../../services/core/directory.js';
+import {
+  type AcceptedDomain,
+  type DirectoryEvent,
+  TenantDirectory,
+} from '../../../services/core/directory.js';
 import { blockGeneration, blockIdFor } from '../../../services/core/episodes.js';
 
 const TENANTS = ['acme', 'globex', 'initech'];
@@ -37,7 +41,7 @@ describe('TenantDirectory', () => {
       fc.property(changes, (sequence) => {
         const directory = new TenantDirectory();
         // The straightforward model: a Map of domains and a Map of connectors per tenant.
-        const domains = new Map<string, Map<string, { matchSubdomains: boolean; addedAt: number }>>();
+        const domains = new Map<string, Map<string, Omit<AcceptedDomain, 'domain'>>>();
         const connectors = new Map<string, Map<string, ConnectorChanged>>();
         const inner = <V>(maps: Map<string, Map<string, V>>, tenantId: string) =>
           maps.get(tenantId) ?? maps.set(tenantId, new Map()).get(tenantId)!;
@@ -52,6 +56,8 @@ describe('TenantDirectory', () => {
               domain,
               change: change.removed ? 'REMOVED' : 'ADDED',
               matchSubdomains: change.matchSubdomains,
+              verification: null,
+              verificationToken: `token-${at}`,
             };
             event = { kind: 'accepted-domain', event: changed };
             if (change.removed) inner(domains, tenantId).delete(domain);
@@ -59,6 +65,8 @@ describe('TenantDirectory', () => {
               inner(domains, tenantId).set(domain, {
                 matchSubdomains: change.matchSubdomains,
                 addedAt: 1_000 + at,
+                verification: null,
+                verificationToken: `token-${at}`,
               });
           } else {
             const connectorId = CONNECTORS[change.c]!;
@@ -88,7 +96,8 @@ describe('TenantDirectory', () => {
           const modelConnectors = connectors.get(tenantId) ?? new Map();
           for (const domain of DOMAINS) {
             const expected = modelDomains.get(domain);
-            assert.deepEqual(directory.acceptedDomain(tenantId, domain), expected && { domain, ...expected });
+            assert.deepEqual(directory.domainEntry(tenantId, domain), expected && { domain, ...expected });
+            assert.equal(directory.acceptedDomain(tenantId, domain), undefined, 'pending is not registered');
           }
           CONNECTORS.forEach((connectorId, c) => {
             const expected = modelConnectors.get(connectorId);
@@ -136,6 +145,8 @@ describe('TenantDirectory', () => {
           matchSubdomains: false,
           occurredAt: 1,
           actor: 'ops',
+          verification: null,
+          verificationToken: '',
         },
       });
     add('b.example', 'ADDED');
