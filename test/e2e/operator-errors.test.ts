@@ -86,6 +86,21 @@ describe('Kafka commands with the brokers unreachable', () => {
     assertOneLine(run, /^relayguard: Kafka could not be reached: .*ECONNREFUSED.*\(check KAFKA_BROKERS/);
   });
 
+  it('a service whose dependencies are unreachable stops within a bounded time, naming what it waited for', async () => {
+    const run = await runCli(
+      ['all'],
+      { ...kafka, RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: '0' },
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(run.code, ExitCode.SERVER, `exit ${run.code} after ${run.ms} ms: ${run.stderr.slice(-500)}`);
+    // The service logs its retries (JSON lines); the last line says what could not be reached.
+    const last = run.stderr.trim().split('\n').at(-1)!;
+    assert.match(
+      last,
+      /^relayguard: (REDIS_URL: Redis is not usable|Kafka could not be reached): .*ECONNREFUSED/,
+    );
+  });
+
   it('topics prints one clear line: no retry logs, no stack trace', async () => {
     const run = await runCli(['topics'], kafka, { timeoutMs: 90_000 });
     assert.equal(run.code, ExitCode.SERVER, run.stderr.slice(-500));
