@@ -1,5 +1,6 @@
-// The BlockSubscriber contract on Kafka (librdkafka's mock cluster) and the Schema Registry (the in-repo double),
-// then what only production adapters have: a producer on a newer schema, and a broker outage.
+// The BlockSubscriber contract on the real Apache Kafka broker (the run's shared broker, a topic per test) and the
+// Schema Registry (the in-repo double), then what only production adapters have: a producer on a newer schema,
+// and a broker outage (a broker of its own, killed and started again).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -12,28 +13,33 @@ import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js'
 import { silentLogger } from '../../services/platform/logger.js';
 import { BlockSubscriber, kafkaBlockSubscriber } from '../../services/sdk/subscriber/index.js';
 import { blockedEvent, unblockedEvent } from '../support/block-events.js';
-import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
-import { mockClusterEnv } from '../support/production-stack.js';
+import {
+  type KafkaBrokers,
+  sharedKafka,
+  startKafkaCluster,
+  testKafkaVersion,
+} from '../support/kafka-broker.js';
+import { kafkaEnv } from '../support/production-stack.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { cleanupStack, waitFor } from '../support/tether.js';
 import { blockSubscriberContract } from './block-subscriber.contract.js';
 
-let mock: KafkaMock;
+let kafka: KafkaBrokers;
 let registry: SchemaRegistryDouble;
 before(async () => {
-  [mock, registry] = await Promise.all([startKafkaMock({ brokers: 3 }), startSchemaRegistry()]);
+  [kafka, registry] = await Promise.all([sharedKafka(), startSchemaRegistry()]);
 });
-after(() => Promise.all([mock.stop(), registry.stop()]));
+after(() => registry.stop());
 
-const kafkaConfig = (kafka: KafkaMock) =>
-  loadConfig({ ...mockClusterEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: registry.url }).kafka!;
-const connect = (kafka = mock) =>
-  new KafkaEventLog({ kafka: kafkaConfig(kafka), logger: silentLogger, maxWaitTimeMs: 100 });
+const kafkaConfig = (brokers: KafkaBrokers) =>
+  loadConfig({ ...kafkaEnv(brokers.bootstrapServers), SCHEMA_REGISTRY_URL: registry.url }).kafka!;
+const connect = (brokers = kafka) =>
+  new KafkaEventLog({ kafka: kafkaConfig(brokers), logger: silentLogger, maxWaitTimeMs: 100 });
 const registryCodec = () => new RegistryCodec({ url: registry.url, auth: undefined });
 
-blockSubscriberContract('Kafka (librdkafka mock cluster), Schema Registry', async () => {
+blockSubscriberContract(`Apache Kafka ${testKafkaVersion()}, Schema Registry`, async () => {
   const topic = `blocks-${randomUUID()}`;
-  await mock.createTopic(topic, 3);
+  await kafka.createTopic(topic, 3);
   const producer = connect();
   const codec = registryCodec();
   const subscribers: BlockSubscriber[] = [];
@@ -71,7 +77,7 @@ describe('BlockSubscriber on the production adapters', () => {
   it('reads events a newer producer schema wrote (an added field) with the SDK schema', async (t) => {
     const defer = cleanupStack(t);
     const topic = `blocks-${randomUUID()}`;
-    await mock.createTopic(topic, 1);
+    await kafka.createTopic(topic, 1);
     const producer = connect();
     defer(() => producer.close());
     // The subject holds relayguard's schema first (as `relayguard topics` registers it), then a newer one.
@@ -98,7 +104,7 @@ describe('BlockSubscriber on the production adapters', () => {
     await producer.publish(topic, [{ key: 'contoso', value: written }]);
 
     const subscriber = kafkaBlockSubscriber({
-      kafka: { brokers: mock.bootstrapServers, sessionTimeoutMs: 6_000 },
+      kafka: { brokers: kafka.bootstrapServers, sessionTimeoutMs: 6_000 },
       schemaRegistry: { url: registry.url },
       topic,
     });
@@ -112,8 +118,8 @@ describe('BlockSubscriber on the production adapters', () => {
 
   it('rides out a broker outage: follows again afterwards, without reporting a change twice', async (t) => {
     const defer = cleanupStack(t);
-    // A cluster of its own with one broker, so that the outage is total.
-    const lonely = await startKafkaMock({ brokers: 1 });
+    // A broker of its own, so that the outage is total and hurts no other test.
+    const lonely = await startKafkaCluster({ nodes: 1 });
     defer(() => lonely.stop());
     const topic = `blocks-${randomUUID()}`;
     await lonely.createTopic(topic, 2, 1);
@@ -142,9 +148,11 @@ describe('BlockSubscriber on the production adapters', () => {
     await subscriber.ready;
     assert.deepEqual(seen.toSorted(), ['blocked contoso#1', 'blocked fabrikam#1']);
 
-    await lonely.brokerDown(1);
+    // Killed (a crash, not a clean shutdown), down for 8 s, then started again on the same ports and storage.
+    const [broker] = lonely.nodes;
+    await broker!.kill();
     await new Promise((resolve) => setTimeout(resolve, 8_000));
-    await lonely.brokerUp(1);
+    await broker!.start();
     await waitFor(() => publish(unblockedEvent('contoso', 'contoso#1')).then(() => true), {
       description: 'a publish after the outage',
       timeoutMs: 30_000,
