@@ -120,6 +120,14 @@ describe('remediation of a compromised tenant', () => {
     assert.equal(carried[0], 'relay-7');
     assert.equal(evidence.connectors[0].createdAt, SPIKE - 2 * 60 * MINUTE);
     assert.ok(status.body.remediation.warnings.some((w: string) => w.includes('connector relay-7')));
+    // A spam domain of the evidence is named without reading as advice to register it.
+    const spamDomain = evidence.topDomains[0].domain;
+    const aboutDomain = status.body.remediation.warnings.find((w: string) => w.includes(spamDomain));
+    assert.match(
+      aboutDomain,
+      /register it only if the tenant sends from it \(spam domains stay unregistered\)/,
+    );
+    assert.doesNotMatch(aboutDomain, /still unregistered/);
 
     const review = await call({
       method: 'GET',
