@@ -161,6 +161,8 @@ async function launchCluster(
         'num.io.threads': '2',
         'background.threads': '2',
         'log.cleaner.threads': '1',
+        // The cleaner looks for compactable logs every 15 s by default: a compaction test would wait that long.
+        'log.cleaner.backoff.ms': '500',
         'log.cleaner.dedupe.buffer.size': String(8 * 1024 * 1024),
         ...extraProperties,
       };
