@@ -83,6 +83,7 @@ describe('admin API: every route for every role', () => {
     { method: 'GET', url: '/v1/tenants/acme/window', access: 'tenant-read' },
     { method: 'GET', url: '/v1/tenants/acme/history', access: 'tenant-read' },
     { method: 'GET', url: '/v1/tenants/acme/audit', access: 'tenant-read' },
+    { method: 'GET', url: '/v1/tenants/acme/policy/preview', access: 'tenant-read' },
   ];
   const roles: { name: string; headers: Record<string, string>; may: (access: Access) => boolean | 401 }[] = [
     { name: 'operator', headers: bearer(TOKENS.operator), may: () => true },

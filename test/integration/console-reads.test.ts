@@ -87,6 +87,28 @@ describe('console reads', () => {
     assert.ok(body.domains.length > 0 && body.domains.length <= 20);
   });
 
+  it('answers what other thresholds would decide for the live window, and refuses bad ones', async () => {
+    const { status, body } = await get(
+      '/v1/tenants/acme/policy/preview?minUnregistered=1000&minDistinctDomains=100',
+      TOKENS.acmeAdmin,
+    );
+    assert.equal(status, 200);
+    assert.equal(body.counters.unregistered, 600);
+    assert.notEqual(body.inForce.decision, null, 'the flood is over the thresholds in force');
+    assert.equal(body.candidate.decision, null);
+    assert.deepEqual(body.candidate.thresholds, {
+      ...body.inForce.thresholds,
+      minUnregistered: 1000,
+      minDistinctDomains: 100,
+    });
+    const zero = await get('/v1/tenants/acme/policy/preview?minUnregistered=0', TOKENS.reader);
+    assert.equal(zero.status, 400);
+    assert.equal(zero.body.field, 'minUnregistered');
+    const unknown = await get('/v1/tenants/acme/policy/preview?mode=MONITOR', TOKENS.reader);
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.error, 'UNKNOWN_FIELD');
+  });
+
   it('answers the earlier blocks and the last lift', async () => {
     const before = await get('/v1/tenants/acme/history', TOKENS.acmeAdmin);
     assert.equal(before.status, 200);

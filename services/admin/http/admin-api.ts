@@ -4,13 +4,14 @@
 // limit (413) -> schema validation (400) -> the AdminService, whose refusals change nothing.
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { Attestations, VerificationMethod } from '../../core/contracts.generated.js';
+import type { Attestations, Thresholds, VerificationMethod } from '../../core/contracts.generated.js';
 import type { PolicyOverrides } from '../../core/policy.js';
 import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../../platform/bearer-auth.js';
 import type { ApiToken } from '../../platform/config.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AdminService, ConnectorInput } from '../admin-service.js';
 import type { AuditTrail } from '../audit-trail.js';
+import { previewThresholds } from '../console/policy-preview.js';
 import { type Access, actorOf, allows, refusal } from './auth.js';
 import { errorReply } from './errors.js';
 import * as S from './schemas.js';
@@ -333,6 +334,22 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
       response: { 200: S.tenantHistory },
     }),
     async (request) => admin.history(request.params.tenantId),
+  );
+  app.get<{ Params: TenantParams; Querystring: Partial<Thresholds> }>(
+    '/tenants/:tenantId/policy/preview',
+    route('tenant-read', {
+      tags: ['console', 'policy'],
+      summary: "What other thresholds would decide for the tenant's live window, beside those in force",
+      params: S.tenantParams,
+      querystring: S.thresholdsQuery,
+      response: { 200: S.policyPreview },
+    }),
+    async (request) => {
+      const { tenantId } = request.params;
+      const { counters } = await admin.window(tenantId);
+      const { thresholds } = admin.getPolicy(tenantId).effective;
+      return { tenantId, ...previewThresholds(counters, thresholds, request.query) };
+    },
   );
   app.get<{ Params: TenantParams }>(
     '/tenants/:tenantId/audit',

@@ -422,3 +422,22 @@ export const verifyDomainBody = object(
   },
   [],
 );
+
+/** Candidate thresholds in a query string: each optional, the one in force where absent. */
+export const thresholdsQuery = { ...thresholds, required: [] } as const;
+
+const thresholdDecision = object({
+  thresholds,
+  decision: {
+    type: ['string', 'null'],
+    enum: ['VOLUME', 'DISTINCT_DOMAINS', null],
+    description: 'the rule that would fire over the live window, or null',
+  },
+});
+
+export const policyPreview = object({
+  tenantId: { type: 'string' },
+  counters,
+  inForce: thresholdDecision,
+  candidate: thresholdDecision,
+});

@@ -298,34 +298,79 @@ function domainsPart(domains, tenantId, canWrite, act) {
   ];
 }
 
-function policyPart(policy) {
+/** The policy's thresholds: key, label, and the step of its input in the preview form. */
+const THRESHOLDS = [
+  ['minUnregistered', 'U (volume rule)', 1],
+  ['minUnregisteredRatio', 'U/T (volume rule)', 0.01],
+  ['minDistinctDomains', 'D (distinct-domains rule)', 1],
+  ['minUnregisteredWithDistinct', 'U (distinct-domains rule)', 1],
+];
+
+const decisionText = (decision) =>
+  decision === null ? 'would not block' : `would block: ${RULES[decision] ?? decision}`;
+
+/** Other thresholds tried against the live window, beside those in force (GET .../policy/preview). */
+function previewForm(tenantId, inForce) {
+  const answer = h('div', { id: 'policy-preview-answer', role: 'status' });
+  const form = h(
+    'form',
+    {
+      id: 'policy-preview',
+      on: {
+        submit: async (event) => {
+          event.preventDefault();
+          const query = new URLSearchParams(
+            THRESHOLDS.map(([key]) => [key, form.elements[key].value.trim()]).filter(
+              ([, value]) => value !== '',
+            ),
+          );
+          try {
+            const preview = await api('GET', `${path`/tenants/${tenantId}/policy/preview`}?${query}`);
+            const { counters } = preview;
+            replaceChildren(
+              answer,
+              h(
+                'p',
+                null,
+                `Live window: U ${counters.unregistered}, T ${counters.total}, D ${counters.distinctUnregisteredDomains}. `,
+                `Thresholds in force: ${decisionText(preview.inForce.decision)}. `,
+                `These thresholds: ${decisionText(preview.candidate.decision)}.`,
+              ),
+            );
+          } catch (error) {
+            replaceChildren(answer, alertBox(error));
+          }
+        },
+      },
+    },
+    h(
+      'fieldset',
+      null,
+      h('legend', null, 'Try other thresholds on the live window'),
+      THRESHOLDS.map(([key, label, step]) =>
+        h(
+          'div',
+          { class: 'check' },
+          h('label', { for: `preview-${key}` }, label),
+          h('input', { id: `preview-${key}`, name: key, type: 'number', min: 0, step, value: inForce[key] }),
+        ),
+      ),
+    ),
+    h('button', { type: 'submit' }, 'Preview'),
+  );
+  return [form, answer];
+}
+
+function policyPart(policy, tenantId) {
   const { effective, global, overrides } = policy;
   const rows = [
     ['Mode', effective.mode, global.mode, overrides.mode ?? ''],
-    [
-      'U (volume rule)',
-      effective.thresholds.minUnregistered,
-      global.thresholds.minUnregistered,
-      overrides.minUnregistered ?? '',
-    ],
-    [
-      'U/T (volume rule)',
-      effective.thresholds.minUnregisteredRatio,
-      global.thresholds.minUnregisteredRatio,
-      overrides.minUnregisteredRatio ?? '',
-    ],
-    [
-      'D (distinct-domains rule)',
-      effective.thresholds.minDistinctDomains,
-      global.thresholds.minDistinctDomains,
-      overrides.minDistinctDomains ?? '',
-    ],
-    [
-      'U (distinct-domains rule)',
-      effective.thresholds.minUnregisteredWithDistinct,
-      global.thresholds.minUnregisteredWithDistinct,
-      overrides.minUnregisteredWithDistinct ?? '',
-    ],
+    ...THRESHOLDS.map(([key, label]) => [
+      label,
+      effective.thresholds[key],
+      global.thresholds[key],
+      overrides[key] ?? '',
+    ]),
     ['Forwarded weight', effective.forwardedWeight, global.forwardedWeight, overrides.forwardedWeight ?? ''],
   ];
   return [
@@ -333,6 +378,7 @@ function policyPart(policy) {
     effective.probationUntil
       ? h('p', null, 'Halved on probation until ', time(effective.probationUntil), '.')
       : null,
+    previewForm(tenantId, effective.thresholds),
   ];
 }
 
@@ -571,7 +617,11 @@ export function tenantView({ view, session, announce }, tenantId) {
         'Accepted domains',
         part(domains, (value) => domainsPart(value, tenantId, canWrite, act)),
       ),
-      section('policy-title', 'Policy', part(policy, policyPart)),
+      section(
+        'policy-title',
+        'Policy',
+        part(policy, (value) => policyPart(value, tenantId)),
+      ),
       section(
         'history-title',
         'Earlier blocks',
