@@ -404,6 +404,11 @@ function historyPart(history, status) {
   ];
 }
 
+/** A long detail (an unblock's warnings) folded after its start, so one record does not fill the page. */
+function longText(text) {
+  return text.length <= 160 ? text : h('details', null, h('summary', null, `${text.slice(0, 120)}…`), text);
+}
+
 function auditPart(audit) {
   return [
     audit.caughtUp
@@ -423,7 +428,10 @@ function auditPart(audit) {
           : h(
               'dl',
               { class: 'details' },
-              Object.entries(entry.details).map(([key, value]) => [h('dt', null, key), h('dd', null, value)]),
+              Object.entries(entry.details).map(([key, value]) => [
+                h('dt', null, key),
+                h('dd', null, longText(value)),
+              ]),
             ),
       ]),
       'No change to this tenant is on record here.',
