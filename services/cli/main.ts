@@ -8,7 +8,7 @@ import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/project-files.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { describeFailure } from './errors.js';
-import { integer } from './options.js';
+import { integer, oneShotLogLevel } from './options.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -20,13 +20,12 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
-/**
- * The logger of a one-shot Kafka command (topics, rebuild-windows): by default it prints only its result, and a
- * failure in one line; kafkajs's connection retries show with RELAYGUARD_LOG_LEVEL=warn or --debug.
- */
 function kafkaCommandLogger(cfg: Config) {
-  if (program.opts().debug === true) return createLogger('debug');
-  return createLogger(cfg.logLevel === 'info' ? 'fatal' : cfg.logLevel);
+  return createLogger(oneShotLogLevel(cfg.logLevel, debugRequested()));
+}
+
+function debugRequested(): boolean {
+  return program.opts().debug === true;
 }
 
 const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string };
@@ -216,6 +215,7 @@ program
       range: { from: opts.from ?? null, to: opts.to ?? null },
       json: opts.json,
       html: opts.html,
+      debug: debugRequested(),
     });
   });
 

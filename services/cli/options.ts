@@ -25,3 +25,13 @@ export function number(name: string, rule: { min?: number; max?: number; integer
 export function integer(name: string, min: number) {
   return number(name, { min, integer: true });
 }
+
+/**
+ * The log level of a one-shot command that talks to Kafka (topics, rebuild-windows, backtest --kafka): by default
+ * it prints its result and a failure in one line; kafkajs's connection retries show with RELAYGUARD_LOG_LEVEL=warn
+ * (or lower) or --debug.
+ */
+export function oneShotLogLevel(configured: string, debug: boolean): string {
+  if (debug) return 'debug';
+  return configured === 'info' ? 'fatal' : configured;
+}

@@ -101,6 +101,17 @@ describe('Kafka commands with the brokers unreachable', () => {
     );
   });
 
+  it('backtest --kafka and schemas check print one clear line too', async () => {
+    const [backtest, schemas] = await Promise.all([
+      runCli(['backtest', '--kafka'], kafka, { timeoutMs: 90_000 }),
+      runCli(['schemas', 'check'], kafka, { timeoutMs: 90_000 }),
+    ]);
+    assert.equal(backtest.code, ExitCode.SERVER, backtest.stderr.slice(-500));
+    assertOneLine(backtest, /^relayguard: Kafka could not be reached: .*ECONNREFUSED.*\(check KAFKA_BROKERS/);
+    assert.equal(schemas.code, ExitCode.SERVER, schemas.stderr.slice(-500));
+    assertOneLine(schemas, /^relayguard: schema registry http:\/\/127\.0\.0\.1:\d+ unreachable/);
+  });
+
   it('topics prints one clear line: no retry logs, no stack trace', async () => {
     const run = await runCli(['topics'], kafka, { timeoutMs: 90_000 });
     assert.equal(run.code, ExitCode.SERVER, run.stderr.slice(-500));

@@ -16,6 +16,7 @@ import { createLogger } from '../../platform/logger.js';
 import { renderBacktestText } from '../backtest/report-text.js';
 import { eventsFileSource, kafkaTopicSource, postfixLogSource } from '../backtest/sources.js';
 import { ExitCode } from '../exit-codes.js';
+import { oneShotLogLevel } from '../options.js';
 
 const SCORE_BATCH = 200_000;
 
@@ -33,6 +34,8 @@ export interface BacktestOptions {
   readonly range: TimeRange;
   readonly json: boolean;
   readonly html: string | undefined;
+  /** --debug: the Kafka source logs at debug level. */
+  readonly debug?: boolean;
 }
 
 function usage(message: string, field: string): RelayguardError {
@@ -80,7 +83,7 @@ function openSource(
   if (options.events.length > 0) return eventsFileSource(options.events);
   if (options.kafka) {
     // Logs go to stderr: stdout carries the report.
-    const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
+    const level = oneShotLogLevel(config.logLevel, options.debug === true);
     return kafkaTopicSource(config, options.range, createLogger(level, process.stderr));
   }
   if (!options.clients && !options.tenants)
