@@ -12,6 +12,7 @@ import {
   type logCreator,
   logLevel,
   type Message,
+  PartitionAssigners,
   Partitioners,
   type Producer,
   type RecordMetadata,
@@ -32,6 +33,7 @@ import type {
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 import { type Turns, takingTurns } from '../turns.js';
 import { retryingRetriable } from './retriable.js';
+import { stickyPartitionAssigner } from './sticky-assigner.js';
 
 const FIRST_BACKOFF_MS = 100;
 /** Sends of the records kafkajs acknowledged without sending, before the publish fails (retryable). */
@@ -334,6 +336,9 @@ export class KafkaEventLog implements EventLog {
       sessionTimeout: this.#config.sessionTimeoutMs,
       // Three heartbeats per session timeout, as the Kafka consumer does by default.
       heartbeatInterval: Math.min(3_000, Math.floor(this.#config.sessionTimeoutMs / 3)),
+      // A restart moves only the restarted member's partitions; round robin while members that know only it
+      // are in the group (a rolling upgrade).
+      partitionAssigners: [stickyPartitionAssigner(() => assigned.values()), PartitionAssigners.roundRobin],
     });
     let stopping = false;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
