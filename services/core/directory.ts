@@ -157,6 +157,12 @@ export class TenantDirectory implements AcceptedDomainLookup {
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
    */
   readonly #actors = new Map<string, string>();
+  /**
+   * Tenants whose latest tenant-blocks record is a block of a lifted episode (by its block id): ignored here, but
+   * it is what compaction keeps once the unblock before it is older than the compaction lag, and what a reader
+   * that only takes the latest record sees. The scorer publishes the unblock again for them (reaffirmations).
+   */
+  readonly #liftedLast = new Map<string, string>();
   #blockedCount = 0;
   #monitorBlockedCount = 0;
 
@@ -183,6 +189,15 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   tenants(): IterableIterator<TenantRecord> {
     return this.#tenants.values();
+  }
+
+  /** Each tenant whose latest record is a block of a lifted episode, with the unblock that lifted it. */
+  liftedBlocksLast(): { tenantId: string; blockId: string; unblock: LiftedBlock }[] {
+    return [...this.#liftedLast].map(([tenantId, blockId]) => ({
+      tenantId,
+      blockId,
+      unblock: this.#tenants.get(tenantId)!.lastUnblock!,
+    }));
   }
 
   /** Tenants whose enforce-mode block is in force. */
@@ -424,12 +439,18 @@ export class TenantDirectory implements AcceptedDomainLookup {
       // A block of a lifted episode (a replay, a retry or a zombie scorer publishing after the unblock) stays
       // lifted: it neither blocks again nor counts as a second block.
       const generation = blockGeneration(event.blocked.blockId);
-      if (generation < record.generation || record.lastUnblock?.blockId === event.blocked.blockId) return;
+      if (generation < record.generation || record.lastUnblock?.blockId === event.blocked.blockId) {
+        // Now the tenant's latest record: compaction would keep it and drop the unblock (liftedLast).
+        if (record.lastUnblock !== null) this.#liftedLast.set(event.tenantId, event.blocked.blockId);
+        return;
+      }
+      this.#liftedLast.delete(event.tenantId);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       record.generation = generation;
       record.block = { ...event.blocked, blockedAt: event.occurredAt };
       if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      this.#liftedLast.delete(event.tenantId);
       record.generation = Math.max(
         record.generation,
         generationAfterUnblock(event.occurredAt, event.unblocked.blockId),

@@ -83,6 +83,8 @@ export class Scorer {
   readonly #conflicted = new Set<number>();
   /** Batches, flushes, resets and revocations take turns: each reads and changes the cache across awaits. */
   readonly #exclusive: Turns = takingTurns();
+  /** The lifted blocks this scorer published an unblock behind, by tenant (see #reaffirmUnblocks). */
+  readonly #reaffirmed = new Map<string, string>();
   #subscriptions: Subscription[] = [];
 
   constructor(deps: ScorerDeps) {
@@ -197,6 +199,7 @@ export class Scorer {
     );
     await this.#publish(Topics.messageSubmittedDlq, deadLetters);
     await this.#publishBlocks(batch.topic, fold.emits, fold.triggers);
+    await this.#reaffirmUnblocks();
 
     if (!this.#writeBehind) await this.#flush();
     await this.#evictOverflow();
@@ -411,6 +414,39 @@ export class Scorer {
       this.#deps.metrics.eventsProduced.inc({ topic, outcome: 'error' }, records.length);
       throw error;
     }
+  }
+
+  /**
+   * A lifted block published again after its unblock (by a scorer whose directory had not seen the unblock yet)
+   * is ignored by every directory, but it is the tenant's latest record: compaction would keep it and drop the
+   * unblock, and a replica started after that would block the tenant again. The unblock is published again
+   * behind it, once per such block by each scorer, with the same deterministic id.
+   */
+  async #reaffirmUnblocks(): Promise<void> {
+    const lifted = this.#deps.directory.liftedBlocksLast();
+    if (lifted.length === 0 && this.#reaffirmed.size === 0) return;
+    const due = lifted.filter(({ tenantId, blockId }) => this.#reaffirmed.get(tenantId) !== blockId);
+    const records = await Promise.all(
+      due.map(async ({ tenantId, blockId, unblock: { unblockedAt, ...unblocked } }) => ({
+        key: tenantId,
+        value: await this.#deps.codec.encode(Topics.tenantBlocks, {
+          eventId: `${blockId}~lifted`,
+          tenantId,
+          occurredAt: unblockedAt,
+          kind: 'UNBLOCKED',
+          blocked: null,
+          unblocked,
+        }),
+      })),
+    );
+    await this.#publish(Topics.tenantBlocks, records);
+    this.#reaffirmed.clear();
+    for (const { tenantId, blockId } of lifted) this.#reaffirmed.set(tenantId, blockId);
+    for (const { tenantId, blockId } of due)
+      this.#deps.logger.warn(
+        { tenantId, blockId },
+        'a lifted block was published again after its unblock: the unblock is published again behind it',
+      );
   }
 
   /** Publishes the blocks and logs each with the event that triggered it (topic/partition/offset, ids). */

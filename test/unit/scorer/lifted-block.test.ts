@@ -136,3 +136,33 @@ describe('fencing: side effects only from the partition owner', () => {
     );
   });
 });
+
+describe('compaction keeps a lifted block lifted', () => {
+  it('publishes the unblock again behind a lifted block published after it', async () => {
+    const driver = new EpisodeDriver();
+    await driver.send(START, 10, 10);
+    await driver.deliver();
+    driver.crash(); // before its flush, and before its directory learnt of the block
+    assert.ok(await driver.unblock(UNBLOCKED_AT));
+    await driver.deliver(); // the replay republishes the lifted block behind the unblock
+    await driver.feed();
+    await driver.send(UNBLOCKED_AT + MINUTE_MS, 0, 1);
+    await driver.deliver();
+    await driver.feed();
+
+    const events = await driver.blockEvents();
+    assert.deepEqual(
+      events.map((event) => event.kind),
+      ['BLOCKED', 'UNBLOCKED', 'BLOCKED', 'UNBLOCKED'],
+    );
+    // What compaction keeps of the tenant (its latest record), and what a replica starting from it sees.
+    const compacted = replayedDirectory(events.slice(-1)).tenant(TENANT);
+    assert.equal(compacted?.block ?? null, null);
+    assert.equal(compacted?.generation, driver.directory.tenant(TENANT)?.generation);
+    await driver.deliver();
+    await driver.send(UNBLOCKED_AT + 2 * MINUTE_MS, 0, 1);
+    await driver.deliver();
+    await driver.feed();
+    assert.equal((await driver.blockEvents()).length, 4, 'published once');
+  });
+});
