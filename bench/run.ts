@@ -13,11 +13,13 @@ import { decisionAuthBenchmark } from './decision-auth.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
+import { scorerClusterBenchmark } from './scorer-cluster.js';
 import { scorerKafkaBenchmark } from './scorer-kafka.js';
 import { scorerRedisBenchmark } from './scorer-redis.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
   scorerRedisBenchmark,
+  scorerClusterBenchmark,
   scorerKafkaBenchmark,
   coreBenchmark,
   policyBenchmark,

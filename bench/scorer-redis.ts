@@ -8,7 +8,7 @@
 // same slices through a scorer that saves after every batch (commit interval 0, its own Redis database): the cost
 // when tenants are too many for a window to take more than one batch's events per commit interval (uniform
 // traffic over a million tenants), which the scale plan sizes for.
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { classify, isRegistered, validateMessage } from '../services/core/classify.js';
 import type { TenantDirectory } from '../services/core/directory.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
@@ -20,7 +20,10 @@ import { silentLogger } from '../services/platform/logger.js';
 import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../services/platform/metrics.js';
 import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
-import { RedisWindowStore } from '../services/platform/redis/redis-window-store.js';
+import {
+  RedisWindowStore,
+  type RedisWindowStoreOptions,
+} from '../services/platform/redis/redis-window-store.js';
 import { Scorer } from '../services/scorer/scorer.js';
 import { startRedis } from '../test/support/redis-server.js';
 import { type Benchmark, figures, format, median, timed } from './harness.js';
@@ -29,13 +32,13 @@ import { asRecords, batchesOf, fleetDirectory, fleetEvents, START } from './work
 
 export const BATCH_SIZE = 500;
 /** The scorer's default commit interval (RELAYGUARD_SCORER_COMMIT_INTERVAL_MS). */
-const COMMIT_INTERVAL_MS = loadConfig({}).scorer.commitIntervalMs;
+export const COMMIT_INTERVAL_MS = loadConfig({}).scorer.commitIntervalMs;
 const TTL_MS = (DEFAULT_POLICY.windowMinutes + DEFAULT_POLICY.graceMinutes) * MINUTE_MS;
 
 /** The naive design: every event decoded, classified, and counted with its own awaited round trip. */
-class PerMessageLimiter {
+export class PerMessageLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly codec: SchemaCodec,
     private readonly directory: TenantDirectory,
   ) {}
@@ -58,22 +61,24 @@ export interface ScorerOnRedis {
 }
 
 /**
- * A scorer on the given Redis, fed by calling handleBatch directly: no event log between (benchmarks 1, 6).
+ * A scorer on the given Redis, fed by calling handleBatch directly: no event log between (benchmarks 1, 1b, 6).
  * With a commit interval its windows are saved only by flush (benchmark 1 calls it), else after every batch.
+ * `store`: a Redis Cluster's nodes, the replicas a save waits for.
  */
 export async function scorerOnRedis(
   url: string,
   directory: TenantDirectory,
   commitIntervalMs = 0,
+  store: Omit<RedisWindowStoreOptions, 'url' | 'ttlMs'> = {},
 ): Promise<ScorerOnRedis> {
-  const store = new RedisWindowStore({ url, ttlMs: TTL_MS });
-  await store.ready();
+  const windowStore = new RedisWindowStore({ url, ttlMs: TTL_MS, ...store });
+  await windowStore.verify();
   const clock = new ManualClock(START + 24 * 60 * MINUTE_MS);
   const codec = new EmbeddedCodec();
   const scorer = new Scorer({
     log: new MemoryEventLog({ clock }),
     codec,
-    store,
+    store: windowStore,
     directory,
     policy: DEFAULT_POLICY,
     logger: silentLogger,
@@ -81,7 +86,7 @@ export async function scorerOnRedis(
     maxClockSkewMs: MINUTE_MS,
     commitIntervalMs,
   });
-  return { scorer, store, directory, codec };
+  return { scorer, store: windowStore, directory, codec };
 }
 
 export const scorerRedisBenchmark: Benchmark = {

@@ -114,14 +114,15 @@ export function blockEvent(i: number): TenantBlockEvent {
 }
 
 /**
- * `count` events from `tenants` tenants: 88% from a subdomain of the tenant's own domain, 9% from its second
- * domain, 3% from one of five unregistered partner domains (well below any threshold: nobody is blocked).
+ * `count` events from `tenants` tenants (numbered from `firstTenant`): 88% from a subdomain of the tenant's own
+ * domain, 9% from its second domain, 3% from one of five unregistered partner domains (well below any threshold:
+ * nobody is blocked).
  */
-export function fleetEvents(tenants: number, count: number, seed = 7): MessageSubmitted[] {
+export function fleetEvents(tenants: number, count: number, seed = 7, firstTenant = 0): MessageSubmitted[] {
   const random = seededRandom(seed);
   const events: MessageSubmitted[] = [];
   for (let k = 0; k < count; k++) {
-    const i = Math.floor(random() * tenants);
+    const i = firstTenant + Math.floor(random() * tenants);
     const id = tenantId(i);
     const roll = random();
     const domain =

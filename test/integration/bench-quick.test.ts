@@ -32,6 +32,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
   const benchmarks = new Set(results.map((figure) => figure.benchmark));
   for (const expected of [
     '1 scorer on Redis',
+    '1b scorer on one Redis and on a Redis Cluster',
     '2 scorer on Kafka',
     '3 pure core',
     '4 policy server',
