@@ -8,7 +8,7 @@
 // when the file's process exits. Tests name their topics per test (uniqueTopic).
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,6 +68,8 @@ export interface KafkaNode {
 
 export interface KafkaCluster extends KafkaBrokers {
   readonly nodes: readonly KafkaNode[];
+  /** The SASL_SSL listener, when started with `secure`. */
+  readonly secure: SecureListener | undefined;
   /** Kills every node by pid and removes the storage. */
   stop(): Promise<void>;
 }
@@ -79,6 +81,18 @@ export interface StartKafkaOptions {
   /** Extra broker properties, after the defaults (so they win). */
   readonly properties?: Readonly<Record<string, string>>;
   readonly startTimeoutMs?: number;
+  /**
+   * A second listener as users deploy it: SASL/SCRAM-SHA-512 over TLS (a certificate for 127.0.0.1 from a CA
+   * generated here), with these SCRAM users, and ACLs enforced (StandardAuthorizer). The PLAINTEXT listener stays
+   * for the tests' own set-up: its anonymous user is the super user that creates topics and ACLs.
+   */
+  readonly secure?: { readonly users: Readonly<Record<string, string>> };
+}
+
+export interface SecureListener {
+  readonly bootstrapServers: readonly string[];
+  /** The CA that signed the brokers' certificate (PEM), for NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string;
 }
 
 // A small heap and the client compiler only: two cores are shared by the whole test run, and a test broker
@@ -100,6 +114,7 @@ export async function startKafkaCluster({
   version = testKafkaVersion(),
   properties = {},
   startTimeoutMs = 60_000,
+  secure,
 }: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const jars = kafkaJarsDir(version);
   await access(join(jars, `kafka_2.13-${version}.jar`)).catch(() => {
@@ -110,7 +125,7 @@ export async function startKafkaCluster({
   // ports is then worth another try.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launchCluster(nodes, version, jars, properties, startTimeoutMs);
+      return await launchCluster(nodes, version, jars, properties, startTimeoutMs, secure?.users);
     } catch (error) {
       if (attempt >= MAX_START_ATTEMPTS || !String(error).includes('Address already in use')) throw error;
     }
@@ -123,20 +138,22 @@ async function launchCluster(
   jars: string,
   extraProperties: Readonly<Record<string, string>>,
   startTimeoutMs: number,
+  scramUsers: Readonly<Record<string, string>> | undefined,
 ): Promise<KafkaCluster> {
   // The creating pid is in the name, so an interrupted run's storage is found and removed by the next one.
   const runDir = await mkdtemp(join(tmpdir(), `${RUN_DIR_PREFIX}${process.pid}-`));
   const ids = Array.from({ length: count }, (_, i) => i + 1);
   const ports = await Promise.all(
-    ids.map(async () => ({ client: await freePort(), controller: await freePort() })),
+    ids.map(async () => ({ client: await freePort(), controller: await freePort(), sasl: await freePort() })),
   );
+  const caFile = scramUsers ? await generateCertificates(runDir) : undefined;
   const voters = ids.map((id, i) => `${id}@127.0.0.1:${ports[i]!.controller}`).join(',');
   const replication = String(Math.min(3, count));
   const clusterId = await java(jars, ['kafka.tools.StorageTool', 'random-uuid']).then((out) => out.trim());
 
   const configs = await Promise.all(
     ids.map(async (id, i) => {
-      const { client, controller } = ports[i]!;
+      const { client, controller, sasl } = ports[i]!;
       const dataDir = join(runDir, `node-${id}`);
       const file = join(runDir, `node-${id}.properties`);
       const props: Record<string, string> = {
@@ -164,6 +181,7 @@ async function launchCluster(
         // The cleaner looks for compactable logs every 15 s by default: a compaction test would wait that long.
         'log.cleaner.backoff.ms': '500',
         'log.cleaner.dedupe.buffer.size': String(8 * 1024 * 1024),
+        ...(scramUsers ? secureListener(runDir, client, controller, sasl) : {}),
         ...extraProperties,
       };
       await mkdir(dataDir);
@@ -181,8 +199,12 @@ async function launchCluster(
         clusterId,
         '-c',
         file,
+        ...Object.entries(scramUsers ?? {}).flatMap(([name, password]) => [
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${name},password=${password}]`,
+        ]),
       ]);
-      return { id, file, address: `127.0.0.1:${client}` };
+      return { id, file, address: `127.0.0.1:${client}`, secureAddress: `127.0.0.1:${sasl}` };
     }),
   );
 
@@ -208,10 +230,93 @@ async function launchCluster(
     bootstrapServers,
     version,
     nodes: launched,
+    secure: caFile
+      ? { bootstrapServers: configs.map(({ secureAddress }) => secureAddress), caFile }
+      : undefined,
     createTopic: (name, partitions, replicationFactor = Math.min(3, count), configs = {}) =>
       createTopic(bootstrapServers, { topic: name, numPartitions: partitions, replicationFactor, configs }),
     stop: stopAll,
   };
+}
+
+/** The broker properties of the SASL_SSL listener (see StartKafkaOptions.secure). */
+function secureListener(
+  runDir: string,
+  client: number,
+  controller: number,
+  sasl: number,
+): Record<string, string> {
+  return {
+    listeners: `PLAINTEXT://127.0.0.1:${client},CONTROLLER://127.0.0.1:${controller},SASL_SSL://127.0.0.1:${sasl}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${client},SASL_SSL://127.0.0.1:${sasl}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': join(runDir, 'broker.pem'),
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+  };
+}
+
+/** A CA and a certificate for 127.0.0.1 signed by it (broker.pem: key and certificate); returns the CA's file. */
+async function generateCertificates(dir: string): Promise<string> {
+  const openssl = (...args: string[]) =>
+    promisify(execFile)('openssl', args, { cwd: dir }).catch((error: Error & { stderr?: string }) => {
+      throw new Error(`openssl ${args[0]} failed: ${error.stderr?.trim() || error.message}`, {
+        cause: error,
+      });
+    });
+  const days = ['-days', '2'];
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    ...days,
+    '-subj',
+    '/CN=relayguard test CA',
+  );
+  await openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'broker.key',
+    '-out',
+    'broker.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    'broker.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'broker.crt',
+    ...days,
+    '-extfile',
+    'san.ext',
+  );
+  const [key, certificate] = await Promise.all(
+    ['broker.key', 'broker.crt'].map((name) => readFile(join(dir, name), 'utf8')),
+  );
+  await writeFile(join(dir, 'broker.pem'), `${key}${certificate}`);
+  return join(dir, 'ca.pem');
 }
 
 class NodeHandle implements KafkaNode {

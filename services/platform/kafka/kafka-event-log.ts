@@ -32,6 +32,7 @@ import type {
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 import { type Turns, takingTurns } from '../turns.js';
+import { accessError, type KafkaResources } from './access-errors.js';
 import { retryingRetriable } from './retriable.js';
 import { stickyPartitionAssigner } from './sticky-assigner.js';
 
@@ -173,6 +174,8 @@ export class KafkaEventLog implements EventLog {
         );
       }
     } catch (error) {
+      const refused = accessError(error, this.#config, { topics: [topic] });
+      if (refused) throw refused;
       throw new RelayguardError(
         'LOG_UNAVAILABLE',
         `kafka: publishing ${records.length} records to ${topic} failed: ${(error as Error).message}`,
@@ -237,22 +240,25 @@ export class KafkaEventLog implements EventLog {
   }
 
   /** An offsets read, retried on a live cluster's passing answers (retriable.ts) with fresh metadata. */
-  #readOffsets<T>(topics: readonly string[], read: (admin: Admin) => Promise<T>): Promise<T> {
+  #readOffsets<T>(resources: KafkaResources, read: (admin: Admin) => Promise<T>): Promise<T> {
     return retryingRetriable(
       async () => read(await this.#connectedAdmin()),
       async (error, attempt) => {
         this.#logger.debug({ err: error, attempt }, 'kafka: offsets read failed, retrying');
         const admin = await this.#connectedAdmin();
-        await admin.fetchTopicMetadata({ topics: [...topics] }).catch(() => undefined);
+        await admin.fetchTopicMetadata({ topics: [...(resources.topics ?? [])] }).catch(() => undefined);
       },
-    );
+    ).catch((error: unknown) => {
+      // The first call of a service at startup: a refused login or ACL stops it with the setting to fix.
+      throw accessError(error, this.#config, resources) ?? error;
+    });
   }
 
   /** The log start (low) and end (high: the next offset to be written) of every partition of the topics. */
   async #offsetRange(topics: readonly string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
     const ranges = new Map<string, { low: bigint; high: bigint }>();
     for (const topic of topics) {
-      const offsets = await this.#readOffsets([topic], (admin) => admin.fetchTopicOffsets(topic));
+      const offsets = await this.#readOffsets({ topics: [topic] }, (admin) => admin.fetchTopicOffsets(topic));
       for (const { partition, low, high } of offsets) {
         ranges.set(partitionKey(topic, partition), { low: BigInt(low), high: BigInt(high) });
       }
@@ -262,7 +268,7 @@ export class KafkaEventLog implements EventLog {
 
   async #committed(groupId: string, topics: readonly string[]): Promise<Offsets> {
     const committed: Offsets = new Map();
-    const offsets = await this.#readOffsets(topics, (admin) =>
+    const offsets = await this.#readOffsets({ topics, group: groupId }, (admin) =>
       admin.fetchOffsets({ groupId, topics: [...topics] }),
     );
     for (const { topic, partitions } of offsets) {
@@ -346,8 +352,9 @@ export class KafkaEventLog implements EventLog {
       if (payload.restart) {
         logger.warn({ err: payload.error }, 'kafka consumer crashed; kafkajs restarts it');
       } else {
-        logger.fatal({ err: payload.error }, 'kafka consumer crashed and will not restart');
-        this.#options.onFatal?.(payload.error);
+        const refused = accessError(payload.error, this.#config, { topics: options.topics, group: groupId });
+        logger.fatal({ err: refused ?? payload.error }, 'kafka consumer crashed and will not restart');
+        this.#options.onFatal?.(refused ?? payload.error);
       }
     });
 
