@@ -225,8 +225,8 @@ const EnvSchema = z
     ),
     REDIS_CLUSTER_NODES: hostPortList,
     // Replicas (of each master written to) that must hold a save before its offsets are committed (WAIT).
-    REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
-    REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+    REDIS_WAIT_REPLICAS: numeric(0, { min: 0, max: 5 }),
+    REDIS_WAIT_TIMEOUT_MS: numeric(1_000, { min: 10, max: 60_000 }),
     RELAYGUARD_BIND_ADDRESS: z
       .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' })
       .default('127.0.0.1'),

@@ -38,6 +38,38 @@ describe('configuration', () => {
     );
   });
 
+  it('reads numbers strictly: blank or non-numeric is refused with the range, never read as 0', () => {
+    const refused = [
+      [
+        'RELAYGUARD_HTTP_PORT',
+        ' ',
+        /RELAYGUARD_HTTP_PORT: must be a whole number from 0 to 65535 \(0 picks a free port\), not blank/,
+      ],
+      [
+        'RELAYGUARD_POLICY_PORT',
+        'abc',
+        /RELAYGUARD_POLICY_PORT: must be a whole number from 0 to 65535 .*, not "abc"/,
+      ],
+      [
+        'RELAYGUARD_MIN_UNREGISTERED_RATIO',
+        '',
+        /RELAYGUARD_MIN_UNREGISTERED_RATIO: must be a number from 0 to 1, not blank/,
+      ],
+      ['RELAYGUARD_PARTITIONS', '0', /RELAYGUARD_PARTITIONS: must be a whole number 1 or more, not "0"/],
+      [
+        'KAFKA_SESSION_TIMEOUT_MS',
+        '3e4',
+        /KAFKA_SESSION_TIMEOUT_MS: must be a whole number from 6000 to 300000/,
+      ],
+    ] as const;
+    for (const [variable, value, message] of refused) {
+      assert.throws(() => loadConfig({ [variable]: value }), message, `${variable}=${JSON.stringify(value)}`);
+    }
+    const read = loadConfig({ RELAYGUARD_HTTP_PORT: ' 0 ', RELAYGUARD_MIN_UNREGISTERED_RATIO: '0.3' });
+    assert.equal(read.httpPort, 0);
+    assert.equal(read.policy.thresholds.minUnregisteredRatio, 0.3);
+  });
+
   it('checks values against each other once each is valid', () => {
     assert.throws(
       () => loadConfig({ RELAYGUARD_DISTINCT_DOMAIN_CAP: '10', RELAYGUARD_GRACE_MINUTES: '60' }),
