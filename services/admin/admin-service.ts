@@ -23,7 +23,7 @@ import {
   type TenantDirectory,
   type TenantRecord,
 } from '../core/directory.js';
-import { isPublicSuffix, normalizeDomain, unicodeDomain } from '../core/domain-name.js';
+import { isPublicSuffix, isReservedDomain, normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { effectivePolicy, type Policy, type PolicyOverrides, type WindowCounts } from '../core/policy.js';
@@ -136,6 +136,13 @@ export class AdminService {
       throw new RelayguardError(
         'INVALID_DOMAIN',
         `domain: ${normalized} is a public suffix (names under it belong to many owners); register your own domain under it`,
+        { field: 'domain' },
+      );
+    }
+    if (isReservedDomain(normalized)) {
+      throw new RelayguardError(
+        'INVALID_DOMAIN',
+        `domain: ${normalized} is under .invalid, reserved for senders without a domain; it cannot be registered`,
         { field: 'domain' },
       );
     }

@@ -9,7 +9,7 @@
 // no year) or by Postfix's own maillog_file (RFC 3339 `2026-11-28T09:00:01.123456+00:00 host ...`).
 // Malformed or partial input is counted by kind, never fatal.
 import type { MessageSubmitted, RelayPath } from '../core/contracts.generated.js';
-import { domainOfAddress } from '../core/domain-name.js';
+import { domainOfAddress, SENDERLESS, senderDomainOf } from '../core/domain-name.js';
 import { isRelayguardError } from '../core/errors.js';
 
 export interface ResolvedClient {
@@ -30,7 +30,10 @@ export type PostfixProblem =
   | 'no-qmgr'
   /** The client address belongs to no configured connector or mapping. */
   | 'unresolved-client'
-  /** An envelope sender without a usable domain: the event carries the null sender, as the policy server's does. */
+  /**
+   * An envelope sender without a usable domain: the event carries its stand-in domain (address-literal.invalid,
+   * unparsable-sender.invalid), as the policy server's does, and it counts as unregistered.
+   */
   | 'invalid-sender';
 
 export const POSTFIX_PROBLEMS: readonly PostfixProblem[] = [
@@ -178,13 +181,12 @@ export class PostfixLogParser {
       return this.#problem('unresolved-client', lineNumber);
     }
     this.#messages++;
-    let envelopeSenderDomain: string | null;
-    try {
-      envelopeSenderDomain = domainOfAddress(from[1]!, 'sender');
-    } catch (error) {
-      if (!isRelayguardError(error)) throw error;
-      // As the policy server publishes it: the null sender, counted by the scorer as `unknown`.
-      envelopeSenderDomain = null;
+    // As the policy server publishes it: an address literal or an unparsable sender under its stand-in domain.
+    const envelopeSenderDomain = senderDomainOf(from[1]!, 'sender');
+    if (
+      envelopeSenderDomain === SENDERLESS.addressLiteral ||
+      envelopeSenderDomain === SENDERLESS.unparsable
+    ) {
       this.#problem('invalid-sender', lineNumber);
     }
     return {

@@ -1,6 +1,6 @@
 // Which domain a message is "from", and whether that domain is one the tenant registered.
 import type { MessageSubmitted, RelayPath } from './contracts.generated.js';
-import { normalizeDomain } from './domain-name.js';
+import { normalizeDomain, SENDERLESS } from './domain-name.js';
 import { RelayguardError } from './errors.js';
 
 /**
@@ -43,7 +43,10 @@ export function classify(
 export interface ValidMessage {
   readonly tenantId: string;
   readonly occurredAt: number;
-  /** Envelope sender domain, or header From domain for the null sender, normalized; null when neither. */
+  /**
+   * Envelope sender domain, or header From domain for the null sender, normalized; SENDERLESS.nullSender when
+   * neither. (Null only in messages built by hand: every validated message names a domain.)
+   */
   readonly senderDomain: string | null;
   readonly relayPath: RelayPath;
   readonly connectorId: string | null;
@@ -59,12 +62,14 @@ export function validateMessage(event: MessageSubmitted): ValidMessage {
       field: 'occurredAt',
     });
   }
+  // A bounce without a header From names no domain: it counts under its stand-in, so a flood of null-sender
+  // mail is scored like any unregistered flood (DESIGN.md, "Sender domain").
   const senderDomain =
     event.envelopeSenderDomain !== null && event.envelopeSenderDomain !== ''
       ? normalizeDomain(event.envelopeSenderDomain, 'envelopeSenderDomain')
       : event.headerFromDomain !== null && event.headerFromDomain !== ''
         ? normalizeDomain(event.headerFromDomain, 'headerFromDomain')
-        : null;
+        : SENDERLESS.nullSender;
   return {
     tenantId: event.tenantId,
     occurredAt: event.occurredAt,

@@ -36,25 +36,23 @@ export function replyLine(
   return 'code' in answer ? `${answer.code} ${answer.enhancedCode} ${answer.text}` : 'DUNNO';
 }
 
-/** A sender whose domain part is not a valid domain name: it can never be one of the tenant's domains. */
-export const INVALID_SENDER_DOMAIN: unique symbol = Symbol('invalid sender domain');
-
 /**
- * `senderDomain` is the normalized envelope (or header From) domain; null when the message has none;
- * INVALID_SENDER_DOMAIN when it has one that does not normalize, so a blocked tenant cannot slip spam through
- * with an address literal or a malformed domain.
+ * `senderDomain` is what `senderDomainOf` gives for the envelope sender (or header From): the normalized domain,
+ * a SENDERLESS stand-in for an address literal or an unparsable address (never registered, so a blocked tenant
+ * cannot slip spam through in such a form), or null for the null sender. A blocked tenant's null-sender mail is
+ * answered `null-sender` here; the enforcer lets only a trickle of it through (bounces flow, a flood does not).
  */
-export function decide(
-  directory: TenantDirectory,
-  tenantId: string,
-  senderDomain: string | null | typeof INVALID_SENDER_DOMAIN,
-): Decision {
+export function decide(directory: TenantDirectory, tenantId: string, senderDomain: string | null): Decision {
   const record = directory.tenant(tenantId);
   if (!record?.block) return { action: 'ACCEPT', reason: 'not-blocked' };
   if (!isEnforcedBlock(record)) return { action: 'ACCEPT', reason: 'monitor-mode' };
-  // A bounce (null sender, no header From) cannot be attributed to a domain: it is not spam from one.
   if (senderDomain === null) return { action: 'ACCEPT', reason: 'null-sender' };
-  if (senderDomain !== INVALID_SENDER_DOMAIN && isRegistered(directory, tenantId, senderDomain))
+  if (isRegistered(directory, tenantId, senderDomain))
     return { action: 'ACCEPT', reason: 'registered-domain' };
-  return { action: 'REJECT', ...BLOCK_REPLY, blockId: record.block.blockId };
+  return blocked(record.block.blockId);
+}
+
+/** The rejection of a blocked tenant's mail. */
+export function blocked(blockId: string): Decision {
+  return { action: 'REJECT', ...BLOCK_REPLY, blockId };
 }

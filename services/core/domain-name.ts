@@ -143,6 +143,37 @@ export function domainOfAddress(address: string, field = 'address'): string | nu
   return normalizeDomain(bare.slice(at + 1), field);
 }
 
+/**
+ * Stand-ins for sender forms that name no domain of their own, under the reserved `.invalid` top-level domain
+ * (RFC 6761: never registered, never resolved), so nobody can register or verify them. Each counts as one
+ * unregistered sender domain: a flood in any of these forms is scored like a flood from one unregistered domain.
+ */
+export const SENDERLESS = {
+  /** The null sender (`<>`, bounces) without a header From. */
+  nullSender: 'null-sender.invalid',
+  /** An address literal: `user@[192.0.2.1]`, `user@[IPv6:2001:db8::1]` (RFC 5321 §4.1.3). */
+  addressLiteral: 'address-literal.invalid',
+  /** Anything else that is not local@domain with a valid domain. */
+  unparsable: 'unparsable-sender.invalid',
+} as const;
+
+/** Whether a normalized domain is reserved as never registrable (`.invalid`, where SENDERLESS lives). */
+export function isReservedDomain(ascii: string): boolean {
+  return ascii === 'invalid' || ascii.endsWith('.invalid');
+}
+
+/**
+ * The domain a sender address is scored and decided by: its normalized domain, null for the null sender, and
+ * for an address literal or an unparsable address the SENDERLESS stand-in (never an error, never nothing).
+ */
+export function senderDomainOf(address: string, field = 'sender'): string | null {
+  try {
+    return domainOfAddress(address, field);
+  } catch {
+    return /@\[[^\]]*\]>?\s*$/.test(address) ? SENDERLESS.addressLiteral : SENDERLESS.unparsable;
+  }
+}
+
 /** Error messages quote input; cap and sanitize it so a hostile value cannot flood or forge log lines. */
 export function printable(value: string): string {
   const cleaned = value.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');

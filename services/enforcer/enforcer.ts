@@ -2,16 +2,16 @@
 // connectors) and decides without a network round trip. Until it has caught up with the compacted topics it
 // answers with the configured fallback, and counts it. For Postfix fleets it also publishes MessageSubmitted.
 import type { MessageSubmitted } from '../core/contracts.generated.js';
-import { type Decision, decide, INVALID_SENDER_DOMAIN } from '../core/decision.js';
+import { blocked, type Decision, decide } from '../core/decision.js';
 import type { TenantDirectory } from '../core/directory.js';
-import { domainOfAddress } from '../core/domain-name.js';
-import { isRelayguardError } from '../core/errors.js';
+import { senderDomainOf } from '../core/domain-name.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
 import type { SubmittedMessage } from '../sdk/message.js';
 import { MessagePublisher } from '../sdk/publisher.js';
+import { BounceAllowance } from './bounce-allowance.js';
 
 export interface DecisionQuery {
   /** The tenant, when the relay knows it; otherwise it is resolved from the client address or certificate. */
@@ -45,15 +45,19 @@ export interface EnforcerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly notReadyFallback: 'accept' | 'tempfail';
+  /** Null-sender messages a blocked tenant may still relay per hour (RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR). */
+  readonly blockedBouncesPerHour: number;
 }
 
 export class Enforcer {
   readonly #deps: EnforcerDeps;
   readonly #publisher: MessagePublisher;
   #ready = false;
+  readonly #bounces: BounceAllowance;
 
   constructor(deps: EnforcerDeps) {
     this.#deps = deps;
+    this.#bounces = new BounceAllowance(deps.blockedBouncesPerHour);
     // Linger 0: the END-OF-MESSAGE requests that arrive in one tick share one publish, and no request waits
     // for a timer; under load, batches grow while the previous one is being written.
     this.#publisher = new MessagePublisher({
@@ -93,7 +97,8 @@ export class Enforcer {
 
   /**
    * Throws a RelayguardError (INVALID_ADDRESS, INVALID_DOMAIN for the certificate domain) for a client that
-   * cannot be resolved. A sender whose domain is not a valid domain name is decided as unregistered.
+   * cannot be resolved. A sender whose domain is not a valid domain name (an address literal, a broken name)
+   * is decided as unregistered.
    */
   decide(query: DecisionQuery, stage: string): DecisionAnswer {
     const { metrics } = this.#deps;
@@ -127,8 +132,13 @@ export class Enforcer {
       this.#deps.metrics.unknownClients.inc();
       return { action: 'ACCEPT', reason: 'unknown-client' };
     }
-    const senderDomain = senderDomainOf(query.sender, query.headerFrom);
-    const decision = decide(this.#deps.directory, client.tenantId, senderDomain);
+    const senderDomain =
+      senderDomainOf(query.sender) ??
+      (query.headerFrom ? senderDomainOf(query.headerFrom, 'headerFrom') : null);
+    const decision = this.#withBounceAllowance(
+      decide(this.#deps.directory, client.tenantId, senderDomain),
+      client.tenantId,
+    );
     const { tenantId } = client;
     const connectorId = client.connector?.connectorId ?? null;
     // Built field by field, not spread: this runs for every relay request, and a spread of the two decision
@@ -144,6 +154,14 @@ export class Enforcer {
           tenantId,
           connectorId,
         };
+  }
+
+  /** A blocked tenant's null-sender mail is accepted while its bounce allowance lasts, then rejected. */
+  #withBounceAllowance(decision: Decision, tenantId: string): Decision {
+    if (decision.action !== 'ACCEPT' || decision.reason !== 'null-sender') return decision;
+    if (this.#bounces.take(tenantId, this.#deps.clock.now())) return decision;
+    this.#deps.metrics.bouncesOverAllowance.inc();
+    return blocked(this.#deps.directory.tenant(tenantId)!.block!.blockId);
   }
 
   /**
@@ -175,19 +193,5 @@ export class Enforcer {
   /** Delivers the events still being batched; later submits fail with PUBLISHER_CLOSED. */
   close(): Promise<void> {
     return this.#publisher.close();
-  }
-}
-
-function senderDomainOf(
-  sender: string,
-  headerFrom: string | undefined,
-): string | null | typeof INVALID_SENDER_DOMAIN {
-  try {
-    return (
-      domainOfAddress(sender, 'sender') ?? (headerFrom ? domainOfAddress(headerFrom, 'headerFrom') : null)
-    );
-  } catch (error) {
-    if (isRelayguardError(error) && error.code === 'INVALID_DOMAIN') return INVALID_SENDER_DOMAIN;
-    throw error;
   }
 }

@@ -2,7 +2,7 @@
 // one MessageSubmitted for the accepted message. Every other protocol state is none of our business (DUNNO).
 // Attribute names and meanings: Postfix's SMTPD_POLICY_README.
 import { replyLine } from '../core/decision.js';
-import { domainOfAddress, normalizeDomain } from '../core/domain-name.js';
+import { normalizeDomain } from '../core/domain-name.js';
 import { isRelayguardError } from '../core/errors.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Enforcer } from './enforcer.js';
@@ -71,7 +71,7 @@ export class PolicyHandler {
       tenantId: resolved.tenantId,
       connectorId: resolved.connector.connectorId,
       relayPath: resolved.connector.relayPath,
-      sender: usableSender(request.get('sender') ?? ''),
+      sender: request.get('sender') ?? '',
       clientAddress: query.clientAddress,
       queueId,
       relayHost: request.get('policy_context') || relayHost,
@@ -100,20 +100,6 @@ function client(request: PolicyRequest): { clientAddress?: string; certificateDo
     return { clientAddress, certificateDomain: normalizeDomain(decodeXtext(subject), 'ccert_subject') };
   } catch {
     return { clientAddress };
-  }
-}
-
-/**
- * The event carries the sender's domain. One that does not normalize (an address literal, a broken name) is
- * published as the null sender, so the scorer counts the message as `unknown` rather than dead-lettering it;
- * the decision at RCPT already treated it as unregistered.
- */
-function usableSender(sender: string): string {
-  try {
-    domainOfAddress(sender, 'sender');
-    return sender;
-  } catch {
-    return '';
   }
 }
 

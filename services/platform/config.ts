@@ -268,6 +268,8 @@ const EnvSchema = z
     RELAYGUARD_DNS_TIMEOUT_MS: numeric(3_000, { min: 100, max: 60_000 }),
     // How often verified domains are looked up again (0: never); a lost record is reported, not enforced.
     RELAYGUARD_DNS_RECHECK_HOURS: numeric(24, { min: 0, fraction: true }),
+    // Bounces (null sender) a blocked tenant may still relay per hour and enforcer: they flow, a flood does not.
+    RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR: numeric(100, { min: 0 }),
     RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(120, { min: 0 }),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
@@ -432,6 +434,8 @@ export interface Config {
   };
   readonly maxClockSkewMs: number;
   readonly notReadyFallback: 'accept' | 'tempfail';
+  /** Null-sender messages a blocked tenant may still relay per hour, per enforcer. */
+  readonly blockedBouncesPerHour: number;
   readonly partitions: number;
   /** The scorer's window cache bound (tenants) and how often it saves dirty windows and commits (0: per batch). */
   readonly scorer: { readonly windowCacheTenants: number; readonly commitIntervalMs: number };
@@ -535,6 +539,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }),
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
+    blockedBouncesPerHour: e.RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR,
     partitions: e.RELAYGUARD_PARTITIONS,
     scorer: Object.freeze({
       windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,

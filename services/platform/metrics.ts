@@ -119,6 +119,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly bouncesOverAllowance = new Counter({
+    name: 'relayguard_blocked_bounces_rejected_total',
+    help: "Null-sender messages of blocked tenants rejected because the tenant's hourly bounce allowance was spent.",
+    registers: [this.registry],
+  });
+
   readonly domainVerificationLost = new Gauge({
     name: 'relayguard_domain_verification_lost',
     help: 'Verified accepted domains whose TXT record was missing at the last re-check (still registered).',

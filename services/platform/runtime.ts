@@ -168,6 +168,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         ...common,
         logger: logger.child({ component: 'enforcer' }),
         notReadyFallback: config.notReadyFallback,
+        blockedBouncesPerHour: config.blockedBouncesPerHour,
       })
     : undefined;
   const admin = wants.has('admin')

@@ -1,7 +1,7 @@
 // What a relay knows about a message it accepted, and the MessageSubmitted event built from it. Only domains
 // leave the relay: the local parts of the sender and header From addresses are dropped here, before encoding.
 import type { MessageSubmitted, RelayPath } from '../core/contracts.generated.js';
-import { domainOfAddress } from '../core/domain-name.js';
+import { senderDomainOf } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 
 export interface SubmittedMessage {
@@ -28,8 +28,8 @@ export interface SubmittedMessage {
 }
 
 /**
- * Builds the event. Throws a RelayguardError naming the field: INVALID_DOMAIN for an unusable address,
- * MISSING_FIELD without the message's identity (a random id would count every retry again).
+ * Builds the event. Throws a RelayguardError naming the field, MISSING_FIELD, without the message's identity
+ * (a random id would count every retry again).
  */
 export function toMessageSubmitted(message: SubmittedMessage, now: number): MessageSubmitted {
   for (const field of ['queueId', 'relayHost'] as const) {
@@ -41,8 +41,10 @@ export function toMessageSubmitted(message: SubmittedMessage, now: number): Mess
       );
     }
   }
-  const envelopeSenderDomain = domainOfAddress(message.sender, 'sender');
-  const headerFromDomain = message.headerFrom ? domainOfAddress(message.headerFrom, 'headerFrom') : null;
+  // An address literal or unparsable sender is published under its stand-in domain, never dropped: every
+  // sender form is scored (services/core/domain-name.ts, SENDERLESS).
+  const envelopeSenderDomain = senderDomainOf(message.sender, 'sender');
+  const headerFromDomain = message.headerFrom ? senderDomainOf(message.headerFrom, 'headerFrom') : null;
   return {
     eventId: `${message.relayHost}/${message.queueId}`,
     tenantId: message.tenantId,

@@ -331,6 +331,7 @@ describe('policy server limits and failures', () => {
       logger: silentLogger,
       metrics,
       notReadyFallback: 'tempfail',
+      blockedBouncesPerHour: 100,
     });
     const server = await startPolicyServer({
       enforcer,

@@ -185,3 +185,70 @@ describe('tenant isolation: relays', () => {
     assert.equal(statuses.filter((status) => status === 409).length, 5, String(statuses));
   });
 });
+
+describe('tenant isolation: sender forms that used to go unscored (reproduction 5)', () => {
+  let harness: EnforcementHarness;
+  let relay: PolicyClient;
+
+  before(async () => {
+    harness = await startEnforcement({ env: { RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR: '2' } });
+    const { driver } = harness;
+    const tenants = [
+      ['bounces', '100.64.1.0/24'],
+      ['literals', '100.64.2.0/24'],
+      ['junk', '100.64.3.0/24'],
+    ] as const;
+    for (const [tenantId, senderIpRange] of tenants) {
+      await onboard(driver, {
+        tenantId,
+        acceptedDomain: `${tenantId}.example`,
+        senderIpRange,
+        policy: blockAfter(3),
+      });
+    }
+    relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
+  });
+  after(async () => {
+    relay.close();
+    await harness.stop();
+  });
+
+  /** Three accepted messages in one sender form from one tenant's relay, then wait for that tenant's block. */
+  const floodAndBlock = async (tenantId: string, clientAddress: string, sender: (i: number) => string) => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await relay.request(endOfMessage(clientAddress, sender(i), `${tenantId}-${i}`)), 'DUNNO');
+    }
+    await harness.driver.settle();
+    await waitFor(() => harness.driver.runtime.directory.tenant(tenantId)?.block, {
+      description: `${tenantId} to be blocked`,
+    });
+  };
+
+  it('counts null-sender mail without a header From, and lets a blocked tenant relay only a trickle of it', async () => {
+    await floodAndBlock('bounces', '100.64.1.9', () => '');
+    const evidence = harness.driver.runtime.directory.tenant('bounces')!.block!.evidence;
+    assert.deepEqual(
+      evidence.topDomains.map((entry) => entry.domain),
+      ['null-sender.invalid'],
+    );
+    // Bounces still flow while the tenant is blocked, up to its allowance (2 an hour here); a flood does not.
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await relay.request(rcpt('100.64.1.9', '')));
+    assert.deepEqual(answers, ['DUNNO', 'DUNNO', REJECT, REJECT]);
+    assert.equal(
+      await relay.request(rcpt('100.64.1.9', 'it@bounces.example')),
+      'DUNNO',
+      'registered mail flows',
+    );
+  });
+
+  it('counts address-literal senders, and rejects them while the tenant is blocked', async () => {
+    await floodAndBlock('literals', '100.64.2.9', (i) => `x@[192.0.2.${i}]`);
+    assert.equal(await relay.request(rcpt('100.64.2.9', 'x@[192.0.2.200]')), REJECT);
+  });
+
+  it('counts unparsable senders, and rejects them while the tenant is blocked', async () => {
+    await floodAndBlock('junk', '100.64.3.9', (i) => `junk-${i}`);
+    assert.equal(await relay.request(rcpt('100.64.3.9', 'junk')), REJECT);
+  });
+});

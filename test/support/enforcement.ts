@@ -142,6 +142,7 @@ export function readyEnforcer(
     logger: silentLogger,
     metrics,
     notReadyFallback: 'accept',
+    blockedBouncesPerHour: 100,
   });
   enforcer.markReady();
   return enforcer;

@@ -85,17 +85,13 @@ describe('relay SDK: MessagePublisher', () => {
     assert.ok(!bytes.includes('ceo.private'));
   });
 
-  it('rejects a message with an unusable address alone, naming the field', async () => {
+  it('publishes an address literal or unparsable sender under its stand-in domain, never dropping it', async () => {
     const { log } = recordingLog();
     const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
-    const good = publisher.publish(message(1));
-    await assert.rejects(publisher.publish(message(2, { sender: 'no-domain' })), (error) => {
-      assert.ok(isRelayguardError(error));
-      assert.equal(error.code, 'INVALID_DOMAIN');
-      assert.equal(error.field, 'sender');
-      return true;
-    });
-    assert.equal((await good).queueId, 'Q1');
+    const literal = await publisher.publish(message(1, { sender: 'x@[192.0.2.7]' }));
+    const broken = await publisher.publish(message(2, { sender: 'no-domain' }));
+    assert.equal(literal.envelopeSenderDomain, 'address-literal.invalid');
+    assert.equal(broken.envelopeSenderDomain, 'unparsable-sender.invalid');
   });
 
   it('gives a message the same event id on every retry, and refuses one without its identity', async () => {

@@ -130,7 +130,7 @@ Nov 28 09:00:11 relay1 postfix/qmgr[1900]: BC8191C0050: from=<a@acme.example>, s
     assert.deepEqual(
       events.map((e) => [e.queueId, e.envelopeSenderDomain]),
       [
-        ['AB7081C0049', null],
+        ['AB7081C0049', 'unparsable-sender.invalid'],
         ['BC8191C0050', 'acme.example'],
       ],
     );
