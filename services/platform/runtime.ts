@@ -151,8 +151,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const wants = new Set(options.services);
   const common = { log: adapters.log, codec: adapters.codec, directory, clock, metrics };
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
-  // fix, not an outage to retry.
-  await adapters.store.verify?.();
+  // fix, not an outage to retry. Only where the windows are used: an enforcer answers relays without Redis.
+  if (wants.has('scorer') || wants.has('admin')) await adapters.store.verify?.();
 
   const feed: Subscription = await startDirectoryFeed({
     ...common,
