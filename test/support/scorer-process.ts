@@ -18,7 +18,7 @@ export interface ServiceProcess {
 /** Starts `relayguard <service>` with `env` (e.g. a ProductionStack's) on an ephemeral HTTP port. */
 export async function startServiceProcess(
   env: Readonly<Record<string, string>>,
-  service: 'scorer' | 'enforcer' | 'admin' | 'all' = 'scorer',
+  service: 'scorer' | 'enforcer' | 'admin' | 'webhooks' | 'all' = 'scorer',
 ): Promise<ServiceProcess> {
   const proc = await spawnTethered(
     process.execPath,

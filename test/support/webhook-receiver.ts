@@ -13,6 +13,8 @@ export interface ReceivedWebhook {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly verdict: WebhookVerdict;
+  /** What the receiver answered. */
+  readonly status: number;
   /** performance.now() when it arrived. */
   readonly at: number;
 }
@@ -49,7 +51,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
         body,
       });
       const status = receiver.answer(received.length);
-      received.push({ headers: req.headers, body, verdict, at: performance.now() });
+      received.push({ headers: req.headers, body, verdict, status, at: performance.now() });
       res.writeHead(status).end();
     });
   });

@@ -1,0 +1,96 @@
+// The webhook fault row: `relayguard webhooks` processes on the production components (the real Kafka broker,
+// the Schema Registry double, Redis) while the receiver is down, the first deliverer SIGKILLed in the middle of
+// its retries. Every block and unblock reaches the receiver at least once, each tenant's in order, none lost.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import { Topics } from '../../services/core/topics.js';
+import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { blockedEvent, reblockId, unblockedEvent } from '../support/block-events.js';
+import { readRecords } from '../support/enforcement.js';
+import { startProductionStack } from '../support/production-stack.js';
+import { startServiceProcess } from '../support/scorer-process.js';
+import { cleanupStack, waitFor } from '../support/tether.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
+
+const RECEIVER_DOWN_MS = 15_000;
+
+describe('webhooks: receiver down, deliverer SIGKILLed mid-delivery', () => {
+  it('delivers every event at least once, in order per tenant, none lost', async (t) => {
+    const defer = cleanupStack(t);
+    const stack = await startProductionStack();
+    defer(() => stack.stop());
+    const secret = `whsec-${randomUUID()}`;
+    const receiver = await startWebhookReceiver(secret);
+    defer(() => receiver.stop());
+    let up = false;
+    receiver.answer = () => (up ? 200 : 503);
+
+    const tenants = ['contoso', 'fabrikam', 'tailspin'];
+    const published: TenantBlockEvent[] = tenants.flatMap((tenant) => [
+      blockedEvent(tenant, `${tenant}@2026-12-01T09:00Z`),
+      unblockedEvent(tenant, `${tenant}@2026-12-01T09:00Z`),
+      blockedEvent(tenant, reblockId(tenant)),
+    ]);
+    const config = loadConfig(stack.env);
+    const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
+    defer(() => log.close());
+    const codec = new RegistryCodec(config.schemaRegistry!);
+    await log.publish(
+      Topics.tenantBlocks,
+      await Promise.all(
+        published.map(async (event) => ({
+          key: event.tenantId,
+          value: await codec.encode(Topics.tenantBlocks, event),
+        })),
+      ),
+    );
+
+    const env = {
+      ...stack.env,
+      RELAYGUARD_WEBHOOKS: JSON.stringify([{ id: 'ops', url: receiver.url, secret }]),
+      RELAYGUARD_WEBHOOK_ALLOW_PRIVATE: 'true',
+      RELAYGUARD_WEBHOOK_MAX_ATTEMPTS: '20',
+    };
+    const first = await startServiceProcess(env, 'webhooks');
+    defer(() => first.process.kill());
+    await waitFor(() => receiver.received.length >= 2, {
+      description: 'the first deliverer retrying',
+      timeoutMs: 60_000,
+    });
+    const killed = await first.process.kill();
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const second = await startServiceProcess(env, 'webhooks');
+    defer(() => second.process.stop());
+    await new Promise((resolve) => setTimeout(resolve, RECEIVER_DOWN_MS));
+    up = true;
+
+    const delivered = () => receiver.received.filter((request) => request.status === 200);
+    const keys = () => new Set(delivered().map((request) => request.headers['idempotency-key']));
+    await waitFor(() => keys().size === published.length, {
+      description: `all ${published.length} events delivered`,
+      timeoutMs: 120_000,
+    });
+    assert.ok(receiver.received.every((request) => request.verdict.valid));
+    for (const tenant of tenants) {
+      const firstArrivals = [
+        ...new Set(
+          delivered()
+            .filter((request) => JSON.parse(request.body).subject === tenant)
+            .map((request) => request.headers['idempotency-key']),
+        ),
+      ];
+      assert.deepEqual(
+        firstArrivals,
+        published.filter((event) => event.tenantId === tenant).map((event) => event.eventId),
+        tenant,
+      );
+    }
+    assert.deepEqual(await readRecords(log, Topics.webhooksDlq), []);
+  });
+});
