@@ -380,11 +380,28 @@ export class AdminService {
         { field: 'senderIpRanges' },
       );
     }
-    if (actor.role !== 'OPERATOR') this.#checkRangeWidths(ranges);
+    if (actor.role !== 'OPERATOR') {
+      this.#checkRangeWidths(ranges);
+      this.#checkRelayPath(tenantId, connectorId, input.relayPath);
+    }
     return this.#claims(async () => {
       this.#checkClaims(tenantId, connectorId, ranges, certificate);
       return this.#publishConnector(actor, tenantId, connectorId, input, ranges, certificate);
     });
+  }
+
+  /**
+   * FORWARDED mail weighs 0 by default: a tenant administrator who could mark a connector FORWARDED could exempt
+   * its own spam. Only an operator sets it; a connector an operator made FORWARDED may be saved as it is.
+   */
+  #checkRelayPath(tenantId: string, connectorId: string, relayPath: RelayPath): void {
+    if (relayPath !== 'FORWARDED') return;
+    if (this.#deps.directory.connector(tenantId, connectorId)?.relayPath === 'FORWARDED') return;
+    throw new RelayguardError(
+      'OPERATOR_ONLY',
+      'relayPath: only an operator may mark a connector FORWARDED (its unregistered mail is allowed); ask an operator to review it',
+      { field: 'relayPath' },
+    );
   }
 
   #checkRangeWidths(ranges: readonly IpRange[]): void {

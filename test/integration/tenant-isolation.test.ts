@@ -172,6 +172,34 @@ describe('tenant isolation: relays', () => {
     );
   });
 
+  it('lets only an operator mark a connector FORWARDED, whose unregistered mail weighs 0 (reproduction 4)', async () => {
+    const exempt = await put(TOKENS.acmeAdmin, 'acme', 'acme-connector', {
+      relayPath: 'FORWARDED',
+      senderIpRanges: ['192.0.2.0/24'],
+    });
+    assert.equal(exempt.statusCode, 403);
+    assert.equal(exempt.json().error, 'OPERATOR_ONLY');
+    assert.equal(exempt.json().field, 'relayPath');
+    assert.equal(harness.driver.runtime.directory.connector('acme', 'acme-connector')?.relayPath, 'ONPREM');
+    const created = await put(TOKENS.acmeAdmin, 'acme', 'new-forwarder', {
+      relayPath: 'FORWARDED',
+      senderIpRanges: ['192.0.2.64/26'],
+    });
+    assert.equal(created.statusCode, 403);
+    // An operator's FORWARDED connector stays so when the tenant saves it again.
+    const reviewed = await put(TOKENS.operator, 'acme', 'forwarder', {
+      relayPath: 'FORWARDED',
+      senderIpRanges: ['192.0.2.64/26'],
+    });
+    assert.equal(reviewed.statusCode, 201);
+    const resaved = await put(TOKENS.acmeAdmin, 'acme', 'forwarder', {
+      relayPath: 'FORWARDED',
+      senderIpRanges: ['192.0.2.64/26'],
+      enabled: false,
+    });
+    assert.equal(resaved.statusCode, 200);
+  });
+
   it('lets exactly one of many concurrent claims on one range win, whichever tenants make them', async () => {
     const claims = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
