@@ -9,9 +9,10 @@ import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
-import type { SubmittedMessage } from '../sdk/message.js';
+import { type SubmittedMessage, toMessageSubmitted } from '../sdk/message.js';
 import { MessagePublisher } from '../sdk/publisher.js';
 import { BounceAllowance } from './bounce-allowance.js';
+import type { MessageSpool, SpoolFullAction } from './message-spool.js';
 
 export interface DecisionQuery {
   /** The tenant, when the relay knows it; otherwise it is resolved from the client address or certificate. */
@@ -47,7 +48,14 @@ export interface EnforcerDeps {
   readonly notReadyFallback: 'accept' | 'tempfail';
   /** Null-sender messages a blocked tenant may still relay per hour (RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR). */
   readonly blockedBouncesPerHour: number;
+  /** With a spool, a submit resolves once the event is on local disk; without, once the event log has it. */
+  readonly spool?: MessageSpool;
 }
+
+/** A submitted message's fate: durable (in the event log, or in the spool on its way there), or refused. */
+export type Submission =
+  | { readonly outcome: 'published' | 'spooled'; readonly event: MessageSubmitted }
+  | { readonly outcome: 'spool-full'; readonly action: SpoolFullAction };
 
 export class Enforcer {
   readonly #deps: EnforcerDeps;
@@ -165,24 +173,30 @@ export class Enforcer {
   }
 
   /**
-   * Publishes one MessageSubmitted for a message the relay accepted; resolves once it is durably written.
-   * Concurrent calls are batched into one publish.
+   * Publishes one MessageSubmitted for a message the relay accepted; resolves once it is durably written: in the
+   * spool when there is one (concurrent calls share one fsync), else in the event log (concurrent calls share
+   * one publish). A full spool resolves at once with the configured action, counted.
    */
-  async submit(message: SubmittedMessage): Promise<MessageSubmitted> {
-    const { metrics, logger } = this.#deps;
+  async submit(message: SubmittedMessage): Promise<Submission> {
+    const { spool, metrics } = this.#deps;
+    if (!spool) return { outcome: 'published', event: await this.#publish(message) };
+    const event = toMessageSubmitted(message, this.#deps.clock.now());
+    const written = spool.append(event);
+    if (written === false) {
+      metrics.spoolFull.inc({ action: spool.whenFull });
+      return { outcome: 'spool-full', action: spool.whenFull };
+    }
+    await written;
+    this.#logSubmitted(event);
+    return { outcome: 'spooled', event };
+  }
+
+  async #publish(message: SubmittedMessage): Promise<MessageSubmitted> {
+    const { metrics } = this.#deps;
     try {
       const event = await this.#publisher.publish(message);
       metrics.eventsProduced.inc({ topic: Topics.messageSubmitted, outcome: 'ok' });
-      // The first link of the correlation chain: relay queue id -> event id (-> the block that event triggers).
-      logger.debug(
-        {
-          topic: Topics.messageSubmitted,
-          tenantId: event.tenantId,
-          queueId: event.queueId,
-          eventId: event.eventId,
-        },
-        'message submitted',
-      );
+      this.#logSubmitted(event);
       return event;
     } catch (error) {
       metrics.eventsProduced.inc({ topic: Topics.messageSubmitted, outcome: 'error' });
@@ -190,8 +204,25 @@ export class Enforcer {
     }
   }
 
-  /** Delivers the events still being batched; later submits fail with PUBLISHER_CLOSED. */
-  close(): Promise<void> {
-    return this.#publisher.close();
+  /** The first link of the correlation chain: relay queue id -> event id (-> the block that event triggers). */
+  #logSubmitted(event: MessageSubmitted): void {
+    this.#deps.logger.debug(
+      {
+        topic: Topics.messageSubmitted,
+        tenantId: event.tenantId,
+        queueId: event.queueId,
+        eventId: event.eventId,
+      },
+      'message submitted',
+    );
+  }
+
+  /**
+   * Delivers the events still being batched; later submits fail with PUBLISHER_CLOSED. The spool keeps what it
+   * has not delivered yet for the next start.
+   */
+  async close(): Promise<void> {
+    await this.#publisher.close();
+    await this.#deps.spool?.close();
   }
 }

@@ -11,6 +11,11 @@ import type { PolicyRequest } from './policy-protocol.js';
 /** The SMTP protocol states Postfix asks in; anything else is labelled `other` (label values stay bounded). */
 const STAGES = new Set(['CONNECT', 'EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'END-OF-MESSAGE', 'VRFY', 'ETRN']);
 
+/**
+ * access(5): at END-OF-MESSAGE, DEFER_IF_PERMIT turns the message's acceptance into a 450 the client retries.
+ */
+export const SPOOL_FULL_DEFER = 'DEFER_IF_PERMIT 4.3.5 Service temporarily unavailable, try again later';
+
 /** A request that is well-formed text but not a Postfix SMTPD access policy request relayguard can answer. */
 export class InvalidPolicyRequest extends Error {
   override readonly name = 'InvalidPolicyRequest';
@@ -67,7 +72,7 @@ export class PolicyHandler {
     // The message's identity makes the event id (a retried publish is counted once): Postfix always sends it here.
     const queueId = request.get('queue_id');
     if (!queueId) throw new InvalidPolicyRequest('END-OF-MESSAGE without a queue_id');
-    await this.#enforcer.submit({
+    const submission = await this.#enforcer.submit({
       tenantId: resolved.tenantId,
       connectorId: resolved.connector.connectorId,
       relayPath: resolved.connector.relayPath,
@@ -79,7 +84,8 @@ export class PolicyHandler {
       recipientCount: count(request, 'recipient_count', 2 ** 31 - 1),
       sizeBytes: count(request, 'size'),
     });
-    return 'DUNNO';
+    // A full spool: the relay retries later (and the message is counted then), or relays it uncounted.
+    return submission.outcome === 'spool-full' && submission.action === 'defer' ? SPOOL_FULL_DEFER : 'DUNNO';
   }
 
   #resolve(query: ReturnType<typeof client>) {

@@ -325,7 +325,7 @@ export function postfixEndpoint(server: Pick<PolicyServer, 'host' | 'port'>): st
 function actionLabel(action: string): string {
   if (action === 'DUNNO') return 'DUNNO';
   if (action.startsWith('5')) return 'REJECT';
-  if (action.startsWith('4')) return 'DEFER';
+  if (action.startsWith('4') || action.startsWith('DEFER')) return 'DEFER';
   return 'other';
 }
 

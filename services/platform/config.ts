@@ -272,6 +272,14 @@ const EnvSchema = z
     RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR: numeric(100, { min: 0 }),
     RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: numeric(120, { min: 0 }),
     RELAYGUARD_NOT_READY_FALLBACK: z.enum(['accept', 'tempfail']).default('accept'),
+    // The enforcer's END-OF-MESSAGE event spool (docs/spool.md): off unless a directory is given.
+    RELAYGUARD_SPOOL_DIR: optionalText.refine((value) => value === undefined || value.startsWith('/'), {
+      error: 'must be an absolute path (a directory of its own for each enforcer process)',
+    }),
+    RELAYGUARD_SPOOL_MAX_BYTES: numeric(1 << 30, { min: 1 << 20, note: ' (bytes, 1 MiB at least)' }),
+    RELAYGUARD_SPOOL_FULL_ACTION: z
+      .enum(['accept', 'defer'], { error: 'must be accept or defer' })
+      .default('accept'),
     RELAYGUARD_PARTITIONS: positiveInt(12),
     RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
     // 0 saves the windows after every batch; above a minute a crash replays more than a minute of events.
@@ -397,6 +405,15 @@ export interface RedisConfig {
   readonly waitTimeoutMs: number;
 }
 
+/** The enforcer's END-OF-MESSAGE event spool (RELAYGUARD_SPOOL_*). */
+export interface SpoolConfig {
+  readonly directory: string;
+  /** Bytes of undelivered events on disk at most. */
+  readonly maxBytes: number;
+  /** What the relay is told when the spool is full: accept the message uncounted, or defer it. */
+  readonly whenFull: 'accept' | 'defer';
+}
+
 export interface Config {
   /** Embedded: every port on its in-memory adapter, in one process. */
   readonly embedded: boolean;
@@ -436,6 +453,8 @@ export interface Config {
   readonly notReadyFallback: 'accept' | 'tempfail';
   /** Null-sender messages a blocked tenant may still relay per hour, per enforcer. */
   readonly blockedBouncesPerHour: number;
+  /** The enforcer's END-OF-MESSAGE spool; undefined (off: answers wait for the event log) without a directory. */
+  readonly spool: SpoolConfig | undefined;
   readonly partitions: number;
   /** The scorer's window cache bound (tenants) and how often it saves dirty windows and commits (0: per batch). */
   readonly scorer: { readonly windowCacheTenants: number; readonly commitIntervalMs: number };
@@ -540,6 +559,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
     blockedBouncesPerHour: e.RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR,
+    spool: e.RELAYGUARD_SPOOL_DIR
+      ? Object.freeze({
+          directory: e.RELAYGUARD_SPOOL_DIR,
+          maxBytes: e.RELAYGUARD_SPOOL_MAX_BYTES,
+          whenFull: e.RELAYGUARD_SPOOL_FULL_ACTION,
+        })
+      : undefined,
     partitions: e.RELAYGUARD_PARTITIONS,
     scorer: Object.freeze({
       windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,

@@ -221,6 +221,45 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Set by the enforcer's event spool when RELAYGUARD_SPOOL_DIR turns it on; read at each scrape. */
+  spoolDepth:
+    | (() => { readonly events: number; readonly bytes: number; readonly oldestAgeSeconds: number })
+    | undefined;
+
+  readonly spoolEvents: Gauge = new Gauge({
+    name: 'relayguard_spool_events',
+    help: 'END-OF-MESSAGE events in the enforcer spool, answered to the relay and not yet published.',
+    registers: [this.registry],
+    collect: () => this.spoolEvents.set(this.spoolDepth?.().events ?? 0),
+  });
+
+  readonly spoolBytes: Gauge = new Gauge({
+    name: 'relayguard_spool_bytes',
+    help: 'Bytes on disk of the events in the enforcer spool (bounded by relayguard_spool_max_bytes).',
+    registers: [this.registry],
+    collect: () => this.spoolBytes.set(this.spoolDepth?.().bytes ?? 0),
+  });
+
+  readonly spoolMaxBytes = new Gauge({
+    name: 'relayguard_spool_max_bytes',
+    help: 'The enforcer spool bound (RELAYGUARD_SPOOL_MAX_BYTES); 0 when the spool is off.',
+    registers: [this.registry],
+  });
+
+  readonly spoolOldestAge: Gauge = new Gauge({
+    name: 'relayguard_spool_oldest_event_age_seconds',
+    help: 'How long the oldest event in the enforcer spool has waited for the event log; 0 when it is empty.',
+    registers: [this.registry],
+    collect: () => this.spoolOldestAge.set(this.spoolDepth?.().oldestAgeSeconds ?? 0),
+  });
+
+  readonly spoolFull = new Counter({
+    name: 'relayguard_spool_full_total',
+    help: 'END-OF-MESSAGE requests met by a full enforcer spool, by the action taken (accept: relayed uncounted, defer: the relay retries later).',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'relayguard_' });

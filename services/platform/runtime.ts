@@ -7,6 +7,7 @@ import { TenantDirectory } from '../core/directory.js';
 import { RelayguardError } from '../core/errors.js';
 import { MINUTE_MS } from '../core/policy.js';
 import { Enforcer } from '../enforcer/enforcer.js';
+import { MessageSpool } from '../enforcer/message-spool.js';
 import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { systemClock } from './clock.js';
@@ -163,12 +164,25 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     await closeAdapters(adapters);
     throw error;
   });
+  const spool =
+    wants.has('enforcer') && config.spool
+      ? await MessageSpool.open({
+          ...common,
+          config: config.spool,
+          logger: logger.child({ component: 'spool' }),
+        }).catch(async (error: unknown) => {
+          await feed.stop();
+          await closeAdapters(adapters);
+          throw error;
+        })
+      : undefined;
   const enforcer = wants.has('enforcer')
     ? new Enforcer({
         ...common,
         logger: logger.child({ component: 'enforcer' }),
         notReadyFallback: config.notReadyFallback,
         blockedBouncesPerHour: config.blockedBouncesPerHour,
+        spool,
       })
     : undefined;
   const admin = wants.has('admin')
