@@ -78,6 +78,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly windowCacheExpiredSaves = new Counter({
+    name: 'relayguard_window_cache_expired_saves_total',
+    help: 'Cached windows whose Redis key had expired (or was evicted) when saved: written afresh, the partition kept.',
+    registers: [this.registry],
+  });
+
   readonly windowCacheTenants = new Gauge({
     name: 'relayguard_window_cache_tenants',
     help: 'Tenants whose windows the scorer window cache holds.',

@@ -14,9 +14,11 @@ import type { Policy } from '../core/policy.js';
 import { BatchFold, type BlockTrigger, type PositionedMessage, type TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import { emptyWindow, type TenantWindow, windowVersion } from '../core/windows.js';
+import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type {
+  Clock,
   EventLog,
   LogRecord,
   OutgoingRecord,
@@ -49,6 +51,8 @@ export interface ScorerDeps {
   readonly maxBatchSize?: number;
   /** Most tenants' windows kept between batches (least recently used go first, saved if dirty). */
   readonly windowCacheTenants?: number;
+  /** Processing time, to load again cached windows whose store keys are about to expire (`store.ttlMs`). */
+  readonly clock?: Clock;
   /**
    * Write-behind: dirty windows are saved, and the offsets they cover committed, at most this often (the
    * subscription calls flush). 0, the default for direct handleBatch callers: saved at the end of every batch.
@@ -57,6 +61,15 @@ export interface ScorerDeps {
 }
 
 export const DEFAULT_WINDOW_CACHE_TENANTS = 50_000;
+
+/**
+ * How long a clean cached window is trusted without a load or save: the store's key TTL less a margin that covers
+ * a batch and the write-behind interval before its save, so the save lands while the key still holds the version
+ * it is conditional on.
+ */
+function windowCacheMaxAgeMs(ttlMs: number, commitIntervalMs: number): number {
+  return Math.max(0, ttlMs - Math.max(2 * commitIntervalMs, Math.ceil(ttlMs / 10)));
+}
 
 /** What the fold reads about tenants, from the materialized directory (the benchmarks score with it too). */
 export function scoringContext(directory: TenantDirectory): TenantContext {
@@ -86,11 +99,16 @@ export class Scorer {
   /** The lifted blocks this scorer published an unblock behind, by tenant (see #reaffirmUnblocks). */
   readonly #reaffirmed = new Map<string, string>();
   #subscriptions: Subscription[] = [];
+  readonly #clock: Clock;
 
   constructor(deps: ScorerDeps) {
     this.#deps = deps;
     this.#context = scoringContext(deps.directory);
-    this.#cache = new WindowCache(deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS);
+    this.#clock = deps.clock ?? systemClock;
+    this.#cache = new WindowCache(
+      deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS,
+      windowCacheMaxAgeMs(deps.store.ttlMs, deps.commitIntervalMs ?? 0),
+    );
     this.#writeBehind = (deps.commitIntervalMs ?? 0) > 0;
   }
 
@@ -237,9 +255,16 @@ export class Scorer {
     const owned = [...tenantIds];
     if (owned.length === 0) return;
     const stored = await this.#storeLoad(owned);
-    const moved = owned.filter(
-      (tenantId) => windowVersion(stored.get(tenantId)) !== entries.get(tenantId)!.storedVersion,
-    );
+    const moved = owned.filter((tenantId) => {
+      const entry = entries.get(tenantId)!;
+      const window = stored.get(tenantId);
+      // Expired (see #expired): no other scorer wrote it since, so nothing newer than this window exists.
+      if (window === undefined && entry.persisted) {
+        this.#cache.markExpired(entry);
+        this.#deps.metrics.windowCacheExpiredSaves.inc();
+      }
+      return windowVersion(window) !== entry.storedVersion;
+    });
     if (moved.length > 0) throw conflictError(entries.get(moved[0]!)!.partition);
   }
 
@@ -248,8 +273,9 @@ export class Scorer {
     const { metrics } = this.#deps;
     const entries = new Map<string, CachedWindow>();
     const misses: string[] = [];
+    const now = this.#clock.now();
     for (const tenantId of tenantIds) {
-      const entry = this.#cache.get(tenantId);
+      const entry = this.#cache.get(tenantId, now);
       if (entry) entries.set(tenantId, entry);
       else misses.push(tenantId);
     }
@@ -259,7 +285,7 @@ export class Scorer {
     const loaded = await this.#storeLoad(misses);
     for (const tenantId of misses) {
       const window = loaded.get(tenantId);
-      entries.set(tenantId, this.#cache.add(tenantId, window ?? emptyWindow(), partition, !!window));
+      entries.set(tenantId, this.#cache.add(tenantId, window ?? emptyWindow(), partition, !!window, now));
     }
     metrics.windowCacheTenants.set(this.#cache.size);
     return entries;
@@ -287,12 +313,28 @@ export class Scorer {
   }
 
   /**
-   * One conditional write per window, one round trip. Returns the partitions of the windows the store refused:
-   * their windows are dropped and their next batch refused, so they are rescored from the last commit.
+   * Saves the windows, conditional on the versions the store last held. Returns the partitions of the windows the
+   * store refused because another scorer wrote them: their windows are dropped and their next batch refused, so
+   * they are rescored from the last commit. A window refused because its key expired is written afresh instead.
    */
   async #save(entries: readonly [string, CachedWindow][]): Promise<Set<number>> {
-    const refusedPartitions = new Set<number>();
-    if (entries.length === 0) return refusedPartitions;
+    let refused = await this.#write(entries);
+    if (refused.length > 0) {
+      const expired = await this.#expired(refused);
+      if (expired.length > 0)
+        refused = [...refused.filter((entry) => !expired.includes(entry)), ...(await this.#write(expired))];
+    }
+    const refusedPartitions = new Set(refused.map(([, entry]) => entry.partition));
+    if (refusedPartitions.size > 0) {
+      this.#dropPartitions(refusedPartitions);
+      for (const partition of refusedPartitions) this.#conflicted.add(partition);
+    }
+    return refusedPartitions;
+  }
+
+  /** One conditional write per window, one round trip; returns the windows the store refused. */
+  async #write(entries: readonly [string, CachedWindow][]): Promise<[string, CachedWindow][]> {
+    if (entries.length === 0) return [];
     const writes: WindowWrite[] = entries.map(([tenantId, entry]) => ({
       tenantId,
       expected: entry.persisted ? entry.window : undefined,
@@ -300,15 +342,28 @@ export class Scorer {
     }));
     const { conflicts } = await this.#storeSave(writes);
     const refused = new Set(conflicts);
-    for (const [tenantId, entry] of entries) {
-      if (refused.has(tenantId)) refusedPartitions.add(entry.partition);
-      else this.#cache.markSaved(tenantId, entry);
-    }
-    if (refusedPartitions.size > 0) {
-      this.#dropPartitions(refusedPartitions);
-      for (const partition of refusedPartitions) this.#conflicted.add(partition);
-    }
-    return refusedPartitions;
+    const now = this.#clock.now();
+    for (const [tenantId, entry] of entries)
+      if (!refused.has(tenantId)) this.#cache.markSaved(tenantId, entry, now);
+    return entries.filter(([tenantId]) => refused.has(tenantId));
+  }
+
+  /**
+   * Of the refused windows, those the store no longer holds (the key expired, or Redis evicted it), marked so that
+   * their next write creates them. Read back, one round trip, per tenant: the rest of the partition is untouched.
+   * Writing such a window again is safe: no scorer wrote the tenant since its key went (else the key would be
+   * there), so nothing newer is overwritten; the cached window holds every event this scorer folded, in log order,
+   * with its watermark; and the create is still conditional (on the key being absent), so a new owner of the
+   * partition that created it meanwhile makes it refused, and the partition is rescored as for any other writer.
+   * A window another scorer wrote is different: this scorer may have lost the partition (a zombie), so nothing it
+   * cached of that partition is trusted any more.
+   */
+  async #expired(refused: readonly [string, CachedWindow][]): Promise<[string, CachedWindow][]> {
+    const stored = await this.#storeLoad(refused.map(([tenantId]) => tenantId));
+    const expired = refused.filter(([tenantId]) => !stored.has(tenantId));
+    for (const [, entry] of expired) this.#cache.markExpired(entry);
+    this.#deps.metrics.windowCacheExpiredSaves.inc(expired.length);
+    return expired;
   }
 
   /** The store's load, timed (relayguard_store_duration_seconds). */

@@ -1,7 +1,8 @@
 // The scorer's windows of the partitions it consumes, kept between batches (a caching state store, as in Kafka
 // Streams): a tenant seen again is folded into the window in hand, with no load and no decode. The store stays
 // the durable copy; a save is still conditional on the version the store last loaded or saved, so a cached
-// window that another scorer has moved on from is refused, never trusted.
+// window that another scorer has moved on from is refused, never trusted. A window the store has not written for
+// nearly its key TTL is loaded again rather than trusted: Redis may have expired it meanwhile (see `get`).
 import { type TenantWindow, windowVersion } from '../core/windows.js';
 
 export interface CachedWindow {
@@ -14,6 +15,8 @@ export interface CachedWindow {
   storedVersion: string;
   /** Used since the eviction hand last passed it (its second chance). */
   used: boolean;
+  /** When it was last loaded or saved (processing time, like the store's key TTL). */
+  storedAt: number;
 }
 
 /**
@@ -26,9 +29,12 @@ export class WindowCache {
   /** Folded into since their last save: what a flush writes. */
   readonly #dirty = new Map<string, CachedWindow>();
   readonly maxTenants: number;
+  /** A clean window not loaded or saved for this long is loaded again: shorter than the store's key TTL. */
+  readonly maxAgeMs: number;
 
-  constructor(maxTenants: number) {
+  constructor(maxTenants: number, maxAgeMs: number) {
     this.maxTenants = maxTenants;
+    this.maxAgeMs = maxAgeMs;
   }
 
   get size(): number {
@@ -37,10 +43,16 @@ export class WindowCache {
 
   /**
    * The cached window, marked used. An evicted window whose save has not succeeded yet is still dirty, and
-   * still the tenant's newest: it comes back rather than an older copy being loaded.
+   * still the tenant's newest: it comes back rather than an older copy being loaded. A clean window older than
+   * `maxAgeMs` is forgotten (undefined): its key expires soon or has expired, and a save based on it would be
+   * refused, so it is loaded again as any uncached window is (and counts the same, however long it was cached).
    */
-  get(tenantId: string): CachedWindow | undefined {
+  get(tenantId: string, now: number): CachedWindow | undefined {
     let entry = this.#entries.get(tenantId);
+    if (entry !== undefined && now - entry.storedAt > this.maxAgeMs && !this.#dirty.has(tenantId)) {
+      this.#entries.delete(tenantId);
+      return undefined;
+    }
     if (entry === undefined) {
       entry = this.#dirty.get(tenantId);
       if (entry === undefined) return undefined;
@@ -51,9 +63,15 @@ export class WindowCache {
   }
 
   /** Caches a window loaded from the store (`persisted`) or new. */
-  add(tenantId: string, window: TenantWindow, partition: number, persisted: boolean): CachedWindow {
+  add(
+    tenantId: string,
+    window: TenantWindow,
+    partition: number,
+    persisted: boolean,
+    now: number,
+  ): CachedWindow {
     const storedVersion = persisted ? windowVersion(window) : windowVersion(undefined);
-    const entry: CachedWindow = { window, partition, persisted, storedVersion, used: true };
+    const entry: CachedWindow = { window, partition, persisted, storedVersion, used: true, storedAt: now };
     this.#entries.set(tenantId, entry);
     return entry;
   }
@@ -63,9 +81,10 @@ export class WindowCache {
   }
 
   /** Marks a window saved: the store holds it as it is now. */
-  markSaved(tenantId: string, entry: CachedWindow): void {
+  markSaved(tenantId: string, entry: CachedWindow, now: number): void {
     entry.persisted = true;
     entry.storedVersion = windowVersion(entry.window);
+    entry.storedAt = now;
     if (this.#dirty.get(tenantId) === entry) this.#dirty.delete(tenantId);
   }
 
@@ -96,6 +115,12 @@ export class WindowCache {
       }
     }
     return evicted;
+  }
+
+  /** The store holds nothing of this window any more (its key expired): its next save creates it. */
+  markExpired(entry: CachedWindow): void {
+    entry.persisted = false;
+    entry.storedVersion = windowVersion(undefined);
   }
 
   /** Forgets the windows of these partitions, dirty or not. */
