@@ -16,6 +16,7 @@ import { policyBenchmark } from './policy.js';
 import { scorerClusterBenchmark } from './scorer-cluster.js';
 import { scorerKafkaBenchmark } from './scorer-kafka.js';
 import { scorerRedisBenchmark } from './scorer-redis.js';
+import { subscriberBenchmark } from './subscriber.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
   scorerRedisBenchmark,
@@ -27,6 +28,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   memoryBenchmark,
   backtestBenchmark,
   decisionAuthBenchmark,
+  subscriberBenchmark,
 ];
 
 interface Options {
