@@ -2,14 +2,17 @@
 // that tenant's unregistered sender: the event log, the scorer's batch, the block event, the directory feed.
 // Each run is a fresh tenant that blocks after a few unregistered messages; the enforcer is asked on every
 // turn of the event loop, so the figure is not rounded up to a polling interval. The same runs go through the
-// embedded pipeline and through the production one: librdkafka's mock cluster, the Schema Registry double and
-// a real Redis, where the enforcer learns the block by materializing the tenant-blocks topic from Kafka.
+// embedded pipeline and through the production one — a real Apache Kafka broker, the Schema Registry double and a
+// real Redis, where the enforcer learns the block by materializing the tenant-blocks topic from Kafka — and, for
+// comparison, the production one on librdkafka's mock cluster, whose empty fetches always wait their full time.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MessageSubmitted } from '../services/core/contracts.generated.js';
 import { messageSubmitted } from '../test/support/builders.js';
 import { blockAfter, onboard } from '../test/support/enforcement.js';
+import { type KafkaCluster, testKafkaVersion } from '../test/support/kafka-broker.js';
+import type { KafkaMock } from '../test/support/kafka-mock.js';
 import { type Pipeline, startPipeline, startProductionPipeline } from '../test/support/pipeline-driver.js';
-import { startProductionStack } from '../test/support/production-stack.js';
+import { type ProductionStack, startProductionStack } from '../test/support/production-stack.js';
 import { type Benchmark, figures, format, median, percentile, withCleanups } from './harness.js';
 import { tenantRange } from './workload.js';
 
@@ -93,15 +96,19 @@ export const blockLatencyBenchmark: Benchmark = {
       defer(() => driver.stop());
       return measureBlockLatency(blockPipeline(driver), embeddedRuns, () => progress.tick());
     });
-    const kafka = await withCleanups(async (defer) => {
-      progress.phase('starting Kafka mock, registry, Redis, pipeline', 1);
-      const stack = await startProductionStack();
-      defer(() => stack.stop());
-      const pipeline = await startProductionPipeline(stack, { RELAYGUARD_LOG_LEVEL: 'silent' });
-      defer(() => pipeline.stop());
-      progress.phase('Kafka + Redis pipeline', kafkaRuns);
-      return measureBlockLatency(blockPipeline(pipeline), kafkaRuns, () => progress.tick());
-    });
+    const onKafka = (name: string, start: () => Promise<ProductionStack<KafkaCluster | KafkaMock>>) =>
+      withCleanups(async (defer) => {
+        progress.phase(`starting ${name}, registry, Redis, pipeline`, 1);
+        const stack = await start();
+        defer(() => stack.stop());
+        const pipeline = await startProductionPipeline(stack, { RELAYGUARD_LOG_LEVEL: 'silent' });
+        defer(() => pipeline.stop());
+        progress.phase(`${name} + Redis pipeline`, kafkaRuns);
+        return measureBlockLatency(blockPipeline(pipeline), kafkaRuns, () => progress.tick());
+      });
+    const broker = `Apache Kafka ${testKafkaVersion()}`;
+    const kafka = await onKafka(broker, () => startProductionStack());
+    const mock = await onKafka('Kafka mock', () => startProductionStack({ mock: true }));
     const figure = figures(this.title, quick);
     return [
       figure(`embedded, p50 of ${embeddedRuns} runs`, median(embedded), format.ms),
@@ -109,8 +116,13 @@ export const blockLatencyBenchmark: Benchmark = {
         text: '≤ 1 s',
         met: (ms) => ms <= 1000,
       }),
-      figure(`Kafka + Redis, p50 of ${kafkaRuns} runs`, median(kafka), format.ms),
-      figure(`Kafka + Redis, p99 of ${kafkaRuns} runs`, percentile(kafka, 99), format.ms, {
+      figure(`${broker} + Redis, p50 of ${kafkaRuns} runs`, median(kafka), format.ms),
+      figure(`${broker} + Redis, p99 of ${kafkaRuns} runs`, percentile(kafka, 99), format.ms, {
+        text: '≤ 250 ms',
+        met: (ms) => ms <= 250,
+      }),
+      figure(`Kafka mock + Redis, p50 of ${kafkaRuns} runs`, median(mock), format.ms),
+      figure(`Kafka mock + Redis, p99 of ${kafkaRuns} runs`, percentile(mock, 99), format.ms, {
         text: '≤ 2 s',
         met: (ms) => ms <= 2000,
       }),

@@ -8,7 +8,7 @@ import { fleetMinute, fleetTenants } from '../services/cli/simulation/fleet.js';
 import { renderTable } from '../services/cli/table.js';
 import type { MessageSubmitted } from '../services/core/contracts.generated.js';
 import { Topics } from '../services/core/topics.js';
-import { ServiceProcess, startChaosStack } from '../test/chaos/harness.js';
+import { mockKafka, ServiceProcess, startChaosStack } from '../test/chaos/harness.js';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '1000' } },
@@ -89,14 +89,14 @@ const faults = [
     await stack.redisAdmin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
   },
   async () => {
-    await stack.kafka.brokerDown(2);
+    await mockKafka(stack).brokerDown(2);
     await new Promise((r) => setTimeout(r, 5_000));
-    await stack.kafka.brokerUp(2);
+    await mockKafka(stack).brokerUp(2);
   },
   async () => {
-    await stack.kafka.setRtt(-1, 200);
+    await mockKafka(stack).setRtt(-1, 200);
     await new Promise((r) => setTimeout(r, 5_000));
-    await stack.kafka.setRtt(-1, 0);
+    await mockKafka(stack).setRtt(-1, 0);
   },
 ];
 let faultIndex = 0;

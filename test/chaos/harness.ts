@@ -28,6 +28,7 @@ import type { Adapters } from '../../services/platform/runtime.js';
 import { productionAdapters } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
+import type { KafkaCluster } from '../support/kafka-broker.js';
 import type { KafkaMock } from '../support/kafka-mock.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
 import { startProductionStack } from '../support/production-stack.js';
@@ -42,7 +43,8 @@ export const RELAY_TOKEN = 'chaos-relay-token-0123456789abcdef';
 const SPAMMERS = 3;
 
 export interface ChaosStack {
-  readonly kafka: KafkaMock;
+  /** librdkafka's mock cluster (3 brokers), or three real KRaft nodes when started with `realKafka`. */
+  readonly kafka: KafkaMock | KafkaCluster;
   readonly registry: SchemaRegistryDouble;
   /** The single Redis, or the Redis Cluster when the stack was started with one. */
   readonly redis: RedisServer | undefined;
@@ -58,25 +60,41 @@ export interface ChaosStack {
 }
 
 export interface ChaosStackOptions {
+  /** Three real Apache Kafka nodes instead of the mock cluster (for faults a real broker can be made to have). */
+  readonly realKafka?: boolean;
   /** A Redis Cluster of three masters with a replica each instead of the single Redis. */
   readonly redisCluster?: boolean;
   /** More relayguard environment for the processes under test (e.g. REDIS_WAIT_REPLICAS). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** The mock cluster of a stack started without `realKafka`, for the faults only it injects. */
+export function mockKafka(stack: ChaosStack): KafkaMock {
+  if ('nodes' in stack.kafka) throw new Error('this fault needs the mock cluster, not real brokers');
+  return stack.kafka;
+}
+
+/** The real nodes of a stack started with `realKafka`. */
+export function realKafka(stack: ChaosStack): KafkaCluster {
+  if (!('nodes' in stack.kafka)) throw new Error('this fault needs real brokers (realKafka), not the mock');
+  return stack.kafka;
+}
+
 export async function startChaosStack(
   tenants: readonly string[],
   options: ChaosStackOptions = {},
 ): Promise<ChaosStack> {
-  const { kafka, registry, redis, redisCluster, ...stack } = await startProductionStack({
-    // The faults of test/chaos/scenarios.ts are injected by librdkafka's mock cluster.
-    mock: true,
+  const production = {
     brokers: 3,
     partitions: PARTITIONS,
     // Durable as production runs it: a restarted Redis has every acknowledged write.
     redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
     redisCluster: options.redisCluster,
-  });
+  };
+  // Most faults of test/chaos/scenarios.ts are injected by librdkafka's mock cluster.
+  const { kafka, registry, redis, redisCluster, ...stack } = options.realKafka
+    ? await startProductionStack(production)
+    : await startProductionStack({ ...production, mock: true });
   const env: Record<string, string> = {
     ...stack.env,
     RELAYGUARD_TOKENS: `${RELAY_TOKEN}:relay`,
@@ -98,7 +116,7 @@ export async function startChaosStack(
   for (const tenantId of tenants)
     await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, true);
 
-  const kafkaAdmin = new Kafka({ brokers: kafka.bootstrapServers, logLevel: logLevel.NOTHING }).admin();
+  const kafkaAdmin = new Kafka({ brokers: [...kafka.bootstrapServers], logLevel: logLevel.NOTHING }).admin();
   await kafkaAdmin.connect();
   const redisAdmin = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: null });
   redisAdmin.on('error', () => {});

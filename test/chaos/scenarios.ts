@@ -4,6 +4,7 @@
 // one that exits on its own is restarted and reported as an unplanned restart, which alone does not fail a row.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
 import { renderTable } from '../../services/cli/table.js';
 import { Topics } from '../../services/core/topics.js';
 import { keySlot, windowKeys } from '../../services/platform/redis/window-encoding.js';
@@ -18,8 +19,10 @@ import {
   type Comparison,
   caughtUp,
   compare,
+  mockKafka,
   produce,
   RELAY_TOKEN,
+  realKafka,
   reference,
   type ServiceProcess,
   ServiceProcesses,
@@ -98,10 +101,49 @@ export const brokerDownUp = (events = 10_000): Scenario => ({
   perSecond: 1_500,
   async inject({ stack }) {
     await sleep(2_000);
-    await stack.kafka.brokerDown(1);
+    await mockKafka(stack).brokerDown(1);
     await sleep(10_000);
-    await stack.kafka.brokerUp(1);
+    await mockKafka(stack).brokerUp(1);
     return [await caughtUp(stack)];
+  },
+});
+
+/**
+ * Three real KRaft nodes (combined controller+broker, replication 3, min.insync.replicas 2): the node leading
+ * partition 0 of message-submitted is SIGKILLed — its partitions' leaders move, the ISR shrinks to two, and when it
+ * was the quorum's leader or the scorer group's coordinator those move too — and restarted 10 s later, after which
+ * the ISR grows back to three.
+ */
+export const realBrokerKilled = (events = 10_000): Scenario => ({
+  name: 'Kafka broker SIGKILLed 10 s, restarted (3 real brokers)',
+  stack: { realKafka: true },
+  events,
+  perSecond: 1_500,
+  async inject({ stack }) {
+    const cluster = realKafka(stack);
+    const admin = new kafkajs.Kafka({
+      brokers: [...cluster.bootstrapServers],
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const partitions = async () =>
+        (await admin.fetchTopicMetadata({ topics: [Topics.messageSubmitted] })).topics[0]?.partitions ?? [];
+      await sleep(2_000);
+      const leader = (await partitions()).find((partition) => partition.partitionId === 0)?.leader;
+      const victim = cluster.nodes.find((node) => node.id === leader) ?? cluster.nodes[0]!;
+      await victim.kill();
+      await sleep(10_000);
+      await victim.start();
+      const recovered = await caughtUp(stack);
+      await waitFor(async () => (await partitions()).every((partition) => partition.isr.length === 3), {
+        timeoutMs: 60_000,
+        description: `node ${victim.id} back in every ISR`,
+      });
+      return [recovered];
+    } finally {
+      await admin.disconnect();
+    }
   },
 });
 
@@ -110,7 +152,7 @@ export const requestErrors = (events = 10_000): Scenario => ({
   events,
   perSecond: 1_500,
   async inject({ stack }) {
-    const { kafka } = stack;
+    const kafka = mockKafka(stack);
     await sleep(1_500);
     await kafka.pushRequestErrors(ApiKey.Fetch, [
       KafkaError.NOT_LEADER,
@@ -149,9 +191,9 @@ export const latency = (events = 10_000): Scenario => ({
   perSecond: 1_500,
   async inject({ stack }) {
     await sleep(1_500);
-    await stack.kafka.setRtt(-1, 300);
+    await mockKafka(stack).setRtt(-1, 300);
     await sleep(8_000);
-    await stack.kafka.setRtt(-1, 0);
+    await mockKafka(stack).setRtt(-1, 0);
     return [await caughtUp(stack)];
   },
 });
@@ -169,7 +211,8 @@ export const rebalance = (events = 15_000, refuseSyncGroup = false): Scenario =>
   perSecond: 1_500,
   async inject({ stack, services }) {
     await sleep(1_000);
-    if (refuseSyncGroup) await stack.kafka.pushRequestErrors(ApiKey.SyncGroup, [KafkaError.INVALID_REQUEST]);
+    if (refuseSyncGroup)
+      await mockKafka(stack).pushRequestErrors(ApiKey.SyncGroup, [KafkaError.INVALID_REQUEST]);
     const second = services.add('scorer');
     await second.start();
     await second.ready();

@@ -4,7 +4,7 @@
 // is given up.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lastLines, ServiceProcess, startChaosStack } from '../chaos/harness.js';
+import { lastLines, mockKafka, ServiceProcess, startChaosStack } from '../chaos/harness.js';
 import { cleanupStack, waitFor } from '../support/tether.js';
 
 /** Kafka's JoinGroup API key, and a non-retriable error code for it (GROUP_AUTHORIZATION_FAILED). */
@@ -35,7 +35,7 @@ describe('chaos harness supervisor', () => {
     const stack = await startChaosStack(['t00']);
     defer(() => stack.stop());
     // The scorer's first JoinGroup fails with an error kafkajs does not retry: its consumer crashes for good.
-    await stack.kafka.pushRequestErrors(JOIN_GROUP, [GROUP_AUTHORIZATION_FAILED]);
+    await mockKafka(stack).pushRequestErrors(JOIN_GROUP, [GROUP_AUTHORIZATION_FAILED]);
     const scorer = new ServiceProcess('scorer', stack.env);
     defer(() => scorer.stop());
     await scorer.start();

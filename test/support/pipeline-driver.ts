@@ -18,6 +18,8 @@ import {
   type Runtime,
   startRuntime,
 } from '../../services/platform/runtime.js';
+import type { KafkaCluster } from './kafka-broker.js';
+import type { KafkaMock } from './kafka-mock.js';
 import type { ProductionStack } from './production-stack.js';
 
 export const OPERATOR: Actor = { subject: 'test-operator', role: 'OPERATOR' };
@@ -65,7 +67,7 @@ export async function startPipeline(
  * are read back by a group-less subscription of their own.
  */
 export async function startProductionPipeline(
-  stack: ProductionStack,
+  stack: ProductionStack<KafkaCluster | KafkaMock>,
   env: Record<string, string> = {},
   start = DEFAULT_START,
 ): Promise<Pipeline> {
