@@ -12,7 +12,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { BlockSubscriber, kafkaBlockSubscriber } from '../../services/sdk/subscriber/index.js';
-import { blockedEvent, unblockedEvent } from '../support/block-events.js';
+import { blockedEvent, blockRecords, unblockedEvent } from '../support/block-events.js';
 import {
   type KafkaBrokers,
   sharedKafka,
@@ -45,15 +45,7 @@ blockSubscriberContract(`Apache Kafka ${testKafkaVersion()}, Schema Registry`, a
   const subscribers: BlockSubscriber[] = [];
   return {
     topic,
-    async publish(events) {
-      const records = await Promise.all(
-        events.map(async (event) => ({
-          key: event.tenantId,
-          value: await codec.encode(Topics.tenantBlocks, event),
-        })),
-      );
-      await producer.publish(topic, records);
-    },
+    publish: async (events) => producer.publish(topic, await blockRecords(codec, events)),
     publishRaw: (tenantId, value) => producer.publish(topic, [{ key: tenantId, value }]),
     subscriber(options = {}) {
       const subscriber = new BlockSubscriber({
@@ -127,12 +119,7 @@ describe('BlockSubscriber on the production adapters', () => {
     defer(() => producer.close());
     const codec = registryCodec();
     const publish = async (...events: ReturnType<typeof blockedEvent>[]) =>
-      producer.publish(
-        topic,
-        await Promise.all(
-          events.map(async (e) => ({ key: e.tenantId, value: await codec.encode(Topics.tenantBlocks, e) })),
-        ),
-      );
+      producer.publish(topic, await blockRecords(codec, events));
     await publish(blockedEvent('contoso', 'contoso#1'), blockedEvent('fabrikam', 'fabrikam#1'));
 
     const subscriber = kafkaBlockSubscriber({

@@ -1,10 +1,10 @@
 // The BlockSubscriber contract on the memory event log and the embedded codec (relayguard's embedded mode).
 import { randomUUID } from 'node:crypto';
-import { Topics } from '../../services/core/topics.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { BlockSubscriber } from '../../services/sdk/subscriber/index.js';
+import { blockRecords } from '../support/block-events.js';
 import { blockSubscriberContract } from './block-subscriber.contract.js';
 
 blockSubscriberContract('memory log, embedded codec', async () => {
@@ -14,15 +14,7 @@ blockSubscriberContract('memory log, embedded codec', async () => {
   const subscribers: BlockSubscriber[] = [];
   return {
     topic,
-    async publish(events) {
-      const records = await Promise.all(
-        events.map(async (event) => ({
-          key: event.tenantId,
-          value: await codec.encode(Topics.tenantBlocks, event),
-        })),
-      );
-      await log.publish(topic, records);
-    },
+    publish: async (events) => log.publish(topic, await blockRecords(codec, events)),
     publishRaw: (tenantId, value) => log.publish(topic, [{ key: tenantId, value }]),
     subscriber(options = {}) {
       const subscriber = new BlockSubscriber({ log, codec, topic, ...options });

@@ -10,7 +10,7 @@ import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { blockedEvent, reblockId, unblockedEvent } from '../support/block-events.js';
+import { blockedEvent, blockRecords, reblockId, unblockedEvent } from '../support/block-events.js';
 import { readRecords } from '../support/enforcement.js';
 import { startProductionStack } from '../support/production-stack.js';
 import { startServiceProcess } from '../support/scorer-process.js';
@@ -40,15 +40,7 @@ describe('webhooks: receiver down, deliverer SIGKILLed mid-delivery', () => {
     const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
     defer(() => log.close());
     const codec = new RegistryCodec(config.schemaRegistry!);
-    await log.publish(
-      Topics.tenantBlocks,
-      await Promise.all(
-        published.map(async (event) => ({
-          key: event.tenantId,
-          value: await codec.encode(Topics.tenantBlocks, event),
-        })),
-      ),
-    );
+    await log.publish(Topics.tenantBlocks, await blockRecords(codec, published));
 
     const env = {
       ...stack.env,

@@ -20,7 +20,7 @@ import {
   type WebhookDelivererOptions,
   WebhookDlqHeaders,
 } from '../../services/webhooks/deliverer.js';
-import { blockedEvent, unblockedEvent } from '../support/block-events.js';
+import { blockedEvent, blockRecords, unblockedEvent } from '../support/block-events.js';
 import { cleanupStack, waitFor } from '../support/tether.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -63,15 +63,7 @@ async function harness(t: { after(fn: () => unknown): void }): Promise<Harness> 
     metrics,
     receiver,
     logs,
-    async publish(...events) {
-      const records = await Promise.all(
-        events.map(async (event) => ({
-          key: event.tenantId,
-          value: await codec.encode(Topics.tenantBlocks, event),
-        })),
-      );
-      await log.publish(Topics.tenantBlocks, records);
-    },
+    publish: async (...events) => log.publish(Topics.tenantBlocks, await blockRecords(codec, events)),
     deliverer(options = {}, endpoint = {}) {
       const deliverer = new WebhookDeliverer({
         log,

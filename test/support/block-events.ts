@@ -1,6 +1,8 @@
 // TenantBlockEvent builders: a block with evidence and an unblock, as the scorer and the admin API publish them.
 import type { PolicyMode, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { blockIdFor } from '../../services/core/episodes.js';
+import { Topics } from '../../services/core/topics.js';
+import type { OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
 
 const HOUR_MS = 3_600_000;
 /** When unblockedEvent lifts a block unless told otherwise: the generation it starts. */
@@ -66,4 +68,17 @@ export function unblockedEvent(
       probationUntil: null,
     },
   };
+}
+
+/** The events as relayguard's producers publish them: keyed by tenant, encoded by the codec. */
+export function blockRecords(
+  codec: SchemaCodec,
+  events: readonly TenantBlockEvent[],
+): Promise<OutgoingRecord[]> {
+  return Promise.all(
+    events.map(async (event) => ({
+      key: event.tenantId,
+      value: await codec.encode(Topics.tenantBlocks, event),
+    })),
+  );
 }
