@@ -1,5 +1,5 @@
-// `relayguard scorer` as its own process against Kafka (librdkafka's mock cluster, which injects the JoinGroup
-// error), the Schema Registry (double) and Redis: SIGTERM finishes the batch in hand, commits and leaves, and a
+// `relayguard scorer` as its own process against Kafka (a real Apache Kafka broker; librdkafka's mock cluster for
+// the injected JoinGroup error), the Schema Registry (double) and Redis: SIGTERM finishes the batch in hand, commits and leaves, and a
 // restarted scorer counts every event exactly once; a consumer crash that kafkajs will not restart ends the
 // process with a non-zero exit code.
 import assert from 'node:assert/strict';
@@ -25,13 +25,12 @@ const JOIN_GROUP = 11;
 const GROUP_AUTHORIZATION_FAILED = 30;
 
 describe('relayguard scorer as a process', () => {
-  let stack: ProductionStack<KafkaMock>;
+  let stack: ProductionStack;
   let adminRuntime: Runtime;
   let kafkaAdmin: Admin;
 
   before(async () => {
-    // The mock cluster injects the JoinGroup error of the crash test.
-    stack = await startProductionStack({ mock: true });
+    stack = await startProductionStack();
     // This process plays the operator: the admin service publishes the tenants' domains and connectors.
     const config = loadConfig({ ...stack.env, RELAYGUARD_LOG_LEVEL: 'silent' });
     adminRuntime = await startRuntime(config, {
@@ -116,6 +115,16 @@ describe('relayguard scorer as a process', () => {
     assert.equal(counted, total, 'every event counted once across the stop and the restart');
     assert.deepEqual(await second.process.stop(20_000), { code: 0, signal: null });
   });
+});
+
+// The mock cluster injects the JoinGroup error (a real broker answers it to a principal without the group's ACL:
+// test/e2e/kafka-security.test.ts).
+describe('relayguard scorer as a process, on librdkafka mock cluster', () => {
+  let stack: ProductionStack<KafkaMock>;
+  before(async () => {
+    stack = await startProductionStack({ mock: true });
+  });
+  after(() => stack?.stop());
 
   it('exits non-zero when a consumer crashed and kafkajs will not restart it', async () => {
     // The next JoinGroup (the new process's first) fails with an error kafkajs does not retry.

@@ -1,5 +1,6 @@
-// `relayguard backtest --kafka` on librdkafka's mock cluster and the Schema Registry double: the topic read
-// without a consumer group, within a time range, reports what the same events report from a file.
+// `relayguard backtest --kafka` on a real Apache Kafka broker (its own: the topic name is relayguard's) and the
+// Schema Registry double: the topic read without a consumer group, within a time range, reports what the same
+// events report from a file.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,8 @@ import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
-import { mockClusterEnv } from '../support/production-stack.js';
+import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
+import { kafkaEnv } from '../support/production-stack.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { STORIES, tenantsOf, trafficOf } from '../support/traffic.js';
 
@@ -22,13 +23,13 @@ const START = Date.UTC(2026, 10, 28, 9);
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 describe('relayguard backtest --kafka', () => {
-  let kafka: KafkaMock;
+  let kafka: KafkaCluster;
   let registry: SchemaRegistryDouble;
   const dir = mkdtempSync(join(tmpdir(), 'relayguard-backtest-kafka-'));
   const events = trafficOf(STORIES, START, 90);
 
   before(async () => {
-    [kafka, registry] = await Promise.all([startKafkaMock({ brokers: 1 }), startSchemaRegistry()]);
+    [kafka, registry] = await Promise.all([startKafkaCluster(), startSchemaRegistry()]);
     await kafka.createTopic(Topics.messageSubmitted, 3, 1);
   });
   after(async () => {
@@ -39,7 +40,7 @@ describe('relayguard backtest --kafka', () => {
 
   it('reports on the topic what it reports on the same events from a file, within a time range', async () => {
     const config = loadConfig({
-      ...mockClusterEnv(kafka.bootstrapServers),
+      ...kafkaEnv(kafka.bootstrapServers),
       SCHEMA_REGISTRY_URL: registry.url,
       RELAYGUARD_LOG_LEVEL: 'silent',
     });
