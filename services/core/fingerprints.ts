@@ -54,8 +54,11 @@ export class EventFingerprints {
   #slots: number[] | null = null;
   /** Bumped when entries move (a compaction): what a store holds of the old layout is no longer a prefix. */
   #generation = 0;
-  /** Entries remembered per minute not yet expired: a full minute remembers no more (FINGERPRINTS_PER_MINUTE). */
-  readonly #perMinute = new Map<number, number>();
+  /**
+   * Entries remembered per minute not yet expired: a full minute remembers no more (FINGERPRINTS_PER_MINUTE). Null
+   * until the table holds that many entries (no minute can be full before): most windows never need it.
+   */
+  #perMinute: Map<number, number> | null = null;
 
   /** Entries held, expired ones still in the table included. */
   get count(): number {
@@ -79,9 +82,13 @@ export class EventFingerprints {
   #remember(a: number, b: number, minute: number): boolean {
     let slot = this.#find(a, b);
     if (slot >= 0) return false;
-    const held = this.#perMinute.get(minute) ?? 0;
-    if (held >= FINGERPRINTS_PER_MINUTE) return true;
-    this.#perMinute.set(minute, held + 1);
+    if (this.#perMinute === null && this.#count - this.#start >= FINGERPRINTS_PER_MINUTE)
+      this.#countPerMinute();
+    if (this.#perMinute !== null) {
+      const held = this.#perMinute.get(minute) ?? 0;
+      if (held >= FINGERPRINTS_PER_MINUTE) return true;
+      this.#perMinute.set(minute, held + 1);
+    }
     if (this.#entries === null || this.#count * ENTRY_WORDS === this.#entries.length) {
       this.#grow();
       slot = this.#find(a, b);
@@ -97,7 +104,8 @@ export class EventFingerprints {
    */
   expire(oldest: number): void {
     const entries = this.#entries;
-    for (const minute of this.#perMinute.keys()) if (minute < oldest) this.#perMinute.delete(minute);
+    if (this.#perMinute !== null)
+      for (const minute of this.#perMinute.keys()) if (minute < oldest) this.#perMinute.delete(minute);
     if (entries === null) return;
     while (this.#start < this.#count && entries[this.#start * ENTRY_WORDS + 2]! < oldest) this.#start++;
     if (this.#start >= COMPACT_AFTER && this.#start * 2 >= this.#count) this.#rebuild(entries.length);
@@ -143,6 +151,14 @@ export class EventFingerprints {
       const at = (entry - 1) * ENTRY_WORDS;
       if (entries[at] === a && entries[at + 1] === b) return slot;
     }
+  }
+
+  #countPerMinute(): void {
+    const entries = this.#entries!;
+    const perMinute = new Map<number, number>();
+    for (let at = this.#start * ENTRY_WORDS + 2; at < this.#count * ENTRY_WORDS; at += ENTRY_WORDS)
+      perMinute.set(entries[at]!, (perMinute.get(entries[at]!) ?? 0) + 1);
+    this.#perMinute = perMinute;
   }
 
   #append(a: number, b: number, minute: number, slot: number): void {
