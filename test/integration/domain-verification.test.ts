@@ -6,33 +6,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
-import type { ApiToken } from '../../services/platform/config.js';
 import {
   type AdminServer,
-  API_TOKENS,
+  API_TOKENS_WITH_OTHER_TENANTS,
   auditOf,
   bearer,
+  OTHER_TENANT_ADMINS,
   startAdminApi,
   TOKENS,
 } from '../support/admin-api.js';
 import { type DnsServer, startDnsServer } from '../support/dns-server.js';
 import {
   blockAfter,
+  blockThroughRelay,
   type EnforcementHarness,
-  endOfMessage,
   onboard,
+  REJECTED,
   rcpt,
   startEnforcement,
 } from '../support/enforcement.js';
 import type { PipelineDriver } from '../support/pipeline-driver.js';
-import { waitFor } from '../support/tether.js';
 
-const REJECT = '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains';
-const BRAVO_TOKEN = 'bravo-admin-token-0123456789abcdef';
-const TOKEN_LIST: readonly ApiToken[] = [
-  ...API_TOKENS,
-  { token: BRAVO_TOKEN, role: 'tenant-admin', tenantId: 'bravo' },
-];
+const REJECT = REJECTED;
+const BRAVO_TOKEN = OTHER_TENANT_ADMINS.bravo;
 
 describe('accepted domains: registered means verified', () => {
   let dns: DnsServer;
@@ -74,15 +70,9 @@ describe('accepted domains: registered means verified', () => {
       acceptedDomain: 'bravo.example',
       senderIpRange: '203.0.113.0/24',
     });
-    app = await startAdminApi(driver, { tokens: TOKEN_LIST });
+    app = await startAdminApi(driver, { tokens: API_TOKENS_WITH_OTHER_TENANTS });
     relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await relay.request(endOfMessage('192.0.2.25', `x@spam${i}.example`, `Q${i}`)), 'DUNNO');
-    }
-    await driver.settle();
-    await waitFor(() => driver.runtime.directory.tenant('acme')?.block, {
-      description: 'acme to be blocked',
-    });
+    await blockThroughRelay(harness, relay, 'acme', '192.0.2.25');
   });
   after(async () => {
     relay.close();

@@ -4,27 +4,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
-import type { ApiToken } from '../../services/platform/config.js';
-import { type AdminServer, API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
+import {
+  type AdminServer,
+  API_TOKENS_WITH_OTHER_TENANTS,
+  bearer,
+  OTHER_TENANT_ADMINS,
+  startAdminApi,
+  TOKENS,
+} from '../support/admin-api.js';
 import {
   blockAfter,
+  blockThroughRelay,
   type EnforcementHarness,
-  endOfMessage,
   onboard,
+  REJECTED,
   rcpt,
   startEnforcement,
 } from '../support/enforcement.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
-import { waitFor } from '../support/tether.js';
 
-const REJECT = '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains';
-const BRAVO_TOKEN = 'bravo-admin-token-0123456789abcdef';
-const DELTA_TOKEN = 'delta-admin-token-0123456789abcdef';
-const TOKEN_LIST: readonly ApiToken[] = [
-  ...API_TOKENS,
-  { token: BRAVO_TOKEN, role: 'tenant-admin', tenantId: 'bravo' },
-  { token: DELTA_TOKEN, role: 'tenant-admin', tenantId: 'delta' },
-];
+const REJECT = REJECTED;
+const BRAVO_TOKEN = OTHER_TENANT_ADMINS.bravo;
+const DELTA_TOKEN = OTHER_TENANT_ADMINS.delta;
 
 describe('tenant isolation: relays', () => {
   let harness: EnforcementHarness;
@@ -72,15 +73,9 @@ describe('tenant isolation: relays', () => {
       tlsCertificateDomain: 'mx.delta.example',
       enabled: true,
     });
-    app = await startAdminApi(driver, { tokens: TOKEN_LIST });
+    app = await startAdminApi(driver, { tokens: API_TOKENS_WITH_OTHER_TENANTS });
     relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await relay.request(endOfMessage('192.0.2.25', `x@spam${i}.example`, `Q${i}`)), 'DUNNO');
-    }
-    await driver.settle();
-    await waitFor(() => driver.runtime.directory.tenant('acme')?.block, {
-      description: 'acme to be blocked',
-    });
+    await blockThroughRelay(harness, relay, 'acme', '192.0.2.25');
   });
   after(async () => {
     relay.close();
@@ -241,16 +236,8 @@ describe('tenant isolation: sender forms that used to go unscored (reproduction 
     await harness.stop();
   });
 
-  /** Three accepted messages in one sender form from one tenant's relay, then wait for that tenant's block. */
-  const floodAndBlock = async (tenantId: string, clientAddress: string, sender: (i: number) => string) => {
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await relay.request(endOfMessage(clientAddress, sender(i), `${tenantId}-${i}`)), 'DUNNO');
-    }
-    await harness.driver.settle();
-    await waitFor(() => harness.driver.runtime.directory.tenant(tenantId)?.block, {
-      description: `${tenantId} to be blocked`,
-    });
-  };
+  const floodAndBlock = (tenantId: string, clientAddress: string, sender: (i: number) => string) =>
+    blockThroughRelay(harness, relay, tenantId, clientAddress, { sender });
 
   it('counts null-sender mail without a header From, and lets a blocked tenant relay only a trickle of it', async () => {
     await floodAndBlock('bounces', '100.64.1.9', () => '');

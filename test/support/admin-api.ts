@@ -28,6 +28,21 @@ export const API_TOKENS: readonly ApiToken[] = [
   { token: TOKENS.relay, role: 'relay', tenantId: null },
 ];
 
+/** Tenant-admin tokens of two more tenants, for tests of one tenant acting against another. */
+export const OTHER_TENANT_ADMINS = {
+  bravo: 'bravo-admin-token-0123456789abcdef',
+  delta: 'delta-admin-token-0123456789abcdef',
+} as const;
+
+export const API_TOKENS_WITH_OTHER_TENANTS: readonly ApiToken[] = [
+  ...API_TOKENS,
+  ...Object.entries(OTHER_TENANT_ADMINS).map(([tenantId, token]) => ({
+    token,
+    role: 'tenant-admin' as const,
+    tenantId,
+  })),
+];
+
 export async function startAdminApi(
   driver: Pipeline,
   options: { tokens?: readonly ApiToken[]; rateLimitPerMinute?: number } = {},

@@ -1,7 +1,8 @@
 // The pipeline (embedded, or on the production adapters) with relayguard's Postfix policy server in front of it,
 // and the tenants a test needs: what the policy-server, decision-API and Postfix tests share.
-import type { PolicyAttributes } from '../../services/cli/simulation/policy-client.js';
+import type { PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
+import { BLOCK_REPLY } from '../../services/core/decision.js';
 import type { TenantDirectory } from '../../services/core/directory.js';
 import { DEFAULT_POLICY, type PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
@@ -16,6 +17,7 @@ import type { Metrics } from '../../services/platform/metrics.js';
 import type { Clock, EventLog, LogRecord } from '../../services/platform/ports.js';
 import { OPERATOR, type Pipeline, startPipeline, startProductionPipeline } from './pipeline-driver.js';
 import type { ProductionStack } from './production-stack.js';
+import { waitFor } from './tether.js';
 
 export interface TestTenant {
   readonly tenantId: string;
@@ -85,6 +87,31 @@ export async function startEnforcement(options: EnforcementOptions = {}): Promis
       await driver.stop();
     },
   };
+}
+
+/** The policy action a relay gets for a blocked tenant's unregistered sender. */
+export const REJECTED = `${BLOCK_REPLY.code} ${BLOCK_REPLY.enhancedCode} ${BLOCK_REPLY.text}`;
+
+/**
+ * Gets a tenant blocked through its relay: `count` messages accepted at END-OF-MESSAGE from `clientAddress`
+ * (unregistered senders unless `sender` says otherwise), then waits until the enforcer's directory has the block.
+ * The tenant's policy must block after `count` (blockAfter).
+ */
+export async function blockThroughRelay(
+  harness: EnforcementHarness,
+  relay: PolicyClient,
+  tenantId: string,
+  clientAddress: string,
+  { count = 3, sender = (i: number) => `x@spam${i}.example` } = {},
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const answer = await relay.request(endOfMessage(clientAddress, sender(i), `${tenantId}-${i}`));
+    if (answer !== 'DUNNO') throw new Error(`END-OF-MESSAGE answered ${answer}, not DUNNO`);
+  }
+  await harness.driver.settle();
+  await waitFor(() => harness.driver.runtime.directory.tenant(tenantId)?.block, {
+    description: `${tenantId} to be blocked`,
+  });
 }
 
 /** A counter's value from the runtime's registry (0 when the label set was never incremented). */

@@ -48,6 +48,12 @@ const senders = fc.oneof(
   fc.string({ maxLength: 40 }),
 );
 
+/** The domain a null-sender message with this header From domain is scored under. */
+const scoredBounce = (headerFromDomain: string | null) =>
+  validateMessage(
+    messageSubmitted({ tenantId: 'acme', occurredAt: 1_000, envelopeSenderDomain: null, headerFromDomain }),
+  ).senderDomain;
+
 describe('sender forms', () => {
   it('scores every sender under a normalized domain: only the null sender has none, and it gets a stand-in', () => {
     fc.assert(
@@ -111,26 +117,9 @@ describe('sender forms', () => {
     assert.equal(senderDomainOf('<user@[IPv6:2001:db8::1]>'), SENDERLESS.addressLiteral);
     assert.equal(senderDomainOf('no-domain'), SENDERLESS.unparsable);
     assert.equal(senderDomainOf('<>'), null);
+    assert.equal(scoredBounce(null), SENDERLESS.nullSender);
     assert.equal(
-      validateMessage(
-        messageSubmitted({
-          tenantId: 'acme',
-          occurredAt: 1_000,
-          envelopeSenderDomain: null,
-          headerFromDomain: null,
-        }),
-      ).senderDomain,
-      SENDERLESS.nullSender,
-    );
-    assert.equal(
-      validateMessage(
-        messageSubmitted({
-          tenantId: 'acme',
-          occurredAt: 1_000,
-          envelopeSenderDomain: null,
-          headerFromDomain: 'Acme.Example.',
-        }),
-      ).senderDomain,
+      scoredBounce('Acme.Example.'),
       'acme.example',
       'a bounce is scored by its header From when it has one',
     );
