@@ -71,6 +71,14 @@ function windowCacheMaxAgeMs(ttlMs: number, commitIntervalMs: number): number {
   return Math.max(0, ttlMs - Math.max(2 * commitIntervalMs, Math.ceil(ttlMs / 10)));
 }
 
+/**
+ * How often a batch holding an event of a tenant the directory does not know yet is refused (and redelivered
+ * after the log's back-off: about 16 s on Kafka) before the event is dead-lettered as UNKNOWN_TENANT.
+ */
+export const UNKNOWN_TENANT_ATTEMPTS = 8;
+/** Unknown tenants whose events are dead-lettered at once (they waited in vain already), at most. */
+const GIVEN_UP_TENANTS = 10_000;
+
 /** What the fold reads about tenants, from the materialized directory (the benchmarks score with it too). */
 export function scoringContext(directory: TenantDirectory): TenantContext {
   return {
@@ -96,6 +104,14 @@ export class Scorer {
   readonly #conflicted = new Set<number>();
   /** Batches, flushes, resets and revocations take turns: each reads and changes the cache across awaits. */
   readonly #exclusive: Turns = takingTurns();
+  /**
+   * Onboarding: a relay resolves a tenant from connectors the admin service just published, and this scorer's
+   * directory may not have them yet. The batch is refused and redelivered a few times, by partition: the offset
+   * of the record waited for, and the attempts so far. A tenant still unknown after that is dead-lettered (the
+   * DLQ record can be published again once the tenant exists), and its later events are at once (givenUp).
+   */
+  readonly #waitingForTenant = new Map<number, { offset: string; attempts: number }>();
+  readonly #givenUp = new Set<string>();
   /** The lifted blocks this scorer published an unblock behind, by tenant (see #reaffirmUnblocks). */
   readonly #reaffirmed = new Map<string, string>();
   #subscriptions: Subscription[] = [];
@@ -442,15 +458,8 @@ export class Scorer {
         { field: 'tenantId' },
       );
     }
-    if (!this.#deps.directory.tenant(message.tenantId)) {
-      // Relays resolve tenants from connectors relayguard published: an unknown tenant is a misconfigured relay,
-      // and scoring it would classify all its mail as unregistered. Dead-lettered, it can be replayed once known.
-      throw new RelayguardError(
-        'UNKNOWN_TENANT',
-        `tenantId: tenant "${message.tenantId.slice(0, 64)}" has no accepted domains or connectors`,
-        { field: 'tenantId' },
-      );
-    }
+    if (!this.#deps.directory.tenant(message.tenantId)) this.#unknownTenant(record, message.tenantId);
+    else this.#givenUp.delete(message.tenantId);
     checkEventTime(message.occurredAt, record.timestamp, this.#deps.maxClockSkewMs);
     return {
       position: { partition: record.partition, offset: record.offset },
@@ -458,6 +467,32 @@ export class Scorer {
       eventId: event.eventId,
       queueId: event.queueId,
     };
+  }
+
+  /**
+   * Relays resolve tenants from connectors relayguard published, so an unknown tenant is either one this scorer's
+   * directory has not caught up with (onboarding: wait, DIRECTORY_BEHIND) or a misconfigured relay (scoring it
+   * would classify all its mail as unregistered: UNKNOWN_TENANT, dead-lettered).
+   */
+  #unknownTenant(record: LogRecord, tenantId: string): never {
+    const waiting = this.#waitingForTenant.get(record.partition);
+    const attempts = waiting?.offset === record.offset ? waiting.attempts + 1 : 1;
+    if (attempts < UNKNOWN_TENANT_ATTEMPTS && !this.#givenUp.has(tenantId)) {
+      this.#waitingForTenant.set(record.partition, { offset: record.offset, attempts });
+      throw new RelayguardError(
+        'DIRECTORY_BEHIND',
+        `tenantId: tenant "${tenantId.slice(0, 64)}" is not in the directory yet (attempt ${attempts} of ${UNKNOWN_TENANT_ATTEMPTS})`,
+        { field: 'tenantId' },
+      );
+    }
+    this.#waitingForTenant.delete(record.partition);
+    if (this.#givenUp.size >= GIVEN_UP_TENANTS) this.#givenUp.clear();
+    this.#givenUp.add(tenantId);
+    throw new RelayguardError(
+      'UNKNOWN_TENANT',
+      `tenantId: tenant "${tenantId.slice(0, 64)}" has no accepted domains or connectors`,
+      { field: 'tenantId' },
+    );
   }
 
   async #publish(topic: string, records: OutgoingRecord[]): Promise<void> {
