@@ -27,7 +27,10 @@ export const ErrorCodes = {
   LOG_UNAVAILABLE: { retryable: true, summary: 'the event log is unavailable' },
   REGISTRY_UNAVAILABLE: { retryable: true, summary: 'the schema registry is unavailable' },
   WRITE_CONFLICT: { retryable: true, summary: 'another writer changed the state first' },
-  DIRECTORY_BEHIND: { retryable: true, summary: 'the tenant directory has not caught up with this tenant yet' },
+  DIRECTORY_BEHIND: {
+    retryable: true,
+    summary: 'the tenant directory has not caught up with this tenant yet',
+  },
   PUBLISHER_FULL: { retryable: true, summary: 'too many messages are waiting for delivery' },
   PUBLISHER_CLOSED: { retryable: false, summary: 'the publisher is closed' },
 } as const;

@@ -231,7 +231,7 @@ export class Scorer {
       deadLetters.length > 0 ? byTenant.keys() : fold.emits.map((event) => event.tenantId),
       entries,
     );
-    await this.#publish(Topics.messageSubmittedDlq, deadLetters);
+    await this.#deadLetter(batch.topic, deadLetters);
     await this.#publishBlocks(batch.topic, fold.emits, fold.triggers);
     await this.#reaffirmUnblocks();
 
@@ -405,9 +405,9 @@ export class Scorer {
 
   async #decode(
     batch: RecordBatch,
-  ): Promise<{ byTenant: Map<string, PositionedMessage[]>; deadLetters: OutgoingRecord[] }> {
+  ): Promise<{ byTenant: Map<string, PositionedMessage[]>; deadLetters: Poison[] }> {
     const byTenant = new Map<string, PositionedMessage[]>();
-    const deadLetters: OutgoingRecord[] = [];
+    const deadLetters: Poison[] = [];
     // One await for the batch: a record that cannot be decoded comes back as its error, in its place.
     const decoded = await this.#deps.codec.decodeAll(
       Topics.messageSubmitted,
@@ -420,19 +420,7 @@ export class Scorer {
         positioned = this.#validate(record, record.value === null ? null : decoded[next++]!);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
-        deadLetters.push(deadLetter(batch.topic, record, error));
-        this.#deps.metrics.deadLettered.inc({ reason: error.code });
-        this.#deps.metrics.eventsConsumed.inc({ topic: batch.topic, outcome: 'dead-lettered' });
-        this.#deps.logger.warn(
-          {
-            topic: batch.topic,
-            partition: record.partition,
-            offset: record.offset,
-            reason: error.code,
-            field: error.field,
-          },
-          'poison event sent to the dead-letter topic',
-        );
+        deadLetters.push({ record, error });
         continue;
       }
       const { tenantId } = positioned.message;
@@ -443,6 +431,7 @@ export class Scorer {
       }
       messages.push(positioned);
     }
+    this.#awaitUnknownTenants(batch.partition, deadLetters);
     return { byTenant, deadLetters };
   }
 
@@ -458,8 +447,17 @@ export class Scorer {
         { field: 'tenantId' },
       );
     }
-    if (!this.#deps.directory.tenant(message.tenantId)) this.#unknownTenant(record, message.tenantId);
-    else this.#givenUp.delete(message.tenantId);
+    if (!this.#deps.directory.tenant(message.tenantId)) {
+      // Relays resolve tenants from connectors relayguard published: an unknown tenant is one this scorer's
+      // directory has not caught up with (awaitUnknownTenants), or a misconfigured relay, and scoring it would
+      // classify all its mail as unregistered.
+      throw new RelayguardError(
+        'UNKNOWN_TENANT',
+        `tenantId: tenant "${message.tenantId.slice(0, 64)}" has no accepted domains or connectors`,
+        { field: 'tenantId', details: { tenantId: message.tenantId } },
+      );
+    }
+    this.#givenUp.delete(message.tenantId);
     checkEventTime(message.occurredAt, record.timestamp, this.#deps.maxClockSkewMs);
     return {
       position: { partition: record.partition, offset: record.offset },
@@ -470,29 +468,46 @@ export class Scorer {
   }
 
   /**
-   * Relays resolve tenants from connectors relayguard published, so an unknown tenant is either one this scorer's
-   * directory has not caught up with (onboarding: wait, DIRECTORY_BEHIND) or a misconfigured relay (scoring it
-   * would classify all its mail as unregistered: UNKNOWN_TENANT, dead-lettered).
+   * Onboarding: a batch with events of tenants the directory does not know yet (and not given up on) is refused
+   * with DIRECTORY_BEHIND, up to UNKNOWN_TENANT_ATTEMPTS times for the same first such record; then those
+   * tenants are given up on and their events dead-lettered as UNKNOWN_TENANT, with no wait for their later ones.
    */
-  #unknownTenant(record: LogRecord, tenantId: string): never {
-    const waiting = this.#waitingForTenant.get(record.partition);
-    const attempts = waiting?.offset === record.offset ? waiting.attempts + 1 : 1;
-    if (attempts < UNKNOWN_TENANT_ATTEMPTS && !this.#givenUp.has(tenantId)) {
-      this.#waitingForTenant.set(record.partition, { offset: record.offset, attempts });
+  #awaitUnknownTenants(partition: number, poison: readonly Poison[]): void {
+    const unknown = poison.flatMap(({ record, error }) => {
+      const tenantId = error.code === 'UNKNOWN_TENANT' ? String(error.details?.tenantId) : null;
+      return tenantId === null || this.#givenUp.has(tenantId) ? [] : [{ record, tenantId }];
+    });
+    if (unknown.length === 0) return;
+    const { offset } = unknown[0]!.record;
+    const waiting = this.#waitingForTenant.get(partition);
+    const attempts = waiting?.offset === offset ? waiting.attempts + 1 : 1;
+    if (attempts < UNKNOWN_TENANT_ATTEMPTS) {
+      this.#waitingForTenant.set(partition, { offset, attempts });
       throw new RelayguardError(
         'DIRECTORY_BEHIND',
-        `tenantId: tenant "${tenantId.slice(0, 64)}" is not in the directory yet (attempt ${attempts} of ${UNKNOWN_TENANT_ATTEMPTS})`,
+        `tenantId: ${unknown.length} events of tenants not in the directory yet (attempt ${attempts} of ${UNKNOWN_TENANT_ATTEMPTS})`,
         { field: 'tenantId' },
       );
     }
-    this.#waitingForTenant.delete(record.partition);
-    if (this.#givenUp.size >= GIVEN_UP_TENANTS) this.#givenUp.clear();
-    this.#givenUp.add(tenantId);
-    throw new RelayguardError(
-      'UNKNOWN_TENANT',
-      `tenantId: tenant "${tenantId.slice(0, 64)}" has no accepted domains or connectors`,
-      { field: 'tenantId' },
+    this.#waitingForTenant.delete(partition);
+    if (this.#givenUp.size + unknown.length > GIVEN_UP_TENANTS) this.#givenUp.clear();
+    for (const { tenantId } of unknown) this.#givenUp.add(tenantId);
+  }
+
+  /** Publishes the poison records, then counts and logs them (once: a batch that fails before is redelivered). */
+  async #deadLetter(topic: string, poison: readonly Poison[]): Promise<void> {
+    await this.#publish(
+      Topics.messageSubmittedDlq,
+      poison.map(({ record, error }) => deadLetter(topic, record, error)),
     );
+    for (const { record, error } of poison) {
+      this.#deps.metrics.deadLettered.inc({ reason: error.code });
+      this.#deps.metrics.eventsConsumed.inc({ topic, outcome: 'dead-lettered' });
+      this.#deps.logger.warn(
+        { topic, partition: record.partition, offset: record.offset, reason: error.code, field: error.field },
+        'poison event sent to the dead-letter topic',
+      );
+    }
   }
 
   async #publish(topic: string, records: OutgoingRecord[]): Promise<void> {
@@ -575,6 +590,12 @@ export class Scorer {
       );
     }
   }
+}
+
+/** A record the scorer dead-letters, and why. */
+interface Poison {
+  readonly record: LogRecord;
+  readonly error: RelayguardError;
 }
 
 function conflictError(...partitions: number[]): RelayguardError {

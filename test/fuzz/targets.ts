@@ -29,7 +29,7 @@ import { MemoryWindowStore } from '../../services/platform/memory/memory-window-
 import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, LogRecord, OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
-import { Scorer } from '../../services/scorer/scorer.js';
+import { Scorer, UNKNOWN_TENANT_ATTEMPTS } from '../../services/scorer/scorer.js';
 import { readyEnforcer } from '../support/enforcement.js';
 import { adminApiTarget } from './admin-target.js';
 import { type FuzzTarget, violation } from './harness.js';
@@ -476,7 +476,16 @@ function scorerTarget(): FuzzTarget<FuzzRecord[]> {
         })),
       );
       const before = await consumed();
-      await scorer.handleBatch({ topic: Topics.messageSubmitted, partition: 0, records, lag: 0 });
+      // As the log does: a batch refused while a tenant may still reach the directory is delivered again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await scorer.handleBatch({ topic: Topics.messageSubmitted, partition: 0, records, lag: 0 });
+          break;
+        } catch (error) {
+          const waiting = isRelayguardError(error) && error.code === 'DIRECTORY_BEHIND';
+          if (!waiting || attempt >= UNKNOWN_TENANT_ATTEMPTS) throw error;
+        }
+      }
       const accounted = (await consumed()) - before;
       // Every record is accounted for exactly once: scored (counted, late, duplicate...) or dead-lettered.
       violation(accounted === records.length, `${records.length} records, ${accounted} accounted for`);

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { MINUTE_MS } from '../../../services/core/policy.js';
 import { createLogger } from '../../../services/platform/logger.js';
 import { EpisodeDriver, START, TENANT } from '../../support/episode-driver.js';
+import { waitFor } from '../../support/tether.js';
 
 describe('scorer: partition count', () => {
   it('names a tenant whose events moved to another partition', async () => {
@@ -28,6 +29,7 @@ describe('scorer: partition count', () => {
       partition: 5,
       records: moved.records.map((record) => ({ ...record, partition: 5, offset: '0' })),
     });
+    await waitFor(() => lines.length > 0, { timeoutMs: 5_000, description: 'the log line' });
     assert.equal(lines.length, 1);
     assert.deepEqual(
       { tenantId: lines[0]!.tenantId, from: lines[0]!.from, to: lines[0]!.to },
