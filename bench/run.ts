@@ -16,6 +16,7 @@ import { policyBenchmark } from './policy.js';
 import { scorerClusterBenchmark } from './scorer-cluster.js';
 import { scorerKafkaBenchmark } from './scorer-kafka.js';
 import { scorerRedisBenchmark } from './scorer-redis.js';
+import { spoolBenchmark } from './spool.js';
 import { subscriberBenchmark } from './subscriber.js';
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -29,6 +30,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   backtestBenchmark,
   decisionAuthBenchmark,
   subscriberBenchmark,
+  spoolBenchmark,
 ];
 
 interface Options {

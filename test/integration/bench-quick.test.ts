@@ -40,6 +40,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '6 memory',
     '7 backtest',
     '8 decision auth',
+    '10 END-OF-MESSAGE spool',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }

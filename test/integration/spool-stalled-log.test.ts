@@ -6,23 +6,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
-import { TenantDirectory } from '../../services/core/directory.js';
 import { Topics } from '../../services/core/topics.js';
-import { Enforcer } from '../../services/enforcer/enforcer.js';
-import { MessageSpool } from '../../services/enforcer/message-spool.js';
 import { SPOOL_FULL_DEFER } from '../../services/enforcer/policy-handler.js';
-import { startPolicyServer } from '../../services/enforcer/policy-server.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { loadConfig, type SpoolConfig } from '../../services/platform/config.js';
-import { silentLogger } from '../../services/platform/logger.js';
+import type { SpoolConfig } from '../../services/platform/config.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
-import { Metrics } from '../../services/platform/metrics.js';
 import { endOfMessage } from '../support/enforcement.js';
 import { Gate } from '../support/gate.js';
-import { waitFor } from '../support/tether.js';
+import { startSpoolingEnforcer } from '../support/relay-fleet.js';
+import { cleanupStack, waitFor } from '../support/tether.js';
 
 const TENANTS = [
   { tenantId: 't1', range: '192.0.2.0/24', client: '192.0.2.1' },
@@ -44,72 +38,26 @@ class StallableLog extends MemoryEventLog {
 const directories: string[] = [];
 after(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
 
-function directoryWithConnectors(): TenantDirectory {
-  const directory = new TenantDirectory();
-  const now = systemClock.now();
-  for (const { tenantId, range } of TENANTS) {
-    directory.apply({
-      kind: 'connector',
-      event: {
-        eventId: `c-${tenantId}`,
-        occurredAt: now,
-        actor: 'test',
-        tenantId,
-        connectorId: `${tenantId}-connector`,
-        change: 'UPSERTED',
-        relayPath: 'ONPREM',
-        senderIpRanges: [range],
-        tlsCertificateDomain: null,
-        enabled: true,
-        createdAt: now,
-        createdBy: 'test',
-        identifiersSince: {},
-      },
-    });
-  }
-  return directory;
-}
-
-async function startEnforcer(spool: Partial<SpoolConfig> | undefined) {
+async function startEnforcer(spool: Partial<SpoolConfig> | undefined, defer: (fn: () => unknown) => void) {
   const log = new StallableLog({ clock: systemClock });
-  const metrics = new Metrics({ processMetrics: false });
   const codec = new EmbeddedCodec();
-  let messageSpool: MessageSpool | undefined;
+  let directory: string | undefined;
   if (spool) {
-    const directory = await mkdtemp(join(tmpdir(), 'relayguard-spool-'));
+    directory = await mkdtemp(join(tmpdir(), 'relayguard-spool-'));
     directories.push(directory);
-    messageSpool = await MessageSpool.open({
-      config: { directory, maxBytes: 1 << 30, whenFull: 'accept', ...spool },
+  }
+  const { metrics, clients } = await startSpoolingEnforcer(
+    {
       log,
       codec,
-      clock: systemClock,
-      metrics,
-      logger: silentLogger,
-    });
-  }
-  const enforcer = new Enforcer({
-    directory: directoryWithConnectors(),
-    log,
-    codec,
-    clock: systemClock,
-    logger: silentLogger,
-    metrics,
-    notReadyFallback: 'accept',
-    blockedBouncesPerHour: loadConfig({}).blockedBouncesPerHour,
-    spool: messageSpool,
-  });
-  enforcer.markReady();
-  const server = await startPolicyServer({
-    enforcer,
-    metrics,
-    logger: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    ...loadConfig({}).policyService,
-  });
-  const clients = await Promise.all(
-    Array.from({ length: 4 }, () => PolicyClient.connect(server.host, server.port)),
+      spool: directory ? { directory, maxBytes: 1 << 30, whenFull: 'accept', ...spool } : undefined,
+      tenants: TENANTS,
+      connections: 4,
+    },
+    defer,
   );
+  // First of the cleanups: the enforcer's close waits for what it still publishes.
+  defer(() => log.gate.resume());
   return {
     log,
     metrics,
@@ -119,20 +67,15 @@ async function startEnforcer(spool: Partial<SpoolConfig> | undefined) {
         log.records(Topics.messageSubmitted).map((r) => codec.decode(Topics.messageSubmitted, r.value!)),
       );
     },
-    async stop() {
-      log.gate.resume();
-      for (const client of clients) client.close();
-      await server.close();
-      await enforcer.close();
-    },
   };
 }
 
 describe('END-OF-MESSAGE with the event log stalled', () => {
-  it('answers every relay from the spool, and publishes every answered event, in order, once the log resumes', async () => {
-    const spooled = await startEnforcer({});
-    const waiting = await startEnforcer(undefined);
-    try {
+  it('answers every relay from the spool, and publishes every answered event, in order, once the log resumes', async (t) => {
+    const defer = cleanupStack(t);
+    const spooled = await startEnforcer({}, defer);
+    const waiting = await startEnforcer(undefined, defer);
+    {
       spooled.log.gate.stall();
       waiting.log.gate.stall();
       // Without the spool the relay's session hangs on the broker: this answer does not come while it stalls.
@@ -181,9 +124,6 @@ describe('END-OF-MESSAGE with the event log stalled', () => {
         }
       }
       await waitFor(async () => (await spooled.metrics.spoolEvents.get()).values[0]?.value === 0);
-    } finally {
-      await spooled.stop();
-      await waiting.stop();
     }
   });
 
@@ -191,9 +131,9 @@ describe('END-OF-MESSAGE with the event log stalled', () => {
     ['defer', SPOOL_FULL_DEFER],
     ['accept', 'DUNNO'],
   ] as const) {
-    it(`answers a full spool with the configured action (${whenFull}), counted, never a dropped connection`, async () => {
-      const enforcement = await startEnforcer({ maxBytes: 2_000, whenFull });
-      try {
+    it(`answers a full spool with the configured action (${whenFull}), counted, never a dropped connection`, async (t) => {
+      const enforcement = await startEnforcer({ maxBytes: 2_000, whenFull }, cleanupStack(t));
+      {
         enforcement.log.gate.stall();
         const client = enforcement.clients[0]!;
         const answers: string[] = [];
@@ -214,8 +154,6 @@ describe('END-OF-MESSAGE with the event log stalled', () => {
         );
         enforcement.log.gate.resume();
         await waitFor(async () => (await enforcement.published()).length === 20 - counted.value);
-      } finally {
-        await enforcement.stop();
       }
     });
   }

@@ -3,7 +3,7 @@
 import type { PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import type { RelayPath } from '../../services/core/contracts.generated.js';
 import { BLOCK_REPLY } from '../../services/core/decision.js';
-import type { TenantDirectory } from '../../services/core/directory.js';
+import { TenantDirectory } from '../../services/core/directory.js';
 import { DEFAULT_POLICY, type PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
@@ -173,6 +173,35 @@ export function readyEnforcer(
   });
   enforcer.markReady();
   return enforcer;
+}
+
+/** A directory holding one enabled ONPREM connector per tenant, identified by its sender range. */
+export function directoryWithConnectors(
+  connectors: readonly { readonly tenantId: string; readonly range: string }[],
+  now: number,
+): TenantDirectory {
+  const directory = new TenantDirectory();
+  for (const { tenantId, range } of connectors) {
+    directory.apply({
+      kind: 'connector',
+      event: {
+        eventId: `c-${tenantId}`,
+        occurredAt: now,
+        actor: 'test',
+        tenantId,
+        connectorId: `${tenantId}-connector`,
+        change: 'UPSERTED',
+        relayPath: 'ONPREM',
+        senderIpRanges: [range],
+        tlsCertificateDomain: null,
+        enabled: true,
+        createdAt: now,
+        createdBy: 'test',
+        identifiersSince: {},
+      },
+    });
+  }
+  return directory;
 }
 
 /** A Postfix policy request at RCPT, as smtpd sends it (SMTPD_POLICY_README). */

@@ -1,0 +1,123 @@
+// A relay fleet in front of an enforcer on the production adapters, with or without the END-OF-MESSAGE spool:
+// CONNECTIONS policy connections, each waiting for its reply before the next request, as Postfix's smtpd
+// processes do. The spool benchmark and the stopped-broker test share it.
+import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
+import { Enforcer } from '../../services/enforcer/enforcer.js';
+import { MessageSpool } from '../../services/enforcer/message-spool.js';
+import { startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { systemClock } from '../../services/platform/clock.js';
+import { loadConfig, type SpoolConfig } from '../../services/platform/config.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { Metrics } from '../../services/platform/metrics.js';
+import type { EventLog, SchemaCodec } from '../../services/platform/ports.js';
+import { closeAdapters, productionAdapters } from '../../services/platform/runtime.js';
+import { directoryWithConnectors, endOfMessage } from './enforcement.js';
+
+export const CONNECTIONS = 16;
+const TENANTS = Array.from({ length: 64 }, (_, i) => ({
+  tenantId: `spool-${i}`,
+  range: `10.77.${i}.0/24`,
+  client: `10.77.${i}.25`,
+}));
+
+export interface SpoolingEnforcerOptions {
+  readonly log: EventLog;
+  readonly codec: SchemaCodec;
+  /** Off when undefined: END-OF-MESSAGE waits for the event log. */
+  readonly spool: SpoolConfig | undefined;
+  readonly tenants: readonly { readonly tenantId: string; readonly range: string }[];
+  readonly connections: number;
+}
+
+/** An enforcer (ready, a connector per tenant) behind a policy server, and relay connections to it. */
+export async function startSpoolingEnforcer(
+  { log, codec, spool, tenants, connections }: SpoolingEnforcerOptions,
+  defer: (fn: () => unknown) => void,
+) {
+  const config = loadConfig({});
+  const metrics = new Metrics({ processMetrics: false });
+  const messageSpool = spool
+    ? await MessageSpool.open({
+        config: spool,
+        log,
+        codec,
+        clock: systemClock,
+        metrics,
+        logger: silentLogger,
+      })
+    : undefined;
+  const enforcer = new Enforcer({
+    directory: directoryWithConnectors(tenants, systemClock.now()),
+    log,
+    codec,
+    clock: systemClock,
+    logger: silentLogger,
+    metrics,
+    notReadyFallback: 'accept',
+    blockedBouncesPerHour: config.blockedBouncesPerHour,
+    spool: messageSpool,
+  });
+  enforcer.markReady();
+  defer(() => enforcer.close());
+  const server = await startPolicyServer({
+    enforcer,
+    metrics,
+    logger: silentLogger,
+    host: '127.0.0.1',
+    port: 0,
+    ...config.policyService,
+  });
+  defer(() => server.close());
+  const clients = await Promise.all(
+    Array.from({ length: connections }, () => PolicyClient.connect(server.host, server.port)),
+  );
+  defer(() => {
+    for (const client of clients) client.close();
+  });
+  return { metrics, clients };
+}
+
+/** The fleet on the production adapters of `stackEnv`, with the spool in `spoolDirectory` when given. */
+export async function startRelayFleet(
+  stackEnv: Readonly<Record<string, string>>,
+  spoolDirectory: string | undefined,
+  defer: (fn: () => unknown) => void,
+) {
+  const adapters = productionAdapters(
+    loadConfig({ ...stackEnv, RELAYGUARD_LOG_LEVEL: 'silent' }),
+    silentLogger,
+  );
+  defer(() => closeAdapters(adapters));
+  const { clients } = await startSpoolingEnforcer(
+    {
+      log: adapters.log,
+      codec: adapters.codec,
+      spool: spoolDirectory
+        ? { directory: spoolDirectory, maxBytes: 1 << 30, whenFull: 'accept' }
+        : undefined,
+      tenants: TENANTS,
+      connections: CONNECTIONS,
+    },
+    defer,
+  );
+  let sequence = 0;
+  return {
+    adapters,
+    /** Every connection sends END-OF-MESSAGE requests back to back for `ms`; the latencies in ms. */
+    async round(ms: number, latencies: number[]): Promise<void> {
+      const end = performance.now() + ms;
+      await Promise.all(
+        clients.map(async (client) => {
+          while (performance.now() < end) {
+            const n = sequence++;
+            const { tenantId, client: address } = TENANTS[n % TENANTS.length]!;
+            const started = performance.now();
+            const action = await client.request(endOfMessage(address, `it@${tenantId}.example`, `S${n}`));
+            latencies.push(performance.now() - started);
+            if (action !== 'DUNNO') throw new Error(`END-OF-MESSAGE answered ${action}`);
+          }
+        }),
+      );
+    },
+  };
+}
