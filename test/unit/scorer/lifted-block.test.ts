@@ -13,6 +13,21 @@ async function kinds(driver: EpisodeDriver): Promise<string[]> {
   return (await driver.blockEvents()).map((event) => `${event.kind} ${event.blocked?.blockId ?? ''}`.trim());
 }
 
+/**
+ * A scorer publishes a block and dies before its flush and before its directory learnt of the block; the operator
+ * lifts the block; the restarted scorer's replay, on a directory that has seen neither, publishes it again.
+ */
+async function liftedBlockRepublished(): Promise<EpisodeDriver> {
+  const driver = new EpisodeDriver();
+  await driver.send(START, 10, 10);
+  await driver.deliver();
+  driver.crash();
+  assert.ok(await driver.unblock(UNBLOCKED_AT));
+  await driver.deliver();
+  await driver.feed();
+  return driver;
+}
+
 describe('a lifted block stays lifted', () => {
   it('records the episode the directory shows when a redelivered batch crosses the thresholds again', async () => {
     const driver = new EpisodeDriver({ commitIntervalMs: 0 });
@@ -52,13 +67,7 @@ describe('a lifted block stays lifted', () => {
   });
 
   it('ignores the lifted block a restarted scorer republishes before the unblock reached it', async () => {
-    const driver = new EpisodeDriver();
-    await driver.send(START, 10, 10);
-    await driver.deliver();
-    driver.crash(); // before its flush, and before its directory learnt of the block
-    assert.ok(await driver.unblock(UNBLOCKED_AT));
-    await driver.deliver(); // the replay runs on a directory that has seen neither
-    await driver.feed();
+    const driver = await liftedBlockRepublished();
 
     const events = await driver.blockEvents();
     assert.equal(events.at(-1)?.kind, 'BLOCKED', 'the replay republished the lifted block after the unblock');
@@ -139,13 +148,7 @@ describe('fencing: side effects only from the partition owner', () => {
 
 describe('compaction keeps a lifted block lifted', () => {
   it('publishes the unblock again behind a lifted block published after it', async () => {
-    const driver = new EpisodeDriver();
-    await driver.send(START, 10, 10);
-    await driver.deliver();
-    driver.crash(); // before its flush, and before its directory learnt of the block
-    assert.ok(await driver.unblock(UNBLOCKED_AT));
-    await driver.deliver(); // the replay republishes the lifted block behind the unblock
-    await driver.feed();
+    const driver = await liftedBlockRepublished();
     await driver.send(UNBLOCKED_AT + MINUTE_MS, 0, 1);
     await driver.deliver();
     await driver.feed();
