@@ -393,6 +393,38 @@ for (const mode of ['script', 'test runner'] as const) {
   });
 }
 
+test('a script that starts a Kafka broker and never stops it still exits, and the broker dies with it', async (t) => {
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const dir = await mkdtemp(join(tmpdir(), 'relayguard-forgotten-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pidFile = join(dir, 'kafka.pid');
+  const script = join(dir, 'forgets.mts');
+  // A test whose set-up failed before its cleanup was registered: nothing stops the broker.
+  await writeFile(
+    script,
+    `import { writeFileSync } from 'node:fs';
+    import { startKafkaCluster } from ${JSON.stringify(join(repoRoot, 'test/support/kafka-broker.ts'))};
+    const kafka = await startKafkaCluster();
+    writeFileSync(${JSON.stringify(pidFile)}, String(kafka.nodes[0].pid));`,
+  );
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const forgetful = await spawnTethered(process.execPath, ['--import', 'tsx', script], {
+    cwd: repoRoot,
+    env,
+  });
+  t.after(() => forgetful.kill());
+  const exit = await Promise.race([
+    forgetful.exited,
+    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 90_000).unref()),
+  ]);
+  assert.deepEqual(exit, { code: 0, signal: null }, 'the script ended on its own');
+  const kafkaPid = Number(await readFile(pidFile, 'utf8'));
+  await waitFor(async () => !(await isAlive(kafkaPid)), {
+    timeoutMs: 5_000,
+    description: 'the broker the script left running to die',
+  });
+});
+
 test('spawnTethered rejects a missing binary clearly', async () => {
   await assert.rejects(
     spawnTethered('/nonexistent/binary', []),

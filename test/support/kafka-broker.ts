@@ -319,6 +319,16 @@ async function generateCertificates(dir: string): Promise<string> {
   return join(dir, 'ca.pem');
 }
 
+/** Waits for an unreferenced child's exit without letting this process end in the meantime. */
+async function keepingAlive<T>(exit: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1_000);
+  try {
+    return await exit;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 class NodeHandle implements KafkaNode {
   private process: Tethered | undefined;
 
@@ -355,21 +365,18 @@ class NodeHandle implements KafkaNode {
       intervalMs: 100,
       description: `kafka node ${this.id} (pid ${server.pid}) to listen on ${this.address}`,
     });
-  }
-
-  /** Lets this process exit while the node runs (the node then dies with it, through its tether). */
-  detach(): void {
-    const child = this.process?.child;
-    child?.unref();
-    for (const stream of [child?.stdout, child?.stderr]) (stream as Socket | null | undefined)?.unref();
+    // A running node never keeps this process alive: a test file whose set-up failed before it could stop the
+    // broker still exits (and the tether ends the broker) instead of hanging the whole run.
+    server.child.unref();
+    for (const stream of [server.child.stdout, server.child.stderr]) (stream as Socket | null)?.unref();
   }
 
   async kill(): Promise<void> {
-    await this.process?.kill();
+    if (this.process) await keepingAlive(this.process.kill());
   }
 
   async stop(): Promise<void> {
-    await this.process?.stop(15_000);
+    if (this.process) await keepingAlive(this.process.stop(15_000));
   }
 }
 
@@ -492,9 +499,8 @@ async function connectShared(): Promise<KafkaBrokers> {
         createTopic(bootstrapServers, { topic: name, numPartitions: partitions, replicationFactor, configs }),
     };
   }
+  // The nodes do not keep this process alive: it exits when its tests are done, and the broker ends with it.
   const cluster = await startKafkaCluster();
-  // The test file's process must be free to exit when its tests are done; the broker ends with it.
-  for (const node of cluster.nodes) (node as NodeHandle).detach();
   const pids = cluster.nodes.map((node) => node.pid);
   // 'exit' handlers run synchronously: kill by pid, then remove the storage the broker wrote.
   process.once('exit', () => {
