@@ -21,6 +21,7 @@ import { windowKeys } from '../../../services/platform/redis/window-encoding.js'
 import { Scorer, type ScorerDeps } from '../../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../../support/builders.js';
 import { type RedisServer, startRedis } from '../../support/redis-server.js';
+import { metricValue, publishedBlockIds, publishMessages } from '../../support/scorer-io.js';
 
 const TENANTS = 12;
 const PARTITIONS = 2;
@@ -93,22 +94,7 @@ function scorer<S extends ScorerDeps['store'] = MemoryWindowStore>(
   return { scorer: instance, metrics, out, store };
 }
 
-async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = metrics.registry.getSingleMetric(name) as unknown as {
-    get(): Promise<{ values: { value: number; labels: Record<string, string> }[] }>;
-  };
-  const { values } = await metric.get();
-  return values
-    .filter((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v))
-    .reduce((sum, { value }) => sum + value, 0);
-}
-
-async function blockIds(log: MemoryEventLog): Promise<string[]> {
-  const events = await Promise.all(
-    log.records(Topics.tenantBlocks).map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
-  );
-  return events.map((event) => event.blocked!.blockId);
-}
+const blockIds = (log: MemoryEventLog) => publishedBlockIds(log, codec);
 
 describe('scorer: cached windows and the store keys TTL', () => {
   it('a daily pattern with the TTL scaled down: no refused save, no rescored partition, the windows of a scorer without a cache', async () => {
@@ -124,15 +110,7 @@ describe('scorer: cached windows and the store keys TTL', () => {
     for (let m = 0; m < DAYS * DAY_MINUTES; m++) {
       clock.set(START + m * MINUTE_MS + 55_000);
       const events = minuteOfMail(m, random);
-      await source.publish(
-        Topics.messageSubmitted,
-        await Promise.all(
-          events.map(async (event) => ({
-            key: event.tenantId,
-            value: await codec.encode(Topics.messageSubmitted, event),
-          })),
-        ),
-      );
+      await publishMessages(source, codec, events);
       const records = source.records(Topics.messageSubmitted).slice(delivered);
       delivered += records.length;
       for (let partition = 0; partition < PARTITIONS; partition++) {
@@ -151,9 +129,11 @@ describe('scorer: cached windows and the store keys TTL', () => {
     }
 
     assert.deepEqual(redelivered, [], 'no partition was rescored from its last commit');
-    assert.equal(await counter(cached.metrics, 'relayguard_window_cache_expired_saves_total'), 0);
+    assert.equal(await metricValue(cached.metrics, 'relayguard_window_cache_expired_saves_total'), 0);
     // The day-shift tenants came back after the night: loaded again rather than trusted from the cache.
-    const misses = await counter(cached.metrics, 'relayguard_window_cache_lookups_total', { result: 'miss' });
+    const misses = await metricValue(cached.metrics, 'relayguard_window_cache_lookups_total', {
+      result: 'miss',
+    });
     assert.ok(
       misses >= (TENANTS * 2) / 3,
       `each day-shift tenant loaded again in the morning (${misses} misses)`,
@@ -180,15 +160,7 @@ describe('scorer: a cached window whose Redis key is gone', () => {
     const source = new MemoryEventLog({ clock, partitions: 1 });
     let delivered = 0;
     const batchOf = async (events: MessageSubmitted[]): Promise<RecordBatch> => {
-      await source.publish(
-        Topics.messageSubmitted,
-        await Promise.all(
-          events.map(async (event) => ({
-            key: event.tenantId,
-            value: await codec.encode(Topics.messageSubmitted, event),
-          })),
-        ),
-      );
+      await publishMessages(source, codec, events);
       const records = source.records(Topics.messageSubmitted).slice(delivered);
       delivered += records.length;
       return { topic: Topics.messageSubmitted, partition: 0, records, lag: 0 };
@@ -218,9 +190,9 @@ describe('scorer: a cached window whose Redis key is gone', () => {
       );
       assert.deepEqual(await cached.scorer.flush(), { redeliver: [] });
 
-      assert.equal(await counter(cached.metrics, 'relayguard_window_cache_expired_saves_total'), 2);
+      assert.equal(await metricValue(cached.metrics, 'relayguard_window_cache_expired_saves_total'), 2);
       assert.equal(
-        await counter(cached.metrics, 'relayguard_window_cache_lookups_total', { result: 'miss' }),
+        await metricValue(cached.metrics, 'relayguard_window_cache_lookups_total', { result: 'miss' }),
         2,
       );
       const stored = await store.load([tenantId(1), tenantId(2)]);

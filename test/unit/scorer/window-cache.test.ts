@@ -17,6 +17,7 @@ import { Metrics } from '../../../services/platform/metrics.js';
 import type { EventLog, LogRecord } from '../../../services/platform/ports.js';
 import { Scorer, type ScorerDeps } from '../../../services/scorer/scorer.js';
 import { messageSubmitted } from '../../support/builders.js';
+import { metricValue, publishedBlockIds, publishMessages } from '../../support/scorer-io.js';
 import { waitFor } from '../../support/tether.js';
 
 const TENANTS = 40;
@@ -41,17 +42,7 @@ function workload(count: number, seed: number): MessageSubmitted[] {
   );
 }
 
-async function publish(log: EventLog, events: readonly MessageSubmitted[]): Promise<void> {
-  await log.publish(
-    Topics.messageSubmitted,
-    await Promise.all(
-      events.map(async (event) => ({
-        key: event.tenantId,
-        value: await codec.encode(Topics.messageSubmitted, event),
-      })),
-    ),
-  );
-}
+const publish = (log: EventLog, events: readonly MessageSubmitted[]) => publishMessages(log, codec, events);
 
 function scorer(log: EventLog, store: MemoryWindowStore, options: Partial<ScorerDeps> = {}) {
   const metrics = new Metrics({ processMetrics: false });
@@ -74,15 +65,7 @@ async function consumed(metrics: Metrics): Promise<number> {
   return values.reduce((sum, { value }) => sum + value, 0);
 }
 
-async function counter(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = metrics.registry.getSingleMetric(name) as unknown as {
-    get(): Promise<{ values: { value: number; labels: Record<string, string> }[] }>;
-  };
-  const { values } = await metric.get();
-  return values
-    .filter((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v))
-    .reduce((sum, { value }) => sum + value, 0);
-}
+const counter = metricValue;
 
 /** The windows an uninterrupted scorer that saves after every batch makes of the same records. */
 async function reference(records: readonly LogRecord[]): Promise<Map<string, TenantWindow>> {
@@ -110,12 +93,7 @@ function total(window: TenantWindow | undefined): number {
   return [...(window?.buckets.values() ?? [])].reduce((sum, bucket) => sum + bucket.total, 0);
 }
 
-async function blockIds(log: MemoryEventLog): Promise<Set<string>> {
-  const events = await Promise.all(
-    log.records(Topics.tenantBlocks).map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
-  );
-  return new Set(events.map((event) => event.blocked!.blockId));
-}
+const blockIds = async (log: MemoryEventLog) => new Set(await publishedBlockIds(log, codec));
 
 describe('scorer: window cache and write-behind saves', () => {
   it('a crash between batches and their flush replays from the last commit and counts each event once', async () => {
