@@ -85,7 +85,10 @@ export class EventSpool {
   #oldestSpooledAt: number | undefined;
   #failed: Error | undefined;
   #draining: Promise<void> | undefined;
+  /** Ends the drainer's wait for appends. */
   #wake: (() => void) | undefined;
+  /** Ends the drainer's back-off after a failed delivery (close only). */
+  #endBackoff: (() => void) | undefined;
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
 
@@ -137,6 +140,7 @@ export class EventSpool {
     while (this.#committing) await new Promise((resolve) => setImmediate(resolve));
     clearTimeout(this.#retryTimer);
     this.#wake?.();
+    this.#endBackoff?.();
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#draining,
@@ -218,34 +222,40 @@ export class EventSpool {
     while (!this.#closed) {
       const head = this.#segments.find((segment) => segment.delivered < segment.records);
       if (!head) {
-        await this.#deleteDelivered();
+        await this.#deleteDelivered().catch((error: unknown) => this.#options.onDeliveryError?.(error, 0));
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
         this.#wake = undefined;
         continue;
       }
-      const { records, bytes } = await this.#read(head);
-      this.#oldestSpooledAt = records[0]?.spooledAt;
+      let records: SpooledRecord[] = [];
       try {
+        const batch = await this.#read(head);
+        records = batch.records;
+        this.#oldestSpooledAt = records[0]?.spooledAt;
         await this.#options.deliver(records);
         retryMs = FIRST_RETRY_MS;
+        head.delivered += records.length;
+        head.deliveredBytes += batch.bytes;
       } catch (error) {
+        // The event log is away (or the disk failed a read): the same batch again after a back-off that
+        // appends do not cut short, or every commit would retry at once.
         this.#options.onDeliveryError?.(error, records.length);
         await new Promise<void>((resolve) => {
-          this.#wake = resolve;
+          this.#endBackoff = resolve;
           this.#retryTimer = setTimeout(resolve, retryMs);
         });
-        this.#wake = undefined;
+        this.#endBackoff = undefined;
         retryMs = Math.min(MAX_RETRY_MS, retryMs * 2);
         continue;
       }
-      head.delivered += records.length;
-      head.deliveredBytes += bytes;
       // The next read names the new oldest; an append meanwhile names one no older than it.
       this.#oldestSpooledAt = undefined;
-      await this.#writeAck(head);
-      if (head.delivered === head.records) await this.#deleteDelivered();
+      // A lost acknowledgement only delivers its batch again after a restart (at least once).
+      await this.#writeAck(head).catch((error: unknown) => this.#options.onDeliveryError?.(error, 0));
+      if (head.delivered === head.records)
+        await this.#deleteDelivered().catch((error: unknown) => this.#options.onDeliveryError?.(error, 0));
     }
   }
 

@@ -171,6 +171,27 @@ describe('event spool', () => {
     );
   });
 
+  it('backs off after a failed delivery, however many appends arrive meanwhile', async () => {
+    const directory = await spoolDirectory();
+    const destination = new Destination();
+    destination.failNext = Number.POSITIVE_INFINITY;
+    let attempts = 0;
+    const { spool } = await EventSpool.open({
+      directory,
+      maxBytes: 1 << 20,
+      clock,
+      deliver: destination.deliver,
+      onDeliveryError: () => attempts++,
+    });
+    try {
+      for (let n = 0; n < 50; n++) await spool.append(record('t', n));
+      // Each append's commit wakes an idle drainer; a backing-off one waits 100 ms, 200 ms, 400 ms, …
+      assert.ok(attempts >= 1 && attempts < 10, `${attempts} delivery attempts during 50 appends`);
+    } finally {
+      await spool.close();
+    }
+  });
+
   it('refuses appends beyond its bound without writing, and takes them again once it drained', async () => {
     const directory = await spoolDirectory();
     const destination = new Destination();
