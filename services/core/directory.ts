@@ -150,8 +150,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
    */
   readonly #rangeClaims = new IpRangeIndex<Claim[]>();
   readonly #certificateClaims = new Map<string, Claim[]>();
-  /** Verified domain claims of every tenant, earliest verification first: the first owns the domain. */
-  readonly #domainClaims = new Map<string, DomainClaim[]>();
+  /**
+   * Verified domain claims of every tenant, earliest verification first: the first owns the domain. Nearly every
+   * domain has one claimant, held as its tenant id alone (no array, no claim object: millions of domains).
+   */
+  readonly #domainClaims = new Map<string, string | DomainClaim[]>();
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -217,7 +220,9 @@ export class TenantDirectory implements AcceptedDomainLookup {
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
     const entry = this.domainEntry(tenantId, domain);
     if (!entry?.verification) return undefined;
-    return this.#domainClaims.get(domain)?.[0]?.tenantId === tenantId ? entry : undefined;
+    const claims = this.#domainClaims.get(domain);
+    const owner = typeof claims === 'string' ? claims : claims?.[0]?.tenantId;
+    return owner === tenantId ? entry : undefined;
   }
 
   /** The tenant's entry for this domain, pending or verified. */
@@ -236,10 +241,10 @@ export class TenantDirectory implements AcceptedDomainLookup {
   domainConflict(tenantId: string, domain: string, matchSubdomains: boolean): string | undefined {
     const isOther = (claims: readonly DomainClaim[] | undefined) =>
       claims?.some((claim) => claim.tenantId !== tenantId) ?? false;
-    if (isOther(this.#domainClaims.get(domain))) return domain;
+    if (isOther(this.#claimants(domain))) return domain;
     for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
       const parent = domain.slice(dot + 1);
-      const claims = this.#domainClaims.get(parent);
+      const claims = this.#claimants(parent);
       const covering = claims?.some(
         (claim) => claim.tenantId !== tenantId && this.domainEntry(claim.tenantId, parent)?.matchSubdomains,
       );
@@ -247,8 +252,8 @@ export class TenantDirectory implements AcceptedDomainLookup {
     }
     if (!matchSubdomains) return undefined;
     const suffix = `.${domain}`;
-    for (const [claimed, claims] of this.#domainClaims) {
-      if (claimed.endsWith(suffix) && isOther(claims)) return claimed;
+    for (const claimed of this.#domainClaims.keys()) {
+      if (claimed.endsWith(suffix) && isOther(this.#claimants(claimed))) return claimed;
     }
     return undefined;
   }
@@ -338,9 +343,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   #applyDomain(event: AcceptedDomainChanged): void {
     const record = this.#record(event.tenantId);
-    const rest = (this.#domainClaims.get(event.domain) ?? []).filter(
-      (claim) => claim.tenantId !== record.tenantId,
-    );
+    const rest = this.#claimants(event.domain).filter((claim) => claim.tenantId !== record.tenantId);
     if (event.change === 'REMOVED') {
       record.acceptedDomains = withoutSorted(record.acceptedDomains, event.domain, domainOf);
     } else {
@@ -350,7 +353,12 @@ export class TenantDirectory implements AcceptedDomainLookup {
           domain: event.domain,
           matchSubdomains: event.matchSubdomains,
           addedAt: event.occurredAt,
-          verification: event.verification,
+          // With the actor's one shared copy, as connectors keep theirs.
+          verification: event.verification && {
+            method: event.verification.method,
+            verifiedAt: event.verification.verifiedAt,
+            actor: this.#actor(event.verification.actor),
+          },
           verificationToken: event.verificationToken,
         },
         domainOf,
@@ -362,7 +370,16 @@ export class TenantDirectory implements AcceptedDomainLookup {
       }
     }
     if (rest.length === 0) this.#domainClaims.delete(event.domain);
-    else this.#domainClaims.set(event.domain, rest);
+    else this.#domainClaims.set(event.domain, rest.length === 1 ? rest[0]!.tenantId : rest);
+  }
+
+  /** The verified claims on exactly this domain, earliest first (a fresh array). */
+  #claimants(domain: string): DomainClaim[] {
+    const claims = this.#domainClaims.get(domain);
+    if (claims === undefined) return [];
+    if (typeof claims !== 'string') return [...claims];
+    const verifiedAt = this.domainEntry(claims, domain)!.verification!.verifiedAt;
+    return [{ tenantId: claims, verifiedAt }];
   }
 
   #applyConnector(event: ConnectorChanged): void {

@@ -183,3 +183,52 @@ function covers(cidr: string, address: string): boolean {
   ]);
   return directory.resolveByAddress(address) !== undefined;
 }
+
+describe('ownership of verified domains', () => {
+  const domainEvent = (tenantId: string, verifiedAt: number | null, removed: boolean) => ({
+    kind: 'accepted-domain' as const,
+    event: {
+      eventId: `${tenantId}/${verifiedAt}`,
+      tenantId,
+      domain: 'contested.example',
+      change: removed ? ('REMOVED' as const) : ('ADDED' as const),
+      matchSubdomains: false,
+      occurredAt: verifiedAt ?? 1,
+      actor: 'ops',
+      verification: verifiedAt === null ? null : { method: 'DNS_TXT' as const, verifiedAt, actor: 'ops' },
+      verificationToken: '',
+    },
+  });
+
+  it('gives a domain to its earliest verification whatever order the claims and removals are replayed in', () => {
+    const claim = fc.record({
+      t: fc.nat(TENANTS.length - 1),
+      verifiedAt: fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
+      removed: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(claim, { maxLength: 10 }), fc.infiniteStream(fc.nat()), (claims, shuffles) => {
+        // The latest claim per tenant, as the compacted topic keeps it (key tenantId/domain).
+        const latest = new Map(claims.map((c) => [TENANTS[c.t]!, c]));
+        const events = [...latest].map(([tenantId, c]) => domainEvent(tenantId, c.verifiedAt, c.removed));
+        const shuffled = [...events];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = shuffles.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const owners = (order: typeof events) => {
+          const directory = new TenantDirectory();
+          for (const event of order) directory.apply(event);
+          return TENANTS.filter((tenantId) => directory.acceptedDomain(tenantId, 'contested.example'));
+        };
+        const verified = [...latest]
+          .filter(([, c]) => !c.removed && c.verifiedAt !== null)
+          .sort(([ta, a], [tb, b]) => a.verifiedAt! - b.verifiedAt! || (ta < tb ? -1 : 1));
+        const expected = verified.length === 0 ? [] : [verified[0]![0]];
+        assert.deepEqual(owners(shuffled), expected);
+        assert.deepEqual(owners(events), expected);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
