@@ -19,6 +19,7 @@ import {
   type ActiveBlock,
   type Connector,
   type DirectoryEvent,
+  isLegacyDomain,
   probationUntil,
   type TenantDirectory,
   type TenantRecord,
@@ -162,7 +163,8 @@ export class AdminService {
         change: 'ADDED',
         matchSubdomains,
         verification,
-        verificationToken: previous?.verificationToken || randomBytes(16).toString('hex'),
+        // A legacy domain keeps its empty token, and so its standing, until an operator asserts it.
+        verificationToken: previous ? previous.verificationToken : randomBytes(16).toString('hex'),
       };
       await this.#change(
         actor,
@@ -207,6 +209,13 @@ export class AdminService {
       throw new RelayguardError(
         'OPERATOR_ONLY',
         'method: only an operator may assert control of a domain; publish the TXT record and verify by DNS_TXT',
+        { field: 'method' },
+      );
+    }
+    if (method === 'DNS_TXT' && isLegacyDomain(pending)) {
+      throw new RelayguardError(
+        'VERIFICATION_FAILED',
+        'method: this domain was accepted before verification existed and has no TXT token; an operator asserts it (method OPERATOR)',
         { field: 'method' },
       );
     }
@@ -939,12 +948,13 @@ export function txtRecordValue(token: string): string {
 }
 
 function verificationView(entry: AcceptedDomain, recordLostAt: number | null) {
+  const legacy = isLegacyDomain(entry);
   return {
-    status: entry.verification ? ('verified' as const) : ('pending' as const),
+    status: entry.verification ? ('verified' as const) : legacy ? ('legacy' as const) : ('pending' as const),
     method: entry.verification?.method ?? null,
     verifiedAt: entry.verification?.verifiedAt ?? null,
     recordLostAt,
-    txtRecord: { name: entry.domain, value: txtRecordValue(entry.verificationToken) },
+    txtRecord: legacy ? null : { name: entry.domain, value: txtRecordValue(entry.verificationToken) },
   };
 }
 

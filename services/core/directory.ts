@@ -28,6 +28,15 @@ export interface AcceptedDomain {
   readonly verificationToken: string;
 }
 
+/**
+ * An accepted domain recorded before relayguard verified domains: no verification and no TXT token (every domain
+ * accepted since carries one). It counts as registered until another tenant verifies the domain; an operator's
+ * assertion makes it verified.
+ */
+export function isLegacyDomain(entry: AcceptedDomain): boolean {
+  return entry.verification === null && entry.verificationToken === '';
+}
+
 /** A tenant's verified claim on a domain, in the index of who owns which domain. */
 interface DomainClaim {
   readonly tenantId: string;
@@ -219,10 +228,13 @@ export class TenantDirectory implements AcceptedDomainLookup {
    */
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
     const entry = this.domainEntry(tenantId, domain);
-    if (!entry?.verification) return undefined;
+    if (!entry) return undefined;
     const claims = this.#domainClaims.get(domain);
     const owner = typeof claims === 'string' ? claims : claims?.[0]?.tenantId;
-    return owner === tenantId ? entry : undefined;
+    if (entry.verification) return owner === tenantId ? entry : undefined;
+    // Accepted before verification existed: it stays registered (an upgrade must not turn every tenant's own mail
+    // into unregistered volume and block it), until another tenant proves control of the domain.
+    return isLegacyDomain(entry) && owner === undefined ? entry : undefined;
   }
 
   /** The tenant's entry for this domain, pending or verified. */

@@ -78,8 +78,9 @@ export const acceptedDomainBody = object({
 const verification = object({
   status: {
     type: 'string',
-    enum: ['verified', 'pending'],
-    description: 'pending domains count as unregistered until their owner proves control',
+    enum: ['verified', 'pending', 'legacy'],
+    description:
+      'pending domains count as unregistered until their owner proves control; legacy ones, accepted before verification existed, count as registered until another tenant verifies the domain or an operator asserts it',
   },
   method: { type: ['string', 'null'], enum: ['DNS_TXT', 'OPERATOR', null] },
   verifiedAt: { type: ['integer', 'null'], description: 'when control was proved (epoch ms)' },
@@ -87,10 +88,14 @@ const verification = object({
     type: ['integer', 'null'],
     description: 'when a re-check first missed the TXT record (epoch ms); the domain stays registered',
   },
-  txtRecord: object({
-    name: { type: 'string', description: 'where to publish the TXT record: the domain itself' },
-    value: { type: 'string', description: 'the TXT record value relayguard looks for' },
-  }),
+  txtRecord: {
+    ...object({
+      name: { type: 'string', description: 'where to publish the TXT record: the domain itself' },
+      value: { type: 'string', description: 'the TXT record value relayguard looks for' },
+    }),
+    type: ['object', 'null'],
+    description: 'null for a legacy domain, which has no TXT token',
+  },
 });
 
 const acceptedDomain = object({

@@ -30,15 +30,15 @@ type Printer = (value: unknown, human: () => string) => void;
 
 /** How the admin API shows a domain's verification. */
 interface Verification {
-  readonly status: 'verified' | 'pending';
+  readonly status: 'verified' | 'pending' | 'legacy';
   readonly method: string | null;
   readonly recordLostAt: number | null;
-  readonly txtRecord: { readonly name: string; readonly value: string };
+  readonly txtRecord: { readonly name: string; readonly value: string } | null;
 }
 
 /** What a pending domain's owner does next. */
 function pendingHint(verification: Verification): string {
-  if (verification.status !== 'pending') return '';
+  if (verification.status !== 'pending' || !verification.txtRecord) return '';
   const { name, value } = verification.txtRecord;
   return `\npending until verified: publish the TXT record ${name} "${value}", then run \`relayguard domains verify\``;
 }
@@ -211,8 +211,8 @@ export function registerAdminCommands(program: Command, config: () => Config): v
           displayDomain(d),
           d.matchSubdomains ? 'yes' : 'no',
           time(d.addedAt),
-          d.verification.status === 'pending'
-            ? 'pending'
+          d.verification.status !== 'verified'
+            ? d.verification.status
             : `${d.verification.method}${d.verification.recordLostAt === null ? '' : ' (TXT record lost)'}`,
         ]),
       ),

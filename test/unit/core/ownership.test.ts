@@ -185,7 +185,8 @@ function covers(cidr: string, address: string): boolean {
 }
 
 describe('ownership of verified domains', () => {
-  const domainEvent = (tenantId: string, verifiedAt: number | null, removed: boolean) => ({
+  // A claim without a verification is pending (it has a TXT token) or legacy (accepted before verification existed).
+  const domainEvent = (tenantId: string, verifiedAt: number | null, removed: boolean, legacy = false) => ({
     kind: 'accepted-domain' as const,
     event: {
       eventId: `${tenantId}/${verifiedAt}`,
@@ -196,21 +197,24 @@ describe('ownership of verified domains', () => {
       occurredAt: verifiedAt ?? 1,
       actor: 'ops',
       verification: verifiedAt === null ? null : { method: 'DNS_TXT' as const, verifiedAt, actor: 'ops' },
-      verificationToken: '',
+      verificationToken: verifiedAt === null && legacy ? '' : `token-${tenantId}`,
     },
   });
 
-  it('gives a domain to its earliest verification whatever order the claims and removals are replayed in', () => {
+  it('gives a domain to its earliest verification whatever order the claims and removals are replayed in; legacy claims count until one is verified', () => {
     const claim = fc.record({
       t: fc.nat(TENANTS.length - 1),
       verifiedAt: fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
       removed: fc.boolean(),
+      legacy: fc.boolean(),
     });
     fc.assert(
       fc.property(fc.array(claim, { maxLength: 10 }), fc.infiniteStream(fc.nat()), (claims, shuffles) => {
         // The latest claim per tenant, as the compacted topic keeps it (key tenantId/domain).
         const latest = new Map(claims.map((c) => [TENANTS[c.t]!, c]));
-        const events = [...latest].map(([tenantId, c]) => domainEvent(tenantId, c.verifiedAt, c.removed));
+        const events = [...latest].map(([tenantId, c]) =>
+          domainEvent(tenantId, c.verifiedAt, c.removed, c.legacy),
+        );
         const shuffled = [...events];
         for (let i = shuffled.length - 1; i > 0; i--) {
           const j = shuffles.next().value % (i + 1);
@@ -224,7 +228,9 @@ describe('ownership of verified domains', () => {
         const verified = [...latest]
           .filter(([, c]) => !c.removed && c.verifiedAt !== null)
           .sort(([ta, a], [tb, b]) => a.verifiedAt! - b.verifiedAt! || (ta < tb ? -1 : 1));
-        const expected = verified.length === 0 ? [] : [verified[0]![0]];
+        const legacy = [...latest].filter(([, c]) => !c.removed && c.verifiedAt === null && c.legacy);
+        const expected =
+          verified.length > 0 ? [verified[0]![0]] : TENANTS.filter((t) => legacy.some(([l]) => l === t));
         assert.deepEqual(owners(shuffled), expected);
         assert.deepEqual(owners(events), expected);
       }),

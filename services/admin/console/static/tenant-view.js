@@ -221,6 +221,7 @@ function verificationOf(verification) {
       time(verification.verifiedAt),
     ];
   }
+  if (verification.status === 'legacy') return 'legacy: accepted before verification, counts as registered';
   return `pending: publish TXT ${verification.txtRecord.name} "${verification.txtRecord.value}"`;
 }
 
