@@ -28,7 +28,7 @@ export interface TestTenant {
 }
 
 /** Registers a tenant's accepted domain (subdomains included) and its connector, and its policy overrides. */
-export async function onboard(driver: Pipeline, tenant: TestTenant): Promise<void> {
+export async function onboard(driver: Pick<Pipeline, 'runtime'>, tenant: TestTenant): Promise<void> {
   const admin = driver.runtime.admin!;
   await admin.putAcceptedDomain(OPERATOR, tenant.tenantId, tenant.acceptedDomain, true);
   await admin.putConnector(OPERATOR, tenant.tenantId, `${tenant.tenantId}-connector`, {
