@@ -247,6 +247,66 @@ describe('a lifted block stays lifted, on Kafka + Schema Registry + Redis', () =
       assert.equal(decisionFor(runtime, bystander), 'ACCEPT', 'the bystander was never blocked');
       await second.process.stop(20_000);
     });
+
+    it('a zombie scorer, frozen while another took its partition, publishes no block from its stale window', async () => {
+      const tenant = tenantNamed('lifted-zombie', 64);
+      const bystander = tenantNamed('lifted-zombie-bystander', 80);
+      await onboard({ runtime }, tenant);
+      await onboard({ runtime }, bystander);
+      const from = (await progress()).end;
+      // The tenant's spam spread through a backlog: the zombie's cache holds the tenant's window, mid-episode,
+      // when it is frozen, and more of the same spam waits in the batch it resumes.
+      const spam = spamOf(tenant.tenantId, start, 4 * THRESHOLD);
+      const backlog = mailOf(bystander, start, 20_000, 10);
+      for (let i = 0; i < 20; i++) {
+        await publish([...spam.slice(i * 8, i * 8 + 8), ...backlog.slice(i * 1_000, i * 1_000 + 1_000)]);
+      }
+      const zombie = await scorer({ RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: '60000' });
+      await waitFor(async () => kinds(ofTenant(await blockEvents(), tenant.tenantId)).includes('BLOCKED'), {
+        timeoutMs: 30_000,
+        description: 'the block',
+      });
+      process.kill(zombie.process.pid, 'SIGSTOP');
+      assert.equal((await progress()).committed, from, 'frozen before its first flush');
+      await waitFor(() => decisionFor(runtime, tenant) === 'REJECT', {
+        description: 'the enforcer to block',
+      });
+      await runtime.admin!.unblock(OPERATOR, tenant.tenantId, UNBLOCK);
+
+      // The group evicts the frozen member (no heartbeat within the session timeout); the new one takes the
+      // partition and replays it under the unblock's generation.
+      const owner = await scorer();
+      const { end } = await progress();
+      await waitFor(async () => (await progress()).committed === end, {
+        timeoutMs: 45_000,
+        description: `the new owner to commit all ${end} events`,
+      });
+      // The zombie wakes with its stale window and the rest of its batch in hand.
+      process.kill(zombie.process.pid, 'SIGCONT');
+      // kafkajs rejoins only once the batch in hand is handled: both members in a stable group means the zombie
+      // has finished what it folded into its stale window.
+      await waitFor(
+        async () => {
+          const [group] = (await kafkaAdmin.describeGroups([SCORER_GROUP])).groups;
+          return group?.state === 'Stable' && group.members.length === 2;
+        },
+        { timeoutMs: 30_000, description: 'the zombie back in the group, beside the new owner' },
+      );
+      await waitFor(async () => (await progress()).committed === end, {
+        timeoutMs: 20_000,
+        description: 'every event committed once the zombie rejoined',
+      });
+      const events = ofTenant(await blockEvents(), tenant.tenantId);
+      assert.equal(
+        kinds(events).filter((kind) => kind === 'BLOCKED').length,
+        1,
+        `one block: ${kinds(events)}`,
+      );
+      assert.notEqual(events.at(-1)?.kind, 'BLOCKED', `the last record is not a block: ${kinds(events)}`);
+      assert.equal(decisionFor(runtime, tenant), 'ACCEPT', 'the enforcer accepts the tenant');
+      await owner.process.stop(20_000);
+      await zombie.process.stop(20_000);
+    });
   });
 });
 
