@@ -8,7 +8,7 @@ import kafkajs, { type AclEntry } from 'kafkajs';
 import { Topics } from '../../services/core/topics.js';
 import { ensureTopics, plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
-import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
+import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from '../support/kafka-broker.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { startServiceProcess } from '../support/scorer-process.js';
@@ -56,17 +56,10 @@ describe('relayguard scorer on SASL/SCRAM-SHA-512 over TLS with ACLs', () => {
       startRedis(),
     ]);
     // The set-up is the super user's, on the PLAINTEXT listener: topics as `relayguard topics` makes them, ACLs.
-    const admin = new kafkajs.Kafka({
-      brokers: [...kafka.bootstrapServers],
-      logLevel: kafkajs.logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    try {
+    await withKafkaAdmin(kafka, async (admin) => {
       await ensureTopics(admin, plannedTopics({ partitions: 3, statePartitions: 1, replicationFactor: 1 }));
       await admin.createAcls({ acl: scorerAcls() });
-    } finally {
-      await admin.disconnect();
-    }
+    });
   });
   after(() => Promise.all([kafka?.stop(), registry?.stop(), redis?.stop()]));
 

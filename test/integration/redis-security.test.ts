@@ -51,6 +51,13 @@ const ACL = [
   '+asking',
 ];
 
+/** The ACL user on every node of the cluster: ACLs are per node. */
+async function addClusterUser(cluster: RedisCluster): Promise<void> {
+  for (const node of cluster.nodes) {
+    await cluster.cli('-p', String(node.port), 'ACL', 'SETUSER', 'relayguard', 'on', `>${PASSWORD}`, ...ACL);
+  }
+}
+
 function window() {
   const next = emptyWindow();
   next.streamMinute = 29_000_000;
@@ -172,17 +179,7 @@ describe('Redis over TLS', () => {
     admin.disconnect();
     // TLS for clients, the cluster bus and replication; the ACL user on every node (ACLs are per node).
     cluster = await startRedisCluster({ tls: { certFile: cert, keyFile: key, caFile: cert } });
-    for (const node of cluster.nodes)
-      await cluster.cli(
-        '-p',
-        String(node.port),
-        'ACL',
-        'SETUSER',
-        'relayguard',
-        'on',
-        `>${PASSWORD}`,
-        ...ACL,
-      );
+    await addClusterUser(cluster);
   });
   after(async () => {
     await Promise.all([redis?.stop(), cluster?.stop()]);
@@ -242,17 +239,7 @@ describe('a Redis relayguard cannot use stops startup with one line naming the v
     const withoutHdel = ACL.filter((rule) => rule !== '+hdel');
     await admin.call('ACL', 'SETUSER', 'no-hdel', 'on', `>${PASSWORD}`, ...withoutHdel);
     admin.disconnect();
-    for (const node of cluster.nodes)
-      await cluster.cli(
-        '-p',
-        String(node.port),
-        'ACL',
-        'SETUSER',
-        'relayguard',
-        'on',
-        `>${PASSWORD}`,
-        ...ACL,
-      );
+    await addClusterUser(cluster);
   });
   after(() => Promise.all([redis?.stop(), cluster?.stop()]));
 

@@ -9,7 +9,7 @@ import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../../services/core/t
 import { loadConfig } from '../../services/platform/config.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
+import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from '../support/kafka-broker.js';
 import { kafkaEnv } from '../support/production-stack.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { waitFor } from '../support/tether.js';
@@ -99,12 +99,7 @@ describe('relayguard topics', () => {
           ExitCode.OK,
         );
         // An operator changes what the plan says.
-        const admin = new kafkajs.Kafka({
-          brokers: [...kafka.bootstrapServers],
-          logLevel: kafkajs.logLevel.NOTHING,
-        }).admin();
-        await admin.connect();
-        try {
+        await withKafkaAdmin(kafka, async (admin) => {
           await admin.createPartitions({ topicPartitions: [{ topic: Topics.messageSubmitted, count: 8 }] });
           const set = (topic: string, name: string, value: string) =>
             admin.alterConfigs({
@@ -130,9 +125,7 @@ describe('relayguard topics', () => {
             },
             { timeoutMs: 30_000, description: 'the changes to reach the broker' },
           );
-        } finally {
-          await admin.disconnect();
-        }
+        });
 
         const result = await ensureTopicsAndSchemas(loadConfig(env), options, silentLogger);
         assert.equal(result.exitCode, ExitCode.UNEXPECTED_RESULT, renderTopics(result));

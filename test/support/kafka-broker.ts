@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import kafkajs, { type ITopicConfig } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import { freePort, spawnTethered, type Tethered, waitFor, waitForStartup } from './tether.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -409,6 +409,20 @@ const quietKafka = (brokers: readonly string[]) =>
     logLevel: kafkajs.logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
+
+/** Runs `use` with a connected admin client of the brokers' plain listener, disconnected afterwards. */
+export async function withKafkaAdmin<T>(
+  brokers: KafkaBrokers,
+  use: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const admin = quietKafka(brokers.bootstrapServers).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 /** Waits until every broker has registered with the controller (Metadata lists them all). */
 async function waitForBrokers(brokers: readonly string[], count: number, timeoutMs: number): Promise<void> {

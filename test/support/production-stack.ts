@@ -3,9 +3,8 @@
 // free loopback ports; `env` configures relayguard (in process, or a `relayguard scorer` child process) to use
 // them. The stack has a broker of its own: relayguard's topic and group names are fixed, so two stacks cannot
 // share one. `{ mock: true }` puts librdkafka's mock cluster in the broker's place, for the faults only it injects.
-import kafkajs from 'kafkajs';
 import { ensureTopics, plannedTopics } from '../../services/platform/kafka/topic-admin.js';
-import { type KafkaCluster, startKafkaCluster } from './kafka-broker.js';
+import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from './kafka-broker.js';
 import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
 import { type RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
@@ -113,15 +112,8 @@ async function createTopics(kafka: KafkaCluster | KafkaMock, partitions: number,
     return;
   }
   // On the real broker, as `relayguard topics` creates them.
-  const admin = new kafkajs.Kafka({
-    brokers: [...kafka.bootstrapServers],
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
+  await withKafkaAdmin(kafka, async (admin) => {
     const failures = (await ensureTopics(admin, specs)).filter((report) => report.status !== 'created');
     if (failures.length > 0) throw new Error(`topics not created: ${JSON.stringify(failures)}`);
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
