@@ -33,6 +33,7 @@ import type {
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 import { type Turns, takingTurns } from '../turns.js';
 import { accessError, type KafkaResources } from './access-errors.js';
+import { dropKafkajsTimerWarnings } from './kafkajs-timer-warning.js';
 import { retryingRetriable } from './retriable.js';
 import { stickyPartitionAssigner } from './sticky-assigner.js';
 
@@ -92,6 +93,7 @@ function kafkaLogLevel(level: string): logLevel {
 
 /** A kafkajs client with relayguard's connection settings (TLS, SASL, logging); the topics command uses it too. */
 export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+  dropKafkajsTimerWarnings();
   return new Kafka({
     clientId: config.clientId,
     brokers: [...config.brokers],
