@@ -18,6 +18,7 @@ import {
   type AcceptedDomain,
   type ActiveBlock,
   type Connector,
+  connectorSettingsKey,
   type DirectoryEvent,
   isLegacyDomain,
   probationUntil,
@@ -685,9 +686,20 @@ export class AdminService {
     return { blocks, nextCursor: more && last ? encodeCursor(last) : null };
   }
 
-  /** The operator unblock: every attestation must be given; the answer lists what the system itself still sees. */
+  /**
+   * The operator unblock: every attestation must be given; the answer lists what the system itself still sees.
+   * A tenant on probation stays on it, to the same end.
+   */
   async unblock(actor: Actor, tenantId: string, input: UnblockInput) {
-    return this.#unblock(actor, tenantId, input, 'OPERATOR', null);
+    // Probation is not the operator's to waive: lifting a block of a tenant on probation keeps it until it ends.
+    const until = probationUntil(this.#tenant(tenantId));
+    return this.#unblock(
+      actor,
+      tenantId,
+      input,
+      'OPERATOR',
+      until !== null && until > this.#deps.clock.now() ? until : null,
+    );
   }
 
   /**
@@ -745,9 +757,9 @@ export class AdminService {
         unremediated.push(
           `${messages} unregistered messages arrived without a connector id, which only an operator can review`,
         );
-      } else if (connector?.enabled && connector.changedAt <= block.blockedAt) {
+      } else if (carriesAsAtBlock(block, connectorId, connector)) {
         unremediated.push(
-          `connector ${connectorId} carried ${messages} unregistered messages and is still enabled and unchanged: disable or change it`,
+          `connector ${connectorId} carried ${messages} unregistered messages and is still enabled with the sender ranges and certificate it had at the block: disable it, remove it or change them`,
         );
       }
     }
@@ -757,7 +769,7 @@ export class AdminService {
             check: 'connectors-remediated',
             passed: true,
             detail:
-              'every connector that carried the unregistered mail is disabled, removed or changed since the block',
+              'every connector that carried the unregistered mail is disabled, removed, or has other sender ranges or another certificate than at the block',
           }
         : { check: 'connectors-remediated', passed: false, detail: unremediated.join('; ') },
     );
@@ -795,9 +807,9 @@ export class AdminService {
     }
     for (const { connectorId } of block.evidence.connectors) {
       const connector = this.#deps.directory.connector(tenantId, connectorId);
-      if (connector?.enabled && connector.changedAt <= block.blockedAt) {
+      if (carriesAsAtBlock(block, connectorId, connector)) {
         warnings.push(
-          `connector ${connectorId} carried the unregistered volume and is unchanged and enabled since the block`,
+          `connector ${connectorId} carried the unregistered volume and is enabled with the sender ranges and certificate it had at the block`,
         );
       }
     }
@@ -956,6 +968,21 @@ function verificationView(entry: AcceptedDomain, recordLostAt: number | null) {
     recordLostAt,
     txtRecord: legacy ? null : { name: entry.domain, value: txtRecordValue(entry.verificationToken) },
   };
+}
+
+/**
+ * Whether a connector of the block's evidence still carries mail as it did then: enabled, with the same sender
+ * ranges and certificate. One the directory did not know at the block cannot be compared, so only disabling or
+ * removing it counts.
+ */
+function carriesAsAtBlock(
+  block: ActiveBlock,
+  connectorId: string,
+  connector: Connector | undefined,
+): boolean {
+  if (!connector?.enabled) return false;
+  const atBlock = block.connectorsAtBlock[connectorId];
+  return atBlock === undefined || atBlock === null || atBlock === connectorSettingsKey(connector);
 }
 
 function missingAttestations(attestations: Partial<Attestations>): string[] {

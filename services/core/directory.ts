@@ -77,6 +77,12 @@ export interface ClaimConflict {
 
 export interface ActiveBlock extends TenantBlocked {
   readonly blockedAt: number;
+  /**
+   * What each connector of the evidence carried the mail with when the block was applied (`connectorSettingsKey`),
+   * null for one the directory did not know then: self-service counts a connector as remediated only when it is
+   * disabled, removed or carries different ranges or certificate now, so a re-save or a disable and re-enable is not.
+   */
+  readonly connectorsAtBlock: Readonly<Record<string, string | null>>;
 }
 
 export interface LiftedBlock extends TenantUnblocked {
@@ -476,7 +482,12 @@ export class TenantDirectory implements AcceptedDomainLookup {
       this.#liftedLast.delete(event.tenantId);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       record.generation = generation;
-      record.block = { ...event.blocked, blockedAt: event.occurredAt };
+      const connectorsAtBlock: Record<string, string | null> = {};
+      for (const { connectorId } of event.blocked.evidence.connectors) {
+        const connector = this.connector(event.tenantId, connectorId);
+        connectorsAtBlock[connectorId] = connector ? connectorSettingsKey(connector) : null;
+      }
+      record.block = { ...event.blocked, blockedAt: event.occurredAt, connectorsAtBlock };
       if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
       this.#liftedLast.delete(event.tenantId);
@@ -535,6 +546,11 @@ function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
     connector.senderIpRanges.length === event.senderIpRanges.length &&
     connector.senderIpRanges.every((cidr, i) => cidr === event.senderIpRanges[i])
   );
+}
+
+/** What identifies the mail a connector carries: its sender ranges (in any order) and its certificate domain. */
+export function connectorSettingsKey(connector: Connector): string {
+  return JSON.stringify([[...connector.senderIpRanges].sort(), connector.tlsCertificateDomain]);
 }
 
 /** Whether relays must reject this tenant's unregistered senders now. */

@@ -683,7 +683,7 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     assert.deepEqual(failed, ['connectors-remediated', 'attestations']);
     assert.match(
       refused.body.message,
-      /connector acme-hq carried \d+ unregistered messages and is still enabled and unchanged: disable or change it/,
+      /connector acme-hq carried \d+ unregistered messages and is still enabled with the sender ranges and certificate it had at the block: disable it, remove it or change them/,
     );
     assert.match(refused.body.message, /serversSecured must be true/);
     assert.equal(
@@ -746,7 +746,7 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     assert.equal(audit.ticket, 'self-1');
   });
 
-  it('refuses a self-service unblock of a second block within 30 days (403), and an operator still may', async () => {
+  it('refuses a self-service unblock of a second block within 30 days (403), and an operator still may, keeping the probation', async () => {
     await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'acme-hq', {
       relayPath: 'ONPREM',
       senderIpRanges: ['198.51.0.0/24'],
@@ -778,7 +778,14 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
       payload: { ticket: 'SUP-2', attestations: ATTESTED },
     });
     assert.equal(lifted.status, 200);
-    assert.equal(lifted.body.probationUntil, null);
+    // The first unblock put the tenant on probation for 7 days; the operator's lift keeps it, to the same end.
+    assert.equal(lifted.body.probationUntil, status.body.probationUntil);
+    assert.ok(lifted.body.probationUntil > driver.clock.now());
+    await driver.settle();
+    const after = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
+    assert.equal(after.body.blocked, false);
+    assert.equal(after.body.probationUntil, status.body.probationUntil);
+    assert.equal(after.body.thresholds.minUnregistered, 250, 'thresholds still halved');
   });
 
   it('answers 409 to a self-service unblock of a tenant that is not blocked', async () => {
@@ -804,6 +811,81 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     assert.equal(body.field, 'attestations.connectorsReviewed');
     assert.match(body.message, /connectorsReviewed, serversSecured must be true/);
     assert.equal((await driver.runtime.admin!.status('globex')).blocked, true);
+  });
+});
+
+describe('admin API: self-service judges remediation by what the connector carries, not when it was saved', () => {
+  let driver: PipelineDriver;
+  let app: AdminServer;
+  const acmeAdmin = bearer(TOKENS.acmeAdmin);
+  const hq = {
+    relayPath: 'ONPREM' as const,
+    senderIpRanges: ['198.51.0.0/24', '203.0.113.0/28'],
+    enabled: true,
+  };
+  before(async () => {
+    ({ driver, app } = await setup());
+    await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'acme-hq', hq);
+    await floodUnregistered(driver, 'acme', 'acme-hq', START);
+  });
+  after(async () => {
+    await app.close();
+    await driver.stop();
+  });
+
+  const saveHq = async (settings: object) => {
+    driver.clock.set(driver.clock.now() + 60_000);
+    const saved = await call(app, {
+      method: 'PUT',
+      url: '/v1/tenants/acme/connectors/acme-hq',
+      headers: acmeAdmin,
+      payload: { ...hq, ...settings },
+    });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  };
+  const selfService = () =>
+    call(app, {
+      method: 'POST',
+      url: '/v1/tenants/acme/self-service-unblock',
+      headers: acmeAdmin,
+      payload: { ticket: 'self-1', attestations: ATTESTED },
+    });
+  const assertRefusedUnremediated = async () => {
+    const refused = await selfService();
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.deepEqual(
+      refused.body.checks
+        .filter((c: { passed: boolean }) => !c.passed)
+        .map((c: { check: string }) => c.check),
+      ['connectors-remediated'],
+    );
+    assert.match(
+      refused.body.message,
+      /connector acme-hq .* still enabled with the sender ranges and certificate/,
+    );
+  };
+
+  it('refuses after the connector is disabled and enabled again with the same settings', async () => {
+    await saveHq({ enabled: false });
+    await saveHq({ enabled: true });
+    await assertRefusedUnremediated();
+  });
+
+  it('refuses after the ranges are changed and changed back, or only reordered', async () => {
+    await saveHq({ senderIpRanges: ['198.51.0.0/25'] });
+    await saveHq({});
+    await assertRefusedUnremediated();
+    await saveHq({ senderIpRanges: [...hq.senderIpRanges].reverse() });
+    await assertRefusedUnremediated();
+  });
+
+  it('counts a connector that carries other ranges than at the block as remediated, and lifts the block', async () => {
+    await saveHq({ senderIpRanges: ['198.51.0.0/24'] });
+    const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
+    assert.ok(!status.body.remediation.warnings.some((w: string) => w.includes('connector acme-hq')));
+    const lifted = await selfService();
+    assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
+    assert.equal(lifted.body.probationUntil, driver.clock.now() + 7 * DAY);
   });
 });
 

@@ -154,6 +154,7 @@ describe('connector review', () => {
       topDomains: [],
       connectors: connectors.map(([connectorId, messages]) => ({ connectorId, messages, createdAt: null })),
     },
+    connectorsAtBlock: {},
   });
 
   it('ranks the connector created before the spike that carried the volume first, with its reasons', () => {
