@@ -1,7 +1,7 @@
 // `npm run chaos [-- --only <word>]`: the fault matrix against the real components of the test environment,
 // with `relayguard scorer` (and `enforcer`) as separate OS processes under a supervisor that restarts one that
 // exits on its own. Prints the table — fault, events sent, events counted, duplicates, lost, decisions wrong,
-// windows differing, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
+// windows differing, lifted blocks re-imposed, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
 import { parseArgs } from 'node:util';
 import {
   brokerDownUp,
@@ -10,6 +10,7 @@ import {
   clusterResharded,
   IncompleteScenario,
   latency,
+  operatorUnblocks,
   realBrokerKilled,
   rebalance,
   redisConnectionCut,
@@ -36,6 +37,7 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['rebalance', () => runScenario(rebalance(scale))],
   ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
+  ['unblock', () => runScenario(operatorUnblocks(scale))],
   ['cluster-reshard', () => runScenario(clusterResharded(3, scale))],
   ['cluster-failover-wait-0', () => runScenario(clusterMasterKilled(0, scale))],
   ['cluster-failover-wait-1', () => runScenario(clusterMasterKilled(1, scale))],
@@ -63,6 +65,7 @@ for (const [key, run] of runs) {
       duplicates: 0,
       lost: 0,
       decisionsWrong: 0,
+      liftedReimposed: 0,
       blocksExpected: 0,
       windowsDiffering: 0,
       unplannedExits: error instanceof IncompleteScenario ? error.unplannedExits : [],

@@ -7,8 +7,9 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { AdminService } from '../../services/admin/admin-service.js';
 import { validateMessage } from '../../services/core/classify.js';
-import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
+import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../services/core/directory.js';
+import { blockGeneration, generationAfterUnblock } from '../../services/core/episodes.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import {
   NO_BLOCK_STATE,
@@ -18,7 +19,7 @@ import {
 } from '../../services/core/scoring.js';
 import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
-import { systemClock } from '../../services/platform/clock.js';
+import { ManualClock } from '../../services/platform/clock.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { dnsTxtResolver } from '../../services/platform/dns.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -27,6 +28,7 @@ import { projectRoot } from '../../services/platform/project-files.js';
 import type { Adapters } from '../../services/platform/runtime.js';
 import { productionAdapters } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
+import { ATTESTED } from '../support/admin-api.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
 import type { KafkaCluster } from '../support/kafka-broker.js';
 import type { KafkaMock } from '../support/kafka-mock.js';
@@ -56,6 +58,11 @@ export interface ChaosStack {
   readonly redisAdmin: Redis;
   /** Committed offsets of the scorer group, and the end offsets, per partition of message-submitted. */
   progress(): Promise<{ committed: number; end: number }>;
+  /**
+   * The operator lifts the tenant's block in force, at `at` (the unblock's time: its generation); returns the
+   * lifted block's id.
+   */
+  unblock(tenantId: string, at: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -102,11 +109,13 @@ export async function startChaosStack(
   };
   const config = loadConfig(env);
   const adapters = productionAdapters(config, silentLogger);
+  const directory = new TenantDirectory();
+  const clock = new ManualClock(Date.now());
   const admin = new AdminService({
     ...adapters,
-    directory: new TenantDirectory(),
+    directory,
     policy: config.policy,
-    clock: systemClock,
+    clock,
     logger: silentLogger,
     metrics: new Metrics({ processMetrics: false }),
     probationMs: config.probationMs,
@@ -139,6 +148,17 @@ export async function startChaosStack(
         0,
       );
       return { committed, end };
+    },
+    async unblock(tenantId, at) {
+      // The admin's directory learns the tenant's blocks as an admin process does: from the topic.
+      for (const event of await tenantBlockEvents(adapters))
+        if (event.tenantId === tenantId) directory.apply({ kind: 'tenant-block', event });
+      clock.set(at);
+      const { blockId } = await admin.unblock(OPERATOR, tenantId, {
+        ticket: 'CHAOS-13',
+        attestations: ATTESTED,
+      });
+      return blockId;
     },
     async stop() {
       redisAdmin.disconnect();
@@ -422,11 +442,18 @@ export async function produce(
   events: readonly MessageSubmitted[],
   perSecond: number,
   batch = 500,
+  /** Awaited before each batch with the number of events sent until then (an operator acting mid-load). */
+  beforeBatch?: (sent: number) => Promise<void>,
 ): Promise<number> {
   const { log, codec } = stack.adapters;
-  const started = Date.now();
+  let started = Date.now();
   let sent = 0;
   for (let i = 0; i < events.length; i += batch) {
+    if (beforeBatch) {
+      const paused = Date.now();
+      await beforeBatch(sent);
+      started += Date.now() - paused;
+    }
     const slice = events.slice(i, i + batch);
     const records = await Promise.all(
       slice.map(async (event) => ({
@@ -451,14 +478,34 @@ export async function produce(
 
 // ---------------------------------------------------------------------------------------------------------
 
+/** An operator unblock during load: the tenant's block is lifted once the first `afterEvents` events are counted. */
+export interface PlannedUnblock {
+  readonly tenantId: string;
+  readonly afterEvents: number;
+}
+
+/**
+ * The unblock's time: the last millisecond of the minute of the last event counted before it. Events of that
+ * minute sent later are before the unblock too, so no minute holds events on both sides of it, and the window
+ * the scorer keeps does not depend on whether it folded an event before or after it learned of the unblock.
+ */
+export function unblockTime(load: Workload, afterEvents: number): number {
+  const last = load.events[afterEvents - 1]!.occurredAt;
+  return (Math.floor(last / 60_000) + 1) * 60_000 - 1;
+}
+
 export interface Reference {
   readonly windows: Map<string, TenantWindow>;
   /** tenantId -> block ids decided. */
   readonly blocks: Map<string, string[]>;
 }
 
-/** The uninterrupted run: the pure fold over each tenant's events, in the order they were sent. */
-export function reference(load: Workload): Reference {
+/**
+ * The uninterrupted run: the pure fold over each tenant's events, in the order they were sent. A tenant with a
+ * planned unblock is folded up to it; its latest block is lifted, and the rest is folded in the generation the
+ * unblock starts (services/core/episodes.ts): events before it no longer count toward the next block.
+ */
+export function reference(load: Workload, unblocks: readonly PlannedUnblock[] = []): Reference {
   const context: TenantContext = {
     acceptedDomain: (tenantId, domain) =>
       domain === `${tenantId}.example` ? { matchSubdomains: true } : undefined,
@@ -476,13 +523,27 @@ export function reference(load: Workload): Reference {
   const windows = new Map<string, TenantWindow>();
   const blocks = new Map<string, string[]>();
   for (const [tenantId, messages] of byTenant) {
-    const result = scoreTenant(undefined, tenantId, messages, DEFAULT_POLICY, context);
-    windows.set(tenantId, result.window);
-    if (result.emits.length > 0)
-      blocks.set(
-        tenantId,
-        result.emits.map((e) => e.blocked!.blockId),
-      );
+    const unblock = unblocks.find((u) => u.tenantId === tenantId);
+    const split = unblock
+      ? messages.filter((m) => Number(m.position.offset) < unblock.afterEvents).length
+      : messages.length;
+    const before = scoreTenant(undefined, tenantId, messages.slice(0, split), DEFAULT_POLICY, context);
+    const decided = before.emits.map((e) => e.blocked!.blockId);
+    let window = before.window;
+    if (unblock) {
+      const lifted = decided.at(-1);
+      if (!lifted)
+        throw new Error(`${tenantId} is not blocked after ${unblock.afterEvents} events: nothing to lift`);
+      const generation = generationAfterUnblock(unblockTime(load, unblock.afterEvents), lifted);
+      const after = scoreTenant(window, tenantId, messages.slice(split), DEFAULT_POLICY, {
+        ...context,
+        generation: () => generation,
+      });
+      window = after.window;
+      decided.push(...after.emits.map((e) => e.blocked!.blockId));
+    }
+    windows.set(tenantId, window);
+    if (decided.length > 0) blocks.set(tenantId, decided);
   }
   return { windows, blocks };
 }
@@ -511,6 +572,11 @@ export interface Comparison {
   readonly lost: number;
   readonly windowsDiffering: number;
   readonly decisionsWrong: number;
+  /**
+   * BLOCKED records on tenant-blocks after an UNBLOCKED of their tenant whose block was lifted: its id was lifted,
+   * or it is of a generation before the unblock's (its evidence window counted events from before the unblock).
+   */
+  readonly liftedReimposed: number;
   /** Block decisions of the reference run. */
   readonly blocksExpected: number;
   readonly details: string[];
@@ -537,10 +603,11 @@ export async function compare(stack: ChaosStack, load: Workload, ref: Reference)
       details.push(`${tenantId}: window differs (counted ${live}, reference ${want})`);
     }
   }
-  const published = await publishedBlocks(stack);
+  const events = await tenantBlockEvents(stack.adapters);
+  const published = publishedBlocks(events);
   let decisionsWrong = 0;
   for (const tenantId of load.tenants) {
-    const want = (ref.blocks.get(tenantId) ?? []).join(',');
+    const want = [...(ref.blocks.get(tenantId) ?? [])].sort().join(',');
     const got = [...(published.get(tenantId) ?? [])].sort().join(',');
     if (want !== got) {
       decisionsWrong++;
@@ -554,32 +621,62 @@ export async function compare(stack: ChaosStack, load: Workload, ref: Reference)
     lost,
     windowsDiffering,
     decisionsWrong,
+    liftedReimposed: liftedReimposed(events, details),
     blocksExpected: ref.blocks.size,
     details,
   };
 }
 
-/** Distinct block ids per tenant on the tenant-blocks topic (a duplicate publish has the same id). */
-async function publishedBlocks(stack: ChaosStack): Promise<Map<string, Set<string>>> {
-  const { log, codec } = stack.adapters;
-  const blocks = new Map<string, Set<string>>();
+/** Every record on the tenant-blocks topic, each tenant's in the order they were written. */
+async function tenantBlockEvents({ log, codec }: Adapters): Promise<TenantBlockEvent[]> {
+  const events: TenantBlockEvent[] = [];
   const subscription = await log.subscribe({
     groupId: null,
     topics: [Topics.tenantBlocks],
     handleBatch: async (batch) => {
-      for (const record of batch.records) {
-        if (record.value === null) continue;
-        const event = await codec.decode(Topics.tenantBlocks, record.value);
-        if (event.kind !== 'BLOCKED' || !event.blocked) continue;
-        const ids = blocks.get(event.tenantId) ?? new Set<string>();
-        ids.add(event.blocked.blockId);
-        blocks.set(event.tenantId, ids);
-      }
+      for (const record of batch.records)
+        if (record.value !== null) events.push(await codec.decode(Topics.tenantBlocks, record.value));
     },
   });
   await subscription.caughtUp;
   await subscription.stop();
+  return events;
+}
+
+/** Distinct block ids per tenant (a duplicate publish has the same id). */
+function publishedBlocks(events: readonly TenantBlockEvent[]): Map<string, Set<string>> {
+  const blocks = new Map<string, Set<string>>();
+  for (const event of events) {
+    if (event.kind !== 'BLOCKED' || !event.blocked) continue;
+    const ids = blocks.get(event.tenantId) ?? new Set<string>();
+    ids.add(event.blocked.blockId);
+    blocks.set(event.tenantId, ids);
+  }
   return blocks;
+}
+
+/** The BLOCKED records that re-impose a block an UNBLOCKED before them lifted (see Comparison), each in `details`. */
+function liftedReimposed(events: readonly TenantBlockEvent[], details: string[]): number {
+  const lifted = new Map<string, { ids: Set<string>; generation: number }>();
+  let count = 0;
+  for (const event of events) {
+    const seen = lifted.get(event.tenantId) ?? { ids: new Set<string>(), generation: 0 };
+    if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      seen.ids.add(event.unblocked.blockId);
+      seen.generation = Math.max(
+        seen.generation,
+        generationAfterUnblock(event.occurredAt, event.unblocked.blockId),
+      );
+      lifted.set(event.tenantId, seen);
+    } else if (event.kind === 'BLOCKED' && event.blocked) {
+      const { blockId } = event.blocked;
+      if (seen.ids.has(blockId) || blockGeneration(blockId) < seen.generation) {
+        count++;
+        details.push(`${event.tenantId}: lifted block re-imposed (${blockId})`);
+      }
+    }
+  }
+  return count;
 }
 
 /**

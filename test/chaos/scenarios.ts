@@ -20,6 +20,7 @@ import {
   caughtUp,
   compare,
   mockKafka,
+  type PlannedUnblock,
   produce,
   RELAY_TOKEN,
   realKafka,
@@ -28,6 +29,7 @@ import {
   ServiceProcesses,
   startChaosStack,
   type UnplannedExit,
+  unblockTime,
   workload,
 } from './harness.js';
 
@@ -50,6 +52,8 @@ export interface Scenario {
   readonly events: number;
   /** Producer rate, events a second. */
   readonly perSecond: number;
+  /** Operator unblocks during load, each at a batch boundary of the producer. */
+  readonly unblocks?: readonly PlannedUnblock[];
   inject(context: FaultContext): Promise<number[]>;
 }
 
@@ -80,6 +84,29 @@ export const scorerKilled = (kills = 3, events = 50_000): Scenario => ({
     return recoveries;
   },
 });
+
+/** How long a scorer takes at most to learn of an unblock from the tenant-blocks topic, before load resumes. */
+const UNBLOCK_SETTLE_MS = 2_000;
+
+/**
+ * The operator lifts two spammers' blocks while events flow (the first after 40% of the load, the second after
+ * 60%): the spammers keep sending, and may be blocked again only on evidence from after their unblock.
+ */
+export const operatorUnblocks = (events = 10_000): Scenario => {
+  const at = (share: number) => Math.round((events * share) / 500) * 500;
+  return {
+    name: 'operator unblocks during load (2 spammers)',
+    events,
+    perSecond: 1_500,
+    unblocks: [
+      { tenantId: 't00', afterEvents: at(0.4) },
+      { tenantId: 't01', afterEvents: at(0.6) },
+    ],
+    async inject() {
+      return [];
+    },
+  };
+};
 
 export const redisConnectionCut = (cuts = 10, events = 10_000): Scenario => ({
   name: `Redis connections cut (CLIENT KILL) x${cuts}`,
@@ -353,14 +380,23 @@ async function onChaosStack(
 
 export async function runScenario(scenario: Scenario, seed = 1): Promise<ScenarioResult> {
   const load = workload(scenario.events, seed);
-  const ref = reference(load);
+  const unblocks = scenario.unblocks ?? [];
+  const ref = reference(load, unblocks);
   return onChaosStack(
     load.tenants,
     async (stack, services) => {
       const scorer = services.add('scorer');
       await scorer.start();
       await scorer.ready();
-      const producing = produce(stack, load.events, scenario.perSecond);
+      // Each unblock once everything before it is counted, so that it lifts the block the reference lifts.
+      const unblocking = async (sent: number) => {
+        for (const unblock of unblocks.filter((u) => u.afterEvents === sent)) {
+          await caughtUp(stack);
+          await stack.unblock(unblock.tenantId, unblockTime(load, sent));
+          await sleep(UNBLOCK_SETTLE_MS);
+        }
+      };
+      const producing = produce(stack, load.events, scenario.perSecond, 500, unblocking);
       const recoveries = await scenario.inject({
         stack,
         scorer,
@@ -382,7 +418,10 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
           comparison.duplicates === 0 &&
           recoveryMs <= RECOVERY_BOUND_MS &&
           (scenario.permitsLoss ||
-            (comparison.lost === 0 && comparison.decisionsWrong === 0 && comparison.windowsDiffering === 0)),
+            (comparison.lost === 0 &&
+              comparison.decisionsWrong === 0 &&
+              comparison.windowsDiffering === 0)) &&
+          comparison.liftedReimposed === 0,
         ...(scenario.permitsLoss ? { lossPermitted: true } : {}),
       };
     },
@@ -420,7 +459,11 @@ export async function runRebuild(events = 10_000, seed = 2): Promise<ScenarioRes
       recoveryMs,
       ...comparison,
       ok:
-        comparison.lost + comparison.duplicates + comparison.decisionsWrong + comparison.windowsDiffering ===
+        comparison.lost +
+          comparison.duplicates +
+          comparison.decisionsWrong +
+          comparison.windowsDiffering +
+          comparison.liftedReimposed ===
         0,
     };
   });
@@ -493,6 +536,7 @@ export function chaosTable(results: readonly ScenarioResult[]): string {
       'lost',
       'decisions wrong',
       'windows differing',
+      'lifted blocks re-imposed',
       'unplanned restarts',
       'time to recover',
       'result',
@@ -505,6 +549,7 @@ export function chaosTable(results: readonly ScenarioResult[]): string {
       String(r.lost),
       `${r.decisionsWrong} (${r.blocksExpected} blocks)`,
       String(r.windowsDiffering),
+      String(r.liftedReimposed),
       unplannedRestarts(r.unplannedExits),
       `${(r.recoveryMs / 1000).toFixed(1)} s`,
       !r.ok ? 'FAILED' : r.lossPermitted && r.lost > 0 ? 'lost as the setting permits' : 'survived',
