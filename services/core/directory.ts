@@ -78,9 +78,10 @@ export interface ClaimConflict {
 export interface ActiveBlock extends TenantBlocked {
   readonly blockedAt: number;
   /**
-   * What each connector of the evidence carried the mail with when the block was applied (`connectorSettingsKey`),
-   * null for one the directory did not know then: self-service counts a connector as remediated only when it is
-   * disabled, removed or carries different ranges or certificate now, so a re-save or a disable and re-enable is not.
+   * What each connector of the evidence carried the mail with at the block (`connectorSettingsKey`), from its
+   * latest change not after `blockedAt`; null while that is unknown (the topics replay in no common order, and
+   * compaction may have dropped it). Self-service counts a connector as remediated only when it is disabled,
+   * removed, or carries other ranges or another certificate than this, so a re-save or a disable and re-enable is not.
    */
   readonly connectorsAtBlock: Readonly<Record<string, string | null>>;
 }
@@ -406,6 +407,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
     if (previous) this.#unindex(previous);
     if (event.change === 'REMOVED') {
       record.connectors = withoutSorted(record.connectors, event.connectorId, connectorIdOf);
+      this.#settingsAtBlock(record, event, null);
       return;
     }
     const changed = !previous || !sameSettings(previous, event);
@@ -427,6 +429,18 @@ export class TenantDirectory implements AcceptedDomainLookup {
     };
     record.connectors = withSorted(record.connectors, connector, connectorIdOf);
     this.#index(connector);
+    this.#settingsAtBlock(record, event, connectorSettingsKey(connector));
+  }
+
+  /** A change from before the block read after it (a replay reading the blocks first) is its state at the block. */
+  #settingsAtBlock(record: MutableRecord, event: ConnectorChanged, settings: string | null): void {
+    const block = record.block;
+    if (block && event.connectorId in block.connectorsAtBlock && event.occurredAt <= block.blockedAt) {
+      record.block = {
+        ...block,
+        connectorsAtBlock: { ...block.connectorsAtBlock, [event.connectorId]: settings },
+      };
+    }
   }
 
   #actor(name: string): string {
@@ -485,7 +499,9 @@ export class TenantDirectory implements AcceptedDomainLookup {
       const connectorsAtBlock: Record<string, string | null> = {};
       for (const { connectorId } of event.blocked.evidence.connectors) {
         const connector = this.connector(event.tenantId, connectorId);
-        connectorsAtBlock[connectorId] = connector ? connectorSettingsKey(connector) : null;
+        // A connector already changed after the block (a replay reading its topic ahead) hides its state then.
+        connectorsAtBlock[connectorId] =
+          connector && connector.updatedAt <= event.occurredAt ? connectorSettingsKey(connector) : null;
       }
       record.block = { ...event.blocked, blockedAt: event.occurredAt, connectorsAtBlock };
       if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];

@@ -9,6 +9,7 @@ import type {
 } from '../../../services/core/contracts.generated.js';
 import {
   type AcceptedDomain,
+  connectorSettingsKey,
   type DirectoryEvent,
   TenantDirectory,
 } from '../../../services/core/directory.js';
@@ -217,5 +218,64 @@ describe('TenantDirectory: block episodes', () => {
     const record = replay([second, unblocked(second, T)]);
     assert.equal(record.generation, T + 3_600_000 + 1);
     assert.equal(blockGeneration(second.blocked!.blockId), T + 3_600_000);
+  });
+});
+
+describe('TenantDirectory: the evidence connectors as they were at the block', () => {
+  const block = blockEvent(0);
+  const blockedAt = block.occurredAt;
+  const change = fc.record({
+    at: fc.integer({ min: -3, max: 3 }),
+    ranges: fc.subarray(['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'], { minLength: 1 }),
+    certificate: fc.option(fc.constant('mx.acme.example'), { nil: null }),
+    enabled: fc.boolean(),
+    removed: fc.boolean(),
+  });
+  const connectorEvent = (c: typeof change extends fc.Arbitrary<infer T> ? T : never, i: number) =>
+    ({
+      eventId: `c${i}`,
+      tenantId: block.tenantId,
+      connectorId: 'onprem-1',
+      change: c.removed ? 'REMOVED' : 'UPSERTED',
+      relayPath: 'ONPREM',
+      senderIpRanges: c.ranges,
+      tlsCertificateDomain: c.certificate,
+      enabled: c.enabled,
+      createdAt: blockedAt - 86_400_000,
+      createdBy: 'ops',
+      occurredAt: blockedAt + c.at * 60_000,
+      actor: 'ops',
+      identifiersSince: {},
+    }) satisfies ConnectorChanged;
+
+  it('records the settings of the latest change not after the block, or null, whatever the order the topics are read in', () => {
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 8 }), fc.nat(), (changes, position) => {
+        // One connector's changes stay in order (one key, one partition); the block may be read anywhere among them.
+        const events = changes
+          .map((c, i) => connectorEvent(c, i))
+          .sort((a, b) => a.occurredAt - b.occurredAt);
+        const truth = new TenantDirectory();
+        for (const event of events.filter((e) => e.occurredAt <= blockedAt))
+          truth.apply({ kind: 'connector', event });
+        const atBlock = truth.connector(block.tenantId, 'onprem-1');
+        const expected = atBlock ? connectorSettingsKey(atBlock) : null;
+
+        const read = (at: number) => {
+          const directory = new TenantDirectory();
+          events.forEach((event, i) => {
+            if (i === at) directory.apply({ kind: 'tenant-block', event: block });
+            directory.apply({ kind: 'connector', event });
+          });
+          if (at >= events.length) directory.apply({ kind: 'tenant-block', event: block });
+          return directory.tenant(block.tenantId)!.block!.connectorsAtBlock['onprem-1'];
+        };
+        const recorded = read(position % (events.length + 1));
+        assert.ok(recorded === null || recorded === expected, `${recorded} is not the state at the block`);
+        // Read as it happened (the block after every earlier change), or the block first: exactly that state.
+        assert.equal(read(events.filter((e) => e.occurredAt <= blockedAt).length), expected);
+        assert.equal(read(0), expected);
+      }),
+    );
   });
 });
