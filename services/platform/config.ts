@@ -199,6 +199,25 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+export interface HttpLimits {
+  /** Open HTTP connections at most; more are closed on accept and counted. */
+  readonly maxConnections: number;
+  /** From a connection's first byte to the end of a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** From a request's first byte to the end of its body. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+// Well under the usual 1,024 file descriptors a process starts with, which the policy port needs too.
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
 const EnvSchema = z
   .object({
     KAFKA_BROKERS: hostPortList,
@@ -232,6 +251,15 @@ const EnvSchema = z
       .default('127.0.0.1'),
     RELAYGUARD_HTTP_PORT: port(8080),
     RELAYGUARD_POLICY_PORT: port(10040),
+    // The HTTP side shares the process (and its file descriptors) with the policy port: capped and timed out so
+    // slow clients cannot starve the relays.
+    RELAYGUARD_HTTP_MAX_CONNECTIONS: positiveInt(DEFAULT_HTTP_LIMITS.maxConnections),
+    RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt(DEFAULT_HTTP_LIMITS.headersTimeoutMs / 1000, 300),
+    RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt(DEFAULT_HTTP_LIMITS.requestTimeoutMs / 1000, 600),
+    RELAYGUARD_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: positiveInt(
+      DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs / 1000,
+      600,
+    ),
     RELAYGUARD_POLICY_MAX_CONNECTIONS: positiveInt(4096),
     // Longer than Postfix's smtpd_policy_service_max_idle (300 s): Postfix closes idle connections first.
     RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: positiveInt(330),
@@ -291,6 +319,13 @@ const EnvSchema = z
     RELAYGUARD_WEBHOOK_MAX_ATTEMPTS: positiveInt(8, 100),
   })
   .superRefine((env, ctx) => {
+    if (env.RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS > env.RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS'],
+        message: 'must not exceed RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS',
+      });
+    }
     if (env.RELAYGUARD_GRACE_MINUTES >= env.RELAYGUARD_WINDOW_MINUTES) {
       ctx.addIssue({
         code: 'custom',
@@ -423,6 +458,8 @@ export interface Config {
   readonly bindAddress: string;
   readonly httpPort: number;
   readonly policyPort: number;
+  /** The HTTP server's connection cap and timeouts. */
+  readonly httpService: HttpLimits;
   /** The Postfix policy server's caps and timeouts. */
   readonly policyService: {
     readonly maxConnections: number;
@@ -518,6 +555,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,
     httpPort: e.RELAYGUARD_HTTP_PORT,
     policyPort: e.RELAYGUARD_POLICY_PORT,
+    httpService: Object.freeze({
+      maxConnections: e.RELAYGUARD_HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: e.RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: e.RELAYGUARD_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    }),
     policyService: Object.freeze({
       maxConnections: e.RELAYGUARD_POLICY_MAX_CONNECTIONS,
       idleTimeoutMs: e.RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS * 1000,

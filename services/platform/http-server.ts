@@ -1,8 +1,11 @@
 // The HTTP server every service runs: /healthz, /readyz and /metrics, plus the routes a service adds (the admin
 // API, the decision API). Bound to loopback unless configured otherwise. /openapi.json describes every route
 // from the same JSON schemas that validate it.
+
+import type { Server } from 'node:http';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController } from 'fastify';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -13,17 +16,34 @@ export interface HttpServerOptions {
   readonly isReady: () => boolean;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit?: number;
+  /** Connection cap and timeouts (RELAYGUARD_HTTP_*). */
+  readonly limits?: HttpLimits;
 }
+
+/** One warning per interval, with how many were dropped since: a flood must not flood the logs too. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 export type HttpServer = ReturnType<typeof createHttpServer>;
 
 export function createHttpServer(options: HttpServerOptions) {
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     // Per-request lines would dominate the logs at relay rates; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Idle sockets (no byte at all) go at the same bound as a request that stalls.
+    connectionTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts only this often (30 s by default), which would stretch a short headers timeout.
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
   });
+  limitConnections(app.server, limits.maxConnections, options);
   // Registered first: the document collects every route declared after it (routes go in plugins, which load in
   // registration order).
   app.register(swagger, {
@@ -56,4 +76,27 @@ export function createHttpServer(options: HttpServerOptions) {
     routes.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
   return app;
+}
+
+function limitConnections(server: Server, maxConnections: number, options: HttpServerOptions): void {
+  server.maxConnections = maxConnections;
+  let lastLog = -Infinity;
+  let droppedSinceLog = 0;
+  const dropped = (reason: 'connection-limit' | 'timeout') => {
+    options.metrics.httpConnectionsDropped.inc({ reason });
+    droppedSinceLog++;
+    const now = performance.now();
+    if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
+    options.logger.warn(
+      { reason, dropped: droppedSinceLog, maxConnections },
+      'http connections dropped: too many open (RELAYGUARD_HTTP_MAX_CONNECTIONS) or too slow (RELAYGUARD_HTTP_*_TIMEOUT_SECONDS)',
+    );
+    lastLog = now;
+    droppedSinceLog = 0;
+  };
+  server.on('drop', () => dropped('connection-limit'));
+  // Fastify's own clientError handler answers 408 and closes the socket; this one only counts.
+  server.on('clientError', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') dropped('timeout');
+  });
 }

@@ -182,6 +182,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Slow or excess HTTP clients dropped to keep file descriptors for the policy port (same process).
+  readonly httpConnectionsDropped = new Counter({
+    name: 'relayguard_http_connections_dropped_total',
+    help: 'HTTP connections closed by the server: connection-limit (refused on accept, RELAYGUARD_HTTP_MAX_CONNECTIONS) or timeout (headers or request not complete in time).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   // A relay refused here fails open without a word to relayguard's operators: this is where it shows.
   readonly decisionRequestsRefused = new Counter({
     name: 'relayguard_decision_requests_refused_total',

@@ -22,6 +22,7 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
     logger: logger.child({ component: 'http' }),
     metrics: runtime.metrics,
     isReady: () => ready,
+    limits: config.httpService,
   });
   const { enforcer } = runtime;
   const api = apiTokens(config, services);

@@ -61,6 +61,11 @@ describe('configuration', () => {
         '3e4',
         /KAFKA_SESSION_TIMEOUT_MS: must be a whole number from 6000 to 300000/,
       ],
+      [
+        'RELAYGUARD_HTTP_MAX_CONNECTIONS',
+        '0',
+        /RELAYGUARD_HTTP_MAX_CONNECTIONS: must be a whole number 1 or more/,
+      ],
     ] as const;
     for (const [variable, value, message] of refused) {
       assert.throws(() => loadConfig({ [variable]: value }), message, `${variable}=${JSON.stringify(value)}`);
@@ -81,6 +86,15 @@ describe('configuration', () => {
       /RELAYGUARD_MAX_CLOCK_SKEW_SECONDS: must be less than RELAYGUARD_GRACE_MINUTES/,
     );
     assert.ok(loadConfig({}).maxClockSkewMs < loadConfig({}).policy.graceMinutes * 60_000);
+    // Node refuses a headers timeout longer than the request timeout when the server is created.
+    assert.throws(
+      () =>
+        loadConfig({
+          RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS: '60',
+          RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS: '30',
+        }),
+      /RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS: must not exceed RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS/,
+    );
   });
 
   it('reads the policy client allowlist: loopback by default, IPv4 and IPv6 ranges, bad ranges named', () => {
