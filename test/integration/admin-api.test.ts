@@ -879,6 +879,30 @@ describe('admin API: self-service judges remediation by what the connector carri
     await assertRefusedUnremediated();
   });
 
+  it('counts an evidence domain registered after the block as registered only once verified', async () => {
+    const domainWarning = async () =>
+      (
+        await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin })
+      ).body.remediation.warnings.some((w: string) => w.startsWith('domain spam0.example '));
+    const added = await call(app, {
+      method: 'PUT',
+      url: '/v1/tenants/acme/accepted-domains/spam0.example',
+      headers: acmeAdmin,
+      payload: { matchSubdomains: false },
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.equal(added.body.verification.status, 'pending');
+    assert.equal(await domainWarning(), true, 'pending: still unregistered');
+    const verified = await call(app, {
+      method: 'POST',
+      url: '/v1/tenants/acme/accepted-domains/spam0.example/verify',
+      headers: bearer(TOKENS.operator),
+      payload: { method: 'OPERATOR', ticket: 'SUP-9' },
+    });
+    assert.equal(verified.status, 200, JSON.stringify(verified.body));
+    assert.equal(await domainWarning(), false, 'verified by an operator: registered');
+  });
+
   it('counts a connector that carries other ranges than at the block as remediated, and lifts the block', async () => {
     await saveHq({ senderIpRanges: ['198.51.0.0/24'] });
     const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
