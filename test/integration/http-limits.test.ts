@@ -14,7 +14,7 @@ import {
   rcpt,
   startEnforcement,
 } from '../support/enforcement.js';
-import { waitFor } from '../support/tether.js';
+import { freePort, spawnTethered, waitFor, waitForStartup } from '../support/tether.js';
 
 const DROPPED = 'relayguard_http_connections_dropped_total';
 
@@ -119,6 +119,62 @@ describe('HTTP connection cap and timeouts', () => {
     } finally {
       connection.socket.destroy();
       await http.close();
+    }
+  });
+});
+
+// The issue's reproduction in a process of its own, with few file descriptors: slow HTTP connections beyond what
+// the process can open would make the policy port reset relays' connections (relays then fail open).
+describe('HTTP exhaustion in one relayguard process', () => {
+  it('keeps answering relays on the policy port while 2x the HTTP cap of slow connections are open', async () => {
+    const cap = 60;
+    // About 30 descriptors at rest: the cap fits, twice the cap does not.
+    const fileDescriptors = 120;
+    const [httpPort, policyPort] = [await freePort(), await freePort()];
+    const server = await spawnTethered(
+      'prlimit',
+      [
+        `--nofile=${fileDescriptors}`,
+        process.execPath,
+        '--import',
+        'tsx',
+        'services/cli/main.ts',
+        'enforcer',
+      ],
+      {
+        env: {
+          ...process.env,
+          RELAYGUARD_HTTP_PORT: String(httpPort),
+          RELAYGUARD_POLICY_PORT: String(policyPort),
+          RELAYGUARD_HTTP_MAX_CONNECTIONS: String(cap),
+          RELAYGUARD_LOG_LEVEL: 'error',
+        },
+      },
+    );
+    const slow: Awaited<ReturnType<typeof headerIncomplete>>[] = [];
+    const answer = async (sender: string) => {
+      const relay = await PolicyClient.connect('127.0.0.1', policyPort);
+      try {
+        return await relay.request(rcpt('198.51.100.7', sender));
+      } finally {
+        relay.close();
+      }
+    };
+    try {
+      await waitForStartup(
+        server,
+        'relayguard enforcer',
+        async () => (await answer('probe@acme.example')) !== '',
+        {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+        },
+      );
+      for (let i = 0; i < 2 * cap; i++) slow.push(await headerIncomplete(httpPort));
+      for (let i = 0; i < 10; i++) assert.equal(typeof (await answer(`someone${i}@acme.example`)), 'string');
+    } finally {
+      for (const connection of slow) connection.socket.destroy();
+      await server.stop();
     }
   });
 });
