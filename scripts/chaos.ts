@@ -21,7 +21,6 @@ import {
   runScenario,
   type ScenarioResult,
   scorerKilled,
-  scorerKilledBeforeFlush,
 } from '../test/chaos/scenarios.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, events: { type: 'string' } } });
@@ -39,7 +38,6 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
   ['unblock', () => runScenario(operatorUnblocks(scale))],
-  ['unblock-kill-before-flush', () => runScenario(scorerKilledBeforeFlush(scale))],
   ['cluster-reshard', () => runScenario(clusterResharded(3, scale))],
   ['cluster-failover-wait-0', () => runScenario(clusterMasterKilled(0, scale))],
   ['cluster-failover-wait-1', () => runScenario(clusterMasterKilled(1, scale))],

@@ -384,9 +384,9 @@ export class ServiceProcesses {
     this.#env = env;
   }
 
-  /** A new supervised process, not started yet; `env` adds to the stack's environment for it alone. */
-  add(service: string, env: Readonly<Record<string, string>> = {}): ServiceProcess {
-    const proc = new ServiceProcess(service, { ...this.#env, ...env });
+  /** A new supervised process, not started yet. */
+  add(service: string): ServiceProcess {
+    const proc = new ServiceProcess(service, this.#env);
     this.#all.push(proc);
     return proc;
   }

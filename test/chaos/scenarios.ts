@@ -54,25 +54,7 @@ export interface Scenario {
   readonly perSecond: number;
   /** Operator unblocks during load, each at a batch boundary of the producer. */
   readonly unblocks?: readonly PlannedUnblock[];
-  /** More environment for the first scorer process alone. */
-  readonly scorerEnv?: Readonly<Record<string, string>>;
-  /** The first scorer is left for atUnblock to start (a backlog waits for it). */
-  readonly scorerDeferred?: boolean;
-  /**
-   * The faults around each unblock, in place of the default (everything sent counted, then the unblock); returns
-   * the times to recover it measured.
-   */
-  atUnblock?(context: UnblockContext): Promise<number[]>;
   inject(context: FaultContext): Promise<number[]>;
-}
-
-export interface UnblockContext {
-  readonly stack: ChaosStack;
-  readonly scorer: ServiceProcess;
-  readonly services: ServiceProcesses;
-  readonly tenantId: string;
-  /** The operator lifts the tenant's block in force. */
-  unblock(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,59 +107,6 @@ export const operatorUnblocks = (events = 10_000): Scenario => {
     },
   };
 };
-
-/** Follows the tenant-blocks topic; `seen` settles as soon as the tenant's first block is on it. */
-async function watchBlock(stack: ChaosStack, tenantId: string) {
-  const { log, codec } = stack.adapters;
-  let found: () => void = () => {};
-  const seen = new Promise<void>((resolve) => {
-    found = resolve;
-  });
-  const subscription = await log.subscribe({
-    groupId: null,
-    topics: [Topics.tenantBlocks],
-    handleBatch: async (batch) => {
-      for (const record of batch.records) {
-        if (record.value === null) continue;
-        const event = await codec.decode(Topics.tenantBlocks, record.value);
-        if (event.tenantId === tenantId && event.kind === 'BLOCKED') found();
-      }
-    },
-  });
-  await subscription.caughtUp;
-  return { seen, stop: () => subscription.stop() };
-}
-
-/**
- * A scorer SIGKILLed after it published a block and before its write-behind flush (a 60 s commit interval: nothing
- * saved, nothing committed), the operator's unblock, then a scorer started again: it replays the partition from
- * its start, the lifted block's evidence first, under the unblock's generation.
- */
-export const scorerKilledBeforeFlush = (events = 10_000): Scenario => ({
-  name: 'scorer SIGKILL after a block, before its flush; unblock; restarted',
-  events,
-  perSecond: 1_500,
-  unblocks: [{ tenantId: 't00', afterEvents: Math.round((events * 0.6) / 500) * 500 }],
-  // A backlog and a long commit interval: a scorer that has not caught up flushes only at the interval.
-  scorerDeferred: true,
-  scorerEnv: { RELAYGUARD_SCORER_COMMIT_INTERVAL_MS: '60000' },
-  async atUnblock({ stack, scorer, services, tenantId, unblock }) {
-    const watch = await watchBlock(stack, tenantId);
-    await scorer.start();
-    await watch.seen;
-    await scorer.kill();
-    await watch.stop();
-    if ((await stack.progress()).committed > 0)
-      throw new Error('the scorer committed before it was killed: the fault did not happen');
-    await unblock();
-    const healed = Date.now();
-    await services.add('scorer').start();
-    return [await caughtUp(stack, healed)];
-  },
-  async inject() {
-    return [];
-  },
-});
 
 export const redisConnectionCut = (cuts = 10, events = 10_000): Scenario => ({
   name: `Redis connections cut (CLIENT KILL) x${cuts}`,
@@ -456,38 +385,25 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
   return onChaosStack(
     load.tenants,
     async (stack, services) => {
-      const scorer = services.add('scorer', scenario.scorerEnv);
-      if (!scenario.scorerDeferred) {
-        await scorer.start();
-        await scorer.ready();
-      }
-      const recoveries: number[] = [];
-      // Each unblock once everything before it is counted (unless the scenario's faults say otherwise), so that it
-      // lifts the block the reference lifts; load resumes once the scorer can have read it.
+      const scorer = services.add('scorer');
+      await scorer.start();
+      await scorer.ready();
+      // Each unblock once everything before it is counted, so that it lifts the block the reference lifts.
       const unblocking = async (sent: number) => {
-        for (const { tenantId } of unblocks.filter((u) => u.afterEvents === sent)) {
-          const unblock = async () => {
-            await stack.unblock(tenantId, unblockTime(load, sent));
-          };
-          if (scenario.atUnblock)
-            recoveries.push(...(await scenario.atUnblock({ stack, scorer, services, tenantId, unblock })));
-          else {
-            await caughtUp(stack);
-            await unblock();
-          }
+        for (const unblock of unblocks.filter((u) => u.afterEvents === sent)) {
+          await caughtUp(stack);
+          await stack.unblock(unblock.tenantId, unblockTime(load, sent));
           await sleep(UNBLOCK_SETTLE_MS);
         }
       };
       const producing = produce(stack, load.events, scenario.perSecond, 500, unblocking);
-      recoveries.push(
-        ...(await scenario.inject({
-          stack,
-          scorer,
-          services,
-          producing,
-          random: seededRandom(seed),
-        })),
-      );
+      const recoveries = await scenario.inject({
+        stack,
+        scorer,
+        services,
+        producing,
+        random: seededRandom(seed),
+      });
       const sent = await producing;
       recoveries.push(0);
       await caughtUp(stack);
