@@ -5,6 +5,7 @@
 // is real. `npm run chaos -- --only cluster` runs the same rows at the matrix's scale.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertExactRun } from '../chaos/assertions.js';
 import {
   chaosTable,
   clusterMasterKilled,
@@ -14,19 +15,7 @@ import {
 } from '../chaos/scenarios.js';
 
 function assertExact(t: { diagnostic(message: string): void }, result: ScenarioResult): void {
-  t.diagnostic(`\n${chaosTable([result])}`);
-  assert.equal(result.sent, result.expected, 'every event sent is in the reference');
-  assert.deepEqual(
-    {
-      lost: result.lost,
-      duplicates: result.duplicates,
-      decisionsWrong: result.decisionsWrong,
-      windowsDiffering: result.windowsDiffering,
-    },
-    { lost: 0, duplicates: 0, decisionsWrong: 0, windowsDiffering: 0 },
-    result.details.join('\n'),
-  );
-  assert.ok(result.blocksExpected > 0, 'the workload makes block decisions to compare');
+  assertExactRun(t, result);
   assert.ok(result.ok, 'recovered within the bound');
 }
 
