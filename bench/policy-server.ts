@@ -12,12 +12,12 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRuntime } from '../services/app/runtime.js';
 import { PolicyClient } from '../services/cli/simulation/policy-client.js';
 import { adminDirectory } from '../services/cli/simulation/run.js';
 import { startPolicyServer } from '../services/enforcer/policy-server.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
-import { startRuntime } from '../services/platform/runtime.js';
 
 const TENANTS = 200;
 

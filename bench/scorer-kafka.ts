@@ -11,6 +11,7 @@
 
 import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
+import { productionAdapters } from '../services/app/adapters.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
 import { Topics } from '../services/core/topics.js';
 import { loadConfig } from '../services/platform/config.js';
@@ -20,7 +21,6 @@ import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
 import type { EventLog, OutgoingRecord } from '../services/platform/ports.js';
 import type { RedisWindowStore } from '../services/platform/redis/redis-window-store.js';
-import { productionAdapters } from '../services/platform/runtime.js';
 import { SCORER_GROUP, Scorer } from '../services/scorer/scorer.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import {

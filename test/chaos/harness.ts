@@ -6,6 +6,8 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { AdminService } from '../../services/admin/admin-service.js';
+import type { Adapters } from '../../services/app/adapters.js';
+import { productionAdapters } from '../../services/app/adapters.js';
 import { validateMessage } from '../../services/core/classify.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../services/core/directory.js';
@@ -25,8 +27,6 @@ import { dnsTxtResolver } from '../../services/platform/dns.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import { projectRoot } from '../../services/platform/project-files.js';
-import type { Adapters } from '../../services/platform/runtime.js';
-import { productionAdapters } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { ATTESTED } from '../support/admin-api.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import { type PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
 import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
@@ -12,7 +13,6 @@ import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { createLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
-import { type Runtime, startRuntime } from '../../services/platform/runtime.js';
 import { endOfMessage, rcpt } from '../support/enforcement.js';
 import {
   alertRules,

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
+import { productionAdapters } from '../../services/app/adapters.js';
+import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { productionAdapters, type Runtime, startRuntime } from '../../services/platform/runtime.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from '../support/builders.js';
 import type { KafkaMock } from '../support/kafka-mock.js';

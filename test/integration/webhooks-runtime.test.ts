@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { startRuntime } from '../../services/app/runtime.js';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { startRuntime } from '../../services/platform/runtime.js';
 import { EventTypes } from '../../services/webhooks/cloud-event.js';
 import { blockedEvent } from '../support/block-events.js';
 import { OPERATOR } from '../support/pipeline-driver.js';

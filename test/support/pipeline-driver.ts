@@ -3,6 +3,8 @@
 // the embedded adapters (startPipeline) and on Kafka + Schema Registry + Redis (startProductionPipeline).
 
 import type { Actor } from '../../services/admin/admin-service.js';
+import { type Adapters, embeddedAdapters, productionAdapters } from '../../services/app/adapters.js';
+import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { ManualClock } from '../../services/platform/clock.js';
@@ -11,13 +13,6 @@ import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-lo
 import { silentLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import type { EventLog, LogRecord, Subscription } from '../../services/platform/ports.js';
-import {
-  type Adapters,
-  embeddedAdapters,
-  productionAdapters,
-  type Runtime,
-  startRuntime,
-} from '../../services/platform/runtime.js';
 import type { KafkaCluster } from './kafka-broker.js';
 import type { KafkaMock } from './kafka-mock.js';
 import type { ProductionStack } from './production-stack.js';

@@ -1,6 +1,8 @@
 // A relay fleet in front of an enforcer on the production adapters, with or without the END-OF-MESSAGE spool:
 // CONNECTIONS policy connections, each waiting for its reply before the next request, as Postfix's smtpd
 // processes do. The spool benchmark and the stopped-broker test share it.
+
+import { closeAdapters, productionAdapters } from '../../services/app/adapters.js';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { MessageSpool } from '../../services/enforcer/message-spool.js';
@@ -10,7 +12,6 @@ import { loadConfig, type SpoolConfig } from '../../services/platform/config.js'
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, SchemaCodec } from '../../services/platform/ports.js';
-import { closeAdapters, productionAdapters } from '../../services/platform/runtime.js';
 import { directoryWithConnectors, endOfMessage } from './enforcement.js';
 
 export const CONNECTIONS = 16;

@@ -9,16 +9,16 @@
 // skips them without publishing them again. A block the replay decides that is not in force yet is published,
 // with the same deterministic id the live scorer gives it.
 import { SingleBar } from 'cli-progress';
+import { type Adapters, closeAdapters, productionAdapters } from '../../app/adapters.js';
+import { startDirectoryFeed } from '../../app/directory-feed.js';
 import { TenantDirectory } from '../../core/directory.js';
 import { Topics } from '../../core/topics.js';
 import { systemClock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
-import { startDirectoryFeed } from '../../platform/directory-feed.js';
 import type { Logger } from '../../platform/logger.js';
 import { MemoryWindowStore } from '../../platform/memory/memory-window-store.js';
 import { Metrics } from '../../platform/metrics.js';
 import type { EventLog, RecordBatch, WindowStore, WindowWrite } from '../../platform/ports.js';
-import { type Adapters, closeAdapters, productionAdapters } from '../../platform/runtime.js';
 import { Scorer } from '../../scorer/scorer.js';
 import { ExitCode } from '../exit-codes.js';
 import { renderTable } from '../table.js';

@@ -2,6 +2,8 @@
 // summary of who was blocked, when, on what evidence, and how long after the compromise began.
 
 import type { Actor, AdminService } from '../../admin/admin-service.js';
+import { embeddedAdapters } from '../../app/adapters.js';
+import { type Runtime, startRuntime } from '../../app/runtime.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
 import type { MessageSubmitted, TenantBlocked, Thresholds } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
@@ -11,7 +13,6 @@ import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MemoryEventLog } from '../../platform/memory/memory-event-log.js';
 import type { WindowStore } from '../../platform/ports.js';
-import { embeddedAdapters, type Runtime, startRuntime } from '../../platform/runtime.js';
 import {
   COMPROMISED_TENANT,
   type FleetDirectory,

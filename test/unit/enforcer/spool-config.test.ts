@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { startRuntime } from '../../../services/app/runtime.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
 import { loadConfig } from '../../../services/platform/config.js';
 import { silentLogger } from '../../../services/platform/logger.js';
-import { startRuntime } from '../../../services/platform/runtime.js';
 
 describe('spool configuration', () => {
   it('is off by default, in the embedded mode too', () => {

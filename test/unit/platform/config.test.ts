@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { productionAdapters } from '../../../services/app/adapters.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
 import { loadConfig } from '../../../services/platform/config.js';
 import { silentLogger } from '../../../services/platform/logger.js';
-import { productionAdapters } from '../../../services/platform/runtime.js';
 
 describe('configuration', () => {
   it('defaults to the embedded mode on loopback with the policy of DESIGN.md', () => {

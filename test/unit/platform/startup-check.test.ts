@@ -3,12 +3,13 @@
 // keeps answering relays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { embeddedAdapters } from '../../../services/app/adapters.js';
+import { type ServiceName, startRuntime } from '../../../services/app/runtime.js';
 import { RelayguardError } from '../../../services/core/errors.js';
 import { ManualClock } from '../../../services/platform/clock.js';
 import { loadConfig } from '../../../services/platform/config.js';
 import { silentLogger } from '../../../services/platform/logger.js';
 import { Metrics } from '../../../services/platform/metrics.js';
-import { embeddedAdapters, type ServiceName, startRuntime } from '../../../services/platform/runtime.js';
 
 test('the store is verified before a scorer or an admin service starts, never for an enforcer alone', async () => {
   const refused = new RelayguardError('INVALID_CONFIG', 'REDIS_URL: Redis refused the user and password', {

@@ -13,7 +13,7 @@ export type SubscriberEntryTypes = [BlockChange, BlockSubscriberOptions, Current
 const FORBIDDEN = [
   /^services\/(scorer|enforcer|admin|app|cli|backtest)\//,
   /^services\/sdk\/(publisher|message|index)\.ts$/,
-  /^services\/platform\/(runtime|config|metrics|http-server|bearer-auth|directory-feed)\.ts$/,
+  /^services\/platform\/(config|metrics|http-server|bearer-auth)\.ts$/,
   /^services\/platform\/(redis|memory)\//,
   /^node_modules\/(fastify|@fastify|ioredis|prom-client|commander|cli-progress|tr46|zod)\//,
 ];

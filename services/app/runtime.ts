@@ -1,119 +1,23 @@
-// The composition root: picks the adapters the configuration asks for, materializes the directory, and starts
-// the requested services on them. `relayguard all` starts all three in one process.
+// The composition root: picks the adapters the configuration asks for (adapters.ts), materializes the directory,
+// and starts the requested services on them. `relayguard all` starts them all in one process.
 
 import { AdminService } from '../admin/admin-service.js';
 import { AuditTrail, startAuditFeed } from '../admin/audit-trail.js';
 import { TenantDirectory } from '../core/directory.js';
-import { RelayguardError } from '../core/errors.js';
-import { MINUTE_MS } from '../core/policy.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { MessageSpool } from '../enforcer/message-spool.js';
+import { systemClock } from '../platform/clock.js';
+import type { Config } from '../platform/config.js';
+import { dnsTxtResolver } from '../platform/dns.js';
+import type { Logger } from '../platform/logger.js';
+import { Metrics } from '../platform/metrics.js';
+import type { Clock, Subscription } from '../platform/ports.js';
 import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
-import { systemClock } from './clock.js';
-import { EmbeddedCodec } from './codec/embedded-codec.js';
-import { RegistryCodec } from './codec/registry-codec.js';
-import { type Config, redactUrl } from './config.js';
-import { deferred } from './deferred.js';
+import { type Adapters, closeAdapters, embeddedAdapters, productionAdapters } from './adapters.js';
 import { startDirectoryFeed } from './directory-feed.js';
-import { dnsTxtResolver } from './dns.js';
-import { KafkaEventLog } from './kafka/kafka-event-log.js';
-import type { Logger } from './logger.js';
-import { MemoryEventLog } from './memory/memory-event-log.js';
-import { MemoryWindowStore } from './memory/memory-window-store.js';
-import { Metrics } from './metrics.js';
-import type { Clock, EventLog, SchemaCodec, Subscription, WindowStore } from './ports.js';
-import { RedisWindowStore } from './redis/redis-window-store.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
-
-export interface Adapters {
-  readonly log: EventLog;
-  readonly codec: SchemaCodec;
-  readonly store: WindowStore;
-  /** Where each adapter points, for the startup banner (no secrets). */
-  readonly description: Readonly<Record<'log' | 'codec' | 'store', string>>;
-  /**
-   * Resolves with the error when an adapter failed for good (a Kafka consumer that kafkajs will not restart):
-   * the process must then exit non-zero so that its supervisor restarts it.
-   */
-  readonly fatal?: Promise<Error>;
-}
-
-export function embeddedAdapters(config: Config, clock: Clock): Adapters {
-  return {
-    log: new MemoryEventLog({ clock, partitions: config.partitions }),
-    codec: new EmbeddedCodec(),
-    store: new MemoryWindowStore({ clock, ttlMs: windowTtlMs(config) }),
-    description: {
-      log: 'embedded in-memory event log',
-      codec: 'embedded Avro codec',
-      store: 'embedded in-memory window store',
-    },
-  };
-}
-
-/** Kafka, the Schema Registry and Redis, as configured (KAFKA_*, SCHEMA_REGISTRY_URL, REDIS_*). */
-export function productionAdapters(config: Config, logger: Logger): Adapters {
-  const { kafka, schemaRegistry, redis } = config;
-  if (!kafka || !schemaRegistry || !redis) {
-    const missing = !kafka ? 'KAFKA_BROKERS' : !schemaRegistry ? 'SCHEMA_REGISTRY_URL' : 'REDIS_URL';
-    throw new RelayguardError(
-      'INVALID_CONFIG',
-      `invalid configuration:\n  ${missing}: the services need Kafka, the Schema Registry and Redis together`,
-      { field: missing },
-    );
-  }
-  const fatal = deferred<Error>();
-  const clusterNodes = redis.clusterNodes.length > 0 ? redis.clusterNodes : undefined;
-  const redisTls = redis.url.startsWith('rediss:') ? ', TLS' : '';
-  const durability =
-    redis.waitReplicas > 0
-      ? `, saves wait for ${redis.waitReplicas} replica(s)`
-      : ', saves acknowledged by the master alone';
-  const store = new RedisWindowStore({
-    url: redis.url,
-    clusterNodes,
-    ttlMs: windowTtlMs(config),
-    waitReplicas: redis.waitReplicas,
-    waitTimeoutMs: redis.waitTimeoutMs,
-  });
-  // ioredis reconnects by itself; its connection errors go to the log rather than to stderr.
-  store.client.on('error', (error: Error) =>
-    logger.warn({ component: 'redis', err: error }, 'redis connection error; reconnecting'),
-  );
-  return {
-    log: new KafkaEventLog({
-      kafka,
-      maxWaitTimeMs: kafka.fetchMaxWaitMs,
-      logger: logger.child({ component: 'kafka' }),
-      onFatal: (error) => fatal.resolve(error),
-    }),
-    codec: new RegistryCodec(schemaRegistry),
-    store,
-    description: {
-      log: [
-        `Kafka at ${kafka.brokers.join(',')} (client id ${kafka.clientId}`,
-        kafka.ssl ? ', TLS' : '',
-        kafka.sasl ? `, SASL ${kafka.sasl.mechanism}` : '',
-        kafka.idempotent
-          ? ', idempotent producer'
-          : ', producer NOT idempotent (retries may duplicate events)',
-        ', acks=all)',
-      ].join(''),
-      codec: `Schema Registry at ${schemaRegistry.url}${schemaRegistry.auth ? ' (basic auth)' : ''}`,
-      store: clusterNodes
-        ? `Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(',')}${redisTls}${durability}`
-        : `Redis at ${redactUrl(redis.url)}${redisTls}${durability}`,
-    },
-    fatal: fatal.promise,
-  };
-}
-
-/** A window outlives its newest event by the window and the grace period, then costs nothing. */
-export function windowTtlMs(config: Config): number {
-  return (config.policy.windowMinutes + config.policy.graceMinutes) * MINUTE_MS;
-}
 
 export interface Runtime {
   readonly config: Config;
@@ -271,10 +175,4 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await closeAdapters(adapters);
     },
   };
-}
-
-/** Closes the clients an adapter set holds (Kafka producer and admin, Redis connections). */
-export async function closeAdapters(adapters: Adapters): Promise<void> {
-  await adapters.log.close();
-  await adapters.store.close();
 }

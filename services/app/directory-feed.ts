@@ -3,9 +3,9 @@
 import type { DirectoryEvent, TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
-import type { EventLog, RecordBatch, SchemaCodec, Subscription } from './ports.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { EventLog, RecordBatch, SchemaCodec, Subscription } from '../platform/ports.js';
 
 const FEEDS = {
   [Topics.acceptedDomains]: 'accepted-domain',
