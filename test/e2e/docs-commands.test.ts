@@ -1,8 +1,9 @@
 // Every command in the fenced shell examples of README.md, docs/admin-api.md and the Postfix guide, run as written against a
 // started `relayguard all`, as a reader following the docs on their own machine would: in a folder of their own,
-// with the banner's address and token where the docs hold a placeholder. The few that need Kafka, Docker or the
-// reader's own files are listed with the reason; a new example nobody listed fails here, so the docs cannot
-// drift from the product again.
+// with the banner's address and token where the docs hold a placeholder. The production examples run against a
+// real Kafka broker, Schema Registry and Redis in place of docker-compose's hosts. The few that cannot run here
+// (a long-running service, the reader's own files) are listed with the reason; a new example nobody listed
+// fails here, so the docs cannot drift from the product again.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import { projectPath, projectRoot } from '../../services/platform/project-files.js';
 import { cleanEnv, type RunningRelayguard, startRelayguardAll } from '../support/cli.js';
+import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 
 const DOCS = ['README.md', 'docs/admin-api.md', 'deploy/postfix/README.md'];
 
@@ -27,7 +29,8 @@ interface Rule {
 const RULES: readonly Rule[] = [
   { pattern: /^npm install && npm start$/, skip: 'starts the server this test starts (relayguard all)' },
   { pattern: /^npm install && npm test$/, skip: 'the test suite itself' },
-  { pattern: /KAFKA_BROKERS=|-- (topics|scorer)\b/, skip: 'needs Kafka, a Schema Registry and Redis' },
+  { pattern: /-- topics\b/, says: /registered|exists|created/ },
+  { pattern: /-- scorer\b/, skip: 'runs until stopped; the production-stack tests start the scorer the same way' },
   { pattern: /--postfix \/var\/log\//, skip: "reads the relay's own mail logs" },
   {
     pattern: /^relayguard tenants unblock acme /,
@@ -61,15 +64,16 @@ interface Shell {
 
 describe('the commands of the docs, as written', () => {
   let server: RunningRelayguard;
+  let stack: ProductionStack;
   let folder: string;
 
   before(async () => {
-    server = await startRelayguardAll();
+    [server, stack] = await Promise.all([startRelayguardAll(), startProductionStack({ createTopics: false })]);
     folder = mkdtempSync(join(tmpdir(), 'relayguard-docs-'));
   });
 
   after(async () => {
-    await server.stop();
+    await Promise.all([server?.stop(), stack?.stop()]);
     rmSync(folder, { recursive: true, force: true });
   });
 
@@ -79,6 +83,9 @@ describe('the commands of the docs, as written', () => {
       .replaceAll('http://127.0.0.1:8080', server.url)
       .replaceAll('policy://127.0.0.1:10040', `policy://127.0.0.1:${server.policyPort}`)
       .replaceAll('/dev/tcp/127.0.0.1/10040', `/dev/tcp/127.0.0.1/${server.policyPort}`)
+      .replaceAll('kafka:9092', stack.env.KAFKA_BROKERS!)
+      .replaceAll('http://registry:8081', stack.env.SCHEMA_REGISTRY_URL!)
+      .replaceAll('redis://redis:6379', stack.env.REDIS_URL!)
       .replace(/^(export .*=)<[^>]+>/, `$1${server.token}`);
 
   /** Runs one line in bash, in the reader's folder; `relayguard` is `npm run relayguard --` of the clone. */

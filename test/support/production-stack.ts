@@ -30,6 +30,8 @@ export interface ProductionStackOptions {
   readonly redisArgs?: readonly string[];
   /** A Redis Cluster (REDIS_CLUSTER_NODES) instead of the single Redis; `redisArgs` apply to every node. */
   readonly redisCluster?: boolean | Omit<StartRedisClusterOptions, 'args'>;
+  /** Whether the stack creates relayguard's topics (false: a fresh cluster, as `relayguard topics` first meets it). */
+  readonly createTopics?: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function startProductionStack({
   partitions = 3,
   redisArgs = [],
   redisCluster,
+  createTopics: withTopics = true,
 }: ProductionStackOptions & { mock?: boolean } = {}): Promise<ProductionStack<KafkaCluster | KafkaMock>> {
   const starting = [
     mock ? startKafkaMock({ brokers }) : startKafkaCluster({ nodes: brokers }),
@@ -81,7 +84,7 @@ export async function startProductionStack({
   const [redis, cluster] = 'nodes' in redisStarted ? [undefined, redisStarted] : [redisStarted, undefined];
   const stop = () => Promise.all([kafka.stop(), registry.stop(), redisStarted.stop()]).then(() => {});
   try {
-    await createTopics(kafka, partitions, brokers);
+    if (withTopics) await createTopics(kafka, partitions, brokers);
   } catch (error) {
     await stop();
     throw error;
