@@ -30,7 +30,10 @@ const RULES: readonly Rule[] = [
   { pattern: /^npm install && npm start$/, skip: 'starts the server this test starts (relayguard all)' },
   { pattern: /^npm install && npm test$/, skip: 'the test suite itself' },
   { pattern: /-- topics\b/, says: /registered|exists|created/ },
-  { pattern: /-- scorer\b/, skip: 'runs until stopped; the production-stack tests start the scorer the same way' },
+  {
+    pattern: /-- scorer\b/,
+    skip: 'runs until stopped; the production-stack tests start the scorer the same way',
+  },
   { pattern: /--postfix \/var\/log\//, skip: "reads the relay's own mail logs" },
   {
     pattern: /^relayguard tenants unblock acme /,
@@ -68,7 +71,10 @@ describe('the commands of the docs, as written', () => {
   let folder: string;
 
   before(async () => {
-    [server, stack] = await Promise.all([startRelayguardAll(), startProductionStack({ createTopics: false })]);
+    [server, stack] = await Promise.all([
+      startRelayguardAll(),
+      startProductionStack({ createTopics: false }),
+    ]);
     folder = mkdtempSync(join(tmpdir(), 'relayguard-docs-'));
   });
 

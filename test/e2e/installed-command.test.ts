@@ -7,14 +7,15 @@ import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import { projectPath, projectRoot } from '../../services/platform/project-files.js';
 import { cleanEnv } from '../support/cli.js';
 
 const run = promisify(execFile);
-const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string })
+  .version;
 
 describe('the relayguard command after `npm run build && npm link`', () => {
   let scratch: string;
@@ -49,7 +50,17 @@ describe('the relayguard command after `npm run build && npm link`', () => {
   });
 
   it('writes a relative --record path into the folder it runs in', async () => {
-    const args = ['simulate', '--tenants', '1', '--forwarders', '0', '--minutes', '5', '--compromise-at', '1'];
+    const args = [
+      'simulate',
+      '--tenants',
+      '1',
+      '--forwarders',
+      '0',
+      '--minutes',
+      '5',
+      '--compromise-at',
+      '1',
+    ];
     const code = await run('relayguard', [...args, '--record', 'recorded.jsonl'], {
       cwd: userFolder,
       env,
