@@ -38,17 +38,17 @@ export class PolicyHandler {
   }
 
   /**
-   * `relayHost` names the relay that asked (the policy connection's peer address) for the event id, unless the
-   * relay names itself with `smtpd_policy_service_policy_context`. Throws InvalidPolicyRequest.
+   * `relayAddress` is the policy connection's peer address: the relay's identity, which the allowlist vouched
+   * for. Throws InvalidPolicyRequest.
    */
-  handle(request: PolicyRequest, relayHost: string): PolicyAnswer {
+  handle(request: PolicyRequest, relayAddress: string): PolicyAnswer {
     if (request.get('request') !== 'smtpd_access_policy') {
       throw new InvalidPolicyRequest('request is not smtpd_access_policy');
     }
     const state = request.get('protocol_state') ?? '';
     const stage = STAGES.has(state) ? state : 'other';
     if (state === 'RCPT') return { stage, action: this.#rcpt(request) };
-    if (state === 'END-OF-MESSAGE') return { stage, action: this.#endOfMessage(request, relayHost) };
+    if (state === 'END-OF-MESSAGE') return { stage, action: this.#endOfMessage(request, relayAddress) };
     return { stage, action: 'DUNNO' };
   }
 
@@ -62,7 +62,7 @@ export class PolicyHandler {
     }
   }
 
-  async #endOfMessage(request: PolicyRequest, relayHost: string): Promise<string> {
+  async #endOfMessage(request: PolicyRequest, relayAddress: string): Promise<string> {
     const query = client(request);
     const resolved = this.#resolve(query);
     if (!resolved?.connector) {
@@ -79,7 +79,7 @@ export class PolicyHandler {
       sender: request.get('sender') ?? '',
       clientAddress: query.clientAddress,
       queueId,
-      relayHost: request.get('policy_context') || relayHost,
+      relayHost: relayName(request.get('policy_context'), relayAddress),
       // An Avro int in MessageSubmitted: a larger count is not a message Postfix could have accepted.
       recipientCount: count(request, 'recipient_count', 2 ** 31 - 1),
       sizeBytes: count(request, 'size'),
@@ -107,6 +107,21 @@ function client(request: PolicyRequest): { clientAddress?: string; certificateDo
   } catch {
     return { clientAddress };
   }
+}
+
+/** What `policy_context` may hold to be shown as the relay's name: a host name, as `$myhostname` gives. */
+const RELAY_NAME = /^[A-Za-z0-9._-]{1,253}$/;
+
+/**
+ * The relay as events name it, and so the prefix of their ids (`<relayHost>/<queue id>`): its address, which the
+ * connection proves, after the name it gives itself in `policy_context`, if any, in Postfix's own `name[address]`
+ * form. A client naming itself as another relay gets its own address beside that name, so it can neither hide
+ * behind the other relay nor collide with its event ids: a name has no `[` or `/`, so the address in an id is
+ * always the one inside its first brackets, or all of it before the first `/` when the relay gave no name. A
+ * `policy_context` that is not a host name is not shown.
+ */
+export function relayName(policyContext: string | undefined, relayAddress: string): string {
+  return policyContext && RELAY_NAME.test(policyContext) ? `${policyContext}[${relayAddress}]` : relayAddress;
 }
 
 function count(request: PolicyRequest, name: string, max = Number.MAX_SAFE_INTEGER): number {

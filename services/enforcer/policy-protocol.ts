@@ -93,15 +93,24 @@ export class PolicyRequestParser {
 
   /** Parses what arrived; returns the requests it completed, in order, and at most one error, last. */
   push(chunk: Uint8Array): ParseResult[] {
+    return this.pushUpTo(chunk, Number.POSITIVE_INFINITY).results;
+  }
+
+  /**
+   * Parses what arrived until `maxRequests` requests are complete, and says how many bytes it took: the caller
+   * keeps the rest for later (a server that holds at most so many parsed requests per connection).
+   */
+  pushUpTo(chunk: Uint8Array, maxRequests: number): { results: ParseResult[]; consumed: number } {
     const results: ParseResult[] = [];
     const bytes = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
-    while (!this.#failed && start < bytes.length) {
+    while (!this.#failed && start < bytes.length && results.length < maxRequests) {
       const end = bytes.indexOf(NEWLINE, start);
       if (end === -1) {
         this.#hold(bytes.subarray(start), results);
+        start = bytes.length;
         break;
       }
       if (this.#partialBytes + (end - start) > this.#limits.maxAttributeBytes) {
@@ -121,7 +130,7 @@ export class PolicyRequestParser {
       }
       start = end + 1;
     }
-    return results;
+    return { results, consumed: start };
   }
 
   #hold(rest: Uint8Array, results: ParseResult[]): void {

@@ -41,7 +41,10 @@ export interface PolicyServerOptions {
   readonly idleTimeoutMs: number;
   /** From the first byte of a request to its empty line at most; a client that never ends one is dropped. */
   readonly requestTimeoutMs: number;
-  /** Complete requests queued on one connection before it stops reading (a client that pipelines a flood). */
+  /**
+   * Requests one connection may have parsed and not yet answered; beyond them its bytes wait unparsed and the
+   * connection stops reading. Also how many one connection is answered in one turn of the event loop.
+   */
   readonly maxPipelined?: number;
   /** The clients answered; any other is disconnected at once and counted (`client-not-allowed`). */
   readonly allowedClients: readonly IpRange[];
@@ -50,8 +53,16 @@ export interface PolicyServerOptions {
 export interface PolicyServer {
   readonly host: string;
   readonly port: number;
-  /** Open connections and the request bytes their parsers hold: both bounded by the options. */
-  stats(): { readonly connections: number; readonly bufferedBytes: number };
+  /**
+   * Open connections; the request bytes their parsers and their unread input hold; the requests parsed and not
+   * answered yet; the reply bytes written and not yet taken by the kernel. All bounded by the options.
+   */
+  stats(): {
+    readonly connections: number;
+    readonly bufferedBytes: number;
+    readonly queuedRequests: number;
+    readonly pendingReplyBytes: number;
+  };
   /** Stops accepting, lets every connection finish the request in hand, then closes them. */
   close(): Promise<void>;
 }
@@ -63,6 +74,23 @@ const CLOSE_GRACE_MS = 5_000;
 
 /** A scanner or a misconfigured relay retrying in a loop must not flood the log: one line per interval. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Logs refused connections at most once per interval, each line with how many were refused since the last one
+ * (the metric counts every refusal).
+ */
+function throttledRefusalLog(logger: Logger, reason: ProtocolErrorReason, message: string) {
+  let lastLogged = -Infinity;
+  let refusedSinceLog = 0;
+  return (details: Record<string, unknown>): void => {
+    refusedSinceLog++;
+    const now = performance.now();
+    if (now - lastLogged < REFUSAL_LOG_INTERVAL_MS) return;
+    logger.warn({ reason, ...details, refused: refusedSinceLog }, message);
+    lastLogged = now;
+    refusedSinceLog = 0;
+  };
+}
 
 interface ServerContext {
   readonly handler: PolicyHandler;
@@ -90,8 +118,16 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
   };
   const allowed = new IpRangeIndex<true>();
   for (const range of options.allowedClients) allowed.set(range, true);
-  let lastRefusalLog = -Infinity;
-  let refusedSinceLog = 0;
+  const logNotAllowed = throttledRefusalLog(
+    options.logger,
+    'client-not-allowed',
+    'policy connection refused: the client is not in RELAYGUARD_POLICY_ALLOWED_CLIENTS',
+  );
+  const logOverLimit = throttledRefusalLog(
+    options.logger,
+    'connection-limit',
+    'policy connection refused: too many open connections',
+  );
   const server: Server = createServer({ noDelay: true }, (socket) => {
     if (isAllowed(allowed, socket.remoteAddress)) {
       new PolicyConnection(socket, context);
@@ -99,23 +135,12 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     }
     socket.destroy();
     options.metrics.policyProtocolErrors.inc({ reason: 'client-not-allowed' });
-    refusedSinceLog++;
-    const now = performance.now();
-    if (now - lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
-    options.logger.warn(
-      { reason: 'client-not-allowed', relay: socket.remoteAddress, refused: refusedSinceLog },
-      'policy connection refused: the client is not in RELAYGUARD_POLICY_ALLOWED_CLIENTS',
-    );
-    lastRefusalLog = now;
-    refusedSinceLog = 0;
+    logNotAllowed({ relay: socket.remoteAddress });
   });
   server.maxConnections = options.maxConnections;
   server.on('drop', (peer) => {
     options.metrics.policyProtocolErrors.inc({ reason: 'connection-limit' });
-    options.logger.warn(
-      { reason: 'connection-limit', relay: peer?.remoteAddress, maxConnections: server.maxConnections },
-      'policy connection refused: too many open connections',
-    );
+    logOverLimit({ relay: peer?.remoteAddress, maxConnections: server.maxConnections });
   });
   server.listen({ host: options.host, port: options.port });
   await once(server, 'listening');
@@ -128,8 +153,14 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     port: address.port,
     stats: () => {
       let bufferedBytes = 0;
-      for (const connection of context.connections) bufferedBytes += connection.bufferedBytes;
-      return { connections: context.connections.size, bufferedBytes };
+      let queuedRequests = 0;
+      let pendingReplyBytes = 0;
+      for (const connection of context.connections) {
+        bufferedBytes += connection.bufferedBytes;
+        queuedRequests += connection.queuedRequests;
+        pendingReplyBytes += connection.pendingReplyBytes;
+      }
+      return { connections: context.connections.size, bufferedBytes, queuedRequests, pendingReplyBytes };
     },
     async close() {
       context.closing = true;
@@ -153,10 +184,15 @@ class PolicyConnection {
   readonly #context: ServerContext;
   readonly #parser: PolicyRequestParser;
   readonly #queue: PolicyRequest[] = [];
+  /** Bytes received and not parsed yet: the connection holds no more than maxPipelined parsed requests. */
+  #unparsed: Buffer | undefined;
   readonly #relay: string;
   /** An END-OF-MESSAGE answer is waiting for the event log. */
   #busy = false;
+  /** The last reply filled the socket's buffer: no more answers until it drains (a client that does not read). */
   #writeBlocked = false;
+  /** The connection used its share of this turn of the event loop; the rest is answered in the next. */
+  #yielded = false;
   #requestTimer: NodeJS.Timeout | undefined;
   #done = false;
 
@@ -171,7 +207,7 @@ class PolicyConnection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => {
       this.#writeBlocked = false;
-      this.#flowControl();
+      this.#pump();
     });
     socket.on('error', (error) =>
       context.logger.debug({ err: error, relay: this.#relay }, 'policy connection error'),
@@ -186,7 +222,15 @@ class PolicyConnection {
   }
 
   get bufferedBytes(): number {
-    return this.#parser.bufferedBytes;
+    return this.#parser.bufferedBytes + (this.#unparsed?.length ?? 0);
+  }
+
+  get queuedRequests(): number {
+    return this.#queue.length;
+  }
+
+  get pendingReplyBytes(): number {
+    return this.#socket.writableLength;
   }
 
   destroy(): void {
@@ -195,26 +239,34 @@ class PolicyConnection {
 
   /** Ends the connection once the request in hand is answered (server shutdown). */
   endWhenIdle(): void {
-    if (!this.#busy && this.#queue.length === 0 && !this.#parser.inRequest) this.#socket.end();
+    const idle = !this.#busy && this.#queue.length === 0 && this.#unparsed === undefined;
+    if (idle && !this.#parser.inRequest) this.#socket.end();
   }
 
   #onData(chunk: Buffer): void {
     if (this.#done) return;
-    let completed = 0;
-    for (const result of this.#parser.push(chunk)) {
+    this.#unparsed = this.#unparsed ? Buffer.concat([this.#unparsed, chunk]) : chunk;
+    this.#pump();
+  }
+
+  /**
+   * Parses held bytes until maxPipelined requests wait for answers: the cap holds per connection, however the
+   * client's bytes are cut into reads. Returns how many requests it completed; false after a protocol error.
+   */
+  #parseAhead(): number | false {
+    const room = this.#context.maxPipelined - this.#queue.length;
+    if (this.#unparsed === undefined || room <= 0) return 0;
+    const { results, consumed } = this.#parser.pushUpTo(this.#unparsed, room);
+    this.#unparsed = consumed < this.#unparsed.length ? this.#unparsed.subarray(consumed) : undefined;
+    for (const result of results) {
       if (result.kind === 'error') {
         this.#drop(result.reason, result.detail);
-        return;
+        return false;
       }
       this.#queue.push(result.attributes);
-      completed++;
     }
-    this.#armRequestTimer(completed > 0);
-    // The replies to requests that arrived together leave in one write (a pipelining client); Postfix, one
-    // request at a time, gets one write per reply either way.
-    if (completed > 1) this.#socket.cork();
-    this.#pump();
-    if (completed > 1) this.#socket.uncork();
+    this.#armRequestTimer(results.length > 0);
+    return results.length;
   }
 
   /** The request timer runs from the first unanswered byte of a request until the request is complete. */
@@ -232,9 +284,36 @@ class PolicyConnection {
     }
   }
 
-  /** Answers queued requests in order; an END-OF-MESSAGE answer holds the ones behind it until it is written. */
+  /**
+   * Answers queued requests in order; an END-OF-MESSAGE answer holds the ones behind it until it is written.
+   * Stops while the client does not read its replies, and after maxPipelined answers, so that one pipelining
+   * client neither buffers replies without bound nor holds the event loop from every other relay.
+   */
   #pump(): void {
-    while (!this.#busy && !this.#done && this.#queue.length > 0) {
+    if (this.#yielded) return;
+    // The replies to requests that arrived together leave in one write (a pipelining client); Postfix, one
+    // request at a time, gets one write per reply either way.
+    this.#socket.cork();
+    try {
+      this.#answer();
+    } finally {
+      this.#socket.uncork();
+    }
+    this.#flowControl();
+    if (this.#context.closing) this.endWhenIdle();
+  }
+
+  #answer(): void {
+    for (let answered = 0; !this.#busy && !this.#done && !this.#writeBlocked; answered++) {
+      if (this.#queue.length === 0 && !this.#parseAhead()) return;
+      if (answered === this.#context.maxPipelined) {
+        this.#yielded = true;
+        setImmediate(() => {
+          this.#yielded = false;
+          this.#pump();
+        });
+        return;
+      }
       const request = this.#queue.shift()!;
       const started = performance.now();
       let answer: ReturnType<PolicyHandler['handle']>;
@@ -262,8 +341,6 @@ class PolicyConnection {
         },
       );
     }
-    this.#flowControl();
-    if (this.#context.closing) this.endWhenIdle();
   }
 
   #reply(stage: string, action: string, started: number): void {
@@ -274,15 +351,21 @@ class PolicyConnection {
     metrics.policyRequestDuration.observe({ stage }, (performance.now() - started) / 1000);
   }
 
-  /** Stops reading while requests pile up or replies are not read: a flood cannot grow memory. */
+  /** Stops reading while requests or bytes wait or replies are not read: a flood cannot grow memory. */
   #flowControl(): void {
     if (this.#done) return;
-    const stalled = this.#writeBlocked || this.#queue.length >= this.#context.maxPipelined;
+    const stalled = this.#writeBlocked || this.#unparsed !== undefined || this.#queue.length > 0;
     if (stalled && !this.#socket.isPaused()) this.#socket.pause();
     else if (!stalled && this.#socket.isPaused()) this.#socket.resume();
   }
 
   #onIdle(): void {
+    if (this.#writeBlocked) {
+      // Replies waiting this long for a client that does not read them: nothing will ever take them.
+      this.#context.logger.debug({ relay: this.#relay }, 'policy connection not reading its replies closed');
+      this.#socket.destroy();
+      return;
+    }
     if (this.#parser.inRequest || this.#busy) return;
     this.#context.logger.debug({ relay: this.#relay }, 'idle policy connection closed');
     this.#socket.end();
@@ -302,6 +385,7 @@ class PolicyConnection {
     if (this.#done) return;
     this.#done = true;
     this.#queue.length = 0;
+    this.#unparsed = undefined;
     this.#context.metrics.policyProtocolErrors.inc({ reason });
     this.#context.logger.warn(
       { reason, detail, relay: this.#relay, ...context },

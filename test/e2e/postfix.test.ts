@@ -35,6 +35,9 @@ const COMPROMISED = {
 } as const;
 const NEIGHBOUR = { tenantId: 'fabrikam', acceptedDomain: 'fabrikam.example', senderIpRange: '127.0.0.3/32' };
 
+/** How events name the relay: Postfix's myhostname, sent as policy_context, beside the address it asks from. */
+const relayName = (postfix: Postfix) => `${postfix.hostname}[127.0.0.1]`;
+
 const unavailable = await postfixAvailable();
 
 for (const adapters of ['embedded', 'production'] as const) {
@@ -150,7 +153,7 @@ for (const adapters of ['embedded', 'production'] as const) {
         events.map((event) => [event.eventId, event.tenantId, event.envelopeSenderDomain]).sort(),
         expected
           .map((message) => [
-            `${postfix.hostname}/${message.queueId}`,
+            `${relayName(postfix)}/${message.queueId}`,
             message.tenantId,
             message.senderDomain,
           ])
@@ -158,7 +161,7 @@ for (const adapters of ['embedded', 'production'] as const) {
       );
       for (const event of events) {
         assert.equal(event.queueId, event.eventId.split('/')[1]);
-        assert.equal(event.relayHost, postfix.hostname);
+        assert.equal(event.relayHost, relayName(postfix));
         assert.equal(event.recipientCount, 1);
         assert.ok(event.sizeBytes > 0);
         assert.equal(
@@ -205,13 +208,13 @@ for (const adapters of ['embedded', 'production'] as const) {
       });
       const fromLog = log.split('\n').flatMap((line) => parser.line(line) ?? []);
       // Every field but what the log words differently: the host (the log names it by the first label of
-      // myhostname, so ids are `<label>/<queue id>`), the size (qmgr counts the queue file, with the Received:
+      // myhostname, so ids are `<label>/<queue id>`; the enforcer adds the address Postfix asked from), the size (qmgr counts the queue file, with the Received:
       // header Postfix added) and the time (the log's clock is the real one, the pipeline's a test clock).
       const label = postfix.hostname.split('.')[0]!;
       const fields = ({ sizeBytes: _, occurredAt: __, eventId, relayHost, ...event }: MessageSubmitted) => ({
         ...event,
-        eventId: eventId.replace(`${postfix.hostname}/`, `${label}/`),
-        relayHost: relayHost === postfix.hostname ? label : relayHost,
+        eventId: eventId.replace(`${relayName(postfix)}/`, `${label}/`),
+        relayHost: relayHost === relayName(postfix) ? label : relayHost,
       });
       const byId = (a: MessageSubmitted, b: MessageSubmitted) => (a.eventId < b.eventId ? -1 : 1);
       const published = [...events].sort(byId);

@@ -155,6 +155,24 @@ describe('policy protocol parser', () => {
     assert.equal(parser.inRequest, false);
   });
 
+  it('stops after so many requests and says how far it read, so the rest can wait unparsed', () => {
+    const parser = new PolicyRequestParser();
+    const bytes = Buffer.from('a=1\n\nb=2\n\nc=3\n\nd=');
+    const first = parser.pushUpTo(bytes, 2);
+    assert.deepEqual(
+      first.results.map((result) => result.kind === 'request' && [...result.attributes]),
+      [[['a', '1']], [['b', '2']]],
+    );
+    assert.equal(first.consumed, 'a=1\n\nb=2\n\n'.length);
+    const rest = parser.pushUpTo(bytes.subarray(first.consumed), 2);
+    assert.deepEqual(
+      rest.results.map((result) => result.kind === 'request' && [...result.attributes]),
+      [[['c', '3']]],
+    );
+    assert.equal(rest.consumed, 'c=3\n\nd='.length, 'a partial line is held by the parser');
+    assert.equal(parser.inRequest, true);
+  });
+
   it('formats a reply with the empty line that ends it, and refuses a line break in an action', () => {
     assert.equal(formatPolicyReply('DUNNO'), 'action=DUNNO\n\n');
     assert.throws(() => formatPolicyReply('DUNNO\n\naction=OK'));
