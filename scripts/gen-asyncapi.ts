@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CompactedTopics, type ContractTopic, TopicSchemas, Topics } from '../services/core/topics.js';
 import { readSchema } from '../services/platform/codec/avro.js';
-import { plannedTopics } from '../services/platform/kafka/topic-admin.js';
+import { plannedTopics } from '../services/platform/kafka/topic-plan.js';
 import { projectPath } from '../services/platform/project-files.js';
 import { DlqHeaders } from '../services/scorer/dead-letter.js';
 import { WebhookDlqHeaders } from '../services/webhooks/deliverer.js';
@@ -150,6 +150,12 @@ function message(topic: Topic, facts: ChannelFacts): Record<string, unknown> {
   };
 }
 
+function durations(configs: Readonly<Record<string, string>>, names: readonly string[]) {
+  return Object.fromEntries(
+    names.filter((name) => name in configs).map((name) => [name, Number(configs[name])]),
+  );
+}
+
 export function asyncApiDocument(): Record<string, unknown> {
   const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string })
     .version;
@@ -181,6 +187,8 @@ export function asyncApiDocument(): Record<string, unknown> {
           replicas: spec.replicationFactor,
           topicConfiguration: {
             'cleanup.policy': [CompactedTopics.includes(topic) ? 'compact' : 'delete'],
+            // How long a subscriber may stay away: events expire, tombstones of removed objects are readable this long.
+            ...durations(spec.configs, ['retention.ms', 'delete.retention.ms']),
           },
           bindingVersion: KAFKA_BINDING,
         },

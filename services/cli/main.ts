@@ -8,7 +8,7 @@ import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/project-files.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { describeFailure } from './errors.js';
-import { integer, oneShotLogLevel } from './options.js';
+import { integer, number, oneShotLogLevel } from './options.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -240,6 +240,11 @@ program
     'replicas of each partition (default: the number of brokers, at most 3)',
     integer('--replication-factor', 1),
   )
+  .option(
+    '--retention-hours <hours>',
+    'how long the message-submitted topic keeps events (default 24; at least the window and its grace)',
+    number('--retention-hours', { min: 0 }),
+  )
   .option('--json', 'print the report as JSON', false)
   .action(async (opts) => {
     const cfg = config();
@@ -250,6 +255,7 @@ program
         partitions: opts.partitions,
         statePartitions: opts.statePartitions,
         replicationFactor: opts.replicationFactor,
+        retentionHours: opts.retentionHours,
         json: opts.json,
       },
       kafkaCommandLogger(cfg),

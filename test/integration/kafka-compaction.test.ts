@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka } from '../support/kafka-broker.js';

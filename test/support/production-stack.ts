@@ -3,7 +3,8 @@
 // free loopback ports; `env` configures relayguard (in process, or a `relayguard scorer` child process) to use
 // them. The stack has a broker of its own: relayguard's topic and group names are fixed, so two stacks cannot
 // share one. `{ mock: true }` puts librdkafka's mock cluster in the broker's place, for the faults only it injects.
-import { ensureTopics, plannedTopics } from '../../services/platform/kafka/topic-admin.js';
+import { ensureTopics } from '../../services/platform/kafka/topic-admin.js';
+import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
 import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from './kafka-broker.js';
 import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
 import { type RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';

@@ -1,11 +1,13 @@
 // `relayguard topics`: creates the topics relayguard needs (reports those that exist), then registers the
 // schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility. docker-compose runs it before the
 // services; it changes nothing that exists, so it is safe to run again.
+import { InvalidArgumentError } from 'commander';
 import { RelayguardError } from '../../core/errors.js';
 import { RegistryCodec, subjectOf } from '../../platform/codec/registry-codec.js';
 import type { Config } from '../../platform/config.js';
 import { createKafka } from '../../platform/kafka/kafka-event-log.js';
-import { ensureTopics, plannedTopics, type TopicReport } from '../../platform/kafka/topic-admin.js';
+import { ensureTopics, type TopicReport } from '../../platform/kafka/topic-admin.js';
+import { minimumMessageRetentionMs, plannedTopics } from '../../platform/kafka/topic-plan.js';
 import type { Logger } from '../../platform/logger.js';
 import { ExitCode } from '../exit-codes.js';
 import { renderTable } from '../table.js';
@@ -16,6 +18,8 @@ export interface TopicsOptions {
   readonly statePartitions: number;
   /** Defaults to the number of brokers, at most 3. */
   readonly replicationFactor?: number;
+  /** How long message-submitted keeps events; defaults to the plan's (a day). */
+  readonly retentionHours?: number;
   readonly json: boolean;
 }
 
@@ -44,6 +48,7 @@ export async function ensureTopicsAndSchemas(
       { field: 'KAFKA_BROKERS' },
     );
   }
+  const messageRetentionMs = messageRetention(config, options.retentionHours);
   const admin = createKafka(config.kafka, logger).admin();
   await admin.connect();
   let reports: TopicReport[];
@@ -53,6 +58,7 @@ export async function ensureTopicsAndSchemas(
       partitions: options.partitions ?? config.partitions,
       statePartitions: options.statePartitions,
       replicationFactor: options.replicationFactor ?? Math.min(3, brokers),
+      messageRetentionMs,
     });
     reports = await ensureTopics(admin, specs);
   } finally {
@@ -78,15 +84,39 @@ export async function ensureTopicsAndSchemas(
   };
 }
 
+/** The retention asked for, refused when rebuild-windows could not rebuild a whole window from it. */
+function messageRetention(config: Config, hours: number | undefined): number | undefined {
+  if (hours === undefined) return undefined;
+  const minimum = minimumMessageRetentionMs(config.policy);
+  if (hours * 3_600_000 < minimum) {
+    throw new InvalidArgumentError(
+      `--retention-hours: ${hours} h is shorter than the window and its grace (${minimum / 60_000} min, RELAYGUARD_WINDOW_MINUTES + RELAYGUARD_GRACE_MINUTES): rebuild-windows could not rebuild a window`,
+    );
+  }
+  return hours * 3_600_000;
+}
+
 export function renderTopics(result: TopicsResult): string {
   const topicTable = renderTable(
-    ['topic', 'status', 'partitions', 'replication', 'cleanup.policy', 'min.insync.replicas', 'problems'],
+    [
+      'topic',
+      'status',
+      'partitions',
+      'replication',
+      'cleanup.policy',
+      'retention',
+      'compression',
+      'min.insync.replicas',
+      'problems',
+    ],
     result.topics.map((report) => [
       report.topic,
       report.status,
       String(report.partitions ?? '-'),
       String(report.replicationFactor ?? '-'),
       report.cleanupPolicy ?? '(brokers would not say)',
+      report.retentionMs === undefined ? '-' : retention(report.retentionMs),
+      report.compression ?? '-',
       report.minInsyncReplicas ?? '(brokers would not say)',
       report.problems.join('; '),
     ]),
@@ -99,4 +129,10 @@ export function renderTopics(result: TopicsResult): string {
         )
       : `schemas not registered: ${result.schemaError}`;
   return `${topicTable}\n\n${schemaTable}`;
+}
+
+function retention(ms: string): string {
+  const value = Number(ms);
+  if (value < 0) return 'forever';
+  return value % 86_400_000 === 0 ? `${value / 86_400_000} d` : `${Number((value / 3_600_000).toFixed(2))} h`;
 }

@@ -1,54 +1,12 @@
-// The topics relayguard needs, and their creation: partitions (the message-submitted topic and its DLQ scale
-// with the scorers; the state topics are small), replication, `cleanup.policy=compact` for the state topics
-// (the latest record per key is the current value, kept forever; tenant-blocks keeps every record for the block
-// history's period before compaction). Existing topics are reported, never altered:
-// growing a keyed topic moves keys to other partitions, which breaks per-tenant order. Every topic, created now or
-// not, is read back from the brokers and compared with the plan (`relayguard topics` exits 4 on a difference).
+// The creation of relayguard's topics from the plan (topic-plan.ts). Existing topics are reported, never altered:
+// growing a keyed topic moves keys to other partitions, which breaks per-tenant order, and a config an operator
+// set may be deliberate. Every topic, created now or not, is read back from the brokers and compared with the plan
+// (`relayguard topics` exits 4 on a difference).
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
-import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../../core/topics.js';
 import { retryingRetriable } from './retriable.js';
+import { EVENT_COMPRESSION, TopicConfig, type TopicSpec } from './topic-plan.js';
 
-export interface TopicSpec {
-  readonly topic: string;
-  readonly partitions: number;
-  readonly replicationFactor: number;
-  readonly configs: Readonly<Record<string, string>>;
-}
-
-export interface TopicPlanOptions {
-  /** Partitions of the message-submitted topic and its DLQ (RELAYGUARD_PARTITIONS). */
-  readonly partitions: number;
-  /** Partitions of the compacted state topics and the audit topic. */
-  readonly statePartitions: number;
-  readonly replicationFactor: number;
-}
-
-const CLEANUP_POLICY = 'cleanup.policy';
-const COMPACTION_LAG = 'min.compaction.lag.ms';
-const MIN_INSYNC_REPLICAS = 'min.insync.replicas';
-
-/** Topics whose partition count follows the scorer's scale. */
-const SCALED_TOPICS: readonly string[] = [Topics.messageSubmitted, Topics.messageSubmittedDlq];
-
-export function plannedTopics(options: TopicPlanOptions): TopicSpec[] {
-  return Object.values(Topics).map((topic) => {
-    const configs: Record<string, string> = {
-      // With acks=all a write needs this many in-sync replicas: one broker may fail without losing an
-      // acknowledged event (when there are 3 replicas).
-      [MIN_INSYNC_REPLICAS]: String(options.replicationFactor >= 3 ? 2 : 1),
-    };
-    if (CompactedTopics.includes(topic)) configs[CLEANUP_POLICY] = 'compact';
-    if (topic === Topics.tenantBlocks) configs[COMPACTION_LAG] = String(BLOCK_HISTORY_MS);
-    // The scorer bounds event time by the record's timestamp: the broker's clock, never the relay's.
-    if (topic === Topics.messageSubmitted) configs['message.timestamp.type'] = 'LogAppendTime';
-    return {
-      topic,
-      partitions: SCALED_TOPICS.includes(topic) ? options.partitions : options.statePartitions,
-      replicationFactor: options.replicationFactor,
-      configs,
-    };
-  });
-}
+const { cleanupPolicy: CLEANUP_POLICY, minInsyncReplicas: MIN_INSYNC_REPLICAS } = TopicConfig;
 
 export interface TopicReport {
   readonly topic: string;
@@ -59,6 +17,10 @@ export interface TopicReport {
   /** As the brokers report it (DescribeConfigs); undefined when they would not say (librdkafka's mock cluster). */
   readonly cleanupPolicy: string | undefined;
   readonly minInsyncReplicas: string | undefined;
+  /** retention.ms (-1: kept for good); as the two below, undefined where the plan leaves it to compaction. */
+  readonly retentionMs: string | undefined;
+  /** compression.type, where the plan sets it. */
+  readonly compression: string | undefined;
   readonly problems: readonly string[];
 }
 
@@ -88,6 +50,8 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         replicationFactor: undefined,
         cleanupPolicy: undefined,
         minInsyncReplicas: undefined,
+        retentionMs: undefined,
+        compression: undefined,
         problems: [`could not be created: ${refusal}`],
       };
     }
@@ -96,6 +60,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     const partitions = metadata?.partitions.length;
     const replicationFactor = metadata?.partitions[0]?.replicas.length;
     const problems = differences(spec, partitions, replicationFactor, actual);
+    const planned = (name: string) => (name in spec.configs ? actual?.get(name) : undefined);
     return {
       topic: spec.topic,
       status: problems.length > 0 ? 'differs' : existing.has(spec.topic) ? 'exists' : 'created',
@@ -103,6 +68,8 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       replicationFactor,
       cleanupPolicy: actual?.get(CLEANUP_POLICY),
       minInsyncReplicas: actual?.get(MIN_INSYNC_REPLICAS),
+      retentionMs: planned(TopicConfig.retention),
+      compression: planned(TopicConfig.compression),
       problems,
     };
   });
@@ -149,23 +116,63 @@ function differences(
   for (const [name, planned] of Object.entries(spec.configs)) {
     const value = actual.get(name);
     if (value === undefined || value === planned) continue;
-    if (name === CLEANUP_POLICY) {
-      if (!value.includes('compact'))
-        problems.push(`has ${name}=${value}: state would be deleted by retention; set compact`);
-    } else if (name === COMPACTION_LAG) {
-      if (Number(value) < Number(planned))
-        problems.push(
-          `has ${name}=${value}: compaction may forget blocks the 30-day self-service rule reads; set ${planned}`,
-        );
-    } else if (name === MIN_INSYNC_REPLICAS) {
-      problems.push(
-        `has ${name}=${value}, planned ${planned}: ${Number(value) < Number(planned) ? 'an acknowledged write may be lost with one broker' : 'writes stop when one broker fails'}`,
-      );
-    } else {
-      problems.push(`has ${name}=${value}, planned ${planned}`);
-    }
+    problems.push(
+      `has ${name}=${value}${shown(name, value)}, planned ${planned}${shown(name, planned)}${consequence(name, value, planned)}`,
+    );
   }
   return problems;
+}
+
+const DURATIONS: readonly string[] = [
+  TopicConfig.retention,
+  TopicConfig.segment,
+  TopicConfig.minCompactionLag,
+  TopicConfig.maxCompactionLag,
+  TopicConfig.deleteRetention,
+];
+
+/** A duration config in the operator's units, after its milliseconds. */
+function shown(name: string, value: string): string {
+  if (!DURATIONS.includes(name)) return '';
+  const ms = Number(value);
+  if (ms < 0) return ' (forever)';
+  const [unit, size] =
+    ms >= 86_400_000 ? ['d', 86_400_000] : ms >= 3_600_000 ? ['h', 3_600_000] : ['min', 60_000];
+  return ` (${Number((ms / size).toFixed(1))} ${unit})`;
+}
+
+/** What the difference does, when it loses state or events; nothing for one that only costs disk. */
+function consequence(name: string, value: string, planned: string): string {
+  const lower = (v: string) => (Number(v) < 0 ? Number.POSITIVE_INFINITY : Number(v));
+  switch (name) {
+    case TopicConfig.cleanupPolicy:
+      return planned.includes('compact') && !value.includes('compact')
+        ? ': state would be deleted by retention; set compact'
+        : '';
+    case TopicConfig.minCompactionLag:
+      return lower(value) < lower(planned)
+        ? ': compaction may forget blocks the 30-day self-service rule reads'
+        : '';
+    case TopicConfig.retention:
+      return lower(value) < lower(planned)
+        ? ': events are deleted sooner than planned (a scorer group down longer, or rebuild-windows, loses them)'
+        : ': the topic grows beyond the scale plan';
+    case TopicConfig.deleteRetention:
+      return lower(value) < lower(planned)
+        ? ': a reader replaying the topic may miss a tombstone and keep a removed domain or connector'
+        : '';
+    case TopicConfig.compression:
+      // kafkajs decompresses gzip only: batches of any other codec fail the scorers' fetches.
+      return value !== EVENT_COMPRESSION && value !== 'producer' && value !== 'uncompressed'
+        ? ': kafkajs cannot read these batches'
+        : '';
+    case TopicConfig.minInsyncReplicas:
+      return Number(value) < Number(planned)
+        ? ': an acknowledged write may be lost with one broker'
+        : ': writes stop when one broker fails';
+    default:
+      return '';
+  }
 }
 
 /** The planned configs of each topic as the brokers report them; empty when they do not implement DescribeConfigs. */

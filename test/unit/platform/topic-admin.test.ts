@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Admin } from 'kafkajs';
 import { BLOCK_HISTORY_MS, Topics } from '../../../services/core/topics.js';
-import { ensureTopics, plannedTopics } from '../../../services/platform/kafka/topic-admin.js';
+import { ensureTopics } from '../../../services/platform/kafka/topic-admin.js';
+import { plannedTopics } from '../../../services/platform/kafka/topic-plan.js';
 
 const plan = plannedTopics({ partitions: 6, statePartitions: 2, replicationFactor: 3 });
 
@@ -57,11 +58,41 @@ describe('ensureTopics with DescribeConfigs', () => {
     assert.equal(byTopic.get(Topics.tenantBlocks)?.status, 'differs');
     assert.match(
       byTopic.get(Topics.tenantBlocks)!.problems[0]!,
-      new RegExp(`min\\.compaction\\.lag\\.ms=0: .*set ${BLOCK_HISTORY_MS}`),
+      new RegExp(
+        `min\\.compaction\\.lag\\.ms=0 \\(0 min\\), planned ${BLOCK_HISTORY_MS} \\(30 d\\): compaction may forget blocks`,
+      ),
     );
     const others = reports.filter(
       (report) => report.topic !== Topics.connectors && report.topic !== Topics.tenantBlocks,
     );
     assert.ok(others.every((report) => report.status === 'exists'));
+  });
+
+  it('reports events kept shorter than planned, tombstones kept too briefly, and a codec kafkajs cannot read', async () => {
+    const reports = await ensureTopics(
+      brokersWith({
+        [Topics.messageSubmitted]: { 'retention.ms': '1800000', 'compression.type': 'zstd' },
+        [Topics.acceptedDomains]: { 'delete.retention.ms': '60000' },
+        [Topics.audit]: { 'retention.ms': '604800000' },
+      }),
+      plan,
+    );
+    const problems = (topic: string) => reports.find((report) => report.topic === topic)!.problems;
+    assert.deepEqual(problems(Topics.messageSubmitted), [
+      'has retention.ms=1800000 (30 min), planned 86400000 (1 d): events are deleted sooner than planned (a scorer group down longer, or rebuild-windows, loses them)',
+      'has compression.type=zstd, planned gzip: kafkajs cannot read these batches',
+    ]);
+    assert.deepEqual(problems(Topics.acceptedDomains), [
+      'has delete.retention.ms=60000 (1 min), planned 86400000 (1 d): a reader replaying the topic may miss a tombstone and keep a removed domain or connector',
+    ]);
+    // Kept for good as planned is -1: a week is shorter.
+    assert.match(
+      problems(Topics.audit).join(),
+      /retention\.ms=604800000 \(7 d\), planned -1 \(forever\): events are deleted sooner/,
+    );
+    const report = reports.find((r) => r.topic === Topics.messageSubmitted)!;
+    assert.equal(report.retentionMs, '1800000');
+    assert.equal(report.compression, 'zstd');
+    assert.equal(reports.find((r) => r.topic === Topics.connectors)!.retentionMs, undefined, 'compacted');
   });
 });
