@@ -2,7 +2,7 @@
 // events and decisions out, move a manual clock. Waits on conditions, never on timers. The same driver runs on
 // the embedded adapters (startPipeline) and on Kafka + Schema Registry + Redis (startProductionPipeline).
 
-import type { Actor } from '../../services/admin/admin-service.js';
+import type { Actor } from '../../services/admin/change-publisher.js';
 import { type Adapters, embeddedAdapters, productionAdapters } from '../../services/app/adapters.js';
 import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';

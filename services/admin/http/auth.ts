@@ -3,7 +3,7 @@
 import type { Role } from '../../core/contracts.generated.js';
 import type { TokenPrincipal } from '../../platform/bearer-auth.js';
 import type { TokenRole } from '../../platform/config.js';
-import type { Actor } from '../admin-service.js';
+import type { Actor } from '../change-publisher.js';
 
 export type Principal = TokenPrincipal;
 

@@ -1,7 +1,8 @@
 // `relayguard simulate`: a synthetic fleet against an embedded pipeline in this process, in event time, and a
 // summary of who was blocked, when, on what evidence, and how long after the compromise began.
 
-import type { Actor, AdminService } from '../../admin/admin-service.js';
+import type { AdminService } from '../../admin/admin-service.js';
+import type { Actor } from '../../admin/change-publisher.js';
 import { embeddedAdapters } from '../../app/adapters.js';
 import { type Runtime, startRuntime } from '../../app/runtime.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';

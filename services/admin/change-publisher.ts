@@ -1,0 +1,75 @@
+// Every admin change goes out the same way: encoded with its topic's schema, published to its compacted topic,
+// recorded on the audit topic, then applied to this process's directory (the reducers are idempotent, so the
+// feed applying it again changes nothing). A change that fails to encode or publish is not applied.
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent, Role } from '../core/contracts.generated.js';
+import type { DirectoryEvent, TenantDirectory } from '../core/directory.js';
+import type { ContractTopic, TopicContracts } from '../core/topics.js';
+import { Topics } from '../core/topics.js';
+import type { Logger } from '../platform/logger.js';
+import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
+
+export interface Actor {
+  /** Who acts: a token's subject, never the token. */
+  readonly subject: string;
+  readonly role: Role;
+}
+
+/** Where a change goes and how the audit record names it. */
+export interface ChangeTarget {
+  readonly topic: ContractTopic;
+  /** The compacted topic's key: the newest record under it is the state. */
+  readonly key: string;
+  /** The audit action, such as `connector.put`. */
+  readonly action: string;
+  /** What the audit record says was acted on: a domain, a connector id, a block id. */
+  readonly target: string;
+  readonly ticket?: string | null;
+  readonly details?: Record<string, string>;
+}
+
+export interface ChangePublisherDeps {
+  readonly log: EventLog;
+  readonly codec: SchemaCodec;
+  readonly directory: TenantDirectory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export class ChangePublisher {
+  readonly #deps: ChangePublisherDeps;
+
+  constructor(deps: ChangePublisherDeps) {
+    this.#deps = deps;
+  }
+
+  /** The id, time and actor every change event starts with. */
+  stamp(actor: Actor): { eventId: string; occurredAt: number; actor: string } {
+    return { eventId: randomUUID(), occurredAt: this.#deps.clock.now(), actor: actor.subject };
+  }
+
+  async publish(actor: Actor, change: DirectoryEvent, to: ChangeTarget): Promise<void> {
+    const { codec, log, directory, clock, logger } = this.#deps;
+    const tenantId = change.event.tenantId;
+    const audit: AuditEvent = {
+      auditId: randomUUID(),
+      occurredAt: clock.now(),
+      actor: actor.subject,
+      role: actor.role,
+      action: to.action,
+      tenantId,
+      target: to.target,
+      ticket: to.ticket ?? null,
+      details: to.details ?? {},
+    };
+    const value = await codec.encode(to.topic, change.event as TopicContracts[typeof to.topic]);
+    const auditValue = await codec.encode(Topics.audit, audit);
+    await log.publish(to.topic, [{ key: to.key, value }]);
+    await log.publish(Topics.audit, [{ key: tenantId, value: auditValue }]);
+    directory.apply(change);
+    logger.info(
+      { action: to.action, tenantId, target: to.target, actor: actor.subject, role: actor.role },
+      'admin change',
+    );
+  }
+}

@@ -1,0 +1,99 @@
+// The admin API's JSON schemas, one file per route group beside the pieces they share here: they validate
+// requests (unknown fields are refused: additionalProperties false), shape the responses, and are what
+// @fastify/swagger turns into /openapi.json — one source for all three.
+import { ID_PATTERN, ID_RULE } from '../../../platform/config.js';
+
+// The description is what a pattern error message quotes: it says what the value must be.
+const id = () => ({ type: 'string', pattern: ID_PATTERN.source, description: ID_RULE }) as const;
+export const epochMs = (description: string) =>
+  ({ type: 'integer', description: `${description} (epoch ms)` }) as const;
+export const nullable = <T extends { type: string }>(schema: T) =>
+  ({ ...schema, type: [schema.type, 'null'] }) as const;
+export const object = (
+  properties: Record<string, unknown>,
+  required: readonly string[] = Object.keys(properties),
+) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
+
+const tenantId = id();
+const connectorId = id();
+export const domain = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 300,
+  description:
+    'a domain name, in Unicode (bücher.example) or ASCII (xn--bcher-kva.example) form; stored in ASCII',
+} as const;
+
+export const tenantParams = object({ tenantId });
+export const domainParams = object({ tenantId, domain });
+export const connectorParams = object({ tenantId, connectorId });
+
+export const errorBody = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'a stable error code: branch on it, never on the message' },
+    message: { type: 'string', description: 'what went wrong and what to fix' },
+    field: {
+      type: 'string',
+      description: 'the input the error is about: a path such as body.senderIpRanges[1]',
+    },
+    checks: {
+      type: 'array',
+      description: 'SELF_SERVICE_DENIED only: every check and whether it passed',
+      items: object({ check: { type: 'string' }, passed: { type: 'boolean' }, detail: { type: 'string' } }),
+    },
+  },
+} as const;
+
+export const thresholds = object({
+  minUnregistered: { type: 'integer', minimum: 1, description: 'U threshold of the volume rule' },
+  minUnregisteredRatio: {
+    type: 'number',
+    minimum: 0,
+    maximum: 1,
+    description: 'U/T threshold of the volume rule (0: U alone decides)',
+  },
+  minDistinctDomains: {
+    type: 'integer',
+    minimum: 1,
+    description: 'D threshold of the distinct-domains rule',
+  },
+  minUnregisteredWithDistinct: {
+    type: 'integer',
+    minimum: 1,
+    description: 'U threshold of the distinct-domains rule',
+  },
+});
+export const mode = { type: 'string', enum: ['ENFORCE', 'MONITOR'] } as const;
+export const forwardedWeight = {
+  type: 'number',
+  minimum: 0,
+  maximum: 1,
+  description: 'weight of FORWARDED unregistered mail in U (0 allows forwarding)',
+} as const;
+
+export const counters = object({
+  unregistered: { type: 'number', description: 'U' },
+  forwardedUnregistered: { type: 'integer', description: 'F' },
+  total: { type: 'integer', description: 'T' },
+  distinctUnregisteredDomains: { type: 'integer', description: 'D' },
+});
+
+export const attestations = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'each must be true; a missing or false one is answered 422',
+  properties: {
+    domainsRegistered: { type: 'boolean', description: 'every domain the tenant sends from is registered' },
+    connectorsReviewed: { type: 'boolean', description: 'connectors reviewed and unknown ones removed' },
+    serversSecured: { type: 'boolean', description: 'the on-premises servers were secured' },
+  },
+} as const;
+
+export const ticket = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  description: 'support ticket reference',
+} as const;

@@ -1,0 +1,70 @@
+// The connector routes' schemas: a connector, its claims, and the review that ranks them.
+import { RelayPathValues } from '../../../core/contracts.generated.js';
+import { domain, epochMs, nullable, object } from './common.js';
+
+const relayPath = { type: 'string', enum: [...RelayPathValues] } as const;
+
+export const connectorBody = object(
+  {
+    relayPath: { ...relayPath, description: 'the relay path of mail arriving on this connector' },
+    senderIpRanges: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        type: 'string',
+        maxLength: 64,
+        description: 'a CIDR range such as 192.0.2.0/24 or 2001:db8::/32',
+      },
+      description: 'the ranges of the servers that relay through this connector',
+    },
+    tlsCertificateDomain: {
+      ...nullable(domain),
+      description: 'identify the connector by the TLS client certificate domain',
+    },
+    enabled: { type: 'boolean', description: 'a disabled connector identifies no mail' },
+  },
+  ['relayPath', 'senderIpRanges', 'enabled'],
+);
+
+const connector = object({
+  tenantId: { type: 'string' },
+  connectorId: { type: 'string' },
+  relayPath,
+  senderIpRanges: { type: 'array', items: { type: 'string' } },
+  tlsCertificateDomain: { type: ['string', 'null'] },
+  enabled: { type: 'boolean' },
+  createdAt: epochMs('when it was first created'),
+  createdBy: { type: 'string' },
+  updatedAt: epochMs('when it was last saved'),
+  updatedBy: { type: 'string' },
+  changedAt: epochMs('when its settings last changed'),
+});
+
+export const connectorPut = object({ connector, created: { type: 'boolean' } });
+export const connectorList = object({
+  tenantId: { type: 'string' },
+  connectors: { type: 'array', items: connector },
+});
+
+export const connectorReview = object({
+  tenantId: { type: 'string' },
+  connectors: {
+    type: 'array',
+    description: 'most unusual first',
+    items: object({
+      connectorId: { type: 'string' },
+      configured: {
+        type: 'boolean',
+        description: 'false for an id the evidence names that is not configured',
+      },
+      enabled: { type: ['boolean', 'null'] },
+      relayPath: { type: ['string', 'null'] },
+      createdAt: { type: ['integer', 'null'] },
+      createdBy: { type: ['string', 'null'] },
+      changedAt: { type: ['integer', 'null'] },
+      unregisteredMessages: object({ evidence: { type: 'integer' }, window: { type: 'integer' } }),
+      score: { type: 'integer', minimum: 0, maximum: 100 },
+      reasons: { type: 'array', items: object({ code: { type: 'string' }, detail: { type: 'string' } }) },
+    }),
+  },
+});

@@ -1,0 +1,103 @@
+// The console routes' schemas: the token's session, the live window, block history, audit records and the
+// threshold preview.
+import { UnblockSourceValues } from '../../../core/contracts.generated.js';
+import { attestations, counters, epochMs, object, thresholds } from './common.js';
+
+export const session = object({
+  subject: { type: 'string', description: "the token's role and digest prefix, as the audit topic names it" },
+  role: { type: 'string', enum: ['operator', 'reader', 'tenant-admin'] },
+  tenantId: { type: ['string', 'null'], description: 'the tenant a tenant-admin token manages' },
+});
+
+const carriers = {
+  type: 'array',
+  description: 'most messages first',
+  items: object({
+    key: { type: 'string' },
+    messages: { type: 'integer' },
+    lastSeenAt: epochMs('start of the minute it was last seen in'),
+  }),
+} as const;
+
+export const tenantWindow = object({
+  tenantId: { type: 'string' },
+  windowMinutes: { type: 'integer' },
+  counters,
+  start: { type: ['integer', 'null'], description: 'start of the window (epoch ms); null without one' },
+  end: { type: ['integer', 'null'], description: 'end of the window, exclusive (epoch ms)' },
+  minutes: {
+    type: 'array',
+    description: 'oldest first, every minute of the window',
+    items: object({
+      at: epochMs('start of the minute'),
+      unregistered: { type: 'integer', description: 'U in this minute' },
+      forwarded: { type: 'integer', description: 'F in this minute' },
+      total: { type: 'integer', description: 'T in this minute' },
+      domainsLastSeen: {
+        type: 'integer',
+        description: 'distinct unregistered domains last seen in this minute (they sum to D)',
+      },
+    }),
+  },
+  domains: carriers,
+  connectors: carriers,
+});
+
+export const tenantHistory = object({
+  tenantId: { type: 'string' },
+  blockTimes: { type: 'array', description: 'newest first', items: epochMs('when a block was decided') },
+  lastUnblock: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['blockId', 'source', 'actor', 'ticket', 'attestations', 'probationUntil', 'unblockedAt'],
+    properties: {
+      blockId: { type: 'string' },
+      source: { type: 'string', enum: UnblockSourceValues },
+      actor: { type: 'string' },
+      ticket: { type: ['string', 'null'] },
+      attestations,
+      probationUntil: { type: ['integer', 'null'] },
+      unblockedAt: epochMs('when the block was lifted'),
+    },
+  },
+});
+
+export const auditTrail = object({
+  tenantId: { type: 'string' },
+  entries: {
+    type: 'array',
+    description: 'newest first',
+    items: object({
+      auditId: { type: 'string' },
+      occurredAt: epochMs('when the action was taken'),
+      actor: { type: 'string', description: 'the subject who acted (never a token)' },
+      role: { type: 'string' },
+      action: { type: 'string' },
+      tenantId: { type: ['string', 'null'] },
+      target: { type: ['string', 'null'] },
+      ticket: { type: ['string', 'null'] },
+      details: { type: 'object', additionalProperties: { type: 'string' } },
+    }),
+  },
+  truncated: { type: 'boolean', description: 'older records were dropped here; the audit topic holds them' },
+  caughtUp: { type: 'boolean', description: 'false while the audit topic is still being read' },
+});
+
+/** Candidate thresholds in a query string: each optional, the one in force where absent. */
+export const thresholdsQuery = { ...thresholds, required: [] } as const;
+
+const thresholdDecision = object({
+  thresholds,
+  decision: {
+    type: ['string', 'null'],
+    enum: ['VOLUME', 'DISTINCT_DOMAINS', null],
+    description: 'the rule that would fire over the live window, or null',
+  },
+});
+
+export const policyPreview = object({
+  tenantId: { type: 'string' },
+  counters,
+  inForce: thresholdDecision,
+  candidate: thresholdDecision,
+});

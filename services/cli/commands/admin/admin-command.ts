@@ -1,0 +1,21 @@
+// What each admin command group registers its commands with: a command that builds the admin API client from
+// the flags and the configuration, and prints the API's JSON (--json) or the human text.
+import type { Command } from 'commander';
+import type { AdminClient } from '../../admin-client.js';
+
+/** Prints `value` as JSON with --json, else the human text. */
+export type Printer = (value: unknown, human: () => string) => void;
+
+export type Action = (
+  client: AdminClient,
+  print: Printer,
+  args: string[],
+  opts: Record<string, unknown>,
+) => Promise<void>;
+
+/** Adds the subcommand `name` to `parent`, with the client flags (--url, --token, --json). */
+export type AdminCommand = (parent: Command, name: string, description: string, action: Action) => Command;
+
+export function time(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
