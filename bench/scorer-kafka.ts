@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
 import { Topics } from '../services/core/topics.js';
 import { loadConfig } from '../services/platform/config.js';
 import { deferred } from '../services/platform/deferred.js';
-import { createKafka } from '../services/platform/kafka/kafka-event-log.js';
+import { createKafka } from '../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
 import type { EventLog, OutgoingRecord } from '../services/platform/ports.js';
@@ -51,6 +51,7 @@ function noticingFirstBatch(log: EventLog, onFirst: () => void): EventLog {
   return {
     publish: (topic, records) => log.publish(topic, records),
     close: () => log.close(),
+    settled: () => log.settled(),
     subscribe: (options) =>
       log.subscribe(
         options.topics.includes(Topics.messageSubmitted)

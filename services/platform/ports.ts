@@ -96,6 +96,12 @@ export interface EventLog {
   /** Resolves when every record is durably written (acks=all in Kafka). */
   publish(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   subscribe(options: ConsumeOptions): Promise<Subscription>;
+  /**
+   * Resolves once every subscription of this client has handled (and committed, flushing write-behind state now
+   * rather than at its interval) every record its topics held, including records its handlers published
+   * meanwhile: tests, simulations and tools wait on it instead of on a timer.
+   */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 

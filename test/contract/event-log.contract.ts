@@ -278,6 +278,45 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
     );
 
     it(
+      'settled: resolves once every subscription handled everything, what its handlers published too',
+      onTopic(2, async (fixture, topic) => {
+        const downstream = `${topic}-downstream`;
+        await fixture.createTopic(downstream, 1);
+        const { log } = fixture;
+        const forwarded = collector();
+        const flushedAt: number[] = [];
+        const relay = await log.subscribe({
+          groupId: `g-${randomUUID()}`,
+          topics: [topic],
+          // Write-behind whose interval never comes in this test: only being caught up or settled() flushes.
+          commitIntervalMs: 600_000,
+          handleBatch: async (batch) => {
+            const records = batch.records.map((r) => ({ key: r.key!, value: r.value! }));
+            await log.publish(downstream, records);
+          },
+          flush: async () => {
+            flushedAt.push(forwarded.records.length);
+            return { redeliver: [] };
+          },
+        });
+        const sink = await log.subscribe({
+          groupId: null,
+          topics: [downstream],
+          handleBatch: forwarded.handleBatch,
+        });
+        await Promise.all([relay.caughtUp, sink.caughtUp]);
+        await log.publish(
+          topic,
+          Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: value(`m${i}`) })),
+        );
+        await log.settled();
+        assert.equal(forwarded.records.length, 10, 'the records the handler published were handled too');
+        assert.ok(flushedAt.length > 0, 'the write-behind subscription flushed');
+        await Promise.all([relay.stop(), sink.stop()]);
+      }),
+    );
+
+    it(
       'without a group, reads every partition from the beginning and reports when it caught up',
       onTopic(3, async (fixture, topic) => {
         await fixture.log.publish(

@@ -12,7 +12,7 @@ import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka/kafka-event-log.js';
+import { createKafka } from '../../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { LogRecord, Subscription } from '../../services/platform/ports.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../services/core/errors.js';
 import { Topics } from '../../services/core/topics.js';
 import { frame } from '../../services/platform/codec/avro.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka/kafka-event-log.js';
+import { createKafka } from '../../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { LogRecord, OutgoingRecord } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';

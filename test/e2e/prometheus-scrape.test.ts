@@ -12,7 +12,6 @@ import { type PolicyServer, startPolicyServer } from '../../services/enforcer/po
 import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { createLogger } from '../../services/platform/logger.js';
-import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { endOfMessage, rcpt } from '../support/enforcement.js';
 import {
   alertRules,
@@ -112,7 +111,7 @@ describe('a real Prometheus scraping relayguard', () => {
       })),
     );
     assert.ok(actions.every((action) => action === 'DUNNO'));
-    await (runtime.adapters.log as MemoryEventLog).settled();
+    await runtime.adapters.log.settled();
   }
 
   const spam = (n: number) =>

@@ -9,7 +9,7 @@ import { productionAdapters } from '../../services/app/adapters.js';
 import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka/kafka-event-log.js';
+import { createKafka } from '../../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from '../support/builders.js';

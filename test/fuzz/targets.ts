@@ -383,6 +383,7 @@ class CapturingLog implements EventLog {
   subscribe(): never {
     throw new Error('the fuzzed scorer is driven through handleBatch');
   }
+  async settled(): Promise<void> {}
   async close(): Promise<void> {}
 }
 
@@ -576,6 +577,7 @@ const discardingLog: EventLog = {
   subscribe: () => {
     throw new Error('not consumed');
   },
+  settled: async () => {},
   close: async () => {},
 };
 

@@ -9,7 +9,6 @@ import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/con
 import { Topics } from '../../services/core/topics.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { type Config, loadConfig } from '../../services/platform/config.js';
-import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import type { EventLog, LogRecord, Subscription } from '../../services/platform/ports.js';
@@ -69,7 +68,7 @@ export async function startProductionPipeline(
   const config = loadConfig({ ...stack.env, ...env });
   const clock = new ManualClock(start);
   const adapters = productionAdapters(config, silentLogger);
-  const log = adapters.log as KafkaEventLog;
+  const { log } = adapters;
   const blocks: LogRecord[] = [];
   let collector: Subscription | undefined;
   const pipeline = await drive(config, clock, adapters, {

@@ -83,6 +83,7 @@ async function replay(
       await adapters.log.publish(topic, records);
     },
     subscribe: (subscription) => adapters.log.subscribe(subscription),
+    settled: () => adapters.log.settled(),
     close: async () => {},
   };
   const scorer = new Scorer({

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { RelayguardError } from '../../core/errors.js';
 import { RegistryCodec, subjectOf } from '../../platform/codec/registry-codec.js';
 import type { Config } from '../../platform/config.js';
-import { createKafka } from '../../platform/kafka/kafka-event-log.js';
+import { createKafka } from '../../platform/kafka/kafka-client.js';
 import { ensureTopics, type TopicReport } from '../../platform/kafka/topic-admin.js';
 import { minimumMessageRetentionMs, plannedTopics } from '../../platform/kafka/topic-plan.js';
 import type { Logger } from '../../platform/logger.js';

@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
+import { partitionKey, WriteBehind } from '../write-behind.js';
 
 const RETRY_BACKOFF_MS = 50;
 
@@ -91,7 +92,7 @@ export class MemoryEventLog implements EventLog {
     const ends = new Map<string, number>();
     for (const topic of options.topics) {
       for (const [partition, log] of this.#partitionsOf(topic).entries())
-        ends.set(`${topic}:${partition}`, log.length);
+        ends.set(partitionKey(topic, partition), log.length);
     }
     const caughtUp = deferred();
     const isCaughtUp = () => [...ends].every(([key, end]) => (committed.get(key) ?? 0) >= end);
@@ -99,35 +100,28 @@ export class MemoryEventLog implements EventLog {
     let busy = false;
     const stopped = deferred();
     let nudge = deferred();
-    let lastCommit = performance.now();
-    let flushFailed = false;
-    const uncommitted = () =>
-      flush !== undefined && [...next].some(([key, offset]) => (committed.get(key) ?? 0) !== offset);
-    /** Flushes, then commits what was handled before the flush; a failed flush commits nothing. */
+    let commitRequested = false;
+    const writeBehind = flush
+      ? new WriteBehind({
+          flush,
+          commitIntervalMs: options.commitIntervalMs ?? 0,
+          redeliverFrom: ({ topic, partition }, offset) =>
+            next.set(partitionKey(topic, partition), Number(offset)),
+          commit: async (ranges) => {
+            for (const { topic, partition, next: offset } of ranges)
+              committed.set(partitionKey(topic, partition), Number(offset));
+          },
+        })
+      : undefined;
     const commit = async () => {
-      if (!flush || !uncommitted()) return;
-      const handled = new Map(next);
-      lastCommit = performance.now();
+      if (!writeBehind?.pending) return;
       busy = true;
-      flushFailed = false;
       try {
-        const { redeliver } = await flush();
-        for (const { topic, partition } of redeliver) {
-          const key = `${topic}:${partition}`;
-          handled.delete(key);
-          next.set(key, committed.get(key) ?? 0);
-        }
-        for (const [key, offset] of handled) committed.set(key, offset);
-      } catch {
-        // Nothing committed: the next commit flushes again. The handler reports its own failures.
-        flushFailed = true;
+        await writeBehind.commit();
       } finally {
         busy = false;
       }
     };
-    let commitRequested = false;
-    const commitDue = () =>
-      uncommitted() && (commitRequested || performance.now() - lastCommit >= (options.commitIntervalMs ?? 0));
 
     const loop = (async () => {
       while (running) {
@@ -137,21 +131,23 @@ export class MemoryEventLog implements EventLog {
         for (const topic of options.topics) {
           for (const [partition, log] of this.#partitionsOf(topic).entries()) {
             if (!running) break;
-            const key = `${topic}:${partition}`;
+            const key = partitionKey(topic, partition);
             const from = next.get(key) ?? 0;
             if (from >= log.length) continue;
             const records = log.slice(from, from + (options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE));
             const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
+            const to = from + records.length;
             busy = true;
             try {
               await options.handleBatch(batch);
-              next.set(key, from + records.length);
-              if (!flush) committed.set(key, from + records.length);
+              next.set(key, to);
+              if (writeBehind) writeBehind.handled(batch, BigInt(from), BigInt(to), batch.lag === 0);
+              else committed.set(key, to);
               delivered = true;
             } catch (error) {
               options.onBatchError?.(error, batch);
-              // Redelivered from the last commit: with write-behind the handler may have dropped more than this batch.
-              next.set(key, committed.get(key) ?? 0);
+              // With write-behind the handler may have dropped more than this batch: from the last commit on.
+              next.set(key, writeBehind ? Number(writeBehind.failed(batch, BigInt(from))) : from);
               await sleep(RETRY_BACKOFF_MS);
               delivered = true; // not waiting for new records: the failed ones are still due
             } finally {
@@ -159,17 +155,14 @@ export class MemoryEventLog implements EventLog {
             }
           }
         }
-        // At the interval, or at once when this pass found every partition at its end (nothing delivered) unless
-        // that was tried and failed: then the interval paces the retries.
-        if (running && (commitDue() || (!delivered && !flushFailed && uncommitted()))) {
+        if (running && writeBehind && (writeBehind.due || (commitRequested && writeBehind.pending))) {
           commitRequested = false;
           await commit();
           continue; // a flush may have had partitions redelivered: no waiting for new records first
         }
         if (!delivered && running) {
           const waits = [wake, stopped.promise, nudge.promise];
-          const left = (options.commitIntervalMs ?? 0) - (performance.now() - lastCommit);
-          if (uncommitted()) waits.push(sleep(Math.max(1, left)));
+          if (writeBehind?.pending) waits.push(sleep(Math.max(1, writeBehind.msUntilInterval)));
           await Promise.race(waits);
         }
       }
@@ -210,15 +203,11 @@ export class MemoryEventLog implements EventLog {
   #drained(topics: readonly string[], positions: Map<string, number>): boolean {
     return topics.every((topic) =>
       this.#partitionsOf(topic).every(
-        (log, partition) => (positions.get(`${topic}:${partition}`) ?? 0) >= log.length,
+        (log, partition) => (positions.get(partitionKey(topic, partition)) ?? 0) >= log.length,
       ),
     );
   }
 
-  /**
-   * Resolves when every subscription has consumed and committed everything published so far (tests and
-   * simulations): write-behind subscriptions are asked to flush and commit now rather than at their interval.
-   */
   async settled(): Promise<void> {
     for (;;) {
       const subscriptions = [...this.#subscriptions.values()];

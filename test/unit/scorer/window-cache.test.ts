@@ -104,6 +104,7 @@ describe('scorer: window cache and write-behind saves', () => {
     // holds 10 tenants, so evictions saved some windows (partly scored ones) before it died.
     const dying: EventLog = {
       publish: (topic, records) => log.publish(topic, records),
+      settled: () => log.settled(),
       close: async () => {},
       subscribe: (options) =>
         log.subscribe({
