@@ -261,7 +261,8 @@ describe('a real Prometheus scraping relayguard', () => {
     assert.equal(typeof blockLine.partition, 'number');
     assert.match(String(blockLine.offset), /^\d+$/);
     assert.match(String(blockLine.queueId), /^Q0X\d+$/);
-    assert.equal(blockLine.eventId, `relay-1/${blockLine.queueId}`);
+    // The relay is named by policy_context and identified by the address of its policy connection.
+    assert.equal(blockLine.eventId, `relay-1[127.0.0.1]/${blockLine.queueId}`);
     const submittedLine = logs.find(
       (line) => line.msg === 'message submitted' && line.queueId === blockLine.queueId,
     );
