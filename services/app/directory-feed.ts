@@ -22,8 +22,6 @@ export interface DirectoryFeedDeps {
   readonly directory: TenantDirectory;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Called after each directory event is applied. */
-  readonly onEvent?: (change: DirectoryEvent) => void;
   /** The fetch wait of the feed's subscription (KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS): blocks reach enforcers here. */
   readonly fetchMaxWaitMs?: number;
 }
@@ -54,7 +52,6 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subsc
         throw error;
       }
       deps.metrics.eventsConsumed.inc({ topic, outcome: 'applied' });
-      deps.onEvent?.(change);
     }
     deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
     deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);

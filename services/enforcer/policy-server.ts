@@ -16,9 +16,7 @@ import type { Metrics } from '../platform/metrics.js';
 import type { Enforcer } from './enforcer.js';
 import { InvalidPolicyRequest, PolicyHandler } from './policy-handler.js';
 import {
-  DEFAULT_POLICY_LIMITS,
   encodePolicyReply,
-  type PolicyLimits,
   type PolicyRequest,
   PolicyRequestParser,
   type ProtocolErrorReason,
@@ -31,7 +29,6 @@ export interface PolicyServerOptions {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  readonly limits?: PolicyLimits;
   /** Connections beyond this are closed at once and counted (`connection-limit`). */
   readonly maxConnections: number;
   /**
@@ -96,7 +93,6 @@ interface ServerContext {
   readonly handler: PolicyHandler;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly limits: PolicyLimits;
   readonly idleTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxPipelined: number;
@@ -109,7 +105,6 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     handler: new PolicyHandler(options.enforcer, options.metrics),
     metrics: options.metrics,
     logger: options.logger,
-    limits: options.limits ?? DEFAULT_POLICY_LIMITS,
     idleTimeoutMs: options.idleTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
     maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
@@ -199,7 +194,7 @@ class PolicyConnection {
   constructor(socket: Socket, context: ServerContext) {
     this.#socket = socket;
     this.#context = context;
-    this.#parser = new PolicyRequestParser(context.limits);
+    this.#parser = new PolicyRequestParser();
     this.#relay = socket.remoteAddress ?? 'unknown';
     context.connections.add(this);
     context.metrics.policyConnections.inc();
