@@ -28,6 +28,8 @@ const TOKENS: readonly ApiToken[] = Array.from({ length: 20 }, (_, i) => ({
   tenantId: null,
 }));
 const HEADERS = { authorization: `Bearer ${TOKENS[0]!.token}`, 'content-type': 'application/json' };
+/** The relay token's budget is counted on every request, as in production, and never spent here. */
+const RELAY_LIMIT = Number.MAX_SAFE_INTEGER;
 /** A server once ready (fastify instances are thenables: awaiting one waits for it to be ready). */
 type Server = Awaited<HttpServer>;
 const microseconds = (µs: number) => `${µs.toFixed(1)} µs`;
@@ -36,7 +38,8 @@ async function constantRoute(withAuth: boolean): Promise<Server> {
   const metrics = new Metrics({ processMetrics: false });
   const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
   await app.register(async (scope) => {
-    if (withAuth) await registerDecisionAuth(scope, { metrics, tokens: TOKENS, rateLimitPerMinute: 600 });
+    if (withAuth)
+      await registerDecisionAuth(scope, { metrics, tokens: TOKENS, rateLimitPerMinute: RELAY_LIMIT });
     scope.post('/v1/decisions', async () => ({ action: 'ACCEPT' }));
   });
   await app.ready();
@@ -47,7 +50,7 @@ async function decisions(): Promise<Server> {
   const metrics = new Metrics({ processMetrics: false });
   const enforcer = readyEnforcer(fleetDirectory(TENANTS), metrics);
   const app = createHttpServer({ logger: silentLogger, metrics, isReady: () => true });
-  await app.register(decisionApi, { enforcer, metrics, tokens: TOKENS, rateLimitPerMinute: 600 });
+  await app.register(decisionApi, { enforcer, metrics, tokens: TOKENS, rateLimitPerMinute: RELAY_LIMIT });
   await app.ready();
   return app;
 }

@@ -46,6 +46,7 @@ export async function startServers(
     metrics: runtime.metrics,
     isReady: () => ready,
     limits: config.httpService,
+    failedTokensPerMinute: config.rateLimitPerMinute,
   });
   const { enforcer } = runtime;
   const api = apiTokens(config, services);
@@ -54,7 +55,7 @@ export async function startServers(
       enforcer,
       metrics: runtime.metrics,
       tokens: api.tokens,
-      rateLimitPerMinute: config.rateLimitPerMinute,
+      rateLimitPerMinute: config.relayRateLimitPerMinute,
     });
   }
   if (runtime.admin) {

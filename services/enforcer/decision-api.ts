@@ -1,7 +1,8 @@
 // POST /v1/decisions: the decision for relays that are not Postfix. A fastify plugin, encapsulated: its error
 // handler and hooks apply to its own routes only, beside the admin API on the same server. Answers come from
-// the enforcer's memory, like the policy server's. Per request: rate limit of requests without a valid token
-// (per client address) -> authentication (401) -> the token's role (403: relay or operator) -> validation.
+// the enforcer's memory, like the policy server's. Per request: rate limit (per token; without a valid token,
+// per client address on the server's one guessing budget) -> authentication (401) -> the token's role (403:
+// relay or operator) -> validation.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { domainOfAddress } from '../core/domain-name.js';
 import { isRelayguardError } from '../core/errors.js';
@@ -20,7 +21,10 @@ export interface DecisionApiOptions {
   readonly metrics: Metrics;
   /** RELAYGUARD_TOKENS: relay and operator tokens may ask; none configured refuses every request. */
   readonly tokens: readonly ApiToken[];
-  /** Requests a minute per client address without a valid token (guessing); valid tokens are not limited. */
+  /**
+   * Requests a minute per token (RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE): far above a busy relay's rate, so a
+   * leaked relay token cannot flood the enforcer. Guesses are limited by the server (`failedTokens`).
+   */
   readonly rateLimitPerMinute: number;
 }
 
@@ -83,21 +87,17 @@ const ErrorResponse = {
 type DecisionBody = Partial<Record<(typeof FIELDS)[number], string>> & { sender: string };
 
 /**
- * The decision API's token check, in hook order: the rate limit of requests without a valid token (per client
- * address), 401, 403 for a role that may not decide, and the refusals counted. Its own function so benchmark 8
- * measures exactly this in front of a constant route.
+ * The decision API's token check, in hook order: the rate limits, 401, 403 for a role that may not decide, and
+ * the refusals counted. Its own function so benchmark 8 measures exactly this in front of a constant route.
  */
 export async function registerDecisionAuth(
   app: FastifyInstance,
   options: Pick<DecisionApiOptions, 'metrics' | 'tokens' | 'rateLimitPerMinute'>,
 ): Promise<void> {
   const { metrics } = options;
-  // A relay asks once per message on one token: a per-token limit would refuse the busiest relays, so only
-  // requests without a valid token (guesses) are limited, per client address.
   const authenticate = await registerTokenAuth(app, {
     tokens: options.tokens,
     rateLimitPerMinute: options.rateLimitPerMinute,
-    limitValidTokens: false,
   });
   // Callback-style hooks rather than async ones: no promise and no microtask per request on the hot path.
   app.addHook('onResponse', (_request, reply, done) => {

@@ -87,6 +87,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }),
     tokens: e.RELAYGUARD_TOKENS,
     rateLimitPerMinute: e.RELAYGUARD_RATE_LIMIT_PER_MINUTE,
+    relayRateLimitPerMinute: e.RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE,
     client: {
       url: e.RELAYGUARD_URL ?? `http://127.0.0.1:${e.RELAYGUARD_HTTP_PORT}`,
       token: e.RELAYGUARD_TOKEN || undefined,

@@ -8,6 +8,7 @@ import Fastify, { LogController } from 'fastify';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { RequestBudget } from './request-budget.js';
 
 export interface HttpServerOptions {
   readonly logger: Logger;
@@ -18,7 +19,15 @@ export interface HttpServerOptions {
   readonly bodyLimit?: number;
   /** Connection cap and timeouts (RELAYGUARD_HTTP_*). */
   readonly limits?: HttpLimits;
+  /**
+   * Requests without a valid token a minute per client address, the admin and decision APIs together
+   * (RELAYGUARD_RATE_LIMIT_PER_MINUTE).
+   */
+  readonly failedTokensPerMinute?: number;
 }
+
+/** RELAYGUARD_RATE_LIMIT_PER_MINUTE's default. */
+const DEFAULT_FAILED_TOKENS_PER_MINUTE = 600;
 
 /** One warning per interval, with how many were dropped since: a flood must not flood the logs too. */
 const DROP_LOG_INTERVAL_MS = 10_000;
@@ -44,6 +53,11 @@ export function createHttpServer(options: HttpServerOptions) {
     },
   });
   limitConnections(app.server, limits.maxConnections, options);
+  // One guessing budget for every API on this server (bearer-auth.ts): two APIs must not mean twice the guesses.
+  app.decorate(
+    'failedTokens',
+    new RequestBudget(options.failedTokensPerMinute ?? DEFAULT_FAILED_TOKENS_PER_MINUTE),
+  );
   // Registered first: the document collects every route declared after it (routes go in plugins, which load in
   // registration order).
   app.register(swagger, {

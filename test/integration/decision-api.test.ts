@@ -2,6 +2,7 @@
 // answers, validation, and the bearer tokens it shares with the admin API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { adminApi } from '../../services/admin/http/admin-api.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -14,14 +15,20 @@ describe('HTTP decision API', () => {
   let driver: PipelineDriver;
   let http: Awaited<HttpServer>;
 
-  const startDecisionApi = async (rateLimitPerMinute = 10_000) => {
+  /** The decision API on a server of its own: `guesses` without a valid token, `perToken` for each token. */
+  const startDecisionApi = async (guesses = 10_000, perToken = 10_000) => {
     const { runtime } = driver;
-    const server = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
+    const server = createHttpServer({
+      logger: silentLogger,
+      metrics: runtime.metrics,
+      isReady: () => true,
+      failedTokensPerMinute: guesses,
+    });
     await server.register(decisionApi, {
       enforcer: runtime.enforcer!,
       metrics: runtime.metrics,
       tokens: API_TOKENS,
-      rateLimitPerMinute,
+      rateLimitPerMinute: perToken,
     });
     return server;
   };
@@ -117,7 +124,7 @@ describe('HTTP decision API', () => {
     assert.equal(response.statusCode, 401);
   });
 
-  it('limits guesses per client address, never a valid token', async () => {
+  it('limits guesses per client address, apart from the valid tokens', async () => {
     const limited = await startDecisionApi(3);
     const limitedBefore = await refused(429);
     try {
@@ -129,12 +136,67 @@ describe('HTTP decision API', () => {
       assert.equal(overLimit.json().error, 'RATE_LIMITED');
       assert.equal(overLimit.headers['retry-after'], '60');
       assert.equal(await refused(429), limitedBefore + 1, 'the 429 counted');
-      // A relay's valid token asks for every message: far beyond the limit, still answered.
+      // A relay's valid token asks for every message: beyond the guessing budget, on a budget of its own.
       for (let i = 0; i < 10; i++) {
         assert.equal((await decide(QUESTION, TOKENS.relay, limited)).statusCode, 200);
       }
     } finally {
       await limited.close();
+    }
+  });
+
+  it('limits each relay token on its own budget (RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE)', async () => {
+    const limited = await startDecisionApi(10_000, 5);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await decide(QUESTION, TOKENS.relay, limited)).statusCode);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429]);
+      const overLimit = await decide(QUESTION, TOKENS.relay, limited);
+      assert.equal(overLimit.json().error, 'RATE_LIMITED');
+      assert.match(overLimit.json().message, /at most 5 requests a minute/);
+      assert.equal(overLimit.headers['retry-after'], '60');
+      // Another token has its own budget.
+      assert.equal((await decide(QUESTION, TOKENS.operator, limited)).statusCode, 200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('shares one guessing budget with the admin API on the same server', async () => {
+    const { runtime } = driver;
+    const server = createHttpServer({
+      logger: silentLogger,
+      metrics: runtime.metrics,
+      isReady: () => true,
+      failedTokensPerMinute: 5,
+    });
+    await server.register(decisionApi, {
+      enforcer: runtime.enforcer!,
+      metrics: runtime.metrics,
+      tokens: API_TOKENS,
+      rateLimitPerMinute: 5,
+    });
+    await server.register(adminApi, {
+      prefix: '/v1',
+      admin: runtime.admin!,
+      auditTrail: runtime.auditTrail!,
+      tokens: API_TOKENS,
+      metrics: runtime.metrics,
+      rateLimitPerMinute: 5,
+      isReady: () => true,
+    });
+    try {
+      const guess = (i: number) => bearer(`guess-${i}-7d1c9e3a5f0b2846`);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const admin = await server.inject({ method: 'GET', url: '/v1/blocks', headers: guess(i) });
+        statuses.push(admin.statusCode);
+        statuses.push((await decide(QUESTION, `guess-${i}-2b8e4f6a0c9d1357`, server)).statusCode);
+      }
+      // Five guesses in all, whichever API they went to; the sixth is refused.
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+    } finally {
+      await server.close();
     }
   });
 

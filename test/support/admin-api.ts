@@ -48,14 +48,20 @@ export async function startAdminApi(
   options: { tokens?: readonly ApiToken[]; rateLimitPerMinute?: number } = {},
 ) {
   const { runtime } = driver;
-  const http = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? 10_000;
+  const http = createHttpServer({
+    logger: silentLogger,
+    metrics: runtime.metrics,
+    isReady: () => true,
+    failedTokensPerMinute: rateLimitPerMinute,
+  });
   await http.register(adminApi, {
     prefix: '/v1',
     admin: runtime.admin!,
     auditTrail: runtime.auditTrail!,
     tokens: options.tokens ?? API_TOKENS,
     metrics: runtime.metrics,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+    rateLimitPerMinute,
     isReady: () => true,
   });
   await http.register(consoleAssets);

@@ -1,6 +1,7 @@
 // Admin tokens (parsing RELAYGUARD_TOKENS, verification, subjects), the connector review ranking, and the A-label
 // check of domain normalization the admin API relies on.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reviewConnectors } from '../../services/admin/connector-review.js';
 import { actorOf, allows, refusal } from '../../services/admin/http/auth.js';
@@ -11,9 +12,10 @@ import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import { TokenVerifier, tokenSubject } from '../../services/platform/bearer-auth.js';
 import { loadConfig } from '../../services/platform/config.js';
 
-const OPERATOR_TOKEN = 'op-0123456789abcdef';
-const ADMIN_TOKEN = 'adm-0123456789abcdef';
-const RELAY_TOKEN = 'rly-0123456789abcdef';
+const OPERATOR_TOKEN = 'op-7f3a9c2e5b8d1046';
+const ADMIN_TOKEN = 'adm-4e9b2c7a1f5d8036';
+const RELAY_TOKEN = 'rly-8c1e6a3f9d2b5740';
+const READER_TOKEN = 'rd-5b2f8e1c9a7d3064';
 
 function configError(tokens: string): string {
   try {
@@ -29,11 +31,11 @@ function configError(tokens: string): string {
 describe('RELAYGUARD_TOKENS', () => {
   it('parses operator, reader, tenant-admin and relay tokens', () => {
     const config = loadConfig({
-      RELAYGUARD_TOKENS: ` ${OPERATOR_TOKEN}:operator, rd-0123456789abcdef:reader,${ADMIN_TOKEN}:tenant-admin:acme.eu,${RELAY_TOKEN}:relay `,
+      RELAYGUARD_TOKENS: ` ${OPERATOR_TOKEN}:operator, ${READER_TOKEN}:reader,${ADMIN_TOKEN}:tenant-admin:acme.eu,${RELAY_TOKEN}:relay `,
     });
     assert.deepEqual(config.tokens, [
       { token: OPERATOR_TOKEN, role: 'operator', tenantId: null },
-      { token: 'rd-0123456789abcdef', role: 'reader', tenantId: null },
+      { token: READER_TOKEN, role: 'reader', tenantId: null },
       { token: ADMIN_TOKEN, role: 'tenant-admin', tenantId: 'acme.eu' },
       { token: RELAY_TOKEN, role: 'relay', tenantId: null },
     ]);
@@ -55,12 +57,31 @@ describe('RELAYGUARD_TOKENS', () => {
       ],
       [`${ADMIN_TOKEN}:tenant-admin:bad id`, /entry 1: expected <token>:tenant-admin:<tenantId>/],
       [`${OPERATOR_TOKEN}:operator,${OPERATOR_TOKEN}:reader`, /entry 2: the same token appears twice/],
+      // Long enough, and guessed at once.
+      ['passwordpassword:operator', /entry 1: the token is guessable .*openssl rand -hex 24/],
+      [`${OPERATOR_TOKEN}:operator,aaaaaaaaaaaaaaaaaaaa:reader`, /entry 2: the token is guessable/],
+      ['0123456789abcdefghij:relay', /entry 1: the token is guessable/],
+      ['MyRelayguardPassword1234:operator', /entry 1: the token is guessable/],
     ];
     for (const [value, expected] of cases) {
       const message = configError(value);
       assert.match(message, /RELAYGUARD_TOKENS: /);
       assert.match(message, expected);
-      assert.doesNotMatch(message, /0123456789abcdef|short/, 'the token is not in the message');
+      assert.doesNotMatch(
+        message,
+        /7f3a9c2e|4e9b2c7a|8c1e6a3f|short|password|aaaa|0123/,
+        'no token in the message',
+      );
+    }
+  });
+});
+
+describe('RELAYGUARD_TOKENS: random tokens pass the guessability check', () => {
+  it('takes every token of `openssl rand -hex 24` and of -hex 12, whatever runs they happen to hold', () => {
+    for (let i = 0; i < 2_000; i++) {
+      const tokens = [randomBytes(24).toString('hex'), randomBytes(12).toString('hex')];
+      const entries = tokens.map((token, at) => `${token}:${at === 0 ? 'operator' : 'relay'}`).join(',');
+      assert.equal(loadConfig({ RELAYGUARD_TOKENS: entries }).tokens.length, 2, entries);
     }
   });
 });

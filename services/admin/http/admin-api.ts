@@ -55,11 +55,10 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   // shape, where docs/admin-api.md promises 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBody(route) : textParts(route)));
-  // A valid token is limited on its own bucket: people and scripts, not a relay's every message.
+  // Each valid token on its own budget (people and scripts); guesses on the server's one budget.
   const authenticate = await registerTokenAuth(app, {
     tokens: options.tokens,
     rateLimitPerMinute: options.rateLimitPerMinute,
-    limitValidTokens: true,
   });
 
   app.addHook('onRequest', async (request, reply) => {

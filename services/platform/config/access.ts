@@ -2,6 +2,7 @@
 // (RELAYGUARD_POLICY_ALLOWED_CLIENTS).
 import { z } from 'zod';
 import { type IpRange, parseIpRange } from '../../core/ip-ranges.js';
+import { isGuessableToken } from './token-strength.js';
 import { ID_PATTERN, ID_RULE, MIN_TOKEN_LENGTH } from './values.js';
 
 /** relay: asks for decisions (POST /v1/decisions) and nothing else; the others are the admin API's roles. */
@@ -30,6 +31,10 @@ export const tokensVariable = z.string().transform((value, ctx): ApiToken[] => {
     if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
       problem(
         `the token must be at least ${MIN_TOKEN_LENGTH} characters without spaces (e.g. from \`openssl rand -hex 24\`)`,
+      );
+    } else if (isGuessableToken(token)) {
+      problem(
+        'the token is guessable (repeats, runs like abcd or 1234, or common words); use a random one (e.g. from `openssl rand -hex 24`)',
       );
     } else if (tokens.some((other) => other.token === token)) {
       problem('the same token appears twice');

@@ -65,6 +65,8 @@ export const EnvSchema = z
     RELAYGUARD_POLICY_ALLOWED_CLIENTS: allowedClients.prefault(DEFAULT_POLICY_ALLOWED_CLIENTS),
     RELAYGUARD_TOKENS: tokensVariable.default([]),
     RELAYGUARD_RATE_LIMIT_PER_MINUTE: positiveInt(600),
+    // 10,000 decisions a second per relay token: a busy relay's every message, not a leaked token's flood.
+    RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE: positiveInt(600_000),
     RELAYGUARD_URL: optionalUrl,
     RELAYGUARD_TOKEN: z.string().trim().optional(),
     RELAYGUARD_LOG_LEVEL: z

@@ -90,8 +90,13 @@ export interface Config {
   };
   /** Bearer tokens of the admin API and the decision API, with their roles (RELAYGUARD_TOKENS). */
   readonly tokens: readonly ApiToken[];
-  /** Admin API requests a minute per token (per client address without a valid token). */
+  /**
+   * Admin API requests a minute per token; requests without a valid token a minute per client address, the admin
+   * and decision APIs together.
+   */
   readonly rateLimitPerMinute: number;
+  /** Decision API requests a minute per token (RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE). */
+  readonly relayRateLimitPerMinute: number;
   /** Where the admin CLI commands send their requests, and with which token. */
   readonly client: { readonly url: string; readonly token: string | undefined };
   readonly logLevel: string;
