@@ -27,11 +27,21 @@ export interface DirectoryFeedDeps {
 }
 
 export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subscription> {
+  // Removed domains and connectors end in a tombstone, so that compaction forgets them (RUNBOOK: topic retention).
+  // relayguard writes none on the policy and block topics: one there changes nothing.
+  const applyTombstone = (topic: FeedTopic, key: string | null) => {
+    const kind = FEEDS[topic];
+    if (key === null || (kind !== 'accepted-domain' && kind !== 'connector')) return;
+    deps.directory.applyTombstone(kind, key);
+    deps.metrics.eventsConsumed.inc({ topic, outcome: 'tombstone' });
+  };
   const handleBatch = async (batch: RecordBatch) => {
     const topic = batch.topic as FeedTopic;
     for (const record of batch.records) {
-      // A compaction tombstone (null value) removes a key that a REMOVED event already removed.
-      if (record.value === null) continue;
+      if (record.value === null) {
+        applyTombstone(topic, record.key);
+        continue;
+      }
       let change: DirectoryEvent;
       try {
         change = {

@@ -17,6 +17,7 @@ import { normalizeDomain } from './domain-name.js';
 import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from './episodes.js';
 import { type IpRange, IpRangeIndex, parseIpAddress, parseIpRange } from './ip-ranges.js';
 import { overridesFromEvent, type PolicyOverrides } from './policy.js';
+import { parseStateKey } from './topics.js';
 
 export interface AcceptedDomain {
   readonly domain: string;
@@ -202,6 +203,20 @@ export class TenantDirectory implements AcceptedDomainLookup {
     }
   }
 
+  /**
+   * A compaction tombstone of accepted-domains or connectors (the key, no value): the key's domain or connector is
+   * gone. Its REMOVED event was published first, but once the cleaner has run a reader may meet the tombstone alone,
+   * after the object itself (it read the object before compaction removed the REMOVED event) or never having seen
+   * the object (compaction removed both): either way the object must not be there after it.
+   */
+  applyTombstone(kind: 'accepted-domain' | 'connector', key: string): void {
+    const { tenantId, object } = parseStateKey(key);
+    const record = this.#tenants.get(tenantId);
+    if (!record) return;
+    if (kind === 'accepted-domain') this.#removeDomain(record, object);
+    else this.#removeConnector(record, object);
+  }
+
   tenant(tenantId: string): TenantRecord | undefined {
     return this.#tenants.get(tenantId);
   }
@@ -362,34 +377,49 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   #applyDomain(event: AcceptedDomainChanged): void {
     const record = this.#record(event.tenantId);
-    const rest = this.#claimants(event.domain).filter((claim) => claim.tenantId !== record.tenantId);
     if (event.change === 'REMOVED') {
-      record.acceptedDomains = withoutSorted(record.acceptedDomains, event.domain, domainOf);
-    } else {
-      record.acceptedDomains = withSorted(
-        record.acceptedDomains,
-        {
-          domain: event.domain,
-          matchSubdomains: event.matchSubdomains,
-          addedAt: event.occurredAt,
-          // With the actor's one shared copy, as connectors keep theirs.
-          verification: event.verification && {
-            method: event.verification.method,
-            verifiedAt: event.verification.verifiedAt,
-            actor: this.#actor(event.verification.actor),
-          },
-          verificationToken: event.verificationToken,
-        },
-        domainOf,
-      );
-      if (event.verification) {
-        const claim = { tenantId: record.tenantId, verifiedAt: event.verification.verifiedAt };
-        const at = rest.findIndex((other) => verifiedBefore(claim, other));
-        rest.splice(at === -1 ? rest.length : at, 0, claim);
-      }
+      this.#removeDomain(record, event.domain);
+      return;
     }
-    if (rest.length === 0) this.#domainClaims.delete(event.domain);
-    else this.#domainClaims.set(event.domain, rest.length === 1 ? rest[0]!.tenantId : rest);
+    const rest = this.#otherClaimants(record, event.domain);
+    record.acceptedDomains = withSorted(
+      record.acceptedDomains,
+      {
+        domain: event.domain,
+        matchSubdomains: event.matchSubdomains,
+        addedAt: event.occurredAt,
+        // With the actor's one shared copy, as connectors keep theirs.
+        verification: event.verification && {
+          method: event.verification.method,
+          verifiedAt: event.verification.verifiedAt,
+          actor: this.#actor(event.verification.actor),
+        },
+        verificationToken: event.verificationToken,
+      },
+      domainOf,
+    );
+    if (event.verification) {
+      const claim = { tenantId: record.tenantId, verifiedAt: event.verification.verifiedAt };
+      const at = rest.findIndex((other) => verifiedBefore(claim, other));
+      rest.splice(at === -1 ? rest.length : at, 0, claim);
+    }
+    this.#setClaimants(event.domain, rest);
+  }
+
+  #removeDomain(record: MutableRecord, domain: string): void {
+    const rest = this.#otherClaimants(record, domain);
+    record.acceptedDomains = withoutSorted(record.acceptedDomains, domain, domainOf);
+    this.#setClaimants(domain, rest);
+  }
+
+  /** The verified claims of other tenants than the record's on the domain, earliest first. */
+  #otherClaimants(record: MutableRecord, domain: string): DomainClaim[] {
+    return this.#claimants(domain).filter((claim) => claim.tenantId !== record.tenantId);
+  }
+
+  #setClaimants(domain: string, claims: readonly DomainClaim[]): void {
+    if (claims.length === 0) this.#domainClaims.delete(domain);
+    else this.#domainClaims.set(domain, claims.length === 1 ? claims[0]!.tenantId : [...claims]);
   }
 
   /** The verified claims on exactly this domain, earliest first (a fresh array). */
@@ -403,13 +433,13 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   #applyConnector(event: ConnectorChanged): void {
     const record = this.#record(event.tenantId);
-    const previous = this.connector(event.tenantId, event.connectorId);
-    if (previous) this.#unindex(previous);
     if (event.change === 'REMOVED') {
-      record.connectors = withoutSorted(record.connectors, event.connectorId, connectorIdOf);
+      this.#removeConnector(record, event.connectorId);
       this.#settingsAtBlock(record, event, null);
       return;
     }
+    const previous = this.connector(event.tenantId, event.connectorId);
+    if (previous) this.#unindex(previous);
     const changed = !previous || !sameSettings(previous, event);
     const connector: Connector = {
       // The record's copy: the event's own would be a second string per tenant.
@@ -430,6 +460,12 @@ export class TenantDirectory implements AcceptedDomainLookup {
     record.connectors = withSorted(record.connectors, connector, connectorIdOf);
     this.#index(connector);
     this.#settingsAtBlock(record, event, connectorSettingsKey(connector));
+  }
+
+  #removeConnector(record: MutableRecord, connectorId: string): void {
+    const previous = this.connector(record.tenantId, connectorId);
+    if (previous) this.#unindex(previous);
+    record.connectors = withoutSorted(record.connectors, connectorId, connectorIdOf);
   }
 
   /** A change from before the block read after it (a replay reading the blocks first) is its state at the block. */

@@ -21,6 +21,22 @@ export const Topics = {
   webhooksDlq: 'relayguard.webhooks.dlq.v1',
 } as const;
 
+/**
+ * The key of one object's records on a compacted topic that keeps one record per object (accepted-domains:
+ * tenantId/domain, connectors: tenantId/connectorId). Tenant ids never contain a slash (ID_PATTERN).
+ */
+export function stateKey(tenantId: string, object: string): string {
+  return `${tenantId}/${object}`;
+}
+
+/** The tenant and object of a `stateKey`: what a tombstone, which carries only its key, removes. */
+export function parseStateKey(key: string): { readonly tenantId: string; readonly object: string } {
+  const slash = key.indexOf('/');
+  return slash === -1
+    ? { tenantId: key, object: '' }
+    : { tenantId: key.slice(0, slash), object: key.slice(slash + 1) };
+}
+
 /** Topics whose records are Avro values of a schema in schemas/ (the DLQ carries foreign bytes). */
 export interface TopicContracts {
   [Topics.messageSubmitted]: MessageSubmitted;

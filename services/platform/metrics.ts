@@ -11,7 +11,7 @@ export class Metrics {
 
   readonly eventsConsumed = new Counter({
     name: 'relayguard_events_consumed_total',
-    help: 'Events consumed, by topic and outcome (counted, late, before-reset, duplicate: redelivered, republished: the same event id again, dead-lettered).',
+    help: 'Events consumed, by topic and outcome (counted, late, before-reset, duplicate: redelivered, republished: the same event id again, dead-lettered; on the state topics applied, invalid, tombstone: a removed domain or connector).',
     labelNames: ['topic', 'outcome'] as const,
     registers: [this.registry],
   });

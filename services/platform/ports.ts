@@ -8,7 +8,8 @@ import type { TenantWindow } from '../core/windows.js';
 
 export interface OutgoingRecord {
   readonly key: string;
-  readonly value: Buffer;
+  /** Null: a tombstone, which tells a compacted topic's cleaner to forget the key (after `delete.retention.ms`). */
+  readonly value: Buffer | null;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

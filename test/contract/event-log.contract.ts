@@ -85,6 +85,29 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
     );
 
     it(
+      'delivers a tombstone as a record with its key and no value, in order with the key\'s other records',
+      onTopic(1, async (fixture, topic) => {
+        await fixture.log.publish(topic, [
+          { key: 'acme/a.example', value: value('added') },
+          { key: 'acme/a.example', value: value('removed') },
+          { key: 'acme/a.example', value: null },
+        ]);
+        const { records, handleBatch } = collector();
+        const subscription = await fixture.log.subscribe({ groupId: null, topics: [topic], handleBatch });
+        await subscription.caughtUp;
+        await subscription.stop();
+        assert.deepEqual(
+          records.map((record) => [record.key, record.value?.toString() ?? null]),
+          [
+            ['acme/a.example', 'added'],
+            ['acme/a.example', 'removed'],
+            ['acme/a.example', null],
+          ],
+        );
+      }),
+    );
+
+    it(
       'redelivers a batch whose handler failed, and commits nothing past it',
       onTopic(1, async (fixture, topic) => {
         await fixture.log.publish(

@@ -496,7 +496,7 @@ function scorerTarget(): FuzzTarget<FuzzRecord[]> {
         const source = records.find((r) => r.offset === offsetHeader);
         violation(source !== undefined, `a dead letter names offset ${offsetHeader}, not in the batch`);
         violation(
-          record.value.equals(source.value ?? Buffer.alloc(0)),
+          record.value?.equals(source.value ?? Buffer.alloc(0)) === true,
           'a dead letter lost its original bytes',
         );
         const code = record.headers?.[DlqHeaders.errorCode] ?? '';
