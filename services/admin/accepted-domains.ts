@@ -9,8 +9,8 @@ import { RelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import type { Mutex } from '../platform/mutex.js';
 import type { Clock, TxtResolver } from '../platform/ports.js';
-import type { Turns } from '../platform/turns.js';
 import type { Actor, ChangePublisher } from './change-publisher.js';
 import { requireTenant } from './tenant-records.js';
 
@@ -22,7 +22,7 @@ export interface AcceptedDomainsDeps {
   readonly metrics: Metrics;
   readonly publisher: ChangePublisher;
   /** Shared with the connectors: a claim is checked against the directory its predecessor updated. */
-  readonly claims: Turns;
+  readonly claims: Mutex;
 }
 
 /** The TXT record value that proves control of a domain to relayguard. */

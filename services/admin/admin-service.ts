@@ -7,8 +7,8 @@ import type { TenantDirectory } from '../core/directory.js';
 import type { Policy } from '../core/policy.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import { createMutex } from '../platform/mutex.js';
 import type { Clock, EventLog, SchemaCodec, TxtResolver, WindowStore } from '../platform/ports.js';
-import { takingTurns } from '../platform/turns.js';
 import { AcceptedDomains } from './accepted-domains.js';
 import { ChangePublisher } from './change-publisher.js';
 import { Connectors } from './connectors.js';
@@ -41,9 +41,9 @@ export class AdminService {
 
   constructor(deps: AdminDeps) {
     const publisher = new ChangePublisher(deps);
-    // Changes to who claims what (domains, ranges, certificate names) take turns: a claim is checked against
+    // Changes to who claims what (domains, ranges, certificate names) hold one mutex: a claim is checked against
     // the directory its predecessor updated.
-    const claims = takingTurns();
+    const claims = createMutex();
     this.#domains = new AcceptedDomains({ ...deps, publisher, claims });
     this.#connectors = new Connectors({ ...deps, publisher, claims });
     this.#unblocking = new Unblocking({ ...deps, publisher });

@@ -7,8 +7,8 @@ import { normalizeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { Topics } from '../core/topics.js';
+import type { Mutex } from '../platform/mutex.js';
 import type { Clock, WindowStore } from '../platform/ports.js';
-import type { Turns } from '../platform/turns.js';
 import type { Actor, ChangePublisher } from './change-publisher.js';
 import { type ConnectorReview, reviewConnectors } from './connector-review.js';
 import { requireTenant, storedWindow } from './tenant-records.js';
@@ -26,7 +26,7 @@ export interface ConnectorsDeps {
   readonly clock: Clock;
   readonly publisher: ChangePublisher;
   /** Shared with the accepted domains: a claim is checked against the directory its predecessor updated. */
-  readonly claims: Turns;
+  readonly claims: Mutex;
   /** The broadest sender range (prefix length) a tenant administrator may claim; operators may claim any. */
   readonly tenantMinPrefix: { readonly ipv4: number; readonly ipv6: number };
 }

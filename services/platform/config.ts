@@ -55,7 +55,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           directoryFetchMaxWaitMs: e.KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS,
         }
       : undefined;
-  return Object.freeze({
+  return deepFreeze({
     embedded: kafka === undefined,
     kafka,
     schemaRegistry: e.SCHEMA_REGISTRY_URL ? splitCredentials(e.SCHEMA_REGISTRY_URL) : undefined,
@@ -73,18 +73,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,
     httpPort: e.RELAYGUARD_HTTP_PORT,
     policyPort: e.RELAYGUARD_POLICY_PORT,
-    httpService: Object.freeze({
+    httpService: {
       maxConnections: e.RELAYGUARD_HTTP_MAX_CONNECTIONS,
       headersTimeoutMs: e.RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: e.RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       keepAliveTimeoutMs: e.RELAYGUARD_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
-    }),
-    policyService: Object.freeze({
+    },
+    policyService: {
       maxConnections: e.RELAYGUARD_POLICY_MAX_CONNECTIONS,
       idleTimeoutMs: e.RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: e.RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS * 1000,
       allowedClients: e.RELAYGUARD_POLICY_ALLOWED_CLIENTS,
-    }),
+    },
     tokens: e.RELAYGUARD_TOKENS,
     rateLimitPerMinute: e.RELAYGUARD_RATE_LIMIT_PER_MINUTE,
     relayRateLimitPerMinute: e.RELAYGUARD_RELAY_RATE_LIMIT_PER_MINUTE,
@@ -93,7 +93,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       token: e.RELAYGUARD_TOKEN || undefined,
     },
     logLevel: e.RELAYGUARD_LOG_LEVEL,
-    policy: Object.freeze({
+    policy: {
       ...DEFAULT_POLICY,
       mode: e.RELAYGUARD_POLICY_MODE,
       thresholds: {
@@ -106,39 +106,51 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       windowMinutes: e.RELAYGUARD_WINDOW_MINUTES,
       graceMinutes: e.RELAYGUARD_GRACE_MINUTES,
       distinctDomainCap: e.RELAYGUARD_DISTINCT_DOMAIN_CAP,
-    }),
+    },
     probationMs: e.RELAYGUARD_PROBATION_DAYS * 86_400_000,
-    tenantMinPrefix: Object.freeze({
+    tenantMinPrefix: {
       ipv4: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV4,
       ipv6: e.RELAYGUARD_TENANT_MIN_PREFIX_IPV6,
-    }),
-    dns: Object.freeze({
-      servers: Object.freeze(e.RELAYGUARD_DNS_SERVERS),
+    },
+    dns: {
+      servers: e.RELAYGUARD_DNS_SERVERS,
       timeoutMs: e.RELAYGUARD_DNS_TIMEOUT_MS,
       tries: 2,
       recheckMs: e.RELAYGUARD_DNS_RECHECK_HOURS * 3_600_000,
-    }),
+    },
     maxClockSkewMs: e.RELAYGUARD_MAX_CLOCK_SKEW_SECONDS * 1000,
     notReadyFallback: e.RELAYGUARD_NOT_READY_FALLBACK,
     blockedBouncesPerHour: e.RELAYGUARD_BLOCKED_BOUNCES_PER_HOUR,
     spool: e.RELAYGUARD_SPOOL_DIR
-      ? Object.freeze({
+      ? {
           directory: e.RELAYGUARD_SPOOL_DIR,
           maxBytes: e.RELAYGUARD_SPOOL_MAX_BYTES,
           whenFull: e.RELAYGUARD_SPOOL_FULL_ACTION,
-        })
+        }
       : undefined,
     partitions: e.RELAYGUARD_PARTITIONS,
-    scorer: Object.freeze({
+    scorer: {
       windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,
       commitIntervalMs: e.RELAYGUARD_SCORER_COMMIT_INTERVAL_MS,
-    }),
-    webhooks: Object.freeze({
+    },
+    webhooks: {
       endpoints: e.RELAYGUARD_WEBHOOKS,
       allowPrivate: e.RELAYGUARD_WEBHOOK_ALLOW_PRIVATE,
       maxAttempts: e.RELAYGUARD_WEBHOOK_MAX_ATTEMPTS,
-    }),
+    },
   });
+}
+
+/**
+ * Freezes the configuration all the way down: a service that changed a threshold or a token list in place would
+ * change it for every other service of the process.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function splitCredentials(raw: string): SchemaRegistryConfig {

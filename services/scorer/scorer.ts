@@ -17,6 +17,7 @@ import { emptyWindow, type TenantWindow, windowVersion } from '../core/windows.j
 import { systemClock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import { createMutex, type Mutex } from '../platform/mutex.js';
 import type {
   Clock,
   EventLog,
@@ -29,7 +30,6 @@ import type {
   WindowStore,
   WindowWrite,
 } from '../platform/ports.js';
-import { type Turns, takingTurns } from '../platform/turns.js';
 import { deadLetter } from './dead-letter.js';
 import { type CachedWindow, WindowCache } from './window-cache.js';
 
@@ -102,8 +102,8 @@ export class Scorer {
    * next batch is refused once, so the log redelivers them from the last commit onto windows loaded afresh.
    */
   readonly #conflicted = new Set<number>();
-  /** Batches, flushes, resets and revocations take turns: each reads and changes the cache across awaits. */
-  readonly #exclusive: Turns = takingTurns();
+  /** Batches, flushes, resets and revocations hold this mutex: each reads and changes the cache across awaits. */
+  readonly #exclusive: Mutex = createMutex();
   /**
    * Onboarding: a relay resolves a tenant from connectors the admin service just published, and this scorer's
    * directory may not have them yet. The batch is refused and redelivered a few times, by partition: the offset

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Consumer, type EachBatchPayload, type KafkaMessage, PartitionAssigners } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { createMutex, type Mutex } from '../mutex.js';
 import type { ConsumeOptions, LogRecord, PartitionRef, RecordBatch, Subscription } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
-import { type Turns, takingTurns } from '../turns.js';
 import { partitionKey, WriteBehind } from '../write-behind.js';
 import { accessError } from './access-errors.js';
 import type { KafkaClient } from './kafka-client.js';
@@ -37,8 +37,8 @@ export class KafkaSubscription implements Subscription {
   readonly #settings: KafkaSubscriptionSettings;
   /** Write-behind (a flush hook): handled ranges wait here until a flush makes their effects durable. */
   readonly #writeBehind: WriteBehind | undefined;
-  /** With write-behind, batches, flushes and revocations take turns (the handler's state spans partitions). */
-  readonly #inTurn: Turns;
+  /** With write-behind, batches, flushes and revocations hold one mutex (the handler's state spans partitions). */
+  readonly #exclusive: Mutex;
   readonly #maxBatchSize: number;
   #assigned = new Map<string, PartitionRef>();
   readonly #backoffs = new Map<string, number>();
@@ -98,8 +98,7 @@ export class KafkaSubscription implements Subscription {
         PartitionAssigners.roundRobin,
       ],
     });
-    const turns = takingTurns();
-    this.#inTurn = options.flush ? turns : (work) => work();
+    this.#exclusive = options.flush ? createMutex() : (work) => work();
     this.#writeBehind = options.flush
       ? new WriteBehind({
           flush: options.flush,
@@ -128,7 +127,7 @@ export class KafkaSubscription implements Subscription {
 
   /** Write-behind: flush and commit now rather than at the interval (the log's settled()). */
   commitNow(): void {
-    if (this.#writeBehind) void this.#inTurn(() => this.#commit());
+    if (this.#writeBehind) void this.#exclusive(() => this.#commit());
   }
 
   /** Finishes the chunk in hand, flushes, commits, leaves the group. */
@@ -138,7 +137,7 @@ export class KafkaSubscription implements Subscription {
     for (const timer of this.#timers) clearInterval(timer);
     for (const timer of this.#resumeTimers) clearTimeout(timer);
     // Write-behind: flushed and committed while still a member (the chunk in hand finishes first).
-    await this.#inTurn(() => this.#commit());
+    await this.#exclusive(() => this.#commit());
     // Waits for the chunk in hand (handled and committed), then leaves the group.
     await this.#consumer.disconnect();
     this.#settings.onStopped(this);
@@ -201,7 +200,7 @@ export class KafkaSubscription implements Subscription {
     const revoked = [...this.#assigned].filter(([key]) => !now.has(key)).map(([, ref]) => ref);
     this.#assigned = now;
     if (revoked.length === 0) return;
-    void this.#inTurn(async () => {
+    void this.#exclusive(async () => {
       this.#writeBehind?.forget(revoked);
       await this.#options.onRevoked?.(revoked);
     }).catch((error: unknown) => this.#logger.warn({ err: error }, 'handling revoked partitions failed'));
@@ -212,7 +211,7 @@ export class KafkaSubscription implements Subscription {
     for (let from = 0; from < batch.messages.length; from += this.#maxBatchSize) {
       // Stopping: the chunk in hand was finished and committed; the rest is left for the next owner.
       if (!isRunning() || isStale()) return;
-      if (!(await this.#inTurn(() => this.#handleChunk(payload, from)))) return;
+      if (!(await this.#exclusive(() => this.#handleChunk(payload, from)))) return;
       await heartbeat();
     }
   }

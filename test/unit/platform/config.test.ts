@@ -14,6 +14,41 @@ describe('configuration', () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  it('freezes the whole configuration, every nested object and list', () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: 'kafka:9092',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'relayguard',
+      KAFKA_SASL_PASSWORD: 'secret',
+      SCHEMA_REGISTRY_URL: 'http://user:pass@registry:8081',
+      REDIS_URL: 'redis://redis:6379',
+      REDIS_CLUSTER_NODES: 'redis-1:6379',
+      RELAYGUARD_TOKENS: 'operator-token-0123456789:operator',
+      RELAYGUARD_DNS_SERVERS: '192.0.2.53',
+      RELAYGUARD_SPOOL_DIR: '/var/spool/relayguard',
+      RELAYGUARD_WEBHOOKS: JSON.stringify([
+        {
+          id: 'billing',
+          url: 'https://billing.example/hooks',
+          secret: 'webhook-secret-0123456789',
+          tenants: ['t1'],
+        },
+      ]),
+    });
+    const unfrozen: string[] = [];
+    const walk = (value: unknown, path: string) => {
+      if (typeof value !== 'object' || value === null) return;
+      if (!Object.isFrozen(value)) unfrozen.push(path);
+      for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`);
+    };
+    walk(config, 'config');
+    assert.deepEqual(unfrozen, []);
+    assert.throws(() => {
+      (config.policy.thresholds as { minUnregistered: number }).minUnregistered = 1;
+    }, TypeError);
+    assert.throws(() => (config.tokens as unknown[]).push({}), TypeError);
+  });
+
   it('reports every problem at once, each with its variable', () => {
     assert.throws(
       () =>
