@@ -3,14 +3,17 @@
 
 import { RelayguardError } from '../core/errors.js';
 import { MINUTE_MS } from '../core/policy.js';
+import { BLOCK_HISTORY_MS, CompactedTopics, Topics } from '../core/topics.js';
 import { EmbeddedCodec } from '../platform/codec/embedded-codec.js';
 import { RegistryCodec } from '../platform/codec/registry-codec.js';
 import { type Config, redactUrl } from '../platform/config.js';
 import { deferred } from '../platform/deferred.js';
 import { KafkaEventLog } from '../platform/kafka/kafka-event-log.js';
+import { DEFAULT_MESSAGE_RETENTION_MS } from '../platform/kafka/topic-plan.js';
 import type { Logger } from '../platform/logger.js';
 import { MemoryEventLog } from '../platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../platform/memory/memory-window-store.js';
+import type { CleanupPolicy } from '../platform/memory/partition-log.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
 import { RedisWindowStore } from '../platform/redis/redis-window-store.js';
 
@@ -27,9 +30,29 @@ export interface Adapters {
   readonly fatal?: Promise<Error>;
 }
 
+/**
+ * Records an embedded event log keeps of a topic that is not compacted, over all its partitions: ~60 MB of
+ * MessageSubmitted, so a long-running `relayguard all` stays bounded whatever the traffic.
+ */
+export const EMBEDDED_MAX_RECORDS_PER_TOPIC = 200_000;
+
+/**
+ * The embedded log cleans its topics up as the brokers do theirs (`relayguard topics`): state topics keep the
+ * latest record per key (tenant-blocks every record of the block history too), the others a day and at most
+ * EMBEDDED_MAX_RECORDS_PER_TOPIC records (the audit trail too, which Kafka keeps for ever).
+ */
+function embeddedCleanup(partitions: number): (topic: string) => CleanupPolicy {
+  const maxRecords = Math.ceil(EMBEDDED_MAX_RECORDS_PER_TOPIC / partitions);
+  return (topic) =>
+    CompactedTopics.includes(topic)
+      ? { kind: 'compact', minCompactionLagMs: topic === Topics.tenantBlocks ? BLOCK_HISTORY_MS : 0 }
+      : { kind: 'delete', maxAgeMs: DEFAULT_MESSAGE_RETENTION_MS, maxRecords };
+}
+
 export function embeddedAdapters(config: Config, clock: Clock): Adapters {
+  const cleanup = embeddedCleanup(config.partitions);
   return {
-    log: new MemoryEventLog({ clock, partitions: config.partitions }),
+    log: new MemoryEventLog({ clock, partitions: config.partitions, cleanup }),
     codec: new EmbeddedCodec(),
     store: new MemoryWindowStore({ clock, ttlMs: windowTtlMs(config) }),
     description: {

@@ -1,6 +1,8 @@
 // The contract suites against the in-memory adapters of the embedded mode.
+import { embeddedAdapters } from '../../services/app/adapters.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
+import { loadConfig } from '../../services/platform/config.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../services/platform/memory/memory-window-store.js';
 import { eventLogContract } from './event-log.contract.js';
@@ -13,6 +15,17 @@ eventLogContract('memory', async () => {
     log,
     createTopic: async () => {},
     // One process holds the memory log: "another client" is the same log, as a restarted consumer would see it.
+    connectAnother: async () => log,
+    cleanup: () => log.close(),
+  };
+});
+
+// The same log as the embedded mode runs it, cleaning its topics up (services/app/adapters.ts).
+eventLogContract('memory, cleaned up as in embedded mode', async () => {
+  const log = embeddedAdapters(loadConfig({ RELAYGUARD_PARTITIONS: '3' }), new ManualClock(0)).log;
+  return {
+    log,
+    createTopic: async () => {},
     connectAnother: async () => log,
     cleanup: () => log.close(),
   };

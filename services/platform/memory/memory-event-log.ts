@@ -13,6 +13,7 @@ import type {
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
 import { partitionKey, WriteBehind } from '../write-behind.js';
+import { type CleanupPolicy, PartitionLog } from './partition-log.js';
 
 const RETRY_BACKOFF_MS = 50;
 
@@ -30,26 +31,31 @@ export interface MemoryEventLogOptions {
   readonly clock: Clock;
   /** Partitions of a topic the first time it is used. */
   readonly partitions?: number;
+  /** How each topic is cleaned up (`partition-log.ts`); a topic not named keeps every record. */
+  readonly cleanup?: (topic: string) => CleanupPolicy;
 }
 
 export class MemoryEventLog implements EventLog {
-  readonly #topics = new Map<string, LogRecord[][]>();
+  readonly #topics = new Map<string, PartitionLog[]>();
   readonly #committed = new Map<string, Map<string, number>>();
   readonly #activeGroups = new Set<string>();
   readonly #subscriptions = new Map<Subscription, { drained(): boolean; commitNow(): void }>();
   #wake = deferred();
   readonly #clock: Clock;
   readonly #partitions: number;
+  readonly #cleanup: (topic: string) => CleanupPolicy;
 
   constructor(options: MemoryEventLogOptions) {
     this.#clock = options.clock;
     this.#partitions = options.partitions ?? 4;
+    this.#cleanup = options.cleanup ?? (() => ({ kind: 'keep' }));
   }
 
-  #partitionsOf(topic: string): LogRecord[][] {
+  #partitionsOf(topic: string): PartitionLog[] {
     let partitions = this.#topics.get(topic);
     if (!partitions) {
-      partitions = Array.from({ length: this.#partitions }, () => []);
+      const policy = this.#cleanup(topic);
+      partitions = Array.from({ length: this.#partitions }, () => new PartitionLog(policy));
       this.#topics.set(topic, partitions);
     }
     return partitions;
@@ -57,26 +63,22 @@ export class MemoryEventLog implements EventLog {
 
   async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
     const partitions = this.#partitionsOf(topic);
+    const now = this.#clock.now();
     for (const record of records) {
       const partition = partitionFor(record.key, partitions.length);
-      const log = partitions[partition]!;
-      log.push({
-        key: record.key,
-        value: record.value,
-        headers: { ...record.headers },
-        partition,
-        offset: String(log.length),
-        timestamp: this.#clock.now(),
-      });
+      partitions[partition]!.append(
+        { key: record.key, value: record.value, headers: { ...record.headers }, partition, timestamp: now },
+        now,
+      );
     }
     const woken = this.#wake;
     this.#wake = deferred();
     woken.resolve();
   }
 
-  /** Every record of a topic, partition by partition (for tests and tools). */
+  /** Every record a topic holds, partition by partition (for tests and tools). */
   records(topic: string): LogRecord[] {
-    return this.#partitionsOf(topic).flat();
+    return this.#partitionsOf(topic).flatMap((log) => log.records);
   }
 
   async subscribe(options: ConsumeOptions): Promise<Subscription> {
@@ -92,7 +94,7 @@ export class MemoryEventLog implements EventLog {
     const ends = new Map<string, number>();
     for (const topic of options.topics) {
       for (const [partition, log] of this.#partitionsOf(topic).entries())
-        ends.set(partitionKey(topic, partition), log.length);
+        ends.set(partitionKey(topic, partition), log.end);
     }
     const caughtUp = deferred();
     const isCaughtUp = () => [...ends].every(([key, end]) => (committed.get(key) ?? 0) >= end);
@@ -133,10 +135,11 @@ export class MemoryEventLog implements EventLog {
             if (!running) break;
             const key = partitionKey(topic, partition);
             const from = next.get(key) ?? 0;
-            if (from >= log.length) continue;
-            const records = log.slice(from, from + (options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE));
-            const batch: RecordBatch = { topic, partition, records, lag: log.length - from - records.length };
-            const to = from + records.length;
+            if (from >= log.end) continue;
+            // Never empty: cleanup never drops a partition's last record. Offsets may skip what it dropped.
+            const { records, lag } = log.read(from, options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE);
+            const to = Number(records.at(-1)!.offset) + 1;
+            const batch: RecordBatch = { topic, partition, records, lag };
             busy = true;
             try {
               await options.handleBatch(batch);
@@ -203,7 +206,7 @@ export class MemoryEventLog implements EventLog {
   #drained(topics: readonly string[], positions: Map<string, number>): boolean {
     return topics.every((topic) =>
       this.#partitionsOf(topic).every(
-        (log, partition) => (positions.get(partitionKey(topic, partition)) ?? 0) >= log.length,
+        (log, partition) => (positions.get(partitionKey(topic, partition)) ?? 0) >= log.end,
       ),
     );
   }
