@@ -3,16 +3,11 @@
 // the enforcer's memory, like the policy server's. Per request: rate limit (per token; without a valid token,
 // per client address on the server's one guessing budget) -> authentication (401) -> the token's role (403:
 // relay or operator) -> validation.
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { domainOfAddress } from '../core/domain-name.js';
-import { isRelayguardError } from '../core/errors.js';
-import {
-  rateLimitedBody,
-  registerTokenAuth,
-  sendForbidden,
-  sendUnauthenticated,
-} from '../platform/bearer-auth.js';
+import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../platform/bearer-auth.js';
 import type { ApiToken, TokenRole } from '../platform/config.js';
+import { errorBodySchema, useErrorPolicy } from '../platform/http-errors.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { DecisionAnswer, DecisionQuery, Enforcer } from './enforcer.js';
 
@@ -37,6 +32,8 @@ const DecisionRequest = {
   type: 'object',
   additionalProperties: false,
   required: ['sender'],
+  // What a refusal of the anyOf below says (services/platform/http-errors.ts).
+  description: 'name the tenant with tenantId, or give clientAddress or certificateDomain to resolve it',
   // The tenant is named, or resolved from the client's address or certificate the way the policy server does.
   anyOf: [{ required: ['tenantId'] }, { required: ['clientAddress'] }, { required: ['certificateDomain'] }],
   properties: {
@@ -78,11 +75,7 @@ const DecisionResponse = {
   },
 } as const;
 
-const ErrorResponse = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
-} as const;
+const ErrorResponse = errorBodySchema;
 
 type DecisionBody = Partial<Record<(typeof FIELDS)[number], string>> & { sender: string };
 
@@ -123,34 +116,10 @@ export async function registerDecisionAuth(
 export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, options) => {
   const { enforcer, metrics } = options;
   await registerDecisionAuth(app, options);
-  // JSON only: a text or form body is a 415, as on the admin API (docs/admin-api.md).
-  app.removeContentTypeParser('text/plain');
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.statusCode === 429) {
-      return reply.code(429).header('retry-after', '60').send(rateLimitedBody(error.message));
-    }
-    if (error.validation) {
-      return reply.code(400).send({ error: 'BAD_REQUEST', message: describeValidation(error) });
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({
-        error: 'UNSUPPORTED_MEDIA_TYPE',
-        message: 'send the body as JSON with Content-Type: application/json',
-      });
-    }
-    if (isRelayguardError(error) && !error.retryable) {
-      return reply.code(400).send({ error: error.code, message: error.message, field: error.field });
-    }
-    if (error.statusCode !== undefined && error.statusCode < 500) {
-      return reply
-        .code(error.statusCode)
-        .send({ error: error.code ?? 'BAD_REQUEST', message: error.message });
-    }
-    request.log.error({ err: error }, 'decision failed');
-    return reply
-      .code(500)
-      .send({ error: 'INTERNAL', message: 'the decision failed; the relay should fail open' });
+  // The error policy of every HTTP API (platform/http-errors.ts): strict bodies, JSON only, one status a code.
+  useErrorPolicy(app, {
+    internalMessage: 'the decision failed; the relay should fail open',
+    onServerError: (error, request) => request.log.error({ err: error }, 'decision failed'),
   });
 
   app.post<{ Body: DecisionBody }>(
@@ -166,23 +135,12 @@ export const decisionApi: FastifyPluginAsync<DecisionApiOptions> = async (app, o
           400: ErrorResponse,
           401: ErrorResponse,
           403: ErrorResponse,
+          413: ErrorResponse,
+          415: ErrorResponse,
           429: ErrorResponse,
           500: ErrorResponse,
+          503: ErrorResponse,
         },
-      },
-      // Fastify's validator strips unknown properties instead of refusing them: a misspelled field must be an
-      // error the caller sees, not a silently different question.
-      preValidation: async (request, reply) => {
-        const body = request.body;
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-        const unknown = Object.keys(body).filter((key) => !(FIELDS as readonly string[]).includes(key));
-        if (unknown.length > 0) {
-          return reply.code(400).send({
-            error: 'BAD_REQUEST',
-            message: `body.${unknown[0]}: unknown field; the fields are ${FIELDS.join(', ')}`,
-            field: unknown[0],
-          });
-        }
       },
     },
     async (request) => {
@@ -218,27 +176,4 @@ function toResponse(answer: DecisionAnswer) {
     connectorId: 'connectorId' in answer ? answer.connectorId : null,
     blockId: answer.action === 'REJECT' ? answer.blockId : null,
   };
-}
-
-/** Ajv's messages, rewritten to name the field and what to do about it. */
-function describeValidation(error: FastifyError): string {
-  const errors = error.validation ?? [];
-  // A missing tenant fails every branch of the anyOf: name the choice, not its first branch.
-  const first = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
-  if (!first) return error.message;
-  const path = `body${first.instancePath.replaceAll('/', '.')}`;
-  switch (first.keyword) {
-    case 'required':
-      return `body.${String(first.params.missingProperty)}: required`;
-    case 'anyOf':
-      return 'body: name the tenant with tenantId, or give clientAddress or certificateDomain to resolve it';
-    case 'type':
-      return `${path}: must be a ${String(first.params.type)}`;
-    case 'minLength':
-      return `${path}: must not be empty`;
-    case 'maxLength':
-      return `${path}: at most ${String(first.params.limit)} characters`;
-    default:
-      return `${path}: ${first.message ?? 'invalid'}`;
-  }
 }

@@ -254,26 +254,37 @@ describe('HTTP decision API', () => {
     }
   });
 
-  it('answers bad input with 400 and a message that says what to fix', async () => {
+  it("answers bad input with 400, the admin API's codes, and a message that says what to fix", async () => {
     const cases = [
-      [{ clientAddress: '198.51.100.7' }, /body\.sender: required/],
+      [{ clientAddress: '198.51.100.7' }, 'MISSING_FIELD', /^sender: required/],
       [
         { sender: 'a@b.example' },
-        /name the tenant with tenantId, or give clientAddress or certificateDomain/,
+        'MISSING_FIELD',
+        /^body: name the tenant with tenantId, or give clientAddress or certificateDomain/,
       ],
-      [{ tenantId: 'acme', sender: 'a@b.example', sendr: 'x' }, /body\.sendr: unknown field; the fields are/],
-      [{ tenantId: 'acme', sender: 'no-domain' }, /sender: expected local@domain/],
-      [{ tenantId: 'acme', sender: 'a@b.example', headerFrom: 'x@-bad-.example' }, /headerFrom: label/],
+      [
+        { tenantId: 'acme', sender: 'a@b.example', sendr: 'x' },
+        'UNKNOWN_FIELD',
+        /^sendr: not a known field; remove it \(allowed: tenantId, clientAddress/,
+      ],
+      [{ tenantId: 'acme', sender: 'no-domain' }, 'INVALID_DOMAIN', /sender: expected local@domain/],
+      [
+        { tenantId: 'acme', sender: 'a@b.example', headerFrom: 'x@-bad-.example' },
+        'INVALID_DOMAIN',
+        /headerFrom: label/,
+      ],
       [
         { clientAddress: '300.1.2.3', sender: 'a@b.example' },
+        'INVALID_ADDRESS',
         /clientAddress: "300.1.2.3" is not an IP address/,
       ],
-      [{ tenantId: '', sender: 'a@b.example' }, /body\.tenantId: must not be empty/],
-      [{ tenantId: 'acme', sender: { address: 'a@b.example' } }, /body\.sender: must be a string/],
+      [{ tenantId: '', sender: 'a@b.example' }, 'INVALID_FIELD', /^tenantId: must not be empty/],
+      [{ tenantId: 'acme', sender: { address: 'a@b.example' } }, 'INVALID_FIELD', /^sender: must be string/],
     ] as const;
-    for (const [payload, message] of cases) {
+    for (const [payload, code, message] of cases) {
       const response = await decide(payload);
       assert.equal(response.statusCode, 400, JSON.stringify(payload));
+      assert.equal(response.json().error, code, JSON.stringify(payload));
       assert.match(response.json().message, message, JSON.stringify(payload));
     }
     const notJson = await http.inject({
@@ -282,7 +293,7 @@ describe('HTTP decision API', () => {
       headers: { 'content-type': 'application/json', ...bearer(TOKENS.relay) },
       payload: '{"sender":',
     });
-    assert.equal(notJson.statusCode, 400);
+    assert.deepEqual([notJson.statusCode, notJson.json().error], [400, 'INVALID_FIELD']);
     // A form or text body gets the admin API's 415, in the shape docs/admin-api.md gives.
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
       const form = await http.inject({

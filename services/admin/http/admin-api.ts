@@ -2,15 +2,14 @@
 // the admin service runs. Per request, in hook order: rate limit (per token; per client address without a valid
 // one) -> authentication (401) -> authorization by the route's access rule (403) -> readiness (503) -> body
 // limit (413) -> schema validation (400) -> the AdminService, whose refusals change nothing.
-import { AjvCompiler } from '@fastify/ajv-compiler';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { registerTokenAuth, sendForbidden, sendUnauthenticated } from '../../platform/bearer-auth.js';
 import type { ApiToken } from '../../platform/config.js';
+import { sendError, useErrorPolicy } from '../../platform/http-errors.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AdminService } from '../admin-service.js';
 import type { AuditTrail } from '../audit-trail.js';
 import { allows, refusal } from './auth.js';
-import { errorReply } from './errors.js';
 import { connectorRoutes } from './routes/connector-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
 import { domainRoutes } from './routes/domain-routes.js';
@@ -34,27 +33,14 @@ export interface AdminApiOptions {
 /** Admin bodies are small: 256 CIDR ranges fit in 16 KiB. */
 export const ADMIN_BODY_LIMIT = 32 * 1024;
 
-// Bodies are JSON and must match exactly (no type coercion, unknown fields refused); path and query parameters
-// are text and may be coerced (`limit=20`). `verbose` keeps the schema in each error so messages can say what
-// a field must be.
-const compilers = AjvCompiler();
-const strictBody = compilers(
-  {},
-  { customOptions: { coerceTypes: false, removeAdditional: false, verbose: true } },
-);
-const textParts = compilers(
-  {},
-  { customOptions: { coerceTypes: true, removeAdditional: false, verbose: true } },
-);
-
 export async function adminApi(app: FastifyInstance, options: AdminApiOptions): Promise<void> {
   const { admin, metrics } = options;
   const bodyLimit = options.bodyLimit ?? ADMIN_BODY_LIMIT;
 
-  // Bodies are JSON only: fastify's default text/plain parser would turn a text body into a 400 about its
-  // shape, where docs/admin-api.md promises 415 UNSUPPORTED_MEDIA_TYPE.
-  app.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strictBody(route) : textParts(route)));
+  useErrorPolicy(app, {
+    onServerError: (error, request) =>
+      request.log.error({ err: error, reqId: request.id }, 'admin request failed'),
+  });
   // Each valid token on its own budget (people and scripts); guesses on the server's one budget.
   const authenticate = await registerTokenAuth(app, {
     tokens: options.tokens,
@@ -86,13 +72,6 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
     });
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const { status, body } = errorReply(error, bodyLimit);
-    if (status >= 500) request.log.error({ err: error, reqId: request.id }, 'admin request failed');
-    if (status === 429) reply.header('retry-after', '60');
-    return sendError(reply, status, body);
-  });
-
   app.setNotFoundHandler(async (request, reply) =>
     sendError(reply, 404, {
       error: 'NOT_FOUND',
@@ -107,8 +86,4 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   remediationRoutes(app, kit);
   consoleRoutes(app, kit);
   policyRoutes(app, kit);
-}
-
-function sendError(reply: FastifyReply, status: number, body: ReturnType<typeof errorReply>['body']) {
-  return reply.code(status).type('application/json').send(body);
 }

@@ -1,11 +1,11 @@
 // What every route group of the admin API registers its routes with: the admin service, the acting principal,
 // and the route options (access rule, body limit, schemas with the shared error responses).
 import type { FastifyRequest, FastifySchema } from 'fastify';
+import { errorBodySchema } from '../../../platform/http-errors.js';
 import type { AdminService } from '../../admin-service.js';
 import type { AuditTrail } from '../../audit-trail.js';
 import type { Actor } from '../../change-publisher.js';
 import { type Access, actorOf } from '../auth.js';
-import { errorBody } from '../schemas/common.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,7 +32,7 @@ export interface RouteKit {
   route(access: Access, schema: RouteSchema): RouteOptions;
 }
 
-const errors = { '4xx': errorBody, '5xx': errorBody } as const;
+const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema } as const;
 
 export function routeKit(admin: AdminService, auditTrail: AuditTrail, bodyLimit: number): RouteKit {
   return {

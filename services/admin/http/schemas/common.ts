@@ -28,24 +28,6 @@ export const tenantParams = object({ tenantId });
 export const domainParams = object({ tenantId, domain });
 export const connectorParams = object({ tenantId, connectorId });
 
-export const errorBody = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: {
-    error: { type: 'string', description: 'a stable error code: branch on it, never on the message' },
-    message: { type: 'string', description: 'what went wrong and what to fix' },
-    field: {
-      type: 'string',
-      description: 'the input the error is about: a path such as body.senderIpRanges[1]',
-    },
-    checks: {
-      type: 'array',
-      description: 'SELF_SERVICE_DENIED only: every check and whether it passed',
-      items: object({ check: { type: 'string' }, passed: { type: 'boolean' }, detail: { type: 'string' } }),
-    },
-  },
-} as const;
-
 export const thresholds = object({
   minUnregistered: { type: 'integer', minimum: 1, description: 'U threshold of the volume rule' },
   minUnregisteredRatio: {
