@@ -37,7 +37,14 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * What marks a RelayguardError. `Symbol.for` names one symbol across realms and across copies of this package
+ * (a subscriber's bundle may carry its own), where `instanceof` fails; a `name` string is any error's to claim.
+ */
+const RELAYGUARD_ERROR = Symbol.for('relayguard.error');
+
 export class RelayguardError extends Error {
+  readonly [RELAYGUARD_ERROR] = true;
   readonly code: ErrorCode;
   readonly retryable: boolean;
   /** The input field the error is about, when there is one (a config variable, an event field, a body path). */
@@ -59,9 +66,11 @@ export class RelayguardError extends Error {
   }
 }
 
-/** Survives realm and package-copy boundaries, unlike `instanceof`. */
+/** Survives realm and package-copy boundaries, unlike `instanceof`; an error merely named so is not one. */
 export function isRelayguardError(error: unknown): error is RelayguardError {
   return (
-    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'RelayguardError'
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { [RELAYGUARD_ERROR]?: unknown })[RELAYGUARD_ERROR] === true
   );
 }
