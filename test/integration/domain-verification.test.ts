@@ -5,26 +5,11 @@
 // domain that counted as registered too early would let its spam through at RCPT.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
-import {
-  type AdminServer,
-  API_TOKENS_WITH_OTHER_TENANTS,
-  auditOf,
-  bearer,
-  OTHER_TENANT_ADMINS,
-  startAdminApi,
-  TOKENS,
-} from '../support/admin-api.js';
+import type { PolicyClient } from '../../services/cli/simulation/policy-client.js';
+import { type AdminServer, auditOf, bearer, OTHER_TENANT_ADMINS, TOKENS } from '../support/admin-api.js';
 import { type DnsServer, startDnsServer } from '../support/dns-server.js';
-import {
-  blockAfter,
-  blockThroughRelay,
-  type EnforcementHarness,
-  onboard,
-  REJECTED,
-  rcpt,
-  startEnforcement,
-} from '../support/enforcement.js';
+import { type EnforcementHarness, REJECTED, rcpt } from '../support/enforcement.js';
+import { type IsolationStage, startIsolationStage } from '../support/isolation-stage.js';
 import type { PipelineDriver } from '../support/pipeline-driver.js';
 
 const REJECT = REJECTED;
@@ -32,6 +17,7 @@ const BRAVO_TOKEN = OTHER_TENANT_ADMINS.bravo;
 
 describe('accepted domains: registered means verified', () => {
   let dns: DnsServer;
+  let stage: IsolationStage;
   let harness: EnforcementHarness;
   let app: AdminServer;
   let relay: PolicyClient;
@@ -57,27 +43,12 @@ describe('accepted domains: registered means verified', () => {
 
   before(async () => {
     dns = await startDnsServer();
-    harness = await startEnforcement({ env: { RELAYGUARD_DNS_SERVERS: dns.address } });
-    const { driver } = harness;
-    await onboard(driver, {
-      tenantId: 'acme',
-      acceptedDomain: 'acme.example',
-      senderIpRange: '192.0.2.0/24',
-      policy: blockAfter(3),
-    });
-    await onboard(driver, {
-      tenantId: 'bravo',
-      acceptedDomain: 'bravo.example',
-      senderIpRange: '203.0.113.0/24',
-    });
-    app = await startAdminApi(driver, { tokens: API_TOKENS_WITH_OTHER_TENANTS });
-    relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
-    await blockThroughRelay(harness, relay, 'acme', '192.0.2.25');
+    ({ harness, app, relay } = stage = await startIsolationStage({
+      env: { RELAYGUARD_DNS_SERVERS: dns.address },
+    }));
   });
   after(async () => {
-    relay.close();
-    await app.close();
-    await harness.stop();
+    await stage.stop();
     await dns.stop();
   });
 

@@ -4,14 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
-import {
-  type AdminServer,
-  API_TOKENS_WITH_OTHER_TENANTS,
-  bearer,
-  OTHER_TENANT_ADMINS,
-  startAdminApi,
-  TOKENS,
-} from '../support/admin-api.js';
+import { type AdminServer, bearer, OTHER_TENANT_ADMINS, TOKENS } from '../support/admin-api.js';
 import {
   blockAfter,
   blockThroughRelay,
@@ -21,6 +14,7 @@ import {
   rcpt,
   startEnforcement,
 } from '../support/enforcement.js';
+import { type IsolationStage, startIsolationStage } from '../support/isolation-stage.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
 
 const REJECT = REJECTED;
@@ -28,6 +22,7 @@ const BRAVO_TOKEN = OTHER_TENANT_ADMINS.bravo;
 const DELTA_TOKEN = OTHER_TENANT_ADMINS.delta;
 
 describe('tenant isolation: relays', () => {
+  let stage: IsolationStage;
   let harness: EnforcementHarness;
   let app: AdminServer;
   let relay: PolicyClient;
@@ -44,44 +39,28 @@ describe('tenant isolation: relays', () => {
     relay.request({ ...rcpt(clientAddress, sender), ...(certificate ? { ccert_subject: certificate } : {}) });
 
   before(async () => {
-    harness = await startEnforcement();
-    const { driver } = harness;
-    await onboard(driver, {
-      tenantId: 'acme',
-      acceptedDomain: 'acme.example',
-      senderIpRange: '192.0.2.0/24',
-      policy: blockAfter(3),
-    });
-    await onboard(driver, {
-      tenantId: 'bravo',
-      acceptedDomain: 'bravo.example',
-      senderIpRange: '203.0.113.0/24',
-    });
-    await driver.runtime.admin!.putConnector(OPERATOR, 'bravo', 'bravo-v6', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['2001:db8:b::/48'],
-      enabled: true,
-    });
-    await onboard(driver, {
-      tenantId: 'delta',
-      acceptedDomain: 'delta.example',
-      senderIpRange: '198.51.100.0/24',
-    });
-    await driver.runtime.admin!.putConnector(OPERATOR, 'delta', 'delta-mx', {
-      relayPath: 'ONPREM',
-      senderIpRanges: [],
-      tlsCertificateDomain: 'mx.delta.example',
-      enabled: true,
-    });
-    app = await startAdminApi(driver, { tokens: API_TOKENS_WITH_OTHER_TENANTS });
-    relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
-    await blockThroughRelay(harness, relay, 'acme', '192.0.2.25');
+    ({ harness, app, relay } = stage = await startIsolationStage({
+      onboardMore: async (driver) => {
+        await driver.runtime.admin!.putConnector(OPERATOR, 'bravo', 'bravo-v6', {
+          relayPath: 'ONPREM',
+          senderIpRanges: ['2001:db8:b::/48'],
+          enabled: true,
+        });
+        await onboard(driver, {
+          tenantId: 'delta',
+          acceptedDomain: 'delta.example',
+          senderIpRange: '198.51.100.0/24',
+        });
+        await driver.runtime.admin!.putConnector(OPERATOR, 'delta', 'delta-mx', {
+          relayPath: 'ONPREM',
+          senderIpRanges: [],
+          tlsCertificateDomain: 'mx.delta.example',
+          enabled: true,
+        });
+      },
+    }));
   });
-  after(async () => {
-    relay.close();
-    await app.close();
-    await harness.stop();
-  });
+  after(() => stage.stop());
 
   it("refuses another tenant's certificate name in any spelling, and delta's mail stays delta's (reproduction 1)", async () => {
     for (const spelling of ['MX.Delta.Example.', 'mx.delta.example', 'mX.dElTa.ExAmPlE']) {
