@@ -85,7 +85,7 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
     );
 
     it(
-      'delivers a tombstone as a record with its key and no value, in order with the key\'s other records',
+      "delivers a tombstone as a record with its key and no value, in order with the key's other records",
       onTopic(1, async (fixture, topic) => {
         await fixture.log.publish(topic, [
           { key: 'acme/a.example', value: value('added') },
