@@ -6,7 +6,7 @@ import type { AcceptedDomainChanged, VerificationMethod } from '../core/contract
 import { type AcceptedDomain, isLegacyDomain, type TenantDirectory } from '../core/directory.js';
 import { isPublicSuffix, isReservedDomain, normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
-import { Topics } from '../core/topics.js';
+import { stateKey, Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Mutex } from '../platform/mutex.js';
@@ -86,7 +86,7 @@ export class AcceptedDomains {
         { kind: 'accepted-domain', event },
         {
           topic: Topics.acceptedDomains,
-          key: `${tenantId}/${event.domain}`,
+          key: stateKey(tenantId, event.domain),
           action: 'accepted-domain.put',
           target: event.domain,
           ...(verification?.method === 'OPERATOR' && !previous?.verification
@@ -164,7 +164,7 @@ export class AcceptedDomains {
           { kind: 'accepted-domain', event },
           {
             topic: Topics.acceptedDomains,
-            key: `${tenantId}/${normalized}`,
+            key: stateKey(tenantId, normalized),
             action: 'accepted-domain.verify',
             target: normalized,
             ticket: input.ticket ?? null,
@@ -241,7 +241,7 @@ export class AcceptedDomains {
         { kind: 'accepted-domain', event },
         {
           topic: Topics.acceptedDomains,
-          key: `${tenantId}/${normalized}`,
+          key: stateKey(tenantId, normalized),
           action: 'accepted-domain.delete',
           target: normalized,
         },

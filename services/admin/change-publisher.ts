@@ -7,7 +7,7 @@ import type { DirectoryEvent, TenantDirectory } from '../core/directory.js';
 import type { ContractTopic, TopicContracts } from '../core/topics.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
-import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
+import type { Clock, EventLog, OutgoingRecord, SchemaCodec } from '../platform/ports.js';
 
 export interface Actor {
   /** Who acts: a token's subject, never the token. */
@@ -64,7 +64,11 @@ export class ChangePublisher {
     };
     const value = await codec.encode(to.topic, change.event as TopicContracts[typeof to.topic]);
     const auditValue = await codec.encode(Topics.audit, audit);
-    await log.publish(to.topic, [{ key: to.key, value }]);
+    const records: OutgoingRecord[] = [{ key: to.key, value }];
+    // A removal ends in its key's tombstone: the cleaner then keeps the tombstone alone and, delete.retention.ms
+    // later, forgets the object (RUNBOOK: topic retention and compression). One publish: in order, one partition.
+    if (isRemoval(change)) records.push({ key: to.key, value: null });
+    await log.publish(to.topic, records);
     await log.publish(Topics.audit, [{ key: tenantId, value: auditValue }]);
     directory.apply(change);
     logger.info(
@@ -72,4 +76,11 @@ export class ChangePublisher {
       'admin change',
     );
   }
+}
+
+/** A domain or connector removed: the changes whose objects compaction may forget. */
+function isRemoval(change: DirectoryEvent): boolean {
+  return (
+    (change.kind === 'accepted-domain' || change.kind === 'connector') && change.event.change === 'REMOVED'
+  );
 }

@@ -6,7 +6,7 @@ import type { Connector, TenantDirectory } from '../core/directory.js';
 import { normalizeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
-import { Topics } from '../core/topics.js';
+import { stateKey, Topics } from '../core/topics.js';
 import type { Mutex } from '../platform/mutex.js';
 import type { Clock, WindowStore } from '../platform/ports.js';
 import type { Actor, ChangePublisher } from './change-publisher.js';
@@ -95,7 +95,7 @@ export class Connectors {
         { kind: 'connector', event },
         {
           topic: Topics.connectors,
-          key: `${tenantId}/${connectorId}`,
+          key: stateKey(tenantId, connectorId),
           action: 'connector.delete',
           target: connectorId,
         },
@@ -209,7 +209,7 @@ export class Connectors {
       { kind: 'connector', event },
       {
         topic: Topics.connectors,
-        key: `${tenantId}/${connectorId}`,
+        key: stateKey(tenantId, connectorId),
         action: 'connector.put',
         target: connectorId,
       },
