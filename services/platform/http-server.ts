@@ -71,6 +71,19 @@ export function createHttpServer(options: HttpServerOptions) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
+  // A route declares the query parameters it reads in its schema, which refuses any other; a route that declares
+  // none takes none, so a misspelled parameter is an error the caller sees, not a silently different request.
+  // preValidation: after the routes' own authentication, so an unauthenticated caller learns nothing here.
+  app.addHook('preValidation', (request, reply, done) => {
+    if (request.routeOptions.url === undefined || request.routeOptions.schema?.querystring) return done();
+    const [name] = Object.keys((request.query as Record<string, unknown> | undefined) ?? {});
+    if (name === undefined) return done();
+    reply.code(400).send({
+      error: 'UNKNOWN_FIELD',
+      message: `${name}: not a known query parameter; remove it (${request.routeOptions.url} takes none)`,
+      field: name,
+    });
+  });
   // The services' own routes answer in their own shape; anything else gets the same JSON, not fastify's.
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({

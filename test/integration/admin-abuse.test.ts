@@ -1,11 +1,14 @@
-// Abuse of the admin API: guessing tokens and oversized bodies. Guesses are rate limited per client address
+// Abuse of the admin API: guessing tokens, oversized bodies and query parameters no route takes. Guesses are rate limited per client address
 // whatever token they carry (so they cannot spread over fresh buckets); a body over the limit is refused with
 // 413 before it is parsed, and nothing is changed or audited.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_BODY_LIMIT } from '../../services/admin/http/admin-api.js';
+import { ADMIN_BODY_LIMIT, adminApi } from '../../services/admin/http/admin-api.js';
 import { Topics } from '../../services/core/topics.js';
-import { type AdminServer, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
+import { decisionApi } from '../../services/enforcer/decision-api.js';
+import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { API_TOKENS, type AdminServer, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('admin API under abuse', () => {
@@ -61,5 +64,60 @@ describe('admin API under abuse', () => {
     assert.equal(response.json().error, 'BODY_TOO_LARGE');
     assert.match(response.json().message, new RegExp(`larger than ${ADMIN_BODY_LIMIT} bytes`));
     assert.equal(published(), before, 'nothing published or audited');
+  });
+});
+
+describe('admin and decision APIs: query parameters', () => {
+  let driver: PipelineDriver;
+  let app: HttpServer;
+  before(async () => {
+    driver = await startPipeline();
+    const { runtime } = driver;
+    app = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
+    await app.register(decisionApi, {
+      enforcer: runtime.enforcer!,
+      metrics: runtime.metrics,
+      tokens: API_TOKENS,
+      rateLimitPerMinute: 10_000,
+    });
+    await app.register(adminApi, {
+      prefix: '/v1',
+      admin: runtime.admin!,
+      auditTrail: runtime.auditTrail!,
+      tokens: API_TOKENS,
+      metrics: runtime.metrics,
+      rateLimitPerMinute: 10_000,
+      isReady: () => true,
+    });
+  });
+  after(async () => {
+    await app.close();
+    await driver.stop();
+  });
+
+  it('refuses a parameter the route does not take with a 400 naming it, and only after the token check', async () => {
+    const requests = [
+      { method: 'GET', url: '/v1/tenants/acme/status?verbose=1', headers: bearer(TOKENS.operator) },
+      {
+        method: 'POST',
+        url: '/v1/decisions?dryRun=true',
+        headers: bearer(TOKENS.relay),
+        payload: { tenantId: 'acme', sender: 'it@acme.example' },
+      },
+    ] as const;
+    for (const request of requests) {
+      const refused = await app.inject(request);
+      assert.equal(refused.statusCode, 400, request.url);
+      const name = request.url.split('?')[1]!.split('=')[0]!;
+      assert.deepEqual(
+        { error: refused.json().error, field: refused.json().field },
+        { error: 'UNKNOWN_FIELD', field: name },
+      );
+      assert.match(refused.json().message, new RegExp(`^${name}: not a known query parameter`));
+      const anonymous = await app.inject({ ...request, headers: {} });
+      assert.equal(anonymous.statusCode, 401, 'an unauthenticated caller learns nothing of the parameters');
+      const without = await app.inject({ ...request, url: request.url.split('?')[0]! });
+      assert.notEqual(without.statusCode, 400, `${request.url} without its parameter`);
+    }
   });
 });
