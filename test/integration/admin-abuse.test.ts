@@ -8,7 +8,7 @@ import { Topics } from '../../services/core/topics.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import { API_TOKENS, type AdminServer, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
+import { type AdminServer, API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('admin API under abuse', () => {
