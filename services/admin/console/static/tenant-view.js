@@ -84,20 +84,39 @@ function evidencePart(status) {
       block.probation && ['Probation', 'decided while on probation (halved thresholds)'],
     ]),
     table('The counts when the block was decided', ['Count', 'Value', 'Threshold'], thresholdRows, ''),
-    table(
+    carriers(
       'Top unregistered sender domains',
-      ['Domain', 'Messages'],
+      'Domain',
       evidence.topDomains.map((entry) => [entry.domain, entry.messages]),
       'The evidence names no domain.',
     ),
-    table(
+    carriers(
       'Connectors that carried them',
-      ['Connector', 'Messages', 'Created'],
-      evidence.connectors.map((entry) => [entry.connectorId, entry.messages, time(entry.createdAt)]),
+      'Connector',
+      evidence.connectors.map((entry) => [entry.connectorId, entry.messages, entry.createdAt]),
       'The evidence names no connector.',
+      'Created',
     ),
     status.remediation?.warnings.length ? warningList(status.remediation.warnings) : null,
   ];
+}
+
+/**
+ * What carried unregistered mail, the block's evidence or the live window: a row a sender domain or connector
+ * (`[name, messages, time?]`), with a time column when `timeHeader` names one.
+ */
+function carriers(caption, nameHeader, rows, empty, timeHeader) {
+  return table(
+    caption,
+    [nameHeader, 'Messages', ...(timeHeader ? [timeHeader] : [])],
+    rows.map(([name, messages, at]) => (timeHeader ? [name, messages, time(at)] : [name, messages])),
+    empty,
+  );
+}
+
+/** The window's carriers as `carriers` rows, with when each was last seen. */
+function lastSeen(entries) {
+  return entries.map((entry) => [entry.key, entry.messages, entry.lastSeenAt]);
 }
 
 /** What the system still sees as unremediated: on a blocked tenant's page, and in the answer of a lift. */
@@ -127,17 +146,19 @@ function windowPart(window, status, policy) {
     h(
       'div',
       { class: 'columns' },
-      table(
+      carriers(
         'Unregistered sender domains in the window',
-        ['Domain', 'Messages', 'Last seen'],
-        window.domains.map((entry) => [entry.key, entry.messages, time(entry.lastSeenAt)]),
+        'Domain',
+        lastSeen(window.domains),
         'No unregistered domain in the window.',
+        'Last seen',
       ),
-      table(
+      carriers(
         'Connectors that carried them',
-        ['Connector', 'Messages', 'Last seen'],
-        window.connectors.map((entry) => [entry.key, entry.messages, time(entry.lastSeenAt)]),
+        'Connector',
+        lastSeen(window.connectors),
         'No connector carried unregistered mail in the window.',
+        'Last seen',
       ),
     ),
   ];
