@@ -41,6 +41,11 @@ const FILES: Readonly<Record<string, string>> = {
   'chart.js': 'text/javascript; charset=utf-8',
   'blocks-view.js': 'text/javascript; charset=utf-8',
   'tenant-view.js': 'text/javascript; charset=utf-8',
+  'tenant-block.js': 'text/javascript; charset=utf-8',
+  'tenant-config.js': 'text/javascript; charset=utf-8',
+  'tenant-policy.js': 'text/javascript; charset=utf-8',
+  'tenant-history.js': 'text/javascript; charset=utf-8',
+  'tenant-unblock.js': 'text/javascript; charset=utf-8',
 };
 
 export const CONSOLE_DIRECTORY = projectPath('services', 'admin', 'console', 'static');

@@ -101,3 +101,12 @@ export function errorMessage(error) {
 export function alertBox(error) {
   return h('p', { class: 'error', role: 'alert' }, errorMessage(error));
 }
+
+/** A list of terms and their details; a falsy pair is left out. */
+export function definitions(pairs) {
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter(Boolean).map(([term, detail]) => [h('dt', null, term), h('dd', null, detail)]),
+  );
+}
