@@ -82,7 +82,7 @@ async function redisBytesPerTenant(
           message,
         }));
         const { window } = scoreTenant(undefined, tenantId(i), messages, DEFAULT_POLICY, context);
-        return { tenantId: tenantId(i), expected: undefined, next: window };
+        return { tenantId: tenantId(i), expectedVersion: null, window };
       });
       const { conflicts } = await store.save(writes);
       if (conflicts.length > 0) throw new Error(`${conflicts.length} windows were not saved`);

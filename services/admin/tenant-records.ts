@@ -23,7 +23,7 @@ export async function storedWindow(
   store: WindowStore,
   record: TenantRecord,
 ): Promise<TenantWindow | undefined> {
-  const window = (await store.load([record.tenantId])).get(record.tenantId);
+  const window = (await store.load([record.tenantId])).get(record.tenantId)?.window;
   if (window) resetWindow(window, record.generation);
   return window;
 }

@@ -12,14 +12,8 @@ import type {
 import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import { MINUTE_MS, type Policy, proximity, type WindowCounts } from '../core/policy.js';
-import {
-  NO_BLOCK_STATE,
-  type ScoreOutcome,
-  scoreMessage,
-  type TenantContext,
-  type TenantTerms,
-  tenantTerms,
-} from '../core/scoring.js';
+import { NO_BLOCK_STATE, type ScoreOutcome, scoreMessage, type TenantContext } from '../core/scoring.js';
+import { PolicyTerms, type TenantTerms } from '../core/tenant-terms.js';
 import { emptyWindow, type TenantWindow } from '../core/windows.js';
 import { MinuteHistory, volumeBeganMinute } from './history.js';
 
@@ -120,11 +114,13 @@ class PolicyRun {
   readonly tenants = new Map<string, TenantTrack>();
   readonly outcomes = { counted: 0, late: 0, 'before-reset': 0, republished: 0 };
   readonly #context: TenantContext;
+  readonly #terms: PolicyTerms;
 
   constructor(named: NamedPolicy, context: TenantContext) {
     this.name = named.name;
     this.policy = named.policy;
     this.#context = context;
+    this.#terms = new PolicyTerms(named.policy);
   }
 
   track(tenantId: string): TenantTrack {
@@ -132,7 +128,7 @@ class PolicyRun {
     if (track === undefined) {
       track = {
         window: emptyWindow(),
-        terms: tenantTerms(this.#context, tenantId, this.policy),
+        terms: this.#terms.of(this.#context, tenantId),
         // Two windows of minutes: U over the whole window before any minute of the last window.
         history: new MinuteHistory(2 * this.policy.windowMinutes),
         decisions: [],

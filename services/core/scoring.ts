@@ -1,5 +1,7 @@
 // The scorer's heart, a fold: (a tenant's window, its events in log order) -> (new window, block events).
 // Pure: the shell loads the window, calls this, publishes the emits, then stores the window.
+
+import { blockEvent } from './block-event.js';
 import {
   type AcceptedDomainLookup,
   classify,
@@ -7,17 +9,10 @@ import {
   type MessageClass,
   type ValidMessage,
 } from './classify.js';
-import type { ConnectorVolume, TenantBlockEvent, Thresholds } from './contracts.generated.js';
-import { blockIdFor, FIRST_GENERATION } from './episodes.js';
-import {
-  type EffectivePolicy,
-  effectivePolicy,
-  evaluate,
-  POLICY_VERSION,
-  type Policy,
-  type PolicyOverrides,
-  type WindowCounts,
-} from './policy.js';
+import type { TenantBlockEvent, Thresholds } from './contracts.generated.js';
+import { FIRST_GENERATION } from './episodes.js';
+import { effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
+import { PolicyTerms, type TenantTerms, type TermsSource } from './tenant-terms.js';
 import {
   addToWindow,
   type CountsSlot,
@@ -26,10 +21,9 @@ import {
   type LogPosition,
   resetWindow,
   type TenantWindow,
-  topTracked,
+  type WindowChanges,
   type WindowOutcome,
   windowCounts,
-  windowSpan,
 } from './windows.js';
 
 export interface PositionedMessage {
@@ -47,9 +41,7 @@ export interface BlockTrigger {
   readonly queueId: string | null;
 }
 
-export interface TenantContext extends AcceptedDomainLookup {
-  policyOverrides(tenantId: string): PolicyOverrides | undefined;
-  probationUntil(tenantId: string): number | null;
+export interface TenantContext extends AcceptedDomainLookup, TermsSource {
   connectorCreatedAt(tenantId: string, connectorId: string): number | null;
   /**
    * The generation of the tenant's block episodes in the materialized tenant-blocks state (core/episodes.ts): a
@@ -79,8 +71,6 @@ export interface ScoreResult {
   readonly triggers: Map<string, BlockTrigger>;
 }
 
-const TOP_EVIDENCE = 10;
-
 /** Compares Kafka offsets (int64 as decimal strings) without losing precision. */
 export function offsetAfter(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a > b;
@@ -89,32 +79,6 @@ export function offsetAfter(a: string, b: string): boolean {
 function alreadyApplied(window: TenantWindow, position: LogPosition): boolean {
   const mark = window.watermark;
   return mark !== null && mark.partition === position.partition && !offsetAfter(position.offset, mark.offset);
-}
-
-/** What one tenant's terms are while a batch is scored: read once per tenant, not per message. */
-export interface TenantTerms {
-  readonly overrides: PolicyOverrides | undefined;
-  readonly probationUntil: number | null;
-  /** The effective policy when it cannot change with event time (no probation): computed once, not per message. */
-  readonly steady: EffectivePolicy | null;
-}
-
-/** The terms of every tenant without overrides or probation, by policy: most tenants share this one object. */
-const plainTerms = new WeakMap<Policy, TenantTerms>();
-
-export function tenantTerms(context: TenantContext, tenantId: string, policy: Policy): TenantTerms {
-  const overrides = context.policyOverrides(tenantId);
-  const probationUntil = context.probationUntil(tenantId);
-  if (overrides === undefined && probationUntil === null) {
-    let plain = plainTerms.get(policy);
-    if (plain === undefined) {
-      plain = { overrides, probationUntil, steady: effectivePolicy(policy, undefined, null, 0) };
-      plainTerms.set(policy, plain);
-    }
-    return plain;
-  }
-  const steady = probationUntil === null ? effectivePolicy(policy, overrides, null, 0) : null;
-  return { overrides, probationUntil, steady };
 }
 
 export interface MessageScore {
@@ -153,9 +117,14 @@ function scoreSlot(): ScoreSlot {
  * Resets a window that has not applied the tenant's current generation (an unblock it has not seen): whether it
  * was loaded from the store or kept in a cache, nothing is folded into evidence the unblock lifted.
  */
-export function applyGeneration(window: TenantWindow, tenantId: string, context: TenantContext): void {
+export function applyGeneration(
+  window: TenantWindow,
+  tenantId: string,
+  context: TenantContext,
+  changes: WindowChanges | null = null,
+): void {
   const generation = context.generation(tenantId);
-  if (generation > window.resetAt) resetWindow(window, generation);
+  if (generation > window.resetAt) resetWindow(window, generation, changes);
 }
 
 /**
@@ -175,7 +144,7 @@ export function scoreMessage(
 ): MessageScore {
   const slot = scoreSlot();
   applyGeneration(window, tenantId, context);
-  scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
+  scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null, null);
   return slot;
 }
 
@@ -189,6 +158,7 @@ function scoreInto(
   context: TenantContext,
   terms: TenantTerms,
   eventId: string | null,
+  changes: WindowChanges | null,
 ): void {
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
   slot.messageClass = classify(message.senderDomain, message.relayPath, registered);
@@ -204,7 +174,15 @@ function scoreInto(
   }
   const effective =
     terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);
-  slot.outcome = addToWindow(window, message, slot.messageClass, policy, effective.forwardedWeight, eventId);
+  slot.outcome = addToWindow(
+    window,
+    message,
+    slot.messageClass,
+    policy,
+    effective.forwardedWeight,
+    eventId,
+    changes,
+  );
   if (slot.outcome !== 'counted') return;
 
   const counts = windowCounts(window, effective.forwardedWeight, slot.tally);
@@ -225,44 +203,11 @@ function scoreInto(
     return;
   }
 
-  const span = windowSpan(window, policy.windowMinutes);
-  const blockId = blockIdFor(tenantId, span.end, window.resetAt);
+  const emit = blockEvent(tenantId, window, message.occurredAt, reason, counts, effective, policy, context);
+  const { blockId } = emit.blocked!;
   if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
   else window.monitorBlockId = blockId;
-  slot.emit = {
-    eventId: blockId,
-    tenantId,
-    occurredAt: message.occurredAt,
-    kind: 'BLOCKED',
-    unblocked: null,
-    blocked: {
-      blockId,
-      mode: effective.mode,
-      reason,
-      policyVersion: POLICY_VERSION,
-      probation: effective.probation,
-      evidence: {
-        windowStart: span.start,
-        windowEnd: span.end,
-        unregistered: counts.unregistered,
-        forwardedUnregistered: counts.forwardedUnregistered,
-        total: counts.total,
-        distinctUnregisteredDomains: counts.distinctUnregisteredDomains,
-        thresholds,
-        topDomains: topTracked(window.domains, TOP_EVIDENCE).map(([domain, t]) => ({
-          domain,
-          messages: t.messages,
-        })),
-        connectors: topTracked(window.connectors, TOP_EVIDENCE).map(
-          ([connectorId, t]): ConnectorVolume => ({
-            connectorId,
-            messages: t.messages,
-            createdAt: context.connectorCreatedAt(tenantId, connectorId),
-          }),
-        ),
-      },
-    },
-  };
+  slot.emit = emit;
 }
 
 /** Where a fold puts what it found: the blocks with their triggering events, and each message's outcome. */
@@ -280,11 +225,12 @@ function foldInto(
   messages: readonly PositionedMessage[],
   policy: Policy,
   context: TenantContext,
+  terms: TenantTerms,
+  changes: WindowChanges | null,
 ): void {
-  const terms = tenantTerms(context, tenantId, policy);
-  applyGeneration(window, tenantId, context);
+  applyGeneration(window, tenantId, context, changes);
   for (const { position, message, eventId, queueId } of messages) {
-    scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null);
+    scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null, changes);
     sink.scored(slot.outcome, slot.messageClass);
     const emit = slot.emit;
     if (emit) {
@@ -315,7 +261,8 @@ export function foldTenant(
       classes.push(messageClass);
     },
   };
-  foldInto(sink, scoreSlot(), window, tenantId, messages, policy, context);
+  const terms = new PolicyTerms(policy).of(context, tenantId);
+  foldInto(sink, scoreSlot(), window, tenantId, messages, policy, context, terms, null);
   return { window, emits: sink.emits, outcomes, classes, triggers: sink.triggers };
 }
 
@@ -342,16 +289,27 @@ export class BatchFold implements FoldSink {
   };
   readonly #slot = scoreSlot();
   readonly #policy: Policy;
+  readonly #terms: PolicyTerms;
   readonly #context: TenantContext;
 
   constructor(policy: Policy, context: TenantContext) {
     this.#policy = policy;
+    this.#terms = new PolicyTerms(policy);
     this.#context = context;
   }
 
-  /** Folds a tenant's messages into `window`, in place (the caller owns it, as for foldTenant). */
-  tenant(window: TenantWindow, tenantId: string, messages: readonly PositionedMessage[]): void {
-    foldInto(this, this.#slot, window, tenantId, messages, this.#policy, this.#context);
+  /**
+   * Folds a tenant's messages into `window`, in place (the caller owns it, as for foldTenant), recording what
+   * changed into `changes` when given (a cache that saves only that).
+   */
+  tenant(
+    window: TenantWindow,
+    tenantId: string,
+    messages: readonly PositionedMessage[],
+    changes: WindowChanges | null = null,
+  ): void {
+    const terms = this.#terms.of(this.#context, tenantId);
+    foldInto(this, this.#slot, window, tenantId, messages, this.#policy, this.#context, terms, changes);
   }
 
   scored(outcome: ScoreOutcome, messageClass: MessageClass): void {

@@ -51,6 +51,23 @@ export interface TenantWindow {
    * late), so its events need not be known.
    */
   readonly seen: EventFingerprints;
+  /** The sums of every bucket, kept as buckets change: counting a message costs the same whatever the window. */
+  readonly sums: Bucket;
+}
+
+/**
+ * What changed in a window since someone last took note (the window cache, which saves only what changed): the
+ * minutes whose bucket was added to, created or removed, and the tracked keys added, changed or dropped. The
+ * functions that change a window record into one when given it; the window itself keeps no record.
+ */
+export interface WindowChanges {
+  readonly minutes: Set<number>;
+  readonly domains: Set<string>;
+  readonly connectors: Set<string>;
+}
+
+export function noChanges(): WindowChanges {
+  return { minutes: new Set(), domains: new Set(), connectors: new Set() };
 }
 
 export function emptyWindow(): TenantWindow {
@@ -64,6 +81,7 @@ export function emptyWindow(): TenantWindow {
     monitorBlockId: null,
     watermark: null,
     seen: new EventFingerprints(),
+    sums: { unregistered: 0, forwarded: 0, total: 0 },
   };
 }
 
@@ -74,6 +92,7 @@ export function cloneWindow(window: TenantWindow): TenantWindow {
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
     connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
     seen: window.seen.clone(),
+    sums: { ...window.sums },
   };
 }
 
@@ -90,7 +109,8 @@ type WindowShape = Pick<Policy, 'windowMinutes' | 'graceMinutes' | 'distinctDoma
 
 /**
  * Counts one message into the window; `forwardedWeight > 0` makes forwarded mail count toward U and D too.
- * `eventId` (null when the message has none) has an event published twice counted once.
+ * `eventId` (null when the message has none) has an event published twice counted once. `changes`, when given,
+ * records what the message changed.
  */
 export function addToWindow(
   window: TenantWindow,
@@ -99,11 +119,12 @@ export function addToWindow(
   shape: WindowShape,
   forwardedWeight: number,
   eventId: string | null,
+  changes: WindowChanges | null = null,
 ): WindowOutcome {
   if (input.occurredAt <= window.resetAt) return 'before-reset';
   const minute = Math.floor(input.occurredAt / MINUTE_MS);
   if (window.streamMinute === null || minute > window.streamMinute) {
-    advance(window, minute, shape);
+    advance(window, minute, shape, changes);
   } else if (minute < window.streamMinute - shape.graceMinutes) {
     return 'late';
   }
@@ -113,29 +134,34 @@ export function addToWindow(
     bucket = { unregistered: 0, forwarded: 0, total: 0 };
     window.buckets.set(minute, bucket);
   }
-  const state = bucketStates.get(window.buckets);
-  state?.changed?.add(minute);
-  const sums = state?.sums;
+  changes?.minutes.add(minute);
+  const sums = window.sums;
   bucket.total++;
-  if (sums) sums.total++;
+  sums.total++;
   if (messageClass === 'unregistered') {
     bucket.unregistered++;
-    if (sums) sums.unregistered++;
+    sums.unregistered++;
   }
   if (messageClass === 'forwarded') {
     bucket.forwarded++;
-    if (sums) sums.forwarded++;
+    sums.forwarded++;
   }
   const countsTowardU =
     messageClass === 'unregistered' || (messageClass === 'forwarded' && forwardedWeight > 0);
   if (countsTowardU && input.senderDomain !== null) {
-    track(window.domains, input.senderDomain, minute, shape.distinctDomainCap);
-    track(window.connectors, input.connectorId ?? 'unknown', minute, shape.connectorCap);
+    track(window.domains, input.senderDomain, minute, shape.distinctDomainCap, changes?.domains);
+    const connector = input.connectorId ?? 'unknown';
+    track(window.connectors, connector, minute, shape.connectorCap, changes?.connectors);
   }
   return 'counted';
 }
 
-function advance(window: TenantWindow, minute: number, shape: WindowShape): void {
+function advance(
+  window: TenantWindow,
+  minute: number,
+  shape: WindowShape,
+  changes: WindowChanges | null,
+): void {
   const { windowMinutes } = shape;
   const previous = window.streamMinute;
   window.streamMinute = minute;
@@ -145,77 +171,33 @@ function advance(window: TenantWindow, minute: number, shape: WindowShape): void
     // No bucket is older than the previous window (later events are refused as late, grace < window), so only
     // the minutes that just slid out can go: a few deletes instead of a walk over every bucket.
     for (let bucketMinute = previous - windowMinutes + 1; bucketMinute < oldest; bucketMinute++)
-      removeBucket(window, bucketMinute);
+      removeBucket(window, bucketMinute, changes);
   } else {
     for (const bucketMinute of window.buckets.keys())
-      if (bucketMinute < oldest) removeBucket(window, bucketMinute);
+      if (bucketMinute < oldest) removeBucket(window, bucketMinute, changes);
   }
-  expireTracked(window.domains, oldest);
-  expireTracked(window.connectors, oldest);
+  expireTracked(window.domains, oldest, changes?.domains);
+  expireTracked(window.connectors, oldest, changes?.connectors);
 }
 
-function expireTracked(map: Map<string, Tracked>, oldest: number): void {
+function expireTracked(map: Map<string, Tracked>, oldest: number, changed: Set<string> | undefined): void {
   if (map.size === 0) return;
-  for (const [key, tracked] of map) if (tracked.lastSeen < oldest) map.delete(key);
-}
-
-/**
- * What is known of a bucket map beyond its buckets, kept up to date as this module changes them (only this module
- * changes buckets after a window is built; the window stores build theirs before counting). Keyed by the map: a
- * window whose map was replaced starts afresh.
- *   sums: of all its buckets, once computed, so counting a message costs the same whatever the window length.
- *   changed: the minutes changed since a store last took them (takeBucketChanges), so it writes only those
- *   instead of comparing every bucket; null while no store follows the map.
- */
-interface BucketState {
-  sums: Bucket | null;
-  changed: Set<number> | null;
-}
-
-const bucketStates = new WeakMap<Map<number, Bucket>, BucketState>();
-
-function stateOf(window: TenantWindow): BucketState {
-  let state = bucketStates.get(window.buckets);
-  if (state === undefined) {
-    state = { sums: null, changed: null };
-    bucketStates.set(window.buckets, state);
+  for (const [key, tracked] of map) {
+    if (tracked.lastSeen >= oldest) continue;
+    map.delete(key);
+    changed?.add(key);
   }
-  return state;
 }
 
-/**
- * The minutes whose buckets were added to, created or removed since the last call, and a new record from now;
- * undefined when the window's buckets were not followed until now (compare them all).
- */
-export function takeBucketChanges(window: TenantWindow): Set<number> | undefined {
-  const state = stateOf(window);
-  const changed = state.changed ?? undefined;
-  state.changed = new Set();
-  return changed;
-}
-
-/**
- * Gives back minutes a save took but could not write; undefined (the save compared every bucket) stops the
- * following, so the next save compares them all again.
- */
-export function restoreBucketChanges(window: TenantWindow, changed: ReadonlySet<number> | undefined): void {
-  const state = stateOf(window);
-  if (changed === undefined || state.changed === null) state.changed = null;
-  else for (const minute of changed) state.changed.add(minute);
-}
-
-function removeBucket(window: TenantWindow, minute: number): void {
+function removeBucket(window: TenantWindow, minute: number, changes: WindowChanges | null): void {
   const bucket = window.buckets.get(minute);
   if (bucket === undefined) return;
   window.buckets.delete(minute);
-  const state = bucketStates.get(window.buckets);
-  state?.changed?.add(minute);
-  const sums = state?.sums;
-  if (sums) {
-    sums.unregistered -= bucket.unregistered;
-    sums.forwarded -= bucket.forwarded;
-    sums.total -= bucket.total;
-  }
+  changes?.minutes.add(minute);
+  const sums = window.sums;
+  sums.unregistered -= bucket.unregistered;
+  sums.forwarded -= bucket.forwarded;
+  sums.total -= bucket.total;
 }
 
 /**
@@ -223,11 +205,18 @@ function removeBucket(window: TenantWindow, minute: number): void {
  * The keys seen within the window always rank above those that slid out, so the number of tracked keys is the
  * exact distinct count while it is below the cap, and the cap when the true count is at or above it.
  */
-function track(map: Map<string, Tracked>, key: string, minute: number, cap: number): void {
+function track(
+  map: Map<string, Tracked>,
+  key: string,
+  minute: number,
+  cap: number,
+  changed: Set<string> | undefined,
+): void {
   const existing = map.get(key);
   if (existing) {
     existing.lastSeen = Math.max(existing.lastSeen, minute);
     existing.messages++;
+    changed?.add(key);
     return;
   }
   if (map.size >= cap) {
@@ -246,8 +235,10 @@ function track(map: Map<string, Tracked>, key: string, minute: number, cap: numb
     // The newcomer must outrank the weakest entry: newer, or as new with a smaller key.
     if (evict!.lastSeen > minute || (evict!.lastSeen === minute && evictKey! < key)) return;
     map.delete(evictKey!);
+    changed?.add(evictKey!);
   }
   map.set(key, { lastSeen: minute, messages: 1 });
+  changed?.add(key);
 }
 
 /** Counts a caller may overwrite: the fold writes each message's counts into one such object, not a new one. */
@@ -258,17 +249,7 @@ export function windowCounts(
   forwardedWeight: number,
   into: CountsSlot = { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
 ): WindowCounts {
-  const state = stateOf(window);
-  let sums = state.sums;
-  if (sums === null) {
-    sums = { unregistered: 0, forwarded: 0, total: 0 };
-    for (const bucket of window.buckets.values()) {
-      sums.unregistered += bucket.unregistered;
-      sums.forwarded += bucket.forwarded;
-      sums.total += bucket.total;
-    }
-    state.sums = sums;
-  }
+  const sums = window.sums;
   into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;
   into.forwardedUnregistered = sums.forwarded;
   into.total = sums.total;
@@ -289,16 +270,16 @@ export function windowSpan(window: TenantWindow, windowMinutes: number): { start
  * events, unless events after the unblock were folded before the directory showed it (then they go too: the bound
  * errs towards not blocking, see docs/guarantees.md).
  */
-export function resetWindow(window: TenantWindow, at: number): boolean {
+export function resetWindow(window: TenantWindow, at: number, changes: WindowChanges | null = null): boolean {
   if (window.resetAt >= at) return false;
   const minute = Math.floor(at / MINUTE_MS);
   window.resetAt = at;
   window.activeBlockId = null;
   window.monitorBlockId = null;
   for (const bucketMinute of window.buckets.keys())
-    if (bucketMinute <= minute) removeBucket(window, bucketMinute);
-  expireTracked(window.domains, minute + 1);
-  expireTracked(window.connectors, minute + 1);
+    if (bucketMinute <= minute) removeBucket(window, bucketMinute, changes);
+  expireTracked(window.domains, minute + 1, changes?.domains);
+  expireTracked(window.connectors, minute + 1, changes?.connectors);
   return true;
 }
 
@@ -308,12 +289,15 @@ export function topTracked(map: Map<string, Tracked>, limit: number): [string, T
     .slice(0, limit);
 }
 
+/** The version of no window: what a store holds of a tenant it has no window of. */
+export const NO_VERSION = '-';
+
 /**
  * What a stored window must still be for a write based on it to apply: its watermark and its reset time.
  * Compare-and-set on this keeps a zombie scorer (one that lost its partition) from overwriting a newer window.
  */
 export function windowVersion(window: TenantWindow | undefined): string {
-  if (!window) return '-';
+  if (!window) return NO_VERSION;
   const mark = window.watermark;
   return `${mark ? `${mark.partition}:${mark.offset}` : '-'}/${window.resetAt}`;
 }

@@ -4,7 +4,7 @@
 
 import type { RelayguardError } from '../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../core/topics.js';
-import type { TenantWindow } from '../core/windows.js';
+import type { TenantWindow, WindowChanges } from '../core/windows.js';
 
 export interface OutgoingRecord {
   readonly key: string;
@@ -122,24 +122,43 @@ export interface SchemaCodec {
   ): Promise<(TopicContracts[T] | RelayguardError)[]>;
 }
 
+/** A tenant's stored window and the version it was stored at (what a write based on it expects). */
+export interface StoredWindow {
+  readonly window: TenantWindow;
+  readonly version: string;
+}
+
+/** What changed in a window since the version a write expects: a store may write only these. */
+export interface WindowDelta extends WindowChanges {
+  /** The event fingerprints that version holds: the first `count` entries of this `generation` of the table. */
+  readonly fingerprints: { readonly generation: number; readonly count: number };
+}
+
 export interface WindowWrite {
   readonly tenantId: string;
   /**
-   * The window as loaded: the write applies only if the stored window is still this one. A window this store's
-   * load returned, or that it saved, stands for what was last loaded or saved even if the caller has since folded
-   * into it in place (it may be `next` itself: a cache saves the same window again and again); any other window
-   * stands for its current content.
+   * The write applies only if the stored window still has this version (the one load returned, or
+   * windowVersion of the window last saved); null: only if the tenant has no stored window.
    */
-  readonly expected: TenantWindow | undefined;
-  readonly next: TenantWindow;
+  readonly expectedVersion: string | null;
+  /** The window to store; the store keeps no reference to it. */
+  readonly window: TenantWindow;
+  /**
+   * What changed since the expected version; absent: the window is written whole, replacing what is stored. A store
+   * may write the whole window anyway (the memory store does).
+   */
+  readonly changes?: WindowDelta;
 }
 
 export interface WindowStore {
   /** One round trip for all the tenants. Tenants without a stored window are absent from the result. */
-  load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>>;
+  load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>>;
   /**
-   * One round trip, each tenant's write atomic. A tenant whose stored window changed since it was loaded is not
-   * written and comes back in `conflicts` (another scorer owned the partition for a while).
+   * One round trip, each tenant's write atomic. A tenant whose stored window is not at the expected version is not
+   * written and comes back in `conflicts` (another scorer owned the partition for a while). A tenant written is
+   * stored at windowVersion(window). Throws STORE_UNAVAILABLE (retryable) when the store failed; its
+   * `details.applied` names the tenants whose write it did apply nonetheless (Redis took them, its replicas did
+   * not confirm them in time): a later write of theirs expects their new version.
    */
   save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }>;
   /** Every window key expires this long after its last write: an idle tenant costs nothing. */

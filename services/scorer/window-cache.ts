@@ -3,16 +3,23 @@
 // the durable copy; a save is still conditional on the version the store last loaded or saved, so a cached
 // window that another scorer has moved on from is refused, never trusted. A window the store has not written for
 // nearly its key TTL is loaded again rather than trusted: Redis may have expired it meanwhile (see `get`).
-import { type TenantWindow, windowVersion } from '../core/windows.js';
+// Each entry records what its folds changed since the store last took it, so a save writes only that.
+import { noChanges, type TenantWindow, type WindowChanges, windowVersion } from '../core/windows.js';
+import type { WindowWrite } from '../platform/ports.js';
 
 export interface CachedWindow {
   readonly window: TenantWindow;
   /** The partition its events come from: a partition's windows are dropped together (revoked, conflicted). */
   readonly partition: number;
-  /** The store holds a version of it (it was loaded or saved): a save is conditional on that version. */
-  persisted: boolean;
-  /** windowVersion of what the store holds of it ('-': nothing): another writer changed it when they differ. */
-  storedVersion: string;
+  /**
+   * The version the store holds of it (it was loaded or saved): a save is conditional on it, and another writer
+   * changed the window when the store's differs. Null: the store holds nothing of it.
+   */
+  version: string | null;
+  /** What folds changed since that version: what a save of it writes (handed to BatchFold.tenant). */
+  changes: WindowChanges;
+  /** The event fingerprints that version holds: the first `count` of this generation of the table. */
+  fingerprints: { generation: number; count: number };
   /** Used since the eviction hand last passed it (its second chance). */
   used: boolean;
   /** When it was last loaded or saved (processing time, like the store's key TTL). */
@@ -62,30 +69,58 @@ export class WindowCache {
     return entry;
   }
 
-  /** Caches a window loaded from the store (`persisted`) or new. */
+  /** Caches a window loaded from the store (with the version it has there; null for a new window). */
   add(
     tenantId: string,
     window: TenantWindow,
+    version: string | null,
     partition: number,
-    persisted: boolean,
     now: number,
   ): CachedWindow {
-    const storedVersion = persisted ? windowVersion(window) : windowVersion(undefined);
-    const entry: CachedWindow = { window, partition, persisted, storedVersion, used: true, storedAt: now };
+    const entry: CachedWindow = {
+      window,
+      partition,
+      version,
+      changes: noChanges(),
+      fingerprints: { generation: window.seen.generation, count: window.seen.count },
+      used: true,
+      storedAt: now,
+    };
     this.#entries.set(tenantId, entry);
     return entry;
+  }
+
+  /**
+   * The save of a cached window: conditional on the version the store holds, writing what changed since (the
+   * whole window when the store holds none of it).
+   */
+  write(tenantId: string, entry: CachedWindow): WindowWrite {
+    const { window, version, changes, fingerprints } = entry;
+    if (version === null) return { tenantId, expectedVersion: null, window };
+    return { tenantId, expectedVersion: version, window, changes: { ...changes, fingerprints } };
   }
 
   markDirty(tenantId: string, entry: CachedWindow): void {
     this.#dirty.set(tenantId, entry);
   }
 
-  /** Marks a window saved: the store holds it as it is now. */
+  /** Marks a window saved: the store holds it as it is now, as durably as configured. */
   markSaved(tenantId: string, entry: CachedWindow, now: number): void {
-    entry.persisted = true;
-    entry.storedVersion = windowVersion(entry.window);
+    this.markWritten(entry);
     entry.storedAt = now;
     if (this.#dirty.get(tenantId) === entry) this.#dirty.delete(tenantId);
+  }
+
+  /**
+   * The store holds the window as it is now, though not as durably as configured (its replicas did not confirm
+   * it): the next save is based on this version, and the window stays dirty until a save of it is durable.
+   */
+  markWritten(entry: CachedWindow): void {
+    const { window } = entry;
+    entry.version = windowVersion(window);
+    // Cleared, not replaced: the store encoded them before its save resolved.
+    for (const changed of Object.values(entry.changes)) changed.clear();
+    entry.fingerprints = { generation: window.seen.generation, count: window.seen.count };
   }
 
   isDirty(tenantId: string): boolean {
@@ -117,10 +152,9 @@ export class WindowCache {
     return evicted;
   }
 
-  /** The store holds nothing of this window any more (its key expired): its next save creates it. */
+  /** The store holds nothing of this window any more (its key expired): its next save creates it whole. */
   markExpired(entry: CachedWindow): void {
-    entry.persisted = false;
-    entry.storedVersion = windowVersion(undefined);
+    entry.version = null;
   }
 
   /** Forgets the windows of these partitions, dirty or not. */

@@ -592,13 +592,13 @@ export async function compare(stack: ChaosStack, load: Workload, ref: Reference)
   let windowsDiffering = 0;
   const details: string[] = [];
   for (const tenantId of load.tenants) {
-    const live = total(stored.get(tenantId));
+    const live = total(stored.get(tenantId)?.window);
     const want = total(ref.windows.get(tenantId));
     counted += live;
     expected += want;
     duplicates += Math.max(0, live - want);
     lost += Math.max(0, want - live);
-    if (counts(stored.get(tenantId)) !== counts(ref.windows.get(tenantId))) {
+    if (counts(stored.get(tenantId)?.window) !== counts(ref.windows.get(tenantId))) {
       windowsDiffering++;
       details.push(`${tenantId}: window differs (counted ${live}, reference ${want})`);
     }

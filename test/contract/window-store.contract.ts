@@ -4,14 +4,21 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import {
-  foldTenant,
+  BatchFold,
   NO_BLOCK_STATE,
   type PositionedMessage,
   scoreTenant,
   type TenantContext,
 } from '../../services/core/scoring.js';
-import { cloneWindow, resetWindow, type TenantWindow } from '../../services/core/windows.js';
-import type { WindowStore } from '../../services/platform/ports.js';
+import {
+  emptyWindow,
+  noChanges,
+  resetWindow,
+  type TenantWindow,
+  type WindowChanges,
+  windowVersion,
+} from '../../services/core/windows.js';
+import type { StoredWindow, WindowStore, WindowWrite } from '../../services/platform/ports.js';
 
 export interface WindowStoreFixture {
   readonly store: WindowStore;
@@ -55,17 +62,61 @@ function windowAfter(count: number, previous?: TenantWindow, firstOffset = 0): T
 /** A window's event fingerprints as a plain array (deepEqual cannot see into the table: its state is private). */
 const seenOf = (window: TenantWindow | undefined) => [...(window?.seen.entries() ?? [])];
 
-/** Loads the tenant's window and asserts it is `expected`, fingerprints included; returns it. */
+/** Loads the tenant's window and asserts it is `expected`, fingerprints and version included; returns it. */
 async function assertStored(
   store: WindowStore,
   tenantId: string,
   expected: TenantWindow,
   message?: string,
-): Promise<TenantWindow | undefined> {
+): Promise<StoredWindow | undefined> {
   const loaded = (await store.load([tenantId])).get(tenantId);
-  assert.deepEqual(loaded, expected, message);
-  assert.deepEqual(seenOf(loaded), seenOf(expected), message);
+  assert.deepEqual(loaded?.window, expected, message);
+  assert.deepEqual(seenOf(loaded?.window), seenOf(expected), message);
+  assert.equal(loaded?.version, windowVersion(expected), message);
   return loaded;
+}
+
+/**
+ * A window kept between saves as a scorer's cache keeps it: folded in place, recording what each fold changed,
+ * saved as those changes on the version last saved.
+ */
+class Kept {
+  readonly window: TenantWindow;
+  version: string | null;
+  changes: WindowChanges = noChanges();
+  #fingerprints: { generation: number; count: number };
+
+  constructor(stored: StoredWindow | undefined) {
+    this.window = stored?.window ?? emptyWindow();
+    this.version = stored?.version ?? null;
+    this.#fingerprints = { generation: this.window.seen.generation, count: this.window.seen.count };
+  }
+
+  fold(count: number, firstOffset: number): this {
+    new BatchFold(DEFAULT_POLICY, context).tenant(this.window, 't', events(count, firstOffset), this.changes);
+    return this;
+  }
+
+  write(tenantId: string): WindowWrite {
+    const { window, version } = this;
+    if (version === null) return { tenantId, expectedVersion: null, window };
+    return {
+      tenantId,
+      expectedVersion: version,
+      window,
+      changes: { ...this.changes, fingerprints: this.#fingerprints },
+    };
+  }
+
+  async save(store: WindowStore, tenantId: string): Promise<string[]> {
+    const { conflicts } = await store.save([this.write(tenantId)]);
+    if (conflicts.length === 0) {
+      this.version = windowVersion(this.window);
+      this.changes = noChanges();
+      this.#fingerprints = { generation: this.window.seen.generation, count: this.window.seen.count };
+    }
+    return conflicts;
+  }
 }
 
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
@@ -79,110 +130,111 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
       }
     });
 
-    it('stores and loads a window exactly, whatever it holds', async () => {
+    it('stores and loads a window exactly, whatever it holds, with its version', async () => {
       const { store, cleanup } = await setup();
       try {
         const tenant = `t-${randomUUID()}`;
-        const next = windowAfter(400);
-        assert.ok(next.activeBlockId !== null && next.domains.size > 0 && next.buckets.size > 10);
-        assert.ok(next.seen.count > 0);
-        assert.deepEqual(await store.save([{ tenantId: tenant, expected: undefined, next }]), {
+        const window = windowAfter(400);
+        assert.ok(window.activeBlockId !== null && window.domains.size > 0 && window.buckets.size > 10);
+        assert.ok(window.seen.count > 0);
+        assert.deepEqual(await store.save([{ tenantId: tenant, expectedVersion: null, window }]), {
           conflicts: [],
         });
-        const loaded = await assertStored(store, tenant, next);
+        const loaded = await assertStored(store, tenant, window);
 
-        // An update removes buckets and domains that slid out or were reset.
-        const updated = windowAfter(50, loaded, 400);
-        resetWindow(updated, T0 + 300 * 7_000);
-        assert.deepEqual(
-          (await store.save([{ tenantId: tenant, expected: loaded, next: updated }])).conflicts,
-          [],
-        );
-        await assertStored(store, tenant, updated);
+        // Written as the changes of a fold and a reset: buckets and domains that slid out or were reset go.
+        const kept = new Kept(loaded).fold(50, 400);
+        resetWindow(kept.window, T0 + 300 * 7_000, kept.changes);
+        assert.deepEqual(await kept.save(store, tenant), []);
+        await assertStored(store, tenant, kept.window);
       } finally {
         await cleanup();
       }
     });
 
-    it('refuses a write based on a stale window, per tenant, and applies the others', async () => {
+    it('writes a window without changes whole, replacing what it held (rebuild-windows)', async () => {
+      const { store, cleanup } = await setup();
+      try {
+        const tenant = `t-${randomUUID()}`;
+        const old = windowAfter(400);
+        await store.save([{ tenantId: tenant, expectedVersion: null, window: old }]);
+        const rebuilt = windowAfter(30, undefined, 600);
+        assert.deepEqual(
+          (await store.save([{ tenantId: tenant, expectedVersion: windowVersion(old), window: rebuilt }]))
+            .conflicts,
+          [],
+        );
+        await assertStored(store, tenant, rebuilt);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('refuses a write based on a stale version, per tenant, and applies the others', async () => {
       const { store, cleanup } = await setup();
       try {
         const [a, b] = [`t-${randomUUID()}`, `t-${randomUUID()}`];
         const first = windowAfter(10);
         await store.save([
-          { tenantId: a, expected: undefined, next: first },
-          { tenantId: b, expected: undefined, next: first },
+          { tenantId: a, expectedVersion: null, window: first },
+          { tenantId: b, expectedVersion: null, window: first },
         ]);
         const newer = windowAfter(5, first, 10);
-        await store.save([{ tenantId: a, expected: first, next: newer }]);
+        await store.save([{ tenantId: a, expectedVersion: windowVersion(first), window: newer }]);
 
         // A zombie scorer still holding `first` for a, and a fresh one for b.
-        const zombie = windowAfter(3, cloneWindow(first), 10);
+        const zombie = windowAfter(3, first, 10);
         const { conflicts } = await store.save([
-          { tenantId: a, expected: first, next: zombie },
-          { tenantId: b, expected: first, next: newer },
+          { tenantId: a, expectedVersion: windowVersion(first), window: zombie },
+          { tenantId: b, expectedVersion: windowVersion(first), window: newer },
         ]);
         assert.deepEqual(conflicts, [a]);
         const loaded = await store.load([a, b]);
-        assert.deepEqual(loaded.get(a), newer);
-        assert.deepEqual(loaded.get(b), newer);
+        assert.deepEqual(loaded.get(a)?.window, newer);
+        assert.deepEqual(loaded.get(b)?.window, newer);
 
         // Creating a window that another writer created first is a conflict too.
-        assert.deepEqual((await store.save([{ tenantId: a, expected: undefined, next: first }])).conflicts, [
-          a,
-        ]);
+        assert.deepEqual(
+          (await store.save([{ tenantId: a, expectedVersion: null, window: first }])).conflicts,
+          [a],
+        );
       } finally {
         await cleanup();
       }
     });
 
-    it('saves a window it saved again after a fold in place, conditional on what it saved (a cache)', async () => {
+    it('saves the changes of a window kept between saves, and refuses them once another writer saved', async () => {
       const { store, cleanup } = await setup();
       try {
         const tenant = `t-${randomUUID()}`;
-        const cached = windowAfter(200);
-        assert.deepEqual(
-          (await store.save([{ tenantId: tenant, expected: undefined, next: cached }])).conflicts,
-          [],
-        );
-        // Folded in place twice, saved after each fold with itself as the expected window.
+        const kept = new Kept(undefined).fold(200, 0);
+        assert.deepEqual(await kept.save(store, tenant), []);
         for (const from of [200, 260]) {
-          const folded = windowAfter(60, cached, from);
-          Object.assign(cached, folded);
-          assert.deepEqual(
-            (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
-            [],
-          );
-          await assertStored(store, tenant, cached);
+          assert.deepEqual(await kept.fold(60, from).save(store, tenant), []);
+          await assertStored(store, tenant, kept.window);
         }
-        // Another writer saves in between: the cached window's next save is refused, not trusted.
-        const other = (await store.load([tenant])).get(tenant)!;
-        await store.save([{ tenantId: tenant, expected: other, next: windowAfter(5, other, 320) }]);
-        Object.assign(cached, windowAfter(5, cached, 320));
-        assert.deepEqual(
-          (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
-          [tenant],
-        );
+        // Another writer saves in between: the kept window's next save is refused, not trusted.
+        const other = new Kept((await store.load([tenant])).get(tenant)).fold(5, 320);
+        assert.deepEqual(await other.save(store, tenant), []);
+        assert.deepEqual(await kept.fold(5, 320).save(store, tenant), [tenant]);
+        await assertStored(store, tenant, other.window);
       } finally {
         await cleanup();
       }
     });
 
-    it('saves exactly what a window folded in place became, save after save, as it slides and is reset', async () => {
+    it('saves exactly what a kept window became, save after save, as it slides and is reset', async () => {
       const { store, cleanup } = await setup();
       try {
         const tenant = `t-${randomUUID()}`;
-        const cached = windowAfter(60);
-        await store.save([{ tenantId: tenant, expected: undefined, next: cached }]);
+        const kept = new Kept(undefined).fold(60, 0);
+        assert.deepEqual(await kept.save(store, tenant), []);
         // 12 folds of 60 events 7 s apart: 84 minutes, so buckets slide out of the 60-minute window.
         for (let round = 1; round <= 12; round++) {
-          foldTenant(cached, 't', events(60, round * 60), DEFAULT_POLICY, context);
-          if (round === 6) resetWindow(cached, T0 + (round * 60 - 30) * 7_000);
-          assert.deepEqual(
-            (await store.save([{ tenantId: tenant, expected: cached, next: cached }])).conflicts,
-            [],
-          );
-          await assertStored(store, tenant, cached, `after round ${round}`);
+          kept.fold(60, round * 60);
+          if (round === 6) resetWindow(kept.window, T0 + (round * 60 - 30) * 7_000, kept.changes);
+          assert.deepEqual(await kept.save(store, tenant), []);
+          await assertStored(store, tenant, kept.window, `after round ${round}`);
         }
       } finally {
         await cleanup();
@@ -193,10 +245,9 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
       const { store, cleanup } = await setup();
       try {
         const tenant = `t-${randomUUID()}`;
-        const cached = windowAfter(100);
-        await store.save([{ tenantId: tenant, expected: undefined, next: cached }]);
-        Object.assign(cached, windowAfter(10, cached, 100));
-        await store.save([{ tenantId: tenant, expected: cached, next: cached }]);
+        const kept = new Kept(undefined).fold(100, 0);
+        await kept.save(store, tenant);
+        await kept.fold(10, 100).save(store, tenant);
 
         // The last 20 events published again, at new offsets: a window loaded afresh counts none of them.
         const loaded = (await store.load([tenant])).get(tenant)!;
@@ -204,7 +255,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           ...event,
           position: { partition: 3, offset: String(200 + i) },
         }));
-        const result = scoreTenant(loaded, 't', again, DEFAULT_POLICY, context);
+        const result = scoreTenant(loaded.window, 't', again, DEFAULT_POLICY, context);
         assert.deepEqual(new Set(result.outcomes), new Set(['republished']));
         assert.equal(result.outcomes.length, 20);
       } finally {
@@ -216,7 +267,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
       const { store, elapse, cleanup } = await setup();
       try {
         const tenant = `t-${randomUUID()}`;
-        await store.save([{ tenantId: tenant, expected: undefined, next: windowAfter(5) }]);
+        await store.save([{ tenantId: tenant, expectedVersion: null, window: windowAfter(5) }]);
         assert.equal((await store.load([tenant])).size, 1);
         await elapse(store.ttlMs + 1);
         assert.equal((await store.load([tenant])).size, 0);

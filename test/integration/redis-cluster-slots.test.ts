@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { emptyWindow, type TenantWindow } from '../../services/core/windows.js';
+import { emptyWindow, type TenantWindow, windowVersion } from '../../services/core/windows.js';
 import { ID_PATTERN } from '../../services/platform/config.js';
 import { projectPath } from '../../services/platform/project-files.js';
 import { RedisWindowStore } from '../../services/platform/redis/redis-window-store.js';
@@ -112,20 +112,20 @@ describe('Redis Cluster: a tenant whose slot moves between two saves', () => {
       let stays = window(1);
       const both = async (next: TenantWindow, nextStays: TenantWindow) => {
         const { conflicts } = await store.save([
-          { tenantId, expected: current, next },
-          { tenantId: staying, expected: stays, next: nextStays },
+          { tenantId, expectedVersion: windowVersion(current), window: next },
+          { tenantId: staying, expectedVersion: windowVersion(stays), window: nextStays },
         ]);
         assert.deepEqual(conflicts, []);
         current = next;
         stays = nextStays;
         const loaded = await store.load([tenantId, staying]);
-        return [tenantId, staying].map((id) => loaded.get(id)?.buckets.get(29_000_000)?.total);
+        return [tenantId, staying].map((id) => loaded.get(id)?.window.buckets.get(29_000_000)?.total);
       };
       assert.deepEqual(
         (
           await store.save([
-            { tenantId, expected: undefined, next: current },
-            { tenantId: staying, expected: undefined, next: stays },
+            { tenantId, expectedVersion: null, window: current },
+            { tenantId: staying, expectedVersion: null, window: stays },
           ])
         ).conflicts,
         [],

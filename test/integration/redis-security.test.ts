@@ -70,10 +70,10 @@ async function roundTrip(url: string, tenantId: string): Promise<number | undefi
   const store = new RedisWindowStore({ url, ttlMs: 60_000 });
   try {
     await store.ready();
-    assert.deepEqual(await store.save([{ tenantId, expected: undefined, next: window() }]), {
+    assert.deepEqual(await store.save([{ tenantId, expectedVersion: null, window: window() }]), {
       conflicts: [],
     });
-    return (await store.load([tenantId])).get(tenantId)?.buckets.get(29_000_000)?.total;
+    return (await store.load([tenantId])).get(tenantId)?.window.buckets.get(29_000_000)?.total;
   } finally {
     await store.close();
   }

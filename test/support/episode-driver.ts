@@ -8,14 +8,19 @@ import { TenantDirectory } from '../../services/core/directory.js';
 import { RelayguardError } from '../../services/core/errors.js';
 import { DEFAULT_POLICY, MINUTE_MS, type Policy } from '../../services/core/policy.js';
 import { Topics } from '../../services/core/topics.js';
-import type { TenantWindow } from '../../services/core/windows.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { type Logger, silentLogger } from '../../services/platform/logger.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../services/platform/memory/memory-window-store.js';
 import { Metrics } from '../../services/platform/metrics.js';
-import type { LogRecord, RecordBatch, WindowStore, WindowWrite } from '../../services/platform/ports.js';
+import type {
+  LogRecord,
+  RecordBatch,
+  StoredWindow,
+  WindowStore,
+  WindowWrite,
+} from '../../services/platform/ports.js';
 import { Scorer } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from './builders.js';
 
@@ -52,7 +57,7 @@ class FlakyStore implements WindowStore {
     throw new RelayguardError('STORE_UNAVAILABLE', `window store ${operation} failed (injected)`);
   }
 
-  async load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
+  async load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>> {
     this.#fail('load');
     return this.inner.load(tenantIds);
   }

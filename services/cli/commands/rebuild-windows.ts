@@ -132,7 +132,9 @@ async function replay(
   const current = await adapters.store.load(ids);
   const writes: WindowWrite[] = ids.flatMap((tenantId) => {
     const next = rebuilt.get(tenantId);
-    return next ? [{ tenantId, expected: current.get(tenantId), next }] : [];
+    return next
+      ? [{ tenantId, expectedVersion: current.get(tenantId)?.version ?? null, window: next.window }]
+      : [];
   });
   const { conflicts } = await adapters.store.save(writes);
   await feed.stop();

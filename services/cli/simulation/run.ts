@@ -207,7 +207,7 @@ async function sampleCompromised(
   minute: number,
 ): Promise<Omit<TimelinePoint, 'rejected'>> {
   const { counters } = await runtime.admin!.status(COMPROMISED_TENANT);
-  const window = (await store.load([COMPROMISED_TENANT])).get(COMPROMISED_TENANT);
+  const window = (await store.load([COMPROMISED_TENANT])).get(COMPROMISED_TENANT)?.window;
   const bucket = window?.buckets.get(Math.floor(start / MINUTE_MS) + minute);
   return {
     minute,

@@ -1,16 +1,12 @@
 // The window store of the embedded mode: the same versioned, all-or-nothing-per-tenant writes and the same
-// TTL as the Redis store, on a Map.
-import { cloneWindow, type TenantWindow, windowVersion } from '../../core/windows.js';
-import type { Clock, WindowStore, WindowWrite } from '../ports.js';
+// TTL as the Redis store, on a Map. It copies windows in and out (a caller folds into what it loaded), and
+// writes a window whole: `changes` only spare a store that writes fields its cost.
+import { cloneWindow, NO_VERSION, type TenantWindow, windowVersion } from '../../core/windows.js';
+import type { Clock, StoredWindow, WindowStore, WindowWrite } from '../ports.js';
 
 export class MemoryWindowStore implements WindowStore {
-  readonly #windows = new Map<string, { window: TenantWindow; expiresAt: number }>();
+  readonly #windows = new Map<string, { window: TenantWindow; version: string; expiresAt: number }>();
   readonly #clock: Clock;
-  /**
-   * The version each window handed out by load had then, or last saved had when saved: the caller may fold into
-   * it in place before saving (again).
-   */
-  readonly #loadedVersions = new WeakMap<TenantWindow, string>();
   readonly ttlMs: number;
 
   constructor(options: { clock: Clock; ttlMs: number }) {
@@ -18,43 +14,37 @@ export class MemoryWindowStore implements WindowStore {
     this.ttlMs = options.ttlMs;
   }
 
-  #live(tenantId: string): TenantWindow | undefined {
+  #live(tenantId: string): { window: TenantWindow; version: string } | undefined {
     const entry = this.#windows.get(tenantId);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.#clock.now()) {
       this.#windows.delete(tenantId);
       return undefined;
     }
-    return entry.window;
+    return entry;
   }
 
-  async load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
-    const found = new Map<string, TenantWindow>();
+  async load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>> {
+    const found = new Map<string, StoredWindow>();
     for (const tenantId of tenantIds) {
-      const window = this.#live(tenantId);
-      if (!window) continue;
-      const copy = cloneWindow(window);
-      this.#loadedVersions.set(copy, windowVersion(window));
-      found.set(tenantId, copy);
+      const stored = this.#live(tenantId);
+      if (stored) found.set(tenantId, { window: cloneWindow(stored.window), version: stored.version });
     }
     return found;
   }
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     const conflicts: string[] = [];
-    for (const write of writes) {
-      const stored = this.#live(write.tenantId);
-      const expected =
-        (write.expected && this.#loadedVersions.get(write.expected)) ?? windowVersion(write.expected);
-      if (windowVersion(stored) !== expected) {
-        conflicts.push(write.tenantId);
+    for (const { tenantId, expectedVersion, window } of writes) {
+      if ((this.#live(tenantId)?.version ?? NO_VERSION) !== (expectedVersion ?? NO_VERSION)) {
+        conflicts.push(tenantId);
         continue;
       }
-      this.#windows.set(write.tenantId, {
-        window: cloneWindow(write.next),
+      this.#windows.set(tenantId, {
+        window: cloneWindow(window),
+        version: windowVersion(window),
         expiresAt: this.#clock.now() + this.ttlMs,
       });
-      this.#loadedVersions.set(write.next, windowVersion(write.next));
     }
     return { conflicts };
   }

@@ -5,23 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RelayguardError } from '../../core/errors.js';
-import {
-  restoreBucketChanges,
-  type TenantWindow,
-  takeBucketChanges,
-  windowVersion,
-} from '../../core/windows.js';
-import type { WindowStore, WindowWrite } from '../ports.js';
+import { NO_VERSION } from '../../core/windows.js';
+import type { StoredWindow, WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
 import { checkRedis } from './startup-check.js';
-import {
-  decodeWindow,
-  keySlot,
-  type StoredWindow,
-  storedWindow,
-  windowChanges,
-  windowKeys,
-} from './window-encoding.js';
+import { decodeWindow, encodeWrite, keySlot, windowKeys } from './window-encoding.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 
@@ -57,18 +45,15 @@ export interface RedisWindowStoreOptions {
 /** What an error reply of a cluster node means for the client: the slot is served elsewhere now, or soon. */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
-function unavailable(error: unknown): RelayguardError {
-  return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, { cause: error });
+function unavailable(error: unknown, applied: readonly string[] = []): RelayguardError {
+  return new RelayguardError('STORE_UNAVAILABLE', `redis: ${(error as Error).message}`, {
+    cause: error,
+    ...(applied.length > 0 ? { details: { applied } } : {}),
+  });
 }
 
 export class RedisWindowStore implements WindowStore {
   readonly #client: Client & SaveWindowCommand;
-  /**
-   * Per window handed out by load or saved, what Redis holds of it: the caller may fold into it in place (and a
-   * scorer's cache keeps folding into the same window between saves), and a save then needs neither a copy of the
-   * old window nor an encoding of the fields that did not change.
-   */
-  readonly #loaded = new WeakMap<TenantWindow, StoredWindow>();
   readonly ttlMs: number;
   readonly #wait: { readonly replicas: number; readonly timeoutMs: number } | undefined;
 
@@ -113,8 +98,8 @@ export class RedisWindowStore implements WindowStore {
     return this.#client;
   }
 
-  async load(tenantIds: readonly string[]): Promise<Map<string, TenantWindow>> {
-    const found = new Map<string, TenantWindow>();
+  async load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>> {
+    const found = new Map<string, StoredWindow>();
     if (tenantIds.length === 0) return found;
     const { replies } = await this.#send(
       tenantIds,
@@ -135,35 +120,25 @@ export class RedisWindowStore implements WindowStore {
         Buffer | null,
       ];
       const window = decodeWindow(main, tracked, seen);
-      if (!window) return;
-      this.#loaded.set(window, storedWindow(window));
-      takeBucketChanges(window);
-      found.set(tenantId, window);
+      if (window) found.set(tenantId, { window, version: main.v ?? NO_VERSION });
     });
     return found;
   }
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
-    const prepared = writes.map((write) => {
-      // From here the window records which buckets change: what the next save of it will need to compare.
-      const recorded = takeBucketChanges(write.next);
-      // A window saved again as it was folded in place (a cache) compares only the buckets it recorded.
-      const changedMinutes =
-        write.expected === write.next && this.#loaded.has(write.next) ? recorded : undefined;
-      const before = this.#before(write.expected);
-      return { write, before, changedMinutes, change: windowChanges(before, write.next, changedMinutes) };
-    });
+    // Encoded before anything is sent: the caller may fold into its windows again once this resolves.
+    const prepared = writes.map((write) => ({ write, change: encodeWrite(write.window, write.changes) }));
     const { replies, notDurable } = await this.#send(
       prepared,
       ({ write }) => write.tenantId,
       1,
       true,
-      (pipeline, { write, before, change }) => {
+      (pipeline, { write, change }) => {
         const { main, tracked, seen } = change;
         (pipeline as unknown as SaveWindowCommand).saveWindow(
           ...windowKeys(write.tenantId),
-          before?.version ?? windowVersion(undefined),
+          write.expectedVersion ?? NO_VERSION,
           change.version,
           this.ttlMs,
           main.set.length / 2,
@@ -172,6 +147,7 @@ export class RedisWindowStore implements WindowStore {
           tracked.del.length,
           seen.mode,
           seen.bytes,
+          change.whole ? 'whole' : 'changes',
           ...main.set,
           ...main.del,
           ...tracked.set,
@@ -180,29 +156,18 @@ export class RedisWindowStore implements WindowStore {
       },
     );
     const conflicts: string[] = [];
+    const applied: string[] = [];
     let failure = notDurable;
-    prepared.forEach(({ write, change, changedMinutes }, i) => {
-      const [error, applied] = replies[i]![0]!;
-      if (applied === 1) {
-        // Updated once Redis took the changes (durable or not: it holds them), so the next save diffs against
-        // what it holds.
-        this.#loaded.set(write.next, change.stored(write.expected === write.next));
-        return;
-      }
-      restoreBucketChanges(write.next, changedMinutes);
-      if (error) failure ??= error;
+    prepared.forEach(({ write }, i) => {
+      const [error, done] = replies[i]![0]!;
+      if (done === 1) applied.push(write.tenantId);
+      else if (error) failure ??= error;
       else conflicts.push(write.tenantId);
     });
-    // Retryable: the caller commits nothing and saves these windows again (a save that was applied but not
-    // replicated is then repeated as a no-op change, and waited for again).
-    if (failure) throw unavailable(failure);
+    // Retryable: the caller commits nothing and saves these windows again, based on the versions Redis took
+    // (named, though not as durable as configured: the next save is conditional on them).
+    if (failure) throw unavailable(failure, applied);
     return { conflicts };
-  }
-
-  /** What `expected` stands for in Redis: as loaded or saved if this store did, else its current content. */
-  #before(expected: TenantWindow | undefined): StoredWindow | undefined {
-    if (!expected) return undefined;
-    return this.#loaded.get(expected) ?? storedWindow(expected);
   }
 
   /**

@@ -3,12 +3,16 @@
 -- KEYS[3]: the string of event fingerprints. All carry the tenant's hash tag, so this script is atomic on Redis
 -- Cluster too.
 -- ARGV: expected version, next version, ttl ms, #set pairs and #deletes for KEYS[1], then for KEYS[2]; the
--- fingerprints' change (keep, append or replace) and its bytes; then the fields.
+-- fingerprints' change (keep, append or replace) and its bytes; 'whole' when the window is written whole (the
+-- two hashes are emptied first) or 'changes'; then the fields.
 local current = redis.call('HGET', KEYS[1], 'v') or '-'
 if current ~= ARGV[1] then
   return 0
 end
-local at = 10
+if ARGV[10] == 'whole' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+local at = 11
 local function apply(key, pairs, deletes)
   if pairs > 0 then
     redis.call('HSET', key, unpack(ARGV, at, at + pairs * 2 - 1))

@@ -5,7 +5,8 @@
 // batch forever; a Redis that does not answer is STORE_UNAVAILABLE, naming the variable too.
 import { Cluster, type Redis } from 'ioredis';
 import { RelayguardError } from '../../core/errors.js';
-import { emptyWindow, type TenantWindow } from '../../core/windows.js';
+import { emptyWindow, type TenantWindow, windowVersion } from '../../core/windows.js';
+import type { WindowWrite } from '../ports.js';
 import type { RedisWindowStore } from './redis-window-store.js';
 import { keySlot, windowKeys } from './window-encoding.js';
 
@@ -103,17 +104,22 @@ async function probeWindows(store: RedisWindowStore, tenantIds: readonly string[
   }
   await saved(
     store,
-    [...first].map(([tenantId, next]) => ({ tenantId, expected: undefined, next })),
+    [...first].map(([tenantId, window]) => ({ tenantId, expectedVersion: null, window })),
   );
-  const changed = [...first].map(([tenantId, expected]) => {
-    // The fingerprint table is shared, so its new entry is appended; the bucket and domain are deleted.
-    const next: TenantWindow = {
-      ...expected,
-      buckets: new Map([[1, { unregistered: 0, forwarded: 0, total: 1 }]]),
-      domains: new Map(),
+  const changed = [...first].map(([tenantId, window]): WindowWrite => {
+    // Written as changes: the bucket and domain deleted, a bucket set, the new fingerprint appended.
+    const expectedVersion = windowVersion(window);
+    const fingerprints = { generation: window.seen.generation, count: window.seen.count };
+    window.buckets.delete(0);
+    window.buckets.set(1, { unregistered: 0, forwarded: 0, total: 1 });
+    window.domains.delete('probe.invalid');
+    window.seen.add('probe-2', 1);
+    const changes = {
+      minutes: new Set([0, 1]),
+      domains: new Set(['probe.invalid']),
+      connectors: new Set<string>(),
     };
-    next.seen.add('probe-2', 1);
-    return { tenantId, expected, next };
+    return { tenantId, expectedVersion, window, changes: { ...changes, fingerprints } };
   });
   await saved(store, changed);
   const loaded = await store.load(tenantIds);

@@ -23,10 +23,10 @@ try {
   next.streamMinute = 29_000_000;
   next.buckets.set(29_000_000, { unregistered: 3, forwarded: 1, total: 7 });
   next.watermark = { partition: 0, offset: '41' };
-  const { conflicts } = await store.save([{ tenantId: 'probe', expected: undefined, next }]);
+  const { conflicts } = await store.save([{ tenantId: 'probe', expectedVersion: null, window: next }]);
   const loaded = (await store.load(['probe'])).get('probe');
   process.stdout.write(
-    `${JSON.stringify({ ok: true, conflicts, total: loaded?.buckets.get(29_000_000)?.total })}\n`,
+    `${JSON.stringify({ ok: true, conflicts, total: loaded?.window.buckets.get(29_000_000)?.total })}\n`,
   );
   process.exitCode = 0;
 } catch (error) {

@@ -21,8 +21,8 @@ import {
   scoreMessage,
   scoreTenant,
   type TenantContext,
-  tenantTerms,
 } from '../../../services/core/scoring.js';
+import { PolicyTerms } from '../../../services/core/tenant-terms.js';
 import {
   cloneWindow,
   emptyWindow,
@@ -449,7 +449,7 @@ describe('BatchFold (property)', () => {
 
   it('scoreMessage hands out counts of its own that later messages leave alone', () => {
     const window = emptyWindow();
-    const terms = tenantTerms(context(), 't', DEFAULT_POLICY);
+    const terms = new PolicyTerms(DEFAULT_POLICY).of(context(), 't');
     const first = scoreMessage(
       window,
       't',

@@ -133,7 +133,7 @@ function checkBlocks(driver: EpisodeDriver, events: readonly TenantBlockEvent[])
 
 async function checkWindows(driver: EpisodeDriver): Promise<void> {
   const generation = driver.directory.tenant(TENANT)!.generation;
-  const stored = (await driver.store.load([TENANT])).get(TENANT);
+  const stored = (await driver.store.load([TENANT])).get(TENANT)?.window;
   const expected = uninterrupted(driver, generation);
   // The stored window applies the latest unblock when it is next loaded or folded: compare it as it will be.
   if (stored) resetWindow(stored, generation);

@@ -29,7 +29,7 @@ describe('scorer: mail of a tenant being onboarded', () => {
     for (const change of tenantChanges(1)) driver.directory.apply(change);
     assert.equal(await driver.deliver(), 'ok');
     await driver.flush();
-    const window = (await driver.store.load([newcomer])).get(newcomer);
+    const window = (await driver.store.load([newcomer])).get(newcomer)?.window;
     assert.equal(
       [...(window?.buckets.values() ?? [])].reduce((sum, bucket) => sum + bucket.total, 0),
       3,

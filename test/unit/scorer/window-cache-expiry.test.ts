@@ -197,7 +197,10 @@ describe('scorer: a cached window whose Redis key is gone', () => {
       );
       const stored = await store.load([tenantId(1), tenantId(2)]);
       const counted = (i: number) =>
-        [...(stored.get(tenantId(i))?.buckets.values() ?? [])].reduce((sum, bucket) => sum + bucket.total, 0);
+        [...(stored.get(tenantId(i))?.window.buckets.values() ?? [])].reduce(
+          (sum, bucket) => sum + bucket.total,
+          0,
+        );
       assert.equal(counted(1), 65, "tenant 1's window, written afresh, holds every event it counted");
       assert.equal(counted(2), 10);
       assert.equal((await blockIds(cached.out)).length, 1, 'tenant 1 blocked');

@@ -14,7 +14,7 @@ import { silentLogger } from '../../../services/platform/logger.js';
 import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../../services/platform/memory/memory-window-store.js';
 import { Metrics } from '../../../services/platform/metrics.js';
-import type { EventLog, LogRecord } from '../../../services/platform/ports.js';
+import type { EventLog, LogRecord, StoredWindow } from '../../../services/platform/ports.js';
 import { Scorer, type ScorerDeps } from '../../../services/scorer/scorer.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { metricValue, publishedBlockIds, publishMessages } from '../../support/scorer-io.js';
@@ -68,7 +68,7 @@ async function consumed(metrics: Metrics): Promise<number> {
 const counter = metricValue;
 
 /** The windows an uninterrupted scorer that saves after every batch makes of the same records. */
-async function reference(records: readonly LogRecord[]): Promise<Map<string, TenantWindow>> {
+async function reference(records: readonly LogRecord[]): Promise<Map<string, StoredWindow>> {
   const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
   const { scorer: plain } = scorer(new MemoryEventLog({ clock }), store);
   await deliver(plain, records, 500);
@@ -124,8 +124,8 @@ describe('scorer: window cache and write-behind saves', () => {
     });
     await first.scorer.stop();
     const want = await reference(log.records(Topics.messageSubmitted));
-    const sum = (windows: Map<string, TenantWindow>) =>
-      [...windows.values()].reduce((n, window) => n + total(window), 0);
+    const sum = (windows: Map<string, StoredWindow>) =>
+      [...windows.values()].reduce((n, { window }) => n + total(window), 0);
     const saved = await store.load(tenants);
     assert.ok(
       saved.size > 0 && sum(saved) < sum(want),

@@ -1,0 +1,140 @@
+// The scorer's first step: a batch's records decoded (one await for the batch), validated and grouped by tenant in
+// log order; the poison ones set aside for the dead-letter topic with their reason. Onboarding lives here too: an
+// event of a tenant the directory does not know yet has its batch refused a few times before it is poison.
+import { validateMessage } from '../core/classify.js';
+import type { MessageSubmitted } from '../core/contracts.generated.js';
+import type { TenantDirectory } from '../core/directory.js';
+import { isRelayguardError, RelayguardError } from '../core/errors.js';
+import { checkEventTime } from '../core/event-time.js';
+import type { PositionedMessage } from '../core/scoring.js';
+import { Topics } from '../core/topics.js';
+import type { LogRecord, RecordBatch, SchemaCodec } from '../platform/ports.js';
+
+/**
+ * How often a batch holding an event of a tenant the directory does not know yet is refused (and redelivered
+ * after the log's back-off: about 16 s on Kafka) before the event is dead-lettered as UNKNOWN_TENANT.
+ */
+export const UNKNOWN_TENANT_ATTEMPTS = 8;
+/** Unknown tenants whose events are dead-lettered at once (they waited in vain already), at most. */
+const GIVEN_UP_TENANTS = 10_000;
+
+/** A record the scorer dead-letters, and why. */
+export interface Poison {
+  readonly record: LogRecord;
+  readonly error: RelayguardError;
+}
+
+export interface DecodedBatch {
+  /** Each tenant's events, in log order. */
+  readonly byTenant: Map<string, PositionedMessage[]>;
+  readonly deadLetters: Poison[];
+}
+
+export class BatchDecoder {
+  readonly #codec: SchemaCodec;
+  readonly #directory: TenantDirectory;
+  readonly #maxClockSkewMs: number;
+  /**
+   * Onboarding: a relay resolves a tenant from connectors the admin service just published, and this scorer's
+   * directory may not have them yet. The batch is refused and redelivered a few times, by partition: the offset
+   * of the record waited for, and the attempts so far. A tenant still unknown after that is dead-lettered (the
+   * DLQ record can be published again once the tenant exists), and its later events are at once (givenUp).
+   */
+  readonly #waitingForTenant = new Map<number, { offset: string; attempts: number }>();
+  readonly #givenUp = new Set<string>();
+
+  constructor(codec: SchemaCodec, directory: TenantDirectory, maxClockSkewMs: number) {
+    this.#codec = codec;
+    this.#directory = directory;
+    this.#maxClockSkewMs = maxClockSkewMs;
+  }
+
+  /** Throws a retryable error (the batch is redelivered) when the registry fails or a tenant is awaited. */
+  async decode(batch: RecordBatch): Promise<DecodedBatch> {
+    const byTenant = new Map<string, PositionedMessage[]>();
+    const deadLetters: Poison[] = [];
+    // One await for the batch: a record that cannot be decoded comes back as its error, in its place.
+    const decoded = await this.#codec.decodeAll(
+      Topics.messageSubmitted,
+      batch.records.flatMap((record) => (record.value === null ? [] : [record.value])),
+    );
+    let next = 0;
+    for (const record of batch.records) {
+      let positioned: PositionedMessage;
+      try {
+        positioned = this.#validate(record, record.value === null ? null : decoded[next++]!);
+      } catch (error) {
+        if (!isRelayguardError(error) || error.retryable) throw error;
+        deadLetters.push({ record, error });
+        continue;
+      }
+      const { tenantId } = positioned.message;
+      let messages = byTenant.get(tenantId);
+      if (!messages) {
+        messages = [];
+        byTenant.set(tenantId, messages);
+      }
+      messages.push(positioned);
+    }
+    this.#awaitUnknownTenants(batch.partition, deadLetters);
+    return { byTenant, deadLetters };
+  }
+  #validate(record: LogRecord, event: MessageSubmitted | RelayguardError | null): PositionedMessage {
+    if (event === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
+    if (isRelayguardError(event)) throw event;
+    const message = validateMessage(event);
+    if (record.key !== null && record.key !== message.tenantId) {
+      // Keyed by tenant so a tenant's events share one partition, in order: anything else breaks the watermark.
+      throw new RelayguardError(
+        'INVALID_FIELD',
+        `tenantId: the record key "${record.key.slice(0, 64)}" is not the event's tenant`,
+        { field: 'tenantId' },
+      );
+    }
+    if (!this.#directory.tenant(message.tenantId)) {
+      // Relays resolve tenants from connectors relayguard published: an unknown tenant is one this scorer's
+      // directory has not caught up with (awaitUnknownTenants), or a misconfigured relay, and scoring it would
+      // classify all its mail as unregistered.
+      throw new RelayguardError(
+        'UNKNOWN_TENANT',
+        `tenantId: tenant "${message.tenantId.slice(0, 64)}" has no accepted domains or connectors`,
+        { field: 'tenantId', details: { tenantId: message.tenantId } },
+      );
+    }
+    this.#givenUp.delete(message.tenantId);
+    checkEventTime(message.occurredAt, record.timestamp, this.#maxClockSkewMs);
+    return {
+      position: { partition: record.partition, offset: record.offset },
+      message,
+      eventId: event.eventId,
+      queueId: event.queueId,
+    };
+  }
+
+  /**
+   * Onboarding: a batch with events of tenants the directory does not know yet (and not given up on) is refused
+   * with DIRECTORY_BEHIND, up to UNKNOWN_TENANT_ATTEMPTS times for the same first such record; then those
+   * tenants are given up on and their events dead-lettered as UNKNOWN_TENANT, with no wait for their later ones.
+   */
+  #awaitUnknownTenants(partition: number, poison: readonly Poison[]): void {
+    const unknown = poison.flatMap(({ record, error }) => {
+      const tenantId = error.code === 'UNKNOWN_TENANT' ? String(error.details?.tenantId) : null;
+      return tenantId === null || this.#givenUp.has(tenantId) ? [] : [{ record, tenantId }];
+    });
+    if (unknown.length === 0) return;
+    const { offset } = unknown[0]!.record;
+    const waiting = this.#waitingForTenant.get(partition);
+    const attempts = waiting?.offset === offset ? waiting.attempts + 1 : 1;
+    if (attempts < UNKNOWN_TENANT_ATTEMPTS) {
+      this.#waitingForTenant.set(partition, { offset, attempts });
+      throw new RelayguardError(
+        'DIRECTORY_BEHIND',
+        `tenantId: ${unknown.length} events of tenants not in the directory yet (attempt ${attempts} of ${UNKNOWN_TENANT_ATTEMPTS})`,
+        { field: 'tenantId' },
+      );
+    }
+    this.#waitingForTenant.delete(partition);
+    if (this.#givenUp.size + unknown.length > GIVEN_UP_TENANTS) this.#givenUp.clear();
+    for (const { tenantId } of unknown) this.#givenUp.add(tenantId);
+  }
+}
