@@ -8,22 +8,9 @@ import { RelayguardError } from './errors.js';
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const ASCII_ONLY = /^[\x20-\x7e]*$/;
 
-/**
- * Names already normalized, by input: every relayed message's sender domain is normalized, and most are the same
- * few domains again. A memo of a pure function, bounded (emptied when full); failures are not kept, so every bad
- * name still throws with its own field.
- */
-const normalized = new Map<string, string>();
-const NORMALIZED_CAP = 65_536;
-
+/** Most names relayed are in normal form already: checked in one pass, they are returned as they are. */
 export function normalizeDomain(input: string, field = 'domain'): string {
-  if (isNormalForm(input)) return input;
-  const known = normalized.get(input);
-  if (known !== undefined) return known;
-  const ascii = normalizeUncached(input, field);
-  if (normalized.size >= NORMALIZED_CAP) normalized.clear();
-  normalized.set(input, ascii);
-  return ascii;
+  return isNormalForm(input) ? input : normalizeUncached(input, field);
 }
 
 const DOT = 0x2e;
@@ -33,7 +20,7 @@ const HYPHEN = 0x2d;
  * Whether `name` is already what normalization returns: lower-case LDH labels of 1-63 characters without a
  * leading or trailing hyphen, at least two, 253 characters at most, a top label that is not all digits, and no
  * A-label (xn--, whose punycode the slow path checks). Most names relayed are; one pass over the characters
- * costs less than the memo's lookup (a fresh string to hash, and a cache miss in a large table).
+ * costs less than a lookup in a memo of names (a fresh string to hash, and a cache miss in a large table).
  */
 export function isNormalForm(name: string): boolean {
   const length = name.length;

@@ -5,6 +5,8 @@
 // or folded, and a block id carries the generation it was built in, so a block of a lifted episode is known as
 // such wherever it turns up (a replay, a retry, a zombie scorer), even once compaction dropped the unblock.
 
+import { isoUtc } from './utc.js';
+
 /** Generation 0: the tenant was never unblocked. Its block ids keep the form they had before generations. */
 export const FIRST_GENERATION = 0;
 
@@ -12,7 +14,7 @@ const GENERATION_SUFFIX = /Z~g(\d+)$/;
 
 /** The deterministic block id: the tenant, the triggering window's end minute and the episode's generation. */
 export function blockIdFor(tenantId: string, windowEnd: number, generation: number): string {
-  const id = `${tenantId}@${new Date(windowEnd).toISOString().slice(0, 16)}Z`;
+  const id = `${tenantId}@${isoUtc(windowEnd).slice(0, 16)}Z`;
   return generation === FIRST_GENERATION ? id : `${id}~g${generation}`;
 }
 

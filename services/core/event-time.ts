@@ -2,6 +2,7 @@
 // time its log record carries (the broker's append time on message-submitted), so live scoring, a scorer that
 // lags by an hour, a backtest and rebuild-windows accept and refuse the same events.
 import { RelayguardError } from './errors.js';
+import { isoUtc } from './utc.js';
 
 /**
  * Throws FUTURE_EVENT (poison) when the event claims a time further ahead of its record's time than the allowed
@@ -11,7 +12,7 @@ export function checkEventTime(occurredAt: number, recordTime: number, maxSkewMs
   if (occurredAt <= recordTime + maxSkewMs) return;
   throw new RelayguardError(
     'FUTURE_EVENT',
-    `occurredAt: ${new Date(occurredAt).toISOString()} is ahead of its record's log time ${new Date(recordTime).toISOString()} by more than the allowed skew`,
+    `occurredAt: ${isoUtc(occurredAt)} is ahead of its record's log time ${isoUtc(recordTime)} by more than the allowed skew`,
     { field: 'occurredAt' },
   );
 }

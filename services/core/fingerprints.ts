@@ -8,24 +8,6 @@
 // minute's further events are counted but not remembered, so a relay's republish of one of them is counted again
 // (docs/guarantees.md, "Counted once"): a flood cannot take a scorer's heap, nor a save's size, with it.
 
-/** Two 32-bit multiply-xorshift lanes over the id's UTF-16 code units, written here: no object per hash. */
-let laneA = 0;
-let laneB = 0;
-
-function hashEventId(eventId: string): void {
-  let a = 0x9e3779b9 ^ eventId.length;
-  let b = 0x85ebca6b ^ eventId.length;
-  for (let i = 0; i < eventId.length; i++) {
-    const code = eventId.charCodeAt(i);
-    a = Math.imul(a ^ code, 0xcc9e2d51);
-    b = Math.imul(b ^ code, 0x1b873593);
-  }
-  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
-  laneA = a >>> 0;
-  laneB = b >>> 0;
-}
-
 /** Each entry: the hash's two halves and the event's minute (epoch minutes fit 32 bits for 8,000 years). */
 export const ENTRY_WORDS = 3;
 const INITIAL_ENTRIES = 8;
@@ -74,8 +56,17 @@ export class EventFingerprints {
    * its minute holds FINGERPRINTS_PER_MINUTE events already.
    */
   add(eventId: string, minute: number): boolean {
-    hashEventId(eventId);
-    return this.#remember(laneA, laneB, minute);
+    // Two 32-bit multiply-xorshift lanes over the id's UTF-16 code units, in locals: no object per hash.
+    let a = 0x9e3779b9 ^ eventId.length;
+    let b = 0x85ebca6b ^ eventId.length;
+    for (let i = 0; i < eventId.length; i++) {
+      const code = eventId.charCodeAt(i);
+      a = Math.imul(a ^ code, 0xcc9e2d51);
+      b = Math.imul(b ^ code, 0x1b873593);
+    }
+    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+    b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+    return this.#remember(a >>> 0, b >>> 0, minute);
   }
 
   /** Adds the entry unless its minute is full; false when it is there already. */

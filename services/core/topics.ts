@@ -50,7 +50,7 @@ export interface TopicContracts {
 export type ContractTopic = keyof TopicContracts;
 
 /** The schema file in schemas/ of each contract topic (subject `<topic>-value`). */
-export const TopicSchemas: Record<ContractTopic, string> = {
+export const TopicSchemas: Readonly<Record<ContractTopic, string>> = {
   [Topics.messageSubmitted]: 'message-submitted.avsc',
   [Topics.tenantBlocks]: 'tenant-block-event.avsc',
   [Topics.acceptedDomains]: 'accepted-domain-changed.avsc',

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import ts from 'typescript';
+import { corePurityRule } from './core-purity.js';
 
 export interface SourceFile {
   /** Repository-relative, with forward slashes: services/platform/config.ts. */
@@ -157,4 +158,4 @@ export const layerRule: SourceRule = {
 };
 
 /** Every rule test/unit/architecture.test.ts checks the source against. */
-export const SOURCE_RULES: readonly SourceRule[] = [layerRule];
+export const SOURCE_RULES: readonly SourceRule[] = [layerRule, corePurityRule];

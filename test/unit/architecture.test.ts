@@ -14,8 +14,52 @@ import {
   SOURCE_RULES,
   sourceFile,
 } from '../support/architecture.js';
+import { corePurityRule } from '../support/core-purity.js';
 
 const readme = readFileSync(`${projectRoot}/README.md`, 'utf8');
+
+const IMPURE = `
+let counter = 0;
+const memo = new Map<string, string>();
+const table: Record<string, number> = { a: 1 };
+const list: number[] = [1, 2];
+const nested: { readonly inner: { count: number } } = { inner: { count: 0 } };
+const scan = /a/g;
+export class Registry {
+  static instances = 0;
+}
+memo.set('a', 'b');
+export function now(): number {
+  return Date.now() + performance.now() + Math.random();
+}
+export function later(run: () => void): void {
+  setTimeout(run, 1);
+  queueMicrotask(run);
+}
+export const exitCode = () => process.exitCode;
+export const bytes = (text: string) => Buffer.from(text).length;
+`;
+
+const PURE = `
+const LABEL = /^[a-z]+$/;
+export const DEFAULTS = { window: 60, thresholds: { volume: 500 } } as const;
+interface Shape { readonly window: number; readonly names: readonly string[] }
+export const SHAPE: Shape = { window: 60, names: ['a'] };
+export const NONE: readonly never[] = Object.freeze([]);
+export const LOOKUP: Readonly<Record<string, number>> = Object.freeze({});
+export class Counter {
+  static readonly START = 0;
+  #count = Counter.START;
+  add(): number {
+    const seen = new Map<string, number>();
+    seen.set('a', 1);
+    return ++this.#count + seen.size;
+  }
+}
+export function format(Date: number, value: { Date: number }): string {
+  return LABEL.test(String(Date)) ? 'x' : String(value.Date);
+}
+`;
 
 describe('architecture', () => {
   it('services/ keeps every rule', () => {
@@ -76,6 +120,36 @@ describe('architecture', () => {
       checkSources(files, [layerRule]).map((violation) => violation.at),
       ['services/scorer/bad.ts:1', 'services/enforcer/bad.ts:1', 'services/admin/bad.ts:1'],
     );
+  });
+
+  it('fails services/core touching a clock, timers, the process, Buffer or module-level mutable state', () => {
+    const found = checkSources([sourceFile('services/core/impure.ts', IMPURE)], [corePurityRule]);
+    assert.deepEqual(
+      found.map(({ at, problem }) => `${at.replace('services/core/impure.ts:', '')}: ${problem}`),
+      [
+        '2: module-level let counter',
+        '3: module-level memo can be changed (a Map)',
+        '4: module-level table can be changed (a writable index signature)',
+        '5: module-level list can be changed (a Array)',
+        '6: module-level nested can be changed (inner: its property count is writable)',
+        '7: module-level scan: a global or sticky regular expression keeps lastIndex',
+        '9: static instances is module-level state',
+        '11: code run at module load',
+        '13: uses the global Date',
+        '13: uses the global performance',
+        '13: uses Math.random',
+        '16: uses the global setTimeout',
+        '17: uses the global queueMicrotask',
+        '19: uses the global process',
+        '20: uses the global Buffer',
+      ],
+    );
+    // The same module outside services/core is none of this rule's business.
+    assert.deepEqual(checkSources([sourceFile('services/scorer/impure.ts', IMPURE)], [corePurityRule]), []);
+  });
+
+  it('lets services/core keep constants that cannot change, class state, locals and properties named like globals', () => {
+    assert.deepEqual(checkSources([sourceFile('services/core/pure.ts', PURE)], [corePurityRule]), []);
   });
 
   it('fails a folder of services/ that is no layer', () => {
