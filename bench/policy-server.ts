@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { startRuntime } from '../services/app/runtime.js';
 import { PolicyClient } from '../services/cli/simulation/policy-client.js';
 import { adminDirectory } from '../services/cli/simulation/run.js';
-import { startPolicyServer } from '../services/enforcer/policy-server.js';
+import { startPolicyServer } from '../services/enforcer/postfix/server.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
 
@@ -133,7 +133,7 @@ if (process.send && process.argv[2] === LOAD_JOB) {
     logger: silentLogger,
     host: '127.0.0.1',
     port: 0,
-    ...config.policyService,
+    ...config.postfixService,
   });
 
   const run = (scenario: LoadJob['scenario']) =>

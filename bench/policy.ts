@@ -8,7 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { BLOCK_REPLY } from '../services/core/decision.js';
-import { type PolicyServer, startPolicyServer } from '../services/enforcer/policy-server.js';
+import { type PolicyServer, startPolicyServer } from '../services/enforcer/postfix/server.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
@@ -55,7 +55,7 @@ async function startRelayguard(tenants: number, blocked: number): Promise<Relayg
     logger: silentLogger,
     host: '127.0.0.1',
     port: 0,
-    ...loadConfig({}).policyService,
+    ...loadConfig({}).postfixService,
   });
   const answered = async () =>
     (await metrics.policyRequests.get()).values.reduce((sum, { value }) => sum + value, 0);

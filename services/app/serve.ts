@@ -5,7 +5,7 @@ import { consoleAssets } from '../admin/console/console-assets.js';
 import { adminApi } from '../admin/http/admin-api.js';
 import { RelayguardError } from '../core/errors.js';
 import { decisionApi } from '../enforcer/decision-api.js';
-import { type PolicyServer, startPolicyServer } from '../enforcer/policy-server.js';
+import { type PolicyServer, startPolicyServer } from '../enforcer/postfix/server.js';
 import type { ApiToken, Config } from '../platform/config.js';
 import { createHttpServer } from '../platform/http-server.js';
 import type { Logger } from '../platform/logger.js';
@@ -83,9 +83,9 @@ export async function startServers(
           metrics: runtime.metrics,
           logger: logger.child({ component: 'policy-server' }),
           host: config.bindAddress,
-          port: config.policyPort,
-          ...config.policyService,
-        }).catch(portProblem('RELAYGUARD_POLICY_PORT', config.bindAddress, config.policyPort))
+          port: config.postfixPort,
+          ...config.postfixService,
+        }).catch(portProblem('RELAYGUARD_POSTFIX_PORT', config.bindAddress, config.postfixPort))
       : undefined;
   } catch (error) {
     // No half-started server: a process that cannot serve on its ports stops everything it started.

@@ -17,7 +17,9 @@ if (process.env.npm_lifecycle_event === 'relayguard' && process.env.INIT_CWD) {
 }
 
 function config(): Config {
-  return loadConfig(process.env);
+  const loaded = loadConfig(process.env);
+  for (const warning of loaded.warnings) process.stderr.write(`relayguard: warning: ${warning}\n`);
+  return loaded;
 }
 
 function kafkaCommandLogger(cfg: Config) {

@@ -4,10 +4,12 @@
 // types.ts (the result).
 import { RelayguardError } from '../core/errors.js';
 import { DEFAULT_POLICY } from '../core/policy.js';
+import { underCurrentNames } from './config/renamed.js';
 import { EnvSchema } from './config/schema.js';
 import type { Config, SchemaRegistryConfig } from './config/types.js';
 
-export { type ApiToken, DEFAULT_POLICY_ALLOWED_CLIENTS, type TokenRole } from './config/access.js';
+export { type ApiToken, DEFAULT_POSTFIX_ALLOWED_CLIENTS, type TokenRole } from './config/access.js';
+export { RENAMED_VARIABLES } from './config/renamed.js';
 export { CONFIG_VARIABLES } from './config/schema.js';
 export type {
   Config,
@@ -21,16 +23,21 @@ export { DEFAULT_HTTP_LIMITS } from './config/types.js';
 export { ID_PATTERN, ID_RULE } from './config/values.js';
 export type { WebhookEndpoint } from './config/webhooks.js';
 
-/** Parses the environment; throws INVALID_CONFIG listing every problem as `VARIABLE: what is wrong`. */
+/**
+ * Parses the environment; throws INVALID_CONFIG listing every problem as `VARIABLE: what is wrong`. A variable
+ * under its old name (RENAMED_VARIABLES) is read, and named in `warnings`.
+ */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
-  const parsed = EnvSchema.safeParse(env);
+  const renamed = underCurrentNames(env);
+  const nameSet = (variable: string) => renamed.setAs.get(variable) ?? variable;
+  const parsed = EnvSchema.safeParse(renamed.env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const [variable = '(environment)', ...rest] = issue.path.map(String);
-      return `${variable}: ${issue.message}${rest.length > 0 ? ` (entry ${Number(rest[0]) + 1})` : ''}`;
+      return `${nameSet(variable)}: ${issue.message}${rest.length > 0 ? ` (entry ${Number(rest[0]) + 1})` : ''}`;
     });
     throw new RelayguardError('INVALID_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, {
-      field: String(parsed.error.issues[0]?.path[0] ?? ''),
+      field: nameSet(String(parsed.error.issues[0]?.path[0] ?? '')),
     });
   }
   const e = parsed.data;
@@ -72,18 +79,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       : undefined,
     bindAddress: e.RELAYGUARD_BIND_ADDRESS,
     httpPort: e.RELAYGUARD_HTTP_PORT,
-    policyPort: e.RELAYGUARD_POLICY_PORT,
+    postfixPort: e.RELAYGUARD_POSTFIX_PORT,
     httpService: {
       maxConnections: e.RELAYGUARD_HTTP_MAX_CONNECTIONS,
       headersTimeoutMs: e.RELAYGUARD_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
       requestTimeoutMs: e.RELAYGUARD_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       keepAliveTimeoutMs: e.RELAYGUARD_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     },
-    policyService: {
-      maxConnections: e.RELAYGUARD_POLICY_MAX_CONNECTIONS,
-      idleTimeoutMs: e.RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS * 1000,
-      requestTimeoutMs: e.RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS * 1000,
-      allowedClients: e.RELAYGUARD_POLICY_ALLOWED_CLIENTS,
+    postfixService: {
+      maxConnections: e.RELAYGUARD_POSTFIX_MAX_CONNECTIONS,
+      idleTimeoutMs: e.RELAYGUARD_POSTFIX_IDLE_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: e.RELAYGUARD_POSTFIX_REQUEST_TIMEOUT_SECONDS * 1000,
+      allowedClients: e.RELAYGUARD_POSTFIX_ALLOWED_CLIENTS,
     },
     tokens: e.RELAYGUARD_TOKENS,
     rateLimitPerMinute: e.RELAYGUARD_RATE_LIMIT_PER_MINUTE,
@@ -138,6 +145,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       allowPrivate: e.RELAYGUARD_WEBHOOK_ALLOW_PRIVATE,
       maxAttempts: e.RELAYGUARD_WEBHOOK_MAX_ATTEMPTS,
     },
+    warnings: renamed.warnings,
   });
 }
 

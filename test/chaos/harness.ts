@@ -298,7 +298,7 @@ export class ServiceProcess {
           ...inherited,
           ...this.#env,
           RELAYGUARD_HTTP_PORT: String(this.#port),
-          RELAYGUARD_POLICY_PORT: '0',
+          RELAYGUARD_POSTFIX_PORT: '0',
           RELAYGUARD_LOG_LEVEL: 'warn',
         },
       },

@@ -34,7 +34,7 @@ describe('relayguard admin CLI against relayguard all', () => {
     assert.match(steps, new RegExp(`export RELAYGUARD_URL=${url} RELAYGUARD_TOKEN=${token}\n`));
     assert.match(
       steps,
-      new RegExp(`npm run relayguard -- simulate --target policy://127\\.0\\.0\\.1:${server.policyPort} `),
+      new RegExp(`npm run relayguard -- simulate --target policy://127\\.0\\.0\\.1:${server.postfixPort} `),
     );
     assert.match(token, /^[0-9a-f]{48}$/, 'hex: never taken for an option after --token');
   });

@@ -87,8 +87,8 @@ describe('the commands of the docs, as written', () => {
   const localize = (command: string) =>
     command
       .replaceAll('http://127.0.0.1:8080', server.url)
-      .replaceAll('policy://127.0.0.1:10040', `policy://127.0.0.1:${server.policyPort}`)
-      .replaceAll('/dev/tcp/127.0.0.1/10040', `/dev/tcp/127.0.0.1/${server.policyPort}`)
+      .replaceAll('policy://127.0.0.1:10040', `policy://127.0.0.1:${server.postfixPort}`)
+      .replaceAll('/dev/tcp/127.0.0.1/10040', `/dev/tcp/127.0.0.1/${server.postfixPort}`)
       .replaceAll('kafka:9092', stack.env.KAFKA_BROKERS!)
       .replaceAll('http://registry:8081', stack.env.SCHEMA_REGISTRY_URL!)
       .replaceAll('redis://redis:6379', stack.env.REDIS_URL!)

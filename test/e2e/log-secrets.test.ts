@@ -29,11 +29,11 @@ describe('logs never carry tokens or mail addresses', () => {
   let server: Tethered;
   let output = '';
   let base = '';
-  let policyPort = 0;
+  let postfixPort = 0;
 
   before(async () => {
     const httpPort = await freePort();
-    policyPort = await freePort();
+    postfixPort = await freePort();
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([key]) => !key.startsWith('RELAYGUARD_')),
     );
@@ -42,7 +42,7 @@ describe('logs never carry tokens or mail addresses', () => {
       env: {
         ...env,
         RELAYGUARD_HTTP_PORT: String(httpPort),
-        RELAYGUARD_POLICY_PORT: String(policyPort),
+        RELAYGUARD_POSTFIX_PORT: String(postfixPort),
         RELAYGUARD_LOG_LEVEL: 'trace',
         RELAYGUARD_RATE_LIMIT_PER_MINUTE: '50',
         RELAYGUARD_TOKENS: `${TOKENS.operator}:operator,${TOKENS.reader}:reader,${TOKENS.acmeAdmin}:tenant-admin:acme,${TOKENS.relay}:relay`,
@@ -73,7 +73,7 @@ describe('logs never carry tokens or mail addresses', () => {
     });
 
   const policy = async (requests: readonly Parameters<PolicyClient['request']>[0][]) => {
-    const client = await PolicyClient.connect('127.0.0.1', policyPort);
+    const client = await PolicyClient.connect('127.0.0.1', postfixPort);
     try {
       return await Promise.all(requests.map((request) => client.request(request)));
     } finally {
@@ -139,7 +139,7 @@ describe('logs never carry tokens or mail addresses', () => {
     });
     assert.equal(malformed.status, 400);
     // A Postfix request broken mid-way: logged and dropped.
-    const client = await PolicyClient.connect('127.0.0.1', policyPort);
+    const client = await PolicyClient.connect('127.0.0.1', postfixPort);
     await assert.rejects(
       client.send(`request=smtpd_access_policy\nsender=${LOCALS[4]}@acme.example\nnot a line\n\n`),
     );

@@ -31,7 +31,7 @@ async function holdPort(): Promise<{ port: number; server: Server }> {
 }
 
 describe('relayguard all with a port it cannot have', () => {
-  for (const variable of ['RELAYGUARD_POLICY_PORT', 'RELAYGUARD_HTTP_PORT']) {
+  for (const variable of ['RELAYGUARD_POSTFIX_PORT', 'RELAYGUARD_HTTP_PORT']) {
     it(`exits at once naming ${variable} and that 0 picks a free port`, async () => {
       const held = await holdPort();
       try {
@@ -39,7 +39,7 @@ describe('relayguard all with a port it cannot have', () => {
           ['all'],
           {
             RELAYGUARD_HTTP_PORT: '0',
-            RELAYGUARD_POLICY_PORT: '0',
+            RELAYGUARD_POSTFIX_PORT: '0',
             [variable]: String(held.port),
           },
           { timeoutMs: 30_000 },
@@ -56,9 +56,33 @@ describe('relayguard all with a port it cannot have', () => {
     });
   }
 
+  it('reads the Postfix port under its old name, RELAYGUARD_POLICY_PORT, with a one-line warning', async () => {
+    const held = await holdPort();
+    try {
+      const run = await runCli(
+        ['all'],
+        { RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: String(held.port) },
+        { timeoutMs: 60_000 },
+      );
+      assert.equal(run.code, ExitCode.CONFIG, run.stderr);
+      const lines = run.stderr.trim().split('\n');
+      assert.deepEqual(
+        lines.filter((line) => line.includes('deprecated')),
+        ['relayguard: warning: RELAYGUARD_POLICY_PORT is deprecated: rename it RELAYGUARD_POSTFIX_PORT'],
+      );
+      // The held port was the one it tried: the old name's value was read.
+      assert.match(
+        run.stderr,
+        new RegExp(`RELAYGUARD_POSTFIX_PORT: port ${held.port} on 127.0.0.1 is already in use`),
+      );
+    } finally {
+      held.server.close();
+    }
+  });
+
   it('refuses a blank or non-numeric port instead of binding a random one', async () => {
     for (const value of [' ', 'abc']) {
-      const run = await runCli(['all'], { RELAYGUARD_HTTP_PORT: value, RELAYGUARD_POLICY_PORT: '0' });
+      const run = await runCli(['all'], { RELAYGUARD_HTTP_PORT: value, RELAYGUARD_POSTFIX_PORT: '0' });
       assert.equal(run.code, ExitCode.CONFIG, run.stderr);
       assert.match(
         run.stderr,
@@ -89,7 +113,7 @@ describe('Kafka commands with the brokers unreachable', () => {
   it('a service whose dependencies are unreachable stops within a bounded time, naming what it waited for', async () => {
     const run = await runCli(
       ['all'],
-      { ...kafka, RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: '0' },
+      { ...kafka, RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POSTFIX_PORT: '0' },
       { timeoutMs: 120_000 },
     );
     assert.equal(run.code, ExitCode.SERVER, `exit ${run.code} after ${run.ms} ms: ${run.stderr.slice(-500)}`);
@@ -136,7 +160,7 @@ describe('simulate: mistakes in its options', () => {
     assertOneLine(
       run,
       new RegExp(
-        `--target policy://127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED\\); .*RELAYGUARD_POLICY_PORT`,
+        `--target policy://127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED\\); .*RELAYGUARD_POSTFIX_PORT`,
       ),
     );
   });

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { PostfixLogParser } from '../../services/backtest/postfix-log.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
-import { postfixEndpoint } from '../../services/enforcer/policy-server.js';
+import { postfixEndpoint } from '../../services/enforcer/postfix/server.js';
 import { projectPath } from '../../services/platform/project-files.js';
 import {
   blockAfter,

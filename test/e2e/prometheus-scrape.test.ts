@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Runtime, startRuntime } from '../../services/app/runtime.js';
 import { type PolicyAttributes, PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
-import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { type PolicyServer, startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { createLogger } from '../../services/platform/logger.js';
@@ -65,7 +65,7 @@ describe('a real Prometheus scraping relayguard', () => {
       logger,
       host: '127.0.0.1',
       port: 0,
-      ...loadConfig({}).policyService,
+      ...loadConfig({}).postfixService,
     });
     prometheus = await startPrometheus({
       targets: [`127.0.0.1:${address.port}`],

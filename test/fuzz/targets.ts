@@ -13,13 +13,13 @@ import { IpRangeIndex, parseIpAddress, parseIpRange } from '../../services/core/
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
 import { Topics } from '../../services/core/topics.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
-import { InvalidPolicyRequest, PolicyHandler } from '../../services/enforcer/policy-handler.js';
+import { InvalidPolicyRequest, PolicyHandler } from '../../services/enforcer/postfix/handler.js';
 import {
   DEFAULT_POLICY_LIMITS,
   formatPolicyReply,
   type ParseResult,
   PolicyRequestParser,
-} from '../../services/enforcer/policy-protocol.js';
+} from '../../services/enforcer/postfix/protocol.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { contractTypes } from '../../services/platform/codec/avro.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';

@@ -130,7 +130,7 @@ describe('HTTP exhaustion in one relayguard process', () => {
     const cap = 60;
     // About 30 descriptors at rest: the cap fits, twice the cap does not.
     const fileDescriptors = 120;
-    const [httpPort, policyPort] = [await freePort(), await freePort()];
+    const [httpPort, postfixPort] = [await freePort(), await freePort()];
     const server = await spawnTethered(
       'prlimit',
       [
@@ -145,7 +145,7 @@ describe('HTTP exhaustion in one relayguard process', () => {
         env: {
           ...process.env,
           RELAYGUARD_HTTP_PORT: String(httpPort),
-          RELAYGUARD_POLICY_PORT: String(policyPort),
+          RELAYGUARD_POSTFIX_PORT: String(postfixPort),
           RELAYGUARD_HTTP_MAX_CONNECTIONS: String(cap),
           RELAYGUARD_LOG_LEVEL: 'error',
         },
@@ -153,7 +153,7 @@ describe('HTTP exhaustion in one relayguard process', () => {
     );
     const slow: Awaited<ReturnType<typeof headerIncomplete>>[] = [];
     const answer = async (sender: string) => {
-      const relay = await PolicyClient.connect('127.0.0.1', policyPort);
+      const relay = await PolicyClient.connect('127.0.0.1', postfixPort);
       try {
         return await relay.request(rcpt('198.51.100.7', sender));
       } finally {

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { Topics } from '../../services/core/topics.js';
-import { startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createLogger } from '../../services/platform/logger.js';
 import {
@@ -114,7 +114,7 @@ describe('one relay connection, its own share', () => {
       enforcer: harness.driver.runtime.enforcer!,
       metrics: harness.driver.runtime.metrics,
       logger: createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line)) }),
-      ...loadConfig({}).policyService,
+      ...loadConfig({}).postfixService,
       host: '127.0.0.1',
       port: 0,
       maxConnections: 1,

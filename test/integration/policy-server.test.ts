@@ -10,8 +10,8 @@ import { type PolicyAttributes, PolicyClient } from '../../services/cli/simulati
 import { TenantDirectory } from '../../services/core/directory.js';
 import { Topics } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
-import { DEFAULT_POLICY_LIMITS } from '../../services/enforcer/policy-protocol.js';
-import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { DEFAULT_POLICY_LIMITS } from '../../services/enforcer/postfix/protocol.js';
+import { type PolicyServer, startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { ManualClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
@@ -339,7 +339,7 @@ describe('policy server limits and failures', () => {
       logger: silentLogger,
       host: '127.0.0.1',
       port: 0,
-      ...loadConfig({}).policyService,
+      ...loadConfig({}).postfixService,
     });
     try {
       const notReady = await PolicyClient.connect(server.host, server.port);
@@ -365,7 +365,7 @@ describe('policy server limits and failures', () => {
   });
 });
 
-describe('policy server client allowlist (RELAYGUARD_POLICY_ALLOWED_CLIENTS)', () => {
+describe('policy server client allowlist (RELAYGUARD_POSTFIX_ALLOWED_CLIENTS)', () => {
   let harness: EnforcementHarness;
   const logs: Record<string, unknown>[] = [];
   const servers: PolicyServer[] = [];
@@ -376,7 +376,7 @@ describe('policy server client allowlist (RELAYGUARD_POLICY_ALLOWED_CLIENTS)', (
       enforcer: harness.driver.runtime.enforcer!,
       metrics: harness.driver.runtime.metrics,
       logger: createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line)) }),
-      ...loadConfig({ RELAYGUARD_POLICY_ALLOWED_CLIENTS: allowed }).policyService,
+      ...loadConfig({ RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: allowed }).postfixService,
       host,
       port: 0,
     });
@@ -421,7 +421,7 @@ describe('policy server client allowlist (RELAYGUARD_POLICY_ALLOWED_CLIENTS)', (
     assert.equal(server.stats().connections, 0);
     const line = logs.find((entry) => entry.reason === 'client-not-allowed');
     assert.ok(line, 'a warning names the reason');
-    assert.match(String(line.msg), /RELAYGUARD_POLICY_ALLOWED_CLIENTS/);
+    assert.match(String(line.msg), /RELAYGUARD_POSTFIX_ALLOWED_CLIENTS/);
   });
 
   it('logs a client that retries in a loop once per interval, and counts every refusal', async () => {

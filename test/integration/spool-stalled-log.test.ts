@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
-import { SPOOL_FULL_DEFER } from '../../services/enforcer/policy-handler.js';
+import { SPOOL_FULL_DEFER } from '../../services/enforcer/postfix/handler.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import type { SpoolConfig } from '../../services/platform/config.js';

@@ -65,7 +65,7 @@ export interface RunningRelayguard {
   readonly url: string;
   readonly token: string;
   /** The Postfix policy port, as the banner's check_policy_service line names it. */
-  readonly policyPort: number;
+  readonly postfixPort: number;
   stop(): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export interface RunningRelayguard {
 export async function startRelayguardAll(env: Record<string, string> = {}): Promise<RunningRelayguard> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'all'], {
     cwd: projectRoot,
-    env: cleanEnv({ RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POLICY_PORT: '0', ...env }),
+    env: cleanEnv({ RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_POSTFIX_PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let banner = '';
@@ -87,7 +87,7 @@ export async function startRelayguardAll(env: Record<string, string> = {}): Prom
     banner,
     url: /http: +(\S+)/.exec(banner)![1]!,
     token: /admin token: +(\S+)/.exec(banner)![1]!,
-    policyPort: Number(/check_policy_service inet:[^\s]+:(\d+)/.exec(banner)?.[1]),
+    postfixPort: Number(/check_policy_service inet:[^\s]+:(\d+)/.exec(banner)?.[1]),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

@@ -7,7 +7,7 @@ import { TenantDirectory } from '../../services/core/directory.js';
 import { DEFAULT_POLICY, type PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
-import { type PolicyServer, startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { type PolicyServer, startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../services/platform/config.js';
@@ -76,7 +76,7 @@ export async function startEnforcement(options: EnforcementOptions = {}): Promis
     logger: silentLogger,
     host: '127.0.0.1',
     port: 0,
-    ...loadConfig({}).policyService,
+    ...loadConfig({}).postfixService,
     ...options.policy,
   });
   return {

@@ -6,7 +6,7 @@ import { closeAdapters, productionAdapters } from '../../services/app/adapters.j
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { MessageSpool } from '../../services/enforcer/message-spool.js';
-import { startPolicyServer } from '../../services/enforcer/policy-server.js';
+import { startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { loadConfig, type SpoolConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -66,7 +66,7 @@ export async function startSpoolingEnforcer(
     logger: silentLogger,
     host: '127.0.0.1',
     port: 0,
-    ...config.policyService,
+    ...config.postfixService,
   });
   defer(() => server.close());
   const clients = await Promise.all(

@@ -4,7 +4,7 @@
 import { CONSOLE_PREFIX } from '../../admin/console/console-assets.js';
 import type { ServiceName } from '../../app/runtime.js';
 import { type Servers, startServers } from '../../app/serve.js';
-import { postfixEndpoint } from '../../enforcer/policy-server.js';
+import { postfixEndpoint } from '../../enforcer/postfix/server.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import { ExitCode } from '../exit-codes.js';
@@ -52,7 +52,7 @@ function banner(config: Config, services: readonly ServiceName[], servers: Serve
       : []),
     ...(policyServer
       ? [
-          `  policy port:  answers ${config.policyService.allowedClients.map((range) => range.cidr).join(', ')} only (RELAYGUARD_POLICY_ALLOWED_CLIENTS)`,
+          `  policy port:  answers ${config.postfixService.allowedClients.map((range) => range.cidr).join(', ')} only (RELAYGUARD_POSTFIX_ALLOWED_CLIENTS)`,
         ]
       : []),
     ...(services.includes('webhooks')

@@ -51,7 +51,7 @@ export async function simulatePolicyTarget(config: Config, options: PolicyTarget
   // Before the fleet is registered: a wrong --target must not leave tenants behind in the admin API.
   const probe = await PolicyClient.connect(host, port).catch((error: { code?: string }) => {
     throw new CliError(
-      `--target ${options.target}: cannot connect (${error.code ?? String(error)}); is relayguard running there? Its startup banner names the policy port (RELAYGUARD_POLICY_PORT)`,
+      `--target ${options.target}: cannot connect (${error.code ?? String(error)}); is relayguard running there? Its startup banner names the policy port (RELAYGUARD_POSTFIX_PORT)`,
       ExitCode.SERVER,
     );
   });

@@ -1,5 +1,5 @@
 // Who may talk to relayguard: the API tokens (RELAYGUARD_TOKENS) and the relays the Postfix policy server answers
-// (RELAYGUARD_POLICY_ALLOWED_CLIENTS).
+// (RELAYGUARD_POSTFIX_ALLOWED_CLIENTS).
 import { z } from 'zod';
 import { type IpRange, parseIpRange } from '../../core/ip-ranges.js';
 import { isGuessableToken } from './token-strength.js';
@@ -16,7 +16,7 @@ export interface ApiToken {
 }
 
 /** Loopback only, like the default bind address: a relay elsewhere must be listed. */
-export const DEFAULT_POLICY_ALLOWED_CLIENTS = '127.0.0.0/8,::1/128';
+export const DEFAULT_POSTFIX_ALLOWED_CLIENTS = '127.0.0.0/8,::1/128';
 
 // Messages name the entry by position only: a token must never appear in an error message or a log line.
 export const tokensVariable = z.string().transform((value, ctx): ApiToken[] => {

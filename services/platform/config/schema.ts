@@ -2,7 +2,7 @@
 // together.
 import { z } from 'zod';
 import { DEFAULT_POLICY } from '../../core/policy.js';
-import { allowedClients, DEFAULT_POLICY_ALLOWED_CLIENTS, tokensVariable } from './access.js';
+import { allowedClients, DEFAULT_POSTFIX_ALLOWED_CLIENTS, tokensVariable } from './access.js';
 import { DEFAULT_HTTP_LIMITS } from './types.js';
 import {
   dnsServerList,
@@ -48,7 +48,7 @@ export const EnvSchema = z
       .union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' })
       .default('127.0.0.1'),
     RELAYGUARD_HTTP_PORT: port(8080),
-    RELAYGUARD_POLICY_PORT: port(10040),
+    RELAYGUARD_POSTFIX_PORT: port(10040),
     // The HTTP side shares the process (and its file descriptors) with the policy port: capped and timed out so
     // slow clients cannot starve the relays.
     RELAYGUARD_HTTP_MAX_CONNECTIONS: positiveInt(DEFAULT_HTTP_LIMITS.maxConnections),
@@ -58,11 +58,11 @@ export const EnvSchema = z
       DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs / 1000,
       600,
     ),
-    RELAYGUARD_POLICY_MAX_CONNECTIONS: positiveInt(4096),
+    RELAYGUARD_POSTFIX_MAX_CONNECTIONS: positiveInt(4096),
     // Longer than Postfix's smtpd_policy_service_max_idle (300 s): Postfix closes idle connections first.
-    RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: positiveInt(330),
-    RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS: positiveInt(10),
-    RELAYGUARD_POLICY_ALLOWED_CLIENTS: allowedClients.prefault(DEFAULT_POLICY_ALLOWED_CLIENTS),
+    RELAYGUARD_POSTFIX_IDLE_TIMEOUT_SECONDS: positiveInt(330),
+    RELAYGUARD_POSTFIX_REQUEST_TIMEOUT_SECONDS: positiveInt(10),
+    RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: allowedClients.prefault(DEFAULT_POSTFIX_ALLOWED_CLIENTS),
     RELAYGUARD_TOKENS: tokensVariable.default([]),
     RELAYGUARD_RATE_LIMIT_PER_MINUTE: positiveInt(600),
     // 10,000 decisions a second per relay token: a busy relay's every message, not a leaked token's flood.

@@ -77,15 +77,15 @@ export interface Config {
   readonly redis: RedisConfig | undefined;
   readonly bindAddress: string;
   readonly httpPort: number;
-  readonly policyPort: number;
+  readonly postfixPort: number;
   /** The HTTP server's connection cap and timeouts. */
   readonly httpService: HttpLimits;
   /** The Postfix policy server's caps and timeouts. */
-  readonly policyService: {
+  readonly postfixService: {
     readonly maxConnections: number;
     readonly idleTimeoutMs: number;
     readonly requestTimeoutMs: number;
-    /** Clients the policy server answers; others are disconnected at once (RELAYGUARD_POLICY_ALLOWED_CLIENTS). */
+    /** Clients the policy server answers; others are disconnected at once (RELAYGUARD_POSTFIX_ALLOWED_CLIENTS). */
     readonly allowedClients: readonly IpRange[];
   };
   /** Bearer tokens of the admin API and the decision API, with their roles (RELAYGUARD_TOKENS). */
@@ -126,4 +126,6 @@ export interface Config {
     readonly allowPrivate: boolean;
     readonly maxAttempts: number;
   };
+  /** What the environment should change, one line each (a variable under its old name); the CLI prints them. */
+  readonly warnings: readonly string[];
 }

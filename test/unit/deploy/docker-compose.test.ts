@@ -71,8 +71,8 @@ describe('docker-compose.yml', () => {
   it('lets the published policy port answer through Docker, and keeps the shared settings', () => {
     const enforcer = services.enforcer!.environment ?? {};
     const { allowedClients } = loadConfig({
-      RELAYGUARD_POLICY_ALLOWED_CLIENTS: enforcer.RELAYGUARD_POLICY_ALLOWED_CLIENTS,
-    }).policyService;
+      RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: enforcer.RELAYGUARD_POSTFIX_ALLOWED_CLIENTS,
+    }).postfixService;
     assert.ok(allowedClients.some((range) => range.cidr === '172.16.0.0/12'));
     assert.equal(enforcer.KAFKA_BROKERS, services.scorer!.environment?.KAFKA_BROKERS);
   });

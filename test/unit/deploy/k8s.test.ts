@@ -102,7 +102,7 @@ describe('deploy/k8s', () => {
       const loaded = loadConfig(environment(container!));
       const ports = new Map((container!.ports ?? []).map((p) => [p.name, p.containerPort]));
       assert.equal(ports.get('http'), loaded.httpPort, `${workload.metadata.name} http port`);
-      if (ports.has('policy')) assert.equal(ports.get('policy'), loaded.policyPort);
+      if (ports.has('policy')) assert.equal(ports.get('policy'), loaded.postfixPort);
       assert.deepEqual(container!.readinessProbe?.httpGet, { path: '/readyz', port: 'http' });
       assert.deepEqual(container!.livenessProbe?.httpGet, { path: '/healthz', port: 'http' });
     }

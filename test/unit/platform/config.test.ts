@@ -49,6 +49,47 @@ describe('configuration', () => {
     assert.throws(() => (config.tokens as unknown[]).push({}), TypeError);
   });
 
+  it('reads the Postfix variables under their old RELAYGUARD_POLICY_* names, with one warning line each', () => {
+    const current = loadConfig({ RELAYGUARD_POSTFIX_PORT: '10041' });
+    assert.equal(current.postfixPort, 10041);
+    assert.deepEqual(current.warnings, []);
+    const old = loadConfig({
+      RELAYGUARD_POLICY_PORT: '10042',
+      RELAYGUARD_POLICY_MAX_CONNECTIONS: '7',
+      RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS: '8',
+      RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS: '9',
+      RELAYGUARD_POLICY_ALLOWED_CLIENTS: '192.0.2.0/24',
+    });
+    assert.equal(old.postfixPort, 10042);
+    assert.deepEqual(
+      { ...old.postfixService, allowedClients: old.postfixService.allowedClients.map((range) => range.cidr) },
+      { maxConnections: 7, idleTimeoutMs: 8_000, requestTimeoutMs: 9_000, allowedClients: ['192.0.2.0/24'] },
+    );
+    assert.deepEqual(old.warnings, [
+      'RELAYGUARD_POLICY_PORT is deprecated: rename it RELAYGUARD_POSTFIX_PORT',
+      'RELAYGUARD_POLICY_MAX_CONNECTIONS is deprecated: rename it RELAYGUARD_POSTFIX_MAX_CONNECTIONS',
+      'RELAYGUARD_POLICY_IDLE_TIMEOUT_SECONDS is deprecated: rename it RELAYGUARD_POSTFIX_IDLE_TIMEOUT_SECONDS',
+      'RELAYGUARD_POLICY_REQUEST_TIMEOUT_SECONDS is deprecated: rename it RELAYGUARD_POSTFIX_REQUEST_TIMEOUT_SECONDS',
+      'RELAYGUARD_POLICY_ALLOWED_CLIENTS is deprecated: rename it RELAYGUARD_POSTFIX_ALLOWED_CLIENTS',
+    ]);
+    // Both names: the new one wins, and the old one is named as ignored.
+    const both = loadConfig({ RELAYGUARD_POLICY_PORT: '10043', RELAYGUARD_POSTFIX_PORT: '10044' });
+    assert.equal(both.postfixPort, 10044);
+    assert.deepEqual(both.warnings, [
+      'RELAYGUARD_POLICY_PORT is ignored: RELAYGUARD_POSTFIX_PORT, its new name, is set too; unset RELAYGUARD_POLICY_PORT',
+    ]);
+    // A bad value is reported under the name it was set as.
+    assert.throws(
+      () => loadConfig({ RELAYGUARD_POLICY_PORT: 'abc' }),
+      (error) => {
+        assert.ok(isRelayguardError(error));
+        assert.equal(error.field, 'RELAYGUARD_POLICY_PORT');
+        assert.match(error.message, /^ {2}RELAYGUARD_POLICY_PORT: must be a whole number from 0 to 65535/m);
+        return true;
+      },
+    );
+  });
+
   it('reports every problem at once, each with its variable', () => {
     assert.throws(
       () =>
@@ -81,9 +122,9 @@ describe('configuration', () => {
         /RELAYGUARD_HTTP_PORT: must be a whole number from 0 to 65535 \(0 picks a free port\), not blank/,
       ],
       [
-        'RELAYGUARD_POLICY_PORT',
+        'RELAYGUARD_POSTFIX_PORT',
         'abc',
-        /RELAYGUARD_POLICY_PORT: must be a whole number from 0 to 65535 .*, not "abc"/,
+        /RELAYGUARD_POSTFIX_PORT: must be a whole number from 0 to 65535 .*, not "abc"/,
       ],
       [
         'RELAYGUARD_MIN_UNREGISTERED_RATIO',
@@ -135,8 +176,8 @@ describe('configuration', () => {
   it('reads the policy client allowlist: loopback by default, IPv4 and IPv6 ranges, bad ranges named', () => {
     const cidrs = (value?: string) =>
       loadConfig(
-        value === undefined ? {} : { RELAYGUARD_POLICY_ALLOWED_CLIENTS: value },
-      ).policyService.allowedClients.map((range) => range.cidr);
+        value === undefined ? {} : { RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: value },
+      ).postfixService.allowedClients.map((range) => range.cidr);
     assert.deepEqual(cidrs(), ['127.0.0.0/8', '::1/128']);
     assert.deepEqual(cidrs(' 192.0.2.7/24, 2001:DB8:25::/64,198.51.100.9 '), [
       '192.0.2.0/24',
@@ -146,16 +187,16 @@ describe('configuration', () => {
     for (const [value, message] of [
       [
         '192.0.2.0/24,10.0.0.0/33',
-        /RELAYGUARD_POLICY_ALLOWED_CLIENTS: entry 2: "10.0.0.0\/33" is not a CIDR range/,
+        /RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: entry 2: "10.0.0.0\/33" is not a CIDR range/,
       ],
-      ['relays.example', /RELAYGUARD_POLICY_ALLOWED_CLIENTS: entry 1: "relays.example" is not a CIDR range/],
-      [' , ', /RELAYGUARD_POLICY_ALLOWED_CLIENTS: list at least one CIDR range/],
+      ['relays.example', /RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: entry 1: "relays.example" is not a CIDR range/],
+      [' , ', /RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: list at least one CIDR range/],
     ] as const) {
       assert.throws(
-        () => loadConfig({ RELAYGUARD_POLICY_ALLOWED_CLIENTS: value }),
+        () => loadConfig({ RELAYGUARD_POSTFIX_ALLOWED_CLIENTS: value }),
         (error) => {
           assert.ok(isRelayguardError(error) && error.code === 'INVALID_CONFIG');
-          assert.equal(error.field, 'RELAYGUARD_POLICY_ALLOWED_CLIENTS');
+          assert.equal(error.field, 'RELAYGUARD_POSTFIX_ALLOWED_CLIENTS');
           assert.match(error.message, message);
           return true;
         },

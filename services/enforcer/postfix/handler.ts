@@ -1,12 +1,12 @@
 // What a Postfix policy request means to relayguard: at RCPT, the decision for the sender; at END-OF-MESSAGE,
 // one MessageSubmitted for the accepted message. Every other protocol state is none of our business (DUNNO).
 // Attribute names and meanings: Postfix's SMTPD_POLICY_README.
-import { replyLine } from '../core/decision.js';
-import { normalizeDomain } from '../core/domain-name.js';
-import { isRelayguardError } from '../core/errors.js';
-import type { Metrics } from '../platform/metrics.js';
-import type { Enforcer } from './enforcer.js';
-import type { PolicyRequest } from './policy-protocol.js';
+import { replyLine } from '../../core/decision.js';
+import { normalizeDomain } from '../../core/domain-name.js';
+import { isRelayguardError } from '../../core/errors.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { Enforcer } from '../enforcer.js';
+import type { PolicyRequest } from './protocol.js';
 
 /** The SMTP protocol states Postfix asks in; anything else is labelled `other` (label values stay bounded). */
 const STAGES = new Set(['CONNECT', 'EHLO', 'HELO', 'MAIL', 'RCPT', 'DATA', 'END-OF-MESSAGE', 'VRFY', 'ETRN']);

@@ -10,17 +10,17 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { type IpRange, IpRangeIndex, parseIpAddress } from '../core/ip-ranges.js';
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
-import type { Enforcer } from './enforcer.js';
-import { InvalidPolicyRequest, PolicyHandler } from './policy-handler.js';
+import { type IpRange, IpRangeIndex, parseIpAddress } from '../../core/ip-ranges.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { Enforcer } from '../enforcer.js';
+import { InvalidPolicyRequest, PolicyHandler } from './handler.js';
 import {
   encodePolicyReply,
   type PolicyRequest,
   PolicyRequestParser,
   type ProtocolErrorReason,
-} from './policy-protocol.js';
+} from './protocol.js';
 
 export interface PolicyServerOptions {
   readonly enforcer: Enforcer;
@@ -116,7 +116,7 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
   const logNotAllowed = throttledRefusalLog(
     options.logger,
     'client-not-allowed',
-    'policy connection refused: the client is not in RELAYGUARD_POLICY_ALLOWED_CLIENTS',
+    'policy connection refused: the client is not in RELAYGUARD_POSTFIX_ALLOWED_CLIENTS',
   );
   const logOverLimit = throttledRefusalLog(
     options.logger,

@@ -7,7 +7,7 @@ import {
   formatPolicyReply,
   type ParseResult,
   PolicyRequestParser,
-} from '../../services/enforcer/policy-protocol.js';
+} from '../../../../services/enforcer/postfix/protocol.js';
 
 const REQUEST = [
   'request=smtpd_access_policy',
