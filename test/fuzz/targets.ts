@@ -32,6 +32,7 @@ import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { Scorer, UNKNOWN_TENANT_ATTEMPTS } from '../../services/scorer/scorer.js';
 import { readyEnforcer } from '../support/enforcement.js';
 import { adminApiTarget } from './admin-target.js';
+import { claimsTarget } from './claims-target.js';
 import { type FuzzTarget, violation } from './harness.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
@@ -730,5 +731,6 @@ export async function localTargets(): Promise<FuzzTarget<unknown>[]> {
     handlerTarget(),
     await decisionApiTarget(),
     await adminApiTarget(),
+    await claimsTarget(),
   ] as FuzzTarget<unknown>[];
 }
