@@ -11,7 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Mutex } from '../platform/mutex.js';
 import type { Clock, TxtResolver } from '../platform/ports.js';
-import type { Actor, ChangePublisher } from './change-publisher.js';
+import type { Actor, ChangePublisher, ChangeTarget } from './change-publisher.js';
 import { requireTenant } from './tenant-records.js';
 
 export interface AcceptedDomainsDeps {
@@ -81,18 +81,13 @@ export class AcceptedDomains {
         // A legacy domain keeps its empty token, and so its standing, until an operator asserts it.
         verificationToken: previous ? previous.verificationToken : randomBytes(16).toString('hex'),
       };
-      await publisher.publish(
+      await this.#publish(
         actor,
-        { kind: 'accepted-domain', event },
-        {
-          topic: Topics.acceptedDomains,
-          key: stateKey(tenantId, event.domain),
-          action: 'accepted-domain.put',
-          target: event.domain,
-          ...(verification?.method === 'OPERATOR' && !previous?.verification
-            ? { details: { verification: 'OPERATOR' } }
-            : {}),
-        },
+        event,
+        'put',
+        verification?.method === 'OPERATOR' && !previous?.verification
+          ? { details: { verification: 'OPERATOR' } }
+          : {},
       );
       return {
         domain: event.domain,
@@ -159,18 +154,10 @@ export class AcceptedDomains {
           verification: { method, verifiedAt: stamp.occurredAt, actor: actor.subject },
           verificationToken: entry.verificationToken,
         };
-        await publisher.publish(
-          actor,
-          { kind: 'accepted-domain', event },
-          {
-            topic: Topics.acceptedDomains,
-            key: stateKey(tenantId, normalized),
-            action: 'accepted-domain.verify',
-            target: normalized,
-            ticket: input.ticket ?? null,
-            details: { verification: method },
-          },
-        );
+        await this.#publish(actor, event, 'verify', {
+          ticket: input.ticket ?? null,
+          details: { verification: method },
+        });
       }
       return {
         domain: normalized,
@@ -236,16 +223,7 @@ export class AcceptedDomains {
         verification: existing.verification,
         verificationToken: existing.verificationToken,
       };
-      await publisher.publish(
-        actor,
-        { kind: 'accepted-domain', event },
-        {
-          topic: Topics.acceptedDomains,
-          key: stateKey(tenantId, normalized),
-          action: 'accepted-domain.delete',
-          target: normalized,
-        },
-      );
+      await this.#publish(actor, event, 'delete');
     });
   }
 
@@ -258,6 +236,26 @@ export class AcceptedDomains {
       addedAt: entry.addedAt,
       verification: this.#view(tenantId, entry),
     }));
+  }
+
+  /** Publishes a change of one accepted domain, audited as `accepted-domain.<verb>`. */
+  #publish(
+    actor: Actor,
+    event: AcceptedDomainChanged,
+    verb: 'put' | 'verify' | 'delete',
+    audit: Pick<ChangeTarget, 'ticket' | 'details'> = {},
+  ): Promise<void> {
+    return this.#deps.publisher.publish(
+      actor,
+      { kind: 'accepted-domain', event },
+      {
+        topic: Topics.acceptedDomains,
+        key: stateKey(event.tenantId, event.domain),
+        action: `accepted-domain.${verb}`,
+        target: event.domain,
+        ...audit,
+      },
+    );
   }
 
   #existing(tenantId: string, domain: string): AcceptedDomain {

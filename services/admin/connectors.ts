@@ -63,7 +63,7 @@ export class Connectors {
     }
     return this.#deps.claims(async () => {
       this.#checkClaims(tenantId, connectorId, ranges, certificate);
-      return this.#publish(actor, tenantId, connectorId, input, ranges, certificate);
+      return this.#upsert(actor, tenantId, connectorId, input, ranges, certificate);
     });
   }
 
@@ -90,16 +90,7 @@ export class Connectors {
         createdBy: previous.createdBy,
         identifiersSince: previous.identifiersSince,
       };
-      await publisher.publish(
-        actor,
-        { kind: 'connector', event },
-        {
-          topic: Topics.connectors,
-          key: stateKey(tenantId, connectorId),
-          action: 'connector.delete',
-          target: connectorId,
-        },
-      );
+      await this.#publish(actor, event, 'delete');
     });
   }
 
@@ -176,7 +167,7 @@ export class Connectors {
     );
   }
 
-  async #publish(
+  async #upsert(
     actor: Actor,
     tenantId: string,
     connectorId: string,
@@ -204,17 +195,22 @@ export class Connectors {
         stamp.occurredAt,
       ),
     };
-    await publisher.publish(
+    await this.#publish(actor, event, 'put');
+    return { connector: directory.connector(tenantId, connectorId)!, created: !previous };
+  }
+
+  /** Publishes a change of one connector, audited as `connector.<verb>`. */
+  #publish(actor: Actor, event: ConnectorChanged, verb: 'put' | 'delete'): Promise<void> {
+    return this.#deps.publisher.publish(
       actor,
       { kind: 'connector', event },
       {
         topic: Topics.connectors,
-        key: stateKey(tenantId, connectorId),
-        action: 'connector.put',
-        target: connectorId,
+        key: stateKey(event.tenantId, event.connectorId),
+        action: `connector.${verb}`,
+        target: event.connectorId,
       },
     );
-    return { connector: directory.connector(tenantId, connectorId)!, created: !previous };
   }
 }
 
