@@ -66,14 +66,9 @@ export class Enforcer {
   constructor(deps: EnforcerDeps) {
     this.#deps = deps;
     this.#bounces = new BounceAllowance(deps.blockedBouncesPerHour);
-    // Linger 0: the END-OF-MESSAGE requests that arrive in one tick share one publish, and no request waits
-    // for a timer; under load, batches grow while the previous one is being written.
-    this.#publisher = new MessagePublisher({
-      log: deps.log,
-      codec: deps.codec,
-      clock: deps.clock,
-      lingerMs: 0,
-    });
+    // An END-OF-MESSAGE that finds no publish in flight is published at once; under load, those that arrive
+    // while one is being written share the next.
+    this.#publisher = new MessagePublisher({ log: deps.log, codec: deps.codec, clock: deps.clock });
     deps.metrics.ready.set({ service: 'enforcer' }, 0);
   }
 

@@ -1,7 +1,8 @@
-// Publishes MessageSubmitted for a relay, in batches: the first message of a batch waits at most `lingerMs`
-// for company, a full batch goes at once, and while one batch is being delivered the next one gathers, so the
-// batch size follows the load. One batch is in flight at a time, which keeps each tenant's events in order.
-// Each message's promise settles when its batch is durably written (or fails), so a relay knows what it lost.
+// Publishes MessageSubmitted for a relay. A message that finds no send in flight is sent at once, alone: at low
+// load each message costs the latency of one write, no timer. Messages that arrive while a send is outstanding
+// gather and go together as soon as it is acknowledged (at most `maxBatch` a send), so batches grow with the
+// load. One send is in flight at a time, which keeps each tenant's events in order. Each message's promise
+// settles when its send is durably written (or fails), so a relay knows what it lost.
 import type { MessageSubmitted } from '../core/contracts.generated.js';
 import { RelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
@@ -17,8 +18,6 @@ export interface MessagePublisherOptions {
   readonly codec: SchemaCodec;
   /** Stamps `occurredAt` when a message has none. Default: the system clock. */
   readonly clock?: Clock;
-  /** How long the first message of a batch waits for others; 0 sends at the end of the current tick. */
-  readonly lingerMs?: number;
   /** Messages in one publish call at most. */
   readonly maxBatch?: number;
   /** Messages waiting or in flight at most; beyond it publish() fails fast with PUBLISHER_FULL. */
@@ -36,13 +35,11 @@ export class MessagePublisher {
   readonly #log: EventLog;
   readonly #codec: SchemaCodec;
   readonly #clock: Clock;
-  readonly #lingerMs: number;
   readonly #maxBatch: number;
   readonly #maxQueued: number;
   #queue: Pending[] = [];
   #inFlight = 0;
   #draining = false;
-  #timer: { cancel(): void } | undefined;
   readonly #flushWaiters: Deferred<void>[] = [];
   #closed = false;
 
@@ -50,7 +47,6 @@ export class MessagePublisher {
     this.#log = options.log;
     this.#codec = options.codec;
     this.#clock = options.clock ?? systemClock;
-    this.#lingerMs = atLeast(options.lingerMs ?? 5, 0, 'lingerMs');
     this.#maxBatch = atLeast(options.maxBatch ?? 500, 1, 'maxBatch');
     this.#maxQueued = atLeast(options.maxQueued ?? 10_000, this.#maxBatch, 'maxQueued');
   }
@@ -80,10 +76,9 @@ export class MessagePublisher {
 
   /** Resolves once every message queued so far has been delivered or has failed. */
   async flush(): Promise<void> {
-    if (!this.#draining && this.#queue.length === 0) return;
+    if (!this.#draining) return;
     const waiter = deferred();
     this.#flushWaiters.push(waiter);
-    this.#send();
     await waiter.promise;
   }
 
@@ -115,27 +110,12 @@ export class MessagePublisher {
     }
     const done = deferred<MessageSubmitted>();
     this.#queue.push({ event, done });
-    if (this.#queue.length >= this.#maxBatch) this.#send();
-    // While a batch is in flight, what queues now goes as soon as it is delivered: no timer needed.
-    else if (!this.#timer && !this.#draining) this.#timer = this.#linger(() => this.#send());
-    return done.promise;
-  }
-
-  #linger(send: () => void): { cancel(): void } {
-    if (this.#lingerMs === 0) {
-      const immediate = setImmediate(send);
-      return { cancel: () => clearImmediate(immediate) };
+    // Nothing in flight: this message goes now. Otherwise it waits for the send in flight, with the others.
+    if (!this.#draining) {
+      this.#draining = true;
+      void this.#drain();
     }
-    const timeout = setTimeout(send, this.#lingerMs);
-    return { cancel: () => clearTimeout(timeout) };
-  }
-
-  #send(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    if (this.#draining) return;
-    this.#draining = true;
-    void this.#drain();
+    return done.promise;
   }
 
   async #drain(): Promise<void> {

@@ -41,7 +41,6 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
       log: relayLog,
       codec: new RegistryCodec(loadConfig(stack.env).schemaRegistry!),
       clock: pipeline.clock,
-      lingerMs: 20,
     });
     const message = (i: number, sender: string): SubmittedMessage => ({
       tenantId: 'northwind',
@@ -63,7 +62,7 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
       delivered.map((event) => event.eventId),
       ['relay-9.example.net/Q1', 'relay-9.example.net/Q2', 'relay-9.example.net/Q3'],
     );
-    // The last one is still lingering when close() is called: close delivers it.
+    // The last one is still being written when close() is called: close waits for it.
     const last = publisher.publish(message(4, 'deals@spam-c.example'));
     await publisher.close();
     assert.equal((await last).envelopeSenderDomain, 'spam-c.example');

@@ -1,4 +1,5 @@
-// The relay SDK's publisher on the memory adapters: batches, linger, delivery errors reach the caller,
+// The relay SDK's publisher on the memory adapters: at once when idle, batches while a send is in flight,
+// delivery errors reach the caller,
 // close() flushes, the queue is bounded, and only domains leave the relay.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -39,12 +40,12 @@ function recordingLog() {
 }
 
 describe('relay SDK: MessagePublisher', () => {
-  it('sends full batches at once and the rest after the one in flight, in order', async () => {
+  it('sends the first message at once and the rest in batches of maxBatch after the one in flight, in order', async () => {
     const { log, calls } = recordingLog();
     const codec = new EmbeddedCodec();
-    const publisher = new MessagePublisher({ log, codec, clock, maxBatch: 10, lingerMs: 60_000 });
+    const publisher = new MessagePublisher({ log, codec, clock, maxBatch: 10 });
     const events = await Promise.all(Array.from({ length: 25 }, (_, i) => publisher.publish(message(i))));
-    assert.deepEqual(calls, [10, 10, 5]);
+    assert.deepEqual(calls, [1, 10, 10, 4]);
     const stored = await Promise.all(
       log
         .records(Topics.messageSubmitted)
@@ -61,20 +62,43 @@ describe('relay SDK: MessagePublisher', () => {
     assert.equal(publisher.pending, 0);
   });
 
-  it('gathers the messages of a linger period into one publish', async () => {
+  it('sends a message at once when nothing is in flight: no timer, one publish each at low load', async () => {
     const { log, calls } = recordingLog();
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 20 });
-    await Promise.all([
-      publisher.publish(message(1)),
-      publisher.publish(message(2)),
-      publisher.publish(message(3)),
-    ]);
-    assert.deepEqual(calls, [3]);
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
+    const first = publisher.publish(message(1));
+    // Already handed to the log before anything else ran (no linger): the encode is its only wait.
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepEqual(calls, [1]);
+    await first;
+    await publisher.publish(message(2));
+    assert.deepEqual(calls, [1, 1]);
+  });
+
+  it('gathers the messages that arrive while a send is in flight into the next one', async () => {
+    const log = new MemoryEventLog({ clock });
+    const calls: number[] = [];
+    const acknowledged = deferred();
+    const publish = log.publish.bind(log);
+    log.publish = async (topic: string, records: readonly OutgoingRecord[]) => {
+      calls.push(records.length);
+      if (calls.length === 1) await acknowledged.promise;
+      return publish(topic, records);
+    };
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
+    const sent = [publisher.publish(message(1))];
+    await new Promise((resolve) => setImmediate(resolve));
+    sent.push(publisher.publish(message(2)), publisher.publish(message(3)));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(calls, [1], 'one send in flight at a time');
+    acknowledged.resolve();
+    await Promise.all(sent);
+    assert.deepEqual(calls, [1, 2]);
   });
 
   it('sends only domains: local parts never leave the relay', async () => {
     const { log } = recordingLog();
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
     const event = await publisher.publish(
       message(7, { sender: 'ceo.private@acme.example', headerFrom: 'x@Mail.ACME.example' }),
     );
@@ -87,7 +111,7 @@ describe('relay SDK: MessagePublisher', () => {
 
   it('publishes an address literal or unparsable sender under its stand-in domain, never dropping it', async () => {
     const { log } = recordingLog();
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
     const literal = await publisher.publish(message(1, { sender: 'x@[192.0.2.7]' }));
     const broken = await publisher.publish(message(2, { sender: 'no-domain' }));
     assert.equal(literal.envelopeSenderDomain, 'address-literal.invalid');
@@ -106,7 +130,7 @@ describe('relay SDK: MessagePublisher', () => {
         throw new Error('request timed out');
       }
     };
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 0 });
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
     const retried = message(3);
     await assert.rejects(publisher.publish(retried), /timed out/);
     clock.advance(90_000);
@@ -137,7 +161,7 @@ describe('relay SDK: MessagePublisher', () => {
     log.publish = async () => {
       throw new Error('broker unreachable');
     };
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 5 });
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
     const byCallback = deferred<Error | null>();
     publisher.publish(message(1), (error) => byCallback.resolve(error));
     await assert.rejects(publisher.publish(message(2)), /broker unreachable/);
@@ -146,7 +170,7 @@ describe('relay SDK: MessagePublisher', () => {
 
   it('close() delivers what is queued, then refuses new messages', async () => {
     const { log, calls } = recordingLog();
-    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock, lingerMs: 60_000 });
+    const publisher = new MessagePublisher({ log, codec: new EmbeddedCodec(), clock });
     const delivered = publisher.publish(message(1));
     await publisher.close();
     assert.deepEqual(calls, [1]);
@@ -169,7 +193,6 @@ describe('relay SDK: MessagePublisher', () => {
       log,
       codec: new EmbeddedCodec(),
       clock,
-      lingerMs: 0,
       maxBatch: 2,
       maxQueued: 4,
     });
@@ -185,6 +208,9 @@ describe('relay SDK: MessagePublisher', () => {
   it('refuses options that cannot work, naming them', () => {
     const options = { log: new MemoryEventLog({ clock }), codec: new EmbeddedCodec() };
     assert.throws(() => new MessagePublisher({ ...options, maxBatch: 0 }), /maxBatch: must be a number >= 1/);
-    assert.throws(() => new MessagePublisher({ ...options, lingerMs: -1 }), /lingerMs/);
+    assert.throws(
+      () => new MessagePublisher({ ...options, maxQueued: 0 }),
+      /maxQueued: must be a number >= 500/,
+    );
   });
 });

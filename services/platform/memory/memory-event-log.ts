@@ -40,7 +40,9 @@ export class MemoryEventLog implements EventLog {
   readonly #committed = new Map<string, Map<string, number>>();
   readonly #activeGroups = new Set<string>();
   readonly #subscriptions = new Map<Subscription, { drained(): boolean; commitNow(): void }>();
+  /** Resolved (and replaced) once per turn of the event loop in which records were published. */
   #wake = deferred();
+  #wakeScheduled = false;
   readonly #clock: Clock;
   readonly #partitions: number;
   readonly #cleanup: (topic: string) => CleanupPolicy;
@@ -71,9 +73,16 @@ export class MemoryEventLog implements EventLog {
         now,
       );
     }
-    const woken = this.#wake;
-    this.#wake = deferred();
-    woken.resolve();
+    // Consumers wake on the next turn, not at once: what is published in one turn (the END-OF-MESSAGE events of
+    // every relay connection that was read in it) reaches them as one batch, like one fetch from Kafka.
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      const woken = this.#wake;
+      this.#wake = deferred();
+      woken.resolve();
+    });
   }
 
   /** Every record a topic holds, partition by partition (for tests and tools). */
