@@ -13,7 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { argv, cpuUsage, stdout } from 'node:process';
 import { seededRandom } from '../test/support/builders.js';
-import { rcpt } from '../test/support/enforcement.js';
+import { endOfMessage, rcpt } from '../test/support/enforcement.js';
 import { percentile } from './harness.js';
 import { tenantAddress, tenantId } from './workload.js';
 
@@ -22,6 +22,12 @@ export interface LoadOptions {
   readonly port: number;
   readonly connections: number;
   readonly mode: 'saturate' | 'rate';
+  /**
+   * What each request asks: the RCPT decision (default), or END-OF-MESSAGE for an accepted message (answered once
+   * its MessageSubmitted is written), with queue ids that start with `queueIdPrefix`.
+   */
+  readonly stage?: 'RCPT' | 'END-OF-MESSAGE';
+  readonly queueIdPrefix?: string;
   /** Requests per second over all connections, for `rate`. */
   readonly rate?: number;
   /** Timed span; latencies and counts are taken after a warm-up of a fifth of it (at most 1 s) before it. */
@@ -65,9 +71,28 @@ export function policyRequests(tenants: number, blocked: number, count: number):
     const sender = spam
       ? `someone@${SPAM_DOMAINS[k % SPAM_DOMAINS.length]}`
       : `user@mail.${tenantId(i)}.example`;
-    const lines = Object.entries(rcpt(tenantAddress(i), sender)).map(([name, value]) => `${name}=${value}\n`);
-    return `${lines.join('')}\n`;
+    return encodeRequest(rcpt(tenantAddress(i), sender));
   });
+}
+
+/**
+ * END-OF-MESSAGE requests as protocol text, for messages the relay accepted: any tenant, a sender of its own
+ * domain, a queue id of its own per request (so each is one event, counted once).
+ */
+export function endOfMessageRequests(tenants: number, count: number, queueIdPrefix: string): string[] {
+  const random = seededRandom(13);
+  return Array.from({ length: count }, (_, k) => {
+    const i = Math.floor(random() * tenants);
+    return encodeRequest(
+      endOfMessage(tenantAddress(i), `user@mail.${tenantId(i)}.example`, `${queueIdPrefix}${k}`),
+    );
+  });
+}
+
+function encodeRequest(attributes: Record<string, string | number>): string {
+  return `${Object.entries(attributes)
+    .map(([name, value]) => `${name}=${value}\n`)
+    .join('')}\n`;
 }
 
 /** Event-loop delay sampling period: monitorEventLoopDelay records the whole period, an idle loop reads ~1 ms. */
@@ -193,7 +218,11 @@ async function open(host: string, port: number): Promise<Socket> {
 }
 
 async function drive(options: LoadOptions): Promise<LoadResult> {
-  const requests = policyRequests(options.tenants, options.blocked, 10_000).map((text) => Buffer.from(text));
+  const texts =
+    options.stage === 'END-OF-MESSAGE'
+      ? endOfMessageRequests(options.tenants, 100_000, options.queueIdPrefix ?? 'Q')
+      : policyRequests(options.tenants, options.blocked, 10_000);
+  const requests = texts.map((text) => Buffer.from(text));
   const sockets = await Promise.all(
     Array.from({ length: options.connections }, () => open(options.host, options.port)),
   );

@@ -10,6 +10,7 @@ import { backtestBenchmark } from './backtest.js';
 import { blockLatencyBenchmark } from './block-latency.js';
 import { coreBenchmark } from './core.js';
 import { decisionAuthBenchmark } from './decision-auth.js';
+import { endOfMessageBenchmark } from './end-of-message.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
@@ -31,6 +32,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   decisionAuthBenchmark,
   subscriberBenchmark,
   spoolBenchmark,
+  endOfMessageBenchmark,
 ];
 
 interface Options {

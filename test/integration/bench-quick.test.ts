@@ -41,6 +41,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '7 backtest',
     '8 decision auth',
     '10 END-OF-MESSAGE spool',
+    '11 END-OF-MESSAGE',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }

@@ -30,7 +30,7 @@ export interface SpoolingEnforcerOptions {
   readonly connections: number;
 }
 
-/** An enforcer (ready, a connector per tenant) behind a policy server, and relay connections to it. */
+/** An enforcer (ready, a connector per tenant) behind a policy server on `port`, and relay connections to it. */
 export async function startSpoolingEnforcer(
   { log, codec, spool, tenants, connections }: SpoolingEnforcerOptions,
   defer: (fn: () => unknown) => void,
@@ -75,7 +75,7 @@ export async function startSpoolingEnforcer(
   defer(() => {
     for (const client of clients) client.close();
   });
-  return { metrics, clients };
+  return { metrics, clients, port: server.port };
 }
 
 /** The fleet on the production adapters of `stackEnv`, with the spool in `spoolDirectory` when given. */

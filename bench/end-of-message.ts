@@ -1,0 +1,189 @@
+// Benchmark 11: the END-OF-MESSAGE path against the ceiling of this machine. 50 connections, each waiting for its
+// reply as Postfix's smtpd does, from the load generator of benchmark 4 (bench/policy-load.ts, its own process).
+// Saturation rounds alternate between
+//   - a no-op Node.js policy server (node:net, answers DUNNO to each request as soon as its empty line is read):
+//     the most any policy server in Node.js can answer here;
+//   - relayguard embedded as `npm start` runs it (scorer, enforcer and the directory feed in one process, the
+//     memory event log): END-OF-MESSAGE for accepted messages, each answered once its MessageSubmitted is in the
+//     log; the scorer consumes them meanwhile, and is let finish its backlog before the next round.
+// Then rounds at the same saturation on the production adapters against the real Apache Kafka broker (acks=all,
+// idempotent producer; Schema Registry double): the enforcer alone, as `relayguard enforcer` runs, alternating
+// with the no-op server again.
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { closeAdapters, embeddedAdapters, productionAdapters } from '../services/app/adapters.js';
+import { startRuntime } from '../services/app/runtime.js';
+import { Topics } from '../services/core/topics.js';
+import { startPolicyServer } from '../services/enforcer/postfix/server.js';
+import { systemClock } from '../services/platform/clock.js';
+import { loadConfig } from '../services/platform/config.js';
+import { silentLogger } from '../services/platform/logger.js';
+import { startProductionStack } from '../test/support/production-stack.js';
+import { startSpoolingEnforcer } from '../test/support/relay-fleet.js';
+import { type Benchmark, figures, format, median, withCleanups } from './harness.js';
+import type { LoadOptions, LoadResult } from './policy-load.js';
+import { tenantChanges, tenantId, tenantRange } from './workload.js';
+
+const CONNECTIONS = 50;
+const TENANTS = 1_000;
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+async function load(options: LoadOptions): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'bench/policy-load.ts', JSON.stringify(options)],
+    { cwd: repoRoot, maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout) as LoadResult;
+}
+
+const DUNNO = Buffer.from('action=DUNNO\n\n');
+
+/** A policy server that does nothing: one DUNNO per request, written as soon as the request's empty line is read. */
+async function startNoopServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    let previous = 0;
+    socket.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) {
+        if (byte === 0x0a && previous === 0x0a) {
+          socket.write(DUNNO);
+          previous = 0;
+        } else previous = byte;
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** relayguard embedded, its directory holding TENANTS tenants (as the admin service would have written them). */
+async function startEmbedded(defer: (fn: () => unknown) => void) {
+  const config = loadConfig({ RELAYGUARD_LOG_LEVEL: 'silent' });
+  const adapters = embeddedAdapters(config, systemClock);
+  for (let i = 0; i < TENANTS; i++) {
+    for (const change of tenantChanges(i)) {
+      const topic = change.kind === 'connector' ? Topics.connectors : Topics.acceptedDomains;
+      const value = await adapters.codec.encode(topic, change.event as never);
+      await adapters.log.publish(topic, [{ key: tenantId(i), value }]);
+    }
+  }
+  const runtime = await startRuntime(config, {
+    services: ['scorer', 'enforcer'],
+    logger: silentLogger,
+    adapters,
+  });
+  defer(() => runtime.stop());
+  await runtime.ready;
+  const server = await startPolicyServer({
+    enforcer: runtime.enforcer!,
+    metrics: runtime.metrics,
+    logger: silentLogger,
+    host: '127.0.0.1',
+    port: 0,
+    ...config.postfixService,
+  });
+  defer(() => server.close());
+  return { port: server.port, settled: () => adapters.log.settled() };
+}
+
+/** The enforcer alone on the production adapters of `stackEnv` (the real broker), behind its policy server. */
+async function startOnKafka(stackEnv: Readonly<Record<string, string>>, defer: (fn: () => unknown) => void) {
+  const adapters = productionAdapters(
+    loadConfig({ ...stackEnv, RELAYGUARD_LOG_LEVEL: 'silent' }),
+    silentLogger,
+  );
+  defer(() => closeAdapters(adapters));
+  const tenants = Array.from({ length: TENANTS }, (_, i) => ({
+    tenantId: tenantId(i),
+    range: tenantRange(i),
+  }));
+  const { port } = await startSpoolingEnforcer(
+    { log: adapters.log, codec: adapters.codec, spool: undefined, tenants, connections: 0 },
+    defer,
+  );
+  return { port };
+}
+
+export const endOfMessageBenchmark: Benchmark = {
+  id: 'eom',
+  title: '11 END-OF-MESSAGE',
+  async run({ quick, progress }) {
+    const rounds = quick ? 1 : 3;
+    const durationMs = quick ? 500 : 3_000;
+    const common = { host: '127.0.0.1', connections: CONNECTIONS, durationMs, tenants: TENANTS, blocked: 0 };
+    const saturate = (port: number, stage: LoadOptions['stage'], queueIdPrefix = '') =>
+      load({ ...common, port, mode: 'saturate', stage, queueIdPrefix });
+    const noop = { embedded: [] as LoadResult[], kafka: [] as LoadResult[] };
+    const embedded: LoadResult[] = [];
+    const kafka: LoadResult[] = [];
+    await withCleanups(async (defer) => {
+      progress.phase('starting the no-op server and relayguard embedded', 1);
+      const noopServer = await startNoopServer();
+      defer(() => noopServer.close());
+      const relayguard = await startEmbedded(defer);
+      progress.tick();
+      progress.phase('saturation rounds: no-op, then relayguard embedded', rounds * 2);
+      for (let round = 0; round < rounds; round++) {
+        noop.embedded.push(await saturate(noopServer.port, 'END-OF-MESSAGE'));
+        progress.tick();
+        embedded.push(await saturate(relayguard.port, 'END-OF-MESSAGE', `E${round}x`));
+        // The scorer's backlog is its own work, not the next round's.
+        await relayguard.settled();
+        progress.tick();
+      }
+      progress.phase('starting Kafka, registry, the enforcer on them', 1);
+      const stack = await startProductionStack();
+      defer(() => stack.stop());
+      const onKafka = await startOnKafka(stack.env, defer);
+      // Warm-up: the producer's connection, its producer id and the schema id take the first seconds.
+      await load({
+        ...common,
+        durationMs: 5_000,
+        port: onKafka.port,
+        mode: 'saturate',
+        stage: 'END-OF-MESSAGE',
+        queueIdPrefix: 'W',
+      });
+      progress.tick();
+      progress.phase('saturation rounds: no-op, then relayguard on Kafka', rounds * 2);
+      for (let round = 0; round < rounds; round++) {
+        noop.kafka.push(await saturate(noopServer.port, 'END-OF-MESSAGE'));
+        progress.tick();
+        kafka.push(await saturate(onKafka.port, 'END-OF-MESSAGE', `K${round}x`));
+        progress.tick();
+      }
+    });
+    const figure = figures(this.title, quick);
+    const of = (results: LoadResult[], key: 'rate' | 'p50Ms' | 'p99Ms') => median(results.map((r) => r[key]));
+    const share = (results: LoadResult[], ceiling: LoadResult[]) =>
+      median(results.map((result, i) => result.rate / ceiling[i]!.rate));
+    return [
+      figure(
+        `no-op policy server, ${CONNECTIONS} connections (median)`,
+        of(noop.embedded, 'rate'),
+        format.rate,
+      ),
+      figure('embedded END-OF-MESSAGE answered (median)', of(embedded, 'rate'), format.rate),
+      figure('embedded ÷ no-op, per round (median)', share(embedded, noop.embedded), format.percent, {
+        text: '≥ 25%',
+        met: (ratio) => ratio >= 0.25,
+      }),
+      figure('embedded END-OF-MESSAGE p50 (median)', of(embedded, 'p50Ms'), format.ms, {
+        text: `≤ 2 ms at ${CONNECTIONS} connections`,
+        met: (ms) => ms <= 2,
+      }),
+      figure('embedded END-OF-MESSAGE p99 (median)', of(embedded, 'p99Ms'), format.ms),
+      figure('Kafka acks=all: END-OF-MESSAGE answered (median)', of(kafka, 'rate'), format.rate),
+      figure('Kafka ÷ no-op, per round (median)', share(kafka, noop.kafka), format.percent),
+      figure('Kafka acks=all: p50 (median)', of(kafka, 'p50Ms'), format.ms),
+      figure('Kafka acks=all: p99 (median)', of(kafka, 'p99Ms'), format.ms),
+    ];
+  },
+};
