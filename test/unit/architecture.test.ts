@@ -167,6 +167,18 @@ describe('architecture', () => {
     assert.deepEqual(Object.keys(LAYERS).sort(), folders);
   });
 
+  it('test/unit/ mirrors services/: each of its folders tests a folder of services/ or of the repository', () => {
+    const folders = (path: string) =>
+      readdirSync(`${projectRoot}/${path}`, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
+    const mirrored = new Set([...folders('services'), 'deploy', 'examples', 'scripts']);
+    assert.deepEqual(
+      folders('test/unit').filter((folder) => !mirrored.has(folder)),
+      [],
+    );
+  });
+
   it("README.md's seams table is SEAMS", () => {
     const rows = [...readme.matchAll(/^\| `([a-z]+)` imports \| (.+?) \| .+ \|$/gm)].map((match) => ({
       from: match[1],

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { reviewConnectors } from '../../services/admin/connector-review.js';
-import { actorOf, allows, refusal } from '../../services/admin/http/auth.js';
-import type { ActiveBlock, Connector } from '../../services/core/directory.js';
-import { normalizeDomain } from '../../services/core/domain-name.js';
-import { isRelayguardError } from '../../services/core/errors.js';
-import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { TokenVerifier, tokenSubject } from '../../services/platform/bearer-auth.js';
-import { loadConfig } from '../../services/platform/config.js';
+import { reviewConnectors } from '../../../services/admin/connector-review.js';
+import { actorOf, allows, refusal } from '../../../services/admin/http/auth.js';
+import type { ActiveBlock, Connector } from '../../../services/core/directory.js';
+import { normalizeDomain } from '../../../services/core/domain-name.js';
+import { isRelayguardError } from '../../../services/core/errors.js';
+import { DEFAULT_POLICY } from '../../../services/core/policy.js';
+import { TokenVerifier, tokenSubject } from '../../../services/platform/bearer-auth.js';
+import { loadConfig } from '../../../services/platform/config.js';
 
 const OPERATOR_TOKEN = 'op-7f3a9c2e5b8d1046';
 const ADMIN_TOKEN = 'adm-4e9b2c7a1f5d8036';

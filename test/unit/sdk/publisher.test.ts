@@ -3,13 +3,13 @@
 // close() flushes, the queue is bounded, and only domains leave the relay.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Topics } from '../../services/core/topics.js';
-import { ManualClock } from '../../services/platform/clock.js';
-import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { deferred } from '../../services/platform/deferred.js';
-import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
-import type { OutgoingRecord } from '../../services/platform/ports.js';
-import { isRelayguardError, MessagePublisher, type SubmittedMessage } from '../../services/sdk/index.js';
+import { Topics } from '../../../services/core/topics.js';
+import { ManualClock } from '../../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
+import { deferred } from '../../../services/platform/deferred.js';
+import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
+import type { OutgoingRecord } from '../../../services/platform/ports.js';
+import { isRelayguardError, MessagePublisher, type SubmittedMessage } from '../../../services/sdk/index.js';
 
 const clock = new ManualClock(Date.UTC(2026, 10, 28, 9));
 

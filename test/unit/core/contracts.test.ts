@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import avro from 'avsc';
-import { generate } from '../../scripts/gen-contracts.js';
-import { TopicSchemas } from '../../services/core/topics.js';
+import { generate } from '../../../scripts/gen-contracts.js';
+import { TopicSchemas } from '../../../services/core/topics.js';
 
 describe('event contracts', () => {
   it('the generated TypeScript types match schemas/ (run `npm run gen` after a schema change)', () => {

@@ -2,12 +2,12 @@
 // correlation link), and monitor-mode decisions show in their own gauge rather than as blocked tenants.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { blockIdFor } from '../../services/core/episodes.js';
-import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage, scoreTenant } from '../../services/core/scoring.js';
-import { messageSubmitted } from '../support/builders.js';
-import { metricValue, onboard } from '../support/enforcement.js';
-import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+import { blockIdFor } from '../../../services/core/episodes.js';
+import { DEFAULT_POLICY } from '../../../services/core/policy.js';
+import { NO_BLOCK_STATE, type PositionedMessage, scoreTenant } from '../../../services/core/scoring.js';
+import { messageSubmitted } from '../../support/builders.js';
+import { metricValue, onboard } from '../../support/enforcement.js';
+import { type PipelineDriver, startPipeline } from '../../support/pipeline-driver.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9);
 
