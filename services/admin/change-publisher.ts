@@ -15,17 +15,21 @@ export interface Actor {
   readonly role: Role;
 }
 
-/** Where a change goes and how the audit record names it. */
-export interface ChangeTarget {
-  readonly topic: ContractTopic;
-  /** The compacted topic's key: the newest record under it is the state. */
-  readonly key: string;
+/** How the audit record names an action. */
+export interface AuditedAction {
   /** The audit action, such as `connector.put`. */
   readonly action: string;
   /** What the audit record says was acted on: a domain, a connector id, a block id. */
   readonly target: string;
   readonly ticket?: string | null;
   readonly details?: Record<string, string>;
+}
+
+/** Where a change goes and how the audit record names it. */
+export interface ChangeTarget extends AuditedAction {
+  readonly topic: ContractTopic;
+  /** The compacted topic's key: the newest record under it is the state. */
+  readonly key: string;
 }
 
 export interface ChangePublisherDeps {
@@ -49,30 +53,38 @@ export class ChangePublisher {
   }
 
   async publish(actor: Actor, change: DirectoryEvent, to: ChangeTarget): Promise<void> {
-    const { codec, log, directory, clock, logger } = this.#deps;
-    const tenantId = change.event.tenantId;
-    const audit: AuditEvent = {
-      auditId: randomUUID(),
-      occurredAt: clock.now(),
-      actor: actor.subject,
-      role: actor.role,
-      action: to.action,
-      tenantId,
-      target: to.target,
-      ticket: to.ticket ?? null,
-      details: to.details ?? {},
-    };
+    const { codec, log, directory } = this.#deps;
     const value = await codec.encode(to.topic, change.event as TopicContracts[typeof to.topic]);
-    const auditValue = await codec.encode(Topics.audit, audit);
     const records: OutgoingRecord[] = [{ key: to.key, value }];
     // A removal ends in its key's tombstone: the cleaner then keeps the tombstone alone and, delete.retention.ms
     // later, forgets the object (RUNBOOK: topic retention and compression). One publish: in order, one partition.
     if (isRemoval(change)) records.push({ key: to.key, value: null });
     await log.publish(to.topic, records);
-    await log.publish(Topics.audit, [{ key: tenantId, value: auditValue }]);
+    await this.audit(actor, change.event.tenantId, to);
     directory.apply(change);
+  }
+
+  /**
+   * The audit record of an action, and its log line. Keyed by the tenant acted on, or by the actor for what
+   * belongs to no tenant (a webhook endpoint).
+   */
+  async audit(actor: Actor, tenantId: string | null, action: AuditedAction): Promise<void> {
+    const { codec, log, clock, logger } = this.#deps;
+    const audit: AuditEvent = {
+      auditId: randomUUID(),
+      occurredAt: clock.now(),
+      actor: actor.subject,
+      role: actor.role,
+      action: action.action,
+      tenantId,
+      target: action.target,
+      ticket: action.ticket ?? null,
+      details: action.details ?? {},
+    };
+    const value = await codec.encode(Topics.audit, audit);
+    await log.publish(Topics.audit, [{ key: tenantId ?? actor.subject, value }]);
     logger.info(
-      { action: to.action, tenantId, target: to.target, actor: actor.subject, role: actor.role },
+      { action: action.action, tenantId, target: action.target, actor: actor.subject, role: actor.role },
       'admin change',
     );
   }

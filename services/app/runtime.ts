@@ -3,6 +3,8 @@
 
 import { AdminService } from '../admin/admin-service.js';
 import { AuditTrail, startAuditFeed } from '../admin/audit-trail.js';
+import { ChangePublisher } from '../admin/change-publisher.js';
+import { startWebhookAdmin, type WebhookEndpointsAdmin } from '../admin/webhook-endpoints.js';
 import { TenantDirectory } from '../core/directory.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { MessageSpool } from '../enforcer/message-spool.js';
@@ -28,8 +30,10 @@ export interface Runtime {
   readonly scorer: Scorer | undefined;
   readonly enforcer: Enforcer | undefined;
   readonly admin: AdminService | undefined;
-  /** Posts block events to RELAYGUARD_WEBHOOKS; absent when no endpoint is configured. */
+  /** Posts block events to the endpoints of RELAYGUARD_WEBHOOKS and those registered through the admin API. */
   readonly webhooks: WebhookDeliverer | undefined;
+  /** The admin API's webhook endpoints, delivery log and replays. */
+  readonly webhookEndpoints: WebhookEndpointsAdmin | undefined;
   /** The admin service's recent audit records per tenant (the console's audit trail). */
   readonly auditTrail: AuditTrail | undefined;
   /** Resolves once the directory has caught up and the scorer consumes: until then the enforcer falls back. */
@@ -100,6 +104,15 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         dns: dnsTxtResolver(config.dns),
       })
     : undefined;
+  const webhookAdmin = admin
+    ? await startWebhookAdmin({
+        ...common,
+        publisher: new ChangePublisher({ ...common, logger: logger.child({ component: 'admin' }) }),
+        configured: config.webhooks.endpoints,
+        allowPrivate: config.webhooks.allowPrivate,
+        logger: logger.child({ component: 'admin' }),
+      })
+    : undefined;
   const auditTrail = admin ? new AuditTrail() : undefined;
   const auditFeed = auditTrail
     ? await startAuditFeed({
@@ -120,22 +133,23 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       })
     : undefined;
 
-  const webhooks =
-    wants.has('webhooks') && config.webhooks.endpoints.length > 0
-      ? new WebhookDeliverer({
-          log: adapters.log,
-          codec: adapters.codec,
-          metrics,
-          clock,
-          ...config.webhooks,
-          logger: logger.child({ component: 'webhooks' }),
-        })
-      : undefined;
+  // Always: endpoints registered through the admin API reach a deliverer started without RELAYGUARD_WEBHOOKS.
+  const webhooks = wants.has('webhooks')
+    ? new WebhookDeliverer({
+        log: adapters.log,
+        codec: adapters.codec,
+        metrics,
+        clock,
+        ...config.webhooks,
+        logger: logger.child({ component: 'webhooks' }),
+      })
+    : undefined;
 
   // Scoring and deciding need the whole directory: neither starts from a partial one.
   let stopping = false;
   let starting: Promise<void> | undefined;
-  const ready = feed.caughtUp.then(() => {
+  // The admin API checks registrations against the endpoints it has read.
+  const ready = Promise.all([feed.caughtUp, webhookAdmin?.caughtUp]).then(() => {
     if (stopping) return;
     starting = (async () => {
       enforcer?.markReady();
@@ -159,6 +173,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     enforcer,
     admin,
     webhooks,
+    webhookEndpoints: webhookAdmin?.admin,
     auditTrail,
     ready,
     stop: async () => {
@@ -172,6 +187,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       await webhooks?.close();
       await feed.stop();
       await auditFeed?.stop();
+      await webhookAdmin?.stop();
       await closeAdapters(adapters);
     },
   };

@@ -9,6 +9,7 @@ import { type PolicyServer, startPolicyServer } from '../enforcer/postfix/server
 import type { ApiToken, Config } from '../platform/config.js';
 import { createHttpServer } from '../platform/http-server.js';
 import type { Logger } from '../platform/logger.js';
+import { asyncApiRoute } from './asyncapi.js';
 import { type Runtime, type ServiceName, startRuntime } from './runtime.js';
 
 export interface Servers {
@@ -63,12 +64,14 @@ export async function startServers(
       prefix: '/v1',
       admin: runtime.admin,
       auditTrail: runtime.auditTrail!,
+      webhooks: runtime.webhookEndpoints!,
       tokens: api.tokens,
       metrics: runtime.metrics,
       rateLimitPerMinute: config.rateLimitPerMinute,
       isReady: () => ready,
     });
     await http.register(consoleAssets);
+    await http.register(asyncApiRoute);
   }
   let httpAddress: string;
   let policyServer: PolicyServer | undefined;

@@ -53,6 +53,10 @@ export class AdminClient {
     return this.#request<T>('POST', path, body);
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.#request<T>('PATCH', path, body);
+  }
+
   delete(path: string): Promise<void> {
     return this.#request<void>('DELETE', path);
   }

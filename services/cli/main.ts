@@ -47,7 +47,10 @@ const services = [
   ['scorer', 'consume MessageSubmitted, keep per-tenant windows, publish tenant block events'],
   ['enforcer', 'answer relays from the materialized block state'],
   ['admin', 'serve the admin API'],
-  ['webhooks', 'post block and unblock events to the RELAYGUARD_WEBHOOKS endpoints, signed'],
+  [
+    'webhooks',
+    'post block and unblock events to the webhook endpoints, signed (RELAYGUARD_WEBHOOKS and those its subcommands register)',
+  ],
 ] as const;
 
 for (const [name, description] of services) {

@@ -282,3 +282,81 @@ export interface TenantPolicyChanged {
   /** Who made the change. */
   readonly actor: string;
 }
+
+/** DELIVERED: the receiver answered 2xx. RETRYING: an attempt failed and another follows. DEAD_LETTERED: attempts exhausted or refused; the event is in relayguard.webhooks.dlq.v1. */
+export type WebhookDeliveryStatus = 'DELIVERED' | 'RETRYING' | 'DEAD_LETTERED';
+export const WebhookDeliveryStatusValues = ['DELIVERED', 'RETRYING', 'DEAD_LETTERED'] as const;
+
+/** The webhook delivery log: an attempt's outcome for one endpoint and one event. Topic relayguard.webhook-deliveries.v1 (retained, not compacted), key = endpointId; the latest record of an endpoint's event (and replay) is where its delivery stands. */
+export interface WebhookDelivery {
+  /** The endpoint delivered to. */
+  readonly endpointId: string;
+  /** The CloudEvent's id (the tenant-blocks event's id, also the Idempotency-Key). */
+  readonly eventId: string;
+  /** The CloudEvent's type, e.g. io.relayguard.tenant.blocked.v1. */
+  readonly eventType: string;
+  /** The tenant the event is about. */
+  readonly tenantId: string;
+  /** Where the delivery stands after this attempt. */
+  readonly status: WebhookDeliveryStatus;
+  /** Attempts made so far, this one included. */
+  readonly attempts: number;
+  /** Why the last attempt failed (a status code, a network error code, the destination check), never a URL or a secret; null when delivered. */
+  readonly lastError: null | string;
+  /** The replay this delivery belongs to; null for a delivery as the change happened. */
+  readonly replayId: null | string;
+  /** When the attempt ended. */
+  readonly occurredAt: number;
+}
+
+/** UPSERTED creates or replaces the endpoint; REMOVED deletes it. */
+export type WebhookEndpointChange = 'UPSERTED' | 'REMOVED';
+export const WebhookEndpointChangeValues = ['UPSERTED', 'REMOVED'] as const;
+
+/** Which block changes an endpoint receives. */
+export type WebhookEventKind = 'BLOCKED' | 'UNBLOCKED';
+export const WebhookEventKindValues = ['BLOCKED', 'UNBLOCKED'] as const;
+
+/** A webhook endpoint registered, changed or removed through the admin API. Topic relayguard.webhook-endpoints.v1 (compacted), key = endpointId; the latest event is the endpoint. It carries the signing secret: only the admin service and the webhook deliverer may read the topic (SECURITY.md). */
+export interface WebhookEndpointChanged {
+  /** Unique id of this change. */
+  readonly eventId: string;
+  /** The endpoint's id: 1-63 lower-case letters, digits or hyphens. It names the endpoint in metrics, logs and dead letters. */
+  readonly endpointId: string;
+  /** What happened to the endpoint. */
+  readonly change: WebhookEndpointChange;
+  /** Where deliveries are posted (http or https); null when removed. */
+  readonly url: null | string;
+  /** The HMAC-SHA256 signing secret shared with the receiver; null when removed. */
+  readonly secret: null | string;
+  /** The kinds of change posted to the endpoint. */
+  readonly events: readonly WebhookEventKind[];
+  /** Only these tenants' changes; null for every tenant. */
+  readonly tenants: null | readonly string[];
+  /** When the endpoint was first registered. */
+  readonly createdAt: number;
+  /** When this change was made. */
+  readonly occurredAt: number;
+  /** Who made this change. */
+  readonly actor: string;
+}
+
+/** One event an operator asked to deliver again to one endpoint (`relayguard webhooks replay`): the admin service publishes them in order, the webhook deliverer delivers them as it delivers changes. Topic relayguard.webhook-replays.v1 (retained, not compacted), key = tenantId. */
+export interface WebhookReplay {
+  /** The replay this event belongs to (one per replay request). */
+  readonly replayId: string;
+  /** The endpoint to deliver to. */
+  readonly endpointId: string;
+  /** The tenant the event is about. */
+  readonly tenantId: string;
+  /** The CloudEvent's id. */
+  readonly eventId: string;
+  /** The CloudEvent's type, e.g. io.relayguard.tenant.blocked.v1. */
+  readonly eventType: string;
+  /** The CloudEvent (structured JSON) to post, as first delivered. */
+  readonly cloudEvent: string;
+  /** When the replay was requested. */
+  readonly requestedAt: number;
+  /** Who requested the replay. */
+  readonly actor: string;
+}

@@ -20,6 +20,10 @@ export const ErrorCodes = {
     summary: 'another connector or tenant already claims this IP range, certificate name or domain',
   },
   OPERATOR_ONLY: { retryable: false, summary: 'only an operator may make this change' },
+  ENDPOINT_CONFLICT: {
+    retryable: false,
+    summary: 'a webhook endpoint with this id exists, or RELAYGUARD_WEBHOOKS defines it (change it there)',
+  },
   VERIFICATION_FAILED: { retryable: false, summary: 'the DNS TXT record that proves control was not found' },
   DNS_UNAVAILABLE: { retryable: true, summary: 'the DNS resolver did not answer' },
   INVALID_CONFIG: { retryable: false, summary: 'the configuration is invalid' },

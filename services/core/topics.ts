@@ -7,6 +7,9 @@ import type {
   MessageSubmitted,
   TenantBlockEvent,
   TenantPolicyChanged,
+  WebhookDelivery,
+  WebhookEndpointChanged,
+  WebhookReplay,
 } from './contracts.generated.js';
 
 export const Topics = {
@@ -19,6 +22,12 @@ export const Topics = {
   audit: 'relayguard.audit.v1',
   /** Webhook deliveries that failed for good: the CloudEvent as it would have been posted, headers name why. */
   webhooksDlq: 'relayguard.webhooks.dlq.v1',
+  /** Webhook endpoints registered through the admin API (compacted, key = endpointId). */
+  webhookEndpoints: 'relayguard.webhook-endpoints.v1',
+  /** The webhook delivery log: each attempt's outcome per endpoint and event. */
+  webhookDeliveries: 'relayguard.webhook-deliveries.v1',
+  /** Events an operator asked to deliver again to an endpoint. */
+  webhookReplays: 'relayguard.webhook-replays.v1',
 } as const;
 
 /**
@@ -45,6 +54,9 @@ export interface TopicContracts {
   [Topics.connectors]: ConnectorChanged;
   [Topics.tenantPolicies]: TenantPolicyChanged;
   [Topics.audit]: AuditEvent;
+  [Topics.webhookEndpoints]: WebhookEndpointChanged;
+  [Topics.webhookDeliveries]: WebhookDelivery;
+  [Topics.webhookReplays]: WebhookReplay;
 }
 
 export type ContractTopic = keyof TopicContracts;
@@ -57,6 +69,9 @@ export const TopicSchemas: Readonly<Record<ContractTopic, string>> = {
   [Topics.connectors]: 'connector-changed.avsc',
   [Topics.tenantPolicies]: 'tenant-policy-changed.avsc',
   [Topics.audit]: 'audit-event.avsc',
+  [Topics.webhookEndpoints]: 'webhook-endpoint-changed.avsc',
+  [Topics.webhookDeliveries]: 'webhook-delivery.avsc',
+  [Topics.webhookReplays]: 'webhook-replay.avsc',
 };
 
 /** The compacted topics hold state: the latest record per key is the current value. */
@@ -65,6 +80,7 @@ export const CompactedTopics: readonly string[] = [
   Topics.acceptedDomains,
   Topics.connectors,
   Topics.tenantPolicies,
+  Topics.webhookEndpoints,
 ];
 
 /**

@@ -22,6 +22,7 @@ export type {
 export { DEFAULT_HTTP_LIMITS } from './config/types.js';
 export { ID_PATTERN, ID_RULE } from './config/values.js';
 export type { WebhookEndpoint } from './config/webhooks.js';
+export { ENDPOINT_ID_PATTERN, ENDPOINT_ID_RULE } from './config/webhooks.js';
 
 /**
  * Parses the environment; throws INVALID_CONFIG listing every problem as `VARIABLE: what is wrong`. A variable

@@ -13,6 +13,8 @@ export const EventTypes = {
 
 export interface WebhookPayload {
   readonly id: string;
+  /** The CloudEvent's type (EventTypes). */
+  readonly type: string;
   readonly body: string;
 }
 
@@ -28,5 +30,5 @@ export function cloudEventOf(change: BlockChange): WebhookPayload {
     datacontenttype: 'application/json',
     data,
   };
-  return { id: event.id, body: JSON.stringify(event) };
+  return { id: event.id, type: event.type, body: JSON.stringify(event) };
 }

@@ -1,24 +1,27 @@
-// The webhook deliverer: posts each block and unblock to the configured endpoints, for services that do not read
-// Kafka. It is a member of a consumer group on the tenant-blocks topic (a BlockSubscriber), so each change is
+// The webhook deliverer: posts each block and unblock to the endpoints that want it, for services that do not
+// read Kafka. It is a member of a consumer group on the tenant-blocks topic (a BlockSubscriber), so each change is
 // delivered by one deliverer, and the group's offset moves past a change only once every endpoint has it or it is
 // dead-lettered: a deliverer that crashes mid-delivery leaves the change to the next one (at least once, so a
 // receiver deduplicates on the Idempotency-Key header, the event id). Changes are delivered one at a time in
 // topic order, so each tenant's arrive in order. A failed attempt is retried with exponential back-off up to the
 // attempt limit; then, or at once when the receiver refuses the request (4xx) or the destination is not allowed,
-// the CloudEvent goes to relayguard.webhooks.dlq.v1 with the reason. Logs name endpoints by id, never by URL or
-// secret.
+// the CloudEvent goes to relayguard.webhooks.dlq.v1 with the reason. Each attempt's outcome goes to the delivery
+// log (relayguard.webhook-deliveries.v1). Replays an operator requested (relayguard.webhook-replays.v1) are
+// delivered the same way, by a group of their own. Logs name endpoints by id, never by URL or secret.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { WebhookDeliveryStatus } from '../core/contracts.generated.js';
+import { isRelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
 import { systemClock } from '../platform/clock.js';
 import type { WebhookEndpoint } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
+import type { Clock, EventLog, RecordBatch, SchemaCodec, Subscription } from '../platform/ports.js';
 import { BlockSubscriber } from '../sdk/subscriber/block-subscriber.js';
 import type { BlockChange } from '../sdk/subscriber/block-view.js';
-import { SIGNATURE_HEADER, signWebhook } from '../sdk/webhook-signature.js';
-import { CLOUDEVENTS_CONTENT_TYPE, cloudEventOf, type WebhookPayload } from './cloud-event.js';
-import { refusedDestination } from './destination.js';
+import { cloudEventOf, type WebhookPayload } from './cloud-event.js';
+import { attemptDelivery } from './delivery-attempt.js';
+import { EndpointRegistry, startEndpointFeed } from './endpoints.js';
 
 export const WEBHOOKS_GROUP_ID = 'relayguard-webhooks';
 
@@ -27,11 +30,14 @@ export const WebhookDlqHeaders = {
   endpoint: 'relayguard.webhook.endpoint',
   reason: 'relayguard.webhook.reason',
   attempts: 'relayguard.webhook.attempts',
+  /** Present when the delivery was a replay. */
+  replay: 'relayguard.webhook.replay',
 } as const;
 
 export interface WebhookDelivererOptions {
   readonly log: EventLog;
   readonly codec: SchemaCodec;
+  /** RELAYGUARD_WEBHOOKS; they take precedence over endpoints registered through the admin API with the same id. */
   readonly endpoints: readonly WebhookEndpoint[];
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -51,20 +57,28 @@ export interface WebhookDelivererOptions {
   readonly clock?: Clock;
 }
 
-type Attempt =
-  | { readonly outcome: 'delivered' }
-  | { readonly outcome: 'retry' | 'refused'; readonly reason: string };
+/** One CloudEvent for one endpoint: a change as it happened, or part of a replay. */
+interface Delivery {
+  readonly endpoint: WebhookEndpoint;
+  readonly tenantId: string;
+  readonly payload: WebhookPayload;
+  readonly replayId: string | null;
+}
 
 export class WebhookDeliverer {
   readonly #options: WebhookDelivererOptions;
+  readonly #registry: EndpointRegistry;
   readonly #subscriber: BlockSubscriber;
   readonly #clock: Clock;
   /** Aborted on close: back-offs and requests in flight end, and their change is left to be delivered again. */
   readonly #closing = new AbortController();
+  #endpointFeed: Subscription | undefined;
+  #replays: Subscription | undefined;
 
   constructor(options: WebhookDelivererOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#registry = new EndpointRegistry(options.endpoints);
     this.#subscriber = new BlockSubscriber({
       log: options.log,
       codec: options.codec,
@@ -85,41 +99,93 @@ export class WebhookDeliverer {
     return this.#subscriber.ready;
   }
 
-  async start(): Promise<void> {
-    await this.#subscriber.start();
+  /** The endpoints this deliverer posts to (RELAYGUARD_WEBHOOKS and those registered through the admin API). */
+  get endpoints(): EndpointRegistry {
+    return this.#registry;
   }
 
-  /** Ends the deliveries in flight without acknowledging them (the next deliverer sends them), then leaves the group. */
+  async start(): Promise<void> {
+    const { log, codec, logger, metrics } = this.#options;
+    this.#endpointFeed = await startEndpointFeed({ log, codec, logger, metrics, registry: this.#registry });
+    // A change handled before the registered endpoints are known would be acknowledged without reaching them.
+    await this.#endpointFeed.caughtUp;
+    await this.#subscriber.start();
+    this.#replays = await log.subscribe({
+      groupId: `${this.#options.groupId ?? WEBHOOKS_GROUP_ID}-replays`,
+      topics: [Topics.webhookReplays],
+      handleBatch: (batch) => this.#replay(batch),
+    });
+  }
+
+  /** Ends the deliveries in flight without acknowledging them (the next deliverer sends them), then leaves the groups. */
   async close(): Promise<void> {
     this.#closing.abort(new Error('webhook deliverer closing'));
     await this.#subscriber.close();
+    await this.#replays?.stop();
+    await this.#endpointFeed?.stop();
   }
 
   async #deliver(change: BlockChange): Promise<void> {
     const payload = cloudEventOf(change);
-    const targets = this.#options.endpoints.filter(
-      (endpoint) =>
-        endpoint.events.includes(change.kind) &&
-        (endpoint.tenants === undefined || endpoint.tenants.includes(change.tenantId)),
+    const targets = this.#registry.targets(change.kind, change.tenantId);
+    await Promise.all(
+      targets.map((endpoint) =>
+        this.#deliverTo({ endpoint, tenantId: change.tenantId, payload, replayId: null }),
+      ),
     );
-    await Promise.all(targets.map((endpoint) => this.#deliverTo(endpoint, change, payload)));
   }
 
-  async #deliverTo(endpoint: WebhookEndpoint, change: BlockChange, payload: WebhookPayload): Promise<void> {
+  async #replay(batch: RecordBatch): Promise<void> {
+    const { codec, logger } = this.#options;
+    const records = batch.records.filter((record) => record.value !== null);
+    const decoded = await codec.decodeAll(
+      Topics.webhookReplays,
+      records.map((record) => record.value!),
+    );
+    for (const [i, replay] of decoded.entries()) {
+      if (isRelayguardError(replay)) {
+        logger.error(
+          { topic: batch.topic, partition: batch.partition, offset: records[i]!.offset, code: replay.code },
+          'skipped an unreadable webhook replay record',
+        );
+        continue;
+      }
+      const endpoint = this.#registry.get(replay.endpointId);
+      if (!endpoint) {
+        logger.warn(
+          { endpoint: replay.endpointId, replayId: replay.replayId, eventId: replay.eventId },
+          'webhook replay skipped: the endpoint was removed',
+        );
+        continue;
+      }
+      const payload = { id: replay.eventId, type: replay.eventType, body: replay.cloudEvent };
+      await this.#deliverTo({ endpoint, tenantId: replay.tenantId, payload, replayId: replay.replayId });
+    }
+  }
+
+  async #deliverTo(delivery: Delivery): Promise<void> {
     const { logger, metrics, maxAttempts } = this.#options;
-    const context = { endpoint: endpoint.id, tenantId: change.tenantId, eventId: payload.id };
+    const { endpoint, tenantId, payload, replayId } = delivery;
+    const context = { endpoint: endpoint.id, tenantId, eventId: payload.id, replayId };
     const first = this.#options.firstBackoffMs ?? 1_000;
     for (let attempt = 1; ; attempt++) {
-      const result = await this.#attempt(endpoint, payload);
+      const result = await attemptDelivery(endpoint, payload, {
+        allowPrivate: this.#options.allowPrivate,
+        clock: this.#clock,
+        timeoutMs: this.#options.timeoutMs ?? 10_000,
+        closing: this.#closing.signal,
+      });
       if (result.outcome === 'delivered') {
+        await this.#logDelivery(delivery, 'DELIVERED', attempt, null);
         metrics.webhookDeliveries.inc({ endpoint: endpoint.id, outcome: 'delivered' });
         logger.info({ ...context, attempt }, 'webhook delivered');
         return;
       }
       if (result.outcome === 'refused' || attempt >= maxAttempts) {
-        await this.#deadLetter(endpoint, change, payload, result.reason, attempt);
+        await this.#deadLetter(delivery, result.reason, attempt);
         return;
       }
+      await this.#logDelivery(delivery, 'RETRYING', attempt, result.reason);
       metrics.webhookDeliveries.inc({ endpoint: endpoint.id, outcome: 'retried' });
       const delay = Math.min(this.#options.maxBackoffMs ?? 60_000, first * 2 ** (attempt - 1));
       logger.warn(
@@ -131,79 +197,48 @@ export class WebhookDeliverer {
     }
   }
 
-  async #attempt(endpoint: WebhookEndpoint, payload: WebhookPayload): Promise<Attempt> {
-    if (!this.#options.allowPrivate) {
-      let refused: string | null;
-      try {
-        refused = await refusedDestination(endpoint.url);
-      } catch (error) {
-        return { outcome: 'retry', reason: `resolving the host failed: ${errorCode(error)}` };
-      }
-      if (refused) return { outcome: 'refused', reason: `destination refused: ${refused}` };
-    }
-    const timestamp = Math.floor(this.#clock.now() / 1000);
-    let response: Response;
-    try {
-      response = await fetch(endpoint.url, {
-        method: 'POST',
-        headers: {
-          'content-type': CLOUDEVENTS_CONTENT_TYPE,
-          'idempotency-key': payload.id,
-          'user-agent': 'relayguard-webhooks',
-          [SIGNATURE_HEADER]: signWebhook(endpoint.secret, timestamp, payload.body),
-        },
-        body: payload.body,
-        // A redirect could lead anywhere, past the destination check: it is a failure, not followed.
-        redirect: 'manual',
-        signal: AbortSignal.any([
-          this.#closing.signal,
-          AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),
-        ]),
-      });
-      await response.body?.cancel();
-    } catch (error) {
-      if (this.#closing.signal.aborted) throw error;
-      return { outcome: 'retry', reason: `request failed: ${errorCode(error)}` };
-    }
-    if (response.status >= 200 && response.status < 300) return { outcome: 'delivered' };
-    const reason = `the receiver answered ${response.status}`;
-    // A 4xx says the request itself is refused (a bad signature, an unknown route): trying again will not help.
-    // 408 and 429 say try later.
-    const refused = response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status);
-    return { outcome: refused ? 'refused' : 'retry', reason };
+  /** The attempt's outcome in the delivery log; published before the change is acknowledged, like a dead letter. */
+  async #logDelivery(
+    delivery: Delivery,
+    status: WebhookDeliveryStatus,
+    attempts: number,
+    lastError: string | null,
+  ): Promise<void> {
+    const { codec, log } = this.#options;
+    const value = await codec.encode(Topics.webhookDeliveries, {
+      endpointId: delivery.endpoint.id,
+      eventId: delivery.payload.id,
+      eventType: delivery.payload.type,
+      tenantId: delivery.tenantId,
+      status,
+      attempts,
+      lastError,
+      replayId: delivery.replayId,
+      occurredAt: this.#clock.now(),
+    });
+    await log.publish(Topics.webhookDeliveries, [{ key: delivery.endpoint.id, value }]);
   }
 
-  async #deadLetter(
-    endpoint: WebhookEndpoint,
-    change: BlockChange,
-    payload: WebhookPayload,
-    reason: string,
-    attempts: number,
-  ): Promise<void> {
+  async #deadLetter(delivery: Delivery, reason: string, attempts: number): Promise<void> {
+    const { endpoint, tenantId, payload, replayId } = delivery;
     // Published before the change is acknowledged: if this fails, the change is delivered again.
     await this.#options.log.publish(Topics.webhooksDlq, [
       {
-        key: change.tenantId,
+        key: tenantId,
         value: Buffer.from(payload.body),
         headers: {
           [WebhookDlqHeaders.endpoint]: endpoint.id,
           [WebhookDlqHeaders.reason]: reason,
           [WebhookDlqHeaders.attempts]: String(attempts),
+          ...(replayId === null ? {} : { [WebhookDlqHeaders.replay]: replayId }),
         },
       },
     ]);
+    await this.#logDelivery(delivery, 'DEAD_LETTERED', attempts, reason);
     this.#options.metrics.webhookDeliveries.inc({ endpoint: endpoint.id, outcome: 'dead_lettered' });
     this.#options.logger.error(
-      { endpoint: endpoint.id, tenantId: change.tenantId, eventId: payload.id, attempts, reason },
+      { endpoint: endpoint.id, tenantId, eventId: payload.id, replayId, attempts, reason },
       'webhook dead-lettered',
     );
   }
-}
-
-/** A network error's code (ECONNREFUSED, ENOTFOUND, TimeoutError), never its message: it may quote the URL. */
-function errorCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : ((error as Error).name ?? 'Error');
 }

@@ -2,6 +2,9 @@
 // token and prints it once; the admin commands use it over HTTP and exit with codes that tell usage, auth,
 // server errors and refusals apart.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import { closedPort, type RunningRelayguard, runCli, startRelayguardAll } from '../support/cli.js';
@@ -98,6 +101,77 @@ describe('relayguard admin CLI against relayguard all', () => {
 
     const blocks = await cli(['tenants', 'blocks']);
     assert.equal(blocks.stdout.trim(), 'no tenant is blocked');
+  });
+
+  it('manages webhook endpoints, their delivery log and replays, with refusals in flag terms', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'relayguard-webhooks-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const secretFile = join(dir, 'secret');
+    writeFileSync(secretFile, 'whsec-0123456789abcdef\n');
+    const endpoint = [
+      '--endpoint-url',
+      'https://93.184.215.14/hooks/relayguard',
+      '--secret-file',
+      secretFile,
+    ];
+
+    const loopback = await cli([
+      'webhooks',
+      'add',
+      'ops',
+      '--endpoint-url',
+      'http://127.0.0.1:9/x',
+      '--secret-file',
+      secretFile,
+    ]);
+    assert.equal(loopback.code, ExitCode.USAGE, loopback.stderr);
+    assert.match(loopback.stderr, /--endpoint-url: 127\.0\.0\.1 resolves to 127\.0\.0\.1 \(loopback\)/);
+    const short = await cli([
+      'webhooks',
+      'add',
+      'ops',
+      '--endpoint-url',
+      'https://93.184.215.14/',
+      '--secret',
+      'abc',
+    ]);
+    assert.equal(short.code, ExitCode.USAGE, short.stderr);
+    assert.match(short.stderr, /--secret-file \/ --secret: /);
+
+    const added = await cli(['webhooks', 'add', 'ops', ...endpoint, '--events', 'blocked']);
+    assert.equal(added.code, ExitCode.OK, added.stderr);
+    assert.match(added.stdout, /^registered ops\nENDPOINT +SOURCE +URL +EVENTS +TENANTS/);
+    const again = await cli(['webhooks', 'add', 'ops', ...endpoint]);
+    assert.equal(again.code, ExitCode.REFUSED, again.stderr);
+    assert.match(again.stderr, /webhook endpoint ops exists.*\[ENDPOINT_CONFLICT\]/);
+
+    const updated = await cli(['webhooks', 'update', 'ops', '--tenant', 'acme', 'globex', '--json']);
+    assert.equal(updated.code, ExitCode.OK, updated.stderr);
+    assert.deepEqual(JSON.parse(updated.stdout).tenants, ['acme', 'globex']);
+    const list = await cli(['webhooks', 'list']);
+    assert.match(
+      list.stdout,
+      /ops +api +https:\/\/93\.184\.215\.14\/hooks\/relayguard +blocked +acme,globex/,
+    );
+    assert.ok(!list.stdout.includes('whsec'), 'the list shows the secret');
+
+    const deliveries = await cli(['webhooks', 'deliveries', 'ops']);
+    assert.equal(deliveries.stdout.trim(), 'no deliveries yet');
+    const unsaid = await cli(['webhooks', 'replay', 'ops']);
+    assert.equal(unsaid.code, ExitCode.USAGE);
+    assert.match(unsaid.stderr, /--dead-letters, or --from <iso>/);
+    const badTime = await cli(['webhooks', 'replay', 'ops', '--from', 'yesterday']);
+    assert.equal(badTime.code, ExitCode.USAGE, badTime.stderr);
+    assert.match(badTime.stderr, /--from: not an ISO 8601 time/);
+    const replay = await cli(['webhooks', 'replay', 'ops', '--from', '2026-01-01T00:00:00Z']);
+    assert.equal(replay.code, ExitCode.OK, replay.stderr);
+    assert.match(replay.stdout, /^replay [0-9a-f-]{36}: 0 event\(s\) queued for ops/);
+
+    const removed = await cli(['webhooks', 'remove', 'ops']);
+    assert.equal(removed.stdout.trim(), 'removed ops');
+    const gone = await cli(['webhooks', 'deliveries', 'ops']);
+    assert.equal(gone.code, ExitCode.REFUSED);
+    assert.match(gone.stderr, /no webhook endpoint ops/);
   });
 
   it('exits with codes that tell usage, auth, server errors and refusals apart', async () => {

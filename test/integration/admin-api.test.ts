@@ -84,6 +84,23 @@ describe('admin API: every route for every role', () => {
     { method: 'GET', url: '/v1/tenants/acme/history', access: 'tenant-read' },
     { method: 'GET', url: '/v1/tenants/acme/audit', access: 'tenant-read' },
     { method: 'GET', url: '/v1/tenants/acme/policy/preview', access: 'tenant-read' },
+    { method: 'GET', url: '/v1/webhooks', access: 'operator' },
+    {
+      method: 'POST',
+      url: '/v1/webhooks',
+      payload: { id: 'ops', url: 'https://93.184.215.14/hook', secret: 'whsec-0123456789abcdef' },
+      access: 'operator',
+    },
+    { method: 'GET', url: '/v1/webhooks/ops', access: 'operator' },
+    { method: 'PATCH', url: '/v1/webhooks/ops', payload: { events: ['blocked'] }, access: 'operator' },
+    { method: 'GET', url: '/v1/webhooks/ops/deliveries', access: 'operator' },
+    {
+      method: 'POST',
+      url: '/v1/webhooks/ops/replays',
+      payload: { from: 'dead-letters' },
+      access: 'operator',
+    },
+    { method: 'DELETE', url: '/v1/webhooks/ops', access: 'operator' },
   ];
   const roles: { name: string; headers: Record<string, string>; may: (access: Access) => boolean | 401 }[] = [
     { name: 'operator', headers: bearer(TOKENS.operator), may: () => true },

@@ -1,5 +1,6 @@
-// The webhook deliverer as `relayguard all` runs it (the runtime with RELAYGUARD_WEBHOOKS, embedded adapters): a
-// block the scorer would publish and an operator's unblock through the admin service reach the receiver, signed.
+// The webhook deliverer as `relayguard all` runs it (the runtime, embedded adapters): a block the scorer would
+// publish and an operator's unblock through the admin service reach the receiver of RELAYGUARD_WEBHOOKS, signed,
+// and a deliverer started without RELAYGUARD_WEBHOOKS posts to an endpoint registered through the admin service.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -26,7 +27,6 @@ describe('webhooks in the runtime', () => {
     const runtime = await startRuntime(config, { services: ['admin', 'webhooks'], logger: silentLogger });
     defer(() => runtime.stop());
     await runtime.ready;
-    assert.ok(runtime.webhooks, 'the deliverer runs when endpoints are configured');
 
     const block = blockedEvent('contoso', 'contoso@2026-12-01T09:00Z');
     const { log, codec } = runtime.adapters;
@@ -52,9 +52,25 @@ describe('webhooks in the runtime', () => {
     assert.ok(receiver.received.every((request) => request.verdict.valid));
   });
 
-  it('runs no deliverer without endpoints', async (t) => {
-    const runtime = await startRuntime(loadConfig({}), { services: ['webhooks'], logger: silentLogger });
-    t.after(() => runtime.stop());
-    assert.equal(runtime.webhooks, undefined);
+  it('without RELAYGUARD_WEBHOOKS, delivers to an endpoint registered through the admin service', async (t) => {
+    const defer = cleanupStack(t);
+    const secret = `whsec-${randomUUID()}`;
+    const receiver = await startWebhookReceiver(secret);
+    defer(() => receiver.stop());
+    const config = loadConfig({ RELAYGUARD_WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const runtime = await startRuntime(config, { services: ['admin', 'webhooks'], logger: silentLogger });
+    defer(() => runtime.stop());
+    await runtime.ready;
+    await runtime.webhookEndpoints!.create(OPERATOR, 'notifications', { url: receiver.url, secret });
+    await waitFor(() => runtime.webhooks!.endpoints.get('notifications'), {
+      description: 'the deliverer learning the endpoint',
+    });
+    const { log, codec } = runtime.adapters;
+    const block = blockedEvent('contoso', 'contoso@2026-12-01T09:00Z');
+    await log.publish(Topics.tenantBlocks, [
+      { key: 'contoso', value: await codec.encode(Topics.tenantBlocks, block) },
+    ]);
+    await waitFor(() => receiver.received.length === 1, { description: 'the delivery' });
+    assert.ok(receiver.received[0]!.verdict.valid);
   });
 });

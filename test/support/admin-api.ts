@@ -59,6 +59,7 @@ export async function startAdminApi(
     prefix: '/v1',
     admin: runtime.admin!,
     auditTrail: runtime.auditTrail!,
+    webhooks: runtime.webhookEndpoints!,
     tokens: options.tokens ?? API_TOKENS,
     metrics: runtime.metrics,
     rateLimitPerMinute,
@@ -99,8 +100,8 @@ export async function floodUnregistered(
   await driver.settle();
 }
 
-/** The audit records of one tenant, oldest first (keyed by tenant: one partition, in order). */
-export async function auditOf(driver: PipelineDriver, tenantId: string): Promise<AuditEvent[]> {
+/** The audit records of one tenant, oldest first (keyed by tenant: one partition, in order); null: those of no tenant (webhook endpoints). */
+export async function auditOf(driver: PipelineDriver, tenantId: string | null): Promise<AuditEvent[]> {
   const { codec } = driver.runtime.adapters;
   const all = await Promise.all(
     driver.log.records(Topics.audit).map((record) => codec.decode(Topics.audit, record.value!)),

@@ -114,6 +114,16 @@ export const SEAMS: readonly {
     to: ['services/sdk/subscriber/', 'services/sdk/webhook-signature.ts'],
     why: 'the deliverer follows blocks with the subscriber SDK and signs them as receivers verify them',
   },
+  {
+    from: 'admin',
+    to: [
+      'services/webhooks/endpoints.ts',
+      'services/webhooks/destination.ts',
+      'services/webhooks/delivery-log.ts',
+      'services/webhooks/replay-source.ts',
+    ],
+    why: "operators manage webhook endpoints through the admin API, with the deliverer's own endpoint registry, destination rule, delivery log and replay sources",
+  },
 ];
 
 /** services/<layer>/…: the layer a repository path belongs to. */

@@ -9,6 +9,7 @@ import { sendError, useErrorPolicy } from '../../platform/http-errors.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { AdminService } from '../admin-service.js';
 import type { AuditTrail } from '../audit-trail.js';
+import type { WebhookEndpointsAdmin } from '../webhook-endpoints.js';
 import { allows, refusal } from './auth.js';
 import { connectorRoutes } from './routes/connector-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
@@ -16,11 +17,14 @@ import { domainRoutes } from './routes/domain-routes.js';
 import { policyRoutes } from './routes/policy-routes.js';
 import { remediationRoutes } from './routes/remediation-routes.js';
 import { routeKit, type TenantParams } from './routes/route-kit.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 
 export interface AdminApiOptions {
   readonly admin: AdminService;
   /** The recent audit records the console shows. */
   readonly auditTrail: AuditTrail;
+  /** Webhook endpoints, their delivery log and replays; `relayguard` always serves them (tests of others may not). */
+  readonly webhooks?: WebhookEndpointsAdmin;
   readonly tokens: readonly ApiToken[];
   readonly metrics: Metrics;
   readonly rateLimitPerMinute: number;
@@ -86,4 +90,5 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   remediationRoutes(app, kit);
   consoleRoutes(app, kit);
   policyRoutes(app, kit);
+  if (options.webhooks) webhookRoutes(app, kit, options.webhooks);
 }

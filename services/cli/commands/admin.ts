@@ -1,4 +1,4 @@
-// `relayguard tenants | domains | connectors | policy`: the operator and tenant-admin CLI, a thin client of the
+// `relayguard tenants | domains | connectors | policy | webhooks`: the operator and tenant-admin CLI, a thin client of the
 // admin API (docs/admin-api.md). Human tables by default, the API's JSON with --json. One file a command group
 // in admin/.
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { registerConnectorCommands } from './admin/connectors.js';
 import { registerDomainCommands } from './admin/domains.js';
 import { registerPolicyCommands } from './admin/policy.js';
 import { registerTenantCommands } from './admin/tenants.js';
+import { registerWebhookCommands } from './admin/webhooks.js';
 
 interface ClientFlags {
   readonly url?: string;
@@ -45,6 +46,7 @@ export function registerAdminCommands(program: Command, config: () => Config): v
   registerDomainCommands(program, command);
   registerConnectorCommands(program, command);
   registerPolicyCommands(program, command);
+  registerWebhookCommands(program, command);
 }
 
 /** API fields that a flag of another name fills; the others are the flag's own camelCase (ticket, minUnregistered). */
@@ -54,6 +56,13 @@ const RENAMED_FIELDS: Readonly<Record<string, string>> = {
   tlsCertificateDomain: '--cert',
   enabled: '--enabled / --disabled',
   matchSubdomains: '--subdomains',
+  // Webhook endpoints (`relayguard webhooks`): --url is the admin API's own address there too.
+  url: '--endpoint-url',
+  secret: '--secret-file / --secret',
+  tenants: '--tenant',
+  since: '--from',
+  from: '--dead-letters / --from',
+  id: '<endpointId>',
 };
 
 function flagsByField(cmd: Command): Record<string, string> {

@@ -59,8 +59,8 @@ function banner(config: Config, services: readonly ServiceName[], servers: Serve
       ? [
           `  webhooks:     ${
             config.webhooks.endpoints.length > 0
-              ? `posts block events to ${config.webhooks.endpoints.map((endpoint) => endpoint.id).join(', ')}, signed`
-              : 'no endpoints configured (RELAYGUARD_WEBHOOKS)'
+              ? `posts block events to ${config.webhooks.endpoints.map((endpoint) => endpoint.id).join(', ')} and to the endpoints registered with \`relayguard webhooks add\`, signed`
+              : 'posts block events to the endpoints registered with `relayguard webhooks add` (none in RELAYGUARD_WEBHOOKS), signed'
           }`,
         ]
       : []),

@@ -13,8 +13,12 @@ export interface WebhookEndpoint {
   readonly tenants: readonly string[] | undefined;
 }
 
+/** An endpoint id, here and in the admin API: it names the endpoint in metric labels, logs and dead letters. */
+export const ENDPOINT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const ENDPOINT_ID_RULE = '1-63 lower-case letters, digits or hyphens';
+
 const webhookEntry = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id: 1-63 lower-case letters, digits or hyphens'),
+  id: z.string().regex(ENDPOINT_ID_PATTERN, `id: ${ENDPOINT_ID_RULE}`),
   url: z.url({ protocol: /^https?$/, error: 'url: must be an http:// or https:// URL' }),
   // Messages never echo the value: it is a secret.
   secret: z.string().min(MIN_TOKEN_LENGTH, {

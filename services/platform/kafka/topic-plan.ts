@@ -126,6 +126,9 @@ function retentionOf(topic: string, messageRetentionMs: number): Record<string, 
       };
     case Topics.messageSubmittedDlq:
     case Topics.webhooksDlq:
+    // The webhook delivery log and replays likewise wait for an operator to read them, or for a deliverer.
+    case Topics.webhookDeliveries:
+    case Topics.webhookReplays:
       return {
         [TopicConfig.cleanupPolicy]: 'delete',
         [TopicConfig.retention]: String(DEAD_LETTER_RETENTION_MS),
