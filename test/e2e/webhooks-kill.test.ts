@@ -1,6 +1,7 @@
 // The webhook fault row: `relayguard webhooks` processes on the production components (the real Kafka broker,
-// the Schema Registry double, Redis) while the receiver is down, the first deliverer SIGKILLed in the middle of
-// its retries. Every block and unblock reaches the receiver at least once, each tenant's in order, none lost.
+// the Schema Registry double, Redis) while the receiver is down for a minute, the first deliverer SIGKILLed in the
+// middle of its retries. Every block and unblock reaches the receiver at least once, each tenant's in order, none
+// lost, with the deliverer's own retry settings (back-off 1 s doubling to 60 s).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -17,7 +18,8 @@ import { startServiceProcess } from '../support/scorer-process.js';
 import { cleanupStack, waitFor } from '../support/tether.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
-const RECEIVER_DOWN_MS = 15_000;
+/** From the receiver's first refused request to its first answer: issue 21's "down for a minute". */
+const RECEIVER_DOWN_MS = 60_000;
 
 describe('webhooks: receiver down, deliverer SIGKILLed mid-delivery', () => {
   it('delivers every event at least once, in order per tenant, none lost', async (t) => {
@@ -57,10 +59,19 @@ describe('webhooks: receiver down, deliverer SIGKILLed mid-delivery', () => {
     const killed = await first.process.kill();
     assert.equal(killed.signal, 'SIGKILL');
 
+    const killedAt = performance.now();
+
     const second = await startServiceProcess(env, 'webhooks');
     defer(() => second.process.stop());
-    await new Promise((resolve) => setTimeout(resolve, RECEIVER_DOWN_MS));
+    const downSince = receiver.received[0]!.at;
+    await new Promise((resolve) => setTimeout(resolve, downSince + RECEIVER_DOWN_MS - performance.now()));
     up = true;
+    const upAt = performance.now();
+    assert.ok(upAt - downSince >= RECEIVER_DOWN_MS, `down for ${Math.round(upAt - downSince)} ms`);
+    assert.ok(
+      receiver.received.some((request) => request.status === 503 && request.at > killedAt),
+      'the second deliverer retried through the outage',
+    );
 
     const delivered = () => receiver.received.filter((request) => request.status === 200);
     const keys = () => new Set(delivered().map((request) => request.headers['idempotency-key']));
@@ -68,6 +79,9 @@ describe('webhooks: receiver down, deliverer SIGKILLed mid-delivery', () => {
       description: `all ${published.length} events delivered`,
       timeoutMs: 120_000,
     });
+    t.diagnostic(
+      `receiver down ${Math.round((upAt - downSince) / 1000)} s; all ${published.length} delivered ${Math.round((performance.now() - upAt) / 1000)} s after it came back`,
+    );
     assert.ok(receiver.received.every((request) => request.verdict.valid));
     for (const tenant of tenants) {
       const firstArrivals = [
