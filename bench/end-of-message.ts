@@ -9,10 +9,7 @@
 // Then rounds at the same saturation on the production adapters against the real Apache Kafka broker (acks=all,
 // idempotent producer; Schema Registry double): the enforcer alone, as `relayguard enforcer` runs, alternating
 // with the no-op server again.
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { closeAdapters, embeddedAdapters, productionAdapters } from '../services/app/adapters.js';
 import { startRuntime } from '../services/app/runtime.js';
 import { Topics } from '../services/core/topics.js';
@@ -23,21 +20,11 @@ import { silentLogger } from '../services/platform/logger.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { startSpoolingEnforcer } from '../test/support/relay-fleet.js';
 import { type Benchmark, figures, format, median, withCleanups } from './harness.js';
-import type { LoadOptions, LoadResult } from './policy-load.js';
+import { type LoadOptions, type LoadResult, load } from './policy-load.js';
 import { tenantChanges, tenantId, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const TENANTS = 1_000;
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-
-async function load(options: LoadOptions): Promise<LoadResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'bench/policy-load.ts', JSON.stringify(options)],
-    { cwd: repoRoot, maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout) as LoadResult;
-}
 
 const DUNNO = Buffer.from('action=DUNNO\n\n');
 

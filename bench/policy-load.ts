@@ -9,9 +9,12 @@
 // start of the 'data' callback that completes the reply. What the generator's own event loop adds (a reply
 // waiting in the socket while the loop handles others) is reported beside it: its event-loop delay, how late
 // sends left against their schedule, and its CPU per request. Prints one JSON line.
+import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { argv, cpuUsage, stdout } from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { seededRandom } from '../test/support/builders.js';
 import { endOfMessage, rcpt } from '../test/support/enforcement.js';
 import { percentile } from './harness.js';
@@ -271,7 +274,17 @@ async function drive(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-// Run as a script (benchmark 4 passes the options as JSON); imported, it only lends policyRequests.
+/** Runs the generator in a process of its own (never sharing an event loop with the server it measures). */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'bench/policy-load.ts', JSON.stringify(options)],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout) as LoadResult;
+}
+
+// Run as a script (benchmarks 4 and 11 pass the options as JSON); imported, it lends load and the requests.
 if (argv[1]?.endsWith('policy-load.ts')) {
   stdout.write(`${JSON.stringify(await drive(JSON.parse(argv[2]!) as LoadOptions))}\n`);
 }

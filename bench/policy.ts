@@ -3,10 +3,7 @@
 // client ranges). Saturation rounds alternate between the two servers; then rounds at 10,000 requests per second,
 // alternating too, give the latency percentiles (medians of the rounds). The load generator (bench/policy-load.ts)
 // runs in its own process.
-import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { BLOCK_REPLY } from '../services/core/decision.js';
 import { type PolicyServer, startPolicyServer } from '../services/enforcer/postfix/server.js';
 import { loadConfig } from '../services/platform/config.js';
@@ -18,6 +15,7 @@ import {
   LOOP_DELAY_RESOLUTION_MS,
   type LoadOptions,
   type LoadResult,
+  load,
   loopDelayMs,
   SPAM_DOMAINS,
 } from './policy-load.js';
@@ -26,17 +24,7 @@ import { blockEvent, fleetDirectory, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const RATE = 10_000;
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const microseconds = (µs: number) => `${µs.toFixed(1)} µs`;
-
-async function load(options: LoadOptions): Promise<LoadResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'bench/policy-load.ts', JSON.stringify(options)],
-    { cwd: repoRoot, maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout) as LoadResult;
-}
 
 interface Relayguard {
   readonly server: PolicyServer;
