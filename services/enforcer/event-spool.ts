@@ -2,33 +2,36 @@
 // drainer hands the records to the event log in batches. A relay's SMTP session then never waits on the broker
 // (a leader election, an outage), and a crash loses nothing that was answered.
 //
-// Layout: numbered segment files `<seq>.seg` of frames [u32 length][u32 crc32][f64 spooledAt ms][payload], and an
-// `ack` file naming the first record not yet delivered (segment, byte offset). Appends are group-committed: the
-// records that arrive while one write + fdatasync is in flight go together in the next one, so many concurrent
-// sessions share one fsync. Recovery truncates a torn last frame (a crash mid-write: that record's append never
+// Layout (spool-files.ts): numbered segment files of checksummed frames and an `ack` file naming the first record
+// not yet delivered. Appends are group-committed: the records that arrive while one write + fdatasync is in flight
+// go together in the next one, so many concurrent sessions share one fsync. Recovery truncates a torn last frame (a crash mid-write: that record's append never
 // resolved, so no relay was answered for it). The ack file is written after each delivered batch but not
 // fsynced: a crash can lose the last acks, and those records are delivered again (at least once; the consumers
 // de-duplicate by event id). Segments wholly delivered are deleted; the spool refuses appends beyond maxBytes.
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { Clock } from '../platform/ports.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  HEADER_BYTES,
+  LOCK_FILE,
+  lock,
+  readAck,
+  type SpooledRecord,
+  segmentPath,
+  segmentSeqs,
+  syncDirectory,
+  writeAck,
+} from './spool-files.js';
 
-const HEADER_BYTES = 16;
-/** A frame longer than this is not one the spool wrote: recovery stops there. */
-const MAX_RECORD_BYTES = 1 << 20;
+export type { SpooledRecord } from './spool-files.js';
+
 const DEFAULT_SEGMENT_BYTES = 8 << 20;
 const READ_CHUNK_BYTES = 1 << 20;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 const CLOSE_GRACE_MS = 2_000;
-const LOCK_FILE = 'lock';
-
-export interface SpooledRecord {
-  readonly payload: Buffer;
-  /** When it was appended, epoch ms. */
-  readonly spooledAt: number;
-}
 
 export interface EventSpoolOptions {
   readonly directory: string;
@@ -212,7 +215,7 @@ export class EventSpool {
       deliveredBytes: 0,
     };
     this.#writer = await open(this.#path(segment.seq), 'a+');
-    await this.#syncDirectory();
+    await syncDirectory(this.#options.directory);
     this.#segments.push(segment);
     return segment;
   }
@@ -253,7 +256,9 @@ export class EventSpool {
       // The next read names the new oldest; an append meanwhile names one no older than it.
       this.#oldestSpooledAt = undefined;
       // A lost acknowledgement only delivers its batch again after a restart (at least once).
-      await this.#writeAck(head).catch((error: unknown) => this.#options.onDeliveryError?.(error, 0));
+      await writeAck(this.#options.directory, { segment: head.seq, offset: head.deliveredBytes }).catch(
+        (error: unknown) => this.#options.onDeliveryError?.(error, 0),
+      );
       if (head.delivered === head.records)
         await this.#deleteDelivered().catch((error: unknown) => this.#options.onDeliveryError?.(error, 0));
     }
@@ -287,12 +292,6 @@ export class EventSpool {
     }
   }
 
-  async #writeAck(segment: Segment): Promise<void> {
-    const temporary = join(this.#options.directory, 'ack.tmp');
-    await writeFile(temporary, JSON.stringify({ segment: segment.seq, offset: segment.deliveredBytes }));
-    await rename(temporary, join(this.#options.directory, 'ack'));
-  }
-
   /** Every wholly delivered segment but the one being written goes. */
   async #deleteDelivered(): Promise<void> {
     while (this.#segments.length > 1 && this.#segments[0]!.delivered === this.#segments[0]!.records) {
@@ -306,10 +305,7 @@ export class EventSpool {
     await mkdir(directory, { recursive: true });
     await lock(directory);
     const ack = await readAck(directory);
-    const seqs = (await readdir(directory))
-      .filter((name) => /^\d{12}\.seg$/.test(name))
-      .map((name) => Number(name.slice(0, 12)))
-      .sort((a, b) => a - b);
+    const seqs = await segmentSeqs(directory);
     let events = 0;
     let truncatedBytes = 0;
     for (const seq of seqs) {
@@ -343,79 +339,7 @@ export class EventSpool {
     return { events, truncatedBytes };
   }
 
-  async #syncDirectory(): Promise<void> {
-    const handle = await open(this.#options.directory, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
   #path(seq: number): string {
-    return join(this.#options.directory, `${String(seq).padStart(12, '0')}.seg`);
-  }
-}
-
-function encodeFrame(payload: Buffer, spooledAt: number): Buffer {
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  frame.writeUInt32BE(payload.length, 0);
-  frame.writeDoubleBE(spooledAt, 8);
-  payload.copy(frame, HEADER_BYTES);
-  frame.writeUInt32BE(crc32(frame.subarray(8)), 4);
-  return frame;
-}
-
-/** The frame at `offset`, or undefined when what is there is not a whole, intact frame. */
-function decodeFrame(bytes: Buffer, offset: number): { record: SpooledRecord; next: number } | undefined {
-  if (offset + HEADER_BYTES > bytes.length) return undefined;
-  const length = bytes.readUInt32BE(offset);
-  const next = offset + HEADER_BYTES + length;
-  if (length > MAX_RECORD_BYTES || next > bytes.length) return undefined;
-  if (crc32(bytes.subarray(offset + 8, next)) !== bytes.readUInt32BE(offset + 4)) return undefined;
-  return {
-    record: {
-      spooledAt: bytes.readDoubleBE(offset + 8),
-      payload: Buffer.from(bytes.subarray(offset + HEADER_BYTES, next)),
-    },
-    next,
-  };
-}
-
-/**
- * One process per spool directory: two would interleave frames in one segment. The lock names the process; a
- * lock left by a process that is gone (a crash) is taken over. A container restarts as the same pid, which is
- * this process's own and so free to take.
- */
-async function lock(directory: string): Promise<void> {
-  const path = join(directory, LOCK_FILE);
-  try {
-    const holder = Number(await readFile(path, 'utf8'));
-    if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder))
-      throw new Error(`the spool directory ${directory} is in use by process ${holder}`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  await writeFile(path, String(process.pid));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readAck(directory: string): Promise<{ segment: number; offset: number } | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(join(directory, 'ack'), 'utf8')) as unknown;
-    const { segment, offset } = parsed as { segment: unknown; offset: unknown };
-    return Number.isInteger(segment) && Number.isInteger(offset)
-      ? { segment: segment as number, offset: offset as number }
-      : undefined;
-  } catch {
-    return undefined; // none yet, or unreadable: everything undelivered as far as the files tell
+    return segmentPath(this.#options.directory, seq);
   }
 }
