@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { silentLogger } from '../../services/platform/logger.js';
+import { createLogger, silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
@@ -147,6 +147,55 @@ describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
         },
       });
       await waitFor(() => seen.length === 1, { timeoutMs: 30_000, description: 'the record' });
+      await subscription.stop();
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('a group-less reader goes on from the record it reached after its group rebalances, not from the beginning', async () => {
+    // kafkajs forgets the offsets it resolved when its member joins the group again, and a group-less reader
+    // commits none: without its own positions, the rejoin would hand it the whole topic again.
+    const kafkajsLogs: string[] = [];
+    const log = new KafkaEventLog({
+      kafka: loadConfig({
+        ...mockClusterEnv(mock.bootstrapServers),
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+      }).kafka!,
+      logger: createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
+      maxWaitTimeMs: 100,
+    });
+    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
+    try {
+      const topic = `contract-${randomUUID()}`;
+      await mock.createTopic(topic, 1);
+      await log.publish(
+        topic,
+        ['a0', 'a1', 'a2'].map((value) => ({ key: 'k', value: Buffer.from(value) })),
+      );
+      const seen: string[] = [];
+      const subscription = await log.subscribe({
+        groupId: null,
+        topics: [topic],
+        handleBatch: async (batch) => {
+          seen.push(...batch.records.map((record) => record.value!.toString()));
+        },
+      });
+      await waitFor(() => seen.length === 3, { timeoutMs: 30_000, description: 'the first three records' });
+
+      // The group coordinator answers a heartbeat with a rebalance (as after a session timeout): the member joins again.
+      await mock.pushRequestErrors(ApiKey.Heartbeat, [KafkaError.REBALANCE_IN_PROGRESS]);
+      await waitFor(() => joins() >= 2, {
+        timeoutMs: 30_000,
+        description: 'the reader joined its group again',
+      });
+      await log.publish(topic, [{ key: 'k', value: Buffer.from('b0') }]);
+      await waitFor(() => seen.includes('b0'), {
+        timeoutMs: 30_000,
+        description: 'the record after the rejoin',
+      });
+      await log.settled();
+      assert.deepEqual(seen, ['a0', 'a1', 'a2', 'b0']);
       await subscription.stop();
     } finally {
       await log.close();

@@ -197,6 +197,7 @@ export class KafkaSubscription implements Subscription {
         partitions.map((partition) => [partitionKey(topic, partition), { topic, partition }] as const),
       ),
     );
+    if (this.#options.groupId === null) this.#resumeOwnPositions(now.values());
     const revoked = [...this.#assigned].filter(([key]) => !now.has(key)).map(([, ref]) => ref);
     this.#assigned = now;
     if (revoked.length === 0) return;
@@ -204,6 +205,18 @@ export class KafkaSubscription implements Subscription {
       this.#writeBehind?.forget(revoked);
       await this.#options.onRevoked?.(revoked);
     }).catch((error: unknown) => this.#logger.warn({ err: error }, 'handling revoked partitions failed'));
+  }
+
+  /**
+   * kafkajs forgets the offsets it resolved whenever the member joins its group again (a session timeout under
+   * load, a coordinator move), and a group-less reader commits none: each rejoin would hand it its topics again
+   * from the beginning. It goes on from its own positions instead.
+   */
+  #resumeOwnPositions(partitions: Iterable<PartitionRef>): void {
+    for (const { topic, partition } of partitions) {
+      const position = this.progress.position(partitionKey(topic, partition));
+      if (position !== undefined) this.#consumer.seek({ topic, partition, offset: position.toString() });
+    }
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {

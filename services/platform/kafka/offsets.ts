@@ -50,6 +50,11 @@ export class SubscriptionProgress {
     return this.#isCaughtUp;
   }
 
+  /** The next offset to hand to the handler, as far as this process knows (undefined: not a partition of it). */
+  position(key: string): bigint | undefined {
+    return this.#positions.get(key);
+  }
+
   /** The partition was handled up to before `next`, and committed if it has a group. */
   advance(key: string, next: bigint): void {
     this.#positions.set(key, next);
