@@ -2,51 +2,22 @@
 // scorer's own per-message step (core/scoring.ts scoreMessage), one in-memory window per tenant per policy.
 // Nothing is published or stored: production state is never touched. Pure apart from the caller's events.
 import { MESSAGE_CLASSES, type MessageClass, type ValidMessage, validateMessage } from '../core/classify.js';
-import type {
-  BlockEvidence,
-  BlockReason,
-  MessageSubmitted,
-  PolicyMode,
-  Thresholds,
-} from '../core/contracts.generated.js';
+import type { MessageSubmitted } from '../core/contracts.generated.js';
 import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
-import { MINUTE_MS, type Policy, proximity, type WindowCounts } from '../core/policy.js';
-import { NO_BLOCK_STATE, type ScoreOutcome, scoreMessage, type TenantContext } from '../core/scoring.js';
-import { PolicyTerms, type TenantTerms } from '../core/tenant-terms.js';
-import { emptyWindow, type TenantWindow } from '../core/windows.js';
-import { MinuteHistory, volumeBeganMinute } from './history.js';
+import type { Policy } from '../core/policy.js';
+import { NO_BLOCK_STATE, type ScoreOutcome, type TenantContext } from '../core/scoring.js';
+import {
+  type BlockDecision,
+  compare,
+  type NamedPolicy,
+  type NearTenant,
+  PolicyRun,
+  type TenantPlot,
+} from './policy-run.js';
 
-export interface NamedPolicy {
-  readonly name: string;
-  readonly policy: Policy;
-}
-
-/** Within 20% of a threshold: the proximity (core/policy.ts) at which a tenant counts as close. */
-export const NEAR_PROXIMITY = 0.8;
-
-export interface BlockDecision {
-  readonly tenantId: string;
-  readonly blockId: string;
-  readonly mode: PolicyMode;
-  /** Event time of the message that tipped the window over a threshold. */
-  readonly blockedAt: number;
-  readonly reason: BlockReason;
-  readonly evidence: BlockEvidence;
-  /** Start of the minute in which the unregistered volume behind the decision began (see volumeBeganMinute). */
-  readonly volumeBeganAt: number;
-  readonly afterVolumeBeganMs: number;
-}
-
-export interface NearTenant {
-  readonly tenantId: string;
-  /** The largest fraction of a rule's thresholds reached (1 would block). */
-  readonly proximity: number;
-  readonly closestRule: BlockReason;
-  readonly at: number;
-  readonly counts: WindowCounts;
-  readonly thresholds: Thresholds;
-}
+export type { BlockDecision, NamedPolicy, NearTenant, TenantPlot } from './policy-run.js';
+export { NEAR_PROXIMITY } from './policy-run.js';
 
 export interface PolicyDiff {
   /** Blocked under this policy, not under the policy in force. */
@@ -85,178 +56,6 @@ export interface BacktestReport {
     readonly byClass: Readonly<Record<MessageClass, number>>;
   };
   readonly policies: readonly PolicyReport[];
-}
-
-/** U in the sliding window per minute around a decision or a close call, for the HTML report's plot. */
-export interface TenantPlot {
-  readonly tenantId: string;
-  readonly kind: 'blocked' | 'near';
-  /** Epoch minute of values[0]. */
-  readonly firstMinute: number;
-  readonly values: readonly number[];
-  readonly thresholds: Thresholds;
-  /** The would-block moment, or the closest call. */
-  readonly markAt: number;
-  readonly markValue: number;
-}
-
-interface TenantTrack {
-  readonly window: TenantWindow;
-  readonly terms: TenantTerms;
-  readonly history: MinuteHistory;
-  decisions: BlockDecision[];
-  peak: NearTenant | null;
-}
-
-class PolicyRun {
-  readonly name: string;
-  readonly policy: Policy;
-  readonly tenants = new Map<string, TenantTrack>();
-  readonly outcomes = { counted: 0, late: 0, 'before-reset': 0, republished: 0 };
-  readonly #context: TenantContext;
-  readonly #terms: PolicyTerms;
-
-  constructor(named: NamedPolicy, context: TenantContext) {
-    this.name = named.name;
-    this.policy = named.policy;
-    this.#context = context;
-    this.#terms = new PolicyTerms(named.policy);
-  }
-
-  track(tenantId: string): TenantTrack {
-    let track = this.tenants.get(tenantId);
-    if (track === undefined) {
-      track = {
-        window: emptyWindow(),
-        terms: this.#terms.of(this.#context, tenantId),
-        // Two windows of minutes: U over the whole window before any minute of the last window.
-        history: new MinuteHistory(2 * this.policy.windowMinutes),
-        decisions: [],
-        peak: null,
-      };
-      this.tenants.set(tenantId, track);
-    }
-    return track;
-  }
-
-  score(track: TenantTrack, message: ValidMessage, eventId: string): MessageClass {
-    const { tenantId } = message;
-    const score = scoreMessage(
-      track.window,
-      tenantId,
-      null,
-      message,
-      this.policy,
-      this.#context,
-      track.terms,
-      eventId,
-    );
-    if (score.outcome === 'duplicate') return score.messageClass;
-    this.outcomes[score.outcome]++;
-    if (score.counts === null || score.thresholds === null) return score.messageClass;
-
-    const newest = track.window.streamMinute!;
-    track.history.record(Math.floor(message.occurredAt / MINUTE_MS), score.messageClass);
-    const close = proximity(score.thresholds, score.counts);
-    if (close >= NEAR_PROXIMITY) {
-      track.history.keep(newest);
-      if (track.peak === null || close > track.peak.proximity) {
-        track.peak = {
-          tenantId,
-          proximity: close,
-          closestRule: closestRule(score.thresholds, score.counts),
-          at: message.occurredAt,
-          counts: score.counts,
-          thresholds: score.thresholds,
-        };
-      }
-    }
-    const blocked = score.emit?.blocked;
-    if (blocked) {
-      track.history.keep(newest);
-      const windowMinutes = this.policy.windowMinutes;
-      const perMinute = track.history.perMinute(
-        newest - 2 * windowMinutes + 1,
-        newest,
-        this.#forwardedWeight(track),
-      );
-      const volumeBeganAt = volumeBeganMinute(perMinute, newest, windowMinutes) * MINUTE_MS;
-      track.decisions.push({
-        tenantId,
-        blockId: blocked.blockId,
-        mode: blocked.mode,
-        blockedAt: message.occurredAt,
-        reason: blocked.reason,
-        evidence: blocked.evidence,
-        volumeBeganAt,
-        afterVolumeBeganMs: message.occurredAt - volumeBeganAt,
-      });
-    }
-    return score.messageClass;
-  }
-
-  #forwardedWeight(track: TenantTrack): number {
-    return track.terms.overrides?.forwardedWeight ?? this.policy.forwardedWeight;
-  }
-
-  blocked(): BlockDecision[] {
-    const decisions: BlockDecision[] = [];
-    for (const track of this.tenants.values()) decisions.push(...track.decisions);
-    return decisions.sort((a, b) => a.blockedAt - b.blockedAt || compare(a.tenantId, b.tenantId));
-  }
-
-  near(): NearTenant[] {
-    const near: NearTenant[] = [];
-    for (const track of this.tenants.values())
-      if (track.peak !== null && track.decisions.length === 0) near.push(track.peak);
-    return near.sort((a, b) => b.proximity - a.proximity || compare(a.tenantId, b.tenantId));
-  }
-
-  plots(): TenantPlot[] {
-    const windowMinutes = this.policy.windowMinutes;
-    const plot = (
-      tenantId: string,
-      kind: TenantPlot['kind'],
-      mark: { at: number; value: number },
-      thresholds: Thresholds,
-    ): TenantPlot => {
-      const track = this.tenants.get(tenantId)!;
-      const markAt = mark.at;
-      const markMinute = Math.floor(markAt / MINUTE_MS);
-      const span = track.history.keptSpan() ?? { first: markMinute, last: markMinute };
-      const firstMinute = Math.max(span.first, markMinute - 2 * windowMinutes);
-      // A little after the moment only: a spammer's U keeps climbing in a replay (nothing rejects its mail), and
-      // a long tail would flatten the part of the plot that matters.
-      const lastMinute = Math.min(span.last + windowMinutes, markMinute + Math.ceil(windowMinutes / 4));
-      const values = track.history.slidingUnregistered(
-        firstMinute,
-        lastMinute,
-        windowMinutes,
-        this.#forwardedWeight(track),
-      );
-      return { tenantId, kind, firstMinute, values, thresholds, markAt, markValue: mark.value };
-    };
-    const plots: TenantPlot[] = [];
-    for (const { tenantId, blockedAt, evidence } of this.blocked()) {
-      plots.push(
-        plot(tenantId, 'blocked', { at: blockedAt, value: evidence.unregistered }, evidence.thresholds),
-      );
-    }
-    for (const { tenantId, at, counts, thresholds } of this.near()) {
-      plots.push(plot(tenantId, 'near', { at, value: counts.unregistered }, thresholds));
-    }
-    return plots;
-  }
-}
-
-function closestRule(thresholds: Thresholds, counts: WindowCounts): BlockReason {
-  const volume = proximity({ ...thresholds, minDistinctDomains: Infinity }, counts);
-  const distinct = proximity({ ...thresholds, minUnregistered: Infinity }, counts);
-  return distinct > volume ? 'DISTINCT_DOMAINS' : 'VOLUME';
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class Backtest {
