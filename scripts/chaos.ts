@@ -3,6 +3,7 @@
 // exits on its own. Prints the table — fault, events sent, events counted, duplicates, lost, decisions wrong,
 // windows differing, lifted blocks re-imposed, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
 import { parseArgs } from 'node:util';
+import { runCaughtScorer } from '../test/chaos/lifted-block-rows.js';
 import {
   brokerDownUp,
   chaosTable,
@@ -14,6 +15,7 @@ import {
   realBrokerKilled,
   rebalance,
   redisConnectionCut,
+  redisKilled,
   redisRestarted,
   requestErrors,
   runEnforcerRestart,
@@ -32,12 +34,16 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['real-broker', () => runScenario(realBrokerKilled(scale))],
   ['errors', () => runScenario(requestErrors(scale))],
   ['redis-restart', () => runScenario(redisRestarted(scale))],
+  ['redis-kill', () => runScenario(redisKilled(scale))],
+  ['redis-kill-no-persistence', () => runScenario(redisKilled(scale, ['--appendonly', 'no', '--save', '']))],
   ['redis-cut', () => runScenario(redisConnectionCut(10, scale))],
   ['latency', () => runScenario(latency(scale))],
   ['rebalance', () => runScenario(rebalance(scale))],
   ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
   ['unblock', () => runScenario(operatorUnblocks(scale))],
+  ['unblock-kill-before-flush', () => runCaughtScorer('killed', scale)],
+  ['unblock-zombie', () => runCaughtScorer('frozen', scale)],
   ['cluster-reshard', () => runScenario(clusterResharded(3, scale))],
   ['cluster-failover-wait-0', () => runScenario(clusterMasterKilled(0, scale))],
   ['cluster-failover-wait-1', () => runScenario(clusterMasterKilled(1, scale))],

@@ -44,6 +44,9 @@ export const PARTITIONS = 6;
 export const RELAY_TOKEN = 'chaos-relay-token-0123456789abcdef';
 const SPAMMERS = 3;
 
+/** Redis persistence as docker-compose.yml and README.md recommend without replicas. */
+export const RECOMMENDED_REDIS_PERSISTENCE = ['--appendonly', 'yes', '--appendfsync', 'always'];
+
 export interface ChaosStack {
   /** librdkafka's mock cluster (3 brokers), or three real KRaft nodes when started with `realKafka`. */
   readonly kafka: KafkaMock | KafkaCluster;
@@ -71,6 +74,11 @@ export interface ChaosStackOptions {
   readonly realKafka?: boolean;
   /** A Redis Cluster of three masters with a replica each instead of the single Redis. */
   readonly redisCluster?: boolean;
+  /**
+   * The single Redis's persistence arguments, in place of the recommended production ones (an append-only file
+   * fsync'ed on every write): a row that shows what a weaker setting loses.
+   */
+  readonly redisPersistence?: readonly string[];
   /** More relayguard environment for the processes under test (e.g. REDIS_WAIT_REPLICAS). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -93,9 +101,11 @@ export async function startChaosStack(
 ): Promise<ChaosStack> {
   const production = {
     brokers: 3,
+    // Three JVMs starting at once take minutes on two busy cores.
+    kafkaStartTimeoutMs: 180_000,
     partitions: PARTITIONS,
     // Durable as production runs it: a restarted Redis has every acknowledged write.
-    redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+    redisArgs: options.redisPersistence ?? RECOMMENDED_REDIS_PERSISTENCE,
     redisCluster: options.redisCluster,
   };
   // Most faults of test/chaos/scenarios.ts are injected by librdkafka's mock cluster.
@@ -209,6 +219,7 @@ export class ServiceProcess {
   #restartTimer: NodeJS.Timeout | undefined;
   #restarting: Promise<void> | undefined;
   #restartTimes: number[] = [];
+  readonly #lineWatchers = new Set<(line: string) => void>();
   /** Aborted when the supervisor gave up (start limit, or a restart that could not spawn). */
   #gaveUp = new AbortController();
   readonly unplannedExits: UnplannedExit[] = [];
@@ -262,6 +273,46 @@ export class ServiceProcess {
     });
   }
 
+  /**
+   * The first log entry (a pino JSON line on stdout) of the current process that `match` accepts, seen as soon as
+   * the line arrives: a fault can land right after what the process just did (RELAYGUARD_LOG_LEVEL must let the
+   * entry through).
+   */
+  async logged(
+    match: (entry: Record<string, unknown>) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<Record<string, unknown>> {
+    let watcher: (line: string) => void = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise((resolve, reject) => {
+        watcher = (line) => {
+          try {
+            const entry = JSON.parse(line) as Record<string, unknown>;
+            if (match(entry)) resolve(entry);
+          } catch {
+            // Not a log entry (the banner): not the one awaited.
+          }
+        };
+        this.#lineWatchers.add(watcher);
+        timer = setTimeout(
+          () =>
+            reject(new Error(`relayguard ${this.#service} did not log the awaited entry in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+      this.#lineWatchers.delete(watcher);
+    }
+  }
+
+  /** SIGSTOP (frozen: no heartbeat, no work, its sockets left open) or SIGCONT, as a stalled VM or GC pause. */
+  freeze(frozen: boolean): void {
+    if (!this.#proc) throw new Error(`relayguard ${this.#service} is not running`);
+    process.kill(this.#proc.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** SIGKILL, on purpose: not restarted. */
   async kill(): Promise<void> {
     await this.#end((proc) => proc.kill());
@@ -276,6 +327,8 @@ export class ServiceProcess {
     this.#stopping = true;
     this.#cancelRestart();
     await this.#restarting;
+    // A frozen process would hold SIGTERM until it is resumed.
+    if (this.running) this.freeze(false);
     if (this.#proc) await how(this.#proc);
   }
 
@@ -296,10 +349,10 @@ export class ServiceProcess {
         cwd: projectRoot,
         env: {
           ...inherited,
+          RELAYGUARD_LOG_LEVEL: 'warn',
           ...this.#env,
           RELAYGUARD_HTTP_PORT: String(this.#port),
           RELAYGUARD_POSTFIX_PORT: '0',
-          RELAYGUARD_LOG_LEVEL: 'warn',
         },
       },
     );
@@ -308,6 +361,12 @@ export class ServiceProcess {
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
     };
+    let partial = '';
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) for (const watcher of this.#lineWatchers) watcher(line);
+    });
     proc.child.stdout?.on('data', keep);
     proc.child.stderr?.on('data', keep);
     void proc.exited.then((exit) => this.#exited(proc, exit));
@@ -384,9 +443,9 @@ export class ServiceProcesses {
     this.#env = env;
   }
 
-  /** A new supervised process, not started yet. */
-  add(service: string): ServiceProcess {
-    const proc = new ServiceProcess(service, this.#env);
+  /** A new supervised process, not started yet; `env` adds to the stack's environment for it alone. */
+  add(service: string, env: Readonly<Record<string, string>> = {}): ServiceProcess {
+    const proc = new ServiceProcess(service, { ...this.#env, ...env });
     this.#all.push(proc);
     return proc;
   }

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
-import { freePort, spawnTethered, type Tethered, waitFor, waitForStartup } from './tether.js';
+import { freePorts, spawnTethered, type Tethered, waitFor, waitForStartup } from './tether.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -121,7 +121,7 @@ export async function startKafkaCluster({
     throw new Error(`Apache Kafka ${version} is not in ${jars}: run scripts/test-env/ensure-deps.sh`);
   });
   await removeStaleKafkaStorage();
-  // freePort() can race with another process taking a port before the broker binds it: a fresh set of
+  // freePorts() can race with another process taking a port before the broker binds it: a fresh set of
   // ports is then worth another try.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -143,9 +143,12 @@ async function launchCluster(
   // The creating pid is in the name, so an interrupted run's storage is found and removed by the next one.
   const runDir = await mkdtemp(join(tmpdir(), `${RUN_DIR_PREFIX}${process.pid}-`));
   const ids = Array.from({ length: count }, (_, i) => i + 1);
-  const ports = await Promise.all(
-    ids.map(async () => ({ client: await freePort(), controller: await freePort(), sasl: await freePort() })),
-  );
+  const free = await freePorts(3 * count);
+  const ports = ids.map((_, i) => ({
+    client: free[3 * i]!,
+    controller: free[3 * i + 1]!,
+    sasl: free[3 * i + 2]!,
+  }));
   const caFile = scramUsers ? await generateCertificates(runDir) : undefined;
   const voters = ids.map((id, i) => `${id}@127.0.0.1:${ports[i]!.controller}`).join(',');
   const replication = String(Math.min(3, count));

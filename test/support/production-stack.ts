@@ -29,6 +29,8 @@ export interface ProductionStackOptions {
   readonly partitions?: number;
   /** Extra redis-server arguments (an append-only file, for a Redis that is restarted). */
   readonly redisArgs?: readonly string[];
+  /** How long each real Kafka node may take to listen (a cluster of JVMs starting at once on a busy machine). */
+  readonly kafkaStartTimeoutMs?: number;
   /** A Redis Cluster (REDIS_CLUSTER_NODES) instead of the single Redis; `redisArgs` apply to every node. */
   readonly redisCluster?: boolean | Omit<StartRedisClusterOptions, 'args'>;
   /** Whether the stack creates relayguard's topics (false: a fresh cluster, as `relayguard topics` first meets it). */
@@ -64,9 +66,12 @@ export async function startProductionStack({
   redisArgs = [],
   redisCluster,
   createTopics: withTopics = true,
+  kafkaStartTimeoutMs,
 }: ProductionStackOptions & { mock?: boolean } = {}): Promise<ProductionStack<KafkaCluster | KafkaMock>> {
   const starting = [
-    mock ? startKafkaMock({ brokers }) : startKafkaCluster({ nodes: brokers }),
+    mock
+      ? startKafkaMock({ brokers })
+      : startKafkaCluster({ nodes: brokers, startTimeoutMs: kafkaStartTimeoutMs }),
     startSchemaRegistry(),
     redisCluster
       ? startRedisCluster({ ...(redisCluster === true ? {} : redisCluster), args: redisArgs })

@@ -151,6 +151,24 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `count` distinct TCP ports free on 127.0.0.1 a moment ago: each is held until all are picked, since the kernel
+ * may hand a just-closed port out again (one process's two listeners on one port fail to start).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer().listen(0, '127.0.0.1'));
+  try {
+    await Promise.all(servers.map((server) => once(server, 'listening')));
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
