@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/project-files.js';
+import { unknownReasons } from '../scorer/dlq-replay.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { describeFailure } from './errors.js';
 import { integer, number, oneShotLogLevel } from './options.js';
@@ -298,6 +299,51 @@ program
     process.exitCode = await rebuildWindows(
       cfg,
       { from: opts.from ?? null, json: opts.json },
+      kafkaCommandLogger(cfg),
+    );
+  });
+
+const dlq = program.command('dlq').description('the dead-letter topic of message-submitted');
+dlq
+  .command('replay')
+  .description(
+    'publish dead-lettered events again to message-submitted once their cause is fixed (e.g. a tenant onboarded after the retry window); each keeps its event id, so a second replay counts none twice',
+  )
+  .option(
+    '--reason <code>',
+    'dead letters of this error code, repeatable (default: UNKNOWN_TENANT)',
+    (value: string, previous: string[] | undefined) => {
+      const reasons = value.split(',').map((reason) => reason.trim());
+      const unknown = unknownReasons(reasons);
+      if (unknown.length > 0)
+        throw new InvalidArgumentError(
+          `${unknown.join(', ')} is not an error code of relayguard (e.g. UNKNOWN_TENANT, FUTURE_EVENT, INVALID_DOMAIN)`,
+        );
+      return [...(previous ?? []), ...reasons];
+    },
+  )
+  .option(
+    '--tenant <id>',
+    'dead letters of this tenant, repeatable (default: every tenant)',
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  )
+  .option('--from <iso>', 'dead-lettered at or after this time', time('--from'))
+  .option('--to <iso>', 'dead-lettered before this time', time('--to'))
+  .option('--dry-run', 'say what would be published, and publish nothing', false)
+  .option('--json', 'print the summary as JSON', false)
+  .action(async (opts) => {
+    const cfg = config();
+    const { dlqReplay } = await import('./commands/dlq.js');
+    process.exitCode = await dlqReplay(
+      cfg,
+      {
+        reasons: opts.reason ?? ['UNKNOWN_TENANT'],
+        tenants: opts.tenant,
+        from: opts.from,
+        to: opts.to,
+        dryRun: opts.dryRun,
+        json: opts.json,
+      },
       kafkaCommandLogger(cfg),
     );
   });
