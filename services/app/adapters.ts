@@ -9,7 +9,7 @@ import { RegistryCodec } from '../platform/codec/registry-codec.js';
 import { type Config, redactUrl } from '../platform/config.js';
 import { deferred } from '../platform/deferred.js';
 import { KafkaEventLog } from '../platform/kafka/kafka-event-log.js';
-import { DEFAULT_MESSAGE_RETENTION_MS } from '../platform/kafka/topic-plan.js';
+import { plannedRetentionMs } from '../platform/kafka/topic-plan.js';
 import type { Logger } from '../platform/logger.js';
 import { MemoryEventLog } from '../platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../platform/memory/memory-window-store.js';
@@ -38,15 +38,16 @@ export const EMBEDDED_MAX_RECORDS_PER_TOPIC = 200_000;
 
 /**
  * The embedded log cleans its topics up as the brokers do theirs (`relayguard topics`): state topics keep the
- * latest record per key (tenant-blocks every record of the block history too), the others a day and at most
- * EMBEDDED_MAX_RECORDS_PER_TOPIC records (the audit trail too, which Kafka keeps for ever).
+ * latest record per key (tenant-blocks every record of the block history too), the others as long as the brokers
+ * keep them (events a day, dead letters 14 days, the audit trail for good) and at most
+ * EMBEDDED_MAX_RECORDS_PER_TOPIC records.
  */
 function embeddedCleanup(partitions: number): (topic: string) => CleanupPolicy {
   const maxRecords = Math.ceil(EMBEDDED_MAX_RECORDS_PER_TOPIC / partitions);
   return (topic) =>
     CompactedTopics.includes(topic)
       ? { kind: 'compact', minCompactionLagMs: topic === Topics.tenantBlocks ? BLOCK_HISTORY_MS : 0 }
-      : { kind: 'delete', maxAgeMs: DEFAULT_MESSAGE_RETENTION_MS, maxRecords };
+      : { kind: 'delete', maxAgeMs: plannedRetentionMs(topic), maxRecords };
 }
 
 export function embeddedAdapters(config: Config, clock: Clock): Adapters {

@@ -102,6 +102,15 @@ export function plannedTopics(options: TopicPlanOptions): TopicSpec[] {
   }));
 }
 
+/**
+ * How long the brokers keep the records of a topic that is not compacted (Infinity: for good, as the audit trail),
+ * so that the embedded log keeps what they keep.
+ */
+export function plannedRetentionMs(topic: string, messageRetentionMs = DEFAULT_MESSAGE_RETENTION_MS): number {
+  const retention = Number(retentionOf(topic, messageRetentionMs)[TopicConfig.retention]);
+  return retention < 0 ? Number.POSITIVE_INFINITY : retention;
+}
+
 function retentionOf(topic: string, messageRetentionMs: number): Record<string, string> {
   if (CompactedTopics.includes(topic)) {
     const state: Record<string, string> = {

@@ -117,4 +117,23 @@ describe('embedded event log cleanup', () => {
     const connectors = (log as MemoryEventLog).records(Topics.connectors).length;
     assert.ok(connectors <= 1_000, `${connectors} connector records held for 100 connectors`);
   });
+
+  it('keeps each topic as long as the brokers do: the audit trail for good, dead letters for days, events a day', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 9, 1));
+    const { log } = embeddedAdapters(loadConfig({}), clock);
+    const one = [{ key: 'acme', value: Buffer.from('x') }];
+    for (const topic of [Topics.audit, Topics.messageSubmittedDlq, Topics.messageSubmitted])
+      await log.publish(topic, one);
+    // Two days on, the next record of each topic is what cleans it up.
+    clock.advance(2 * 24 * HOUR_MS);
+    for (const topic of [Topics.audit, Topics.messageSubmittedDlq, Topics.messageSubmitted])
+      await log.publish(topic, one);
+    const held = (topic: string) => (log as MemoryEventLog).records(topic).length;
+    assert.equal(held(Topics.audit), 2, 'the audit trail keeps the onboarding of two days ago');
+    assert.equal(held(Topics.messageSubmittedDlq), 2, 'dead letters wait two weeks for an operator');
+    assert.equal(held(Topics.messageSubmitted), 1, 'events are kept a day');
+    clock.advance(100 * 24 * HOUR_MS);
+    await log.publish(Topics.audit, one);
+    assert.equal(held(Topics.audit), 3, 'and a hundred days on');
+  });
 });
