@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { EventSpool, type SpooledRecord } from '../../../services/enforcer/event-spool.js';
+import {
+  EventSpool,
+  type EventSpoolOptions,
+  type SpooledRecord,
+} from '../../../services/enforcer/event-spool.js';
 import { ManualClock } from '../../../services/platform/clock.js';
 import { Gate } from '../../support/gate.js';
 import { waitFor } from '../../support/tether.js';
@@ -52,6 +56,11 @@ class Destination {
 const clock = new ManualClock(Date.UTC(2026, 11, 7, 6));
 const record = (tenant: string, n: number) => Buffer.from(JSON.stringify({ tenant, n }));
 
+/** A spool on `directory` that delivers to `destination`, bounded at 1 MiB unless `options` say otherwise. */
+function openSpool(directory: string, destination: Destination, options: Partial<EventSpoolOptions> = {}) {
+  return EventSpool.open({ directory, maxBytes: 1 << 20, clock, deliver: destination.deliver, ...options });
+}
+
 /** One record's frame as the spool writes it (written by a spool of its own and read back). */
 async function frameOf(payload: Buffer): Promise<Buffer> {
   const directory = await spoolDirectory();
@@ -75,13 +84,7 @@ describe('event spool', () => {
     const directory = await spoolDirectory();
     const destination = new Destination();
     destination.stall();
-    const { spool } = await EventSpool.open({
-      directory,
-      maxBytes: 1 << 20,
-      clock,
-      deliver: destination.deliver,
-      segmentBytes: 4096,
-    });
+    const { spool } = await openSpool(directory, destination, { segmentBytes: 4096 });
     try {
       const appended = Array.from({ length: 300 }, (_, n) => record(`t${n % 7}`, n));
       // Every append resolves although the destination delivers nothing.
@@ -113,12 +116,7 @@ describe('event spool', () => {
     const directory = await spoolDirectory();
     const destination = new Destination();
     destination.stall();
-    const { spool } = await EventSpool.open({
-      directory,
-      maxBytes: 1 << 20,
-      clock,
-      deliver: destination.deliver,
-    });
+    const { spool } = await openSpool(directory, destination);
     const probe = await open(join(directory, 'probe'), 'w');
     const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
     await probe.close();
@@ -147,13 +145,7 @@ describe('event spool', () => {
           const directory = await spoolDirectory();
           const destination = new Destination();
           destination.failNext = failures.filter(Boolean).length;
-          const { spool } = await EventSpool.open({
-            directory,
-            maxBytes: 1 << 20,
-            clock,
-            deliver: destination.deliver,
-            maxBatch: 7,
-          });
+          const { spool } = await openSpool(directory, destination, { maxBatch: 7 });
           try {
             const appended = tenants.map((tenant, n) => record(tenant, n).toString());
             for (const payload of appended) void spool.append(Buffer.from(payload));
@@ -176,13 +168,7 @@ describe('event spool', () => {
     const destination = new Destination();
     destination.failNext = Number.POSITIVE_INFINITY;
     let attempts = 0;
-    const { spool } = await EventSpool.open({
-      directory,
-      maxBytes: 1 << 20,
-      clock,
-      deliver: destination.deliver,
-      onDeliveryError: () => attempts++,
-    });
+    const { spool } = await openSpool(directory, destination, { onDeliveryError: () => attempts++ });
     try {
       for (let n = 0; n < 50; n++) await spool.append(record('t', n));
       // Each append's commit wakes an idle drainer; a backing-off one waits 100 ms, 200 ms, 400 ms, …
@@ -197,13 +183,7 @@ describe('event spool', () => {
     const destination = new Destination();
     destination.stall();
     const maxBytes = 8192;
-    const { spool } = await EventSpool.open({
-      directory,
-      maxBytes,
-      clock,
-      deliver: destination.deliver,
-      segmentBytes: 2048,
-    });
+    const { spool } = await openSpool(directory, destination, { maxBytes, segmentBytes: 2048 });
     try {
       let accepted = 0;
       for (let n = 0; ; n++) {
@@ -234,14 +214,7 @@ describe('event spool', () => {
         async (count, deliveredBeforeCrash, tornAt) => {
           const directory = await spoolDirectory();
           const first = new Destination();
-          const crashed = await EventSpool.open({
-            directory,
-            maxBytes: 1 << 20,
-            clock,
-            deliver: first.deliver,
-            segmentBytes: 1024,
-            maxBatch: 5,
-          });
+          const crashed = await openSpool(directory, first, { segmentBytes: 1024, maxBatch: 5 });
           abandoned.push({ spool: crashed.spool, destination: first });
           const appended = Array.from({ length: count }, (_, n) => record(`t${n % 3}`, n).toString());
           const deliveredFirst = Math.min(count, deliveredBeforeCrash);
@@ -260,12 +233,7 @@ describe('event spool', () => {
           await appendFile(join(directory, segments.at(-1)!), torn.subarray(0, tornBytes));
 
           const second = new Destination();
-          const { spool, recovered } = await EventSpool.open({
-            directory,
-            maxBytes: 1 << 20,
-            clock,
-            deliver: second.deliver,
-          });
+          const { spool, recovered } = await openSpool(directory, second);
           try {
             assert.equal(recovered.truncatedBytes, tornBytes);
             await waitFor(() => spool.depth().events === 0, { intervalMs: 5 });
@@ -287,14 +255,14 @@ describe('event spool', () => {
   it('delivers again what was delivered but whose acknowledgement never reached the disk', async () => {
     const directory = await spoolDirectory();
     const first = new Destination();
-    const opened = await EventSpool.open({ directory, maxBytes: 1 << 20, clock, deliver: first.deliver });
+    const opened = await openSpool(directory, first);
     const appended = Array.from({ length: 10 }, (_, n) => record('t', n).toString());
     for (const payload of appended) await opened.spool.append(Buffer.from(payload));
     await waitFor(() => first.delivered.length === 10);
     await opened.spool.close();
     await unlink(join(directory, 'ack'));
     const second = new Destination();
-    const { spool } = await EventSpool.open({ directory, maxBytes: 1 << 20, clock, deliver: second.deliver });
+    const { spool } = await openSpool(directory, second);
     try {
       await waitFor(() => second.delivered.length === 10);
       assert.deepEqual(second.delivered, appended);
