@@ -3,6 +3,7 @@
 // Every enforcer replica holds all of it (a million tenants and more), so a tenant's few domains and connectors
 // are kept in small sorted arrays rather than a Map each: a Map's table costs ~180 bytes for one or two entries.
 import type { AcceptedDomainLookup } from './classify.js';
+import { type ClaimConflict, ConnectorClaims } from './connector-claims.js';
 import type {
   AcceptedDomainChanged,
   ConnectorChanged,
@@ -15,7 +16,7 @@ import type {
 } from './contracts.generated.js';
 import { normalizeDomain } from './domain-name.js';
 import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from './episodes.js';
-import { type IpRange, IpRangeIndex, parseIpAddress, parseIpRange } from './ip-ranges.js';
+import { type IpRange, parseIpAddress } from './ip-ranges.js';
 import { overridesFromEvent, type PolicyOverrides } from './policy.js';
 import { parseStateKey } from './topics.js';
 
@@ -62,18 +63,6 @@ export interface Connector {
   readonly changedAt: number;
   /** Since when it claims each identifier (CIDR range or certificate domain); absent ones date from createdAt. */
   readonly identifiersSince: Readonly<Record<string, number>>;
-}
-
-/** One connector's claim on one identifier; the earliest claim owns the identifier (see `claimsBefore`). */
-interface Claim {
-  readonly connector: Connector;
-  readonly since: number;
-}
-
-/** Why an identifier cannot be claimed: which claim is in the way, and on what. */
-export interface ClaimConflict {
-  readonly identifier: string;
-  readonly claimedBy: Connector;
 }
 
 export interface ActiveBlock extends TenantBlocked {
@@ -159,14 +148,8 @@ export interface ResolvedClient {
 
 export class TenantDirectory implements AcceptedDomainLookup {
   readonly #tenants = new Map<string, MutableRecord>();
-  /**
-   * Every connector's claims, enabled or not (a disabled connector still owns its ranges and certificate), per
-   * identifier, earliest first. Two claims on one identifier, or on nested ranges of two tenants, exist only when
-   * two admin replicas accepted them concurrently: the earliest claim wins wherever and in whatever order the
-   * compacted topic is replayed, because the winner depends on the claims only, never on arrival order.
-   */
-  readonly #rangeClaims = new IpRangeIndex<Claim[]>();
-  readonly #certificateClaims = new Map<string, Claim[]>();
+  /** Who owns each sender range and certificate name (connector-claims.ts). */
+  readonly #connectorClaims = new ConnectorClaims();
   /**
    * Verified domain claims of every tenant, earliest verification first: the first owns the domain. Nearly every
    * domain has one claimant, held as its tenant id alone (no array, no claim object: millions of domains).
@@ -305,56 +288,24 @@ export class TenantDirectory implements AcceptedDomainLookup {
    * later claim of another tenant inside or around that range (a race between admin replicas) identifies nothing.
    */
   resolveByAddress(address: string): ResolvedClient | undefined {
-    const covering = this.#rangeClaims.covering(parseIpAddress(address));
-    let owner: Claim | undefined;
-    for (const claims of covering) if (!owner || claimsBefore(claims[0]!, owner)) owner = claims[0];
-    if (!owner) return undefined;
-    const tenantId = owner.connector.tenantId;
-    for (const claims of covering) {
-      const own = claims.find((claim) => claim.connector.tenantId === tenantId);
-      if (own?.connector.enabled) return { tenantId, connector: own.connector };
-    }
-    return undefined;
+    const connector = this.#connectorClaims.byAddress(parseIpAddress(address));
+    return connector && { tenantId: connector.tenantId, connector };
   }
 
   /** The connector identified by a TLS client certificate for this domain, when its owner is enabled. */
   resolveByCertificate(certificateDomain: string): ResolvedClient | undefined {
-    const owner = this.#certificateClaims.get(normalizeDomain(certificateDomain, 'certificate'))?.[0];
-    return owner?.connector.enabled
-      ? { tenantId: owner.connector.tenantId, connector: owner.connector }
-      : undefined;
+    const connector = this.#connectorClaims.byCertificate(normalizeDomain(certificateDomain, 'certificate'));
+    return connector && { tenantId: connector.tenantId, connector };
   }
 
-  /**
-   * The claims of other connectors that a connector claiming these identifiers would collide with: a range the
-   * same as another connector's, or inside or around another tenant's (enabled or not), a certificate domain
-   * another connector names. Scans, so it is for admin writes, not relay lookups.
-   */
+  /** What a connector claiming these identifiers would collide with (`ConnectorClaims.conflicts`): admin writes. */
   claimConflicts(
     tenantId: string,
     connectorId: string,
     ranges: readonly IpRange[],
     certificateDomain: string | null,
   ): ClaimConflict[] {
-    const isOther = (claim: Claim) =>
-      claim.connector.tenantId !== tenantId || claim.connector.connectorId !== connectorId;
-    const conflicts: ClaimConflict[] = [];
-    for (const range of ranges) {
-      for (const claims of this.#rangeClaims.overlapping(range)) {
-        // A tenant may nest its own ranges (a server's /32 on its own connector inside the site's /24).
-        const other = claims.find(
-          (claim) =>
-            isOther(claim) &&
-            (claim.connector.tenantId !== tenantId || claim.connector.senderIpRanges.includes(range.cidr)),
-        );
-        if (other) conflicts.push({ identifier: range.cidr, claimedBy: other.connector });
-      }
-    }
-    if (certificateDomain !== null) {
-      const other = this.#certificateClaims.get(certificateDomain)?.find(isOther);
-      if (other) conflicts.push({ identifier: certificateDomain, claimedBy: other.connector });
-    }
-    return conflicts;
+    return this.#connectorClaims.conflicts(tenantId, connectorId, ranges, certificateDomain);
   }
 
   #record(tenantId: string): MutableRecord {
@@ -439,7 +390,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       return;
     }
     const previous = this.connector(event.tenantId, event.connectorId);
-    if (previous) this.#unindex(previous);
+    if (previous) this.#connectorClaims.remove(previous);
     const changed = !previous || !sameSettings(previous, event);
     const connector: Connector = {
       // The record's copy: the event's own would be a second string per tenant.
@@ -458,13 +409,13 @@ export class TenantDirectory implements AcceptedDomainLookup {
         Object.keys(event.identifiersSince).length === 0 ? NO_CLAIM_TIMES : event.identifiersSince,
     };
     record.connectors = withSorted(record.connectors, connector, connectorIdOf);
-    this.#index(connector);
+    this.#connectorClaims.add(connector);
     this.#settingsAtBlock(record, event, connectorSettingsKey(connector));
   }
 
   #removeConnector(record: MutableRecord, connectorId: string): void {
     const previous = this.connector(record.tenantId, connectorId);
-    if (previous) this.#unindex(previous);
+    if (previous) this.#connectorClaims.remove(previous);
     record.connectors = withoutSorted(record.connectors, connectorId, connectorIdOf);
   }
 
@@ -484,34 +435,6 @@ export class TenantDirectory implements AcceptedDomainLookup {
     if (known !== undefined) return known;
     this.#actors.set(name, name);
     return name;
-  }
-
-  #index(connector: Connector): void {
-    for (const cidr of connector.senderIpRanges) {
-      const range = parseIpRange(cidr);
-      const claim = { connector, since: claimedSince(connector, cidr) };
-      this.#rangeClaims.set(range, withClaim(this.#rangeClaims.get(range), claim));
-    }
-    const certificate = connector.tlsCertificateDomain;
-    if (certificate) {
-      const claim = { connector, since: claimedSince(connector, certificate) };
-      this.#certificateClaims.set(certificate, withClaim(this.#certificateClaims.get(certificate), claim));
-    }
-  }
-
-  #unindex(connector: Connector): void {
-    for (const cidr of connector.senderIpRanges) {
-      const range = parseIpRange(cidr);
-      const rest = withoutClaim(this.#rangeClaims.get(range), connector);
-      if (rest) this.#rangeClaims.set(range, rest);
-      else this.#rangeClaims.delete(range);
-    }
-    const certificate = connector.tlsCertificateDomain;
-    if (certificate) {
-      const rest = withoutClaim(this.#certificateClaims.get(certificate), connector);
-      if (rest) this.#certificateClaims.set(certificate, rest);
-      else this.#certificateClaims.delete(certificate);
-    }
   }
 
   #applyBlock(event: TenantBlockEvent): void {
@@ -559,35 +482,6 @@ export class TenantDirectory implements AcceptedDomainLookup {
 /** The earlier verification owns a domain; equal times fall to the tenant id, so every replica agrees. */
 function verifiedBefore(a: DomainClaim, b: DomainClaim): boolean {
   return a.verifiedAt !== b.verifiedAt ? a.verifiedAt < b.verifiedAt : a.tenantId < b.tenantId;
-}
-
-function claimedSince(connector: Connector, identifier: string): number {
-  return connector.identifiersSince[identifier] ?? connector.createdAt;
-}
-
-/** The earlier claim owns an identifier; equal times fall to the tenant and connector ids, so every replica agrees. */
-function claimsBefore(a: Claim, b: Claim): boolean {
-  if (a.since !== b.since) return a.since < b.since;
-  const { tenantId: ta, connectorId: ca } = a.connector;
-  const { tenantId: tb, connectorId: cb } = b.connector;
-  return ta !== tb ? ta < tb : ca < cb;
-}
-
-/** The claims with this one in its place, earliest first; the connector's earlier claim, if any, replaced. */
-function withClaim(claims: readonly Claim[] | undefined, claim: Claim): Claim[] {
-  const others = (claims ?? []).filter((other) => !sameConnector(other.connector, claim.connector));
-  const at = others.findIndex((other) => claimsBefore(claim, other));
-  return at === -1 ? [...others, claim] : others.toSpliced(at, 0, claim);
-}
-
-/** The claims without this connector's; undefined when none is left. */
-function withoutClaim(claims: readonly Claim[] | undefined, connector: Connector): Claim[] | undefined {
-  const rest = (claims ?? []).filter((claim) => !sameConnector(claim.connector, connector));
-  return rest.length === 0 ? undefined : rest;
-}
-
-function sameConnector(a: Connector, b: Connector): boolean {
-  return a.tenantId === b.tenantId && a.connectorId === b.connectorId;
 }
 
 function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
