@@ -1,17 +1,19 @@
 // Per-tenant event-time sliding windows in 1-minute buckets. Events are placed by their own time, so replaying
 // the same events in the same order gives the same counts however they are split into batches. A window remembers
 // the events it counted in the minutes that can still take events (the grace period): a relay that publishes the
-// same event again (after a publish it could not confirm) has it counted once.
+// same event again (after a publish it could not confirm) has it counted once. The minutes are a ring of counters
+// in typed arrays (core/minute-counts.ts) with their sums beside them: counting a message allocates nothing.
 import type { MessageClass } from './classify.js';
 import { EventFingerprints } from './fingerprints.js';
+import { MinuteCounts } from './minute-counts.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
 
-export interface Bucket {
-  /** Unregistered messages on ONPREM and APPLICATION paths. */
+export type { Bucket } from './minute-counts.js';
+
+/** The counts of every minute of a window, summed. */
+export interface Sums {
   unregistered: number;
-  /** Unregistered messages on the FORWARDED path. */
   forwarded: number;
-  /** Every message, every class and path. */
   total: number;
 }
 
@@ -30,7 +32,8 @@ export interface LogPosition {
 export interface TenantWindow {
   /** Newest event minute seen (epoch minutes); the window ends with it. */
   streamMinute: number | null;
-  readonly buckets: Map<number, Bucket>;
+  /** The per-minute counts of the window's minutes (and of later events' minutes within the grace period). */
+  readonly buckets: MinuteCounts;
   /** Unregistered sender domains, capped: exact up to the cap, see `track`. */
   readonly domains: Map<string, Tracked>;
   /** Connectors that carried unregistered mail, capped the same way. */
@@ -52,7 +55,7 @@ export interface TenantWindow {
    */
   readonly seen: EventFingerprints;
   /** The sums of every bucket, kept as buckets change: counting a message costs the same whatever the window. */
-  readonly sums: Bucket;
+  readonly sums: Sums;
 }
 
 /**
@@ -73,7 +76,7 @@ export function noChanges(): WindowChanges {
 export function emptyWindow(): TenantWindow {
   return {
     streamMinute: null,
-    buckets: new Map(),
+    buckets: new MinuteCounts(),
     domains: new Map(),
     connectors: new Map(),
     resetAt: 0,
@@ -88,7 +91,7 @@ export function emptyWindow(): TenantWindow {
 export function cloneWindow(window: TenantWindow): TenantWindow {
   return {
     ...window,
-    buckets: new Map([...window.buckets].map(([minute, bucket]) => [minute, { ...bucket }])),
+    buckets: window.buckets.clone(),
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
     connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
     seen: window.seen.clone(),
@@ -129,23 +132,14 @@ export function addToWindow(
     return 'late';
   }
   if (eventId !== null && !window.seen.add(eventId, minute)) return 'republished';
-  let bucket = window.buckets.get(minute);
-  if (!bucket) {
-    bucket = { unregistered: 0, forwarded: 0, total: 0 };
-    window.buckets.set(minute, bucket);
-  }
+  const unregistered = messageClass === 'unregistered';
+  const forwarded = messageClass === 'forwarded';
+  window.buckets.count(window.buckets.slot(minute), unregistered, forwarded);
   changes?.minutes.add(minute);
   const sums = window.sums;
-  bucket.total++;
   sums.total++;
-  if (messageClass === 'unregistered') {
-    bucket.unregistered++;
-    sums.unregistered++;
-  }
-  if (messageClass === 'forwarded') {
-    bucket.forwarded++;
-    sums.forwarded++;
-  }
+  if (unregistered) sums.unregistered++;
+  if (forwarded) sums.forwarded++;
   const countsTowardU =
     messageClass === 'unregistered' || (messageClass === 'forwarded' && forwardedWeight > 0);
   if (countsTowardU && input.senderDomain !== null) {
@@ -190,9 +184,8 @@ function expireTracked(map: Map<string, Tracked>, oldest: number, changed: Set<s
 }
 
 function removeBucket(window: TenantWindow, minute: number, changes: WindowChanges | null): void {
-  const bucket = window.buckets.get(minute);
+  const bucket = window.buckets.delete(minute);
   if (bucket === undefined) return;
-  window.buckets.delete(minute);
   changes?.minutes.add(minute);
   const sums = window.sums;
   sums.unregistered -= bucket.unregistered;
@@ -236,6 +229,12 @@ function track(
     if (evict!.lastSeen > minute || (evict!.lastSeen === minute && evictKey! < key)) return;
     map.delete(evictKey!);
     changed?.add(evictKey!);
+    // The evicted entry is the newcomer's: a flood of new domains allocates nothing per message.
+    evict!.lastSeen = minute;
+    evict!.messages = 1;
+    map.set(key, evict!);
+    changed?.add(key);
+    return;
   }
   map.set(key, { lastSeen: minute, messages: 1 });
   changed?.add(key);

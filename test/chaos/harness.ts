@@ -613,7 +613,7 @@ const total = (window: TenantWindow | undefined) =>
 /** What a window counted, without where in the log it came from (positions differ from the reference's). */
 function counts(window: TenantWindow | undefined): string {
   if (!window) return 'none';
-  const sorted = <V>(map: Map<string | number, V>) =>
+  const sorted = <V>(map: Iterable<[string | number, V]>) =>
     [...map].sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
   return JSON.stringify([
     window.streamMinute,
