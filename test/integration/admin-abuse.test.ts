@@ -3,12 +3,9 @@
 // 413 before it is parsed, and nothing is changed or audited.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_BODY_LIMIT, adminApi } from '../../services/admin/http/admin-api.js';
+import { ADMIN_BODY_LIMIT } from '../../services/admin/http/admin-api.js';
 import { Topics } from '../../services/core/topics.js';
-import { decisionApi } from '../../services/enforcer/decision-api.js';
-import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
-import { silentLogger } from '../../services/platform/logger.js';
-import { type AdminServer, API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
+import { type AdminServer, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('admin API under abuse', () => {
@@ -69,26 +66,10 @@ describe('admin API under abuse', () => {
 
 describe('admin and decision APIs: query parameters', () => {
   let driver: PipelineDriver;
-  let app: HttpServer;
+  let app: AdminServer;
   before(async () => {
     driver = await startPipeline();
-    const { runtime } = driver;
-    app = createHttpServer({ logger: silentLogger, metrics: runtime.metrics, isReady: () => true });
-    await app.register(decisionApi, {
-      enforcer: runtime.enforcer!,
-      metrics: runtime.metrics,
-      tokens: API_TOKENS,
-      rateLimitPerMinute: 10_000,
-    });
-    await app.register(adminApi, {
-      prefix: '/v1',
-      admin: runtime.admin!,
-      auditTrail: runtime.auditTrail!,
-      tokens: API_TOKENS,
-      metrics: runtime.metrics,
-      rateLimitPerMinute: 10_000,
-      isReady: () => true,
-    });
+    app = await startAdminApi(driver, { decisions: true });
   });
   after(async () => {
     await app.close();

@@ -2,7 +2,6 @@
 // answers, validation, and the bearer tokens it shares with the admin API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminApi } from '../../services/admin/http/admin-api.js';
 import { decisionApi } from '../../services/enforcer/decision-api.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -163,28 +162,7 @@ describe('HTTP decision API', () => {
   });
 
   it('shares one guessing budget with the admin API on the same server', async () => {
-    const { runtime } = driver;
-    const server = createHttpServer({
-      logger: silentLogger,
-      metrics: runtime.metrics,
-      isReady: () => true,
-      failedTokensPerMinute: 5,
-    });
-    await server.register(decisionApi, {
-      enforcer: runtime.enforcer!,
-      metrics: runtime.metrics,
-      tokens: API_TOKENS,
-      rateLimitPerMinute: 5,
-    });
-    await server.register(adminApi, {
-      prefix: '/v1',
-      admin: runtime.admin!,
-      auditTrail: runtime.auditTrail!,
-      tokens: API_TOKENS,
-      metrics: runtime.metrics,
-      rateLimitPerMinute: 5,
-      isReady: () => true,
-    });
+    const server = await startAdminApi(driver, { rateLimitPerMinute: 5, decisions: true });
     try {
       const guess = (i: number) => bearer(`guess-${i}-7d1c9e3a5f0b2846`);
       const statuses: number[] = [];

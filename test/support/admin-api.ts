@@ -6,6 +6,7 @@ import { consoleAssets } from '../../services/admin/console/console-assets.js';
 import { adminApi } from '../../services/admin/http/admin-api.js';
 import type { AuditEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
+import { decisionApi } from '../../services/enforcer/decision-api.js';
 import type { ApiToken } from '../../services/platform/config.js';
 import { createHttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -45,7 +46,12 @@ export const API_TOKENS_WITH_OTHER_TENANTS: readonly ApiToken[] = [
 
 export async function startAdminApi(
   driver: Pipeline,
-  options: { tokens?: readonly ApiToken[]; rateLimitPerMinute?: number } = {},
+  options: {
+    tokens?: readonly ApiToken[];
+    rateLimitPerMinute?: number;
+    /** The decision API on the same server too, as `relayguard all` serves it. */
+    decisions?: boolean;
+  } = {},
 ) {
   const { runtime } = driver;
   const rateLimitPerMinute = options.rateLimitPerMinute ?? 10_000;
@@ -55,6 +61,14 @@ export async function startAdminApi(
     isReady: () => true,
     failedTokensPerMinute: rateLimitPerMinute,
   });
+  if (options.decisions) {
+    await http.register(decisionApi, {
+      enforcer: runtime.enforcer!,
+      metrics: runtime.metrics,
+      tokens: options.tokens ?? API_TOKENS,
+      rateLimitPerMinute,
+    });
+  }
   await http.register(adminApi, {
     prefix: '/v1',
     admin: runtime.admin!,
