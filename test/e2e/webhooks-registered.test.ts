@@ -5,25 +5,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Topics } from '../../services/core/topics.js';
-import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { silentLogger } from '../../services/platform/logger.js';
-import { blockedEvent, blockRecords } from '../support/block-events.js';
-import { startProductionStack } from '../support/production-stack.js';
+import { blockedEvent } from '../support/block-events.js';
 import { startServiceProcess } from '../support/scorer-process.js';
 import { cleanupStack, freePort, waitFor } from '../support/tether.js';
-import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { startWebhookStack } from '../support/webhook-stack.js';
 
 describe('webhook endpoints across processes', () => {
   it('a deliverer posts to an endpoint registered through another process, whose delivery log shows it', async (t) => {
     const defer = cleanupStack(t);
-    const stack = await startProductionStack();
-    defer(() => stack.stop());
-    const secret = `whsec-${randomUUID()}`;
-    const receiver = await startWebhookReceiver(secret);
-    defer(() => receiver.stop());
+    const { stack, secret, receiver, publishBlocks } = await startWebhookStack(defer);
     const token = randomUUID().replaceAll('-', '');
     const port = await freePort();
     const env = {
@@ -50,11 +40,7 @@ describe('webhook endpoints across processes', () => {
     const deliverer = await startServiceProcess(env, 'webhooks');
     defer(() => deliverer.process.stop());
     await deliverer.ready;
-    const config = loadConfig(stack.env);
-    const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
-    defer(() => log.close());
-    const codec = new RegistryCodec(config.schemaRegistry!);
-    await log.publish(Topics.tenantBlocks, await blockRecords(codec, [blockedEvent('contoso', 'contoso#1')]));
+    await publishBlocks([blockedEvent('contoso', 'contoso#1')]);
 
     await waitFor(() => receiver.received.length === 1, { description: 'the delivery', timeoutMs: 60_000 });
     assert.equal(receiver.received[0]!.headers['idempotency-key'], 'contoso#1');
