@@ -5,6 +5,11 @@
 import { parseArgs } from 'node:util';
 import { runCaughtScorer } from '../test/chaos/lifted-block-rows.js';
 import {
+  controllerFailover,
+  coordinatorKilledMidRebalance,
+  threeScorersOneKilled,
+} from '../test/chaos/real-broker-rows.js';
+import {
   brokerDownUp,
   chaosTable,
   clusterMasterKilled,
@@ -32,6 +37,9 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['enforcer', () => runEnforcerRestart()],
   ['broker', () => runScenario(brokerDownUp(scale))],
   ['real-broker', () => runScenario(realBrokerKilled(scale))],
+  ['real-broker-coordinator', () => runScenario(coordinatorKilledMidRebalance(scale))],
+  ['real-broker-controller', () => runScenario(controllerFailover(scale))],
+  ['real-broker-three-scorers', () => runScenario(threeScorersOneKilled(scale))],
   ['errors', () => runScenario(requestErrors(scale))],
   ['redis-restart', () => runScenario(redisRestarted(scale))],
   ['redis-kill', () => runScenario(redisKilled(scale))],

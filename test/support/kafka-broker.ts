@@ -383,6 +383,16 @@ class NodeHandle implements KafkaNode {
   }
 }
 
+/** The node id of the KRaft quorum's leader, the active controller (Admin.describeMetadataQuorum). */
+export async function quorumLeader(cluster: KafkaCluster): Promise<number> {
+  const running = cluster.nodes.filter((node) => node.isRunning()).map((node) => node.address);
+  const source = join(REPO_ROOT, 'scripts', 'test-env', 'kafka', 'QuorumLeader.java');
+  const out = await java(kafkaJarsDir(cluster.version), [source, running.join(',')]);
+  const id = Number(out.trim().split('\n').at(-1));
+  if (!Number.isInteger(id) || id < 0) throw new Error(`no quorum leader in: ${out.trim()}`);
+  return id;
+}
+
 function java(jars: string, args: readonly string[]): Promise<string> {
   return promisify(execFile)('java', [...JVM_OPTIONS, '-cp', `${jars}/*`, ...args], { timeout: 60_000 }).then(
     ({ stdout }) => stdout,
