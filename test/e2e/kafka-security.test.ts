@@ -1,52 +1,31 @@
-// Kafka security as users deploy it: `relayguard scorer` as a process, connecting to the real broker's
-// SASL/SCRAM-SHA-512 listener over TLS (KAFKA_SSL, KAFKA_SASL_*; the test CA through NODE_EXTRA_CA_CERTS), with
-// ACLs enforced. The scorer's principal holds only its topics and groups; a wrong password and a principal without
-// ACLs stop startup at once with one line naming the variable and the refused resource, not a retry loop.
+// Kafka security as users deploy it: `relayguard scorer`, `enforcer` and `admin` as processes, connecting to the
+// real broker's SASL/SCRAM-SHA-512 listener over TLS (KAFKA_SSL, KAFKA_SASL_*; the test CA through
+// NODE_EXTRA_CA_CERTS), with ACLs enforced. Each service's principal holds only the ACLs deploy/RUNBOOK.md lists for
+// it (test/support/kafka-acls.ts) and starts with them; a wrong password, a principal without ACLs and an enforcer
+// missing a Read it needs stop startup at once with one line naming the variable and the refused resource, not a
+// retry loop.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import kafkajs, { type AclEntry } from 'kafkajs';
 import { Topics } from '../../services/core/topics.js';
 import { ensureTopics } from '../../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
-import { SCORER_GROUP } from '../../services/scorer/scorer.js';
+import { serviceAcls } from '../support/kafka-acls.js';
 import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from '../support/kafka-broker.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { startServiceProcess } from '../support/scorer-process.js';
+import { freePort } from '../support/tether.js';
 
-const USERS = { scorer: 'scorer-secret-0123', intruder: 'intruder-secret-0123' };
+const USERS = {
+  scorer: 'scorer-secret-0123',
+  intruder: 'intruder-secret-0123',
+  enforcer: 'enforcer-secret-0123',
+  'enforcer-without-blocks': 'enforcer-secret-4567',
+  admin: 'admin-secret-0123',
+};
+const OPERATOR_TOKEN = 'acl-test-operator-token-0123456789';
 
-/** What the scorer reads and writes, and nothing else (its ACLs in deploy/RUNBOOK.md). */
-function scorerAcls(): AclEntry[] {
-  const { TOPIC, GROUP } = kafkajs.AclResourceTypes;
-  const { LITERAL, PREFIXED } = kafkajs.ResourcePatternTypes;
-  const { READ, WRITE } = kafkajs.AclOperationTypes;
-  const allow = (resourceType: number, resourceName: string, operation: number, prefixed = false) => ({
-    resourceType,
-    resourceName,
-    resourcePatternType: prefixed ? PREFIXED : LITERAL,
-    principal: 'User:scorer',
-    host: '*',
-    operation,
-    permissionType: kafkajs.AclPermissionTypes.ALLOW,
-  });
-  const reads = [
-    Topics.messageSubmitted,
-    Topics.tenantBlocks,
-    Topics.acceptedDomains,
-    Topics.connectors,
-    Topics.tenantPolicies,
-  ];
-  return [
-    ...reads.map((topic) => allow(TOPIC, topic, READ)),
-    ...[Topics.tenantBlocks, Topics.messageSubmittedDlq].map((topic) => allow(TOPIC, topic, WRITE)),
-    allow(GROUP, SCORER_GROUP, READ),
-    // The directory's readers join a group of their own (KafkaEventLog.subscribe without a group).
-    allow(GROUP, 'relayguard-reader-', READ, true),
-  ] as AclEntry[];
-}
-
-describe('relayguard scorer on SASL/SCRAM-SHA-512 over TLS with ACLs', () => {
+describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privilege ACLs', () => {
   let kafka: KafkaCluster;
   let registry: SchemaRegistryDouble;
   let redis: RedisServer;
@@ -59,7 +38,14 @@ describe('relayguard scorer on SASL/SCRAM-SHA-512 over TLS with ACLs', () => {
     // The set-up is the super user's, on the PLAINTEXT listener: topics as `relayguard topics` makes them, ACLs.
     await withKafkaAdmin(kafka, async (admin) => {
       await ensureTopics(admin, plannedTopics({ partitions: 3, statePartitions: 1, replicationFactor: 1 }));
-      await admin.createAcls({ acl: scorerAcls() });
+      await admin.createAcls({
+        acl: [
+          ...serviceAcls('scorer', 'scorer'),
+          ...serviceAcls('enforcer', 'enforcer'),
+          ...serviceAcls('enforcer', 'enforcer-without-blocks', [Topics.tenantBlocks]),
+          ...serviceAcls('admin', 'admin'),
+        ],
+      });
     });
   });
   after(() => Promise.all([kafka?.stop(), registry?.stop(), redis?.stop()]));
@@ -75,6 +61,7 @@ describe('relayguard scorer on SASL/SCRAM-SHA-512 over TLS with ACLs', () => {
     SCHEMA_REGISTRY_URL: registry.url,
     REDIS_URL: redis.url,
     RELAYGUARD_PARTITIONS: '3',
+    RELAYGUARD_TOKENS: `${OPERATOR_TOKEN}:operator`,
   });
 
   it('starts with its own credentials and ACLs', async () => {
@@ -112,4 +99,51 @@ describe('relayguard scorer on SASL/SCRAM-SHA-512 over TLS with ACLs', () => {
       return true;
     });
   });
+
+  it('starts the enforcer with its own ACLs', async () => {
+    const enforcer = await startServiceProcess(env('enforcer', USERS.enforcer), 'enforcer');
+    try {
+      await enforcer.ready;
+    } finally {
+      await enforcer.process.stop(20_000);
+    }
+  });
+
+  it('starts the admin service with its own ACLs, and its changes reach the topics it writes', async () => {
+    const port = await freePort();
+    const admin = await startServiceProcess(
+      { ...env('admin', USERS.admin), RELAYGUARD_HTTP_PORT: String(port) },
+      'admin',
+    );
+    try {
+      await admin.ready;
+      const response = await fetch(
+        `http://127.0.0.1:${String(port)}/v1/tenants/acl-tenant/accepted-domains/acl-tenant.example`,
+        {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ matchSubdomains: true }),
+        },
+      );
+      assert.ok(response.ok, `accepted domain written (accepted-domains, audit): ${response.status}`);
+    } finally {
+      await admin.process.stop(20_000);
+    }
+  });
+
+  for (const [service, principal, topic] of [
+    ['enforcer', 'enforcer-without-blocks', Topics.tenantBlocks],
+  ] as const) {
+    it(`stops the ${service} at startup when its principal lacks Read on ${topic}, naming it`, async (t) => {
+      const proc = await startServiceProcess(env(principal, USERS[principal]), service);
+      t.after(() => proc.process.stop(20_000));
+      await assert.rejects(proc.ready, (error: Error) => {
+        assert.match(error.message, /exited \(3\)/, 'exit code 3: a setting to fix');
+        const line = /relayguard: KAFKA_SASL_USERNAME: .*/.exec(error.message)?.[0] ?? error.message;
+        assert.match(line, new RegExp(`the brokers' ACLs do not allow user '${principal}' on topic`));
+        assert.ok(line.includes(topic), `names ${topic}: ${line}`);
+        return true;
+      });
+    });
+  }
 });
