@@ -3,6 +3,7 @@
 // exits on its own. Prints the table — fault, events sent, events counted, duplicates, lost, decisions wrong,
 // windows differing, lifted blocks re-imposed, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
 import { parseArgs } from 'node:util';
+import { NOTHING_COMPARED } from '../test/chaos/harness.js';
 import { runCaughtScorer } from '../test/chaos/lifted-block-rows.js';
 import {
   controllerFailover,
@@ -72,19 +73,11 @@ for (const [key, run] of runs) {
     const cause = error instanceof IncompleteScenario ? error.cause : error;
     process.stderr.write(`chaos: ${key} could not complete: ${(cause as Error).stack}\n`);
     results.push({
+      ...NOTHING_COMPARED,
       fault: `${key}: did not complete (${(error as Error).message.slice(0, 80)})`,
       sent: 0,
-      counted: 0,
-      expected: 0,
-      duplicates: 0,
-      lost: 0,
-      decisionsWrong: 0,
-      liftedReimposed: 0,
-      blocksExpected: 0,
-      windowsDiffering: 0,
       unplannedExits: error instanceof IncompleteScenario ? error.unplannedExits : [],
       recoveryMs: Date.now() - started,
-      details: [],
       ok: false,
     });
   }

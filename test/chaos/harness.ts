@@ -641,6 +641,28 @@ export interface Comparison {
   readonly details: string[];
 }
 
+/** A run that counted nothing: the figures of a row whose fault did not happen or that could not complete. */
+export const NOTHING_COMPARED: Comparison = {
+  counted: 0,
+  expected: 0,
+  duplicates: 0,
+  lost: 0,
+  windowsDiffering: 0,
+  decisionsWrong: 0,
+  liftedReimposed: 0,
+  blocksExpected: 0,
+  details: [],
+};
+
+/** Every event counted once, every decision and window as the reference's, no lifted block re-imposed. */
+export const isExact = (comparison: Comparison): boolean =>
+  comparison.lost +
+    comparison.duplicates +
+    comparison.decisionsWrong +
+    comparison.windowsDiffering +
+    comparison.liftedReimposed ===
+  0;
+
 /** The windows in Redis and the blocks on the topic, against the reference. */
 export async function compare(stack: ChaosStack, load: Workload, ref: Reference): Promise<Comparison> {
   const stored = await stack.adapters.store.load(load.tenants);

@@ -17,7 +17,9 @@ import {
   type ChaosStack,
   caughtUp,
   compare,
+  isExact,
   lastLines,
+  NOTHING_COMPARED,
   produce,
   reference,
   type ServiceProcess,
@@ -115,13 +117,7 @@ export async function runCaughtScorer(how: CaughtScorer, events = 10_000, seed =
         recoveryMs,
         ...comparison,
         details: [...comparison.details, ...details],
-        ok:
-          comparison.lost +
-            comparison.duplicates +
-            comparison.decisionsWrong +
-            comparison.windowsDiffering +
-            comparison.liftedReimposed ===
-          0,
+        ok: isExact(comparison),
       };
     },
     // The zombie row on three real brokers: the mock cluster cannot describe the group the zombie must rejoin.
@@ -179,16 +175,9 @@ async function resumeZombie(stack: ChaosStack, zombie: ServiceProcess): Promise<
 
 function notHappened(fault: string, recoveryMs: number, why: string): Omit<ScenarioResult, 'unplannedExits'> {
   return {
+    ...NOTHING_COMPARED,
     fault: `${fault}: the fault did not happen`,
     sent: 0,
-    counted: 0,
-    expected: 0,
-    duplicates: 0,
-    lost: 0,
-    decisionsWrong: 0,
-    windowsDiffering: 0,
-    liftedReimposed: 0,
-    blocksExpected: 0,
     recoveryMs,
     details: [why],
     ok: false,

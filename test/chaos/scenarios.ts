@@ -19,6 +19,7 @@ import {
   type Comparison,
   caughtUp,
   compare,
+  isExact,
   mockKafka,
   type PlannedUnblock,
   produce,
@@ -495,13 +496,7 @@ export async function runRebuild(events = 10_000, seed = 2): Promise<ScenarioRes
       sent,
       recoveryMs,
       ...comparison,
-      ok:
-        comparison.lost +
-          comparison.duplicates +
-          comparison.decisionsWrong +
-          comparison.windowsDiffering +
-          comparison.liftedReimposed ===
-        0,
+      ok: isExact(comparison),
     };
   });
 }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import { projectPath, projectRoot } from '../../services/platform/project-files.js';
-import { cleanEnv } from '../support/cli.js';
+import { cleanEnv, SMALL_SIMULATION } from '../support/cli.js';
 
 const run = promisify(execFile);
 const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string })
@@ -50,18 +50,7 @@ describe('the relayguard command after `npm run build && npm link`', () => {
   });
 
   it('writes a relative --record path into the folder it runs in', async () => {
-    const args = [
-      'simulate',
-      '--tenants',
-      '1',
-      '--forwarders',
-      '0',
-      '--minutes',
-      '5',
-      '--compromise-at',
-      '1',
-    ];
-    const code = await run('relayguard', [...args, '--record', 'recorded.jsonl'], {
+    const code = await run('relayguard', [...SMALL_SIMULATION, '--record', 'recorded.jsonl'], {
       cwd: userFolder,
       env,
       timeout: 60_000,

@@ -7,6 +7,19 @@ import { projectRoot } from '../../services/platform/project-files.js';
 
 export const MAIN = 'services/cli/main.ts';
 
+/** The smallest simulation that blocks its one compromised tenant: a few seconds, for tests of the CLI itself. */
+export const SMALL_SIMULATION: readonly string[] = [
+  'simulate',
+  '--tenants',
+  '1',
+  '--forwarders',
+  '0',
+  '--minutes',
+  '5',
+  '--compromise-at',
+  '1',
+];
+
 export interface CliRun {
   readonly code: number;
   readonly stdout: string;
