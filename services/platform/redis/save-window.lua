@@ -1,3 +1,7 @@
+#!lua
+-- The shebang flags the script (with no allow-oom): Redis refuses it whole while over maxmemory, before any write.
+-- Unflagged, Redis checks memory only at a script's first write, and a first write that frees memory (the DEL of a
+-- whole write) would let the writes after it through past maxmemory.
 -- Saves one tenant's window atomically, only if the stored window is still the one the write was based on.
 -- KEYS[1]: the window hash (version, meta, minute buckets); KEYS[2]: the tracked hash (domains, connectors);
 -- KEYS[3]: the string of event fingerprints. All carry the tenant's hash tag, so this script is atomic on Redis
