@@ -25,7 +25,14 @@ export async function startServiceProcess(
     ['--import', 'tsx', join(REPO_ROOT, 'services', 'cli', 'main.ts'), service],
     {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, RELAYGUARD_HTTP_PORT: '0', RELAYGUARD_LOG_LEVEL: 'info', ...env },
+      // Free ports unless the test names its own: a fixed default would collide with anything else on this machine.
+      env: {
+        PATH: process.env.PATH,
+        RELAYGUARD_HTTP_PORT: '0',
+        RELAYGUARD_POSTFIX_PORT: '0',
+        RELAYGUARD_LOG_LEVEL: 'info',
+        ...env,
+      },
       stderr: 'pipe',
     },
   );
