@@ -9,9 +9,9 @@
 // that partition reaches its end; and it is killed or frozen as soon as it logs the block, which it does once the
 // block is acknowledged. The row then checks that the fault happened — the tenant's window in Redis does not hold
 // the block's triggering event — and FAILS when it did not, rather than passing without it.
-import kafkajs from 'kafkajs';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from '../support/builders.js';
+import { withKafkaAdmin } from '../support/kafka-broker.js';
 import { waitFor } from '../support/tether.js';
 import {
   type ChaosStack,
@@ -21,6 +21,7 @@ import {
   lastLines,
   NOTHING_COMPARED,
   produce,
+  realKafka,
   reference,
   type ServiceProcess,
   unblockTime,
@@ -145,22 +146,15 @@ async function resumeZombie(stack: ChaosStack, zombie: ServiceProcess): Promise<
   // Generous bounds: on two busy cores the zombie may take minutes to rejoin and try its save.
   const fenced = zombie.logged((entry) => JSON.stringify(entry).includes(FENCED), 240_000);
   zombie.freeze(false);
-  const admin = new kafkajs.Kafka({
-    brokers: [...stack.env.KAFKA_BROKERS!.split(',')],
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    await waitFor(
+  await withKafkaAdmin(realKafka(stack), (admin) =>
+    waitFor(
       async () => {
         const [described] = (await admin.describeGroups([SCORER_GROUP])).groups;
         return described?.state === 'Stable' && described.members.length === 2;
       },
       { timeoutMs: 180_000, description: 'the zombie back in the scorer group beside the new owner' },
-    );
-  } finally {
-    await admin.disconnect();
-  }
+    ),
+  );
   const refused = await fenced.then(
     (entry) => `resumed: its stale window refused (${String(entry.msg)})`,
     () => undefined,

@@ -3,9 +3,9 @@
 // the group coordinator's node killed while the group rebalances, the quorum's leader (the active controller)
 // killed, and three scorer processes sharing the partitions with one killed. Each row checks that its fault
 // happened as described, and does not complete when it did not.
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
-import { type KafkaCluster, type KafkaNode, quorumLeader } from '../support/kafka-broker.js';
+import { type KafkaCluster, type KafkaNode, quorumLeader, withKafkaAdmin } from '../support/kafka-broker.js';
 import { waitFor } from '../support/tether.js';
 import { type ChaosStack, caughtUp, realKafka } from './harness.js';
 import { type Scenario, sleep } from './scenarios.js';
@@ -14,19 +14,6 @@ import { type Scenario, sleep } from './scenarios.js';
 const OFFSETS_PARTITIONS = 5;
 /** How long a killed node stays down: its leaderships move, and the ISR shrinks to two. */
 const DOWN_MS = 10_000;
-
-async function withAdmin<T>(cluster: KafkaCluster, body: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new kafkajs.Kafka({
-    brokers: [...cluster.bootstrapServers],
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    return await body(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 function nodeOf(cluster: KafkaCluster, id: number): KafkaNode {
   const node = cluster.nodes.find((candidate) => candidate.id === id);
@@ -84,7 +71,7 @@ export const coordinatorKilledMidRebalance = (events = 15_000): Scenario => ({
   perSecond: 1_500,
   async inject({ stack, services }) {
     const cluster = realKafka(stack);
-    return withAdmin(cluster, async (admin) => {
+    return withKafkaAdmin(cluster, async (admin) => {
       await sleep(2_000);
       const second = services.add('scorer');
       await second.start();
@@ -137,7 +124,7 @@ export const controllerFailover = (events = 10_000): Scenario => ({
     await sleep(Math.max(0, DOWN_MS - (Date.now() - killedAt)));
     await victim.start();
     const recovered = await caughtUp(stack);
-    await withAdmin(cluster, (admin) => isrWhole(admin, stack));
+    await withKafkaAdmin(cluster, (admin) => isrWhole(admin, stack));
     return [recovered];
   },
 });
@@ -157,7 +144,7 @@ export const threeScorersOneKilled = (events = 15_000): Scenario => ({
     const others = [services.add('scorer'), services.add('scorer')];
     await Promise.all(others.map((proc) => proc.start()));
     await Promise.all(others.map((proc) => proc.ready()));
-    return withAdmin(cluster, async (admin) => {
+    return withKafkaAdmin(cluster, async (admin) => {
       const stableWith = (members: number) =>
         waitFor(
           async () => {

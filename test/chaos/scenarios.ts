@@ -4,11 +4,11 @@
 // one that exits on its own is restarted and reported as an unplanned restart, which alone does not fail a row.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import kafkajs from 'kafkajs';
 import { renderTable } from '../../services/cli/table.js';
 import { Topics } from '../../services/core/topics.js';
 import { keySlot, windowKeys } from '../../services/platform/redis/window-encoding.js';
 import { seededRandom } from '../support/builders.js';
+import { withKafkaAdmin } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError } from '../support/kafka-mock.js';
 import type { ClusterNodeState, RedisCluster } from '../support/redis-cluster.js';
 import type { RedisServer } from '../support/redis-server.js';
@@ -149,12 +149,7 @@ export const realBrokerKilled = (events = 10_000): Scenario => ({
   perSecond: 1_500,
   async inject({ stack }) {
     const cluster = realKafka(stack);
-    const admin = new kafkajs.Kafka({
-      brokers: [...cluster.bootstrapServers],
-      logLevel: kafkajs.logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    try {
+    return withKafkaAdmin(cluster, async (admin) => {
       const partitions = async () =>
         (await admin.fetchTopicMetadata({ topics: [Topics.messageSubmitted] })).topics[0]?.partitions ?? [];
       await sleep(2_000);
@@ -169,9 +164,7 @@ export const realBrokerKilled = (events = 10_000): Scenario => ({
         description: `node ${victim.id} back in every ISR`,
       });
       return [recovered];
-    } finally {
-      await admin.disconnect();
-    }
+    });
   },
 });
 
