@@ -18,6 +18,7 @@ import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { type Adapters, closeAdapters, embeddedAdapters, productionAdapters } from './adapters.js';
 import { startDirectoryFeed } from './directory-feed.js';
+import { topicAccess } from './topic-access.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 
@@ -62,6 +63,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
   // fix, not an outage to retry. Only where the windows are used: an enforcer answers relays without Redis.
   if (wants.has('scorer') || wants.has('admin')) await adapters.store.verify?.();
+  // Before any consumer joins a group or producer sends: a missing Read or Write names its topic here, not as a
+  // consumer crash or a failed send later.
+  await adapters.log.verifyAccess?.(topicAccess(options.services)).catch(async (error: unknown) => {
+    await closeAdapters(adapters);
+    throw error;
+  });
 
   const feed: Subscription = await startDirectoryFeed({
     ...common,

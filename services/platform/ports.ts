@@ -103,7 +103,18 @@ export interface EventLog {
    * meanwhile: tests, simulations and tools wait on it instead of on a timer.
    */
   settled(): Promise<void>;
+  /**
+   * Throws INVALID_CONFIG naming every topic of `access` whose Read or Write the log's principal lacks (Kafka
+   * ACLs): checked at startup, before anything consumes or produces. Logs without permissions have none.
+   */
+  verifyAccess?(access: TopicAccess): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The topics a service consumes and those it produces to. */
+export interface TopicAccess {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
 }
 
 export interface SchemaCodec {

@@ -22,6 +22,7 @@ const USERS = {
   enforcer: 'enforcer-secret-0123',
   'enforcer-without-blocks': 'enforcer-secret-4567',
   admin: 'admin-secret-0123',
+  'admin-without-connectors': 'admin-secret-4567',
 };
 const OPERATOR_TOKEN = 'acl-test-operator-token-0123456789';
 
@@ -42,8 +43,9 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
         acl: [
           ...serviceAcls('scorer', 'scorer'),
           ...serviceAcls('enforcer', 'enforcer'),
-          ...serviceAcls('enforcer', 'enforcer-without-blocks', [Topics.tenantBlocks]),
+          ...serviceAcls('enforcer', 'enforcer-without-blocks', { read: [Topics.tenantBlocks] }),
           ...serviceAcls('admin', 'admin'),
+          ...serviceAcls('admin', 'admin-without-connectors', { read: [Topics.connectors] }),
         ],
       });
     });
@@ -133,6 +135,7 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
 
   for (const [service, principal, topic] of [
     ['enforcer', 'enforcer-without-blocks', Topics.tenantBlocks],
+    ['admin', 'admin-without-connectors', Topics.connectors],
   ] as const) {
     it(`stops the ${service} at startup when its principal lacks Read on ${topic}, naming it`, async (t) => {
       const proc = await startServiceProcess(env(principal, USERS[principal]), service);
@@ -142,6 +145,7 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
         const line = /relayguard: KAFKA_SASL_USERNAME: .*/.exec(error.message)?.[0] ?? error.message;
         assert.match(line, new RegExp(`the brokers' ACLs do not allow user '${principal}' on topic`));
         assert.ok(line.includes(topic), `names ${topic}: ${line}`);
+        t.diagnostic(line);
         return true;
       });
     });

@@ -1,44 +1,39 @@
 // The least-privilege Kafka ACLs of each relayguard service, as deploy/RUNBOOK.md ("Kafka ACLs") lists them: the
 // security tests grant exactly these on a real broker, or these minus one, and start the service with them.
 import kafkajs, { type AclEntry } from 'kafkajs';
-import { Topics } from '../../services/core/topics.js';
+import type { ServiceName } from '../../services/app/runtime.js';
+import { SERVICE_TOPICS } from '../../services/app/topic-access.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
+import { WEBHOOKS_GROUP_ID } from '../../services/webhooks/deliverer.js';
 
-export type AclService = 'scorer' | 'enforcer' | 'admin';
-
-/** The state topics every service materializes (the directory feed). */
-const STATE_TOPICS = [Topics.tenantBlocks, Topics.acceptedDomains, Topics.connectors, Topics.tenantPolicies];
+export type AclService = ServiceName;
 
 /**
- * deploy/RUNBOOK.md's table: topics read, topics written, consumer groups read (a trailing `-`: a prefix; the
+ * deploy/RUNBOOK.md's table: the topics each service reads and writes (the startup check's own table, so what
+ * the tests grant is what the services ask for) and the consumer groups each reads (a trailing `-`: a prefix; the
  * directory's readers join a group of their own per start, KafkaEventLog.subscribe without a group).
  */
-export const SERVICE_ACLS: Record<AclService, { read: string[]; write: string[]; groups: string[] }> = {
-  scorer: {
-    read: [Topics.messageSubmitted, ...STATE_TOPICS],
-    write: [Topics.tenantBlocks, Topics.messageSubmittedDlq],
-    groups: [SCORER_GROUP, 'relayguard-reader-'],
-  },
-  enforcer: { read: STATE_TOPICS, write: [Topics.messageSubmitted], groups: ['relayguard-reader-'] },
-  admin: {
-    read: [
-      ...STATE_TOPICS,
-      Topics.audit,
-      Topics.webhookEndpoints,
-      Topics.webhookDeliveries,
-      Topics.webhooksDlq,
-    ],
-    write: [...STATE_TOPICS, Topics.audit, Topics.webhookEndpoints, Topics.webhookReplays],
-    groups: ['relayguard-reader-'],
+export const SERVICE_ACLS: Record<
+  AclService,
+  { read: readonly string[]; write: readonly string[]; groups: string[] }
+> = {
+  scorer: { ...SERVICE_TOPICS.scorer, groups: [SCORER_GROUP, 'relayguard-reader-'] },
+  enforcer: { ...SERVICE_TOPICS.enforcer, groups: ['relayguard-reader-'] },
+  admin: { ...SERVICE_TOPICS.admin, groups: ['relayguard-reader-'] },
+  webhooks: {
+    ...SERVICE_TOPICS.webhooks,
+    groups: [WEBHOOKS_GROUP_ID, `${WEBHOOKS_GROUP_ID}-replays`, 'relayguard-reader-'],
   },
 };
 
-/** `principal`'s ACL entries for `service`, without the Read of the topics in `withoutRead`. */
-export function serviceAcls(
-  service: AclService,
-  principal: string,
-  withoutRead: readonly string[] = [],
-): AclEntry[] {
+/** What to leave out of a principal's ACLs: the Read or the Write of some topics. */
+export interface AclsWithout {
+  readonly read?: readonly string[];
+  readonly write?: readonly string[];
+}
+
+/** `principal`'s ACL entries for `service`, without those `without` names. */
+export function serviceAcls(service: AclService, principal: string, without: AclsWithout = {}): AclEntry[] {
   const { TOPIC, GROUP } = kafkajs.AclResourceTypes;
   const { READ, WRITE } = kafkajs.AclOperationTypes;
   const allow = (resourceType: number, resourceName: string, operation: number) => ({
@@ -54,8 +49,10 @@ export function serviceAcls(
   });
   const acls = SERVICE_ACLS[service];
   return [
-    ...acls.read.filter((topic) => !withoutRead.includes(topic)).map((topic) => allow(TOPIC, topic, READ)),
-    ...acls.write.map((topic) => allow(TOPIC, topic, WRITE)),
+    ...acls.read.filter((topic) => !without.read?.includes(topic)).map((topic) => allow(TOPIC, topic, READ)),
+    ...acls.write
+      .filter((topic) => !without.write?.includes(topic))
+      .map((topic) => allow(TOPIC, topic, WRITE)),
     ...acls.groups.map((group) => allow(GROUP, group, READ)),
   ] as AclEntry[];
 }

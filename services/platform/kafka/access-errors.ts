@@ -3,6 +3,7 @@
 // error of type *_AUTHORIZATION_FAILED, often wrapped (KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded).
 import { RelayguardError } from '../../core/errors.js';
 import type { KafkaConfig } from '../config.js';
+import type { RefusedTopic } from './topic-access.js';
 
 /** What the failed call touched, for the message. */
 export interface KafkaResources {
@@ -24,9 +25,7 @@ export function accessError(
   resources: KafkaResources,
 ): RelayguardError | undefined {
   const chain = [...causes(error)];
-  const user = config.sasl
-    ? `user '${config.sasl.username}'`
-    : 'the anonymous user (no KAFKA_SASL_MECHANISM)';
+  const user = principal(config);
   if (chain.some((cause) => cause.name === 'KafkaJSSASLAuthenticationError')) {
     return new RelayguardError(
       'INVALID_CONFIG',
@@ -44,9 +43,25 @@ export function accessError(
         : type === 'CLUSTER_AUTHORIZATION_FAILED'
           ? 'the cluster'
           : type;
+  return aclError(config, `${refused} (${type})`, error);
+}
+
+/** The INVALID_CONFIG error of the startup check (topic-access.ts): every refused topic, in one line. */
+export function refusedTopicsError(config: KafkaConfig, refused: readonly RefusedTopic[]): RelayguardError {
+  const what = refused.map(({ topic, missing }) =>
+    missing ? `topic ${topic} (${missing} not allowed)` : `topic ${topic} (TOPIC_AUTHORIZATION_FAILED)`,
+  );
+  return aclError(config, what.join(', '));
+}
+
+function principal(config: KafkaConfig): string {
+  return config.sasl ? `user '${config.sasl.username}'` : 'the anonymous user (no KAFKA_SASL_MECHANISM)';
+}
+
+function aclError(config: KafkaConfig, refused: string, cause?: unknown): RelayguardError {
   return new RelayguardError(
     'INVALID_CONFIG',
-    `KAFKA_SASL_USERNAME: the brokers' ACLs do not allow ${user} on ${refused} (${type}); grant the ACLs deploy/RUNBOOK.md lists for this service`,
-    { field: 'KAFKA_SASL_USERNAME', cause: error },
+    `KAFKA_SASL_USERNAME: the brokers' ACLs do not allow ${principal(config)} on ${refused}; grant the ACLs deploy/RUNBOOK.md lists for this service`,
+    { field: 'KAFKA_SASL_USERNAME', cause },
   );
 }

@@ -2,10 +2,12 @@
 // consumer per subscription (kafka-subscription.ts, its offsets in offsets.ts, write-behind in ../write-behind.ts).
 import type { KafkaConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ConsumeOptions, EventLog, OutgoingRecord, Subscription } from '../ports.js';
+import type { ConsumeOptions, EventLog, OutgoingRecord, Subscription, TopicAccess } from '../ports.js';
+import { accessError, refusedTopicsError } from './access-errors.js';
 import { KafkaClient } from './kafka-client.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { refusedTopics } from './topic-access.js';
 
 const POLL_MS = 20;
 
@@ -71,6 +73,22 @@ export class KafkaEventLog implements EventLog {
       }
       const again = await this.#client.ends(topics);
       if ([...again].every(([key, end]) => ends.get(key) === end)) return;
+    }
+  }
+
+  /**
+   * The topics' Read and Write, asked of the brokers before anything starts. The idempotent producer needs
+   * nothing more: since Kafka 3.0 (KIP-679) Write on a topic allows its InitProducerId.
+   */
+  async verifyAccess(access: TopicAccess): Promise<void> {
+    const { config, kafka, logger } = this.#client;
+    const refused = await refusedTopics(kafka, access).catch((error: unknown) => {
+      throw accessError(error, config, { topics: [...access.read, ...access.write] }) ?? error;
+    });
+    if (refused === undefined) {
+      logger.warn('kafka: the brokers predate Metadata v8 (Kafka 2.3); ACLs are not checked at startup');
+    } else if (refused.length > 0) {
+      throw refusedTopicsError(config, refused);
     }
   }
 
