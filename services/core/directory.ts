@@ -1,139 +1,54 @@
 // The tenant directory: accepted domains, connectors, policy overrides and block state, materialized from the
-// compacted topics. The scorer classifies with it, the enforcer decides with it, the admin API reads it.
-// Every enforcer replica holds all of it (a million tenants and more), so a tenant's few domains and connectors
-// are kept in small sorted arrays rather than a Map each: a Map's table costs ~180 bytes for one or two entries.
+// compacted topics. The scorer classifies with it, the enforcer decides with it, the admin API reads it. What it
+// holds per tenant is in tenant-record.ts; who owns a domain in domain-claims.ts, a range or certificate in
+// connector-claims.ts.
 import type { AcceptedDomainLookup } from './classify.js';
 import { type ClaimConflict, ConnectorClaims } from './connector-claims.js';
 import type {
   AcceptedDomainChanged,
   ConnectorChanged,
-  DomainVerification,
-  RelayPath,
   TenantBlockEvent,
-  TenantBlocked,
   TenantPolicyChanged,
-  TenantUnblocked,
 } from './contracts.generated.js';
+import { DomainClaims } from './domain-claims.js';
 import { normalizeDomain } from './domain-name.js';
 import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from './episodes.js';
 import { type IpRange, parseIpAddress } from './ip-ranges.js';
-import { overridesFromEvent, type PolicyOverrides } from './policy.js';
+import { overridesFromEvent } from './policy.js';
+import {
+  type AcceptedDomain,
+  type Connector,
+  connectorIdOf,
+  connectorSettingsKey,
+  domainOf,
+  findSorted,
+  isEnforcedBlock,
+  isLegacyDomain,
+  type LiftedBlock,
+  type MutableRecord,
+  NO_CLAIM_TIMES,
+  NONE,
+  sameSettings,
+  type TenantRecord,
+  withoutSorted,
+  withSorted,
+} from './tenant-record.js';
 import { parseStateKey } from './topics.js';
 
-export interface AcceptedDomain {
-  readonly domain: string;
-  readonly matchSubdomains: boolean;
-  readonly addedAt: number;
-  /** Null while pending: the domain counts as registered only once its owner proved control of it. */
-  readonly verification: DomainVerification | null;
-  /** The token of the TXT record that proves control (`relayguard-verification=<token>`). */
-  readonly verificationToken: string;
-}
-
-/**
- * An accepted domain recorded before relayguard verified domains: no verification and no TXT token (every domain
- * accepted since carries one). It counts as registered until another tenant verifies the domain; an operator's
- * assertion makes it verified.
- */
-export function isLegacyDomain(entry: AcceptedDomain): boolean {
-  return entry.verification === null && entry.verificationToken === '';
-}
-
-/** A tenant's verified claim on a domain, in the index of who owns which domain. */
-interface DomainClaim {
-  readonly tenantId: string;
-  readonly verifiedAt: number;
-}
-
-export interface Connector {
-  readonly tenantId: string;
-  readonly connectorId: string;
-  readonly relayPath: RelayPath;
-  readonly senderIpRanges: readonly string[];
-  readonly tlsCertificateDomain: string | null;
-  readonly enabled: boolean;
-  readonly createdAt: number;
-  readonly createdBy: string;
-  readonly updatedAt: number;
-  readonly updatedBy: string;
-  /**
-   * When what the connector does last changed (relay path, ranges, certificate, enabled). A re-save with the same
-   * settings keeps it, so "changed since the block" cannot be satisfied by saving a connector unchanged.
-   */
-  readonly changedAt: number;
-  /** Since when it claims each identifier (CIDR range or certificate domain); absent ones date from createdAt. */
-  readonly identifiersSince: Readonly<Record<string, number>>;
-}
-
-export interface ActiveBlock extends TenantBlocked {
-  readonly blockedAt: number;
-  /**
-   * What each connector of the evidence carried the mail with at the block (`connectorSettingsKey`), from its
-   * latest change not after `blockedAt`; null while that is unknown (the topics replay in no common order, and
-   * compaction may have dropped it). Self-service counts a connector as remediated only when it is disabled,
-   * removed, or carries other ranges or another certificate than this, so a re-save or a disable and re-enable is not.
-   */
-  readonly connectorsAtBlock: Readonly<Record<string, string | null>>;
-}
-
-export interface LiftedBlock extends TenantUnblocked {
-  readonly unblockedAt: number;
-}
-
-export interface TenantRecord {
-  readonly tenantId: string;
-  /** Sorted by domain. A change replaces the array, so a reader's copy never changes under it. */
-  readonly acceptedDomains: readonly AcceptedDomain[];
-  /** Sorted by connector id; replaced on a change, as the domains are. */
-  readonly connectors: readonly Connector[];
-  readonly policy: PolicyOverrides | undefined;
-  /** The current enforce- or monitor-mode block, null when none. */
-  readonly block: ActiveBlock | null;
-  readonly lastUnblock: LiftedBlock | null;
-  /**
-   * The generation of the tenant's block episodes (services/core/episodes.ts): started by the latest unblock.
-   * Windows count only events after it; a block of an older generation was lifted.
-   */
-  readonly generation: number;
-  /** Times of the blocks seen, newest last: the self-service rule allows one a month. */
-  readonly blockTimes: readonly number[];
-}
-
-type MutableRecord = { -readonly [K in keyof TenantRecord]: TenantRecord[K] };
-
-/** What a tenant with no domains, connectors or blocks shares instead of an empty array each. */
-const NONE: readonly never[] = Object.freeze([]);
-const NO_CLAIM_TIMES: Readonly<Record<string, number>> = Object.freeze({});
-
-const domainOf = (entry: AcceptedDomain) => entry.domain;
-const connectorIdOf = (entry: Connector) => entry.connectorId;
-
-/** The index of the entry with this key in entries sorted by key, or -(where it would go) - 1. */
-function findSorted<T>(entries: readonly T[], key: string, keyOf: (entry: T) => string): number {
-  let low = 0;
-  let high = entries.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const found = keyOf(entries[middle]!);
-    if (found === key) return middle;
-    if (found < key) low = middle + 1;
-    else high = middle - 1;
-  }
-  return -low - 1;
-}
-
-/** A copy of sorted entries with this one in, replacing the entry of the same key; exactly as long as needed. */
-function withSorted<T>(entries: readonly T[], entry: T, keyOf: (entry: T) => string): readonly T[] {
-  const at = findSorted(entries, keyOf(entry), keyOf);
-  return at >= 0 ? entries.with(at, entry) : entries.toSpliced(-at - 1, 0, entry);
-}
-
-/** A copy of sorted entries without the entry of this key (the same array when there is none). */
-function withoutSorted<T>(entries: readonly T[], key: string, keyOf: (entry: T) => string): readonly T[] {
-  const at = findSorted(entries, key, keyOf);
-  if (at < 0) return entries;
-  return entries.length === 1 ? NONE : entries.toSpliced(at, 1);
-}
+export type {
+  AcceptedDomain,
+  ActiveBlock,
+  Connector,
+  LiftedBlock,
+  TenantRecord,
+} from './tenant-record.js';
+export {
+  connectorSettingsKey,
+  enforcedBlockId,
+  isEnforcedBlock,
+  isLegacyDomain,
+  probationUntil,
+} from './tenant-record.js';
 
 export type DirectoryEvent =
   | { readonly kind: 'accepted-domain'; readonly event: AcceptedDomainChanged }
@@ -150,11 +65,8 @@ export class TenantDirectory implements AcceptedDomainLookup {
   readonly #tenants = new Map<string, MutableRecord>();
   /** Who owns each sender range and certificate name (connector-claims.ts). */
   readonly #connectorClaims = new ConnectorClaims();
-  /**
-   * Verified domain claims of every tenant, earliest verification first: the first owns the domain. Nearly every
-   * domain has one claimant, held as its tenant id alone (no array, no claim object: millions of domains).
-   */
-  readonly #domainClaims = new Map<string, string | DomainClaim[]>();
+  /** Who owns each domain (domain-claims.ts). */
+  readonly #domainClaims = new DomainClaims((tenantId, domain) => this.domainEntry(tenantId, domain));
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -234,8 +146,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
     const entry = this.domainEntry(tenantId, domain);
     if (!entry) return undefined;
-    const claims = this.#domainClaims.get(domain);
-    const owner = typeof claims === 'string' ? claims : claims?.[0]?.tenantId;
+    const owner = this.#domainClaims.owner(domain);
     if (entry.verification) return owner === tenantId ? entry : undefined;
     // Accepted before verification existed: it stays registered (an upgrade must not turn every tenant's own mail
     // into unregistered volume and block it), until another tenant proves control of the domain.
@@ -250,29 +161,9 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return at < 0 ? undefined : domains[at];
   }
 
-  /**
-   * Another tenant's verified claim this domain would collide with: the same domain, a parent whose subdomains
-   * it registered, or (when this claim takes subdomains) a verified domain below it. The downward check scans
-   * every verified domain, so it is for admin writes.
-   */
+  /** Another tenant's verified claim this domain would collide with (`DomainClaims.conflict`): admin writes. */
   domainConflict(tenantId: string, domain: string, matchSubdomains: boolean): string | undefined {
-    const isOther = (claims: readonly DomainClaim[] | undefined) =>
-      claims?.some((claim) => claim.tenantId !== tenantId) ?? false;
-    if (isOther(this.#claimants(domain))) return domain;
-    for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
-      const parent = domain.slice(dot + 1);
-      const claims = this.#claimants(parent);
-      const covering = claims?.some(
-        (claim) => claim.tenantId !== tenantId && this.domainEntry(claim.tenantId, parent)?.matchSubdomains,
-      );
-      if (covering) return parent;
-    }
-    if (!matchSubdomains) return undefined;
-    const suffix = `.${domain}`;
-    for (const claimed of this.#domainClaims.keys()) {
-      if (claimed.endsWith(suffix) && isOther(this.#claimants(claimed))) return claimed;
-    }
-    return undefined;
+    return this.#domainClaims.conflict(tenantId, domain, matchSubdomains);
   }
 
   connector(tenantId: string, connectorId: string): Connector | undefined {
@@ -332,54 +223,27 @@ export class TenantDirectory implements AcceptedDomainLookup {
       this.#removeDomain(record, event.domain);
       return;
     }
-    const rest = this.#otherClaimants(record, event.domain);
-    record.acceptedDomains = withSorted(
-      record.acceptedDomains,
-      {
-        domain: event.domain,
-        matchSubdomains: event.matchSubdomains,
-        addedAt: event.occurredAt,
-        // With the actor's one shared copy, as connectors keep theirs.
-        verification: event.verification && {
-          method: event.verification.method,
-          verifiedAt: event.verification.verifiedAt,
-          actor: this.#actor(event.verification.actor),
-        },
-        verificationToken: event.verificationToken,
+    const entry: AcceptedDomain = {
+      domain: event.domain,
+      matchSubdomains: event.matchSubdomains,
+      addedAt: event.occurredAt,
+      // With the actor's one shared copy, as connectors keep theirs.
+      verification: event.verification && {
+        method: event.verification.method,
+        verifiedAt: event.verification.verifiedAt,
+        actor: this.#actor(event.verification.actor),
       },
-      domainOf,
-    );
-    if (event.verification) {
-      const claim = { tenantId: record.tenantId, verifiedAt: event.verification.verifiedAt };
-      const at = rest.findIndex((other) => verifiedBefore(claim, other));
-      rest.splice(at === -1 ? rest.length : at, 0, claim);
-    }
-    this.#setClaimants(event.domain, rest);
+      verificationToken: event.verificationToken,
+    };
+    this.#domainClaims.change(record.tenantId, event.domain, entry.verification?.verifiedAt ?? null, () => {
+      record.acceptedDomains = withSorted(record.acceptedDomains, entry, domainOf);
+    });
   }
 
   #removeDomain(record: MutableRecord, domain: string): void {
-    const rest = this.#otherClaimants(record, domain);
-    record.acceptedDomains = withoutSorted(record.acceptedDomains, domain, domainOf);
-    this.#setClaimants(domain, rest);
-  }
-
-  /** The verified claims of other tenants than the record's on the domain, earliest first. */
-  #otherClaimants(record: MutableRecord, domain: string): DomainClaim[] {
-    return this.#claimants(domain).filter((claim) => claim.tenantId !== record.tenantId);
-  }
-
-  #setClaimants(domain: string, claims: readonly DomainClaim[]): void {
-    if (claims.length === 0) this.#domainClaims.delete(domain);
-    else this.#domainClaims.set(domain, claims.length === 1 ? claims[0]!.tenantId : [...claims]);
-  }
-
-  /** The verified claims on exactly this domain, earliest first (a fresh array). */
-  #claimants(domain: string): DomainClaim[] {
-    const claims = this.#domainClaims.get(domain);
-    if (claims === undefined) return [];
-    if (typeof claims !== 'string') return [...claims];
-    const verifiedAt = this.domainEntry(claims, domain)!.verification!.verifiedAt;
-    return [{ tenantId: claims, verifiedAt }];
+    this.#domainClaims.change(record.tenantId, domain, null, () => {
+      record.acceptedDomains = withoutSorted(record.acceptedDomains, domain, domainOf);
+    });
   }
 
   #applyConnector(event: ConnectorChanged): void {
@@ -477,38 +341,4 @@ export class TenantDirectory implements AcceptedDomainLookup {
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
-}
-
-/** The earlier verification owns a domain; equal times fall to the tenant id, so every replica agrees. */
-function verifiedBefore(a: DomainClaim, b: DomainClaim): boolean {
-  return a.verifiedAt !== b.verifiedAt ? a.verifiedAt < b.verifiedAt : a.tenantId < b.tenantId;
-}
-
-function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
-  return (
-    connector.relayPath === event.relayPath &&
-    connector.enabled === event.enabled &&
-    connector.tlsCertificateDomain === event.tlsCertificateDomain &&
-    connector.senderIpRanges.length === event.senderIpRanges.length &&
-    connector.senderIpRanges.every((cidr, i) => cidr === event.senderIpRanges[i])
-  );
-}
-
-/** What identifies the mail a connector carries: its sender ranges (in any order) and its certificate domain. */
-export function connectorSettingsKey(connector: Connector): string {
-  return JSON.stringify([[...connector.senderIpRanges].sort(), connector.tlsCertificateDomain]);
-}
-
-/** Whether relays must reject this tenant's unregistered senders now. */
-export function isEnforcedBlock(record: TenantRecord | undefined): boolean {
-  return record?.block?.mode === 'ENFORCE';
-}
-
-/** The enforce-mode block in force, if any: the episode a window records even when it did not decide it. */
-export function enforcedBlockId(record: TenantRecord | undefined): string | null {
-  return isEnforcedBlock(record) ? record!.block!.blockId : null;
-}
-
-export function probationUntil(record: TenantRecord | undefined): number | null {
-  return record?.lastUnblock?.probationUntil ?? null;
 }
