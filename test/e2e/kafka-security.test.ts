@@ -1,20 +1,26 @@
 // Kafka security as users deploy it: `relayguard scorer`, `enforcer` and `admin` as processes, connecting to the
 // real broker's SASL/SCRAM-SHA-512 listener over TLS (KAFKA_SSL, KAFKA_SASL_*; the test CA through
 // NODE_EXTRA_CA_CERTS), with ACLs enforced. Each service's principal holds only the ACLs deploy/RUNBOOK.md lists for
-// it (test/support/kafka-acls.ts) and starts with them; a wrong password, a principal without ACLs and an enforcer
-// missing a Read it needs stop startup at once with one line naming the variable and the refused resource, not a
-// retry loop.
+// it (test/support/kafka-acls.ts) and starts with them (the webhook deliverer then delivers a block and logs it); a
+// wrong password, a principal without ACLs and one missing a single Read or Write it needs stop startup at once with
+// one line naming the variable and the refused resource, not a retry loop or a failure at the first send.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Topics } from '../../services/core/topics.js';
+import { RegistryCodec } from '../../services/platform/codec/registry-codec.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { ensureTopics } from '../../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
-import { serviceAcls } from '../support/kafka-acls.js';
+import { silentLogger } from '../../services/platform/logger.js';
+import { blockedEvent, blockRecords } from '../support/block-events.js';
+import { type AclService, serviceAcls } from '../support/kafka-acls.js';
 import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from '../support/kafka-broker.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { startServiceProcess } from '../support/scorer-process.js';
-import { freePort } from '../support/tether.js';
+import { freePort, waitFor } from '../support/tether.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
 const USERS = {
   scorer: 'scorer-secret-0123',
@@ -23,7 +29,28 @@ const USERS = {
   'enforcer-without-blocks': 'enforcer-secret-4567',
   admin: 'admin-secret-0123',
   'admin-without-connectors': 'admin-secret-4567',
+  'admin-without-audit-write': 'admin-secret-8901',
+  'scorer-without-blocks-write': 'scorer-secret-4567',
+  'scorer-without-dlq-write': 'scorer-secret-8901',
+  'enforcer-without-submit': 'enforcer-secret-8901',
+  webhooks: 'webhooks-secret-0123',
+  'webhooks-without-deliveries': 'webhooks-secret-4567',
 };
+const WEBHOOK_SECRET = 'acl-test-webhook-secret-0123456789';
+
+/**
+ * A principal missing one ACL of its service's: it must stop at startup naming the topic, before it consumes or
+ * produces (a missing Write would otherwise surface only at its first send, or as a retry loop).
+ */
+const MISSING: ReadonlyArray<readonly [AclService, keyof typeof USERS, string, 'Read' | 'Write']> = [
+  ['enforcer', 'enforcer-without-blocks', Topics.tenantBlocks, 'Read'],
+  ['admin', 'admin-without-connectors', Topics.connectors, 'Read'],
+  ['scorer', 'scorer-without-blocks-write', Topics.tenantBlocks, 'Write'],
+  ['scorer', 'scorer-without-dlq-write', Topics.messageSubmittedDlq, 'Write'],
+  ['enforcer', 'enforcer-without-submit', Topics.messageSubmitted, 'Write'],
+  ['admin', 'admin-without-audit-write', Topics.audit, 'Write'],
+  ['webhooks', 'webhooks-without-deliveries', Topics.webhookDeliveries, 'Write'],
+];
 const OPERATOR_TOKEN = 'acl-test-operator-token-0123456789';
 
 describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privilege ACLs', () => {
@@ -45,7 +72,10 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
           ...serviceAcls('enforcer', 'enforcer'),
           ...serviceAcls('enforcer', 'enforcer-without-blocks', { read: [Topics.tenantBlocks] }),
           ...serviceAcls('admin', 'admin'),
-          ...serviceAcls('admin', 'admin-without-connectors', { read: [Topics.connectors] }),
+          ...serviceAcls('webhooks', 'webhooks'),
+          ...MISSING.flatMap(([service, principal, topic, operation]) =>
+            serviceAcls(service, principal, operation === 'Read' ? { read: [topic] } : { write: [topic] }),
+          ),
         ],
       });
     });
@@ -96,7 +126,7 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
       assert.match(error.message, /exited \(3\)/);
       assert.match(
         error.message,
-        /relayguard: KAFKA_SASL_USERNAME: the brokers' ACLs do not allow user 'intruder' on topic relayguard\.[a-z.-]+v1 \(TOPIC_AUTHORIZATION_FAILED\)/,
+        /relayguard: KAFKA_SASL_USERNAME: the brokers' ACLs do not allow user 'intruder' on topic relayguard\.[a-z.-]+v1 \((Read|Write|Read and Write) not allowed: TOPIC_AUTHORIZATION_FAILED\)/,
       );
       return true;
     });
@@ -133,18 +163,58 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
     }
   });
 
-  for (const [service, principal, topic] of [
-    ['enforcer', 'enforcer-without-blocks', Topics.tenantBlocks],
-    ['admin', 'admin-without-connectors', Topics.connectors],
-  ] as const) {
-    it(`stops the ${service} at startup when its principal lacks Read on ${topic}, naming it`, async (t) => {
+  it('starts the webhook deliverer with its own ACLs, and it delivers a block and logs the delivery', async (t) => {
+    const receiver = await startWebhookReceiver(WEBHOOK_SECRET);
+    t.after(() => receiver.stop());
+    const endpoints = [{ id: 'acl-ops', url: receiver.url, secret: WEBHOOK_SECRET }];
+    const deliverer = await startServiceProcess(
+      {
+        ...env('webhooks', USERS.webhooks),
+        RELAYGUARD_WEBHOOKS: JSON.stringify(endpoints),
+        RELAYGUARD_WEBHOOK_ALLOW_PRIVATE: 'true',
+      },
+      'webhooks',
+    );
+    t.after(() => deliverer.process.stop(20_000));
+    await deliverer.ready;
+    // The scorer's part, as the super user on the PLAINTEXT listener.
+    const config = loadConfig({
+      KAFKA_BROKERS: kafka.bootstrapServers.join(','),
+      SCHEMA_REGISTRY_URL: registry.url,
+    });
+    const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
+    t.after(() => log.close());
+    const codec = new RegistryCodec(config.schemaRegistry!);
+    await log.publish(
+      Topics.tenantBlocks,
+      await blockRecords(codec, [blockedEvent('acl-tenant', 'acl-tenant#1')]),
+    );
+
+    await waitFor(() => receiver.received.length === 1, { description: 'the delivery', timeoutMs: 60_000 });
+    assert.ok(receiver.received[0]!.verdict.valid, 'signed with the endpoint secret');
+    // Its outcome written to the delivery log with the deliverer's own Write.
+    await waitFor(
+      () =>
+        withKafkaAdmin(kafka, async (admin) =>
+          (await admin.fetchTopicOffsets(Topics.webhookDeliveries)).some(({ high }) => Number(high) > 0),
+        ),
+      { description: 'the delivery log record', timeoutMs: 30_000 },
+    );
+  });
+
+  for (const [service, principal, topic, operation] of MISSING) {
+    it(`stops the ${service} at startup when its principal lacks ${operation} on ${topic}, naming it`, async (t) => {
       const proc = await startServiceProcess(env(principal, USERS[principal]), service);
       t.after(() => proc.process.stop(20_000));
       await assert.rejects(proc.ready, (error: Error) => {
         assert.match(error.message, /exited \(3\)/, 'exit code 3: a setting to fix');
         const line = /relayguard: KAFKA_SASL_USERNAME: .*/.exec(error.message)?.[0] ?? error.message;
         assert.match(line, new RegExp(`the brokers' ACLs do not allow user '${principal}' on topic`));
-        assert.ok(line.includes(topic), `names ${topic}: ${line}`);
+        assert.ok(
+          line.includes(`topic ${topic} (${operation} not allowed`),
+          `names ${topic} and the missing ${operation}: ${line}`,
+        );
+        assert.equal(line.match(/ topic /g)?.length, 1, `no other topic: ${line}`);
         t.diagnostic(line);
         return true;
       });

@@ -48,8 +48,9 @@ export function accessError(
 
 /** The INVALID_CONFIG error of the startup check (topic-access.ts): every refused topic, in one line. */
 export function refusedTopicsError(config: KafkaConfig, refused: readonly RefusedTopic[]): RelayguardError {
-  const what = refused.map(({ topic, missing }) =>
-    missing ? `topic ${topic} (${missing} not allowed)` : `topic ${topic} (TOPIC_AUTHORIZATION_FAILED)`,
+  const what = refused.map(
+    ({ topic, missing, undescribed }) =>
+      `topic ${topic} (${missing} not allowed${undescribed ? ': TOPIC_AUTHORIZATION_FAILED' : ''})`,
   );
   return aclError(config, what.join(', '));
 }

@@ -34,8 +34,9 @@ export const TopicOperation = { READ: 3, WRITE: 4 } as const;
 
 export interface RefusedTopic {
   readonly topic: string;
-  /** Absent: the principal may not even describe the topic (TOPIC_AUTHORIZATION_FAILED). */
-  readonly missing?: 'Read' | 'Write' | 'Read and Write';
+  readonly missing: 'Read' | 'Write' | 'Read and Write';
+  /** The principal may not even describe the topic (TOPIC_AUTHORIZATION_FAILED): no Read or Write at all. */
+  readonly undescribed: boolean;
 }
 
 interface TopicAnswer {
@@ -86,15 +87,15 @@ export async function refusedTopics(kafka: Kafka, access: TopicAccess): Promise<
 
 function refusal(answer: TopicAnswer, access: TopicAccess): RefusedTopic | undefined {
   const topic = answer.name;
-  if (answer.errorCode === TOPIC_AUTHORIZATION_FAILED) return { topic };
+  const undescribed = answer.errorCode === TOPIC_AUTHORIZATION_FAILED;
   // Another error (a topic not created yet) is for the subscription or the send to report as it does today.
-  if (answer.errorCode !== 0) return undefined;
-  const allowed = (operation: number) => (answer.operations & (1 << operation)) !== 0;
+  if (answer.errorCode !== 0 && !undescribed) return undefined;
+  const allowed = (operation: number) => !undescribed && (answer.operations & (1 << operation)) !== 0;
   const noRead = access.read.includes(topic) && !allowed(TopicOperation.READ);
   const noWrite = access.write.includes(topic) && !allowed(TopicOperation.WRITE);
-  if (noRead && noWrite) return { topic, missing: 'Read and Write' };
-  if (noRead) return { topic, missing: 'Read' };
-  if (noWrite) return { topic, missing: 'Write' };
+  if (noRead && noWrite) return { topic, missing: 'Read and Write', undescribed };
+  if (noRead) return { topic, missing: 'Read', undescribed };
+  if (noWrite) return { topic, missing: 'Write', undescribed };
   return undefined;
 }
 
