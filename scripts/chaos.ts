@@ -10,6 +10,7 @@ import {
   coordinatorKilledMidRebalance,
   threeScorersOneKilled,
 } from '../test/chaos/real-broker-rows.js';
+import { rebuildFromTime } from '../test/chaos/rebuild-rows.js';
 import {
   brokerDownUp,
   chaosTable,
@@ -50,6 +51,8 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['rebalance', () => runScenario(rebalance(scale))],
   ['syncgroup-refused', () => runScenario(rebalance(scale, true))],
   ['rebuild', () => runRebuild(scale)],
+  ['rebuild-1-node', () => rebuildFromTime(1, scale)],
+  ['rebuild-3-nodes', () => rebuildFromTime(3, scale)],
   ['unblock', () => runScenario(operatorUnblocks(scale))],
   ['unblock-kill-before-flush', () => runCaughtScorer('killed', scale)],
   ['unblock-zombie', () => runCaughtScorer('frozen', scale)],

@@ -9,7 +9,7 @@ import { projectPath } from '../platform/project-files.js';
 import { unknownReasons } from '../scorer/dlq-replay.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { describeFailure } from './errors.js';
-import { integer, number, oneShotLogLevel } from './options.js';
+import { integer, number, oneShotLogLevel, partitionList } from './options.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -285,12 +285,17 @@ program
 program
   .command('rebuild-windows')
   .description(
-    'after Redis lost its data: replay the message-submitted topic (within retention) to rebuild the windows; stop the scorers first',
+    'after Redis lost its data: replay what the windows need of the message-submitted topic, partition by partition, to rebuild them; stop the scorers first',
   )
   .option(
     '--from <iso>',
-    'only records written at or after this time (default: the whole topic)',
+    'records written at or after this time (default: now less the window, the grace period and the clock skew accepted)',
     time('--from'),
+  )
+  .option(
+    '--partitions <list>',
+    'only these partitions of message-submitted, e.g. 0-5,9 (split the work across processes; default: all)',
+    partitionList,
   )
   .option('--json', 'print the summary as JSON', false)
   .action(async (opts) => {
@@ -298,7 +303,7 @@ program
     const { rebuildWindows } = await import('./commands/rebuild-windows.js');
     process.exitCode = await rebuildWindows(
       cfg,
-      { from: opts.from ?? null, json: opts.json },
+      { from: opts.from ?? null, partitions: opts.partitions ?? null, json: opts.json },
       kafkaCommandLogger(cfg),
     );
   });

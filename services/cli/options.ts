@@ -1,4 +1,4 @@
-// Parsers for numeric command-line options: a bad value is a usage error naming the option and its range.
+// Parsers for numeric command-line options (and partition lists): a bad value is a usage error naming the option and its range.
 import { InvalidArgumentError } from 'commander';
 
 export function number(name: string, rule: { min?: number; max?: number; integer?: boolean }) {
@@ -20,6 +20,22 @@ export function number(name: string, rule: { min?: number; max?: number; integer
     }
     return parsed;
   };
+}
+
+/** `0-5,9`: partition numbers and ranges of them, each once, in order. */
+export function partitionList(value: string): number[] {
+  const partitions = new Set<number>();
+  for (const part of value.split(',')) {
+    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    const first = Number(match?.[1]);
+    const last = match?.[2] === undefined ? first : Number(match[2]);
+    if (!match || last < first)
+      throw new InvalidArgumentError(
+        `--partitions must list partition numbers or ranges, like 0-5,9 (got ${JSON.stringify(part)})`,
+      );
+    for (let partition = first; partition <= last; partition++) partitions.add(partition);
+  }
+  return [...partitions].sort((a, b) => a - b);
 }
 
 export function integer(name: string, min: number) {

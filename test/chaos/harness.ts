@@ -72,6 +72,8 @@ export interface ChaosStack {
 export interface ChaosStackOptions {
   /** Three real Apache Kafka nodes instead of the mock cluster (for faults a real broker can be made to have). */
   readonly realKafka?: boolean;
+  /** With `realKafka`: how many nodes (default three). */
+  readonly brokers?: number;
   /** A Redis Cluster of three masters with a replica each instead of the single Redis. */
   readonly redisCluster?: boolean;
   /**
@@ -100,7 +102,7 @@ export async function startChaosStack(
   options: ChaosStackOptions = {},
 ): Promise<ChaosStack> {
   const production = {
-    brokers: 3,
+    brokers: options.realKafka ? (options.brokers ?? 3) : 3,
     // Three JVMs starting at once take minutes on two busy cores.
     kafkaStartTimeoutMs: 180_000,
     partitions: PARTITIONS,

@@ -294,7 +294,8 @@ export class KafkaSubscription implements Subscription {
   }
 }
 
-function toLogRecord(partition: number, message: KafkaMessage): LogRecord {
+/** A kafkajs message as the port's record (the range reader shares it). */
+export function toLogRecord(partition: number, message: KafkaMessage): LogRecord {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     // A header repeated in one record keeps its last value: the port has one value per name.
