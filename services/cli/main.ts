@@ -6,10 +6,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/project-files.js';
-import { unknownReasons } from '../scorer/dlq-replay.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerDlqCommands } from './commands/dlq.js';
+import { registerServiceCommands } from './commands/services.js';
 import { describeFailure } from './errors.js';
-import { integer, number, oneShotLogLevel, partitionList } from './options.js';
+import { integer, isoTime, number, oneShotLogLevel, partitionList } from './options.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -40,35 +41,7 @@ const program = new Command('relayguard')
   .showHelpAfterError()
   .exitOverride();
 
-const services = [
-  [
-    'all',
-    'run the scorer, the enforcer, the admin API and the webhook deliverer in one process (embedded adapters when nothing is configured)',
-  ],
-  ['scorer', 'consume MessageSubmitted, keep per-tenant windows, publish tenant block events'],
-  ['enforcer', 'answer relays from the materialized block state'],
-  ['admin', 'serve the admin API'],
-  [
-    'webhooks',
-    'post block and unblock events to the webhook endpoints, signed (RELAYGUARD_WEBHOOKS and those its subcommands register)',
-  ],
-] as const;
-
-for (const [name, description] of services) {
-  program
-    .command(name)
-    .description(description)
-    .action(async () => {
-      const cfg = config();
-      // Loaded on use: the admin commands start in a fraction of the time without the services' dependencies.
-      const { serve } = await import('./commands/serve.js');
-      await serve(
-        cfg,
-        name === 'all' ? ['scorer', 'enforcer', 'admin', 'webhooks'] : [name],
-        createLogger(cfg.logLevel),
-      );
-    });
-}
+registerServiceCommands(program, config);
 
 program
   .command('simulate')
@@ -149,15 +122,6 @@ program
     );
   });
 
-function time(name: string) {
-  return (value: string) => {
-    const parsed = Date.parse(value);
-    if (Number.isNaN(parsed))
-      throw new InvalidArgumentError(`${name} must be an ISO 8601 time, like 2026-11-28T09:00:00Z`);
-    return parsed;
-  };
-}
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 program
@@ -202,8 +166,8 @@ program
     [],
   )
   .option('--policies <file>', 'candidate policies, JSON: [{"name": "strict", "minUnregistered": 250}, ...]')
-  .option('--from <iso>', 'only events at or after this time', time('--from'))
-  .option('--to <iso>', 'only events before this time', time('--to'))
+  .option('--from <iso>', 'only events at or after this time', isoTime('--from'))
+  .option('--to <iso>', 'only events before this time', isoTime('--to'))
   .option('--json', 'print the report as JSON', false)
   .option('--html <file>', 'also write a self-contained HTML report with a plot per blocked or close tenant')
   .action(async (opts) => {
@@ -290,7 +254,7 @@ program
   .option(
     '--from <iso>',
     'records written at or after this time (default: now less the window, the grace period and the clock skew accepted)',
-    time('--from'),
+    isoTime('--from'),
   )
   .option(
     '--partitions <list>',
@@ -308,50 +272,7 @@ program
     );
   });
 
-const dlq = program.command('dlq').description('the dead-letter topic of message-submitted');
-dlq
-  .command('replay')
-  .description(
-    'publish dead-lettered events again to message-submitted once their cause is fixed (e.g. a tenant onboarded after the retry window); each keeps its event id, so a second replay counts none twice',
-  )
-  .option(
-    '--reason <code>',
-    'dead letters of this error code, repeatable (default: UNKNOWN_TENANT)',
-    (value: string, previous: string[] | undefined) => {
-      const reasons = value.split(',').map((reason) => reason.trim());
-      const unknown = unknownReasons(reasons);
-      if (unknown.length > 0)
-        throw new InvalidArgumentError(
-          `${unknown.join(', ')} is not an error code of relayguard (e.g. UNKNOWN_TENANT, FUTURE_EVENT, INVALID_DOMAIN)`,
-        );
-      return [...(previous ?? []), ...reasons];
-    },
-  )
-  .option(
-    '--tenant <id>',
-    'dead letters of this tenant, repeatable (default: every tenant)',
-    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-  )
-  .option('--from <iso>', 'dead-lettered at or after this time', time('--from'))
-  .option('--to <iso>', 'dead-lettered before this time', time('--to'))
-  .option('--dry-run', 'say what would be published, and publish nothing', false)
-  .option('--json', 'print the summary as JSON', false)
-  .action(async (opts) => {
-    const cfg = config();
-    const { dlqReplay } = await import('./commands/dlq.js');
-    process.exitCode = await dlqReplay(
-      cfg,
-      {
-        reasons: opts.reason ?? ['UNKNOWN_TENANT'],
-        tenants: opts.tenant,
-        from: opts.from,
-        to: opts.to,
-        dryRun: opts.dryRun,
-        json: opts.json,
-      },
-      kafkaCommandLogger(cfg),
-    );
-  });
+registerDlqCommands(program, config, kafkaCommandLogger);
 
 try {
   await program.parseAsync(process.argv);

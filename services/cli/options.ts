@@ -51,3 +51,13 @@ export function oneShotLogLevel(configured: string, debug: boolean): string {
   if (debug) return 'debug';
   return configured === 'info' ? 'fatal' : configured;
 }
+
+/** An ISO 8601 time option, as epoch milliseconds. */
+export function isoTime(name: string) {
+  return (value: string): number => {
+    const parsed = Date.parse(value);
+    if (Number.isNaN(parsed))
+      throw new InvalidArgumentError(`${name} must be an ISO 8601 time, like 2026-11-28T09:00:00Z`);
+    return parsed;
+  };
+}

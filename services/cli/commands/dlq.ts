@@ -1,83 +1,57 @@
-// `relayguard dlq replay`: publish dead-lettered events again to message-submitted once their cause is fixed
-// (services/scorer/dlq-replay.ts), and say what was selected, by reason and tenant.
-import { RelayguardError } from '../../core/errors.js';
-import { Topics } from '../../core/topics.js';
+// `relayguard dlq replay`: the command's options; dlq/replay.ts, loaded on use, selects and publishes.
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../../platform/config.js';
-import { deferred } from '../../platform/deferred.js';
-import { KafkaEventLog } from '../../platform/kafka/kafka-event-log.js';
 import type { Logger } from '../../platform/logger.js';
-import { type DlqReplaySummary, type DlqSelection, replayDeadLetters } from '../../scorer/dlq-replay.js';
-import { ExitCode } from '../exit-codes.js';
-import { renderTable } from '../table.js';
+import { unknownReasons } from '../../scorer/dlq-replay.js';
+import { isoTime } from '../options.js';
 
-export interface DlqReplayOptions extends DlqSelection {
-  readonly dryRun: boolean;
-  readonly json: boolean;
-}
-
-export async function dlqReplay(config: Config, options: DlqReplayOptions, logger: Logger): Promise<number> {
-  if (!config.kafka)
-    throw new RelayguardError(
-      'INVALID_CONFIG',
-      'invalid configuration:\n  KAFKA_BROKERS: is required by dlq replay',
-      {
-        field: 'KAFKA_BROKERS',
+export function registerDlqCommands(
+  program: Command,
+  config: () => Config,
+  kafkaLogger: (config: Config) => Logger,
+): void {
+  const dlq = program.command('dlq').description('the dead-letter topic of message-submitted');
+  dlq
+    .command('replay')
+    .description(
+      'publish dead-lettered events again to message-submitted once their cause is fixed (e.g. a tenant onboarded after the retry window); each keeps its event id, so a second replay counts none twice',
+    )
+    .option(
+      '--reason <code>',
+      'dead letters of this error code, repeatable (default: UNKNOWN_TENANT)',
+      (value: string, previous: string[] | undefined) => {
+        const reasons = value.split(',').map((reason) => reason.trim());
+        const unknown = unknownReasons(reasons);
+        if (unknown.length > 0)
+          throw new InvalidArgumentError(
+            `${unknown.join(', ')} is not an error code of relayguard (e.g. UNKNOWN_TENANT, FUTURE_EVENT, INVALID_DOMAIN)`,
+          );
+        return [...(previous ?? []), ...reasons];
       },
-    );
-  // A consumer that will not restart (an ACL refusal) ends the command with its error instead of a wait.
-  const fatal = deferred<Error>();
-  const log = new KafkaEventLog({
-    kafka: config.kafka,
-    logger: logger.child({ component: 'kafka' }),
-    onFatal: (error) => fatal.resolve(error),
-  });
-  try {
-    const summary = await Promise.race([
-      replayDeadLetters(log, options, {
-        dryRun: options.dryRun,
-        onProgress: (read) => {
-          if (!options.json && process.stderr.isTTY) process.stderr.write(`\rreading dead letters: ${read}`);
+    )
+    .option(
+      '--tenant <id>',
+      'dead letters of this tenant, repeatable (default: every tenant)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--from <iso>', 'dead-lettered at or after this time', isoTime('--from'))
+    .option('--to <iso>', 'dead-lettered before this time', isoTime('--to'))
+    .option('--dry-run', 'say what would be published, and publish nothing', false)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (opts) => {
+      const cfg = config();
+      const { dlqReplay } = await import('./dlq/replay.js');
+      process.exitCode = await dlqReplay(
+        cfg,
+        {
+          reasons: opts.reason ?? ['UNKNOWN_TENANT'],
+          tenants: opts.tenant,
+          from: opts.from,
+          to: opts.to,
+          dryRun: opts.dryRun,
+          json: opts.json,
         },
-      }),
-      fatal.promise.then((error) => Promise.reject(error)),
-    ]);
-    if (!options.json && process.stderr.isTTY) process.stderr.write('\n');
-    process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${render(summary, options)}\n`);
-    return ExitCode.OK;
-  } finally {
-    await log.close();
-  }
-}
-
-function render(summary: DlqReplaySummary, selection: DlqSelection): string {
-  const criteria = [
-    `reason ${selection.reasons?.join(', ') ?? 'any'}`,
-    selection.tenants ? `tenant ${selection.tenants.join(', ')}` : 'any tenant',
-    selection.from !== undefined ? `dead-lettered from ${new Date(selection.from).toISOString()}` : '',
-    selection.to !== undefined ? `before ${new Date(selection.to).toISOString()}` : '',
-  ].filter(Boolean);
-  const lines = [
-    `${summary.read} dead letters read from ${Topics.messageSubmittedDlq}; ${summary.selected} selected (${criteria.join('; ')})`,
-  ];
-  if (summary.groups.length > 0)
-    lines.push(
-      '',
-      renderTable(
-        ['reason', 'tenant', 'events', 'first dead-lettered', 'last dead-lettered'],
-        summary.groups.map((group) => [
-          group.reason,
-          group.tenantId || '(no key)',
-          String(group.events),
-          new Date(group.firstDeadLettered).toISOString(),
-          new Date(group.lastDeadLettered).toISOString(),
-        ]),
-      ),
-      '',
-    );
-  lines.push(
-    summary.dryRun
-      ? 'dry run: nothing published'
-      : `${summary.republished} published again to ${Topics.messageSubmitted}, each with its event id: a second replay counts none of them twice`,
-  );
-  return lines.join('\n');
+        kafkaLogger(cfg),
+      );
+    });
 }
