@@ -1,7 +1,8 @@
 // Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format, one await per
-// batch), validate and normalize, classify against the directory, fold into the tenant's window (BatchFold, which
-// also tallies outcomes and classes for the metrics): the scorer's handleBatch without the I/O, windows in a Map.
-import { validateMessage } from '../services/core/classify.js';
+// batch, the scored fields only), validate and normalize, classify against the directory, fold into the tenant's
+// window (BatchFold, which also tallies outcomes and classes for the metrics): the scorer's handleBatch without
+// the I/O, windows in a Map.
+import { SCORED_FIELDS, validateMessage } from '../services/core/classify.js';
 import { isRelayguardError } from '../services/core/errors.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
 import { BatchFold, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
@@ -21,9 +22,10 @@ export async function foldBatch(
   windows: Map<string, TenantWindow>,
 ): Promise<BatchFold> {
   const byTenant = new Map<string, PositionedMessage[]>();
-  const events = await codec.decodeAll(
+  const events = await codec.decodeFields(
     Topics.messageSubmitted,
     records.map((record) => record.value!),
+    SCORED_FIELDS,
   );
   for (const [i, record] of records.entries()) {
     const event = events[i]!;

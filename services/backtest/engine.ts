@@ -1,8 +1,13 @@
 // The backtest: recorded MessageSubmitted events folded, in event time, through one or more policies with the
 // scorer's own per-message step (core/scoring.ts scoreMessage), one in-memory window per tenant per policy.
 // Nothing is published or stored: production state is never touched. Pure apart from the caller's events.
-import { MESSAGE_CLASSES, type MessageClass, type ValidMessage, validateMessage } from '../core/classify.js';
-import type { MessageSubmitted } from '../core/contracts.generated.js';
+import {
+  MESSAGE_CLASSES,
+  type MessageClass,
+  type ScoredEvent,
+  type ValidMessage,
+  validateMessage,
+} from '../core/classify.js';
 import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
@@ -85,7 +90,7 @@ export class Backtest {
   }
 
   /** Folds one event into every policy's windows. Events must come in log order for each tenant. */
-  add(event: MessageSubmitted): void {
+  add(event: ScoredEvent): void {
     this.addBatch([event]);
   }
 
@@ -94,7 +99,7 @@ export class Backtest {
    * then stay in the CPU cache while its events are scored, which with thousands of tenants is most of the cost.
    * Tenants are independent of one another, so the result is the same as one event at a time.
    */
-  addBatch(events: readonly MessageSubmitted[]): void {
+  addBatch(events: readonly ScoredEvent[]): void {
     // Each tenant's messages, with their event ids alongside (a relay's republished event is counted once).
     const byTenant = new Map<string, { messages: ValidMessage[]; eventIds: string[] }>();
     for (const event of events) {

@@ -2,7 +2,7 @@
 // production, the in-memory log in tests) read without a consumer group — from the start of every partition,
 // committing nothing — up to the end offsets it had when the backtest began, keeping the events of a time range.
 // Production state is never touched: no group offsets move, nothing is published.
-import type { MessageSubmitted } from '../core/contracts.generated.js';
+import { SCORED_FIELDS, type ScoredEvent } from '../core/classify.js';
 import { isRelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
 import { Topics } from '../core/topics.js';
@@ -31,7 +31,7 @@ export function eventLogSource(
   let records = 0;
   let outside = 0;
 
-  async function* batches(): AsyncGenerator<readonly MessageSubmitted[]> {
+  async function* batches(): AsyncGenerator<readonly ScoredEvent[]> {
     // The log's consumer waits until the backtest has scored each batch (back-pressure); null marks the end.
     const queue: ({ batch: RecordBatch; scored: () => void } | null)[] = [];
     let wake: (() => void) | null = null;
@@ -59,11 +59,16 @@ export function eventLogSource(
         inHand = item.scored;
         records += batch.records.length;
         lag.set(batch.partition, batch.lag);
-        const events: MessageSubmitted[] = [];
+        const events: ScoredEvent[] = [];
+        // The scorer's reader schema (the fields scoring reads), so the same events decode or are refused.
+        const values = batch.records.flatMap((record) => (record.value === null ? [] : [record.value]));
+        const decoded = await codec.decodeFields(Topics.messageSubmitted, values, SCORED_FIELDS);
+        let next = 0;
         for (const record of batch.records) {
           if (record.value === null) continue;
           try {
-            const event = await codec.decode(Topics.messageSubmitted, record.value);
+            const event = decoded[next++]!;
+            if (isRelayguardError(event)) throw event;
             checkEventTime(event.occurredAt, record.timestamp, maxClockSkewMs);
             if (inTimeRange(range, event.occurredAt)) events.push(event);
             else outside++;

@@ -1,7 +1,7 @@
 // Where a backtest's events come from: a file of recorded events, Postfix mail logs, or the message-submitted
 // topic of an event log. Every source is an async iterable of events; it hands them over in batches because an
 // await per event would cost more than scoring it.
-import type { MessageSubmitted } from '../core/contracts.generated.js';
+import type { ScoredEvent } from '../core/classify.js';
 import type { BacktestReport } from './engine.js';
 
 export interface TimeRange {
@@ -39,7 +39,7 @@ export interface SourceProgress {
 export interface EventSource {
   readonly description: string;
   /** Events in log order for each tenant (a tenant's events must not be reordered). */
-  batches(): AsyncIterable<readonly MessageSubmitted[]>;
+  batches(): AsyncIterable<readonly ScoredEvent[]>;
   progress(): SourceProgress;
   /** Complete once `batches()` is exhausted. */
   summary(): SourceSummary;

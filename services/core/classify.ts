@@ -52,8 +52,26 @@ export interface ValidMessage {
   readonly connectorId: string | null;
 }
 
+/**
+ * The fields of MessageSubmitted the scorer reads: it decodes events through a reader schema of these alone, so
+ * the others (client address, relay host, recipient count, size) are skipped, never decoded nor checked.
+ */
+export const SCORED_FIELDS = [
+  'eventId',
+  'tenantId',
+  'occurredAt',
+  'envelopeSenderDomain',
+  'headerFromDomain',
+  'relayPath',
+  'connectorId',
+  'queueId',
+] as const satisfies readonly (keyof MessageSubmitted)[];
+
+/** A MessageSubmitted as the scorer decodes it: SCORED_FIELDS only. */
+export type ScoredEvent = Pick<MessageSubmitted, (typeof SCORED_FIELDS)[number]>;
+
 /** Throws a non-retryable RelayguardError naming the field for an event that can never be scored. */
-export function validateMessage(event: MessageSubmitted): ValidMessage {
+export function validateMessage(event: ScoredEvent): ValidMessage {
   if (event.tenantId.trim() === '') {
     throw new RelayguardError('MISSING_FIELD', 'tenantId: the event names no tenant', { field: 'tenantId' });
   }

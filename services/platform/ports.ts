@@ -131,6 +131,16 @@ export interface SchemaCodec {
     topic: T,
     values: readonly Buffer[],
   ): Promise<(TopicContracts[T] | RelayguardError)[]>;
+  /**
+   * decodeAll through a reader schema of only `fields` (Avro schema resolution): the writer's other fields are
+   * skipped, neither decoded nor checked, so only bytes that do not frame or a read field's bad value are poison.
+   * For a consumer that reads a few fields of every event (the scorer).
+   */
+  decodeFields<T extends ContractTopic, K extends keyof TopicContracts[T] & string>(
+    topic: T,
+    values: readonly Buffer[],
+    fields: readonly K[],
+  ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]>;
 }
 
 /** A tenant's stored window and the version it was stored at (what a write based on it expects). */

@@ -1,8 +1,7 @@
 // The scorer's first step: a batch's records decoded (one await for the batch), validated and grouped by tenant in
 // log order; the poison ones set aside for the dead-letter topic with their reason. Onboarding lives here too: an
 // event of a tenant the directory does not know yet has its batch refused a few times before it is poison.
-import { validateMessage } from '../core/classify.js';
-import type { MessageSubmitted } from '../core/contracts.generated.js';
+import { SCORED_FIELDS, type ScoredEvent, validateMessage } from '../core/classify.js';
 import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
@@ -53,10 +52,12 @@ export class BatchDecoder {
   async decode(batch: RecordBatch): Promise<DecodedBatch> {
     const byTenant = new Map<string, PositionedMessage[]>();
     const deadLetters: Poison[] = [];
-    // One await for the batch: a record that cannot be decoded comes back as its error, in its place.
-    const decoded = await this.#codec.decodeAll(
+    // One await for the batch: a record that cannot be decoded comes back as its error, in its place. Only the
+    // fields scoring reads are decoded; the others are skipped (their values are neither read nor checked).
+    const decoded = await this.#codec.decodeFields(
       Topics.messageSubmitted,
       batch.records.flatMap((record) => (record.value === null ? [] : [record.value])),
+      SCORED_FIELDS,
     );
     let next = 0;
     for (const record of batch.records) {
@@ -79,7 +80,7 @@ export class BatchDecoder {
     this.#awaitUnknownTenants(batch.partition, deadLetters);
     return { byTenant, deadLetters };
   }
-  #validate(record: LogRecord, event: MessageSubmitted | RelayguardError | null): PositionedMessage {
+  #validate(record: LogRecord, event: ScoredEvent | RelayguardError | null): PositionedMessage {
     if (event === null) throw new RelayguardError('UNDECODABLE', 'the record has no value');
     if (isRelayguardError(event)) throw event;
     const message = validateMessage(event);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import avro from 'avsc';
+import { SCORED_FIELDS } from '../../services/core/classify.js';
 import { isRelayguardError } from '../../services/core/errors.js';
 import { Topics } from '../../services/core/topics.js';
 import { frame, readSchema } from '../../services/platform/codec/avro.js';
@@ -48,6 +49,9 @@ describe('registry codec beyond the contract', () => {
         { ...value, relayHost: null, sizeBytes: 0 },
         'the defaults of the newer schema fill the fields the older one lacked',
       );
+      // The scorer's reader schema resolves from the older version too (a resolver per writer id and fields).
+      const [scored] = await codec.decodeFields(Topics.messageSubmitted, [bytes], SCORED_FIELDS);
+      assert.deepEqual({ ...scored }, Object.fromEntries(SCORED_FIELDS.map((f) => [f, value[f]])));
     } finally {
       await fresh.stop();
     }

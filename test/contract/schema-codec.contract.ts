@@ -1,9 +1,11 @@
 // The SchemaCodec contract: every adapter (embedded, Schema Registry) must pass it unchanged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SCORED_FIELDS } from '../../services/core/classify.js';
 import { isRelayguardError } from '../../services/core/errors.js';
 import { type ContractTopic, Topics } from '../../services/core/topics.js';
 import type { SchemaCodec } from '../../services/platform/ports.js';
+import { skippedFieldCases } from '../support/avro-bytes.js';
 import { sampleContractValues } from '../support/builders.js';
 
 function rejectsWith(code: string) {
@@ -95,6 +97,67 @@ export function schemaCodecContract(
             sample.eventId,
           ],
         );
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('decodes only the fields asked for, with the events and poison answers of decodeAll', async () => {
+      const { codec, cleanup } = await setup();
+      try {
+        const sample = sampleContractValues()[Topics.messageSubmitted];
+        const good = await codec.encode(Topics.messageSubmitted, sample);
+        const unknownId = Buffer.from(good);
+        unknownId.writeInt32BE(987_654, 1);
+        const audit = await codec.encode(Topics.audit, sampleContractValues()[Topics.audit]);
+        const values = [good, Buffer.from([0, 0]), good.subarray(0, good.length - 3), unknownId, audit];
+        const fields = ['eventId', 'tenantId', 'relayPath'] as const;
+        const full = await codec.decodeAll(Topics.messageSubmitted, values);
+        const some = await codec.decodeFields(Topics.messageSubmitted, values, fields);
+        const answer = (entry: object) =>
+          isRelayguardError(entry) ? entry.code : JSON.parse(JSON.stringify(entry));
+        assert.deepEqual(
+          some.map(answer),
+          full.map((entry) =>
+            isRelayguardError(entry) ? entry.code : Object.fromEntries(fields.map((f) => [f, entry[f]])),
+          ),
+        );
+        assert.deepEqual(some.map(answer).slice(1), [
+          'UNDECODABLE',
+          'SCHEMA_MISMATCH',
+          'UNKNOWN_SCHEMA_ID',
+          'SCHEMA_MISMATCH',
+        ]);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('skips the other fields: a value outside its type there passes, bytes that do not frame are poison', async () => {
+      const { codec, cleanup } = await setup();
+      try {
+        const sample = sampleContractValues()[Topics.messageSubmitted];
+        const good = await codec.encode(Topics.messageSubmitted, sample);
+        const { outOfRange, thirdBranch } = skippedFieldCases(good, sample);
+        const [fullRange, fullBranch] = await codec.decodeAll(Topics.messageSubmitted, [
+          outOfRange,
+          thirdBranch,
+        ]);
+        assert.ok(isRelayguardError(fullRange) && fullRange.code === 'SCHEMA_MISMATCH');
+        assert.equal(fullRange.field, 'recipientCount');
+        assert.ok(isRelayguardError(fullBranch) && fullBranch.code === 'SCHEMA_MISMATCH');
+
+        const [scored, branch] = await codec.decodeFields(
+          Topics.messageSubmitted,
+          [outOfRange, thirdBranch],
+          SCORED_FIELDS,
+        );
+        assert.ok(!isRelayguardError(scored), 'a skipped field is not checked');
+        assert.deepEqual(
+          JSON.parse(JSON.stringify(scored)),
+          Object.fromEntries(SCORED_FIELDS.map((f) => [f, sample[f]])),
+        );
+        assert.ok(isRelayguardError(branch) && branch.code === 'SCHEMA_MISMATCH', 'a skip that cannot frame');
       } finally {
         await cleanup();
       }

@@ -8,7 +8,7 @@ import { renderBacktestHtml } from '../../backtest/html-report.js';
 import { parsePoliciesFile, parsePolicySpec, policiesToRun } from '../../backtest/policies.js';
 import { type BacktestResult, type EventSource, inTimeRange, type TimeRange } from '../../backtest/source.js';
 import { loadTenants } from '../../backtest/tenants-file.js';
-import type { MessageSubmitted } from '../../core/contracts.generated.js';
+import type { ScoredEvent } from '../../core/classify.js';
 import { TenantDirectory } from '../../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../../core/errors.js';
 import type { Config } from '../../platform/config.js';
@@ -129,7 +129,7 @@ export async function runBacktest(
   let events = 0;
   // Scored in large batches: the engine groups a batch by tenant, and the larger the batch, the more events of
   // each tenant it scores while that tenant's windows are in the CPU cache (services/backtest/engine.ts).
-  let pending: MessageSubmitted[] = [];
+  let pending: ScoredEvent[] = [];
   for await (const batch of source.batches()) {
     for (const event of batch) if (inTimeRange(options.range, event.occurredAt)) pending.push(event);
     if (pending.length >= SCORE_BATCH) {

@@ -19,6 +19,31 @@ export function contractTypes(): Map<ContractTopic, avro.Type> {
   return new Map(topics.map((topic) => [topic, avro.Type.forSchema(readSchema(topic))]));
 }
 
+/**
+ * Reader types holding a few of a topic's fields, each built once: resolving a writer schema to one skips the
+ * writer's other fields (Avro schema resolution), which are then neither decoded nor checked.
+ */
+export class ReaderTypes {
+  readonly #types = new Map<string, avro.Type>();
+
+  of(topic: ContractTopic, fields: readonly string[]): avro.Type {
+    const key = `${topic}|${fields.join(',')}`;
+    let type = this.#types.get(key);
+    if (type === undefined) {
+      const schema = readSchema(topic) as avro.schema.RecordType;
+      const missing = fields.filter((name) => !schema.fields.some((field) => field.name === name));
+      if (missing.length > 0) throw new Error(`${topic} has no field ${missing.join(', ')}`);
+      // Same record name as the writer's, so that the two resolve; the schema's field order is kept.
+      type = avro.Type.forSchema({
+        ...schema,
+        fields: schema.fields.filter((field) => fields.includes(field.name)),
+      });
+      this.#types.set(key, type);
+    }
+    return type;
+  }
+}
+
 export function frame(schemaId: number, payload: Buffer): Buffer {
   const framed = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   framed.writeUInt8(MAGIC_BYTE, 0);

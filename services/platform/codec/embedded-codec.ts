@@ -4,12 +4,15 @@ import type avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../../core/topics.js';
 import type { SchemaCodec } from '../ports.js';
-import { contractTypes, decodeBody, decodeEach, encodeBody, frame, schemaIdOf } from './avro.js';
+import { contractTypes, decodeBody, decodeEach, encodeBody, frame, ReaderTypes, schemaIdOf } from './avro.js';
 
 export class EmbeddedCodec implements SchemaCodec {
   readonly #types = contractTypes();
   readonly #idOf = new Map<ContractTopic, number>();
   readonly #topicOf = new Map<number, ContractTopic>();
+  readonly #readerTypes = new ReaderTypes();
+  /** From each topic's full type (every value here was written with it) to a reader type of a few fields. */
+  readonly #resolvers = new Map<avro.Type, avro.Resolver>();
 
   constructor() {
     let id = 1;
@@ -34,7 +37,30 @@ export class EmbeddedCodec implements SchemaCodec {
     return decodeEach(values, (bytes) => this.#decodeNow(topic, bytes));
   }
 
+  async decodeFields<T extends ContractTopic, K extends keyof TopicContracts[T] & string>(
+    topic: T,
+    values: readonly Buffer[],
+    fields: readonly K[],
+  ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]> {
+    const reader = this.#readerTypes.of(topic, fields);
+    let resolver = this.#resolvers.get(reader);
+    if (resolver === undefined) {
+      resolver = reader.createResolver(this.#type(topic));
+      this.#resolvers.set(reader, resolver);
+    }
+    return decodeEach(values, (bytes) => {
+      this.#checkId(topic, bytes);
+      return decodeBody<Pick<TopicContracts[T], K>>(reader, bytes, topic, resolver);
+    });
+  }
+
   #decodeNow<T extends ContractTopic>(topic: T, bytes: Buffer): TopicContracts[T] {
+    this.#checkId(topic, bytes);
+    return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic);
+  }
+
+  /** Throws the poison error of bytes not framed with this topic's schema id. */
+  #checkId(topic: ContractTopic, bytes: Buffer): void {
     const id = schemaIdOf(bytes);
     const writerTopic = this.#topicOf.get(id);
     if (writerTopic === undefined)
@@ -45,7 +71,6 @@ export class EmbeddedCodec implements SchemaCodec {
         `${topic}: schema id ${id} belongs to ${writerTopic}, not this topic`,
       );
     }
-    return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic);
   }
 
   #type(topic: ContractTopic): avro.Type {

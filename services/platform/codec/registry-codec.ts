@@ -6,7 +6,7 @@
 //
 // Decoding never passes `readerSchema` to the client (it would parse the schema again on every call): the
 // writer schema of each id is fetched once (the client caches it), a resolver from it to relayguard's schema
-// is built once and cached per (topic, writer id).
+// (or to a reader type of a few fields: decodeFields) is built once and cached per (topic, writer id, fields).
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
@@ -21,6 +21,7 @@ import {
   encodeBody,
   frame,
   framedSchemaId,
+  ReaderTypes,
   readSchema,
   schemaIdOf,
 } from './avro.js';
@@ -53,6 +54,7 @@ export class RegistryCodec implements SchemaCodec {
   readonly #client: SchemaRegistry;
   readonly #rest: RegistryRest;
   readonly #types = contractTypes();
+  readonly #readerTypes = new ReaderTypes();
   readonly #writerIds = new Map<ContractTopic, Promise<number>>();
   readonly #readers = new Map<string, Promise<Reader>>();
   readonly #failures = new Map<string, RelayguardError>();
@@ -74,24 +76,43 @@ export class RegistryCodec implements SchemaCodec {
 
   async decode<T extends ContractTopic>(topic: T, bytes: Buffer): Promise<TopicContracts[T]> {
     const id = schemaIdOf(bytes);
-    const reader = await this.#reader(topic, id);
+    const reader = await this.#reader(topic, id, null);
     return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, reader ?? undefined);
   }
 
-  async decodeAll<T extends ContractTopic>(
+  decodeAll<T extends ContractTopic>(
     topic: T,
     values: readonly Buffer[],
   ): Promise<(TopicContracts[T] | RelayguardError)[]> {
+    return this.#decodeWith(topic, values, null);
+  }
+
+  decodeFields<T extends ContractTopic, K extends keyof TopicContracts[T] & string>(
+    topic: T,
+    values: readonly Buffer[],
+    fields: readonly K[],
+  ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]> {
+    return this.#decodeWith(topic, values, fields);
+  }
+
+  /** Every value read as relayguard's type of the topic, or as the reader type of `fields` when given. */
+  async #decodeWith<V>(
+    topic: ContractTopic,
+    values: readonly Buffer[],
+    fields: readonly string[] | null,
+  ): Promise<(V | RelayguardError)[]> {
+    const type = this.#readerType(topic, fields);
     // One await per writer schema the batch uses (usually one), then every record decoded without awaiting.
     const readers = new Map<number, Reader | RelayguardError>();
     for (const bytes of values) {
       const id = framedSchemaId(bytes);
-      if (id !== null && !readers.has(id)) readers.set(id, await this.#reader(topic, id).catch(asPoison));
+      if (id !== null && !readers.has(id))
+        readers.set(id, await this.#reader(topic, id, fields).catch(asPoison));
     }
     return decodeEach(values, (bytes) => {
       const reader = readers.get(schemaIdOf(bytes))!;
       if (reader instanceof RelayguardError) throw reader;
-      return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, reader ?? undefined);
+      return decodeBody<V>(type, bytes, topic, reader ?? undefined);
     });
   }
 
@@ -150,13 +171,14 @@ export class RegistryCodec implements SchemaCodec {
     }
   }
 
-  #reader(topic: ContractTopic, writerId: number): Promise<Reader> {
-    const key = `${topic}:${writerId}`;
+  /** The resolver from the writer's schema to relayguard's type, or to the reader type of `fields`. */
+  #reader(topic: ContractTopic, writerId: number, fields: readonly string[] | null): Promise<Reader> {
+    const key = `${topic}:${writerId}:${fields?.join(',') ?? '*'}`;
     const failure = this.#failures.get(key);
     if (failure) return Promise.reject(failure);
     let reader = this.#readers.get(key);
     if (reader === undefined) {
-      reader = this.#buildReader(topic, writerId);
+      reader = this.#buildReader(topic, writerId, this.#readerType(topic, fields));
       this.#readers.set(key, reader);
       reader.catch((error: RelayguardError) => {
         this.#readers.delete(key);
@@ -168,7 +190,7 @@ export class RegistryCodec implements SchemaCodec {
     return reader;
   }
 
-  async #buildReader(topic: ContractTopic, writerId: number): Promise<Reader> {
+  async #buildReader(topic: ContractTopic, writerId: number, reader: avro.Type): Promise<Reader> {
     let writer: unknown;
     try {
       writer = await this.#client.getSchema(writerId);
@@ -178,7 +200,6 @@ export class RegistryCodec implements SchemaCodec {
     if (!(writer instanceof avro.Type)) {
       throw new RelayguardError('SCHEMA_MISMATCH', `${topic}: schema id ${writerId} is not an Avro schema`);
     }
-    const reader = this.#type(topic);
     if (reader.equals(writer)) return null;
     try {
       return reader.createResolver(writer);
@@ -193,6 +214,10 @@ export class RegistryCodec implements SchemaCodec {
 
   #type(topic: ContractTopic): avro.Type {
     return this.#types.get(topic)!;
+  }
+
+  #readerType(topic: ContractTopic, fields: readonly string[] | null): avro.Type {
+    return fields === null ? this.#type(topic) : this.#readerTypes.of(topic, fields);
   }
 }
 

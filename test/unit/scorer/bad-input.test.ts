@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Topics } from '../../../services/core/topics.js';
 import { DlqHeaders } from '../../../services/scorer/dead-letter.js';
+import { skippedFieldCases } from '../../support/avro-bytes.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { OPERATOR, type PipelineDriver, startPipeline } from '../../support/pipeline-driver.js';
 
@@ -68,5 +69,30 @@ describe('scorer: bad input', () => {
       'relayguard_events_dead_lettered_total',
     );
     for (const [code] of poison) assert.match(metrics, new RegExp(`reason="${code}"} 1`));
+  });
+
+  it('scores an event whose unread field holds a value outside its type; dead-letters one whose bytes do not frame', async () => {
+    // The scorer decodes only the fields it reads (SCORED_FIELDS): the others are skipped, so a recipient count
+    // beyond an int's range is not its concern, while a field that cannot be skipped is still SCHEMA_MISMATCH.
+    const { codec } = driver.runtime.adapters;
+    const event = messageSubmitted({ tenantId: 'acme', occurredAt: start + 2000 });
+    const framed = await codec.encode(Topics.messageSubmitted, event);
+    const counted = (await driver.runtime.admin!.status('acme')).counters.total;
+    const { outOfRange, thirdBranch } = skippedFieldCases(framed, event);
+    await driver.log.publish(Topics.messageSubmitted, [
+      { key: 'acme', value: outOfRange },
+      { key: 'acme', value: thirdBranch },
+    ]);
+    await driver.settle();
+
+    assert.equal((await driver.runtime.admin!.status('acme')).counters.total, counted + 1);
+    const dlq = driver.log
+      .records(Topics.messageSubmittedDlq)
+      .filter((r) => r.value?.equals(outOfRange) || r.value?.equals(thirdBranch));
+    assert.deepEqual(
+      dlq.map((r) => r.headers[DlqHeaders.errorCode]),
+      ['SCHEMA_MISMATCH'],
+    );
+    assert.deepEqual(dlq[0]!.value, thirdBranch);
   });
 });
