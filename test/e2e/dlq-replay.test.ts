@@ -2,15 +2,14 @@
 // window is dead-lettered as UNKNOWN_TENANT; once the tenant exists, the command (the real executable) publishes
 // the selected dead letters again and the scorer counts them — once, however often the replay runs.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Topics } from '../../services/core/topics.js';
-import type { LogRecord } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import type { DlqReplaySummary } from '../../services/scorer/dlq-replay.js';
 import { messageSubmitted } from '../support/builders.js';
 import { runCli } from '../support/cli.js';
-import { OPERATOR, type Pipeline, startProductionPipeline } from '../support/pipeline-driver.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
+import { readRecords } from '../support/enforcement.js';
+import { OPERATOR, productionPipelineSuite } from '../support/pipeline-driver.js';
 import { waitFor } from '../support/tether.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
@@ -18,39 +17,18 @@ const LATE = 'dlq-late-onboarded';
 const NEVER = 'dlq-never-onboarded';
 
 describe('relayguard dlq replay on Kafka + Schema Registry + Redis', () => {
-  let stack: ProductionStack;
-  let driver: Pipeline;
-
-  before(async () => {
-    stack = await startProductionStack({ partitions: 3 });
-    driver = await startProductionPipeline(stack, {}, START);
-  });
-  after(async () => {
-    await driver?.stop();
-    await stack?.stop();
-  });
-
-  const deadLetters = async (): Promise<LogRecord[]> => {
-    const records: LogRecord[] = [];
-    const subscription = await driver.log.subscribe({
-      groupId: null,
-      topics: [Topics.messageSubmittedDlq],
-      handleBatch: async (batch) => {
-        records.push(...batch.records);
-      },
-    });
-    await subscription.caughtUp;
-    await subscription.stop();
-    return records;
-  };
+  const suite = productionPipelineSuite({ partitions: 3 }, START);
+  const deadLetters = () => readRecords(suite.driver.log, Topics.messageSubmittedDlq);
   const replay = async (...args: string[]): Promise<DlqReplaySummary> => {
-    const run = await runCli(['dlq', 'replay', ...args, '--json'], stack.env);
+    const run = await runCli(['dlq', 'replay', ...args, '--json'], suite.stack.env);
     assert.equal(run.code, 0, run.stderr);
     return JSON.parse(run.stdout) as DlqReplaySummary;
   };
-  const counted = async (tenantId: string) => (await driver.runtime.admin!.status(tenantId)).counters.total;
+  const counted = async (tenantId: string) =>
+    (await suite.driver.runtime.admin!.status(tenantId)).counters.total;
 
   it('publishes the selected dead letters again; the scorer counts each event once, however often it runs', async () => {
+    const { driver } = suite;
     // Mail of two tenants nobody onboarded yet: dead-lettered once the scorer's retries (about 16 s) run out.
     const mail = (tenantId: string, count: number) =>
       Array.from({ length: count }, (_, i) =>
@@ -104,7 +82,7 @@ describe('relayguard dlq replay on Kafka + Schema Registry + Redis', () => {
   });
 
   it('refuses a reason that is not an error code, naming the flag', async () => {
-    const run = await runCli(['dlq', 'replay', '--reason', 'UNKNOWN_TENANTS'], stack.env);
+    const run = await runCli(['dlq', 'replay', '--reason', 'UNKNOWN_TENANTS'], suite.stack.env);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--reason.*UNKNOWN_TENANTS is not an error code/);
   });

@@ -2,38 +2,29 @@
 // dead-letter topic with its original bytes and its reason, every good one counted, the consumer never stalls
 // (the scorer group's committed offsets reach the end of every partition).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ErrorCode } from '../../services/core/errors.js';
 import { Topics } from '../../services/core/topics.js';
 import { frame } from '../../services/platform/codec/avro.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../../services/platform/logger.js';
-import type { LogRecord, OutgoingRecord } from '../../services/platform/ports.js';
+import type { OutgoingRecord } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
-import { OPERATOR, type Pipeline, startProductionPipeline } from '../support/pipeline-driver.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
+import { readRecords } from '../support/enforcement.js';
+import { OPERATOR, productionPipelineSuite } from '../support/pipeline-driver.js';
 
 const EVENTS = 10_000;
 const TENANTS = 20;
 const START = Date.UTC(2026, 10, 28, 9);
 
 describe('poison events on Kafka + Schema Registry + Redis', () => {
-  let stack: ProductionStack;
-  let driver: Pipeline;
-
-  before(async () => {
-    stack = await startProductionStack({ partitions: 3 });
-    driver = await startProductionPipeline(stack, {}, START);
-  });
-  after(async () => {
-    await driver?.stop();
-    await stack?.stop();
-  });
+  const suite = productionPipelineSuite({ partitions: 3 }, START);
 
   it('dead-letters every malformed event with its reason, counts every good one, and never stalls', async () => {
+    const { stack, driver } = suite;
     const admin = driver.runtime.admin!;
     const tenants = Array.from({ length: TENANTS }, (_, i) => `poison-${i}`);
     for (const [i, tenantId] of tenants.entries()) {
@@ -112,16 +103,7 @@ describe('poison events on Kafka + Schema Registry + Redis', () => {
     }
 
     // Every malformed event in the DLQ, once, with its original bytes, source and reason.
-    const dlq: LogRecord[] = [];
-    const reader = await driver.log.subscribe({
-      groupId: null,
-      topics: [Topics.messageSubmittedDlq],
-      handleBatch: async (batch) => {
-        dlq.push(...batch.records);
-      },
-    });
-    await reader.caughtUp;
-    await reader.stop();
+    const dlq = await readRecords(driver.log, Topics.messageSubmittedDlq);
     assert.equal(dlq.length, expectedReason.size, 'every malformed event dead-lettered once');
     for (const record of dlq) {
       const index = record.headers['test.index']!;

@@ -2,6 +2,7 @@
 // events and decisions out, move a manual clock. Waits on conditions, never on timers. The same driver runs on
 // the embedded adapters (startPipeline) and on Kafka + Schema Registry + Redis (startProductionPipeline).
 
+import { after, before } from 'node:test';
 import type { Actor } from '../../services/admin/change-publisher.js';
 import { type Adapters, embeddedAdapters, productionAdapters } from '../../services/app/adapters.js';
 import { type Runtime, startRuntime } from '../../services/app/runtime.js';
@@ -14,7 +15,11 @@ import type { MemoryEventLog } from '../../services/platform/memory/memory-event
 import type { EventLog, LogRecord, Subscription } from '../../services/platform/ports.js';
 import type { KafkaCluster } from './kafka-broker.js';
 import type { KafkaMock } from './kafka-mock.js';
-import type { ProductionStack } from './production-stack.js';
+import {
+  type ProductionStack,
+  type ProductionStackOptions,
+  startProductionStack,
+} from './production-stack.js';
 
 export const OPERATOR: Actor = { subject: 'test-operator', role: 'OPERATOR' };
 
@@ -90,6 +95,38 @@ export async function startProductionPipeline(
     async stop() {
       await collector?.stop();
       await pipeline.stop();
+    },
+  };
+}
+
+/**
+ * A suite's production stack (a real Kafka broker, the registry double, Redis) and the pipeline on it, started
+ * before its tests and stopped after them; read `stack` and `driver` inside the tests.
+ */
+export function productionPipelineSuite(
+  options: ProductionStackOptions = {},
+  start = DEFAULT_START,
+): { readonly stack: ProductionStack; readonly driver: Pipeline } {
+  let stack: ProductionStack | undefined;
+  let driver: Pipeline | undefined;
+  before(async () => {
+    stack = await startProductionStack(options);
+    driver = await startProductionPipeline(stack, {}, start);
+  });
+  after(async () => {
+    await driver?.stop();
+    await stack?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the production pipeline is started by the suite's before hook");
+    return value;
+  };
+  return {
+    get stack() {
+      return started(stack);
+    },
+    get driver() {
+      return started(driver);
     },
   };
 }
