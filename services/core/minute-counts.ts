@@ -1,4 +1,4 @@
-// A window's per-minute counters: a ring of slots in typed arrays, each holding one minute's unregistered,
+// A window's per-minute counters: a ring of slots in one typed array, each holding a minute and its unregistered,
 // forwarded and total counts, so that counting a message writes three numbers and allocates nothing. A minute's
 // slot is its number modulo the ring's size (a power of two, at least the window): minutes a window holds never
 // share a slot. Emptied slots are zeroed, so two rings that hold the same minutes hold the same arrays.
@@ -14,50 +14,69 @@ export interface Bucket {
 
 /** Enough for the default 60-minute window and its grace: most rings never grow. */
 const INITIAL_SLOTS = 64;
+/** Per slot: the minute it holds (epoch minutes, EMPTY when none), then unregistered, forwarded, total. */
+const WORDS = 4;
 const EMPTY = -1;
 
+/** What a removed minute's counts are taken from (a window's sums). */
+export interface CountSums {
+  unregistered: number;
+  forwarded: number;
+  total: number;
+}
+
+function emptySlots(slots: number): Int32Array {
+  const words = new Int32Array(WORDS * slots);
+  for (let at = 0; at < words.length; at += WORDS) words[at] = EMPTY;
+  return words;
+}
+
 export class MinuteCounts {
-  /** The minute each slot holds (epoch minutes), EMPTY when it holds none. */
-  minutes: Int32Array = new Int32Array(INITIAL_SLOTS).fill(EMPTY);
-  /** Per slot: unregistered, forwarded, total. */
-  counts: Uint32Array = new Uint32Array(3 * INITIAL_SLOTS);
+  /**
+   * Every slot's minute and counts side by side in one array: one allocation per window, and the minute a count
+   * checks sits in the cache line of the counts it writes.
+   */
+  words: Int32Array = emptySlots(INITIAL_SLOTS);
   /** Slots that hold a minute. */
   size = 0;
 
+  /** Minutes the ring can hold at once (a power of two). */
+  get capacity(): number {
+    return this.words.length / WORDS;
+  }
+
   /** The slot of `minute`, taken (zeroed) if it has none; the ring grows when an older minute still holds it. */
   slot(minute: number): number {
-    let mask = this.minutes.length - 1;
-    let slot = minute & mask;
-    let held = this.minutes[slot]!;
+    let slot = minute & (this.capacity - 1);
+    let held = this.words[WORDS * slot]!;
     if (held === minute) return slot;
     if (held !== EMPTY) {
       this.#grow(Math.max(minute, held) - Math.min(minute, held) + 1);
-      mask = this.minutes.length - 1;
-      slot = minute & mask;
-      held = this.minutes[slot]!;
+      slot = minute & (this.capacity - 1);
+      held = this.words[WORDS * slot]!;
       if (held === minute) return slot;
     }
-    this.minutes[slot] = minute;
+    this.words[WORDS * slot] = minute;
     this.size++;
     return slot;
   }
 
   /** Counts one message into `slot`: every message is in total, and in at most one of the other two. */
   count(slot: number, unregistered: boolean, forwarded: boolean): void {
-    const at = 3 * slot;
-    if (unregistered) this.counts[at]!++;
-    if (forwarded) this.counts[at + 1]!++;
-    this.counts[at + 2]!++;
+    const at = WORDS * slot;
+    if (unregistered) this.words[at + 1]!++;
+    if (forwarded) this.words[at + 2]!++;
+    this.words[at + 3]!++;
   }
 
   /** The minute's counts, or undefined when it has none (a copy: for reads off the hot path). */
   get(minute: number): Bucket | undefined {
-    const slot = minute & (this.minutes.length - 1);
-    return this.minutes[slot] === minute ? this.#bucket(slot) : undefined;
+    const slot = this.#held(minute);
+    return slot < 0 ? undefined : this.#bucket(slot);
   }
 
   has(minute: number): boolean {
-    return this.minutes[minute & (this.minutes.length - 1)] === minute;
+    return this.#held(minute) >= 0;
   }
 
   /** Sets a minute's counts (a store loading a window); zero counts remove it. */
@@ -66,31 +85,41 @@ export class MinuteCounts {
       this.delete(minute);
       return;
     }
-    const at = 3 * this.slot(minute);
-    this.counts[at] = bucket.unregistered;
-    this.counts[at + 1] = bucket.forwarded;
-    this.counts[at + 2] = bucket.total;
+    const at = WORDS * this.slot(minute);
+    this.words[at + 1] = bucket.unregistered;
+    this.words[at + 2] = bucket.forwarded;
+    this.words[at + 3] = bucket.total;
   }
 
   /** Removes the minute; its counts, for the caller's sums, or undefined when it had none. */
   delete(minute: number): Bucket | undefined {
-    const slot = minute & (this.minutes.length - 1);
-    if (this.minutes[slot] !== minute) return undefined;
+    const slot = this.#held(minute);
+    if (slot < 0) return undefined;
     const removed = this.#bucket(slot);
-    this.minutes[slot] = EMPTY;
-    this.counts.fill(0, 3 * slot, 3 * slot + 3);
-    this.size--;
+    this.#clear(slot);
     return removed;
+  }
+
+  /** Removes the minute, its counts taken from `sums` (no copy of them: the window's slide); false if none. */
+  remove(minute: number, sums: CountSums): boolean {
+    const slot = this.#held(minute);
+    if (slot < 0) return false;
+    const at = WORDS * slot;
+    sums.unregistered -= this.words[at + 1]!;
+    sums.forwarded -= this.words[at + 2]!;
+    sums.total -= this.words[at + 3]!;
+    this.#clear(slot);
+    return true;
   }
 
   /** The minutes held, in slot order (not time order). */
   *keys(): IterableIterator<number> {
-    for (const minute of this.minutes) if (minute !== EMPTY) yield minute;
+    for (let at = 0; at < this.words.length; at += WORDS) if (this.words[at] !== EMPTY) yield this.words[at]!;
   }
 
   *entries(): IterableIterator<[number, Bucket]> {
-    for (let slot = 0; slot < this.minutes.length; slot++)
-      if (this.minutes[slot] !== EMPTY) yield [this.minutes[slot]!, this.#bucket(slot)];
+    for (let slot = 0; slot < this.capacity; slot++)
+      if (this.words[WORDS * slot] !== EMPTY) yield [this.words[WORDS * slot]!, this.#bucket(slot)];
   }
 
   *values(): IterableIterator<Bucket> {
@@ -103,30 +132,42 @@ export class MinuteCounts {
 
   clone(): MinuteCounts {
     const copy = new MinuteCounts();
-    copy.minutes = this.minutes.slice();
-    copy.counts = this.counts.slice();
+    copy.words = this.words.slice();
     copy.size = this.size;
     return copy;
   }
 
+  /** The slot holding `minute`, or -1. */
+  #held(minute: number): number {
+    const slot = minute & (this.capacity - 1);
+    return this.words[WORDS * slot] === minute ? slot : -1;
+  }
+
+  /** Empties the slot, zeroed: two rings that hold the same minutes hold the same array. */
+  #clear(slot: number): void {
+    const at = WORDS * slot;
+    this.words[at] = EMPTY;
+    this.words[at + 1] = 0;
+    this.words[at + 2] = 0;
+    this.words[at + 3] = 0;
+    this.size--;
+  }
+
   #bucket(slot: number): Bucket {
-    const at = 3 * slot;
-    return { unregistered: this.counts[at]!, forwarded: this.counts[at + 1]!, total: this.counts[at + 2]! };
+    const at = WORDS * slot;
+    return { unregistered: this.words[at + 1]!, forwarded: this.words[at + 2]!, total: this.words[at + 3]! };
   }
 
   /** Doubles the ring until it spans `span` minutes, every minute moved to its new slot. */
   #grow(span: number): void {
-    let slots = this.minutes.length * 2;
+    let slots = this.capacity * 2;
     while (slots < span) slots *= 2;
-    const { minutes, counts } = this;
-    this.minutes = new Int32Array(slots).fill(EMPTY);
-    this.counts = new Uint32Array(3 * slots);
-    for (let old = 0; old < minutes.length; old++) {
-      const minute = minutes[old]!;
+    const old = this.words;
+    this.words = emptySlots(slots);
+    for (let from = 0; from < old.length; from += WORDS) {
+      const minute = old[from]!;
       if (minute === EMPTY) continue;
-      const slot = minute & (slots - 1);
-      this.minutes[slot] = minute;
-      this.counts.set(counts.subarray(3 * old, 3 * old + 3), 3 * slot);
+      this.words.set(old.subarray(from, from + WORDS), WORDS * (minute & (slots - 1)));
     }
   }
 }

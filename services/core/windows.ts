@@ -184,13 +184,7 @@ function expireTracked(map: Map<string, Tracked>, oldest: number, changed: Set<s
 }
 
 function removeBucket(window: TenantWindow, minute: number, changes: WindowChanges | null): void {
-  const bucket = window.buckets.delete(minute);
-  if (bucket === undefined) return;
-  changes?.minutes.add(minute);
-  const sums = window.sums;
-  sums.unregistered -= bucket.unregistered;
-  sums.forwarded -= bucket.forwarded;
-  sums.total -= bucket.total;
+  if (window.buckets.remove(minute, window.sums)) changes?.minutes.add(minute);
 }
 
 /**

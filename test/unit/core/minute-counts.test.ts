@@ -23,7 +23,7 @@ describe('MinuteCounts', () => {
     ring.set(MINUTE, { unregistered: 1, forwarded: 0, total: 1 });
     ring.set(MINUTE + 64, { unregistered: 0, forwarded: 2, total: 2 });
     ring.set(MINUTE + 200, { unregistered: 3, forwarded: 0, total: 3 });
-    assert.equal(ring.minutes.length, 128, 'grown from 64 when two minutes 64 apart met');
+    assert.equal(ring.capacity, 128, 'grown from 64 when two minutes 64 apart met');
     assert.deepEqual(
       [...ring].sort(([a], [b]) => a - b),
       [
