@@ -23,7 +23,6 @@ import {
   domainOf,
   findSorted,
   isEnforcedBlock,
-  isLegacyDomain,
   type LiftedBlock,
   type MutableRecord,
   NO_CLAIM_TIMES,
@@ -66,7 +65,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
   /** Who owns each sender range and certificate name (connector-claims.ts). */
   readonly #connectorClaims = new ConnectorClaims();
   /** Who owns each domain (domain-claims.ts). */
-  readonly #domainClaims = new DomainClaims((tenantId, domain) => this.domainEntry(tenantId, domain));
+  readonly #domainClaims = new DomainClaims();
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -140,17 +139,12 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   /**
-   * The tenant's registered entry for exactly this domain: verified, and owned by this tenant (no other tenant
-   * verified it earlier). What classification asks; `domainEntry` is the entry whatever its state.
+   * The tenant's registered entry for exactly this domain: verified and owned by this tenant, or legacy while
+   * nobody verified it (`DomainClaims.registered`, one hashed lookup). What classification asks; `domainEntry` is
+   * the entry whatever its state.
    */
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {
-    const entry = this.domainEntry(tenantId, domain);
-    if (!entry) return undefined;
-    const owner = this.#domainClaims.owner(domain);
-    if (entry.verification) return owner === tenantId ? entry : undefined;
-    // Accepted before verification existed: it stays registered (an upgrade must not turn every tenant's own mail
-    // into unregistered volume and block it), until another tenant proves control of the domain.
-    return isLegacyDomain(entry) && owner === undefined ? entry : undefined;
+    return this.#domainClaims.registered(tenantId, domain);
   }
 
   /** The tenant's entry for this domain, pending or verified. */
@@ -224,6 +218,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
       return;
     }
     const entry: AcceptedDomain = {
+      tenantId: record.tenantId,
       domain: event.domain,
       matchSubdomains: event.matchSubdomains,
       addedAt: event.occurredAt,
@@ -235,15 +230,13 @@ export class TenantDirectory implements AcceptedDomainLookup {
       },
       verificationToken: event.verificationToken,
     };
-    this.#domainClaims.change(record.tenantId, event.domain, entry.verification?.verifiedAt ?? null, () => {
-      record.acceptedDomains = withSorted(record.acceptedDomains, entry, domainOf);
-    });
+    record.acceptedDomains = withSorted(record.acceptedDomains, entry, domainOf);
+    this.#domainClaims.change(record.tenantId, event.domain, entry);
   }
 
   #removeDomain(record: MutableRecord, domain: string): void {
-    this.#domainClaims.change(record.tenantId, domain, null, () => {
-      record.acceptedDomains = withoutSorted(record.acceptedDomains, domain, domainOf);
-    });
+    record.acceptedDomains = withoutSorted(record.acceptedDomains, domain, domainOf);
+    this.#domainClaims.change(record.tenantId, domain, undefined);
   }
 
   #applyConnector(event: ConnectorChanged): void {

@@ -12,6 +12,8 @@ import type {
 import type { PolicyOverrides } from './policy.js';
 
 export interface AcceptedDomain {
+  /** The record's copy of its tenant's id: the index of who holds a domain (domain-claims.ts) keeps entries. */
+  readonly tenantId: string;
   readonly domain: string;
   readonly matchSubdomains: boolean;
   readonly addedAt: number;

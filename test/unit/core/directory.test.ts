@@ -42,7 +42,7 @@ describe('TenantDirectory', () => {
       fc.property(changes, (sequence) => {
         const directory = new TenantDirectory();
         // The straightforward model: a Map of domains and a Map of connectors per tenant.
-        const domains = new Map<string, Map<string, Omit<AcceptedDomain, 'domain'>>>();
+        const domains = new Map<string, Map<string, Omit<AcceptedDomain, 'tenantId' | 'domain'>>>();
         const connectors = new Map<string, Map<string, ConnectorChanged>>();
         const inner = <V>(maps: Map<string, Map<string, V>>, tenantId: string) =>
           maps.get(tenantId) ?? maps.set(tenantId, new Map()).get(tenantId)!;
@@ -97,7 +97,10 @@ describe('TenantDirectory', () => {
           const modelConnectors = connectors.get(tenantId) ?? new Map();
           for (const domain of DOMAINS) {
             const expected = modelDomains.get(domain);
-            assert.deepEqual(directory.domainEntry(tenantId, domain), expected && { domain, ...expected });
+            assert.deepEqual(
+              directory.domainEntry(tenantId, domain),
+              expected && { tenantId, domain, ...expected },
+            );
             assert.equal(directory.acceptedDomain(tenantId, domain), undefined, 'pending is not registered');
           }
           CONNECTORS.forEach((connectorId, c) => {
