@@ -4,6 +4,7 @@
 // windows differing, lifted blocks re-imposed, unplanned restarts, time to recover — and exits 1 when a fault was not survived.
 import { parseArgs } from 'node:util';
 import { NOTHING_COMPARED } from '../test/chaos/harness.js';
+import { hotTenantFlood } from '../test/chaos/hot-tenant-rows.js';
 import { runCaughtScorer } from '../test/chaos/lifted-block-rows.js';
 import {
   controllerFailover,
@@ -53,6 +54,8 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['rebuild', () => runRebuild(scale)],
   ['rebuild-1-node', () => rebuildFromTime(1, scale)],
   ['rebuild-3-nodes', () => rebuildFromTime(3, scale)],
+  // --events: the flood's seconds.
+  ['hot-tenant', () => hotTenantFlood(scale)],
   ['unblock', () => runScenario(operatorUnblocks(scale))],
   ['unblock-kill-before-flush', () => runCaughtScorer('killed', scale)],
   ['unblock-zombie', () => runCaughtScorer('frozen', scale)],
