@@ -9,7 +9,6 @@
 // Then rounds at the same saturation on the production adapters against the real Apache Kafka broker (acks=all,
 // idempotent producer; Schema Registry double): the enforcer alone, as `relayguard enforcer` runs, alternating
 // with the no-op server again.
-import { createServer, type Server } from 'node:net';
 import { closeAdapters, embeddedAdapters, productionAdapters } from '../services/app/adapters.js';
 import { startRuntime } from '../services/app/runtime.js';
 import { Topics } from '../services/core/topics.js';
@@ -20,35 +19,11 @@ import { silentLogger } from '../services/platform/logger.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { startSpoolingEnforcer } from '../test/support/relay-fleet.js';
 import { type Benchmark, figures, format, median, withCleanups } from './harness.js';
-import { type LoadOptions, type LoadResult, load } from './policy-load.js';
+import { type LoadOptions, type LoadResult, load, startNoopServer } from './policy-load.js';
 import { tenantChanges, tenantId, tenantRange } from './workload.js';
 
 const CONNECTIONS = 50;
 const TENANTS = 1_000;
-
-const DUNNO = Buffer.from('action=DUNNO\n\n');
-
-/** A policy server that does nothing: one DUNNO per request, written as soon as the request's empty line is read. */
-async function startNoopServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer({ noDelay: true }, (socket) => {
-    let previous = 0;
-    socket.on('data', (chunk: Buffer) => {
-      for (const byte of chunk) {
-        if (byte === 0x0a && previous === 0x0a) {
-          socket.write(DUNNO);
-          previous = 0;
-        } else previous = byte;
-      }
-    });
-    socket.on('error', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** relayguard embedded, its directory holding TENANTS tenants (as the admin service would have written them). */
 async function startEmbedded(defer: (fn: () => unknown) => void) {

@@ -10,7 +10,7 @@
 // waiting in the socket while the loop handles others) is reported beside it: its event-loop delay, how late
 // sends left against their schedule, and its CPU per request. Prints one JSON line.
 import { execFile } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { argv, cpuUsage, stdout } from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,33 @@ export interface LoadResult {
     readonly loopDelayP99Ms: number;
     /** `rate`: how late requests were written against their schedule (0 when on time). */
     readonly sendLagP99Ms: number;
+  };
+}
+
+const DUNNO = Buffer.from('action=DUNNO\n\n');
+
+/**
+ * A policy server that does nothing: one DUNNO per request, written as soon as the request's empty line is read.
+ * The ceiling of a Node.js policy server on this machine, and its scheduling floor (benchmarks 4 and 11).
+ */
+export async function startNoopServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    let previous = 0;
+    socket.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) {
+        if (byte === 0x0a && previous === 0x0a) {
+          socket.write(DUNNO);
+          previous = 0;
+        } else previous = byte;
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
