@@ -32,6 +32,7 @@ import {
   type ScenarioResult,
   scorerKilled,
 } from '../test/chaos/scenarios.js';
+import { stalledLeader } from '../test/chaos/stalled-leader-rows.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, events: { type: 'string' } } });
 const scale = values.events ? Number(values.events) : undefined;
@@ -56,6 +57,8 @@ const runs: [string, () => Promise<ScenarioResult>][] = [
   ['rebuild-3-nodes', () => rebuildFromTime(3, scale)],
   // --events: the flood's seconds.
   ['hot-tenant', () => hotTenantFlood(scale)],
+  // --events: the seconds of each phase (quiet, leader stopped).
+  ['stalled-leader', () => stalledLeader(scale && scale * 1_000)],
   ['unblock', () => runScenario(operatorUnblocks(scale))],
   ['unblock-kill-before-flush', () => runCaughtScorer('killed', scale)],
   ['unblock-zombie', () => runCaughtScorer('frozen', scale)],

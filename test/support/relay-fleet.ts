@@ -89,7 +89,7 @@ export async function startRelayFleet(
     silentLogger,
   );
   defer(() => closeAdapters(adapters));
-  const { clients } = await startSpoolingEnforcer(
+  const { clients, metrics } = await startSpoolingEnforcer(
     {
       log: adapters.log,
       codec: adapters.codec,
@@ -104,6 +104,8 @@ export async function startRelayFleet(
   let sequence = 0;
   return {
     adapters,
+    /** The enforcer's metrics (the spool's depth: `metrics.spoolDepth?.()`). */
+    metrics,
     /** Every connection sends END-OF-MESSAGE requests back to back for `ms`; the latencies in ms. */
     async round(ms: number, latencies: number[]): Promise<void> {
       const end = performance.now() + ms;
