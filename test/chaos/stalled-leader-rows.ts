@@ -8,12 +8,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
-import { readRecords } from '../support/enforcement.js';
 import { withKafkaAdmin } from '../support/kafka-broker.js';
 import { startRelayFleet } from '../support/relay-fleet.js';
-import { waitFor } from '../support/tether.js';
 import { NOTHING_COMPARED, realKafka } from './harness.js';
 import { onChaosStack, type ScenarioResult } from './scenarios.js';
 
@@ -83,23 +80,7 @@ export async function stalledLeader(phaseMs = STOPPED_MS): Promise<StalledLeader
           await fleet.round(2_000, after);
           all.push(...quiet, ...stopped, ...after);
           // Every answered message an event on the topic: the spool drained, each counted once.
-          const { ids, records } = await waitFor(
-            async () => {
-              const read = await readRecords(fleet.adapters.log, Topics.messageSubmitted);
-              const events = await Promise.all(
-                read.map(
-                  (record) =>
-                    fleet.adapters.codec.decode(
-                      Topics.messageSubmitted,
-                      record.value!,
-                    ) as Promise<MessageSubmitted>,
-                ),
-              );
-              const distinct = new Set(events.map((event) => event.eventId));
-              return distinct.size >= all.length ? { ids: distinct, records: read.length } : undefined;
-            },
-            { timeoutMs: 180_000, intervalMs: 1_000, description: 'every answered event on the topic' },
-          );
+          const { ids, records } = await fleet.published(all.length);
           Object.assign(figures, {
             quietP99: percentile(quiet, 99),
             stoppedP99: percentile(stopped, 99),

@@ -7,12 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
-import { Topics } from '../../services/core/topics.js';
-import { readRecords } from '../support/enforcement.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { startRelayFleet } from '../support/relay-fleet.js';
-import { cleanupStack, waitFor } from '../support/tether.js';
+import { cleanupStack } from '../support/tether.js';
 
 const STOPPED_MS = 5_000;
 
@@ -47,23 +44,7 @@ describe('END-OF-MESSAGE while the Kafka partition leader is stopped (SIGSTOP)',
     const slowest = Math.max(...duringStop);
     assert.ok(slowest < STOPPED_MS / 2, `the slowest answer took ${slowest.toFixed(0)} ms`);
 
-    const published = await waitFor(
-      async () => {
-        const records = await readRecords(fleet.adapters.log, Topics.messageSubmitted);
-        const events = await Promise.all(
-          records.map(
-            (record) =>
-              fleet.adapters.codec.decode(
-                Topics.messageSubmitted,
-                record.value!,
-              ) as Promise<MessageSubmitted>,
-          ),
-        );
-        const ids = new Set(events.map((event) => event.eventId));
-        return ids.size >= answered.length ? ids : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 1_000, description: 'every answered event on the topic' },
-    );
+    const { ids: published } = await fleet.published(answered.length);
     assert.equal(published.size, answered.length, 'each answered message is one event on the topic');
   });
 });

@@ -4,6 +4,8 @@
 
 import { closeAdapters, productionAdapters } from '../../services/app/adapters.js';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
+import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
+import { Topics } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { MessageSpool } from '../../services/enforcer/message-spool.js';
 import { startPolicyServer } from '../../services/enforcer/postfix/server.js';
@@ -12,7 +14,8 @@ import { loadConfig, type SpoolConfig } from '../../services/platform/config.js'
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, SchemaCodec } from '../../services/platform/ports.js';
-import { directoryWithConnectors, endOfMessage } from './enforcement.js';
+import { directoryWithConnectors, endOfMessage, readRecords } from './enforcement.js';
+import { waitFor } from './tether.js';
 
 export const CONNECTIONS = 16;
 const TENANTS = Array.from({ length: 64 }, (_, i) => ({
@@ -120,6 +123,26 @@ export async function startRelayFleet(
             if (action !== 'DUNNO') throw new Error(`END-OF-MESSAGE answered ${action}`);
           }
         }),
+      );
+    },
+    /**
+     * Waits until `answered` distinct events are on message-submitted (the spool drained); the distinct event ids
+     * and the records read (more records than ids: events published twice).
+     */
+    async published(answered: number): Promise<{ ids: Set<string>; records: number }> {
+      return waitFor(
+        async () => {
+          const records = await readRecords(adapters.log, Topics.messageSubmitted);
+          const events = await Promise.all(
+            records.map(
+              (record) =>
+                adapters.codec.decode(Topics.messageSubmitted, record.value!) as Promise<MessageSubmitted>,
+            ),
+          );
+          const ids = new Set(events.map((event) => event.eventId));
+          return ids.size >= answered ? { ids, records: records.length } : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 1_000, description: 'every answered event on the topic' },
       );
     },
   };
