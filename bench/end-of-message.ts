@@ -12,10 +12,10 @@
 import { closeAdapters, embeddedAdapters, productionAdapters } from '../services/app/adapters.js';
 import { startRuntime } from '../services/app/runtime.js';
 import { Topics } from '../services/core/topics.js';
-import { startPolicyServer } from '../services/enforcer/postfix/server.js';
 import { systemClock } from '../services/platform/clock.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
+import { startLoopbackPolicyServer } from '../test/support/loopback-policy-server.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { startSpoolingEnforcer } from '../test/support/relay-fleet.js';
 import { type Benchmark, figures, format, median, withCleanups } from './harness.js';
@@ -43,14 +43,7 @@ async function startEmbedded(defer: (fn: () => unknown) => void) {
   });
   defer(() => runtime.stop());
   await runtime.ready;
-  const server = await startPolicyServer({
-    enforcer: runtime.enforcer!,
-    metrics: runtime.metrics,
-    logger: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    ...config.postfixService,
-  });
+  const server = await startLoopbackPolicyServer(runtime.enforcer!, runtime.metrics);
   defer(() => server.close());
   return { port: server.port, settled: () => adapters.log.settled() };
 }

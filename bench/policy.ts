@@ -6,11 +6,10 @@
 // no-op server's of the same round. The load generator (bench/policy-load.ts) runs in its own process.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BLOCK_REPLY } from '../services/core/decision.js';
-import { type PolicyServer, startPolicyServer } from '../services/enforcer/postfix/server.js';
-import { loadConfig } from '../services/platform/config.js';
-import { silentLogger } from '../services/platform/logger.js';
+import type { PolicyServer } from '../services/enforcer/postfix/server.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { readyEnforcer } from '../test/support/enforcement.js';
+import { startLoopbackPolicyServer } from '../test/support/loopback-policy-server.js';
 import { type Benchmark, figures, format, median } from './harness.js';
 import {
   LOOP_DELAY_RESOLUTION_MS,
@@ -39,14 +38,7 @@ async function startRelayguard(tenants: number, blocked: number): Promise<Relayg
   for (let i = 0; i < blocked; i++) directory.apply({ kind: 'tenant-block', event: blockEvent(i) });
   const metrics = new Metrics({ processMetrics: false });
   const enforcer = readyEnforcer(directory, metrics);
-  const server = await startPolicyServer({
-    enforcer,
-    metrics,
-    logger: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    ...loadConfig({}).postfixService,
-  });
+  const server = await startLoopbackPolicyServer(enforcer, metrics);
   const answered = async () =>
     (await metrics.policyRequests.get()).values.reduce((sum, { value }) => sum + value, 0);
   return { server, answered };

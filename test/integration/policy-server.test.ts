@@ -28,6 +28,7 @@ import {
   readTopic,
   startEnforcement,
 } from '../support/enforcement.js';
+import { startLoopbackPolicyServer } from '../support/loopback-policy-server.js';
 import { waitFor } from '../support/tether.js';
 
 const BLOCKED =
@@ -333,14 +334,7 @@ describe('policy server limits and failures', () => {
       notReadyFallback: 'tempfail',
       blockedBouncesPerHour: 100,
     });
-    const server = await startPolicyServer({
-      enforcer,
-      metrics,
-      logger: silentLogger,
-      host: '127.0.0.1',
-      port: 0,
-      ...loadConfig({}).postfixService,
-    });
+    const server = await startLoopbackPolicyServer(enforcer, metrics);
     try {
       const notReady = await PolicyClient.connect(server.host, server.port);
       assert.equal(

@@ -7,14 +7,14 @@ import { TenantDirectory } from '../../services/core/directory.js';
 import { DEFAULT_POLICY, type PolicyOverrides } from '../../services/core/policy.js';
 import type { ContractTopic, TopicContracts } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
-import { type PolicyServer, startPolicyServer } from '../../services/enforcer/postfix/server.js';
+import type { PolicyServer, PolicyServerOptions } from '../../services/enforcer/postfix/server.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { loadConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { MemoryEventLog } from '../../services/platform/memory/memory-event-log.js';
 import type { Metrics } from '../../services/platform/metrics.js';
 import type { Clock, EventLog, LogRecord } from '../../services/platform/ports.js';
+import { startLoopbackPolicyServer } from './loopback-policy-server.js';
 import { OPERATOR, type Pipeline, startPipeline, startProductionPipeline } from './pipeline-driver.js';
 import type { ProductionStack } from './production-stack.js';
 import { waitFor } from './tether.js';
@@ -57,7 +57,7 @@ export interface EnforcementHarness {
 }
 
 export interface EnforcementOptions {
-  readonly policy?: Partial<Parameters<typeof startPolicyServer>[0]>;
+  readonly policy?: Partial<PolicyServerOptions>;
   readonly clock?: number;
   /** Kafka (mock cluster), Schema Registry (double) and Redis: the production adapters. Default: embedded. */
   readonly stack?: ProductionStack;
@@ -70,15 +70,7 @@ export async function startEnforcement(options: EnforcementOptions = {}): Promis
     ? await startProductionPipeline(options.stack, options.env, options.clock)
     : await startPipeline(options.env, options.clock);
   const runtime = driver.runtime;
-  const policy = await startPolicyServer({
-    enforcer: runtime.enforcer!,
-    metrics: runtime.metrics,
-    logger: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    ...loadConfig({}).postfixService,
-    ...options.policy,
-  });
+  const policy = await startLoopbackPolicyServer(runtime.enforcer!, runtime.metrics, options.policy);
   return {
     driver,
     policy,

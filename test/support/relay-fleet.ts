@@ -8,13 +8,13 @@ import type { MessageSubmitted } from '../../services/core/contracts.generated.j
 import { Topics } from '../../services/core/topics.js';
 import { Enforcer } from '../../services/enforcer/enforcer.js';
 import { MessageSpool } from '../../services/enforcer/message-spool.js';
-import { startPolicyServer } from '../../services/enforcer/postfix/server.js';
 import { systemClock } from '../../services/platform/clock.js';
 import { loadConfig, type SpoolConfig } from '../../services/platform/config.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, SchemaCodec } from '../../services/platform/ports.js';
 import { directoryWithConnectors, endOfMessage, readRecords } from './enforcement.js';
+import { startLoopbackPolicyServer } from './loopback-policy-server.js';
 import { waitFor } from './tether.js';
 
 export const CONNECTIONS = 16;
@@ -63,14 +63,7 @@ export async function startSpoolingEnforcer(
   });
   enforcer.markReady();
   defer(() => enforcer.close());
-  const server = await startPolicyServer({
-    enforcer,
-    metrics,
-    logger: silentLogger,
-    host: '127.0.0.1',
-    port: 0,
-    ...config.postfixService,
-  });
+  const server = await startLoopbackPolicyServer(enforcer, metrics);
   defer(() => server.close());
   const clients = await Promise.all(
     Array.from({ length: connections }, () => PolicyClient.connect(server.host, server.port)),
