@@ -18,7 +18,7 @@ import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { type Adapters, closeAdapters, embeddedAdapters, productionAdapters } from './adapters.js';
 import { startDirectoryFeed } from './directory-feed.js';
-import { topicAccess } from './topic-access.js';
+import { logAccess } from './kafka-access.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 
@@ -65,7 +65,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   if (wants.has('scorer') || wants.has('admin')) await adapters.store.verify?.();
   // Before any consumer joins a group or producer sends: a missing Read or Write names its topic here, not as a
   // consumer crash or a failed send later.
-  await adapters.log.verifyAccess?.(topicAccess(options.services)).catch(async (error: unknown) => {
+  await adapters.log.verifyAccess?.(logAccess(options.services)).catch(async (error: unknown) => {
     await closeAdapters(adapters);
     throw error;
   });

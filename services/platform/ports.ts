@@ -104,17 +104,19 @@ export interface EventLog {
    */
   settled(): Promise<void>;
   /**
-   * Throws INVALID_CONFIG naming every topic of `access` whose Read or Write the log's principal lacks (Kafka
-   * ACLs): checked at startup, before anything consumes or produces. Logs without permissions have none.
+   * Throws INVALID_CONFIG naming every topic of `access` whose Read or Write, and every group whose Read, the
+   * log's principal lacks (Kafka ACLs): checked at startup, before anything consumes or produces. Logs without
+   * permissions have none.
    */
-  verifyAccess?(access: TopicAccess): Promise<void>;
+  verifyAccess?(access: LogAccess): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The topics a service consumes and those it produces to. */
-export interface TopicAccess {
+/** The topics a service consumes and those it produces to; the consumer groups it joins by name. */
+export interface LogAccess {
   readonly read: readonly string[];
   readonly write: readonly string[];
+  readonly groups: readonly string[];
 }
 
 export interface SchemaCodec {

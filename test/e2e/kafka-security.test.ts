@@ -13,8 +13,9 @@ import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js'
 import { ensureTopics } from '../../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
 import { silentLogger } from '../../services/platform/logger.js';
+import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { blockedEvent, blockRecords } from '../support/block-events.js';
-import { type AclService, serviceAcls } from '../support/kafka-acls.js';
+import { type AclService, READER_GROUP_PREFIX, serviceAcls } from '../support/kafka-acls.js';
 import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from '../support/kafka-broker.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
@@ -35,6 +36,8 @@ const USERS = {
   'enforcer-without-submit': 'enforcer-secret-8901',
   webhooks: 'webhooks-secret-0123',
   'webhooks-without-deliveries': 'webhooks-secret-4567',
+  'scorer-without-group': 'scorer-secret-2345',
+  'enforcer-without-readers': 'enforcer-secret-2345',
 };
 const WEBHOOK_SECRET = 'acl-test-webhook-secret-0123456789';
 
@@ -42,15 +45,25 @@ const WEBHOOK_SECRET = 'acl-test-webhook-secret-0123456789';
  * A principal missing one ACL of its service's: it must stop at startup naming the topic, before it consumes or
  * produces (a missing Write would otherwise surface only at its first send, or as a retry loop).
  */
-const MISSING: ReadonlyArray<readonly [AclService, keyof typeof USERS, string, 'Read' | 'Write']> = [
-  ['enforcer', 'enforcer-without-blocks', Topics.tenantBlocks, 'Read'],
-  ['admin', 'admin-without-connectors', Topics.connectors, 'Read'],
-  ['scorer', 'scorer-without-blocks-write', Topics.tenantBlocks, 'Write'],
-  ['scorer', 'scorer-without-dlq-write', Topics.messageSubmittedDlq, 'Write'],
-  ['enforcer', 'enforcer-without-submit', Topics.messageSubmitted, 'Write'],
-  ['admin', 'admin-without-audit-write', Topics.audit, 'Write'],
-  ['webhooks', 'webhooks-without-deliveries', Topics.webhookDeliveries, 'Write'],
+const MISSING: ReadonlyArray<
+  readonly [AclService, keyof typeof USERS, 'topic' | 'consumer group', string, 'Read' | 'Write']
+> = [
+  ['enforcer', 'enforcer-without-blocks', 'topic', Topics.tenantBlocks, 'Read'],
+  ['admin', 'admin-without-connectors', 'topic', Topics.connectors, 'Read'],
+  ['scorer', 'scorer-without-blocks-write', 'topic', Topics.tenantBlocks, 'Write'],
+  ['scorer', 'scorer-without-dlq-write', 'topic', Topics.messageSubmittedDlq, 'Write'],
+  ['enforcer', 'enforcer-without-submit', 'topic', Topics.messageSubmitted, 'Write'],
+  ['admin', 'admin-without-audit-write', 'topic', Topics.audit, 'Write'],
+  ['webhooks', 'webhooks-without-deliveries', 'topic', Topics.webhookDeliveries, 'Write'],
+  ['scorer', 'scorer-without-group', 'consumer group', SCORER_GROUP, 'Read'],
+  ['enforcer', 'enforcer-without-readers', 'consumer group', READER_GROUP_PREFIX, 'Read'],
 ];
+const without = (resource: 'topic' | 'consumer group', name: string, operation: 'Read' | 'Write') =>
+  resource === 'consumer group'
+    ? { groups: [name] }
+    : operation === 'Read'
+      ? { read: [name] }
+      : { write: [name] };
 const OPERATOR_TOKEN = 'acl-test-operator-token-0123456789';
 
 describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privilege ACLs', () => {
@@ -73,8 +86,8 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
           ...serviceAcls('enforcer', 'enforcer-without-blocks', { read: [Topics.tenantBlocks] }),
           ...serviceAcls('admin', 'admin'),
           ...serviceAcls('webhooks', 'webhooks'),
-          ...MISSING.flatMap(([service, principal, topic, operation]) =>
-            serviceAcls(service, principal, operation === 'Read' ? { read: [topic] } : { write: [topic] }),
+          ...MISSING.flatMap(([service, principal, resource, name, operation]) =>
+            serviceAcls(service, principal, without(resource, name, operation)),
           ),
         ],
       });
@@ -202,19 +215,20 @@ describe('relayguard services on SASL/SCRAM-SHA-512 over TLS with least-privileg
     );
   });
 
-  for (const [service, principal, topic, operation] of MISSING) {
-    it(`stops the ${service} at startup when its principal lacks ${operation} on ${topic}, naming it`, async (t) => {
+  for (const [service, principal, resource, name, operation] of MISSING) {
+    it(`stops the ${service} at startup when its principal lacks ${operation} on ${resource} ${name}, naming it`, async (t) => {
       const proc = await startServiceProcess(env(principal, USERS[principal]), service);
       t.after(() => proc.process.stop(20_000));
       await assert.rejects(proc.ready, (error: Error) => {
         assert.match(error.message, /exited \(3\)/, 'exit code 3: a setting to fix');
         const line = /relayguard: KAFKA_SASL_USERNAME: .*/.exec(error.message)?.[0] ?? error.message;
-        assert.match(line, new RegExp(`the brokers' ACLs do not allow user '${principal}' on topic`));
+        assert.match(line, new RegExp(`the brokers' ACLs do not allow user '${principal}' on ${resource}`));
+        // A prefix ACL: the group named is the one a reader would have joined under it.
         assert.ok(
-          line.includes(`topic ${topic} (${operation} not allowed`),
-          `names ${topic} and the missing ${operation}: ${line}`,
+          line.includes(`${resource} ${name}`) && line.includes(`(${operation} not allowed`),
+          `names ${resource} ${name} and the missing ${operation}: ${line}`,
         );
-        assert.equal(line.match(/ topic /g)?.length, 1, `no other topic: ${line}`);
+        assert.equal(line.match(/ (topic|consumer group) /g)?.length, 1, `nothing else: ${line}`);
         t.diagnostic(line);
         return true;
       });

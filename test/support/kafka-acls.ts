@@ -1,35 +1,23 @@
 // The least-privilege Kafka ACLs of each relayguard service, as deploy/RUNBOOK.md ("Kafka ACLs") lists them: the
 // security tests grant exactly these on a real broker, or these minus one, and start the service with them.
 import kafkajs, { type AclEntry } from 'kafkajs';
+import { SERVICE_ACCESS } from '../../services/app/kafka-access.js';
 import type { ServiceName } from '../../services/app/runtime.js';
-import { SERVICE_TOPICS } from '../../services/app/topic-access.js';
-import { SCORER_GROUP } from '../../services/scorer/scorer.js';
-import { WEBHOOKS_GROUP_ID } from '../../services/webhooks/deliverer.js';
 
 export type AclService = ServiceName;
 
 /**
- * deploy/RUNBOOK.md's table: the topics each service reads and writes (the startup check's own table, so what
- * the tests grant is what the services ask for) and the consumer groups each reads (a trailing `-`: a prefix; the
- * directory's readers join a group of their own per start, KafkaEventLog.subscribe without a group).
+ * deploy/RUNBOOK.md's table: the topics each service reads and writes and the groups it joins by name (the startup
+ * check's own table, so what the tests grant is what the services ask for), and the prefix of the groups of its
+ * own that each group-less reader of the state topics joins (KafkaEventLog.subscribe without a group).
  */
-export const SERVICE_ACLS: Record<
-  AclService,
-  { read: readonly string[]; write: readonly string[]; groups: string[] }
-> = {
-  scorer: { ...SERVICE_TOPICS.scorer, groups: [SCORER_GROUP, 'relayguard-reader-'] },
-  enforcer: { ...SERVICE_TOPICS.enforcer, groups: ['relayguard-reader-'] },
-  admin: { ...SERVICE_TOPICS.admin, groups: ['relayguard-reader-'] },
-  webhooks: {
-    ...SERVICE_TOPICS.webhooks,
-    groups: [WEBHOOKS_GROUP_ID, `${WEBHOOKS_GROUP_ID}-replays`, 'relayguard-reader-'],
-  },
-};
+export const READER_GROUP_PREFIX = 'relayguard-reader-';
 
-/** What to leave out of a principal's ACLs: the Read or the Write of some topics. */
+/** What to leave out of a principal's ACLs: the Read or the Write of some topics, the Read of some groups. */
 export interface AclsWithout {
   readonly read?: readonly string[];
   readonly write?: readonly string[];
+  readonly groups?: readonly string[];
 }
 
 /** `principal`'s ACL entries for `service`, without those `without` names. */
@@ -47,12 +35,14 @@ export function serviceAcls(service: AclService, principal: string, without: Acl
     operation,
     permissionType: kafkajs.AclPermissionTypes.ALLOW,
   });
-  const acls = SERVICE_ACLS[service];
+  const acls = SERVICE_ACCESS[service];
   return [
     ...acls.read.filter((topic) => !without.read?.includes(topic)).map((topic) => allow(TOPIC, topic, READ)),
     ...acls.write
       .filter((topic) => !without.write?.includes(topic))
       .map((topic) => allow(TOPIC, topic, WRITE)),
-    ...acls.groups.map((group) => allow(GROUP, group, READ)),
+    ...[...acls.groups, READER_GROUP_PREFIX]
+      .filter((group) => !without.groups?.includes(group))
+      .map((group) => allow(GROUP, group, READ)),
   ] as AclEntry[];
 }

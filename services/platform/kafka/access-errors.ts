@@ -3,7 +3,7 @@
 // error of type *_AUTHORIZATION_FAILED, often wrapped (KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded).
 import { RelayguardError } from '../../core/errors.js';
 import type { KafkaConfig } from '../config.js';
-import type { RefusedTopic } from './topic-access.js';
+import type { Refusal } from './access-check.js';
 
 /** What the failed call touched, for the message. */
 export interface KafkaResources {
@@ -46,12 +46,12 @@ export function accessError(
   return aclError(config, `${refused} (${type})`, error);
 }
 
-/** The INVALID_CONFIG error of the startup check (topic-access.ts): every refused topic, in one line. */
-export function refusedTopicsError(config: KafkaConfig, refused: readonly RefusedTopic[]): RelayguardError {
-  const what = refused.map(
-    ({ topic, missing, undescribed }) =>
-      `topic ${topic} (${missing} not allowed${undescribed ? ': TOPIC_AUTHORIZATION_FAILED' : ''})`,
-  );
+/** The INVALID_CONFIG error of the startup check (access-check.ts): every refused topic and group, in one line. */
+export function refusedAccessError(config: KafkaConfig, refused: readonly Refusal[]): RelayguardError {
+  const what = refused.map(({ resource, name, missing, undescribed }) => {
+    const failed = resource === 'topic' ? 'TOPIC_AUTHORIZATION_FAILED' : 'GROUP_AUTHORIZATION_FAILED';
+    return `${resource} ${name} (${missing} not allowed${undescribed ? `: ${failed}` : ''})`;
+  });
   return aclError(config, what.join(', '));
 }
 

@@ -2,12 +2,12 @@
 // consumer per subscription (kafka-subscription.ts, its offsets in offsets.ts, write-behind in ../write-behind.ts).
 import type { KafkaConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ConsumeOptions, EventLog, OutgoingRecord, Subscription, TopicAccess } from '../ports.js';
-import { accessError, refusedTopicsError } from './access-errors.js';
+import type { ConsumeOptions, EventLog, LogAccess, OutgoingRecord, Subscription } from '../ports.js';
+import { refusedAccess } from './access-check.js';
+import { accessError, refusedAccessError } from './access-errors.js';
 import { KafkaClient } from './kafka-client.js';
 import { KafkaProducer } from './kafka-producer.js';
-import { KafkaSubscription } from './kafka-subscription.js';
-import { refusedTopics } from './topic-access.js';
+import { KafkaSubscription, readerGroupId } from './kafka-subscription.js';
 
 const POLL_MS = 20;
 
@@ -77,18 +77,20 @@ export class KafkaEventLog implements EventLog {
   }
 
   /**
-   * The topics' Read and Write, asked of the brokers before anything starts. The idempotent producer needs
-   * nothing more: since Kafka 3.0 (KIP-679) Write on a topic allows its InitProducerId.
+   * The topics' Read and Write and the groups' Read, asked of the brokers before anything starts; with the group a
+   * group-less subscription joins (its name as subscribe would make it). The idempotent producer needs nothing
+   * more: since Kafka 3.0 (KIP-679) Write on a topic allows its InitProducerId.
    */
-  async verifyAccess(access: TopicAccess): Promise<void> {
+  async verifyAccess(access: LogAccess): Promise<void> {
     const { config, kafka, logger } = this.#client;
-    const refused = await refusedTopics(kafka, access).catch((error: unknown) => {
+    const groups = [...access.groups, ...(access.read.length > 0 ? [readerGroupId(config.clientId)] : [])];
+    const refused = await refusedAccess(kafka, { ...access, groups }).catch((error: unknown) => {
       throw accessError(error, config, { topics: [...access.read, ...access.write] }) ?? error;
     });
     if (refused === undefined) {
       logger.warn('kafka: the brokers predate Metadata v8 (Kafka 2.3); ACLs are not checked at startup');
     } else if (refused.length > 0) {
-      throw refusedTopicsError(config, refused);
+      throw refusedAccessError(config, refused);
     }
   }
 

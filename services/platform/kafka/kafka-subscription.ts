@@ -28,6 +28,11 @@ export interface KafkaSubscriptionSettings {
   readonly onStopped: (subscription: KafkaSubscription) => void;
 }
 
+/** The group of its own a group-less reader joins: Read on the prefix `<client id>-reader-` lets it. */
+export function readerGroupId(clientId: string): string {
+  return `${clientId}-reader-${randomUUID()}`;
+}
+
 export class KafkaSubscription implements Subscription {
   readonly progress: SubscriptionProgress;
   readonly #options: ConsumeOptions;
@@ -56,7 +61,7 @@ export class KafkaSubscription implements Subscription {
     // under a unique id, which gives it every partition. It never commits, so the broker keeps no offsets for
     // it, and it leaves the group on stop. The cost is one group join (and the broker's initial rebalance
     // delay, 3 s by default) per start.
-    const groupId = options.groupId ?? `${client.config.clientId}-reader-${randomUUID()}`;
+    const groupId = options.groupId ?? readerGroupId(client.config.clientId);
     const commits = options.groupId !== null;
     const bounds = await client.bounds(options.topics);
     const committed = commits ? await client.committed(groupId, options.topics) : new Map<string, bigint>();
