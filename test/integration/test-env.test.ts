@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { type Consumer, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { removeStaleKafkaStorage, startKafkaCluster } from '../support/kafka-broker.js';
 import { KafkaMockCommandError, startKafkaMock } from '../support/kafka-mock.js';
 import { startProductionStack } from '../support/production-stack.js';
@@ -120,20 +120,11 @@ test('Kafka mock cluster: topic with 3 partitions, produce and consume, broker d
   );
 
   // disconnect() waits for the fetch in flight, which the mock holds for maxWaitTimeInMs (default 5 s).
-  const consumer = kafka.consumer({
-    groupId: unique('group'),
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  defer(() => consumer.disconnect());
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: string[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      received.push(message.value?.toString() ?? '');
-    },
-  });
+  const received = await consumeValues(
+    kafka.consumer({ groupId: unique('group'), allowAutoTopicCreation: false, maxWaitTimeInMs: 100 }),
+    topic,
+    defer,
+  );
   // The mock holds a new group's first join for 3 s (its group.initial.rebalance.delay.ms).
   await waitFor(() => received.includes('first') && received.includes('after up'), {
     timeoutMs: 20_000,
@@ -192,16 +183,11 @@ test('Apache Kafka, three KRaft nodes: a killed leader hands over, the restarted
     description: `node ${leader} back in the ISR`,
   });
 
-  const consumer = kafka.consumer({ groupId: unique('group'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  defer(() => consumer.disconnect());
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: string[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      received.push(message.value?.toString() ?? '');
-    },
-  });
+  const received = await consumeValues(
+    kafka.consumer({ groupId: unique('group'), maxWaitTimeInMs: 100 }),
+    topic,
+    defer,
+  );
   await waitFor(() => received.length >= 2, { timeoutMs: 30_000, description: 'both records' });
   assert.deepEqual(received, ['before', 'during']);
 });
@@ -457,3 +443,21 @@ test('a production stack that cannot start stops the components that did, and sa
     description: 'the started components to stop',
   });
 });
+
+/** Runs `consumer` on `topic` from its start; the returned list fills with the values as they arrive. */
+async function consumeValues(
+  consumer: Consumer,
+  topic: string,
+  defer: (cleanup: () => unknown) => void,
+): Promise<string[]> {
+  await consumer.connect();
+  defer(() => consumer.disconnect());
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const received: string[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push(message.value?.toString() ?? '');
+    },
+  });
+  return received;
+}

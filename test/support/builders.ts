@@ -1,5 +1,6 @@
 // Builders for events and fixtures: tests say only what matters to them.
 import type { MessageSubmitted, RelayPath } from '../../services/core/contracts.generated.js';
+import { seededRandom } from '../../services/core/seeded-random.js';
 import { type ContractTopic, type TopicContracts, Topics } from '../../services/core/topics.js';
 
 let sequence = 0;
@@ -23,17 +24,7 @@ export function messageSubmitted(
   };
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so scenario tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export function randomDomains(count: number, random: () => number): string[] {
   return Array.from(

@@ -3,6 +3,7 @@
 // given minute and floods spam from random domains. Deterministic for a seed.
 import type { MessageSubmitted, RelayPath } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
+import { seededRandom } from '../../core/seeded-random.js';
 
 export interface FleetOptions {
   readonly tenants: number;
@@ -75,25 +76,13 @@ export async function onboardFleet(
   }
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The events of one minute of fleet traffic, in time order. */
 export function* fleetMinute(
   tenants: readonly FleetTenant[],
   minute: number,
   options: FleetOptions,
 ): Generator<MessageSubmitted> {
-  const next = random(options.seed * 100_003 + minute);
+  const next = seededRandom(options.seed * 100_003 + minute);
   const events: MessageSubmitted[] = [];
   const minuteStart = options.start + minute * MINUTE_MS;
   for (const tenant of tenants) {
