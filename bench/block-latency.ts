@@ -30,7 +30,7 @@ export interface BlockPipeline {
   now(): number;
 }
 
-function blockPipeline(pipeline: Pipeline): BlockPipeline {
+export function blockPipeline(pipeline: Pipeline): BlockPipeline {
   const enforcer = pipeline.runtime.enforcer!;
   return {
     publish: (events) => pipeline.publish(events),
@@ -47,14 +47,18 @@ function blockPipeline(pipeline: Pipeline): BlockPipeline {
   };
 }
 
-/** Milliseconds from publishing the crossing event to the first REJECT, one per run. */
+/**
+ * Milliseconds from publishing the crossing event to the first REJECT, one per run. Runs are numbered from
+ * `first`: each is a fresh tenant with a sender range of its own, also across pipelines on one broker.
+ */
 export async function measureBlockLatency(
   pipeline: BlockPipeline,
   runs: number,
   tick: () => void,
+  first = 0,
 ): Promise<number[]> {
   const latencies: number[] = [];
-  for (let run = 0; run < runs; run++) {
+  for (let run = first; run < first + runs; run++) {
     const tenantId = `latency-${run}`;
     const sender = `someone@spam-${run}.example`;
     await pipeline.onboard(tenantId, run);

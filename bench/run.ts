@@ -11,6 +11,7 @@ import { blockLatencyBenchmark } from './block-latency.js';
 import { coreBenchmark } from './core.js';
 import { decisionAuthBenchmark } from './decision-auth.js';
 import { endOfMessageBenchmark } from './end-of-message.js';
+import { enforcerCatchUpBenchmark } from './enforcer-catch-up.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
@@ -31,6 +32,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   backtestBenchmark,
   decisionAuthBenchmark,
   subscriberBenchmark,
+  enforcerCatchUpBenchmark,
   spoolBenchmark,
   endOfMessageBenchmark,
 ];

@@ -1,0 +1,136 @@
+// Benchmark 12: a fresh enforcer's catch-up on the real Apache Kafka broker. The compacted state topics hold a
+// fleet's directory (per tenant: two accepted domains and an ONPREM connector; one tenant in fifty blocked), as
+// the admin service and the scorer wrote them; `relayguard enforcer` is started as a process, as users run it, and
+// timed from its spawn until it logs that it is ready (its directory feed caught up: /readyz answers 200). Its own
+// CPU time is read from /proc, so the other processes' load does not inflate the per-CPU-second figure.
+import { readFileSync } from 'node:fs';
+import type { DirectoryEvent } from '../services/core/directory.js';
+import { stateKey, Topics } from '../services/core/topics.js';
+import { RegistryCodec } from '../services/platform/codec/registry-codec.js';
+import { loadConfig } from '../services/platform/config.js';
+import { KafkaEventLog } from '../services/platform/kafka/kafka-event-log.js';
+import { ensureTopics } from '../services/platform/kafka/topic-admin.js';
+import { plannedTopics } from '../services/platform/kafka/topic-plan.js';
+import { silentLogger } from '../services/platform/logger.js';
+import type { OutgoingRecord } from '../services/platform/ports.js';
+import { testKafkaVersion, withKafkaAdmin } from '../test/support/kafka-broker.js';
+import { startProductionStack } from '../test/support/production-stack.js';
+import { startServiceProcess } from '../test/support/scorer-process.js';
+import { freePort } from '../test/support/tether.js';
+import { type Benchmark, figures, format, withCleanups } from './harness.js';
+import { batchesOf, blockEvent, tenantChanges } from './workload.js';
+
+const BLOCKED_EVERY = 50;
+/** Tenants written per round of sends (one send per topic). */
+const CHUNK = 5_000;
+/** As `relayguard topics` creates them by default (--state-partitions 3). */
+const STATE_PARTITIONS = 3;
+
+/** The compacted topic and key a directory change is written with (services/admin's publishers). */
+function stateRecord(change: DirectoryEvent): { topic: (typeof Topics)[keyof typeof Topics]; key: string } {
+  switch (change.kind) {
+    case 'accepted-domain':
+      return { topic: Topics.acceptedDomains, key: stateKey(change.event.tenantId, change.event.domain) };
+    case 'connector':
+      return { topic: Topics.connectors, key: stateKey(change.event.tenantId, change.event.connectorId) };
+    case 'tenant-block':
+      return { topic: Topics.tenantBlocks, key: change.event.tenantId };
+    case 'tenant-policy':
+      return { topic: Topics.tenantPolicies, key: change.event.tenantId };
+  }
+}
+
+/** User + system CPU seconds and resident memory of a process, from /proc (Linux). */
+function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100;
+  const rssKb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return {
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+    rssBytes: Number(rssKb ?? 0) * 1024,
+  };
+}
+
+export const enforcerCatchUpBenchmark: Benchmark = {
+  id: 'enforcer-catch-up',
+  title: '12 enforcer catch-up',
+  async run({ quick, progress }) {
+    const tenants = quick ? 2_000 : 1_000_000;
+    const blocked = Math.ceil(tenants / BLOCKED_EVERY);
+    return withCleanups(async (defer) => {
+      progress.phase('starting Apache Kafka, registry, Redis', 1);
+      const stack = await startProductionStack({ createTopics: false });
+      defer(() => stack.stop());
+      await withKafkaAdmin(stack.kafka, (admin) =>
+        ensureTopics(
+          admin,
+          plannedTopics({ partitions: 3, statePartitions: STATE_PARTITIONS, replicationFactor: 1 }),
+        ),
+      );
+      progress.tick();
+
+      progress.phase('writing the state topics', tenants);
+      const config = loadConfig(stack.env);
+      const codec = new RegistryCodec(config.schemaRegistry!);
+      const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
+      let records = 0;
+      try {
+        const indexes = Array.from({ length: tenants }, (_, i) => i);
+        for (const chunk of batchesOf(indexes, CHUNK)) {
+          const changes = chunk.flatMap((i): DirectoryEvent[] => [
+            ...tenantChanges(i),
+            ...(i % BLOCKED_EVERY === 0 ? [{ kind: 'tenant-block', event: blockEvent(i) } as const] : []),
+          ]);
+          const byTopic = new Map<string, OutgoingRecord[]>();
+          for (const change of changes) {
+            const { topic, key } = stateRecord(change);
+            const value = await codec.encode(topic as never, change.event as never);
+            const batch = byTopic.get(topic) ?? [];
+            batch.push({ key, value });
+            byTopic.set(topic, batch);
+          }
+          await Promise.all([...byTopic].map(([topic, batch]) => log.publish(topic, batch)));
+          records += changes.length;
+          progress.tick(chunk.length);
+        }
+      } finally {
+        await log.close();
+      }
+
+      progress.phase('a fresh enforcer catching up', 1);
+      const port = await freePort();
+      const started = performance.now();
+      const enforcer = await startServiceProcess(
+        { ...stack.env, RELAYGUARD_HTTP_PORT: String(port) },
+        'enforcer',
+      );
+      defer(() => enforcer.process.stop(30_000));
+      await enforcer.ready;
+      const wallMs = performance.now() - started;
+      const usage = processUsage(enforcer.process.pid);
+      progress.tick();
+      await checkBlocked(`http://127.0.0.1:${port}`, blocked);
+
+      const figure = figures(this.title, quick);
+      return [
+        figure(
+          `Apache Kafka ${testKafkaVersion()}: spawn to ready, ${format.count(tenants)} tenants (${format.count(records)} records)`,
+          wallMs,
+          format.ms,
+        ),
+        figure('enforcer CPU to ready (its own, /proc)', usage.cpuSeconds * 1000, format.ms),
+        figure('records per enforcer CPU-second', records / usage.cpuSeconds, format.rate),
+        figure('enforcer resident memory when ready', usage.rssBytes, format.bytes),
+      ];
+    });
+  },
+};
+
+/** The enforcer's /metrics say every blocked tenant is blocked: it read the whole directory, not a part. */
+async function checkBlocked(address: string, blocked: number): Promise<void> {
+  const metrics = await (await fetch(`${address}/metrics`)).text();
+  const value = Number(/^relayguard_tenants_blocked (\d+)/m.exec(metrics)?.[1]);
+  if (value !== blocked) throw new Error(`the enforcer holds ${value} blocked tenants, not ${blocked}`);
+}
