@@ -82,7 +82,11 @@ const speaks = (broker: KafkajsBroker, api: keyof typeof VERSION) =>
  * What the brokers refuse the principal of `access`; an empty list when it may do all it needs. Undefined when
  * the brokers predate Metadata v8 (Kafka < 2.3): nothing can be checked up front.
  */
-export async function refusedAccess(kafka: Kafka, access: LogAccess): Promise<Refusal[] | undefined> {
+export async function refusedAccess(
+  kafka: Kafka,
+  access: LogAccess,
+  unchecked: (group: string, error: unknown) => void,
+): Promise<Refusal[] | undefined> {
   const cluster = createCluster(kafka);
   try {
     await cluster.connect();
@@ -98,7 +102,11 @@ export async function refusedAccess(kafka: Kafka, access: LogAccess): Promise<Re
       : [];
     if (access.groups.length > 0) await cluster.refreshMetadata();
     for (const group of access.groups) {
-      const answer = await describeGroup(cluster, group);
+      // A coordinator that cannot be reached now (a broker down) is the consumer's to wait for, as before.
+      const answer = await describeGroup(cluster, group).catch((error: unknown) => {
+        unchecked(group, error);
+        return undefined;
+      });
       const refusedGroup = answer && refusal('consumer group', answer, true, false);
       if (refusedGroup) refused.push(refusedGroup);
     }

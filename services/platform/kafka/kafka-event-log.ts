@@ -84,7 +84,10 @@ export class KafkaEventLog implements EventLog {
   async verifyAccess(access: LogAccess): Promise<void> {
     const { config, kafka, logger } = this.#client;
     const groups = [...access.groups, ...(access.read.length > 0 ? [readerGroupId(config.clientId)] : [])];
-    const refused = await refusedAccess(kafka, { ...access, groups }).catch((error: unknown) => {
+    const refused = await refusedAccess(kafka, { ...access, groups }, (group, error) =>
+      logger.warn({ err: error, group }, 'kafka: could not check the group ACLs at startup; starting anyway'),
+    ).catch((error: unknown) => {
+      // Unreachable brokers are reported as the first subscription would report them.
       throw accessError(error, config, { topics: [...access.read, ...access.write] }) ?? error;
     });
     if (refused === undefined) {
