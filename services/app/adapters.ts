@@ -9,6 +9,7 @@ import { RegistryCodec } from '../platform/codec/registry-codec.js';
 import { type Config, redactUrl } from '../platform/config.js';
 import { deferred } from '../platform/deferred.js';
 import { KafkaEventLog } from '../platform/kafka/kafka-event-log.js';
+import { keyPartition } from '../platform/kafka/key-partition.js';
 import { plannedRetentionMs } from '../platform/kafka/topic-plan.js';
 import type { Logger } from '../platform/logger.js';
 import { MemoryEventLog } from '../platform/memory/memory-event-log.js';
@@ -28,6 +29,8 @@ export interface Adapters {
    * the process must then exit non-zero so that its supervisor restarts it.
    */
   readonly fatal?: Promise<Error>;
+  /** The partition the log's producer gives a key under the configured partition count (Kafka only). */
+  readonly keyPartition?: (key: string) => number;
 }
 
 /**
@@ -118,6 +121,7 @@ export function productionAdapters(config: Config, logger: Logger): Adapters {
         : `Redis at ${redactUrl(redis.url)}${redisTls}${durability}`,
     },
     fatal: fatal.promise,
+    keyPartition: keyPartition(config.partitions),
   };
 }
 

@@ -137,6 +137,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         maxClockSkewMs: config.maxClockSkewMs,
         windowCacheTenants: config.scorer.windowCacheTenants,
         commitIntervalMs: config.scorer.commitIntervalMs,
+        keyPartition: adapters.keyPartition,
       })
     : undefined;
 

@@ -56,6 +56,11 @@ export interface ScorerDeps {
    * subscription calls flush). 0, the default for direct handleBatch callers: saved at the end of every batch.
    */
   readonly commitIntervalMs?: number;
+  /**
+   * The partition producers give a tenant under the configured partition count (RELAYGUARD_PARTITIONS): a tenant
+   * found there after a move was moved by the operator's procedure, not under running scorers.
+   */
+  readonly keyPartition?: (key: string) => number;
 }
 
 export const DEFAULT_WINDOW_CACHE_TENANTS = 50_000;
@@ -224,15 +229,24 @@ export class Scorer {
 
   /**
    * A tenant's events live in one partition (the topic is keyed by tenant): the stored offset that makes a
-   * redelivery count once is that partition's. A window last fed from another partition means the partition count
-   * changed under running scorers, which only deploy/RUNBOOK.md's "Adding partitions" procedure makes safe.
+   * redelivery count once is that partition's. A window last fed from another partition is expected once, after
+   * deploy/RUNBOOK.md's "Adding partitions" (drained, scorers restarted with RELAYGUARD_PARTITIONS set to the new
+   * count, which gives the tenant this partition); any other move means the count changed under running scorers.
    */
   #checkPartition(tenantId: string, window: TenantWindow, partition: number): void {
     const from = window.watermark?.partition;
     if (from === undefined || from === partition) return;
+    const fields = { tenantId, from, to: partition, topic: Topics.messageSubmitted };
+    if (this.#deps.keyPartition?.(tenantId) === partition) {
+      this.#deps.logger.info(
+        fields,
+        "a tenant's events moved to the partition RELAYGUARD_PARTITIONS gives it",
+      );
+      return;
+    }
     this.#deps.logger.error(
-      { tenantId, from, to: partition, topic: Topics.messageSubmitted },
-      "a tenant's events moved to another partition: its partition count changed under running scorers (deploy/RUNBOOK.md, Adding partitions)",
+      fields,
+      "a tenant's events moved to another partition: its partition count changed under running scorers, or is not RELAYGUARD_PARTITIONS (deploy/RUNBOOK.md, Adding partitions)",
     );
   }
 
