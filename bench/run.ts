@@ -13,6 +13,7 @@ import { decisionAuthBenchmark } from './decision-auth.js';
 import { endOfMessageBenchmark } from './end-of-message.js';
 import { enforcerCatchUpBenchmark } from './enforcer-catch-up.js';
 import type { Benchmark, Figure, Progress } from './harness.js';
+import { hotTenantBenchmark } from './hot-tenant.js';
 import { memoryBenchmark } from './memory.js';
 import { policyBenchmark } from './policy.js';
 import { scorerClusterBenchmark } from './scorer-cluster.js';
@@ -35,6 +36,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   enforcerCatchUpBenchmark,
   spoolBenchmark,
   endOfMessageBenchmark,
+  hotTenantBenchmark,
 ];
 
 interface Options {

@@ -43,6 +43,7 @@ test('npm run bench -- --quick: every benchmark runs and reports its figures', a
     '10 END-OF-MESSAGE spool',
     '11 END-OF-MESSAGE',
     '12 enforcer catch-up',
+    '13 hot tenant',
   ]) {
     assert.ok(benchmarks.has(expected), `${expected} reported figures (got ${[...benchmarks].join(', ')})`);
   }
