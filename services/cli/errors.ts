@@ -100,7 +100,8 @@ function deepestCause(error: unknown): unknown {
   return current;
 }
 
-function oneLine(error: unknown): string {
+/** The first line of an error's message: what a person reads on stderr. */
+export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.trim() || String((error as Error | undefined)?.name ?? 'error');
 }

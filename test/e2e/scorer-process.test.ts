@@ -137,5 +137,7 @@ describe('relayguard scorer as a process, on librdkafka mock cluster', () => {
       scorer.logs.some((entry) => entry.msg === 'kafka consumer crashed and will not restart'),
       'the crash is logged as fatal',
     );
+    // Whoever started it reads why on stderr, in one line, not only in the JSON log.
+    assert.match(scorer.stderr(), /^relayguard: stopped after a failure that will not heal: .*group.*\n$/i);
   });
 });

@@ -13,6 +13,8 @@ export interface ServiceProcess {
   readonly logs: Array<Record<string, unknown>>;
   /** Resolves when it logged "relayguard is ready"; rejects if it exits first. */
   readonly ready: Promise<void>;
+  /** The tail of what it wrote to stderr. */
+  stderr(): string;
 }
 
 /** Starts `relayguard <service>` with `env` (e.g. a ProductionStack's) on an ephemeral HTTP port. */
@@ -57,5 +59,5 @@ export async function startServiceProcess(
     );
   });
   ready.catch(() => undefined);
-  return { process: proc, logs, ready };
+  return { process: proc, logs, ready, stderr: () => stderr };
 }

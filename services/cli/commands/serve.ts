@@ -7,6 +7,7 @@ import { type Servers, startServers } from '../../app/serve.js';
 import { postfixEndpoint } from '../../enforcer/postfix/server.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
+import { oneLine } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 
 /** Longer than a batch takes; shorter than a supervisor's patience (Kubernetes: 30 s before SIGKILL). */
@@ -31,6 +32,12 @@ export async function serve(config: Config, services: readonly ServiceName[], lo
   // A stop that hangs (a broker gone mid-commit) must not keep the process from being restarted.
   setTimeout(() => process.exit(ExitCode.FAILURE), STOP_TIMEOUT_MS).unref();
   await servers.stop();
+  // The JSON log may go to a collector; whoever started the process reads stderr.
+  if ('error' in reason) {
+    process.stderr.write(
+      `relayguard: stopped after a failure that will not heal: ${oneLine(reason.error)}\n`,
+    );
+  }
 }
 
 /** Where everything listens and what it runs on; for a person, what to do next. */
