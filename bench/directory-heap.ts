@@ -1,27 +1,35 @@
-// Run by benchmark 6 in its own process, with --expose-gc: the heap a TenantDirectory holds (what every
-// enforcer replica materializes) for `tenants` tenants with two accepted domains and a connector each, and
-// `blocked` of them blocked with evidence. Every event goes through the Avro codec first, as the directory
-// feed reads it, so each holds its own decoded strings as in production. Prints one JSON line.
+// Run by benchmark 6 in its own process, with --expose-gc: the memory the directory holds for `tenants` tenants with
+// two accepted domains and a connector each, and `blocked` of them blocked with evidence: the whole directory
+// (`whole`: scorers, admin) or the enforcer's index (`enforcer`, services/core/enforcer-index.ts: what an enforcer
+// alone holds, services/app/runtime.ts directoryFor). Every event goes through the Avro codec first, as the directory feed reads it, so each holds its own
+// decoded strings as in production. The index keeps names in typed arrays, outside the heap's objects: they are
+// counted (arrayBuffers), so the figure is what the process holds. Prints one JSON line.
+// `node --expose-gc --import tsx bench/directory-heap.ts <tenants> <blocked> [whole|enforcer]`
 import { argv, stdout } from 'node:process';
-import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
+import { directoryFor } from '../services/app/runtime.js';
+import type { DirectoryEvent } from '../services/core/directory.js';
 import { type ContractTopic, Topics } from '../services/core/topics.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import { blockEvent, tenantChanges } from './workload.js';
 
 export interface DirectoryHeap {
+  readonly kind: 'whole' | 'enforcer';
   readonly tenants: number;
   readonly blocked: number;
-  /** Heap used after a full GC, with the directory, minus the same before it. */
+  /** Heap used plus typed arrays after a full GC, with the directory, minus the same before it. */
   readonly heapBytes: number;
+  /** Of which in typed arrays (ArrayBuffers outside the heap's objects). */
+  readonly arrayBufferBytes: number;
   readonly rssBytes: number;
 }
 
-function heapUsed(): number {
+function used(): { heap: number; arrayBuffers: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heap: heapUsed + arrayBuffers, arrayBuffers };
 }
 
 const TOPIC_OF: Record<DirectoryEvent['kind'], ContractTopic> = {
@@ -40,19 +48,24 @@ async function throughCodec(change: DirectoryEvent): Promise<DirectoryEvent> {
 }
 
 const [tenants, blocked] = [Number(argv[2]), Number(argv[3])];
-const before = heapUsed();
-const directory = new TenantDirectory();
+const kind = argv[4] ?? 'whole';
+if (kind !== 'whole' && kind !== 'enforcer') throw new Error(`kind: "${kind}" is neither whole nor enforcer`);
+const before = used();
+// As the runtime builds it for an enforcer alone, or for the other services.
+const directory = directoryFor(kind === 'enforcer' ? ['enforcer'] : ['scorer', 'admin']);
 for (let i = 0; i < tenants; i++) {
   for (const change of tenantChanges(i)) directory.apply(await throughCodec(change));
 }
 for (let i = 0; i < blocked; i++)
   directory.apply(await throughCodec({ kind: 'tenant-block', event: blockEvent(i) }));
-const after = heapUsed();
+const after = used();
 if (directory.blockedCount !== blocked) throw new Error(`expected ${blocked} blocked tenants`);
 const result: DirectoryHeap = {
+  kind,
   tenants,
   blocked,
-  heapBytes: after - before,
+  heapBytes: after.heap - before.heap,
+  arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
   rssBytes: process.memoryUsage().rss,
 };
 stdout.write(`${JSON.stringify(result)}\n`);

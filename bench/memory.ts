@@ -1,7 +1,8 @@
 // Benchmark 6: memory. Redis bytes per active tenant (an hour of steady mail: 60 minute buckets, a few partner
 // domains, the fingerprints of the events within the grace period) and per compromised tenant (thousands of distinct spam domains in the hour; the tracked set is
-// capped), by INFO used_memory deltas and MEMORY USAGE of every key; and the enforcer's heap with a million
-// tenants in its directory (bench/directory-heap.ts, in a process of its own with --expose-gc).
+// capped), by INFO used_memory deltas and MEMORY USAGE of every key; and the memory of the directory with a
+// million tenants (bench/directory-heap.ts, in a process of its own with --expose-gc): the enforcer's index (what
+// an enforcer alone holds) and the whole directory (what a scorer or the admin API holds).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -109,7 +110,11 @@ async function redisBytesPerTenant(
   }
 }
 
-async function directoryHeap(tenants: number, blocked: number): Promise<DirectoryHeap> {
+async function directoryHeap(
+  tenants: number,
+  blocked: number,
+  kind: DirectoryHeap['kind'],
+): Promise<DirectoryHeap> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
@@ -120,6 +125,7 @@ async function directoryHeap(tenants: number, blocked: number): Promise<Director
       'bench/directory-heap.ts',
       String(tenants),
       String(blocked),
+      kind,
     ],
     { cwd: repoRoot, maxBuffer: 1 << 20 },
   );
@@ -149,8 +155,10 @@ export const memoryBenchmark: Benchmark = {
     } finally {
       await redis.stop();
     }
-    progress.phase(`enforcer: ${directoryTenants.toLocaleString('en-US')} tenants' directory`, 1);
-    const heap = await directoryHeap(directoryTenants, directoryTenants / 100);
+    progress.phase(`directory: ${directoryTenants.toLocaleString('en-US')} tenants`, 2);
+    const heap = await directoryHeap(directoryTenants, directoryTenants / 100, 'enforcer');
+    progress.tick();
+    const whole = await directoryHeap(directoryTenants, directoryTenants / 100, 'whole');
     progress.tick();
     const kib4 = { text: '≤ 4 KiB', met: (bytes: number) => bytes <= 4096 };
     return [
@@ -173,7 +181,16 @@ export const memoryBenchmark: Benchmark = {
         format.bytes,
         { text: '≤ 1 GiB at 1,000,000', met: (bytes) => directoryTenants === 1_000_000 && bytes <= GIB },
       ),
-      figure('enforcer heap per tenant', heap.heapBytes / directoryTenants, format.bytes),
+      figure(
+        'enforcer heap per tenant (heap + typed arrays)',
+        heap.heapBytes / directoryTenants,
+        format.bytes,
+      ),
+      figure(
+        `whole directory (scorer, admin), ${directoryTenants.toLocaleString('en-US')} tenants`,
+        whole.heapBytes,
+        format.bytes,
+      ),
     ];
   },
 };

@@ -1,6 +1,6 @@
 // Materializes the tenant directory from the compacted topics. Every replica reads every partition from the
-// beginning (no consumer group), so each holds the whole, small, directory in memory.
-import type { DirectoryEvent, TenantDirectory } from '../core/directory.js';
+// beginning (no consumer group): the whole directory, or an enforcer's index of what decisions read.
+import type { DirectoryEvent } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
@@ -16,10 +16,18 @@ const FEEDS = {
 
 type FeedTopic = keyof typeof FEEDS;
 
+/** What the feed materializes: the whole directory, or the enforcer's index (services/core/enforcer-index.ts). */
+export interface MaterializedDirectory {
+  apply(change: DirectoryEvent): void;
+  applyTombstone(kind: 'accepted-domain' | 'connector', key: string): void;
+  readonly blockedCount: number;
+  readonly monitorBlockedCount: number;
+}
+
 export interface DirectoryFeedDeps {
   readonly log: EventLog;
   readonly codec: SchemaCodec;
-  readonly directory: TenantDirectory;
+  readonly directory: MaterializedDirectory;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The fetch wait of the feed's subscription (KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS): blocks reach enforcers here. */

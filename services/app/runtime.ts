@@ -6,6 +6,7 @@ import { AuditTrail, startAuditFeed } from '../admin/audit-trail.js';
 import { ChangePublisher } from '../admin/change-publisher.js';
 import { startWebhookAdmin, type WebhookEndpointsAdmin } from '../admin/webhook-endpoints.js';
 import { TenantDirectory } from '../core/directory.js';
+import { EnforcerIndex } from '../core/enforcer-index.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { MessageSpool } from '../enforcer/message-spool.js';
 import { systemClock } from '../platform/clock.js';
@@ -25,7 +26,8 @@ export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 export interface Runtime {
   readonly config: Config;
   readonly adapters: Adapters;
-  readonly directory: TenantDirectory;
+  /** The whole directory; the enforcer's compact index when the process runs the enforcer alone. */
+  readonly directory: TenantDirectory | EnforcerIndex;
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly scorer: Scorer | undefined;
@@ -40,6 +42,25 @@ export interface Runtime {
   /** Resolves once the directory has caught up and the scorer consumes: until then the enforcer falls back. */
   readonly ready: Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * What the directory feed materializes for these services: an enforcer alone decides with the index of what
+ * decisions read (services/core/enforcer-index.ts: ~2M tenants in a 1,280 MiB heap, bench/README.md); the scorer,
+ * the admin API and webhooks read the whole directory, and an enforcer beside them shares it.
+ */
+export function directoryFor(services: readonly ServiceName[]): TenantDirectory | EnforcerIndex {
+  return services.length > 0 && services.every((service) => service === 'enforcer')
+    ? new EnforcerIndex()
+    : new TenantDirectory();
+}
+
+/** The whole directory of a runtime that runs more than the enforcer alone (which holds the enforcer's index). */
+export function wholeDirectory(runtime: Pick<Runtime, 'directory'>): TenantDirectory {
+  if (runtime.directory instanceof TenantDirectory) return runtime.directory;
+  throw new Error(
+    'this runtime runs the enforcer alone: it holds the enforcer index, not the whole directory',
+  );
 }
 
 export interface RuntimeOptions {
@@ -57,9 +78,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     (config.embedded ? embeddedAdapters(config, clock) : productionAdapters(config, options.logger));
   const metrics = options.metrics ?? new Metrics();
   const { logger } = options;
-  const directory = new TenantDirectory();
   const wants = new Set(options.services);
-  const common = { log: adapters.log, codec: adapters.codec, directory, clock, metrics };
+  const directory = directoryFor(options.services);
+  const whole = directory instanceof TenantDirectory ? directory : undefined;
+  const common = { log: adapters.log, codec: adapters.codec, clock, metrics };
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
   // fix, not an outage to retry. Only where the windows are used: an enforcer answers relays without Redis.
   if (wants.has('scorer') || wants.has('admin')) await adapters.store.verify?.();
@@ -72,6 +94,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
 
   const feed: Subscription = await startDirectoryFeed({
     ...common,
+    directory,
     fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
     logger: logger.child({ component: 'directory' }),
   }).catch(async (error: unknown) => {
@@ -94,32 +117,40 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const enforcer = wants.has('enforcer')
     ? new Enforcer({
         ...common,
+        directory,
         logger: logger.child({ component: 'enforcer' }),
         notReadyFallback: config.notReadyFallback,
         blockedBouncesPerHour: config.blockedBouncesPerHour,
         spool,
       })
     : undefined;
-  const admin = wants.has('admin')
-    ? new AdminService({
-        ...common,
-        store: adapters.store,
-        policy: config.policy,
-        logger: logger.child({ component: 'admin' }),
-        probationMs: config.probationMs,
-        tenantMinPrefix: config.tenantMinPrefix,
-        dns: dnsTxtResolver(config.dns),
-      })
-    : undefined;
-  const webhookAdmin = admin
-    ? await startWebhookAdmin({
-        ...common,
-        publisher: new ChangePublisher({ ...common, logger: logger.child({ component: 'admin' }) }),
-        configured: config.webhooks.endpoints,
-        allowPrivate: config.webhooks.allowPrivate,
-        logger: logger.child({ component: 'admin' }),
-      })
-    : undefined;
+  const admin =
+    wants.has('admin') && whole
+      ? new AdminService({
+          ...common,
+          directory: whole,
+          store: adapters.store,
+          policy: config.policy,
+          logger: logger.child({ component: 'admin' }),
+          probationMs: config.probationMs,
+          tenantMinPrefix: config.tenantMinPrefix,
+          dns: dnsTxtResolver(config.dns),
+        })
+      : undefined;
+  const webhookAdmin =
+    admin && whole
+      ? await startWebhookAdmin({
+          ...common,
+          publisher: new ChangePublisher({
+            ...common,
+            directory: whole,
+            logger: logger.child({ component: 'admin' }),
+          }),
+          configured: config.webhooks.endpoints,
+          allowPrivate: config.webhooks.allowPrivate,
+          logger: logger.child({ component: 'admin' }),
+        })
+      : undefined;
   const auditTrail = admin ? new AuditTrail() : undefined;
   const auditFeed = auditTrail
     ? await startAuditFeed({
@@ -128,18 +159,20 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         logger: logger.child({ component: 'audit-trail' }),
       })
     : undefined;
-  const scorer = wants.has('scorer')
-    ? new Scorer({
-        ...common,
-        store: adapters.store,
-        policy: config.policy,
-        logger: logger.child({ component: 'scorer' }),
-        maxClockSkewMs: config.maxClockSkewMs,
-        windowCacheTenants: config.scorer.windowCacheTenants,
-        commitIntervalMs: config.scorer.commitIntervalMs,
-        keyPartition: adapters.keyPartition,
-      })
-    : undefined;
+  const scorer =
+    wants.has('scorer') && whole
+      ? new Scorer({
+          ...common,
+          directory: whole,
+          store: adapters.store,
+          policy: config.policy,
+          logger: logger.child({ component: 'scorer' }),
+          maxClockSkewMs: config.maxClockSkewMs,
+          windowCacheTenants: config.scorer.windowCacheTenants,
+          commitIntervalMs: config.scorer.commitIntervalMs,
+          keyPartition: adapters.keyPartition,
+        })
+      : undefined;
 
   // Always: endpoints registered through the admin API reach a deliverer started without RELAYGUARD_WEBHOOKS.
   const webhooks = wants.has('webhooks')

@@ -7,36 +7,51 @@
 // Every enforcer holds a claim per connector of every tenant, so the common case costs nothing beyond the index
 // entry: one claimant is held alone (no array), and a claim dating from its connector's creation is the
 // connector itself (no claim object); only a later claim carries its own time.
-import type { Connector } from './directory.js';
+
 import { type IpRange, IpRangeIndex, parseIpRange } from './ip-ranges.js';
+import type { Connector } from './tenant-record.js';
+
+/** What a claim reads of a connector: the directory's full connector, or the enforcer index's slimmer one. */
+export type ClaimingConnector = Pick<
+  Connector,
+  | 'tenantId'
+  | 'connectorId'
+  | 'enabled'
+  | 'createdAt'
+  | 'identifiersSince'
+  | 'senderIpRanges'
+  | 'tlsCertificateDomain'
+>;
 
 /** A connector's claim on an identifier it took after it was created (`identifiersSince`). */
-interface LaterClaim {
-  readonly connector: Connector;
+interface LaterClaim<C> {
+  readonly connector: C;
   readonly since: number;
 }
 
-type Claim = Connector | LaterClaim;
+type Claim<C> = C | LaterClaim<C>;
 /** One claimant alone, or several, earliest first. */
-type Claims = Claim | readonly Claim[];
+type Claims<C> = Claim<C> | readonly Claim<C>[];
 
 /** Why an identifier cannot be claimed: which connector's claim is in the way, and on what. */
-export interface ClaimConflict {
+export interface ClaimConflict<C extends ClaimingConnector = Connector> {
   readonly identifier: string;
-  readonly claimedBy: Connector;
+  readonly claimedBy: C;
 }
 
-const connectorOf = (claim: Claim): Connector => ('since' in claim ? claim.connector : claim);
-const sinceOf = (claim: Claim): number => ('since' in claim ? claim.since : claim.createdAt);
-const list = (claims: Claims | undefined): readonly Claim[] =>
-  claims === undefined ? [] : Array.isArray(claims) ? claims : [claims as Claim];
-const first = (claims: Claims): Claim => (Array.isArray(claims) ? claims[0]! : (claims as Claim));
+const connectorOf = <C extends ClaimingConnector>(claim: Claim<C>): C =>
+  'since' in claim ? (claim as LaterClaim<C>).connector : (claim as C);
+const sinceOf = <C extends ClaimingConnector>(claim: Claim<C>): number =>
+  'since' in claim ? (claim as LaterClaim<C>).since : (claim as C).createdAt;
+const list = <C>(claims: Claims<C> | undefined): readonly Claim<C>[] =>
+  claims === undefined ? [] : Array.isArray(claims) ? claims : [claims as Claim<C>];
+const first = <C>(claims: Claims<C>): Claim<C> => (Array.isArray(claims) ? claims[0]! : (claims as Claim<C>));
 
-export class ConnectorClaims {
-  readonly #ranges = new IpRangeIndex<Claims>();
-  readonly #certificates = new Map<string, Claims>();
+export class ConnectorClaims<C extends ClaimingConnector = Connector> {
+  readonly #ranges = new IpRangeIndex<Claims<C>>();
+  readonly #certificates = new Map<string, Claims<C>>();
 
-  add(connector: Connector): void {
+  add(connector: C): void {
     for (const cidr of connector.senderIpRanges) {
       const range = parseIpRange(cidr);
       this.#ranges.set(range, withClaim(this.#ranges.get(range), claimOf(connector, cidr)));
@@ -48,7 +63,7 @@ export class ConnectorClaims {
     }
   }
 
-  remove(connector: Connector): void {
+  remove(connector: C): void {
     for (const cidr of connector.senderIpRanges) {
       const range = parseIpRange(cidr);
       const rest = withoutClaim(this.#ranges.get(range), connector);
@@ -68,9 +83,9 @@ export class ConnectorClaims {
    * containing the address owns the address, and its most specific enabled connector there identifies it. A
    * later claim of another tenant inside or around that range (a race between admin replicas) identifies nothing.
    */
-  byAddress(addressBytes: readonly number[]): Connector | undefined {
+  byAddress(addressBytes: readonly number[]): C | undefined {
     const covering = this.#ranges.covering(addressBytes);
-    let owner: Claim | undefined;
+    let owner: Claim<C> | undefined;
     for (const claims of covering) {
       const earliest = first(claims);
       if (!owner || claimsBefore(earliest, owner)) owner = earliest;
@@ -85,7 +100,7 @@ export class ConnectorClaims {
   }
 
   /** The connector of the earliest claim on a (normalized) certificate name, when it is enabled. */
-  byCertificate(certificate: string): Connector | undefined {
+  byCertificate(certificate: string): C | undefined {
     const claims = this.#certificates.get(certificate);
     const owner = claims === undefined ? undefined : connectorOf(first(claims));
     return owner?.enabled ? owner : undefined;
@@ -101,10 +116,10 @@ export class ConnectorClaims {
     connectorId: string,
     ranges: readonly IpRange[],
     certificate: string | null,
-  ): ClaimConflict[] {
-    const isOther = (connector: Connector) =>
+  ): ClaimConflict<C>[] {
+    const isOther = (connector: C) =>
       connector.tenantId !== tenantId || connector.connectorId !== connectorId;
-    const conflicts: ClaimConflict[] = [];
+    const conflicts: ClaimConflict<C>[] = [];
     for (const range of ranges) {
       for (const claims of this.#ranges.overlapping(range)) {
         // A tenant may nest its own ranges (a server's /32 on its own connector inside the site's /24).
@@ -126,13 +141,13 @@ export class ConnectorClaims {
   }
 }
 
-function claimOf(connector: Connector, identifier: string): Claim {
+function claimOf<C extends ClaimingConnector>(connector: C, identifier: string): Claim<C> {
   const since = connector.identifiersSince[identifier];
   return since === undefined || since === connector.createdAt ? connector : { connector, since };
 }
 
 /** The earlier claim owns an identifier; equal times fall to the tenant and connector ids, so every replica agrees. */
-function claimsBefore(a: Claim, b: Claim): boolean {
+function claimsBefore<C extends ClaimingConnector>(a: Claim<C>, b: Claim<C>): boolean {
   const [sa, sb] = [sinceOf(a), sinceOf(b)];
   if (sa !== sb) return sa < sb;
   const { tenantId: ta, connectorId: ca } = connectorOf(a);
@@ -141,7 +156,7 @@ function claimsBefore(a: Claim, b: Claim): boolean {
 }
 
 /** The claims with this one in its place, earliest first; the connector's earlier claim, if any, replaced. */
-function withClaim(claims: Claims | undefined, claim: Claim): Claims {
+function withClaim<C extends ClaimingConnector>(claims: Claims<C> | undefined, claim: Claim<C>): Claims<C> {
   const others = list(claims).filter((other) => !sameConnector(connectorOf(other), connectorOf(claim)));
   if (others.length === 0) return claim;
   const at = others.findIndex((other) => claimsBefore(claim, other));
@@ -149,11 +164,14 @@ function withClaim(claims: Claims | undefined, claim: Claim): Claims {
 }
 
 /** The claims without this connector's; undefined when none is left. */
-function withoutClaim(claims: Claims | undefined, connector: Connector): Claims | undefined {
+function withoutClaim<C extends ClaimingConnector>(
+  claims: Claims<C> | undefined,
+  connector: C,
+): Claims<C> | undefined {
   const rest = list(claims).filter((claim) => !sameConnector(connectorOf(claim), connector));
   return rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
 }
 
-function sameConnector(a: Connector, b: Connector): boolean {
+function sameConnector(a: ClaimingConnector, b: ClaimingConnector): boolean {
   return a.tenantId === b.tenantId && a.connectorId === b.connectorId;
 }

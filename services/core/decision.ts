@@ -1,6 +1,6 @@
 // The relay's answer for one message: reject unregistered senders of a tenant under an enforced block.
-import { isRegistered } from './classify.js';
-import { isEnforcedBlock, type TenantDirectory } from './directory.js';
+import { type AcceptedDomainLookup, isRegistered } from './classify.js';
+import { isEnforcedBlock, type TenantRecord } from './tenant-record.js';
 
 export const BLOCK_REPLY = {
   code: 550,
@@ -42,7 +42,11 @@ export function replyLine(
  * cannot slip spam through in such a form), or null for the null sender. A blocked tenant's null-sender mail is
  * answered `null-sender` here; the enforcer lets only a trickle of it through (bounces flow, a flood does not).
  */
-export function decide(directory: TenantDirectory, tenantId: string, senderDomain: string | null): Decision {
+export function decide(
+  directory: DecisionDirectory,
+  tenantId: string,
+  senderDomain: string | null,
+): Decision {
   const record = directory.tenant(tenantId);
   if (!record?.block) return { action: 'ACCEPT', reason: 'not-blocked' };
   if (!isEnforcedBlock(record)) return { action: 'ACCEPT', reason: 'monitor-mode' };
@@ -50,6 +54,11 @@ export function decide(directory: TenantDirectory, tenantId: string, senderDomai
   if (isRegistered(directory, tenantId, senderDomain))
     return { action: 'ACCEPT', reason: 'registered-domain' };
   return blocked(record.block.blockId);
+}
+
+/** What a decision reads: the whole directory (directory.ts) or the enforcer's index (enforcer-index.ts). */
+export interface DecisionDirectory extends AcceptedDomainLookup {
+  tenant(tenantId: string): Pick<TenantRecord, 'block'> | undefined;
 }
 
 /** The rejection of a blocked tenant's mail. */

@@ -2,6 +2,8 @@
 // compacted topics. The scorer classifies with it, the enforcer decides with it, the admin API reads it. What it
 // holds per tenant is in tenant-record.ts; who owns a domain in domain-claims.ts, a range or certificate in
 // connector-claims.ts.
+
+import { BlockStates } from './block-state.js';
 import type { AcceptedDomainLookup } from './classify.js';
 import { type ClaimConflict, ConnectorClaims } from './connector-claims.js';
 import type {
@@ -12,21 +14,19 @@ import type {
 } from './contracts.generated.js';
 import { DomainClaims } from './domain-claims.js';
 import { normalizeDomain } from './domain-name.js';
-import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from './episodes.js';
 import { type IpRange, parseIpAddress } from './ip-ranges.js';
 import { overridesFromEvent } from './policy.js';
 import {
   type AcceptedDomain,
   type Connector,
+  claimingFields,
   connectorIdOf,
   connectorSettingsKey,
   domainOf,
   findSorted,
-  isEnforcedBlock,
   type LiftedBlock,
   type MutableRecord,
-  NO_CLAIM_TIMES,
-  NONE,
+  newRecord,
   sameSettings,
   type TenantRecord,
   withoutSorted,
@@ -71,14 +71,8 @@ export class TenantDirectory implements AcceptedDomainLookup {
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
    */
   readonly #actors = new Map<string, string>();
-  /**
-   * Tenants whose latest tenant-blocks record is a block of a lifted episode (by its block id): ignored here, but
-   * it is what compaction keeps once the unblock before it is older than the compaction lag, and what a reader
-   * that only takes the latest record sees. The scorer publishes the unblock again for them (reaffirmations).
-   */
-  readonly #liftedLast = new Map<string, string>();
-  #blockedCount = 0;
-  #monitorBlockedCount = 0;
+  /** Blocks, unblocks and episodes (block-state.ts). */
+  readonly #blocks = new BlockStates();
 
   apply(change: DirectoryEvent): void {
     switch (change.kind) {
@@ -121,21 +115,17 @@ export class TenantDirectory implements AcceptedDomainLookup {
 
   /** Each tenant whose latest record is a block of a lifted episode, with the unblock that lifted it. */
   liftedBlocksLast(): { tenantId: string; blockId: string; unblock: LiftedBlock }[] {
-    return [...this.#liftedLast].map(([tenantId, blockId]) => ({
-      tenantId,
-      blockId,
-      unblock: this.#tenants.get(tenantId)!.lastUnblock!,
-    }));
+    return this.#blocks.liftedLast((tenantId) => this.#tenants.get(tenantId)!);
   }
 
   /** Tenants whose enforce-mode block is in force. */
   get blockedCount(): number {
-    return this.#blockedCount;
+    return this.#blocks.blockedCount;
   }
 
   /** Tenants in monitor mode whose latest block decision would have blocked them. */
   get monitorBlockedCount(): number {
-    return this.#monitorBlockedCount;
+    return this.#blocks.monitorBlockedCount;
   }
 
   /**
@@ -194,20 +184,10 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   #record(tenantId: string): MutableRecord {
-    let record = this.#tenants.get(tenantId);
-    if (!record) {
-      record = {
-        tenantId,
-        acceptedDomains: NONE,
-        connectors: NONE,
-        policy: undefined,
-        block: null,
-        lastUnblock: null,
-        generation: FIRST_GENERATION,
-        blockTimes: NONE,
-      };
-      this.#tenants.set(tenantId, record);
-    }
+    const known = this.#tenants.get(tenantId);
+    if (known) return known;
+    const record = newRecord(tenantId);
+    this.#tenants.set(tenantId, record);
     return record;
   }
 
@@ -252,18 +232,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
     const connector: Connector = {
       // The record's copy: the event's own would be a second string per tenant.
       tenantId: record.tenantId,
-      connectorId: event.connectorId,
-      relayPath: event.relayPath,
-      senderIpRanges: event.senderIpRanges,
-      tlsCertificateDomain: event.tlsCertificateDomain,
-      enabled: event.enabled,
-      createdAt: event.createdAt,
+      ...claimingFields(event),
       createdBy: this.#actor(event.createdBy),
       updatedAt: event.occurredAt,
       updatedBy: this.#actor(event.actor),
       changedAt: changed ? event.occurredAt : previous.changedAt,
-      identifiersSince:
-        Object.keys(event.identifiersSince).length === 0 ? NO_CLAIM_TIMES : event.identifiersSince,
     };
     record.connectors = withSorted(record.connectors, connector, connectorIdOf);
     this.#connectorClaims.add(connector);
@@ -295,43 +268,10 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   #applyBlock(event: TenantBlockEvent): void {
-    const record = this.#record(event.tenantId);
-    const wasBlocked = isEnforcedBlock(record);
-    const wasMonitored = record.block?.mode === 'MONITOR';
-    if (event.kind === 'BLOCKED' && event.blocked) {
-      // A duplicate publish carries the same block id: it must not count as a second block.
-      if (record.block?.blockId === event.blocked.blockId) return;
-      // A block of a lifted episode (a replay, a retry or a zombie scorer publishing after the unblock) stays
-      // lifted: it neither blocks again nor counts as a second block.
-      const generation = blockGeneration(event.blocked.blockId);
-      if (generation < record.generation || record.lastUnblock?.blockId === event.blocked.blockId) {
-        // Now the tenant's latest record: compaction would keep it and drop the unblock (liftedLast).
-        if (record.lastUnblock !== null) this.#liftedLast.set(event.tenantId, event.blocked.blockId);
-        return;
-      }
-      this.#liftedLast.delete(event.tenantId);
-      // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
-      record.generation = generation;
-      const connectorsAtBlock: Record<string, string | null> = {};
-      for (const { connectorId } of event.blocked.evidence.connectors) {
-        const connector = this.connector(event.tenantId, connectorId);
-        // A connector already changed after the block (a replay reading its topic ahead) hides its state then.
-        connectorsAtBlock[connectorId] =
-          connector && connector.updatedAt <= event.occurredAt ? connectorSettingsKey(connector) : null;
-      }
-      record.block = { ...event.blocked, blockedAt: event.occurredAt, connectorsAtBlock };
-      if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
-    } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
-      this.#liftedLast.delete(event.tenantId);
-      record.generation = Math.max(
-        record.generation,
-        generationAfterUnblock(event.occurredAt, event.unblocked.blockId),
-      );
-      if (record.lastUnblock?.blockId === event.unblocked.blockId && record.block === null) return;
-      record.block = null;
-      record.lastUnblock = { ...event.unblocked, unblockedAt: event.occurredAt };
-    }
-    this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
-    this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
+    this.#blocks.apply(this.#record(event.tenantId), event, (connectorId) => {
+      const connector = this.connector(event.tenantId, connectorId);
+      // A connector already changed after the block (a replay reading its topic ahead) hides its state then.
+      return connector && connector.updatedAt <= event.occurredAt ? connectorSettingsKey(connector) : null;
+    });
   }
 }

@@ -9,6 +9,7 @@ import type {
   TenantBlocked,
   TenantUnblocked,
 } from './contracts.generated.js';
+import { FIRST_GENERATION } from './episodes.js';
 import type { PolicyOverrides } from './policy.js';
 
 export interface AcceptedDomain {
@@ -86,6 +87,20 @@ export interface TenantRecord {
   readonly blockTimes: readonly number[];
 }
 
+/** A tenant's record before any of its records was read. */
+export function newRecord(tenantId: string): MutableRecord {
+  return {
+    tenantId,
+    acceptedDomains: NONE,
+    connectors: NONE,
+    policy: undefined,
+    block: null,
+    lastUnblock: null,
+    generation: FIRST_GENERATION,
+    blockTimes: NONE,
+  };
+}
+
 export type MutableRecord = { -readonly [K in keyof TenantRecord]: TenantRecord[K] };
 
 /** What a tenant with no domains, connectors or blocks shares instead of an empty array each. */
@@ -126,6 +141,20 @@ export function withoutSorted<T>(
   return entries.length === 1 ? NONE : entries.toSpliced(at, 1);
 }
 
+/** What a connector event says about the connector's claims and relaying, as both directories keep it. */
+export function claimingFields(event: ConnectorChanged) {
+  return {
+    connectorId: event.connectorId,
+    relayPath: event.relayPath,
+    senderIpRanges: event.senderIpRanges,
+    tlsCertificateDomain: event.tlsCertificateDomain,
+    enabled: event.enabled,
+    createdAt: event.createdAt,
+    identifiersSince:
+      Object.keys(event.identifiersSince).length === 0 ? NO_CLAIM_TIMES : event.identifiersSince,
+  };
+}
+
 /** Whether the event leaves what the connector does (relay path, enabled, ranges, certificate) as it was. */
 export function sameSettings(connector: Connector, event: ConnectorChanged): boolean {
   return (
@@ -143,12 +172,12 @@ export function connectorSettingsKey(connector: Connector): string {
 }
 
 /** Whether relays must reject this tenant's unregistered senders now. */
-export function isEnforcedBlock(record: TenantRecord | undefined): boolean {
+export function isEnforcedBlock(record: Pick<TenantRecord, 'block'> | undefined): boolean {
   return record?.block?.mode === 'ENFORCE';
 }
 
 /** The enforce-mode block in force, if any: the episode a window records even when it did not decide it. */
-export function enforcedBlockId(record: TenantRecord | undefined): string | null {
+export function enforcedBlockId(record: Pick<TenantRecord, 'block'> | undefined): string | null {
   return isEnforcedBlock(record) ? record!.block!.blockId : null;
 }
 

@@ -2,9 +2,9 @@
 // connectors) and decides without a network round trip. Until it has caught up with the compacted topics it
 // answers with the configured fallback, and counts it. For Postfix fleets it also publishes MessageSubmitted.
 import type { MessageSubmitted } from '../core/contracts.generated.js';
-import { blocked, type Decision, decide } from '../core/decision.js';
-import type { TenantDirectory } from '../core/directory.js';
+import { blocked, type Decision, type DecisionDirectory, decide } from '../core/decision.js';
 import { senderDomainOf } from '../core/domain-name.js';
+import type { Connector } from '../core/tenant-record.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
@@ -38,8 +38,20 @@ export type DecisionAnswer =
       readonly text: string;
     };
 
+/** A relay client's tenant and connector. */
+export interface ResolvedClient {
+  readonly tenantId: string;
+  readonly connector: Pick<Connector, 'connectorId' | 'relayPath'>;
+}
+
+/** What the enforcer reads: the enforcer's index alone (enforcer-index.ts), or the whole directory beside others. */
+export interface EnforcerDirectory extends DecisionDirectory {
+  resolveByAddress(address: string): ResolvedClient | undefined;
+  resolveByCertificate(certificateDomain: string): ResolvedClient | undefined;
+}
+
 export interface EnforcerDeps {
-  readonly directory: TenantDirectory;
+  readonly directory: EnforcerDirectory;
   readonly log: EventLog;
   readonly codec: SchemaCodec;
   readonly clock: Clock;

@@ -4,6 +4,7 @@
 // oracle, after every change, accepted or not: no address, certificate name or sender domain belongs to two
 // tenants, and no change moves an address, certificate or domain that resolved to one tenant to another.
 import fc from 'fast-check';
+import { wholeDirectory } from '../../services/app/runtime.js';
 import { isRegistered } from '../../services/core/classify.js';
 import type { TenantDirectory } from '../../services/core/directory.js';
 import { normalizeDomain } from '../../services/core/domain-name.js';
@@ -154,7 +155,7 @@ function ownership(directory: TenantDirectory): Ownership {
 export async function claimsTarget(): Promise<FuzzTarget<Change>> {
   const driver = await startPipeline();
   const app = await startAdminApi(driver, { rateLimitPerMinute: 1_000_000 });
-  const { directory } = driver.runtime;
+  const directory = wholeDirectory(driver.runtime);
   return {
     name: 'admin API claims across tenants (connectors, certificates, domains)',
     cases: 1_500,

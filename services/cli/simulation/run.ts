@@ -4,7 +4,7 @@
 import type { AdminService } from '../../admin/admin-service.js';
 import type { Actor } from '../../admin/change-publisher.js';
 import { embeddedAdapters } from '../../app/adapters.js';
-import { type Runtime, startRuntime } from '../../app/runtime.js';
+import { type Runtime, startRuntime, wholeDirectory } from '../../app/runtime.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
 import type { MessageSubmitted, TenantBlocked, Thresholds } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
@@ -109,7 +109,7 @@ export async function runSimulation(
     const tenants = fleetTenants(options);
     await onboardFleet(adminDirectory(admin, SIMULATOR), tenants);
 
-    options.recorder?.tenants(exportTenants(runtime.directory));
+    options.recorder?.tenants(exportTenants(wholeDirectory(runtime)));
 
     const enforcer = runtime.enforcer!;
     const timeline: TimelinePoint[] = [];

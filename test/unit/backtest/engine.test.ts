@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { wholeDirectory } from '../../../services/app/runtime.js';
 import { Backtest, type NamedPolicy } from '../../../services/backtest/engine.js';
 import { decodeEventLine, encodeEventLine } from '../../../services/backtest/event-lines.js';
 import { MinuteHistory, volumeBeganMinute } from '../../../services/backtest/history.js';
@@ -88,7 +89,7 @@ describe('backtest', () => {
       );
 
       // The tenants as the live directory holds them (connector creation times included).
-      const recorded = loadTenants(exportTenants(driver.runtime.directory), 'exported');
+      const recorded = loadTenants(exportTenants(wholeDirectory(driver.runtime)), 'exported');
       const report = run(recorded, events).report();
       const inForce = report.policies[0]!;
       assert.deepEqual(
