@@ -231,8 +231,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
     const changed = !previous || !sameSettings(previous, event);
     const connector: Connector = {
       // The record's copy: the event's own would be a second string per tenant.
-      tenantId: record.tenantId,
-      ...claimingFields(event),
+      ...claimingFields(event, record.tenantId),
       createdBy: this.#actor(event.createdBy),
       updatedAt: event.occurredAt,
       updatedBy: this.#actor(event.actor),

@@ -142,8 +142,9 @@ export function withoutSorted<T>(
 }
 
 /** What a connector event says about the connector's claims and relaying, as both directories keep it. */
-export function claimingFields(event: ConnectorChanged) {
+export function claimingFields(event: ConnectorChanged, tenantId: string) {
   return {
+    tenantId,
     connectorId: event.connectorId,
     relayPath: event.relayPath,
     senderIpRanges: event.senderIpRanges,
