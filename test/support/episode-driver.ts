@@ -95,8 +95,19 @@ export class EpisodeDriver {
   /** `commitIntervalMs` 0: the scorer saves at the end of every batch instead of at flush (write-behind). */
   readonly #logger: Logger;
 
-  constructor(options: { policy?: Policy; commitIntervalMs?: number; logger?: Logger } = {}) {
+  readonly #keyPartition: ((key: string) => number) | undefined;
+
+  constructor(
+    options: {
+      policy?: Policy;
+      commitIntervalMs?: number;
+      logger?: Logger;
+      /** The partition producers give a key under RELAYGUARD_PARTITIONS (the scorer's `keyPartition`). */
+      keyPartition?: (key: string) => number;
+    } = {},
+  ) {
     this.policy = options.policy ?? EPISODE_POLICY;
+    this.#keyPartition = options.keyPartition;
     this.#logger = options.logger ?? silentLogger;
     this.#commitIntervalMs = options.commitIntervalMs ?? 1_000;
     for (const change of tenantChanges(0)) this.directory.apply(change);
@@ -115,6 +126,7 @@ export class EpisodeDriver {
       metrics: new Metrics({ processMetrics: false }),
       maxClockSkewMs: MINUTE_MS,
       commitIntervalMs: this.#commitIntervalMs,
+      keyPartition: this.#keyPartition,
     });
   }
 
