@@ -165,6 +165,8 @@ export class Scorer {
     return this.#exclusive(async () => {
       await this.#flush().catch((error: unknown) => {
         if (!(isRelayguardError(error) && error.code === 'WRITE_CONFLICT')) throw error;
+        // Said as revoke() says it: a refused save is how a zombie scorer is kept from undoing another's work.
+        this.#deps.logger.warn({ err: error }, 'windows not saved; their partitions are rescored');
       });
       const redeliver = [...this.#conflicted].map((partition) => ({
         topic: Topics.messageSubmitted,

@@ -9,6 +9,7 @@
 // that partition reaches its end; and it is killed or frozen as soon as it logs the block, which it does once the
 // block is acknowledged. The row then checks that the fault happened — the tenant's window in Redis does not hold
 // the block's triggering event — and FAILS when it did not, rather than passing without it.
+import { Topics } from '../../services/core/topics.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted } from '../support/builders.js';
 import { withKafkaAdmin } from '../support/kafka-broker.js';
@@ -38,6 +39,8 @@ export const BACKLOG = 20_000;
 const BLOCK_LOGGED = 'tenant blocked from sending from unregistered domains';
 /** What a scorer whose window changed under it reports (services/scorer/scorer.ts, conflictError). */
 const FENCED = 'a window changed under this scorer';
+/** kafkajs's log line of a (re)join, with the member's assignment. */
+const JOINED = 'Consumer has joined the group';
 
 export type CaughtScorer = 'killed' | 'frozen';
 
@@ -104,7 +107,7 @@ export async function runCaughtScorer(how: CaughtScorer, events = 10_000, seed =
       await second.start();
       let recoveryMs = await caughtUp(stack, healed);
       if (how === 'frozen') {
-        details.push(...(await resumeZombie(stack, first)));
+        details.push(...(await resumeZombie(stack, first, trigger)));
         recoveryMs = Date.now() - healed;
       }
 
@@ -140,11 +143,30 @@ async function faultMissed(stack: ChaosStack, trigger: Record<string, unknown>):
 
 /**
  * The frozen scorer resumes once the member that took its partitions has committed everything, with its stale
- * window and the rest of its batch in hand; it must find its windows changed (fenced) and rejoin the group.
+ * window and the rest of its batch in hand; it must find its windows changed (fenced) and rejoin the group. Its
+ * save is refused wherever it comes: at its rejoin, for the partitions it lost (revoke), or at its write-behind
+ * flush — overdue at once when it was frozen past its commit interval, or later when the group hands the blocked
+ * tenant's partition back to it (a partition two members claim is dealt afresh). Both log the refusal. Redis
+ * shows it too: the tenant's window is still the new owner's, never the zombie's from before the unblock.
  */
-async function resumeZombie(stack: ChaosStack, zombie: ServiceProcess): Promise<string[]> {
+async function resumeZombie(
+  stack: ChaosStack,
+  zombie: ServiceProcess,
+  trigger: Record<string, unknown>,
+): Promise<string[]> {
+  const taken = await storedMark(stack);
+  if (
+    !taken ||
+    taken.partition !== trigger.partition ||
+    BigInt(taken.offset) <= BigInt(String(trigger.offset))
+  )
+    throw new Error(
+      `the new owner did not save ${TENANT}'s window past the block's trigger at ${String(trigger.offset)} before the zombie resumed: the fault did not happen`,
+    );
   // Generous bounds: on two busy cores the zombie may take minutes to rejoin and try its save.
   const fenced = zombie.logged((entry) => JSON.stringify(entry).includes(FENCED), 240_000);
+  // The scorer's own group: the process's directory readers join groups of their own too.
+  const rejoined = zombie.logged((entry) => entry.msg === JOINED && entry.groupId === SCORER_GROUP, 240_000);
   zombie.freeze(false);
   await withKafkaAdmin(realKafka(stack), (admin) =>
     waitFor(
@@ -155,6 +177,11 @@ async function resumeZombie(stack: ChaosStack, zombie: ServiceProcess): Promise<
       { timeoutMs: 180_000, description: 'the zombie back in the scorer group beside the new owner' },
     ),
   );
+  const assigned = await rejoined.then(
+    (entry) =>
+      (entry.memberAssignment as Record<string, number[]> | undefined)?.[Topics.messageSubmitted] ?? [],
+    () => undefined,
+  );
   const refused = await fenced.then(
     (entry) => `resumed: its stale window refused (${String(entry.msg)})`,
     () => undefined,
@@ -163,8 +190,25 @@ async function resumeZombie(stack: ChaosStack, zombie: ServiceProcess): Promise<
     throw new Error(
       `the resumed zombie never found its window changed: the fault did not happen; its last lines: ${lastLines(zombie.output, []).join(' | ')}`,
     );
+  const after = await storedMark(stack);
+  if (!after || after.partition !== taken.partition || BigInt(after.offset) < BigInt(taken.offset))
+    throw new Error(
+      `${TENANT}'s window went back from offset ${taken.offset} to ${after?.offset ?? 'none'} after the zombie resumed: its stale window was saved`,
+    );
   await caughtUp(stack);
-  return [refused];
+  const rejoin = assigned
+    ? `rejoined with partitions ${assigned.join(', ') || 'none'} (${TENANT}'s partition ${String(trigger.partition)} ${assigned.includes(Number(trigger.partition)) ? 'handed back to it' : 'kept by the new owner'})`
+    : 'its rejoin not logged';
+  return [
+    `taken over: ${TENANT}'s window saved by the new owner up to offset ${taken.offset}, unchanged by the zombie`,
+    rejoin,
+    refused,
+  ];
+}
+
+/** Where TENANT's window in Redis was last fed from. */
+async function storedMark(stack: ChaosStack) {
+  return (await stack.adapters.store.load([TENANT])).get(TENANT)?.window.watermark;
 }
 
 function notHappened(fault: string, recoveryMs: number, why: string): Omit<ScenarioResult, 'unplannedExits'> {

@@ -10,7 +10,7 @@ import { Topics } from '../../../services/core/topics.js';
 import type { TenantWindow } from '../../../services/core/windows.js';
 import { ManualClock } from '../../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
-import { silentLogger } from '../../../services/platform/logger.js';
+import { createLogger, silentLogger } from '../../../services/platform/logger.js';
 import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../../../services/platform/memory/memory-window-store.js';
 import { Metrics } from '../../../services/platform/metrics.js';
@@ -195,7 +195,9 @@ describe('scorer: window cache and write-behind saves', () => {
     const store = new MemoryWindowStore({ clock, ttlMs: TTL_MS });
     await publish(log, workload(1_500, 4));
     const records = log.records(Topics.messageSubmitted);
-    const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000 });
+    const logs: { msg: string; err?: { message: string } }[] = [];
+    const logger = createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const { scorer: cached, metrics } = scorer(log, store, { commitIntervalMs: 60_000, logger });
     await deliver(cached, records);
     const missesBefore = await counter(metrics, 'relayguard_window_cache_lookups_total', {
       result: 'miss',
@@ -211,6 +213,11 @@ describe('scorer: window cache and write-behind saves', () => {
     assert.deepEqual(
       redeliver.map(({ partition }) => partition).sort(),
       Array.from({ length: PARTITIONS }, (_, p) => p),
+    );
+    // Said, not swallowed: the refusal is what shows an operator (and the zombie chaos row) a fenced scorer.
+    assert.deepEqual(
+      logs.map(({ msg, err }) => [msg, err?.message.includes('a window changed under this scorer')]),
+      [['windows not saved; their partitions are rescored', true]],
     );
     await deliver(cached, records);
     assert.deepEqual(await cached.flush(), { redeliver: [] });
