@@ -3,6 +3,8 @@
 // tenants as events: the worst case for batching, and the realistic one at a million tenants (the average
 // tenant sends one message every few seconds). Event time moves 90 minutes over the stream, so windows fill
 // their 60 minute buckets and slide.
+
+import { TENANT_SCOPE } from '../services/core/block-event.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../services/core/contracts.generated.js';
 import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
@@ -98,6 +100,7 @@ export function blockEvent(i: number): TenantBlockEvent {
       reason: 'DISTINCT_DOMAINS',
       policyVersion: '2026-11.1',
       probation: false,
+      ...TENANT_SCOPE,
       evidence: {
         windowStart: START - 3_600_000,
         windowEnd: START,
@@ -107,7 +110,15 @@ export function blockEvent(i: number): TenantBlockEvent {
         distinctUnregisteredDomains: 64,
         thresholds: DEFAULT_POLICY.thresholds,
         topDomains: Array.from({ length: 10 }, (_, k) => ({ domain: `spam${k}-${i}.example`, messages: 90 })),
-        connectors: [{ connectorId: 'onprem-1', messages: 900, createdAt: START - 86_400_000 }],
+        connectors: [
+          {
+            connectorId: 'onprem-1',
+            messages: 900,
+            createdAt: START - 86_400_000,
+            total: 1000,
+            distinctUnregisteredDomains: 64,
+          },
+        ],
       },
     },
   };

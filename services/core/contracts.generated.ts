@@ -173,6 +173,10 @@ export interface ConnectorVolume {
   readonly messages: number;
   /** When the connector was created, when known. */
   readonly createdAt: null | number;
+  /** T of the connector: all messages that arrived on it in the window (0 in blocks decided before connectors were scored). */
+  readonly total: number;
+  /** D of the connector: distinct unregistered sender domains that arrived on it in the window (exact up to the tracking cap). */
+  readonly distinctUnregisteredDomains: number;
 }
 
 /** What the policy saw when it decided. */
@@ -197,6 +201,10 @@ export interface BlockEvidence {
   readonly connectors: readonly ConnectorVolume[];
 }
 
+/** TENANT: the tenant's unregistered mail is refused whatever connector it arrives on. CONNECTOR: only unregistered mail arriving on one of connectorIds is refused; the tenant's other connectors keep relaying. */
+export type BlockScope = 'TENANT' | 'CONNECTOR';
+export const BlockScopeValues = ['TENANT', 'CONNECTOR'] as const;
+
 /** The policy's decision to block a tenant, with the evidence an operator needs. */
 export interface TenantBlocked {
   /** Deterministic id derived from the tenant and the triggering window's end. */
@@ -211,6 +219,16 @@ export interface TenantBlocked {
   readonly probation: boolean;
   /** The window counters and what carried the volume. */
   readonly evidence: BlockEvidence;
+  /** What the block covers. */
+  readonly scope: BlockScope;
+  /** The blocked connectors when scope = CONNECTOR (empty for a tenant-scoped block). */
+  readonly connectorIds: readonly string[];
+  /** Why the policy chose this scope, in an operator's words (empty in blocks decided before scopes). */
+  readonly scopeReason: string;
+  /** The connector-scoped block of the same episode that this tenant-scoped block widened (spam moved to another connector, or an operator widened it). */
+  readonly widenedFrom: null | string;
+  /** Connectors lifted from the block this one restates: a per-connector lift publishes the block that remains, in a new episode generation, so the compacted topic keeps it as the tenant's state. */
+  readonly liftedConnectorIds: readonly string[];
 }
 
 /** OPERATOR: lifted by an operator. SELF_SERVICE: lifted by the tenant admin after the system's checks passed. */

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { wholeDirectory } from '../../services/app/runtime.js';
+import { TENANT_SCOPE } from '../../services/core/block-event.js';
 import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { projectPath } from '../../services/platform/project-files.js';
@@ -40,6 +41,7 @@ function hostileBlock(at: number): TenantBlockEvent {
       reason: 'DISTINCT_DOMAINS',
       policyVersion: '"><svg onload="window.__pwned=4">',
       probation: false,
+      ...TENANT_SCOPE,
       evidence: {
         windowStart: at - 3_600_000,
         windowEnd: at,
@@ -54,7 +56,15 @@ function hostileBlock(at: number): TenantBlockEvent {
           minUnregisteredWithDistinct: 100,
         },
         topDomains: [{ domain: HOSTILE_DOMAIN, messages: 120 }],
-        connectors: [{ connectorId: HOSTILE_CONNECTOR, messages: 120, createdAt: null }],
+        connectors: [
+          {
+            connectorId: HOSTILE_CONNECTOR,
+            messages: 120,
+            createdAt: null,
+            total: 120,
+            distinctUnregisteredDomains: 1,
+          },
+        ],
       },
     },
   };

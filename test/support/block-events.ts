@@ -1,4 +1,6 @@
 // TenantBlockEvent builders: a block with evidence and an unblock, as the scorer and the admin API publish them.
+
+import { TENANT_SCOPE } from '../../services/core/block-event.js';
 import type { PolicyMode, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { blockIdFor } from '../../services/core/episodes.js';
 import { Topics } from '../../services/core/topics.js';
@@ -28,6 +30,7 @@ export function blockedEvent(
       reason: 'VOLUME',
       policyVersion: '1',
       probation: false,
+      ...TENANT_SCOPE,
       evidence: {
         windowStart: at - HOUR_MS,
         windowEnd: at,
@@ -42,7 +45,15 @@ export function blockedEvent(
           minUnregisteredWithDistinct: 100,
         },
         topDomains: [{ domain: 'spam.example', messages: 300 }],
-        connectors: [{ connectorId: `${tenantId}-onprem`, messages: 620, createdAt: at - 2 * HOUR_MS }],
+        connectors: [
+          {
+            connectorId: `${tenantId}-onprem`,
+            messages: 620,
+            createdAt: at - 2 * HOUR_MS,
+            total: 620,
+            distinctUnregisteredDomains: 1,
+          },
+        ],
       },
     },
   };

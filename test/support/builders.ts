@@ -1,4 +1,6 @@
 // Builders for events and fixtures: tests say only what matters to them.
+
+import { TENANT_SCOPE } from '../../services/core/block-event.js';
 import type { MessageSubmitted, RelayPath } from '../../services/core/contracts.generated.js';
 import { seededRandom } from '../../services/core/seeded-random.js';
 import { type ContractTopic, type TopicContracts, Topics } from '../../services/core/topics.js';
@@ -93,6 +95,7 @@ export function sampleContractValues(): { [T in ContractTopic]: TopicContracts[T
         reason: 'VOLUME',
         policyVersion: '1',
         probation: false,
+        ...TENANT_SCOPE,
         evidence: {
           windowStart: at - 3_600_000,
           windowEnd: at,
@@ -107,7 +110,15 @@ export function sampleContractValues(): { [T in ContractTopic]: TopicContracts[T
             minUnregisteredWithDistinct: 100,
           },
           topDomains: [{ domain: 'spam.example', messages: 40 }],
-          connectors: [{ connectorId: 'c1', messages: 600, createdAt: at - 1000 }],
+          connectors: [
+            {
+              connectorId: 'c1',
+              messages: 600,
+              createdAt: at - 1000,
+              total: 700,
+              distinctUnregisteredDomains: 1,
+            },
+          ],
         },
       },
     },

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { reviewConnectors } from '../../../services/admin/connector-review.js';
 import { actorOf, allows, refusal } from '../../../services/admin/http/auth.js';
+import { TENANT_SCOPE } from '../../../services/core/block-event.js';
 import type { ActiveBlock, Connector } from '../../../services/core/directory.js';
 import { normalizeDomain } from '../../../services/core/domain-name.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
@@ -164,6 +165,7 @@ describe('connector review', () => {
     reason: 'VOLUME',
     policyVersion: 'v',
     probation: false,
+    ...TENANT_SCOPE,
     evidence: {
       windowStart: blockedAt - HOUR,
       windowEnd: blockedAt,
@@ -173,7 +175,13 @@ describe('connector review', () => {
       distinctUnregisteredDomains: 60,
       thresholds: DEFAULT_POLICY.thresholds,
       topDomains: [],
-      connectors: connectors.map(([connectorId, messages]) => ({ connectorId, messages, createdAt: null })),
+      connectors: connectors.map(([connectorId, messages]) => ({
+        connectorId,
+        messages,
+        createdAt: null,
+        total: messages,
+        distinctUnregisteredDomains: 1,
+      })),
     },
     connectorsAtBlock: {},
   });

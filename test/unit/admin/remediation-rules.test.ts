@@ -11,6 +11,7 @@ import {
   type TenantLookups,
   unremediatedConnectors,
 } from '../../../services/admin/remediation-rules.js';
+import { TENANT_SCOPE } from '../../../services/core/block-event.js';
 import {
   type ActiveBlock,
   type Connector,
@@ -49,6 +50,7 @@ function block(evidenceConnectors: { connectorId: string; messages: number }[]):
     reason: 'VOLUME',
     policyVersion: 'v1',
     probation: false,
+    ...TENANT_SCOPE,
     blockedAt: BLOCKED_AT,
     connectorsAtBlock: { hybrid: connectorSettingsKey(hybrid) },
     evidence: {
@@ -68,7 +70,12 @@ function block(evidenceConnectors: { connectorId: string; messages: number }[]):
         { domain: 'spam.example', messages: 800 },
         { domain: 'acme.example', messages: 100 },
       ],
-      connectors: evidenceConnectors.map((entry) => ({ ...entry, createdAt: null })),
+      connectors: evidenceConnectors.map((entry) => ({
+        ...entry,
+        createdAt: null,
+        total: entry.messages,
+        distinctUnregisteredDomains: 1,
+      })),
     },
   };
 }
