@@ -53,6 +53,15 @@ export class BlockStates {
         if (record.lastUnblock !== null) this.#liftedLast.set(event.tenantId, event.blocked.blockId);
         return;
       }
+      // Within an episode a block widened to the whole tenant stays wide: the connector-scoped block it widened,
+      // replayed or retried after it, narrows nothing.
+      const current = record.block;
+      if (
+        current?.scope === 'TENANT' &&
+        event.blocked.scope === 'CONNECTOR' &&
+        blockGeneration(current.blockId) === generation
+      )
+        return;
       this.#liftedLast.delete(event.tenantId);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       record.generation = generation;
@@ -61,7 +70,10 @@ export class BlockStates {
         connectorsAtBlock[connectorId] = settingsAtBlock(connectorId);
       }
       record.block = { ...event.blocked, blockedAt: event.occurredAt, connectorsAtBlock };
-      if (event.blocked.mode === 'ENFORCE') record.blockTimes = [...record.blockTimes, event.occurredAt];
+      // A block widened from, or restating, one of the tenant's blocks continues that block: not another one.
+      const continues = event.blocked.widenedFrom !== null || event.blocked.liftedConnectorIds.length > 0;
+      if (event.blocked.mode === 'ENFORCE' && !continues)
+        record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
       this.#liftedLast.delete(event.tenantId);
       record.generation = Math.max(

@@ -5,8 +5,19 @@ import type { BlockReason, PolicyMode, TenantPolicyChanged, Thresholds } from '.
 export const POLICY_VERSION = '2026-11.1';
 export const MINUTE_MS = 60_000;
 
+/**
+ * What a block covers (docs/policy.md#block-scope). `tenant`: every block covers the whole tenant. `auto`: a block
+ * covers only the connectors that carry the flood when the tenant's other connectors stay under the thresholds on
+ * their own, and is widened to the tenant when the rest fires too (the spam moved). `connector`: scoped the same
+ * way, and never widened by the policy: an operator widens it.
+ */
+export type BlockScopeMode = 'tenant' | 'connector' | 'auto';
+export const BLOCK_SCOPE_MODES = ['tenant', 'connector', 'auto'] as const satisfies readonly BlockScopeMode[];
+
 export interface Policy {
   readonly mode: PolicyMode;
+  /** What a block covers: the tenant, or the connectors that carry the flood (RELAYGUARD_BLOCK_SCOPE). */
+  readonly blockScope: BlockScopeMode;
   readonly thresholds: Thresholds;
   /** Weight of FORWARDED unregistered mail in U; 0 (the default) allows forwarding. */
   readonly forwardedWeight: number;
@@ -24,6 +35,7 @@ export interface Policy {
 
 export const DEFAULT_POLICY: Policy = {
   mode: 'ENFORCE',
+  blockScope: 'auto',
   thresholds: {
     minUnregistered: 500,
     minUnregisteredRatio: 0.25,

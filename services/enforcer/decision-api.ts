@@ -62,7 +62,17 @@ const nullable = (type: string) => ({ type: [type, 'null'] });
 
 const DecisionResponse = {
   type: 'object',
-  required: ['action', 'smtpCode', 'enhancedCode', 'text', 'reason', 'tenantId', 'connectorId', 'blockId'],
+  required: [
+    'action',
+    'smtpCode',
+    'enhancedCode',
+    'text',
+    'reason',
+    'tenantId',
+    'connectorId',
+    'blockId',
+    'scope',
+  ],
   properties: {
     action: { type: 'string', enum: ['ACCEPT', 'REJECT', 'TEMPFAIL'] },
     smtpCode: { ...nullable('integer'), description: 'the reply code to send; null to accept as usual' },
@@ -72,6 +82,12 @@ const DecisionResponse = {
     tenantId: nullable('string'),
     connectorId: nullable('string'),
     blockId: nullable('string'),
+    scope: {
+      type: ['string', 'null'],
+      enum: ['TENANT', 'CONNECTOR', null],
+      description:
+        "what the refusing block covers: the tenant, or the message's connector; null when accepted",
+    },
   },
 } as const;
 
@@ -175,5 +191,6 @@ function toResponse(answer: DecisionAnswer) {
     tenantId: 'tenantId' in answer ? answer.tenantId : null,
     connectorId: 'connectorId' in answer ? answer.connectorId : null,
     blockId: answer.action === 'REJECT' ? answer.blockId : null,
+    scope: answer.action === 'REJECT' ? answer.scope : null,
   };
 }

@@ -122,7 +122,14 @@ export class Enforcer {
     if (answer.action === 'REJECT') {
       // A blocked tenant's flood is rejected at relay rates: counted always, logged only when debugging.
       this.#deps.logger.debug(
-        { stage, action: answer.action, tenantId: answer.tenantId, blockId: answer.blockId },
+        {
+          stage,
+          action: answer.action,
+          tenantId: answer.tenantId,
+          connectorId: answer.connectorId,
+          blockId: answer.blockId,
+          scope: answer.scope,
+        },
         'relay told to reject an unregistered sender',
       );
     }
@@ -150,12 +157,12 @@ export class Enforcer {
     const senderDomain =
       senderDomainOf(query.sender) ??
       (query.headerFrom ? senderDomainOf(query.headerFrom, 'headerFrom') : null);
-    const decision = this.#withBounceAllowance(
-      decide(this.#deps.directory, client.tenantId, senderDomain),
-      client.tenantId,
-    );
     const { tenantId } = client;
     const connectorId = client.connector?.connectorId ?? null;
+    const decision = this.#withBounceAllowance(
+      decide(this.#deps.directory, tenantId, senderDomain, connectorId),
+      tenantId,
+    );
     // Built field by field, not spread: this runs for every relay request, and a spread of the two decision
     // shapes costs a clone each time.
     return decision.action === 'ACCEPT'
@@ -166,6 +173,7 @@ export class Enforcer {
           enhancedCode: decision.enhancedCode,
           text: decision.text,
           blockId: decision.blockId,
+          scope: decision.scope,
           tenantId,
           connectorId,
         };
@@ -176,7 +184,7 @@ export class Enforcer {
     if (decision.action !== 'ACCEPT' || decision.reason !== 'null-sender') return decision;
     if (this.#bounces.take(tenantId, this.#deps.clock.now())) return decision;
     this.#deps.metrics.bouncesOverAllowance.inc();
-    return blocked(this.#deps.directory.tenant(tenantId)!.block!.blockId);
+    return blocked(this.#deps.directory.tenant(tenantId)!.block!);
   }
 
   /**

@@ -104,6 +104,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     policy: {
       ...DEFAULT_POLICY,
       mode: e.RELAYGUARD_POLICY_MODE,
+      blockScope: e.RELAYGUARD_BLOCK_SCOPE,
       thresholds: {
         minUnregistered: e.RELAYGUARD_MIN_UNREGISTERED,
         minUnregisteredRatio: e.RELAYGUARD_MIN_UNREGISTERED_RATIO,

@@ -209,6 +209,7 @@ describe('HTTP decision API', () => {
         tenantId: 'acme',
         connectorId: 'acme-connector',
         blockId: 'string',
+        scope: 'TENANT',
       },
     );
   });

@@ -1,7 +1,7 @@
 // TenantBlockEvent builders: a block with evidence and an unblock, as the scorer and the admin API publish them.
 
 import { TENANT_SCOPE } from '../../services/core/block-event.js';
-import type { PolicyMode, TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import type { PolicyMode, TenantBlockEvent, TenantBlocked } from '../../services/core/contracts.generated.js';
 import { blockIdFor } from '../../services/core/episodes.js';
 import { Topics } from '../../services/core/topics.js';
 import type { OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
@@ -13,10 +13,28 @@ const UNBLOCKED_AT = Date.UTC(2026, 11, 1, 12);
 /** The id of a tenant's next block after an unblock at UNBLOCKED_AT: it carries the generation that unblock started. */
 export const reblockId = (tenantId: string) => blockIdFor(tenantId, UNBLOCKED_AT + 3 * HOUR_MS, UNBLOCKED_AT);
 
+/** What a block covers: TENANT_SCOPE, or some connectors (and where it came from). */
+export type BlockScopeFields = Pick<
+  TenantBlocked,
+  'scope' | 'connectorIds' | 'scopeReason' | 'widenedFrom' | 'liftedConnectorIds'
+>;
+
+/** The scope fields of a block of these connectors. */
+export const connectorScope = (...connectorIds: string[]): BlockScopeFields => ({
+  ...TENANT_SCOPE,
+  scope: 'CONNECTOR',
+  connectorIds,
+  scopeReason: `connectors ${connectorIds.join(', ')} carried the flood`,
+});
+
 export function blockedEvent(
   tenantId: string,
   blockId: string,
-  { at = Date.UTC(2026, 11, 1, 9), mode = 'ENFORCE' }: { at?: number; mode?: PolicyMode } = {},
+  {
+    at = Date.UTC(2026, 11, 1, 9),
+    mode = 'ENFORCE',
+    scope = TENANT_SCOPE,
+  }: { at?: number; mode?: PolicyMode; scope?: BlockScopeFields } = {},
 ): TenantBlockEvent {
   return {
     eventId: blockId,
@@ -30,7 +48,7 @@ export function blockedEvent(
       reason: 'VOLUME',
       policyVersion: '1',
       probation: false,
-      ...TENANT_SCOPE,
+      ...scope,
       evidence: {
         windowStart: at - HOUR_MS,
         windowEnd: at,

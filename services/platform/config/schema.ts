@@ -1,7 +1,7 @@
 // Every environment variable relayguard reads, with its default and its rule, and the rules that tie variables
 // together.
 import { z } from 'zod';
-import { DEFAULT_POLICY } from '../../core/policy.js';
+import { BLOCK_SCOPE_MODES, DEFAULT_POLICY } from '../../core/policy.js';
 import { allowedClients, DEFAULT_POSTFIX_ALLOWED_CLIENTS, tokensVariable } from './access.js';
 import { DEFAULT_HTTP_LIMITS } from './types.js';
 import {
@@ -73,6 +73,9 @@ export const EnvSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     RELAYGUARD_POLICY_MODE: z.enum(['ENFORCE', 'MONITOR']).default(DEFAULT_POLICY.mode),
+    RELAYGUARD_BLOCK_SCOPE: z
+      .enum(BLOCK_SCOPE_MODES, { error: 'must be tenant, connector or auto' })
+      .default(DEFAULT_POLICY.blockScope),
     RELAYGUARD_MIN_UNREGISTERED: positiveInt(DEFAULT_POLICY.thresholds.minUnregistered),
     RELAYGUARD_MIN_UNREGISTERED_RATIO: numeric(DEFAULT_POLICY.thresholds.minUnregisteredRatio, {
       min: 0,

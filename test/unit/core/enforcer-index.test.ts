@@ -166,8 +166,8 @@ describe('EnforcerIndex', () => {
           for (const sender of SENDERS) {
             const domain = senderDomainOf(sender);
             assert.deepEqual(
-              decide(index, tenantId, domain),
-              decide(whole, tenantId, domain),
+              decide(index, tenantId, domain, null),
+              decide(whole, tenantId, domain, null),
               `${tenantId} ${sender}`,
             );
             if (domain !== null) {

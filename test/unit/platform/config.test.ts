@@ -90,6 +90,21 @@ describe('configuration', () => {
     );
   });
 
+  it('reads the block scope: auto by default, tenant or connector when set, anything else named', () => {
+    assert.equal(loadConfig({}).policy.blockScope, 'auto');
+    for (const scope of ['tenant', 'connector', 'auto'] as const) {
+      assert.equal(loadConfig({ RELAYGUARD_BLOCK_SCOPE: scope }).policy.blockScope, scope);
+    }
+    assert.throws(
+      () => loadConfig({ RELAYGUARD_BLOCK_SCOPE: 'connectors' }),
+      (error) => {
+        assert.ok(isRelayguardError(error) && error.code === 'INVALID_CONFIG');
+        assert.match(error.message, /^ {2}RELAYGUARD_BLOCK_SCOPE: must be tenant, connector or auto$/m);
+        return true;
+      },
+    );
+  });
+
   it('reports every problem at once, each with its variable', () => {
     assert.throws(
       () =>
