@@ -13,8 +13,13 @@ import { type KafkaCluster, testKafkaVersion } from '../test/support/kafka-broke
 import type { KafkaMock } from '../test/support/kafka-mock.js';
 import { type Pipeline, startPipeline, startProductionPipeline } from '../test/support/pipeline-driver.js';
 import { type ProductionStack, startProductionStack } from '../test/support/production-stack.js';
-import { type Benchmark, figures, format, median, percentile, withCleanups } from './harness.js';
+import { atMost, defineBenchmark, format, median, percentile, withCleanups } from './harness.js';
 import { tenantRange } from './workload.js';
+
+const SIZES = {
+  quick: { embeddedRuns: 10, kafkaRuns: 5 },
+  measured: { embeddedRuns: 300, kafkaRuns: 100 },
+};
 
 const THRESHOLD = 5;
 const TIMEOUT_MS = 30_000;
@@ -88,12 +93,11 @@ export async function measureBlockLatency(
   return latencies;
 }
 
-export const blockLatencyBenchmark: Benchmark = {
+export const blockLatencyBenchmark = defineBenchmark({
   id: 'block-latency',
   title: '5 block latency',
-  async run({ quick, progress }) {
-    const embeddedRuns = quick ? 10 : 300;
-    const kafkaRuns = quick ? 5 : 100;
+  sizes: SIZES,
+  async run({ sizes: { embeddedRuns, kafkaRuns }, progress, figure }) {
     const embedded = await withCleanups(async (defer) => {
       progress.phase('embedded pipeline', embeddedRuns);
       const driver = await startPipeline();
@@ -113,23 +117,28 @@ export const blockLatencyBenchmark: Benchmark = {
     const broker = `Apache Kafka ${testKafkaVersion()}`;
     const kafka = await onKafka(broker, () => startProductionStack());
     const mock = await onKafka('Kafka mock', () => startProductionStack({ mock: true }));
-    const figure = figures(this.title, quick);
     return [
       figure(`embedded, p50 of ${embeddedRuns} runs`, median(embedded), format.ms),
-      figure(`embedded, p99 of ${embeddedRuns} runs`, percentile(embedded, 99), format.ms, {
-        text: '≤ 1 s',
-        met: (ms) => ms <= 1000,
-      }),
+      figure(
+        `embedded, p99 of ${embeddedRuns} runs`,
+        percentile(embedded, 99),
+        format.ms,
+        atMost(1000, '1 s'),
+      ),
       figure(`${broker} + Redis, p50 of ${kafkaRuns} runs`, median(kafka), format.ms),
-      figure(`${broker} + Redis, p99 of ${kafkaRuns} runs`, percentile(kafka, 99), format.ms, {
-        text: '≤ 250 ms',
-        met: (ms) => ms <= 250,
-      }),
+      figure(
+        `${broker} + Redis, p99 of ${kafkaRuns} runs`,
+        percentile(kafka, 99),
+        format.ms,
+        atMost(250, '250 ms'),
+      ),
       figure(`Kafka mock + Redis, p50 of ${kafkaRuns} runs`, median(mock), format.ms),
-      figure(`Kafka mock + Redis, p99 of ${kafkaRuns} runs`, percentile(mock, 99), format.ms, {
-        text: '≤ 2 s',
-        met: (ms) => ms <= 2000,
-      }),
+      figure(
+        `Kafka mock + Redis, p99 of ${kafkaRuns} runs`,
+        percentile(mock, 99),
+        format.ms,
+        atMost(2000, '2 s'),
+      ),
     ];
   },
-};
+});

@@ -17,8 +17,13 @@ import { createHttpServer, type HttpServer } from '../services/platform/http-ser
 import { silentLogger } from '../services/platform/logger.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { readyEnforcer } from '../test/support/enforcement.js';
-import { type Benchmark, figures, median, timed } from './harness.js';
+import { atMost, defineBenchmark, median, timed } from './harness.js';
 import { fleetDirectory, tenantAddress } from './workload.js';
+
+const SIZES = {
+  quick: { rounds: 2, requestsPerRound: 500 },
+  measured: { rounds: 61, requestsPerRound: 2_000 },
+};
 
 const TENANTS = 1_000;
 /** A deployment with a token per relay pool and a few people: every comparison runs against each. */
@@ -130,14 +135,13 @@ function roundsInChild(rounds: number, count: number, tick: () => void): Promise
   });
 }
 
-export const decisionAuthBenchmark: Benchmark = {
+export const decisionAuthBenchmark = defineBenchmark({
   id: 'decision-auth',
-  title: 'decision API authentication',
-  async run({ quick, progress }) {
-    const figure = figures('8 decision auth', quick);
-    const rounds = quick ? 2 : 61;
+  title: '8 decision auth',
+  sizes: SIZES,
+  async run({ sizes: { rounds, requestsPerRound }, progress, figure }) {
     progress.phase('decision auth rounds', rounds);
-    const { without, withCheck, decided } = await roundsInChild(rounds, quick ? 500 : 2_000, () =>
+    const { without, withCheck, decided } = await roundsInChild(rounds, requestsPerRound, () =>
       progress.tick(),
     );
     // Per round, the check's side against the side without it that ran beside it.
@@ -155,14 +159,11 @@ export const decisionAuthBenchmark: Benchmark = {
         'token check share of a decision request',
         added / median(decided),
         (n) => `${(n * 100).toFixed(1)}%`,
-        {
-          text: '≤ 10%',
-          met: (n) => n <= 0.1,
-        },
+        atMost(0.1, '10%'),
       ),
     ];
   },
-};
+});
 
 const SIDES = {
   'without-check': () => constantRoute(false),

@@ -17,8 +17,13 @@ import { testKafkaVersion, withKafkaAdmin } from '../test/support/kafka-broker.j
 import { startProductionStack } from '../test/support/production-stack.js';
 import { startServiceProcess } from '../test/support/scorer-process.js';
 import { freePort } from '../test/support/tether.js';
-import { type Benchmark, figures, format, withCleanups } from './harness.js';
+import { defineBenchmark, format, withCleanups } from './harness.js';
 import { batchesOf, blockEvent, tenantChanges } from './workload.js';
+
+const SIZES = {
+  quick: { tenants: 2_000 },
+  measured: { tenants: 1_000_000 },
+};
 
 const BLOCKED_EVERY = 50;
 /** Tenants written per round of sends (one send per topic). */
@@ -53,11 +58,11 @@ function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
   };
 }
 
-export const enforcerCatchUpBenchmark: Benchmark = {
+export const enforcerCatchUpBenchmark = defineBenchmark({
   id: 'enforcer-catch-up',
   title: '12 enforcer catch-up',
-  async run({ quick, progress }) {
-    const tenants = quick ? 2_000 : 1_000_000;
+  sizes: SIZES,
+  async run({ sizes: { tenants }, progress, figure }) {
     const blocked = Math.ceil(tenants / BLOCKED_EVERY);
     return withCleanups(async (defer) => {
       progress.phase('starting Apache Kafka, registry, Redis', 1);
@@ -113,7 +118,6 @@ export const enforcerCatchUpBenchmark: Benchmark = {
       progress.tick();
       await checkBlocked(`http://127.0.0.1:${port}`, blocked);
 
-      const figure = figures(this.title, quick);
       return [
         figure(
           `Apache Kafka ${testKafkaVersion()}: spawn to ready, ${format.count(tenants)} tenants (${format.count(records)} records)`,
@@ -126,7 +130,7 @@ export const enforcerCatchUpBenchmark: Benchmark = {
       ];
     });
   },
-};
+});
 
 /** The enforcer's /metrics say every blocked tenant is blocked: it read the whole directory, not a part. */
 async function checkBlocked(address: string, blocked: number): Promise<void> {

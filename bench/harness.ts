@@ -35,14 +35,32 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Figure[]>;
 }
 
+export interface Target {
+  readonly text: string;
+  readonly met: (n: number) => boolean;
+}
+
+/** The figure must be at least `min`; the table shows "≥ shown". */
+export function atLeast(min: number, shown: string): Target {
+  return { text: `≥ ${shown}`, met: (n) => n >= min };
+}
+
+/** The figure must be at most `max`; the table shows "≤ shown". */
+export function atMost(max: number, shown: string): Target {
+  return { text: `≤ ${shown}`, met: (n) => n <= max };
+}
+
+/** Builds one row of the table: a measure, its raw number, how to print it and, if it has one, its target. */
+export type FigureOf = (
+  measure: string,
+  raw: number,
+  format: (n: number) => string,
+  target?: Target,
+) => Figure;
+
 /** A figure builder bound to one benchmark; in quick mode no target is judged. */
-export function figures(benchmark: string, quick: boolean) {
-  return (
-    measure: string,
-    raw: number,
-    format: (n: number) => string,
-    target?: { text: string; met: (n: number) => boolean },
-  ): Figure => ({
+export function figures(benchmark: string, quick: boolean): FigureOf {
+  return (measure, raw, format, target) => ({
     benchmark,
     measure,
     value: format(raw),
@@ -50,6 +68,37 @@ export function figures(benchmark: string, quick: boolean) {
     target: target?.text ?? '',
     met: target && !quick ? target.met(raw) : null,
   });
+}
+
+/** What a benchmark defined by `defineBenchmark` runs with. */
+export interface SizedContext<Sizes> extends BenchContext {
+  /** The sizes for this run: `quick` under --quick, `measured` otherwise. */
+  readonly sizes: Sizes;
+  /** Figures under the benchmark's title. */
+  readonly figure: FigureOf;
+}
+
+/**
+ * A benchmark whose sizes are data beside its name: the brief ones --quick runs (to keep it working) and the ones
+ * it is measured at, so the two can be read side by side.
+ */
+export function defineBenchmark<Sizes>(definition: {
+  readonly id: string;
+  readonly title: string;
+  readonly sizes: { readonly quick: Sizes; readonly measured: Sizes };
+  run(context: SizedContext<Sizes>): Promise<Figure[]>;
+}): Benchmark {
+  const { id, title, sizes } = definition;
+  return {
+    id,
+    title,
+    run: (context) =>
+      definition.run({
+        ...context,
+        sizes: context.quick ? sizes.quick : sizes.measured,
+        figure: figures(title, context.quick),
+      }),
+  };
 }
 
 export function median(values: readonly number[]): number {

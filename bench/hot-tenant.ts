@@ -9,10 +9,15 @@ import { Redis } from 'ioredis';
 import { Topics } from '../services/core/topics.js';
 import type { LogRecord } from '../services/platform/ports.js';
 import { startRedis } from '../test/support/redis-server.js';
-import { type Benchmark, figures, format, median, timed } from './harness.js';
+import { defineBenchmark, format, median, timed } from './harness.js';
 import { redisCpuSeconds } from './redis-support.js';
 import { BATCH_SIZE, COMMIT_INTERVAL_MS, type ScorerOnRedis, scorerOnRedis } from './scorer-redis.js';
 import { asRecords, batchesOf, fleetDirectory, fleetEvents, START } from './workload.js';
+
+const SIZES = {
+  quick: { tenants: 500, perRound: 2_000, rounds: 2 },
+  measured: { tenants: 2_000, perRound: 30_000, rounds: 5 },
+};
 
 /** The hot tenant's rate in event time: the fault row's flood (docs/chaos.md, hot-tenant). */
 const HOT_RATE = 20_000;
@@ -43,13 +48,11 @@ async function scoreSlice(
   return { nodeUs: (spent.cpuMs * 1e3) / slice.length, redisUs: (redisSeconds * 1e6) / slice.length };
 }
 
-export const hotTenantBenchmark: Benchmark = {
+export const hotTenantBenchmark = defineBenchmark({
   id: 'hot-tenant',
   title: '13 hot tenant',
-  async run({ quick, progress }) {
-    const perRound = quick ? 2_000 : 30_000;
-    const rounds = quick ? 2 : 5;
-    const tenants = quick ? 500 : 2_000;
+  sizes: SIZES,
+  async run({ sizes: { tenants, perRound, rounds }, progress, figure }) {
     progress.phase('starting Redis, encoding events', 1);
     const redis = await startRedis();
     try {
@@ -83,7 +86,6 @@ export const hotTenantBenchmark: Benchmark = {
       }
       await Promise.all([hot.store.close(), fleet.store.close(), admin.quit()]);
 
-      const figure = figures(this.title, quick);
       const µs = (n: number) => `${n.toFixed(1)} µs`;
       const nodeUs = median(results.hot.map((r) => r.nodeUs));
       return [
@@ -97,4 +99,4 @@ export const hotTenantBenchmark: Benchmark = {
       await redis.stop();
     }
   },
-};
+});

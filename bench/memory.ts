@@ -15,9 +15,14 @@ import { windowKeys } from '../services/platform/redis/window-encoding.js';
 import { scoringContext } from '../services/scorer/scorer.js';
 import { startRedis } from '../test/support/redis-server.js';
 import type { DirectoryHeap } from './directory-heap.js';
-import { type Benchmark, figures, format } from './harness.js';
+import { atMost, defineBenchmark, format } from './harness.js';
 import { info } from './redis-support.js';
 import { batchesOf, fleetDirectory, START, tenantId } from './workload.js';
+
+const SIZES = {
+  quick: { active: 500, compromised: 100, spam: 500, directoryTenants: 20_000 },
+  measured: { active: 5_000, compromised: 1_000, spam: 3_000, directoryTenants: 1_000_000 },
+};
 
 const GIB = 1024 ** 3;
 const TTL_MS = (DEFAULT_POLICY.windowMinutes + DEFAULT_POLICY.graceMinutes) * MINUTE_MS;
@@ -132,15 +137,11 @@ async function directoryHeap(
   return JSON.parse(stdout) as DirectoryHeap;
 }
 
-export const memoryBenchmark: Benchmark = {
+export const memoryBenchmark = defineBenchmark({
   id: 'memory',
   title: '6 memory',
-  async run({ quick, progress }) {
-    const active = quick ? 500 : 5_000;
-    const compromised = quick ? 100 : 1_000;
-    const spam = quick ? 500 : 3_000;
-    const directoryTenants = quick ? 20_000 : 1_000_000;
-    const figure = figures(this.title, quick);
+  sizes: SIZES,
+  async run({ sizes: { active, compromised, spam, directoryTenants }, progress, figure }) {
     const range = (from: number, count: number) => Array.from({ length: count }, (_, k) => from + k);
     const redis = await startRedis();
     let steady: Awaited<ReturnType<typeof redisBytesPerTenant>>;
@@ -160,7 +161,7 @@ export const memoryBenchmark: Benchmark = {
     progress.tick();
     const whole = await directoryHeap(directoryTenants, directoryTenants / 100, 'whole');
     progress.tick();
-    const kib4 = { text: '≤ 4 KiB', met: (bytes: number) => bytes <= 4096 };
+    const kib4 = atMost(4096, '4 KiB');
     return [
       figure(
         `Redis per active tenant, INFO used_memory (${steady.encodings.join('+')})`,
@@ -193,4 +194,4 @@ export const memoryBenchmark: Benchmark = {
       ),
     ];
   },
-};
+});

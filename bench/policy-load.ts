@@ -146,6 +146,15 @@ interface Tally {
   timing: boolean;
 }
 
+/** What one connection sends and when: request `first` (of `requests`, in turn) at `due`, one every `interval` ms. */
+interface Schedule {
+  readonly requests: readonly Buffer[];
+  readonly first: number;
+  /** performance.now() time. */
+  readonly due: number;
+  readonly interval: number;
+}
+
 /** One smtpd-like connection: writes a request, waits for its reply, then the next when it is due. */
 class Connection {
   readonly #socket: Socket;
@@ -161,20 +170,13 @@ class Connection {
   #stopped = false;
   readonly #send = () => this.#write();
 
-  constructor(
-    socket: Socket,
-    requests: readonly Buffer[],
-    tally: Tally,
-    first: number,
-    due: number,
-    interval: number,
-  ) {
+  constructor(socket: Socket, tally: Tally, schedule: Schedule) {
     this.#socket = socket;
-    this.#requests = requests;
     this.#tally = tally;
-    this.#k = first;
-    this.#due = due;
-    this.#interval = interval;
+    this.#requests = schedule.requests;
+    this.#k = schedule.first;
+    this.#due = schedule.due;
+    this.#interval = schedule.interval;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk, performance.now()));
     // A server that hangs up mid-run (a drop: no reply) would silently stall this connection's schedule.
     socket.on('close', () => {
@@ -262,7 +264,12 @@ async function drive(options: LoadOptions): Promise<LoadResult> {
   const begin = performance.now();
   const connections = sockets.map(
     (socket, c) =>
-      new Connection(socket, requests, tally, c, begin + (interval * c) / options.connections, interval),
+      new Connection(socket, tally, {
+        requests,
+        first: c,
+        due: begin + (interval * c) / options.connections,
+        interval,
+      }),
   );
   for (const connection of connections) connection.start();
   const warmupMs = Math.min(1_000, options.durationMs / 5);

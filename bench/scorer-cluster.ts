@@ -10,14 +10,15 @@ import { Cluster, Redis } from 'ioredis';
 import { Topics } from '../services/core/topics.js';
 import type { LogRecord } from '../services/platform/ports.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
-import { startRedis } from '../test/support/redis-server.js';
+import { type RedisServer, startRedis } from '../test/support/redis-server.js';
 import { waitFor } from '../test/support/tether.js';
-import { type Benchmark, figures, format, median, percentile, timed } from './harness.js';
+import { atLeast, defineBenchmark, format, median, percentile, timed, withCleanups } from './harness.js';
 import { countRoundTrips } from './redis-support.js';
 import {
   BATCH_SIZE,
   COMMIT_INTERVAL_MS,
   PerMessageLimiter,
+  SCORER_SIZES,
   type ScorerOnRedis,
   scorerOnRedis,
 } from './scorer-redis.js';
@@ -64,29 +65,35 @@ async function scoreRound(
   return { rate: slice.length / (spent.wallMs / 1000), flushes };
 }
 
-export const scorerClusterBenchmark: Benchmark = {
-  id: 'scorer-cluster',
-  title: '1b scorer on one Redis and on a Redis Cluster',
-  async run({ quick, progress }) {
-    const tenants = quick ? 500 : 2_000;
-    const perRound = quick ? 2_000 : 30_000;
-    const naivePerRound = quick ? 500 : 4_000;
-    const rounds = quick ? 2 : 5;
-    progress.phase('starting one Redis with a replica and a Redis Cluster, encoding events', 1);
-    const primary = await startRedis();
-    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
-    const admin = new Redis(primary.url);
-    // WAIT 1 (and the startup check of REDIS_WAIT_REPLICAS) needs the replica in sync first.
+/** One Redis and a replica in sync with it: WAIT 1 (and the startup check of REDIS_WAIT_REPLICAS) needs the sync. */
+async function startRedisWithReplica(defer: (fn: () => unknown) => void): Promise<RedisServer> {
+  const primary = await startRedis();
+  defer(() => primary.stop());
+  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+  defer(() => replica.stop());
+  const admin = new Redis(primary.url);
+  try {
     await waitFor(async () => /slave0:.*state=online/.test(await admin.info('replication')), {
       description: 'the replica to finish its first sync',
     });
+  } finally {
     admin.disconnect();
-    const cluster = await startRedisCluster().catch(async (error: unknown) => {
-      await Promise.all([replica.stop(), primary.stop()]);
-      throw error;
-    });
-    const clients: { quit(): Promise<unknown> }[] = [];
-    try {
+  }
+  return primary;
+}
+
+export const scorerClusterBenchmark = defineBenchmark({
+  id: 'scorer-cluster',
+  title: '1b scorer on one Redis and on a Redis Cluster',
+  sizes: SCORER_SIZES,
+  async run({ sizes: { tenants, perRound, naivePerRound, rounds }, progress, figure }) {
+    progress.phase('starting one Redis with a replica and a Redis Cluster, encoding events', 1);
+    return withCleanups(async (defer) => {
+      const primary = await startRedisWithReplica(defer);
+      const cluster = await startRedisCluster();
+      defer(() => cluster.stop());
+      const quitLater = (client: { quit(): Promise<unknown> }) =>
+        defer(() => client.quit().catch(() => undefined));
       // The WAIT side scores the next `tenants` tenants: the same traffic, none of the other side's windows.
       const directory = fleetDirectory(tenants * 2);
       const onCluster = { clusterNodes: cluster.nodes };
@@ -103,7 +110,7 @@ export const scorerClusterBenchmark: Benchmark = {
             ...deployment.store,
             waitReplicas,
           });
-          clients.push({ quit: () => scorer.store.close() });
+          quitLater({ quit: () => scorer.store.close() });
           codec ??= scorer.codec;
           const events = fleetEvents(tenants, perRound * (rounds + 1), 7, waitReplicas * tenants);
           const client = scorer.store.client;
@@ -130,7 +137,7 @@ export const scorerClusterBenchmark: Benchmark = {
             : new Redis(deployment.url, { enableOfflineQueue: false, lazyConnect: true });
         if (naiveClient instanceof Redis) await naiveClient.connect();
         else await new Promise((resolve) => naiveClient.once('ready', resolve));
-        clients.push(naiveClient);
+        quitLater(naiveClient);
         naive.push({
           name: deployment.name,
           limiter: new PerMessageLimiter(naiveClient, codec!, directory),
@@ -165,7 +172,6 @@ export const scorerClusterBenchmark: Benchmark = {
         progress.tick();
       }
 
-      const figure = figures(this.title, quick);
       const ms = (n: number) => `${n.toFixed(1)} ms`;
       return [
         ...sides.flatMap((side) => [
@@ -186,14 +192,11 @@ export const scorerClusterBenchmark: Benchmark = {
               `${name}: scorer (no WAIT) ÷ naive, per round (median)`,
               median(scorer.rate.map((r, i) => r / rate[i]!)),
               format.ratio,
-              { text: '≥ 10×', met: (ratio) => ratio >= 10 },
+              atLeast(10, '10×'),
             ),
           ];
         }),
       ];
-    } finally {
-      await Promise.all(clients.map((client) => client.quit().catch(() => undefined)));
-      await Promise.all([cluster.stop(), replica.stop(), primary.stop()]);
-    }
+    });
   },
-};
+});

@@ -24,8 +24,8 @@ import type { RedisWindowStore } from '../services/platform/redis/redis-window-s
 import { SCORER_GROUP, Scorer } from '../services/scorer/scorer.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import {
-  type Benchmark,
-  figures,
+  atMost,
+  defineBenchmark,
   format,
   type Progress,
   type Spent,
@@ -34,6 +34,11 @@ import {
 } from './harness.js';
 import { countRoundTrips, info } from './redis-support.js';
 import { fleetDirectory, fleetEvents } from './workload.js';
+
+const SIZES = {
+  quick: { tenants: 500, count: 5_000 },
+  measured: { tenants: 2_000, count: 60_000 },
+};
 
 const PARTITIONS = 6;
 
@@ -105,12 +110,11 @@ async function pass(
 
 const BASELINE_GROUP = 'relayguard-bench-consumer-alone';
 
-export const scorerKafkaBenchmark: Benchmark = {
+export const scorerKafkaBenchmark = defineBenchmark({
   id: 'scorer-kafka',
   title: '2 scorer on Kafka',
-  async run({ quick, progress }) {
-    const tenants = quick ? 500 : 2_000;
-    const count = quick ? 5_000 : 60_000;
+  sizes: SIZES,
+  async run({ sizes: { tenants, count }, progress, figure }) {
     progress.phase('starting Kafka mock, registry, Redis', 1);
     return withCleanups(async (defer) => {
       const stack = await startProductionStack({ partitions: PARTITIONS });
@@ -190,7 +194,6 @@ export const scorerKafkaBenchmark: Benchmark = {
       const baselineRate = (rate(before) + rate(after)) / 2;
       const baselineCpu = (cpuPerEvent(before) + cpuPerEvent(after)) / 2;
       const micros = (n: number) => `${n.toFixed(1)} µs`;
-      const figure = figures(this.title, quick);
       return [
         figure(
           `scorer events/s, ${PARTITIONS} partitions, chunks of 500, commit every ${config.scorer.commitIntervalMs} ms`,
@@ -206,12 +209,9 @@ export const scorerKafkaBenchmark: Benchmark = {
           'throughput scoring costs (1 − scorer ÷ consumer alone)',
           1 - rate(scoring) / baselineRate,
           format.percent,
-          { text: '≤ 25%', met: (cost) => cost <= 0.25 },
+          atMost(0.25, '25%'),
         ),
-        figure('Redis round trips per event', windowTrips / count, format.fixed(4), {
-          text: '≤ 0.01',
-          met: (n) => n <= 0.01,
-        }),
+        figure('Redis round trips per event', windowTrips / count, format.fixed(4), atMost(0.01, '0.01')),
         figure('Redis commands sent per event (HGETALL, EVALSHA)', sent / count, format.fixed(2)),
         figure(
           'Redis commands executed per event (with those in the save script)',
@@ -228,4 +228,4 @@ export const scorerKafkaBenchmark: Benchmark = {
       ];
     });
   },
-};
+});

@@ -10,14 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { CONNECTIONS, startRelayFleet } from '../test/support/relay-fleet.js';
-import { type Benchmark, figures, format, median, percentile, withCleanups } from './harness.js';
+import { defineBenchmark, format, median, percentile, withCleanups } from './harness.js';
 
-export const spoolBenchmark: Benchmark = {
+const SIZES = {
+  quick: { rounds: 2, roundMs: 300 },
+  measured: { rounds: 10, roundMs: 2_000 },
+};
+
+export const spoolBenchmark = defineBenchmark({
   id: 'spool',
   title: '10 END-OF-MESSAGE spool',
-  async run({ quick, progress }) {
-    const rounds = quick ? 2 : 10;
-    const roundMs = quick ? 300 : 2_000;
+  sizes: SIZES,
+  async run({ sizes: { rounds, roundMs }, progress, figure }) {
     const spooled: number[] = [];
     const waiting: number[] = [];
     await withCleanups(async (defer) => {
@@ -40,7 +44,6 @@ export const spoolBenchmark: Benchmark = {
       }
     });
     const seconds = (rounds * roundMs) / 1000;
-    const figure = figures(this.title, quick);
     return [
       figure(`spool (fdatasync), ${CONNECTIONS} relay connections: p50`, median(spooled), format.ms),
       figure('spool: p99', percentile(spooled, 99), format.ms),
@@ -50,4 +53,4 @@ export const spoolBenchmark: Benchmark = {
       figure('waiting for Kafka: END-OF-MESSAGE answered', waiting.length / seconds, format.rate),
     ];
   },
-};
+});

@@ -9,17 +9,22 @@ import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import { MemoryEventLog } from '../services/platform/memory/memory-event-log.js';
 import { BlockSubscriber } from '../services/sdk/subscriber/block-subscriber.js';
 import { blockedEvent, unblockedEvent } from '../test/support/block-events.js';
-import { type Benchmark, figures, format, timed } from './harness.js';
+import { defineBenchmark, format, timed } from './harness.js';
 import { batchesOf } from './workload.js';
+
+const SIZES = {
+  quick: { tenants: 10_000 },
+  measured: { tenants: 1_000_000 },
+};
 
 /** One tenant in fifty is blocked now; the others were blocked once and lifted. */
 const STILL_BLOCKED_EVERY = 50;
 
-export const subscriberBenchmark: Benchmark = {
+export const subscriberBenchmark = defineBenchmark({
   id: 'subscriber',
   title: '9 subscriber catch-up',
-  async run({ quick, progress }) {
-    const tenants = quick ? 10_000 : 1_000_000;
+  sizes: SIZES,
+  async run({ sizes: { tenants }, progress, figure }) {
     const codec = new EmbeddedCodec();
     const log = new MemoryEventLog({ clock: systemClock, partitions: 12 });
     progress.phase('writing the topic', tenants);
@@ -51,11 +56,10 @@ export const subscriberBenchmark: Benchmark = {
     if (blocked !== Math.ceil(tenants / STILL_BLOCKED_EVERY))
       throw new Error(`the view holds ${blocked} blocks`);
 
-    const figure = figures(this.title, quick);
     return [
       figure(`time to ready, ${format.count(tenants)} tenants' history`, spent.wallMs, format.ms),
       figure('records per CPU-second', tenants / (spent.cpuMs / 1000), format.rate),
       figure('blocks in the view when ready', blocked, format.count),
     ];
   },
-};
+});
