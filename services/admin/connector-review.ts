@@ -5,6 +5,7 @@ import type { RelayPath } from '../core/contracts.generated.js';
 import type { ActiveBlock, Connector } from '../core/directory.js';
 
 export type ReviewReasonCode =
+  | 'blocked'
   | 'carried-unregistered-volume'
   | 'created-shortly-before-spike'
   | 'changed-shortly-before-spike'
@@ -26,6 +27,8 @@ export interface ConnectorReview {
   readonly createdAt: number | null;
   readonly createdBy: string | null;
   readonly changedAt: number | null;
+  /** Named by the connector-scoped block in force: its unregistered mail is refused. Blocked ones rank first. */
+  readonly blocked: boolean;
   /** Unregistered messages it carried: in the block's evidence, and in the live window. */
   readonly unregisteredMessages: { readonly evidence: number; readonly window: number };
   /** 0-100: the higher, the more a person should look at it first. */
@@ -49,6 +52,8 @@ export const SPIKE_LEAD_MS = 24 * HOUR_MS;
 export const RECENT_MS = 7 * 24 * HOUR_MS;
 
 const WEIGHTS: Record<Exclude<ReviewReasonCode, 'carried-unregistered-volume'>, number> = {
+  // Blocked connectors rank first whatever their score: the block already judged them.
+  blocked: 0,
   'created-shortly-before-spike': 30,
   'changed-shortly-before-spike': 20,
   'created-recently': 15,
@@ -59,7 +64,10 @@ const WEIGHTS: Record<Exclude<ReviewReasonCode, 'carried-unregistered-volume'>, 
 /** The volume reason weighs up to this, in proportion to the connector's share of the unregistered mail. */
 const VOLUME_WEIGHT = 40;
 
-/** The tenant's connectors, most unusual first (score, then unregistered volume, then id). */
+/**
+ * The tenant's connectors, most unusual first: the connectors of a connector-scoped block in force, then by
+ * score, unregistered volume and id.
+ */
 export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
   const evidence = new Map(input.block?.evidence.connectors.map((c) => [c.connectorId, c.messages]) ?? []);
   // The block's evidence is what the spike looked like; without a block the live window is all there is.
@@ -69,13 +77,20 @@ export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
     ? { from: input.block.evidence.windowStart - SPIKE_LEAD_MS, to: input.block.blockedAt }
     : null;
   const firstCreators = creatorsInOrder(input.connectors);
+  const blockedIds = new Set(
+    input.block?.mode === 'ENFORCE' && input.block.scope === 'CONNECTOR' ? input.block.connectorIds : [],
+  );
+  const blockedReason = (connectorId: string): ReviewReason[] =>
+    blockedIds.has(connectorId)
+      ? [{ code: 'blocked', detail: `blocked by ${input.block!.blockId}: its unregistered mail is refused` }]
+      : [];
 
   const reviews: ConnectorReview[] = input.connectors.map((connector) => {
     const carried = {
       evidence: evidence.get(connector.connectorId) ?? 0,
       window: input.window.get(connector.connectorId) ?? 0,
     };
-    const reasons: ReviewReason[] = [];
+    const reasons = blockedReason(connector.connectorId);
     const inSpike = (at: number) => spike !== null && at >= spike.from && at <= spike.to;
     if (inSpike(connector.createdAt)) {
       reasons.push({
@@ -113,11 +128,13 @@ export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
       connectorId === 'unknown'
         ? 'the relay named no connector for this mail: check which servers relay without one'
         : 'not a configured connector (removed since, or named by a relay that does not match the directory)';
-    reviews.push(review(connectorId, undefined, carried, [{ code: 'not-configured', detail }], totalVolume));
+    const reasons = [...blockedReason(connectorId), { code: 'not-configured' as const, detail }];
+    reviews.push(review(connectorId, undefined, carried, reasons, totalVolume));
   }
 
   return reviews.sort(
     (a, b) =>
+      Number(b.blocked) - Number(a.blocked) ||
       b.score - a.score ||
       volumeOf(b) - volumeOf(a) ||
       (a.connectorId < b.connectorId ? -1 : a.connectorId > b.connectorId ? 1 : 0),
@@ -135,13 +152,14 @@ function review(
   reasons: ReviewReason[],
   totalVolume: number,
 ): ConnectorReview {
+  const blocked = reasons.some((reason) => reason.code === 'blocked');
   let score = reasons.reduce((sum, reason) => sum + WEIGHTS[reason.code as keyof typeof WEIGHTS], 0);
   const volume = carried.evidence || carried.window;
   if (volume > 0 && totalVolume > 0) {
     const share = volume / totalVolume;
     score += VOLUME_WEIGHT * share;
     const where = carried.evidence > 0 ? "in the block's evidence" : 'in the current window';
-    reasons.unshift({
+    reasons.splice(Number(blocked), 0, {
       code: 'carried-unregistered-volume',
       detail: `carried ${volume} unregistered messages ${where} (${Math.round(share * 100)}% of them)`,
     });
@@ -154,6 +172,7 @@ function review(
     createdAt: connector?.createdAt ?? null,
     createdBy: connector?.createdBy ?? null,
     changedAt: connector?.changedAt ?? null,
+    blocked,
     unregisteredMessages: carried,
     score: Math.min(100, Math.round(score)),
     reasons,

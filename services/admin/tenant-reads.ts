@@ -5,7 +5,13 @@ import { RelayguardError } from '../core/errors.js';
 import { effectivePolicy, type Policy, type WindowCounts } from '../core/policy.js';
 import type { Clock, WindowStore } from '../platform/ports.js';
 import { type TenantWindowReply, windowView } from './console/window-view.js';
-import { remediationWarnings, type SelfServiceCheck, selfServiceChecks } from './remediation-rules.js';
+import {
+  type Remedy,
+  remediationWarnings,
+  remedies,
+  type SelfServiceCheck,
+  selfServiceChecks,
+} from './remediation-rules.js';
 import { countsOf, requireTenant, storedWindow, tenantLookups } from './tenant-records.js';
 
 export interface TenantStatus {
@@ -16,10 +22,14 @@ export interface TenantStatus {
   readonly counters: WindowCounts;
   readonly thresholds: ReturnType<typeof effectivePolicy>['thresholds'];
   readonly probationUntil: number | null;
-  /** While blocked: what the system still sees, and whether a self-service unblock would pass its own checks. */
+  /**
+   * While blocked: what the system still sees, whether a self-service unblock would pass its own checks, and the
+   * steps out of the block (disabling the culprit connectors first).
+   */
   readonly remediation: {
     readonly warnings: string[];
     readonly selfServiceChecks: SelfServiceCheck[];
+    readonly remedies: Remedy[];
   } | null;
 }
 
@@ -28,6 +38,9 @@ export interface BlockSummary {
   readonly blockId: string;
   readonly blockedAt: number;
   readonly reason: ActiveBlock['reason'];
+  readonly scope: ActiveBlock['scope'];
+  /** The blocked connectors of a connector-scoped block (empty for a tenant block). */
+  readonly connectorIds: readonly string[];
   readonly probation: boolean;
   readonly unregistered: number;
   readonly total: number;
@@ -75,6 +88,7 @@ export class TenantReads {
         ? {
             warnings: remediationWarnings(block, lookups),
             selfServiceChecks: selfServiceChecks(record, block, lookups, undefined),
+            remedies: remedies(tenantId, block, lookups),
           }
         : null,
     };
@@ -115,6 +129,8 @@ export class TenantReads {
         blockId: block.blockId,
         blockedAt: block.blockedAt,
         reason: block.reason,
+        scope: block.scope,
+        connectorIds: block.connectorIds,
         probation: block.probation,
         unregistered: block.evidence.unregistered,
         total: block.evidence.total,

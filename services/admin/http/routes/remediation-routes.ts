@@ -6,7 +6,7 @@ import { tenantParams } from '../schemas/common.js';
 import * as S from '../schemas/remediation.js';
 import type { RouteKit, TenantParams } from './route-kit.js';
 
-type UnblockBody = { ticket?: string; attestations?: Partial<Attestations> };
+type UnblockBody = { ticket?: string; attestations?: Partial<Attestations>; connectorIds?: string[] };
 
 export function remediationRoutes(app: FastifyInstance, { admin, actor, route }: RouteKit): void {
   app.get<{ Params: TenantParams }>(
@@ -35,32 +35,36 @@ export function remediationRoutes(app: FastifyInstance, { admin, actor, route }:
     route('operator', {
       tags: ['remediation'],
       summary:
-        'Operator unblock with attestations and a ticket; answers what the system still sees as warnings',
+        'Operator unblock with attestations and a ticket, of the whole block or of some connectors of a connector-scoped one; answers what the system still sees as warnings',
       params: tenantParams,
       body: S.unblockBody,
       response: { 200: S.unblockResult },
     }),
     async (request) => {
       const { tenantId } = request.params;
-      const { ticket = null, attestations } = request.body;
-      return { tenantId, ...(await admin.unblock(actor(request), tenantId, { ticket, attestations })) };
+      const { ticket = null, attestations, connectorIds } = request.body;
+      return {
+        tenantId,
+        ...(await admin.unblock(actor(request), tenantId, { ticket, attestations, connectorIds })),
+      };
     },
   );
   app.post<{ Params: TenantParams; Body: UnblockBody }>(
     '/tenants/:tenantId/self-service-unblock',
     route('tenant-write', {
       tags: ['remediation'],
-      summary: "A tenant admin lifts its own tenant's first block in 30 days once the system's checks pass",
+      summary:
+        "A tenant admin lifts its own tenant's first block in 30 days (or some connectors of it) once the system's checks pass",
       params: tenantParams,
       body: S.selfServiceBody,
       response: { 200: S.unblockResult },
     }),
     async (request) => {
       const { tenantId } = request.params;
-      const { ticket = null, attestations } = request.body;
+      const { ticket = null, attestations, connectorIds } = request.body;
       return {
         tenantId,
-        ...(await admin.selfServiceUnblock(actor(request), tenantId, { ticket, attestations })),
+        ...(await admin.selfServiceUnblock(actor(request), tenantId, { ticket, attestations, connectorIds })),
       };
     },
   );

@@ -15,7 +15,7 @@ export const object = (
 ) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
 const tenantId = id();
-const connectorId = id();
+export const connectorId = id();
 export const domain = {
   type: 'string',
   minLength: 1,

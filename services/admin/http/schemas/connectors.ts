@@ -62,6 +62,10 @@ export const connectorReview = object({
       createdAt: { type: ['integer', 'null'] },
       createdBy: { type: ['string', 'null'] },
       changedAt: { type: ['integer', 'null'] },
+      blocked: {
+        type: 'boolean',
+        description: 'named by the connector-scoped block in force (blocked connectors rank first)',
+      },
       unregisteredMessages: object({ evidence: { type: 'integer' }, window: { type: 'integer' } }),
       score: { type: 'integer', minimum: 0, maximum: 100 },
       reasons: { type: 'array', items: object({ code: { type: 'string' }, detail: { type: 'string' } }) },

@@ -1,5 +1,14 @@
 // The remediation routes' schemas: a tenant's status with its evidence, the blocks page, and unblocking.
-import { attestations, counters, epochMs, mode, object, thresholds, ticket } from './common.js';
+import { attestations, connectorId, counters, epochMs, mode, object, thresholds, ticket } from './common.js';
+
+const scope = {
+  type: 'string',
+  enum: ['TENANT', 'CONNECTOR'],
+  description:
+    "TENANT: the tenant's unregistered mail is refused on every connector; CONNECTOR: only on connectorIds",
+} as const;
+const connectorIdList = (description: string) =>
+  ({ type: 'array', items: { type: 'string' }, description }) as const;
 
 const evidence = object({
   windowStart: epochMs('start of the window'),
@@ -16,6 +25,11 @@ const evidence = object({
       connectorId: { type: 'string' },
       messages: { type: 'integer' },
       createdAt: { type: ['integer', 'null'] },
+      total: {
+        type: 'integer',
+        description: 'T of the connector (0 in blocks decided before connectors were scored)',
+      },
+      distinctUnregisteredDomains: { type: 'integer', description: 'D of the connector' },
     }),
   },
 });
@@ -32,15 +46,36 @@ export const tenantStatus = object({
   block: {
     type: ['object', 'null'],
     additionalProperties: false,
-    required: ['blockId', 'blockedAt', 'mode', 'reason', 'policyVersion', 'probation', 'evidence'],
+    required: [
+      'blockId',
+      'blockedAt',
+      'mode',
+      'reason',
+      'policyVersion',
+      'probation',
+      'evidence',
+      'scope',
+      'connectorIds',
+      'scopeReason',
+      'widenedFrom',
+      'liftedConnectorIds',
+    ],
     properties: {
       blockId: { type: 'string' },
-      blockedAt: epochMs('when the block was decided'),
+      blockedAt: epochMs('when the block was decided (or restated, after a per-connector lift)'),
       mode,
       reason: { type: 'string', enum: ['VOLUME', 'DISTINCT_DOMAINS'] },
       policyVersion: { type: 'string' },
       probation: { type: 'boolean' },
       evidence,
+      scope,
+      connectorIds: connectorIdList('the blocked connectors when scope is CONNECTOR'),
+      scopeReason: { type: 'string', description: 'why the policy chose this scope' },
+      widenedFrom: {
+        type: ['string', 'null'],
+        description: 'the connector-scoped block this tenant block widened',
+      },
+      liftedConnectorIds: connectorIdList('connectors lifted from this block by per-connector lifts'),
     },
   },
   counters,
@@ -49,8 +84,29 @@ export const tenantStatus = object({
   remediation: {
     type: ['object', 'null'],
     additionalProperties: false,
-    required: ['warnings', 'selfServiceChecks'],
-    properties: { warnings: { type: 'array', items: { type: 'string' } }, selfServiceChecks: checks },
+    required: ['warnings', 'selfServiceChecks', 'remedies'],
+    properties: {
+      warnings: { type: 'array', items: { type: 'string' } },
+      selfServiceChecks: checks,
+      remedies: {
+        type: 'array',
+        description: 'the steps out of the block, in order: disabling the culprit connectors first',
+        items: object({
+          action: {
+            type: 'string',
+            enum: [
+              'disable-connector',
+              'review-unnamed-relays',
+              'secure-servers',
+              'lift-connectors',
+              'lift-block',
+            ],
+          },
+          connectorId: { type: ['string', 'null'] },
+          detail: { type: 'string' },
+        }),
+      },
+    },
   },
 });
 
@@ -72,6 +128,8 @@ export const blocksPage = object({
       blockId: { type: 'string' },
       blockedAt: { type: 'integer' },
       reason: { type: 'string' },
+      scope,
+      connectorIds: connectorIdList('the blocked connectors when scope is CONNECTOR'),
       probation: { type: 'boolean' },
       unregistered: { type: 'number' },
       total: { type: 'integer' },
@@ -81,8 +139,17 @@ export const blocksPage = object({
   nextCursor: { type: ['string', 'null'] },
 });
 
-export const unblockBody = object({ ticket, attestations }, ['ticket']);
-export const selfServiceBody = object({ ticket, attestations }, []);
+const connectorIds = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 64,
+  items: connectorId,
+  description:
+    'lift only these connectors of a connector-scoped block (the rest stays blocked); leave out to lift the whole block',
+} as const;
+
+export const unblockBody = object({ ticket, attestations, connectorIds }, ['ticket']);
+export const selfServiceBody = object({ ticket, attestations, connectorIds }, []);
 
 export const unblockResult = object({
   tenantId: { type: 'string' },
@@ -90,4 +157,12 @@ export const unblockResult = object({
   unblockedAt: { type: 'integer' },
   warnings: { type: 'array', items: { type: 'string' }, description: 'what the system itself still sees' },
   probationUntil: { type: ['integer', 'null'] },
+  liftedConnectorIds: connectorIdList('the connectors a per-connector lift lifted (empty: the whole block)'),
+  remainingBlock: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['blockId', 'connectorIds'],
+    description: 'the block that stays on the connectors not lifted; null when none stays',
+    properties: { blockId: { type: 'string' }, connectorIds: connectorIdList('still blocked') },
+  },
 });
