@@ -117,8 +117,9 @@ export class WriteBehind {
         this.#uncommitted.delete(key);
         this.#options.redeliverFrom(range, range.from);
       }
+      // A range forgotten during the flush (its partition revoked, its member expelled) is not this member's to commit.
       const committing = handled
-        .filter(([key]) => !lost.has(key))
+        .filter(([key, range]) => !lost.has(key) && this.#uncommitted.get(key) === range)
         .map(([, { topic, partition, next }]) => ({ topic, partition, next }));
       if (committing.length > 0) await this.#options.commit(committing);
       for (const [key] of handled) this.#uncommitted.delete(key);

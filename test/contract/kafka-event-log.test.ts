@@ -9,7 +9,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { createLogger, silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
-import { type KafkaBrokers, sharedKafka, testKafkaVersion } from '../support/kafka-broker.js';
+import { type KafkaBrokers, sharedKafka, testKafkaVersion, withKafkaAdmin } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
 import { kafkaEnv, mockClusterEnv } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
@@ -113,6 +113,95 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       );
       await second.stop();
       await first.stop();
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('a member expelled while frozen between its flush and its commit never commits what it handled before', async () => {
+    // A scorer stopped (SIGSTOP, a long pause) after its store write and before its offset commit loses its
+    // membership; another member takes the partition and commits further. When the frozen member wakes and joins
+    // again as a new member, even with the same partition back, what it handled under its old membership is the
+    // other member's history now: committing it would move the group's offset back.
+    const kafkajsLogs: string[] = [];
+    const one = new KafkaEventLog({
+      kafka: loadConfig({ ...kafkaEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' })
+        .kafka!,
+      logger: createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
+      maxWaitTimeMs: 100,
+    });
+    const two = connect();
+    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
+    try {
+      const topic = `contract-${randomUUID()}`;
+      const groupId = `g-${randomUUID()}`;
+      await kafka.createTopic(topic, 1);
+      const records = (tag: string, count: number) =>
+        Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(`${tag}${i}`) }));
+      const committed = () =>
+        withKafkaAdmin(kafka, async (admin) => {
+          const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          return Number(offsets!.partitions[0]!.offset);
+        });
+
+      await one.publish(topic, records('a', 5));
+      const seenByOne: string[] = [];
+      let release: (() => void) | undefined;
+      const frozen = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let freeze = false;
+      await one.subscribe({
+        groupId,
+        topics: [topic],
+        commitIntervalMs: 500,
+        handleBatch: async (batch) => {
+          seenByOne.push(...batch.records.map((r) => r.value!.toString()));
+        },
+        flush: async () => {
+          if (freeze) await frozen;
+          return { redeliver: [] };
+        },
+      });
+      await waitFor(async () => (await committed()) === 5, {
+        timeoutMs: 30_000,
+        description: 'a0-a4 committed',
+      });
+
+      // The next flush freezes the member: no heartbeat until it is released, so the group expels it.
+      freeze = true;
+      await one.publish(topic, records('m', 10));
+      await waitFor(() => seenByOne.length === 15, { timeoutMs: 30_000, description: 'm0-m9 handled' });
+
+      const seenByTwo: string[] = [];
+      const second = await two.subscribe({
+        groupId,
+        topics: [topic],
+        handleBatch: async (batch) => {
+          seenByTwo.push(...batch.records.map((r) => r.value!.toString()));
+        },
+        flush: async () => ({ redeliver: [] }),
+      });
+      await two.publish(topic, records('n', 5));
+      await waitFor(async () => (await committed()) === 20, {
+        timeoutMs: 60_000,
+        description: 'the second member handled m0-n4 and committed after them',
+      });
+      assert.deepEqual(
+        seenByTwo.slice(0, 10),
+        records('m', 10).map((r) => r.value.toString()),
+      );
+      await second.stop();
+
+      // The frozen member wakes: its commit is refused, it joins again as a new member and gets the partition back.
+      const joinsBefore = joins();
+      release!();
+      await waitFor(() => joins() > joinsBefore, {
+        timeoutMs: 60_000,
+        description: 'the woken member joined again',
+      });
+      await one.close();
+      assert.equal(await committed(), 20, 'the group resumes after n4, not at m0 again');
     } finally {
       await Promise.all([one.close(), two.close()]);
     }

@@ -46,6 +46,8 @@ export class KafkaSubscription implements Subscription {
   readonly #exclusive: Mutex;
   readonly #maxBatchSize: number;
   #assigned = new Map<string, PartitionRef>();
+  /** The member id of the last join (null before the first). */
+  #memberId: string | null = null;
   readonly #backoffs = new Map<string, number>();
   readonly #resumeTimers = new Set<NodeJS.Timeout>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -195,15 +197,23 @@ export class KafkaSubscription implements Subscription {
     this.#settings.onFatal?.(refused ?? payload.error);
   }
 
-  /** A rebalance's outcome: the partitions this member lost are stale for the handler from now on. */
-  #joined(payload: { memberAssignment: Record<string, number[]> }): void {
+  /**
+   * A rebalance's outcome: the partitions this member lost are stale for the handler from now on. A member that
+   * joins under a new member id was expelled (its session expired: a frozen process, a long pause) and may have
+   * missed generations in which others owned its partitions: it lost all of them, even those it gets back, and what
+   * it handled before is forgotten at once, before a commit queued meanwhile could send it under the new membership.
+   */
+  #joined(payload: { memberId: string; memberAssignment: Record<string, number[]> }): void {
     const now = new Map(
       Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => [partitionKey(topic, partition), { topic, partition }] as const),
       ),
     );
     if (this.#options.groupId === null) this.#resumeOwnPositions(now.values());
-    const revoked = [...this.#assigned].filter(([key]) => !now.has(key)).map(([, ref]) => ref);
+    const expelled = this.#memberId !== null && this.#memberId !== payload.memberId;
+    this.#memberId = payload.memberId;
+    if (expelled) this.#writeBehind?.forget([...this.#assigned.values()]);
+    const revoked = [...this.#assigned].filter(([key]) => expelled || !now.has(key)).map(([, ref]) => ref);
     this.#assigned = now;
     if (revoked.length === 0) return;
     void this.#exclusive(async () => {
