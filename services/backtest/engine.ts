@@ -79,6 +79,7 @@ export class Backtest {
     this.#directory = directory;
     const context: TenantContext = {
       acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
+      isRegistered: (tenantId, domain) => directory.isRegistered(tenantId, domain),
       policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
       // A backtest starts from no blocks and lifts none: no probation, nothing blocked but by its own windows.
       probationUntil: () => null,

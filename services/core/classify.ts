@@ -18,10 +18,16 @@ export const MESSAGE_CLASSES: readonly MessageClass[] = [
 export interface AcceptedDomainLookup {
   /** The accepted-domain entry for exactly this name, if registered. */
   acceptedDomain(tenantId: string, domain: string): { readonly matchSubdomains: boolean } | undefined;
+  /**
+   * isRegistered's answer from a lookup that walks the name's parents in place (TenantDirectory hashes them in
+   * one pass: no string cut out per parent). Lookups without it are walked by isRegistered.
+   */
+  isRegistered?(tenantId: string, domain: string): boolean;
 }
 
 /** A domain is registered when it is accepted, or a subdomain of an accepted domain that matches subdomains. */
 export function isRegistered(lookup: AcceptedDomainLookup, tenantId: string, domain: string): boolean {
+  if (lookup.isRegistered !== undefined) return lookup.isRegistered(tenantId, domain);
   if (lookup.acceptedDomain(tenantId, domain)) return true;
   for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
     if (lookup.acceptedDomain(tenantId, domain.slice(dot + 1))?.matchSubdomains) return true;

@@ -137,6 +137,11 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return this.#domainClaims.registered(tenantId, domain);
   }
 
+  /** Whether the domain counts as registered to the tenant (classify.ts): `DomainClaims.isRegistered`. */
+  isRegistered(tenantId: string, domain: string): boolean {
+    return this.#domainClaims.isRegistered(tenantId, domain);
+  }
+
   /** The tenant's entry for this domain, pending or verified. */
   domainEntry(tenantId: string, domain: string): AcceptedDomain | undefined {
     const domains = this.#tenants.get(tenantId)?.acceptedDomains;

@@ -69,6 +69,7 @@ export const DEFAULT_WINDOW_CACHE_TENANTS = 50_000;
 export function scoringContext(directory: TenantDirectory): TenantContext {
   return {
     acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
+    isRegistered: (tenantId, domain) => directory.isRegistered(tenantId, domain),
     policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
     probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
     connectorCreatedAt: (tenantId, connectorId) =>
