@@ -4,14 +4,15 @@
 // the earliest claim wins wherever and in whatever order the compacted topic is replayed, because the winner
 // depends on the claims only, never on arrival order.
 //
-// Every enforcer holds a claim per connector of every tenant, so the common case costs nothing beyond the index
-// entry: one claimant is held alone (no array), and a claim dating from its connector's creation is the
-// connector itself (no claim object); only a later claim carries its own time.
+// The whole directory holds a claim per connector of every tenant, so the common case costs nothing beyond the
+// index entry: one claimant is held alone (no array), and a claim dating from its connector's creation is the
+// connector itself (no claim object); only a later claim carries its own time. An enforcer alone keeps the same
+// rules over rows of typed arrays (connector-table.ts).
 
 import { type IpRange, IpRangeIndex, parseIpRange } from './ip-ranges.js';
 import type { Connector } from './tenant-record.js';
 
-/** What a claim reads of a connector: the directory's full connector, or the enforcer index's slimmer one. */
+/** What a claim reads of a connector. */
 export type ClaimingConnector = Pick<
   Connector,
   | 'tenantId'

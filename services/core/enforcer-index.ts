@@ -8,39 +8,19 @@
 // read of one tenant's records, so "loading them when the block arrives" would mean re-reading the topic (minutes
 // at 10M tenants) while the tenant's own mail is refused. So the domains are held, but compactly: each name as bytes
 // in an arena (string-table.ts) and its holder as a few typed-array cells, not an entry object, verification object
-// and Map entry per domain. Records exist only for tenants with a block record; connectors are the claims' slim
-// objects (connector-claims.ts). Decisions are those of the whole directory (test/unit/core/enforcer-index.test.ts).
+// and Map entry per domain. Records exist only for tenants with a block record; connectors are rows of typed arrays
+// (connector-table.ts). Decisions are those of the whole directory (test/unit/core/enforcer-index.test.ts).
 
 import { BlockStates } from './block-state.js';
 import type { AcceptedDomainLookup } from './classify.js';
-import { ConnectorClaims } from './connector-claims.js';
-import type { AcceptedDomainChanged, ConnectorChanged } from './contracts.generated.js';
+import { ConnectorTable, type IndexedClient, type IndexedConnector } from './connector-table.js';
+import type { AcceptedDomainChanged } from './contracts.generated.js';
 import type { DirectoryEvent } from './directory.js';
 import { normalizeDomain } from './domain-name.js';
 import { parseIpAddress } from './ip-ranges.js';
 import { Growable, StringTable } from './string-table.js';
-import {
-  type Connector,
-  claimingFields,
-  type MutableRecord,
-  NONE,
-  newRecord,
-  type TenantRecord,
-} from './tenant-record.js';
+import { type MutableRecord, NONE, newRecord, type TenantRecord } from './tenant-record.js';
 import { parseStateKey } from './topics.js';
-
-/** What the enforcer keeps of a connector: what claims and answers read. */
-export type EnforcerConnector = Pick<
-  Connector,
-  | 'tenantId'
-  | 'connectorId'
-  | 'relayPath'
-  | 'enabled'
-  | 'createdAt'
-  | 'identifiersSince'
-  | 'senderIpRanges'
-  | 'tlsCertificateDomain'
->;
 
 const MATCH_SUBDOMAINS = 1;
 const VERIFIED = 2;
@@ -65,17 +45,18 @@ export class EnforcerIndex implements AcceptedDomainLookup {
   readonly #holderVerifiedAt = new Growable((n) => new Float64Array(n));
   /** Domains held by more than one tenant (two verifications, or legacy entries), earliest verification first. */
   readonly #sharedDomains = new Map<number, readonly Holder[]>();
-  /** Per tenant number, its connectors. */
-  readonly #connectorsOf: (EnforcerConnector | EnforcerConnector[] | undefined)[] = [];
-  readonly #connectorClaims = new ConnectorClaims<EnforcerConnector>();
+  readonly #connectors = new ConnectorTable(this.#tenantNames);
   /** Records of the tenants with a tenant-blocks record only: a few percent of them. */
   readonly #records = new Map<string, MutableRecord>();
   readonly #blocks = new BlockStates();
 
   apply(change: DirectoryEvent): void {
     if (change.kind === 'accepted-domain') this.#applyDomain(change.event);
-    else if (change.kind === 'connector') this.#applyConnector(change.event);
-    else if (change.kind === 'tenant-block') {
+    else if (change.kind === 'connector') {
+      if (change.event.change === 'REMOVED')
+        this.#connectors.remove(change.event.tenantId, change.event.connectorId);
+      else this.#connectors.upsert(change.event);
+    } else if (change.kind === 'tenant-block') {
       // What connectors carried at the block is for the admin API's self-service rule, not for decisions.
       this.#blocks.apply(this.#record(change.event.tenantId), change.event, () => null);
     }
@@ -86,7 +67,7 @@ export class EnforcerIndex implements AcceptedDomainLookup {
   applyTombstone(kind: 'accepted-domain' | 'connector', key: string): void {
     const { tenantId, object } = parseStateKey(key);
     if (kind === 'accepted-domain') this.#setHolder(tenantId, object, 0, 0);
-    else this.#removeConnector(tenantId, object);
+    else this.#connectors.remove(tenantId, object);
   }
 
   /** The tenant's block state; undefined for a tenant that never had a block record. */
@@ -119,22 +100,16 @@ export class EnforcerIndex implements AcceptedDomainLookup {
     return held.flags & MATCH_SUBDOMAINS ? WITH_SUBDOMAINS : EXACT;
   }
 
-  connector(tenantId: string, connectorId: string): EnforcerConnector | undefined {
-    const tenant = this.#tenantNames.find(tenantId);
-    if (tenant === undefined) return undefined;
-    return listOf(this.#connectorsOf[tenant]).find((connector) => connector.connectorId === connectorId);
+  connector(tenantId: string, connectorId: string): IndexedConnector | undefined {
+    return this.#connectors.connector(tenantId, connectorId);
   }
 
-  resolveByAddress(address: string): { tenantId: string; connector: EnforcerConnector } | undefined {
-    const connector = this.#connectorClaims.byAddress(parseIpAddress(address));
-    return connector && { tenantId: connector.tenantId, connector };
+  resolveByAddress(address: string): IndexedClient | undefined {
+    return this.#connectors.byAddress(parseIpAddress(address));
   }
 
-  resolveByCertificate(
-    certificateDomain: string,
-  ): { tenantId: string; connector: EnforcerConnector } | undefined {
-    const connector = this.#connectorClaims.byCertificate(normalizeDomain(certificateDomain, 'certificate'));
-    return connector && { tenantId: connector.tenantId, connector };
+  resolveByCertificate(certificateDomain: string): IndexedClient | undefined {
+    return this.#connectors.byCertificate(normalizeDomain(certificateDomain, 'certificate'));
   }
 
   /** Bytes held in typed arrays: outside the heap's objects, so the heap figure alone would flatter the index. */
@@ -144,7 +119,8 @@ export class EnforcerIndex implements AcceptedDomainLookup {
       this.#domainNames.bytes +
       this.#holderTenant.bytes +
       this.#holderFlags.bytes +
-      this.#holderVerifiedAt.bytes
+      this.#holderVerifiedAt.bytes +
+      this.#connectors.bytes
     );
   }
 
@@ -201,32 +177,4 @@ export class EnforcerIndex implements AcceptedDomainLookup {
     if (av !== bv) return av !== 0;
     return this.#tenantNames.text(a.tenant) < this.#tenantNames.text(b.tenant);
   }
-
-  #applyConnector(event: ConnectorChanged): void {
-    this.#removeConnector(event.tenantId, event.connectorId);
-    if (event.change === 'REMOVED') return;
-    const tenant = this.#tenantNames.intern(event.tenantId);
-    // One literal, not a spread into another: a spread's later properties cost a backing store each.
-    const connector: EnforcerConnector = claimingFields(event, event.tenantId);
-    // Filled up to the tenant's number: an array written far past its end turns into a slow dictionary.
-    while (this.#connectorsOf.length <= tenant) this.#connectorsOf.push(undefined);
-    const others = listOf(this.#connectorsOf[tenant]);
-    this.#connectorsOf[tenant] = others.length === 0 ? connector : [...others, connector];
-    this.#connectorClaims.add(connector);
-  }
-
-  #removeConnector(tenantId: string, connectorId: string): void {
-    const tenant = this.#tenantNames.find(tenantId);
-    if (tenant === undefined) return;
-    const all = listOf(this.#connectorsOf[tenant]);
-    const previous = all.find((connector) => connector.connectorId === connectorId);
-    if (!previous) return;
-    this.#connectorClaims.remove(previous);
-    const rest = all.filter((connector) => connector !== previous);
-    this.#connectorsOf[tenant] = rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
-  }
-}
-
-function listOf<T extends object>(held: T | readonly T[] | undefined): readonly T[] {
-  return held === undefined ? [] : Array.isArray(held) ? held : [held as T];
 }

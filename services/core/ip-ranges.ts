@@ -26,7 +26,7 @@ function bytesOf(address: ipaddr.IPv4 | ipaddr.IPv6): number[] {
  * An IPv4 network as a signed 32-bit integer (a small integer to V8: a map key without an allocation), an IPv6
  * one as a 16-character string of its bytes, built in one call so that it is flat, not a chain of concatenations.
  */
-function maskedKey(bytes: readonly number[], prefix: number): number | string {
+export function maskedKey(bytes: readonly number[], prefix: number): number | string {
   if (bytes.length === 4) {
     const address = (bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!;
     return prefix === 0 ? 0 : address & (-1 << (32 - prefix));

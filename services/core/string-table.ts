@@ -4,13 +4,15 @@
 // a Map holds at most 2^24 entries). Looked up by open addressing in an Int32Array. A string with a character
 // above U+00FF (never a normalized domain; a tenant id may be) is kept in a Map beside: exact, and rare.
 //
-// Numbers are never given back: a name removed from every index keeps its bytes until the process restarts.
+// Numbers are never given back: a name removed from every index keeps its bytes until the process restarts. Strings
+// are stored in the order of their numbers, so a string ends where the next one starts (or where its page's bytes
+// end): no length is kept per string.
 
 const PAGE_BYTES = 1 << 22;
 const MAX_LOAD = 0.7;
 
 /** A typed array that grows by half its length: a tenth of the slack of doubling, at a few more copies. */
-export class Growable<T extends Uint8Array | Int32Array | Float64Array> {
+export class Growable<T extends Uint8Array | Int32Array | Uint32Array | Float64Array> {
   #array: T;
   readonly #make: (length: number) => T;
 
@@ -39,10 +41,11 @@ export class Growable<T extends Uint8Array | Int32Array | Float64Array> {
 
 export class StringTable {
   readonly #pages: Uint8Array[] = [];
+  /** Per page, where its bytes end (as a position: page × PAGE_BYTES + offset). */
+  readonly #pageEnds: number[] = [];
   #used = PAGE_BYTES;
-  /** Per number: where its bytes start (page × PAGE_BYTES + offset) and how many. */
-  readonly #starts = new Growable((n) => new Float64Array(n));
-  readonly #lengths = new Growable((n) => new Int32Array(n));
+  /** Per number: where its bytes start (page × PAGE_BYTES + offset). Up to 4 GiB of characters. */
+  readonly #starts = new Growable((n) => new Uint32Array(n));
   /** Number + 1 per slot, 0 when free. */
   #slots = new Int32Array(1 << 10);
   #count = 0;
@@ -72,7 +75,8 @@ export class StringTable {
     if (isWide(text)) {
       this.#wide.set(text, id);
       this.#wideText.set(id, text);
-      this.#lengths.reserve(id)[id] = -1;
+      // No bytes: it starts and ends where the next string starts.
+      this.#starts.reserve(id)[id] = this.#position();
       return id;
     }
     this.#store(id, text);
@@ -85,10 +89,7 @@ export class StringTable {
   text(id: number): string {
     const wide = this.#wideText.get(id);
     if (wide !== undefined) return wide;
-    const start = this.#starts.array[id]!;
-    const page = this.#pages[Math.floor(start / PAGE_BYTES)]!;
-    const offset = start % PAGE_BYTES;
-    return String.fromCharCode(...page.subarray(offset, offset + this.#lengths.array[id]!));
+    return String.fromCharCode(...this.#bytesOf(id));
   }
 
   /** Bytes held in typed arrays (outside the JavaScript heap's objects). */
@@ -96,31 +97,45 @@ export class StringTable {
     return (
       this.#pages.reduce((sum, page) => sum + page.byteLength, 0) +
       this.#starts.bytes +
-      this.#lengths.bytes +
       this.#slots.byteLength
     );
+  }
+
+  #position(): number {
+    return this.#pages.length === 0 ? 0 : (this.#pages.length - 1) * PAGE_BYTES + this.#used;
   }
 
   #store(id: number, text: string): void {
     if (this.#used + text.length > PAGE_BYTES) {
       this.#pages.push(new Uint8Array(Math.max(PAGE_BYTES, text.length)));
+      this.#pageEnds.push(0);
       this.#used = 0;
     }
     const pageNo = this.#pages.length - 1;
     const page = this.#pages[pageNo]!;
     for (let i = 0; i < text.length; i++) page[this.#used + i] = text.charCodeAt(i);
-    this.#starts.reserve(id)[id] = pageNo * PAGE_BYTES + this.#used;
-    this.#lengths.reserve(id)[id] = text.length;
+    const start = pageNo * PAGE_BYTES + this.#used;
+    if (start + text.length > 0xffff_ffff)
+      throw new RangeError('string table: more than 4 GiB of characters');
+    this.#starts.reserve(id)[id] = start;
     this.#used += text.length;
+    this.#pageEnds[pageNo] = start + text.length;
+  }
+
+  /** The stored bytes of a narrow string: up to the next string's start, or its page's end. */
+  #bytesOf(id: number): Uint8Array {
+    const start = this.#starts.array[id]!;
+    const pageNo = Math.floor(start / PAGE_BYTES);
+    const next = id + 1 < this.#count ? this.#starts.array[id + 1]! : this.#position();
+    const end = Math.floor(next / PAGE_BYTES) === pageNo ? next : this.#pageEnds[pageNo]!;
+    const offset = start - pageNo * PAGE_BYTES;
+    return this.#pages[pageNo]!.subarray(offset, offset + end - start);
   }
 
   #equals(id: number, text: string): boolean {
-    const length = this.#lengths.array[id]!;
-    if (length !== text.length) return false;
-    const start = this.#starts.array[id]!;
-    const page = this.#pages[Math.floor(start / PAGE_BYTES)]!;
-    const offset = start % PAGE_BYTES;
-    for (let i = 0; i < length; i++) if (page[offset + i] !== text.charCodeAt(i)) return false;
+    const bytes = this.#bytesOf(id);
+    if (bytes.length !== text.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== text.charCodeAt(i)) return false;
     return true;
   }
 
@@ -134,12 +149,7 @@ export class StringTable {
   #rehash(size: number): void {
     this.#slots = new Int32Array(size);
     for (let id = 0; id < this.#count; id++) {
-      const length = this.#lengths.array[id]!;
-      if (length === -1) continue;
-      const start = this.#starts.array[id]!;
-      const page = this.#pages[Math.floor(start / PAGE_BYTES)]!;
-      const offset = start % PAGE_BYTES;
-      this.#place(id, hashOf(page.subarray(offset, offset + length)));
+      if (!this.#wideText.has(id)) this.#place(id, hashOf(this.#bytesOf(id)));
     }
   }
 }

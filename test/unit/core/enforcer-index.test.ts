@@ -23,9 +23,25 @@ const SENDERS = [
   'a@c.example',
   '<>',
 ];
-const RANGES = ['203.0.113.0/24', '203.0.113.7/32', '203.0.0.0/16', '2001:db8::/32'];
+const RANGES = [
+  '203.0.113.0/24',
+  '203.0.113.7/32',
+  '203.0.0.0/16',
+  '0.0.0.0/0',
+  '2001:db8::/32',
+  '2001:db8:0:1::/64',
+  '::ffff:203.0.113.0/120',
+];
 const CERTIFICATES = ['mx.acme.example', 'relay.example'];
-const ADDRESSES = ['203.0.113.7', '203.0.113.9', '203.0.1.1', '2001:db8::1', '198.51.100.1'];
+const ADDRESSES = [
+  '203.0.113.7',
+  '203.0.113.9',
+  '203.0.1.1',
+  '2001:db8::1',
+  '2001:db8:0:1::9',
+  '198.51.100.1',
+  '::ffff:203.0.113.7',
+];
 const T = Date.UTC(2026, 10, 28, 9);
 
 const record = fc.oneof(
@@ -45,10 +61,13 @@ const record = fc.oneof(
     c: fc.nat(1),
     removed: fc.boolean(),
     tombstone: fc.boolean(),
-    ranges: fc.subarray(RANGES, { maxLength: 2 }),
+    // Repeats allowed: a range listed twice is one claim.
+    ranges: fc.array(fc.constantFrom(...RANGES), { maxLength: 3 }),
     certificate: fc.option(fc.constantFrom(...CERTIFICATES), { nil: null }),
     enabled: fc.boolean(),
-    since: fc.integer({ min: 1, max: 4 }),
+    createdAt: fc.integer({ min: 1, max: 3 }),
+    /** Per identifier, since when it is claimed: the creation, or later. */
+    since: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
   }),
   fc.record({
     kind: fc.constant('block' as const),
@@ -100,9 +119,11 @@ function feed(
         senderIpRanges: input.ranges,
         tlsCertificateDomain: input.certificate,
         enabled: input.enabled,
-        createdAt: 1,
+        createdAt: input.createdAt,
         createdBy: 'ops',
-        identifiersSince: Object.fromEntries(identifiers.map((id) => [id, input.since])),
+        identifiersSince: Object.fromEntries(
+          identifiers.map((id, i) => [id, Math.max(input.createdAt, input.since[i % input.since.length]!)]),
+        ),
       },
     };
   }
@@ -133,34 +154,41 @@ function feed(
   return { kind: 'tenant-block', event };
 }
 
+type Client = { tenantId: string; connector: { connectorId: string } } | undefined;
+const client = (resolved: Client) => resolved && `${resolved.tenantId}/${resolved.connector.connectorId}`;
+
+/** Both materialized from the same records, in the same order. */
+function replayed(inputs: readonly Input[]): { whole: TenantDirectory; index: EnforcerIndex } {
+  const whole = new TenantDirectory();
+  const index = new EnforcerIndex();
+  inputs.forEach((input, at) => {
+    const change = feed(input, at);
+    for (const directory of [whole, index]) {
+      if ('tombstone' in change) directory.applyTombstone(change.tombstone, change.key);
+      else directory.apply(change);
+    }
+  });
+  return { whole, index };
+}
+
+function assertSameClients(index: EnforcerIndex, whole: TenantDirectory, addresses: readonly string[]): void {
+  for (const address of addresses) {
+    assert.equal(client(index.resolveByAddress(address)), client(whole.resolveByAddress(address)), address);
+  }
+  for (const certificate of CERTIFICATES) {
+    const [a, b] = [index.resolveByCertificate(certificate), whole.resolveByCertificate(certificate)];
+    assert.equal(client(a), client(b), certificate);
+  }
+}
+
 describe('EnforcerIndex', () => {
   it('resolves and decides exactly as the whole directory after any sequence of records', () => {
     fc.assert(
       fc.property(fc.array(record, { minLength: 8, maxLength: 40 }), (inputs) => {
-        const whole = new TenantDirectory();
-        const index = new EnforcerIndex();
-        inputs.forEach((input, at) => {
-          const change = feed(input, at);
-          for (const directory of [whole, index]) {
-            if ('tombstone' in change) directory.applyTombstone(change.tombstone, change.key);
-            else directory.apply(change);
-          }
-        });
+        const { whole, index } = replayed(inputs);
         assert.equal(index.blockedCount, whole.blockedCount);
         assert.equal(index.monitorBlockedCount, whole.monitorBlockedCount);
-        const client = (resolved: { tenantId: string; connector: { connectorId: string } } | undefined) =>
-          resolved && `${resolved.tenantId}/${resolved.connector.connectorId}`;
-        for (const address of ADDRESSES) {
-          assert.equal(
-            client(index.resolveByAddress(address)),
-            client(whole.resolveByAddress(address)),
-            address,
-          );
-        }
-        for (const certificate of CERTIFICATES) {
-          const [a, b] = [index.resolveByCertificate(certificate), whole.resolveByCertificate(certificate)];
-          assert.equal(client(a), client(b), certificate);
-        }
+        assertSameClients(index, whole, ADDRESSES);
         for (const tenantId of TENANTS) {
           assert.deepEqual(index.tenant(tenantId)?.block ?? null, whole.tenant(tenantId)?.block ?? null);
           for (const sender of SENDERS) {
@@ -182,5 +210,64 @@ describe('EnforcerIndex', () => {
       }),
       { numRuns: 600 },
     );
+  });
+
+  it('resolves clients as the whole directory through any connector changes: added, ranges changed, disabled, removed, tombstoned, claimed again by another tenant', () => {
+    const connectorRecord = record.filter((input) => input.kind === 'connector');
+    fc.assert(
+      fc.property(fc.array(connectorRecord, { minLength: 4, maxLength: 60 }), (inputs) => {
+        const { whole, index } = replayed(inputs);
+        assertSameClients(index, whole, ADDRESSES);
+        for (const tenantId of TENANTS) {
+          for (const connectorId of ['c0', 'c1']) {
+            const [a, b] = [index.connector(tenantId, connectorId), whole.connector(tenantId, connectorId)];
+            assert.deepEqual(a, b && { connectorId, relayPath: b.relayPath, enabled: b.enabled });
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('answers as the whole directory after thousands of connectors were moved, removed and claimed again', () => {
+    // Enough removals that the index reuses rows, compacts the pool of identifiers and grows its claim table.
+    const whole = new TenantDirectory();
+    const index = new EnforcerIndex();
+    const apply = (change: DirectoryEvent) => {
+      whole.apply(change);
+      index.apply(change);
+    };
+    const connector = (tenant: number, range: string, createdAt: number, change: 'UPSERTED' | 'REMOVED') =>
+      apply({
+        kind: 'connector',
+        event: {
+          eventId: `${tenant}-${range}-${change}`,
+          tenantId: `tenant-${tenant}`,
+          connectorId: 'edge',
+          change,
+          relayPath: tenant % 3 === 0 ? 'FORWARDED' : 'ONPREM',
+          senderIpRanges: [range],
+          tlsCertificateDomain: tenant % 7 === 0 ? CERTIFICATES[tenant % 2]! : null,
+          enabled: tenant % 5 !== 0,
+          createdAt,
+          createdBy: 'ops',
+          identifiersSince: {},
+          occurredAt: createdAt,
+          actor: 'ops',
+        },
+      });
+    const TENANT_COUNT = 6_000;
+    const rangeOf = (n: number) => `10.${(n >> 8) & 255}.${n & 255}.0/24`;
+    for (let t = 0; t < TENANT_COUNT; t++) connector(t, rangeOf(t), 1, 'UPSERTED');
+    // Every tenant moves to its neighbour's range (a later claim: the neighbour keeps it while it holds it)...
+    for (let t = 0; t < TENANT_COUNT; t++) connector(t, rangeOf(t + 1), 2, 'UPSERTED');
+    // ...half of them leave, and the rest claim a range of their own again.
+    for (let t = 0; t < TENANT_COUNT; t += 2) connector(t, rangeOf(t + 1), 2, 'REMOVED');
+    for (let t = 1; t < TENANT_COUNT; t += 2) connector(t, rangeOf(t + TENANT_COUNT), 3, 'UPSERTED');
+    const addresses = Array.from({ length: 2 * TENANT_COUNT + 2 }, (_, n) =>
+      rangeOf(n).replace(/0\/24$/, '9'),
+    );
+    assertSameClients(index, whole, addresses);
+    assert.ok(addresses.some((address) => index.resolveByAddress(address) !== undefined));
   });
 });

@@ -1,0 +1,312 @@
+// The enforcer's connectors (enforcer-index.ts) as rows of typed arrays, and their claims on sender ranges and
+// certificate names in a hash multimap (claim-table.ts): ~60 B per connector instead of ~300 B of objects (the
+// connector, its id strings, its decoded ranges array, a Map entry per range). A relay request asks which
+// connector a client is; the answer follows the rules of connector-claims.ts, which the whole directory keeps:
+// the earliest claim on an identifier owns it, whatever order the compacted topic is replayed in, and a disabled
+// connector still owns its ranges and certificate.
+//
+// An identifier is a code and a 32-bit value: an IPv4 range is its prefix length and network, an IPv6 range its
+// prefix length and the number of its network's bytes in a string table, a certificate name its number in
+// another. A connector's identifiers sit in a pool, its rows linked per tenant; a claim dates from the
+// connector's creation unless the connector took the identifier later (identifiersSince), which few do.
+
+import { ClaimTable } from './claim-table.js';
+import type { ConnectorChanged, RelayPath } from './contracts.generated.js';
+import { maskedKey, parseIpRange } from './ip-ranges.js';
+import { Growable, StringTable } from './string-table.js';
+
+/** What an answer reads of a connector. */
+export interface IndexedConnector {
+  readonly connectorId: string;
+  readonly relayPath: RelayPath;
+  readonly enabled: boolean;
+}
+
+export interface IndexedClient {
+  readonly tenantId: string;
+  readonly connector: IndexedConnector;
+}
+
+const IPV4 = 1;
+const IPV6 = IPV4 + 33;
+const CERTIFICATE = IPV6 + 129;
+const RELAY_PATHS: readonly RelayPath[] = ['ONPREM', 'FORWARDED', 'APPLICATION'];
+const ENABLED = 1;
+const LIVE = 2;
+/** The relay path's index sits above the flag bits. */
+const PATH_SHIFT = 2;
+
+interface Identifier {
+  readonly code: number;
+  readonly value: number;
+  readonly since: number;
+}
+
+export class ConnectorTable {
+  readonly #tenantNames: StringTable;
+  readonly #connectorIds = new StringTable();
+  readonly #certificates = new StringTable();
+  readonly #ipv6Networks = new StringTable();
+  /** Per row: its tenant's and connector id's numbers, flags and relay path, creation, identifiers in the pool. */
+  readonly #tenant = new Growable((n) => new Int32Array(n));
+  readonly #connectorId = new Growable((n) => new Int32Array(n));
+  readonly #flags = new Growable((n) => new Uint8Array(n));
+  readonly #createdAt = new Growable((n) => new Float64Array(n));
+  readonly #identifiersAt = new Growable((n) => new Int32Array(n));
+  readonly #identifierCount = new Growable((n) => new Int32Array(n));
+  /** Per row, the next row of its tenant (of the free rows, for a free one) + 1; 0 ends the list. */
+  readonly #next = new Growable((n) => new Int32Array(n));
+  /** Per tenant number, its first row + 1. */
+  readonly #firstRow = new Growable((n) => new Int32Array(n));
+  #rows = 0;
+  #freeRow = 0;
+  /** The identifiers of every row, each row's in one run; runs of removed rows are reclaimed by `#compactPool`. */
+  #poolCodes = new Growable((n) => new Uint8Array(n));
+  #poolValues = new Growable((n) => new Int32Array(n));
+  #poolEnd = 0;
+  #poolUnused = 0;
+  /** By pool position: the time of a claim taken after its connector's creation. */
+  #laterSince = new Map<number, number>();
+  readonly #claims = new ClaimTable();
+  /** Per range code, how many identifiers use it; and the codes in use per family, longest prefix first. */
+  readonly #rangesOfCode = new Int32Array(CERTIFICATE);
+  #codesInUse = { ipv4: [] as number[], ipv6: [] as number[] };
+
+  constructor(tenantNames: StringTable) {
+    this.#tenantNames = tenantNames;
+  }
+
+  /** The connector of the event in place of the tenant's connector of the same id, if any. */
+  upsert(event: ConnectorChanged): void {
+    const identifiers = this.#identifiersOf(event);
+    const tenant = this.#tenantNames.intern(event.tenantId);
+    const connectorId = this.#connectorIds.intern(event.connectorId);
+    this.#remove(tenant, connectorId);
+    const row = this.#newRow();
+    this.#tenant.reserve(row)[row] = tenant;
+    this.#connectorId.reserve(row)[row] = connectorId;
+    const path = RELAY_PATHS.indexOf(event.relayPath);
+    this.#flags.reserve(row)[row] = LIVE | (event.enabled ? ENABLED : 0) | (path << PATH_SHIFT);
+    this.#createdAt.reserve(row)[row] = event.createdAt;
+    this.#identifiersAt.reserve(row)[row] = this.#poolEnd;
+    this.#identifierCount.reserve(row)[row] = identifiers.length;
+    for (const { code, value, since } of identifiers) {
+      const at = this.#poolEnd++;
+      this.#poolCodes.reserve(at)[at] = code;
+      this.#poolValues.reserve(at)[at] = value;
+      if (since !== event.createdAt) this.#laterSince.set(at, since);
+      this.#claims.add(code, value, row);
+      this.#countCode(code, 1);
+    }
+    this.#next.reserve(row)[row] = this.#firstRow.reserve(tenant)[tenant]!;
+    this.#firstRow.array[tenant] = row + 1;
+  }
+
+  remove(tenantId: string, connectorId: string): void {
+    const tenant = this.#tenantNames.find(tenantId);
+    const id = this.#connectorIds.find(connectorId);
+    if (tenant !== undefined && id !== undefined) this.#remove(tenant, id);
+  }
+
+  connector(tenantId: string, connectorId: string): IndexedConnector | undefined {
+    const tenant = this.#tenantNames.find(tenantId);
+    const id = this.#connectorIds.find(connectorId);
+    if (tenant === undefined || id === undefined) return undefined;
+    const { row } = this.#rowOf(tenant, id);
+    return row === -1 ? undefined : this.#client(row).connector;
+  }
+
+  /**
+   * The connector that identifies a client at this address: the tenant of the earliest claim on a range
+   * containing the address owns the address, and its most specific enabled connector there identifies it (as
+   * `ConnectorClaims.byAddress`).
+   */
+  byAddress(addressBytes: readonly number[]): IndexedClient | undefined {
+    const covering: { code: number; value: number; rows: number[] }[] = [];
+    let owner: { row: number; since: number } | undefined;
+    for (const code of addressBytes.length === 4 ? this.#codesInUse.ipv4 : this.#codesInUse.ipv6) {
+      const value = this.#networkOf(addressBytes, code);
+      if (value === undefined) continue;
+      const rows = this.#claims.claimants(code, value);
+      if (rows.length === 0) continue;
+      covering.push({ code, value, rows });
+      const earliest = this.#earliest(rows, code, value);
+      if (!owner || this.#claimsBefore(earliest, owner)) owner = earliest;
+    }
+    if (!owner) return undefined;
+    const tenant = this.#tenant.array[owner.row]!;
+    for (const { code, value, rows } of covering) {
+      const own = rows.filter((row) => this.#tenant.array[row] === tenant);
+      if (own.length === 0) continue;
+      const { row } = this.#earliest(own, code, value);
+      if (this.#flags.array[row]! & ENABLED) return this.#client(row);
+    }
+    return undefined;
+  }
+
+  /** The connector of the earliest claim on a (normalized) certificate name, when it is enabled. */
+  byCertificate(certificate: string): IndexedClient | undefined {
+    const value = this.#certificates.find(certificate);
+    if (value === undefined) return undefined;
+    const rows = this.#claims.claimants(CERTIFICATE, value);
+    if (rows.length === 0) return undefined;
+    const { row } = this.#earliest(rows, CERTIFICATE, value);
+    return this.#flags.array[row]! & ENABLED ? this.#client(row) : undefined;
+  }
+
+  /** Bytes held in typed arrays. */
+  get bytes(): number {
+    const growables = [
+      this.#tenant,
+      this.#connectorId,
+      this.#flags,
+      this.#createdAt,
+      this.#identifiersAt,
+      this.#identifierCount,
+      this.#next,
+      this.#firstRow,
+      this.#poolCodes,
+      this.#poolValues,
+    ];
+    const tables = [this.#connectorIds, this.#certificates, this.#ipv6Networks, this.#claims];
+    return [...growables, ...tables].reduce((sum, held) => sum + held.bytes, 0);
+  }
+
+  /** Every identifier the event claims, parsed before anything changes; one claim per identifier, the last one's time. */
+  #identifiersOf(event: ConnectorChanged): Identifier[] {
+    const byKey = new Map<string, Identifier>();
+    const claim = (code: number, value: number, text: string) => {
+      byKey.delete(`${code}/${value}`);
+      byKey.set(`${code}/${value}`, { code, value, since: event.identifiersSince[text] ?? event.createdAt });
+    };
+    for (const cidr of event.senderIpRanges) {
+      const { family, prefix, key } = parseIpRange(cidr);
+      if (family === 'ipv4') claim(IPV4 + prefix, key as number, cidr);
+      else claim(IPV6 + prefix, this.#ipv6Networks.intern(key as string), cidr);
+    }
+    const certificate = event.tlsCertificateDomain;
+    if (certificate) claim(CERTIFICATE, this.#certificates.intern(certificate), certificate);
+    return [...byKey.values()];
+  }
+
+  /** The number of the address's network at this code's prefix length; undefined for an IPv6 one nobody claims. */
+  #networkOf(addressBytes: readonly number[], code: number): number | undefined {
+    if (code < IPV6) return maskedKey(addressBytes, code - IPV4) as number;
+    return this.#ipv6Networks.find(maskedKey(addressBytes, code - IPV6) as string);
+  }
+
+  /** The tenant's row of this connector id (-1: none), and the row before it in the tenant's list (-1: first). */
+  #rowOf(tenant: number, connectorId: number): { row: number; previous: number } {
+    let previous = -1;
+    let row = (this.#firstRow.array[tenant] ?? 0) - 1;
+    while (row !== -1 && this.#connectorId.array[row] !== connectorId) {
+      previous = row;
+      row = this.#next.array[row]! - 1;
+    }
+    return { row, previous };
+  }
+
+  #remove(tenant: number, connectorId: number): void {
+    const { row, previous } = this.#rowOf(tenant, connectorId);
+    if (row === -1) return;
+    if (previous === -1) this.#firstRow.array[tenant] = this.#next.array[row]!;
+    else this.#next.array[previous] = this.#next.array[row]!;
+    const [from, count] = [this.#identifiersAt.array[row]!, this.#identifierCount.array[row]!];
+    for (let at = from; at < from + count; at++) {
+      this.#claims.remove(this.#poolCodes.array[at]!, this.#poolValues.array[at]!, row);
+      this.#countCode(this.#poolCodes.array[at]!, -1);
+      this.#laterSince.delete(at);
+    }
+    this.#flags.array[row] = 0;
+    this.#next.array[row] = this.#freeRow;
+    this.#freeRow = row + 1;
+    this.#poolUnused += count;
+    if (this.#poolUnused > 4096 && this.#poolUnused * 2 > this.#poolEnd) this.#compactPool();
+  }
+
+  #newRow(): number {
+    if (this.#freeRow === 0) return this.#rows++;
+    const row = this.#freeRow - 1;
+    this.#freeRow = this.#next.array[row]!;
+    return row;
+  }
+
+  /** Copies the runs of the live rows into a new pool, dropping those of removed rows. */
+  #compactPool(): void {
+    const [codes, values, laterSince] = [this.#poolCodes.array, this.#poolValues.array, this.#laterSince];
+    const live = this.#poolEnd - this.#poolUnused;
+    this.#poolCodes = new Growable((n) => new Uint8Array(n), Math.max(1024, live));
+    this.#poolValues = new Growable((n) => new Int32Array(n), Math.max(1024, live));
+    this.#laterSince = new Map();
+    let end = 0;
+    for (let row = 0; row < this.#rows; row++) {
+      if (!(this.#flags.array[row]! & LIVE)) continue;
+      const from = this.#identifiersAt.array[row]!;
+      this.#identifiersAt.array[row] = end;
+      for (let at = from; at < from + this.#identifierCount.array[row]!; at++, end++) {
+        this.#poolCodes.array[end] = codes[at]!;
+        this.#poolValues.array[end] = values[at]!;
+        const since = laterSince.get(at);
+        if (since !== undefined) this.#laterSince.set(end, since);
+      }
+    }
+    this.#poolEnd = end;
+    this.#poolUnused = 0;
+  }
+
+  #countCode(code: number, by: 1 | -1): void {
+    if (code === CERTIFICATE) return;
+    this.#rangesOfCode[code]! += by;
+    if (this.#rangesOfCode[code] !== (by === 1 ? 1 : 0)) return;
+    const inUse = (from: number, to: number) => {
+      const codes: number[] = [];
+      for (let at = to - 1; at >= from; at--) if (this.#rangesOfCode[at]! > 0) codes.push(at);
+      return codes;
+    };
+    this.#codesInUse = { ipv4: inUse(IPV4, IPV6), ipv6: inUse(IPV6, CERTIFICATE) };
+  }
+
+  /** The time of the row's claim on the identifier: its creation, unless it took the identifier later. */
+  #since(row: number, code: number, value: number): number {
+    const from = this.#identifiersAt.array[row]!;
+    if (this.#laterSince.size > 0) {
+      for (let at = from; at < from + this.#identifierCount.array[row]!; at++) {
+        if (this.#poolCodes.array[at] === code && this.#poolValues.array[at] === value) {
+          const since = this.#laterSince.get(at);
+          if (since !== undefined) return since;
+        }
+      }
+    }
+    return this.#createdAt.array[row]!;
+  }
+
+  #earliest(rows: readonly number[], code: number, value: number): { row: number; since: number } {
+    let earliest = { row: rows[0]!, since: this.#since(rows[0]!, code, value) };
+    for (const row of rows.slice(1)) {
+      const claim = { row, since: this.#since(row, code, value) };
+      if (this.#claimsBefore(claim, earliest)) earliest = claim;
+    }
+    return earliest;
+  }
+
+  /** The earlier claim owns an identifier; equal times fall to the tenant and connector ids, as every replica does. */
+  #claimsBefore(a: { row: number; since: number }, b: { row: number; since: number }): boolean {
+    if (a.since !== b.since) return a.since < b.since;
+    const [ta, tb] = [this.#tenant.array[a.row]!, this.#tenant.array[b.row]!];
+    if (ta !== tb) return this.#tenantNames.text(ta) < this.#tenantNames.text(tb);
+    const [ca, cb] = [this.#connectorId.array[a.row]!, this.#connectorId.array[b.row]!];
+    return this.#connectorIds.text(ca) < this.#connectorIds.text(cb);
+  }
+
+  #client(row: number): IndexedClient {
+    const flags = this.#flags.array[row]!;
+    return {
+      tenantId: this.#tenantNames.text(this.#tenant.array[row]!),
+      connector: {
+        connectorId: this.#connectorIds.text(this.#connectorId.array[row]!),
+        relayPath: RELAY_PATHS[flags >> PATH_SHIFT]!,
+        enabled: (flags & ENABLED) !== 0,
+      },
+    };
+  }
+}
