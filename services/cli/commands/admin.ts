@@ -63,6 +63,7 @@ const RENAMED_FIELDS: Readonly<Record<string, string>> = {
   since: '--from',
   from: '--dead-letters / --from',
   id: '<endpointId>',
+  connectorIds: '--connector',
 };
 
 function flagsByField(cmd: Command): Record<string, string> {

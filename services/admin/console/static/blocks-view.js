@@ -9,9 +9,15 @@ const MAX_PAGES = 10;
 
 const RULES = { VOLUME: 'volume (U and U/T)', DISTINCT_DOMAINS: 'distinct domains (D and U)' };
 
+/** What a block refuses: the whole tenant, or its connectors named. */
+function scopeOf(block) {
+  return block.scope === 'CONNECTOR' ? `connectors ${block.connectorIds.join(', ')}` : 'whole tenant';
+}
+
 const COLUMNS = [
   { key: 'tenantId', label: 'Tenant', compare: (a, b) => a.tenantId.localeCompare(b.tenantId) },
   { key: 'blockedAt', label: 'Blocked since', compare: (a, b) => a.blockedAt - b.blockedAt },
+  { key: 'scope', label: 'Scope', compare: (a, b) => scopeOf(a).localeCompare(scopeOf(b)) },
   { key: 'reason', label: 'Rule', compare: (a, b) => a.reason.localeCompare(b.reason) },
   { key: 'unregistered', label: 'U', compare: (a, b) => a.unregistered - b.unregistered },
   { key: 'total', label: 'T', compare: (a, b) => a.total - b.total },
@@ -196,6 +202,7 @@ export function blocksView({ view, announce }) {
                 time(block.blockedAt),
                 h('span', { class: 'muted' }, ` (${ago(block.blockedAt, now)})`),
               ),
+              h('td', null, scopeOf(block)),
               h('td', null, RULES[block.reason] ?? block.reason),
               h('td', { class: 'number' }, block.unregistered),
               h('td', { class: 'number' }, block.total),

@@ -10,7 +10,13 @@ export const RULES = {
 export function statusPart(status) {
   const { block } = status;
   const badge = status.blocked
-    ? h('p', { class: 'badge blocked' }, 'Blocked: mail from unregistered domains is refused (550 5.7.750)')
+    ? h(
+        'p',
+        { class: 'badge blocked' },
+        block.scope === 'CONNECTOR'
+          ? `Blocked on ${connectorList(block.connectorIds)}: mail from unregistered domains through ${block.connectorIds.length === 1 ? 'it' : 'them'} is refused (550 5.7.750); the tenant's other connectors keep relaying`
+          : 'Blocked: mail from unregistered domains is refused (550 5.7.750)',
+      )
     : block?.mode === 'MONITOR'
       ? h('p', { class: 'badge monitor' }, 'Monitor mode: would be blocked, not enforced')
       : h('p', { class: 'badge ok' }, 'Not blocked');
@@ -56,7 +62,12 @@ export function evidencePart(status) {
       ['Window', [time(evidence.windowStart), ' to ', time(evidence.windowEnd)]],
       ['Policy version', block.policyVersion],
       block.probation && ['Probation', 'decided while on probation (halved thresholds)'],
+      ['Scope', block.scope === 'CONNECTOR' ? connectorList(block.connectorIds) : 'the whole tenant'],
+      block.scopeReason && ['Why this scope', block.scopeReason],
+      block.widenedFrom && ['Widened from', block.widenedFrom],
+      block.liftedConnectorIds.length > 0 && ['Lifted connectors', block.liftedConnectorIds.join(', ')],
     ]),
+    status.remediation ? remedyList(status.remediation.remedies) : null,
     table('The counts when the block was decided', ['Count', 'Value', 'Threshold'], thresholdRows, ''),
     carriers(
       'Top unregistered sender domains',
@@ -91,6 +102,24 @@ function carriers(caption, nameHeader, rows, empty, timeHeader) {
 /** The window's carriers as `carriers` rows, with when each was last seen. */
 function lastSeen(entries) {
   return entries.map((entry) => [entry.key, entry.messages, entry.lastSeenAt]);
+}
+
+function connectorList(connectorIds) {
+  return `connector${connectorIds.length === 1 ? '' : 's'} ${connectorIds.join(', ')}`;
+}
+
+/** The steps out of the block, in order: disabling the culprit connectors comes first. */
+function remedyList(remedies) {
+  return h(
+    'div',
+    { class: 'remedies' },
+    h('h3', null, 'Remedies, in order'),
+    h(
+      'ol',
+      null,
+      remedies.map((remedy) => h('li', null, remedy.detail)),
+    ),
+  );
 }
 
 /** What the system still sees as unremediated: on a blocked tenant's page, and in the answer of a lift. */

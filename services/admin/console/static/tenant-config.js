@@ -34,7 +34,10 @@ export function connectorsPart(review, connectors, canWrite, act) {
         : null;
     return [
       entry.connectorId,
-      entry.configured ? (entry.enabled ? 'enabled' : 'disabled') : 'not configured',
+      [
+        entry.configured ? (entry.enabled ? 'enabled' : 'disabled') : 'not configured',
+        entry.blocked ? h('strong', { class: 'blocked-connector' }, ', blocked') : '',
+      ],
       entry.relayPath ?? '—',
       connector
         ? [

@@ -29,6 +29,42 @@ function attestationsOf(form) {
   return Object.fromEntries(ATTESTATIONS.map(([key]) => [key, form.elements[key].checked]));
 }
 
+/** A connector-scoped block's connectors, to lift some of them (none checked: the whole block); else null. */
+function connectorChoice(block, prefix) {
+  if (block?.scope !== 'CONNECTOR') return null;
+  return h(
+    'fieldset',
+    null,
+    h('legend', null, 'Lift only these connectors (none checked: the whole block)'),
+    block.connectorIds.map((connectorId) =>
+      h(
+        'div',
+        { class: 'check' },
+        h('input', {
+          type: 'checkbox',
+          id: `${prefix}-lift-${connectorId}`,
+          name: 'liftConnector',
+          value: connectorId,
+        }),
+        h('label', { for: `${prefix}-lift-${connectorId}` }, `Lift connector ${connectorId}`),
+      ),
+    ),
+  );
+}
+
+/** The body's connectorIds: the checked connectors, or undefined to lift the whole block. */
+function connectorIdsOf(form) {
+  const checked = [...form.querySelectorAll('input[name="liftConnector"]:checked')].map((box) => box.value);
+  return checked.length > 0 ? checked : undefined;
+}
+
+/** What the answer of a lift says: the connectors lifted and what stays blocked, or the whole block lifted. */
+function lifted(result, whole) {
+  return result.remainingBlock
+    ? `Lifted ${result.liftedConnectorIds.join(', ')}; still blocked: ${result.remainingBlock.connectorIds.join(', ')}.`
+    : whole;
+}
+
 export function unblockPart(status, session, act) {
   if (!status.blocked)
     return h('p', { class: 'empty' }, 'The tenant is not blocked: there is nothing to lift.');
@@ -40,11 +76,14 @@ export function unblockPart(status, session, act) {
         on: {
           submit: (event) => {
             event.preventDefault();
-            act('Block lifted.', () =>
-              api('POST', path`/tenants/${status.tenantId}/unblock`, {
-                ticket: form.elements.ticket.value.trim() || undefined,
-                attestations: attestationsOf(form),
-              }),
+            act(
+              (result) => lifted(result, 'Block lifted.'),
+              () =>
+                api('POST', path`/tenants/${status.tenantId}/unblock`, {
+                  ticket: form.elements.ticket.value.trim() || undefined,
+                  attestations: attestationsOf(form),
+                  connectorIds: connectorIdsOf(form),
+                }),
             );
           },
         },
@@ -54,6 +93,7 @@ export function unblockPart(status, session, act) {
         null,
         'Lift the block once the tenant proved its remediation. The API refuses a lift without all three attestations and a ticket.',
       ),
+      connectorChoice(status.block, 'unblock'),
       attestationFields('unblock'),
       h('label', { for: 'unblock-ticket' }, 'Support ticket'),
       h('input', { id: 'unblock-ticket', name: 'ticket', maxlength: 128, autocomplete: 'off' }),
@@ -75,10 +115,13 @@ export function unblockPart(status, session, act) {
           },
           submit: (event) => {
             event.preventDefault();
-            act('Block lifted: the tenant is on probation (halved thresholds).', () =>
-              api('POST', path`/tenants/${status.tenantId}/self-service-unblock`, {
-                attestations: attestationsOf(form),
-              }),
+            act(
+              (result) => lifted(result, 'Block lifted: the tenant is on probation (halved thresholds).'),
+              () =>
+                api('POST', path`/tenants/${status.tenantId}/self-service-unblock`, {
+                  attestations: attestationsOf(form),
+                  connectorIds: connectorIdsOf(form),
+                }),
             );
           },
         },
@@ -100,6 +143,7 @@ export function unblockPart(status, session, act) {
           ),
         ),
       ),
+      connectorChoice(status.block, 'self-service'),
       attestationFields('self-service'),
       button,
     );

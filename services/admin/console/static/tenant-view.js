@@ -28,12 +28,15 @@ export function tenantView({ view, session, announce }, tenantId) {
 
   /**
    * Runs a change, reloads the page's data, then shows the API's answer either way: after the reload, so that
-   * the forms a person sees next are the reloaded ones (nothing typed meanwhile is lost to a re-render).
+   * the forms a person sees next are the reloaded ones (nothing typed meanwhile is lost to a re-render). `done`
+   * is what to announce on success, or a function of the API's answer that says it.
    */
-  async function act(success, request) {
+  async function act(done, request) {
     let answer;
     try {
       const result = await request();
+      // What succeeded: a sentence, or one drawn from the API's answer.
+      const success = typeof done === 'function' ? done(result) : done;
       const warnings = result?.warnings ?? [];
       answer = [
         h('div', { class: 'notice', role: 'status' }, success),

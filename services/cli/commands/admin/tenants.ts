@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { SelfServiceCheck } from '../../../admin/remediation-rules.js';
 import type { BlockPage, TenantStatus } from '../../../admin/tenant-reads.js';
+import type { UnblockResult } from '../../../admin/unblocking.js';
 import { segment } from '../../admin-client.js';
 import { number } from '../../options.js';
 import { renderTable } from '../../table.js';
@@ -26,10 +27,11 @@ export function registerTenantCommands(program: Command, command: AdminCommand):
     print(page, () => {
       if (page.blocks.length === 0) return 'no tenant is blocked';
       const table = renderTable(
-        ['TENANT', 'BLOCKED AT', 'REASON', 'U', 'T', 'D', 'BLOCK ID'],
+        ['TENANT', 'BLOCKED AT', 'SCOPE', 'REASON', 'U', 'T', 'D', 'BLOCK ID'],
         page.blocks.map((b) => [
           b.tenantId,
           time(b.blockedAt),
+          scopeText(b),
           b.reason + (b.probation ? ' (probation)' : ''),
           String(b.unregistered),
           String(b.total),
@@ -53,7 +55,7 @@ export function registerTenantCommands(program: Command, command: AdminCommand):
   command(
     tenants,
     'unblock',
-    "lift a tenant's block after remediation (operators; --self-service for the tenant's own admin)",
+    "lift a tenant's block, or some connectors of a connector-scoped one, after remediation (operators; --self-service for the tenant's own admin)",
     async (client, print, [tenant], opts) => {
       const attestations = {
         domainsRegistered: opts.domainsRegistered === true,
@@ -61,16 +63,17 @@ export function registerTenantCommands(program: Command, command: AdminCommand):
         serversSecured: opts.serversSecured === true,
       };
       const path = `/v1/tenants/${segment(tenant!)}/${opts.selfService ? 'self-service-unblock' : 'unblock'}`;
-      const body = opts.ticket === undefined ? { attestations } : { ticket: opts.ticket, attestations };
-      const result = await client.post<{
-        blockId: string;
-        unblockedAt: number;
-        warnings: string[];
-        probationUntil: number | null;
-      }>(path, body);
+      const body = {
+        ...(opts.ticket === undefined ? {} : { ticket: opts.ticket }),
+        attestations,
+        ...(opts.connector === undefined ? {} : { connectorIds: opts.connector }),
+      };
+      const result = await client.post<UnblockResult>(path, body);
       print(result, () =>
         [
-          `lifted block ${result.blockId} at ${time(result.unblockedAt)}`,
+          result.remainingBlock
+            ? `lifted ${result.liftedConnectorIds.join(', ')} from block ${result.blockId} at ${time(result.unblockedAt)}; still blocked: ${result.remainingBlock.connectorIds.join(', ')} (block ${result.remainingBlock.blockId})`
+            : `lifted block ${result.blockId} at ${time(result.unblockedAt)}`,
           ...(result.probationUntil
             ? [`on probation (halved thresholds) until ${time(result.probationUntil)}`]
             : []),
@@ -81,6 +84,10 @@ export function registerTenantCommands(program: Command, command: AdminCommand):
   )
     .argument('<tenantId>')
     .option('--ticket <reference>', 'support ticket reference (required for an operator unblock)')
+    .option(
+      '--connector <connectorId...>',
+      'lift only this connector of a connector-scoped block (repeatable; the others stay blocked)',
+    )
     .option('--domains-registered', 'attest: every domain the tenant sends from is registered')
     .option('--connectors-reviewed', 'attest: connectors reviewed and unknown ones removed')
     .option('--servers-secured', 'attest: the on-premises servers were secured')
@@ -97,6 +104,10 @@ function renderStatus(status: TenantStatus): string {
       ['TENANT', status.tenantId],
       [
         ['blocked', status.blocked ? `yes, since ${time(block!.blockedAt)} (${block!.reason})` : 'no'],
+        ...(block ? [['scope', scopeText(block)]] : []),
+        ...(block?.scopeReason ? [['why this scope', block.scopeReason]] : []),
+        ...(block?.widenedFrom ? [['widened from', block.widenedFrom]] : []),
+        ...(block?.liftedConnectorIds.length ? [['lifted', block.liftedConnectorIds.join(', ')]] : []),
         ['mode', status.mode],
         [
           'window',
@@ -125,11 +136,14 @@ function renderStatus(status: TenantStatus): string {
       ),
       '',
       renderTable(
-        ['CONNECTOR', 'MESSAGES', 'CREATED'],
+        ['CONNECTOR', 'MESSAGES', 'T', 'D', 'CREATED', 'BLOCKED'],
         e.connectors.map((x) => [
           x.connectorId,
           String(x.messages),
+          String(x.total),
+          String(x.distinctUnregisteredDomains),
           x.createdAt === null ? '-' : time(x.createdAt),
+          blockedConnector(block, x.connectorId) ? 'yes' : '-',
         ]),
       ),
     );
@@ -137,8 +151,21 @@ function renderStatus(status: TenantStatus): string {
   if (status.remediation) {
     lines.push('', ...status.remediation.warnings.map((warning) => `warning: ${warning}`));
     lines.push('self-service checks:', ...status.remediation.selfServiceChecks.map(renderCheck));
+    lines.push(
+      'remedies, in order:',
+      ...status.remediation.remedies.map((remedy, i) => `  ${i + 1}. ${remedy.detail}`),
+    );
   }
   return lines.join('\n');
+}
+
+/** "tenant", or "connectors a, b": what the block refuses. */
+function scopeText(block: { scope: string; connectorIds: readonly string[] }): string {
+  return block.scope === 'CONNECTOR' ? `connectors ${block.connectorIds.join(', ')}` : 'tenant';
+}
+
+function blockedConnector(block: NonNullable<TenantStatus['block']>, connectorId: string): boolean {
+  return block.scope === 'TENANT' || block.connectorIds.includes(connectorId);
 }
 
 function renderCheck(check: SelfServiceCheck): string {
