@@ -84,11 +84,11 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   );
 
   // The route groups, in the order /openapi.json lists them.
-  const kit = routeKit(admin, options.auditTrail, bodyLimit);
-  domainRoutes(app, kit);
-  connectorRoutes(app, kit);
-  remediationRoutes(app, kit);
-  consoleRoutes(app, kit);
-  policyRoutes(app, kit);
-  if (options.webhooks) webhookRoutes(app, kit, options.webhooks);
+  const kit = routeKit(app, admin, options.auditTrail, bodyLimit);
+  domainRoutes(kit);
+  connectorRoutes(kit);
+  remediationRoutes(kit);
+  consoleRoutes(kit);
+  policyRoutes(kit);
+  if (options.webhooks) webhookRoutes(kit, options.webhooks);
 }

@@ -1,6 +1,16 @@
 // What every route group of the admin API registers its routes with: the admin service, the acting principal,
-// and the route options (access rule, body limit, schemas with the shared error responses).
-import type { FastifyRequest, FastifySchema } from 'fastify';
+// and `serve`, which registers a declared route with its options (access rule, body limit, schemas with the
+// shared error responses).
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  FastifySchema,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+  RouteGenericInterface,
+  RouteHandlerMethod,
+} from 'fastify';
 import { errorBodySchema } from '../../../platform/http-errors.js';
 import type { AdminService } from '../../admin-service.js';
 import type { AuditTrail } from '../../audit-trail.js';
@@ -17,36 +27,62 @@ export type TenantParams = { tenantId: string };
 
 export type RouteSchema = FastifySchema & { tags?: string[]; summary?: string };
 
-export interface RouteOptions {
-  readonly bodyLimit: number;
-  readonly config: { readonly access: Access };
-  readonly schema: FastifySchema;
+/**
+ * A route as the admin API declares it beside its schemas (schemas/*.ts): method, path, access rule, what
+ * /openapi.json says of it. The route groups (routes/*.ts) give each declaration its handler.
+ */
+export interface RouteDeclaration extends RouteSchema {
+  readonly method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly access: Access;
 }
+
+/** A handler of a declared route; `G` types its params, body and query string as the schemas validate them. */
+export type Handler<G extends RouteGenericInterface> = RouteHandlerMethod<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  G
+>;
 
 export interface RouteKit {
   readonly admin: AdminService;
   readonly auditTrail: AuditTrail;
   /** The audit actor of a request that passed its access rule. */
   actor(request: FastifyRequest): Actor;
-  /** The options of a route with this access rule and these schemas. */
-  route(access: Access, schema: RouteSchema): RouteOptions;
+  /** Registers a declared route: its access rule, the body limit, its schemas with the shared error responses. */
+  serve<G extends RouteGenericInterface = RouteGenericInterface>(
+    route: RouteDeclaration,
+    handler: Handler<G>,
+  ): void;
 }
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema } as const;
 
-export function routeKit(admin: AdminService, auditTrail: AuditTrail, bodyLimit: number): RouteKit {
+export function routeKit(
+  app: FastifyInstance,
+  admin: AdminService,
+  auditTrail: AuditTrail,
+  bodyLimit: number,
+): RouteKit {
   return {
     admin,
     auditTrail,
     actor: (request) => actorOf(request.principal!),
-    route: (access, schema) => ({
-      bodyLimit,
-      config: { access },
-      schema: {
-        security: [{ bearer: [] }],
-        ...schema,
-        response: { ...errors, ...(schema.response as object) },
-      },
-    }),
+    serve: (route, handler) => {
+      const { method, url, access, ...schema } = route;
+      app.route({
+        method,
+        url,
+        bodyLimit,
+        config: { access },
+        schema: {
+          security: [{ bearer: [] }],
+          ...schema,
+          response: { ...errors, ...(schema.response as object) },
+        },
+        handler: handler as Handler<RouteGenericInterface>,
+      });
+    },
   };
 }

@@ -1,6 +1,7 @@
-// The connector routes' schemas: a connector, its claims, and the review that ranks them.
+// The connector routes and their schemas: a connector, its claims, and the review that ranks them.
 import { RelayPathValues } from '../../../core/contracts.generated.js';
-import { domain, epochMs, nullable, object } from './common.js';
+import type { RouteDeclaration } from '../routes/route-kit.js';
+import { connectorParams, domain, epochMs, nullable, object, tenantParams } from './common.js';
 
 const relayPath = { type: 'string', enum: [...RelayPathValues] } as const;
 
@@ -72,3 +73,45 @@ export const connectorReview = object({
     }),
   },
 });
+
+const tags = ['connectors'];
+
+export const connectorRoutes = {
+  put: {
+    method: 'PUT',
+    url: '/tenants/:tenantId/connectors/:connectorId',
+    access: 'tenant-write',
+    tags,
+    summary: 'Create or replace a connector (to disable one, put it with enabled: false)',
+    params: connectorParams,
+    body: connectorBody,
+    response: { 200: connectorPut, 201: connectorPut },
+  },
+  remove: {
+    method: 'DELETE',
+    url: '/tenants/:tenantId/connectors/:connectorId',
+    access: 'tenant-write',
+    tags,
+    summary: 'Remove a connector',
+    params: connectorParams,
+    response: { 204: { type: 'null' } },
+  },
+  list: {
+    method: 'GET',
+    url: '/tenants/:tenantId/connectors',
+    access: 'tenant-read',
+    tags,
+    summary: "The tenant's connectors",
+    params: tenantParams,
+    response: { 200: connectorList },
+  },
+  review: {
+    method: 'GET',
+    url: '/tenants/:tenantId/connectors/review',
+    access: 'tenant-read',
+    tags: ['connectors', 'remediation'],
+    summary: "The tenant's connectors, most unusual first, each with its reasons",
+    params: tenantParams,
+    response: { 200: connectorReview },
+  },
+} satisfies Record<string, RouteDeclaration>;

@@ -1,7 +1,8 @@
-// The console routes' schemas: the token's session, the live window, block history, audit records and the
+// The console routes and their schemas: the token's session, the live window, block history, audit records and the
 // threshold preview.
 import { UnblockSourceValues } from '../../../core/contracts.generated.js';
-import { attestations, counters, epochMs, object, thresholds } from './common.js';
+import type { RouteDeclaration } from '../routes/route-kit.js';
+import { attestations, counters, epochMs, object, tenantParams, thresholds } from './common.js';
 
 export const session = object({
   subject: { type: 'string', description: "the token's role and digest prefix, as the audit topic names it" },
@@ -101,3 +102,53 @@ export const policyPreview = object({
   inForce: thresholdDecision,
   candidate: thresholdDecision,
 });
+
+const tags = ['console'];
+
+export const consoleRoutes = {
+  session: {
+    method: 'GET',
+    url: '/session',
+    access: 'session',
+    tags,
+    summary: "The calling token's role and tenant (never the token): what the console may show and offer",
+    response: { 200: session },
+  },
+  window: {
+    method: 'GET',
+    url: '/tenants/:tenantId/window',
+    access: 'tenant-read',
+    tags,
+    summary: "The tenant's live window minute by minute, with the domains and connectors that carried U",
+    params: tenantParams,
+    response: { 200: tenantWindow },
+  },
+  history: {
+    method: 'GET',
+    url: '/tenants/:tenantId/history',
+    access: 'tenant-read',
+    tags,
+    summary: "When the tenant's blocks of the last 30 days were decided, newest first, and the last lift",
+    params: tenantParams,
+    response: { 200: tenantHistory },
+  },
+  policyPreview: {
+    method: 'GET',
+    url: '/tenants/:tenantId/policy/preview',
+    access: 'tenant-read',
+    tags: ['console', 'policy'],
+    summary: "What other thresholds would decide for the tenant's live window, beside those in force",
+    params: tenantParams,
+    querystring: thresholdsQuery,
+    response: { 200: policyPreview },
+  },
+  audit: {
+    method: 'GET',
+    url: '/tenants/:tenantId/audit',
+    access: 'tenant-read',
+    tags,
+    summary: "The tenant's most recent audit records, newest first (the audit topic holds them all)",
+    params: tenantParams,
+    response: { 200: auditTrail },
+  },
+} satisfies Record<string, RouteDeclaration>;

@@ -1,5 +1,6 @@
-// The accepted-domain routes' schemas: registering, verifying and listing a tenant's domains.
-import { epochMs, object, ticket } from './common.js';
+// The accepted-domain routes and their schemas: registering, verifying and listing a tenant's domains.
+import type { RouteDeclaration } from '../routes/route-kit.js';
+import { domainParams, epochMs, object, tenantParams, ticket } from './common.js';
 
 export const acceptedDomainBody = object({
   matchSubdomains: { type: 'boolean', description: 'whether every subdomain counts as registered too' },
@@ -69,3 +70,48 @@ export const verifyDomainBody = object(
   },
   [],
 );
+
+const tags = ['accepted domains'];
+
+export const domainRoutes = {
+  put: {
+    method: 'PUT',
+    url: '/tenants/:tenantId/accepted-domains/:domain',
+    access: 'tenant-write',
+    tags,
+    summary:
+      "Register (or update) an accepted domain; Unicode or ASCII, stored in ASCII; pending until verified (an operator's put is an assertion)",
+    params: domainParams,
+    body: acceptedDomainBody,
+    response: { 200: acceptedDomainPut, 201: acceptedDomainPut },
+  },
+  verify: {
+    method: 'POST',
+    url: '/tenants/:tenantId/accepted-domains/:domain/verify',
+    access: 'tenant-write',
+    tags,
+    summary:
+      'Verify a pending domain: by its TXT record relayguard-verification=<token>, or by an operator assertion',
+    params: domainParams,
+    body: verifyDomainBody,
+    response: { 200: acceptedDomainVerified },
+  },
+  remove: {
+    method: 'DELETE',
+    url: '/tenants/:tenantId/accepted-domains/:domain',
+    access: 'tenant-write',
+    tags,
+    summary: 'Unregister an accepted domain',
+    params: domainParams,
+    response: { 204: { type: 'null' } },
+  },
+  list: {
+    method: 'GET',
+    url: '/tenants/:tenantId/accepted-domains',
+    access: 'tenant-read',
+    tags,
+    summary: "The tenant's accepted domains",
+    params: tenantParams,
+    response: { 200: acceptedDomainList },
+  },
+} satisfies Record<string, RouteDeclaration>;

@@ -1,5 +1,6 @@
-// The policy routes' schemas: a tenant's overrides, the global policy and what is in force.
-import { forwardedWeight, mode, object, thresholds } from './common.js';
+// The policy routes and their schemas: a tenant's overrides, the global policy and what is in force.
+import type { RouteDeclaration } from '../routes/route-kit.js';
+import { forwardedWeight, mode, object, tenantParams, thresholds } from './common.js';
 
 export const policyBody = object(
   {
@@ -25,3 +26,27 @@ export const policyView = object({
     probationUntil: { type: ['integer', 'null'] },
   }),
 });
+
+const tags = ['policy'];
+
+export const policyRoutes = {
+  get: {
+    method: 'GET',
+    url: '/tenants/:tenantId/policy',
+    access: 'tenant-read',
+    tags,
+    summary: "The tenant's overrides, the global policy and what is in force now",
+    params: tenantParams,
+    response: { 200: policyView },
+  },
+  put: {
+    method: 'PUT',
+    url: '/tenants/:tenantId/policy',
+    access: 'operator',
+    tags,
+    summary: "Replace the tenant's overrides (absent fields take the global value; {} clears them)",
+    params: tenantParams,
+    body: policyBody,
+    response: { 200: policyView },
+  },
+} satisfies Record<string, RouteDeclaration>;

@@ -1,5 +1,16 @@
-// The remediation routes' schemas: a tenant's status with its evidence, the blocks page, and unblocking.
-import { attestations, connectorId, counters, epochMs, mode, object, thresholds, ticket } from './common.js';
+// The remediation routes and their schemas: a tenant's status with its evidence, the blocks page, and unblocking.
+import type { RouteDeclaration } from '../routes/route-kit.js';
+import {
+  attestations,
+  connectorId,
+  counters,
+  epochMs,
+  mode,
+  object,
+  tenantParams,
+  thresholds,
+  ticket,
+} from './common.js';
 
 const scope = {
   type: 'string',
@@ -166,3 +177,48 @@ export const unblockResult = object({
     properties: { blockId: { type: 'string' }, connectorIds: connectorIdList('still blocked') },
   },
 });
+
+const tags = ['remediation'];
+
+export const remediationRoutes = {
+  status: {
+    method: 'GET',
+    url: '/tenants/:tenantId/status',
+    access: 'tenant-read',
+    tags,
+    summary: 'Blocked or not, the mode, the block with its evidence, the window counters and the thresholds',
+    params: tenantParams,
+    response: { 200: tenantStatus },
+  },
+  blocks: {
+    method: 'GET',
+    url: '/blocks',
+    access: 'global-read',
+    tags,
+    summary: 'Blocked tenants, newest first, a page at a time',
+    querystring: blocksQuery,
+    response: { 200: blocksPage },
+  },
+  unblock: {
+    method: 'POST',
+    url: '/tenants/:tenantId/unblock',
+    access: 'operator',
+    tags,
+    summary:
+      'Operator unblock with attestations and a ticket, of the whole block or of some connectors of a connector-scoped one; answers what the system still sees as warnings',
+    params: tenantParams,
+    body: unblockBody,
+    response: { 200: unblockResult },
+  },
+  selfServiceUnblock: {
+    method: 'POST',
+    url: '/tenants/:tenantId/self-service-unblock',
+    access: 'tenant-write',
+    tags,
+    summary:
+      "A tenant admin lifts its own tenant's first block in 30 days (or some connectors of it) once the system's checks pass",
+    params: tenantParams,
+    body: selfServiceBody,
+    response: { 200: unblockResult },
+  },
+} satisfies Record<string, RouteDeclaration>;

@@ -1,7 +1,8 @@
-// The webhook routes' schemas: an endpoint (never its secret on the way out), its delivery log, and a replay.
+// The webhook routes and their schemas: an endpoint (never its secret on the way out), its delivery log, and a replay.
 import { WebhookDeliveryStatusValues } from '../../../core/contracts.generated.js';
 import { ENDPOINT_ID_PATTERN, ENDPOINT_ID_RULE, ID_PATTERN, ID_RULE } from '../../../platform/config.js';
 import { MIN_SECRET_LENGTH } from '../../webhook-endpoints.js';
+import type { RouteDeclaration } from '../routes/route-kit.js';
 import { epochMs, nullable, object } from './common.js';
 
 const endpointId = {
@@ -121,3 +122,68 @@ export const replayResult = object({
   from: { type: 'string' },
   events: { type: 'integer', description: 'events published for the deliverers to post again' },
 });
+
+// Webhook endpoints are operators' alone.
+const operatorRoute = { access: 'operator' as const, tags: ['webhooks'] };
+
+export const webhookRoutes = {
+  list: {
+    ...operatorRoute,
+    method: 'GET',
+    url: '/webhooks',
+    summary: 'The webhook endpoints: registered here, and those of RELAYGUARD_WEBHOOKS (no secrets)',
+    response: { 200: endpointList },
+  },
+  create: {
+    ...operatorRoute,
+    method: 'POST',
+    url: '/webhooks',
+    summary: 'Register a webhook endpoint; the deliverers post to it from the next change on',
+    body: endpointCreate,
+    response: { 201: endpointView },
+  },
+  get: {
+    ...operatorRoute,
+    method: 'GET',
+    url: '/webhooks/:endpointId',
+    summary: 'A webhook endpoint (no secret)',
+    params: endpointParams,
+    response: { 200: endpointView },
+  },
+  update: {
+    ...operatorRoute,
+    method: 'PATCH',
+    url: '/webhooks/:endpointId',
+    summary: 'Change a registered endpoint: absent fields keep their value; tenants: null sends every tenant',
+    params: endpointParams,
+    body: endpointPatch,
+    response: { 200: endpointView },
+  },
+  remove: {
+    ...operatorRoute,
+    method: 'DELETE',
+    url: '/webhooks/:endpointId',
+    summary: 'Remove a registered endpoint',
+    params: endpointParams,
+    response: { 204: { type: 'null' } },
+  },
+  deliveries: {
+    ...operatorRoute,
+    method: 'GET',
+    url: '/webhooks/:endpointId/deliveries',
+    summary: "The endpoint's recent deliveries, newest first: event, attempts, status, last error",
+    params: endpointParams,
+    querystring: deliveriesQuery,
+    response: { 200: deliveryLog },
+  },
+  replay: {
+    ...operatorRoute,
+    method: 'POST',
+    url: '/webhooks/:endpointId/replays',
+    summary:
+      "Deliver the endpoint's dead letters, or the block changes since a time, again (in order per tenant)",
+    params: endpointParams,
+    body: replayBody,
+    response: { 202: replayResult },
+  },
+} satisfies Record<string, RouteDeclaration>;
