@@ -29,6 +29,40 @@ export interface LogPosition {
   readonly offset: string;
 }
 
+/**
+ * One connector's share of a tenant's window: its minutes' counts (U, F and T of the connector) and the distinct
+ * unregistered domains it carried (D of the connector), kept like the tenant's. Mail of no known connector is
+ * counted under UNKNOWN_CONNECTOR, and so is mail of connectors beyond the window's connectorCap (see `connectorOf`).
+ */
+export class ConnectorWindow {
+  /** Newest minute it carried a message in. */
+  lastSeen: number;
+  readonly buckets: MinuteCounts;
+  readonly sums: Sums;
+  /** Unregistered sender domains it carried, capped at distinctDomainCap as the tenant's are. */
+  readonly domains: Map<string, Tracked>;
+
+  constructor(lastSeen: number, buckets = new MinuteCounts(), sums?: Sums, domains?: Map<string, Tracked>) {
+    this.lastSeen = lastSeen;
+    this.buckets = buckets;
+    this.sums = sums ?? { unregistered: 0, forwarded: 0, total: 0 };
+    this.domains = domains ?? new Map();
+  }
+
+  /** Unregistered messages (forwarded ones included) it carried in the window. */
+  get messages(): number {
+    return this.sums.unregistered + this.sums.forwarded;
+  }
+
+  clone(): ConnectorWindow {
+    const domains = new Map([...this.domains].map(([key, tracked]) => [key, { ...tracked }]));
+    return new ConnectorWindow(this.lastSeen, this.buckets.clone(), { ...this.sums }, domains);
+  }
+}
+
+/** The connector of mail that came through no known connector (the relay named none). */
+export const UNKNOWN_CONNECTOR = 'unknown';
+
 export interface TenantWindow {
   /** Newest event minute seen (epoch minutes); the window ends with it. */
   streamMinute: number | null;
@@ -36,8 +70,11 @@ export interface TenantWindow {
   readonly buckets: MinuteCounts;
   /** Unregistered sender domains, capped: exact up to the cap, see `track`. */
   readonly domains: Map<string, Tracked>;
-  /** Connectors that carried unregistered mail, capped the same way. */
-  readonly connectors: Map<string, Tracked>;
+  /**
+   * Each connector's counts in the window: at most connectorCap named ones, and UNKNOWN_CONNECTOR. A connector
+   * leaves when its last minute slides out.
+   */
+  readonly connectors: Map<string, ConnectorWindow>;
   /**
    * The episode generation this window applied (core/episodes.ts): the time of the unblock that cleared it.
    * Events at or before it are ignored.
@@ -47,6 +84,8 @@ export interface TenantWindow {
   activeBlockId: string | null;
   /** The open monitor-mode episode: closes when the counts fall below the thresholds. */
   monitorBlockId: string | null;
+  /** The connectors the open episode's block covers; null when it covers the tenant (or none is open). */
+  blockedConnectors: readonly string[] | null;
   /** The last applied log position: events at or below it were counted already (effectively once). */
   watermark: LogPosition | null;
   /**
@@ -82,6 +121,7 @@ export function emptyWindow(): TenantWindow {
     resetAt: 0,
     activeBlockId: null,
     monitorBlockId: null,
+    blockedConnectors: null,
     watermark: null,
     seen: new EventFingerprints(),
     sums: { unregistered: 0, forwarded: 0, total: 0 },
@@ -93,7 +133,7 @@ export function cloneWindow(window: TenantWindow): TenantWindow {
     ...window,
     buckets: window.buckets.clone(),
     domains: new Map([...window.domains].map(([key, tracked]) => [key, { ...tracked }])),
-    connectors: new Map([...window.connectors].map(([key, tracked]) => [key, { ...tracked }])),
+    connectors: new Map([...window.connectors].map(([key, connector]) => [key, connector.clone()])),
     seen: window.seen.clone(),
     sums: { ...window.sums },
   };
@@ -134,20 +174,43 @@ export function addToWindow(
   if (eventId !== null && !window.seen.add(eventId, minute)) return 'republished';
   const unregistered = messageClass === 'unregistered';
   const forwarded = messageClass === 'forwarded';
-  window.buckets.count(window.buckets.slot(minute), unregistered, forwarded);
+  count(window.buckets, window.sums, minute, unregistered, forwarded);
   changes?.minutes.add(minute);
-  const sums = window.sums;
-  sums.total++;
-  if (unregistered) sums.unregistered++;
-  if (forwarded) sums.forwarded++;
+  const connectorId = connectorOf(window, input.connectorId, shape.connectorCap);
+  let connector = window.connectors.get(connectorId);
+  if (connector === undefined) {
+    connector = new ConnectorWindow(minute);
+    window.connectors.set(connectorId, connector);
+  }
+  connector.lastSeen = Math.max(connector.lastSeen, minute);
+  count(connector.buckets, connector.sums, minute, unregistered, forwarded);
+  changes?.connectors.add(connectorId);
   const countsTowardU =
     messageClass === 'unregistered' || (messageClass === 'forwarded' && forwardedWeight > 0);
   if (countsTowardU && input.senderDomain !== null) {
     track(window.domains, input.senderDomain, minute, shape.distinctDomainCap, changes?.domains);
-    const connector = input.connectorId ?? 'unknown';
-    track(window.connectors, connector, minute, shape.connectorCap, changes?.connectors);
+    track(connector.domains, input.senderDomain, minute, shape.distinctDomainCap, changes?.domains);
   }
   return 'counted';
+}
+
+function count(buckets: MinuteCounts, sums: Sums, minute: number, unregistered: boolean, forwarded: boolean) {
+  buckets.count(buckets.slot(minute), unregistered, forwarded);
+  sums.total++;
+  if (unregistered) sums.unregistered++;
+  if (forwarded) sums.forwarded++;
+}
+
+/**
+ * The connector a message is counted under: its own while the window tracks it or has room for it (connectorCap
+ * named connectors), UNKNOWN_CONNECTOR otherwise. Beyond the cap a connector is not told apart from the others,
+ * so a flood through it can only be blocked with its tenant; a tracked connector frees its place when its last
+ * minute slides out of the window.
+ */
+function connectorOf(window: TenantWindow, connectorId: string | null, cap: number): string {
+  if (connectorId === null || window.connectors.has(connectorId)) return connectorId ?? UNKNOWN_CONNECTOR;
+  const named = window.connectors.size - Number(window.connectors.has(UNKNOWN_CONNECTOR));
+  return named < cap ? connectorId : UNKNOWN_CONNECTOR;
 }
 
 function advance(
@@ -171,7 +234,30 @@ function advance(
       if (bucketMinute < oldest) removeBucket(window, bucketMinute, changes);
   }
   expireTracked(window.domains, oldest, changes?.domains);
-  expireTracked(window.connectors, oldest, changes?.connectors);
+  expireConnectors(window, oldest, changes);
+}
+
+/** Drops each connector's minutes and domains before `oldest`, and the connectors left with no minute. */
+function expireConnectors(window: TenantWindow, oldest: number, changes: WindowChanges | null): void {
+  for (const [connectorId, connector] of window.connectors) {
+    if (connector.lastSeen < oldest) {
+      window.connectors.delete(connectorId);
+      for (const minute of connector.buckets.keys()) changes?.minutes.add(minute);
+      for (const domain of connector.domains.keys()) changes?.domains.add(domain);
+      changes?.connectors.add(connectorId);
+      continue;
+    }
+    let removed = false;
+    for (const minute of connector.buckets.keys()) {
+      if (minute >= oldest) continue;
+      connector.buckets.remove(minute, connector.sums);
+      changes?.minutes.add(minute);
+      removed = true;
+    }
+    const domains = connector.domains.size;
+    expireTracked(connector.domains, oldest, changes?.domains);
+    if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);
+  }
 }
 
 function expireTracked(map: Map<string, Tracked>, oldest: number, changed: Set<string> | undefined): void {
@@ -269,14 +355,29 @@ export function resetWindow(window: TenantWindow, at: number, changes: WindowCha
   window.resetAt = at;
   window.activeBlockId = null;
   window.monitorBlockId = null;
+  window.blockedConnectors = null;
   for (const bucketMinute of window.buckets.keys())
     if (bucketMinute <= minute) removeBucket(window, bucketMinute, changes);
   expireTracked(window.domains, minute + 1, changes?.domains);
-  expireTracked(window.connectors, minute + 1, changes?.connectors);
+  expireConnectors(window, minute + 1, changes);
   return true;
 }
 
-export function topTracked(map: Map<string, Tracked>, limit: number): [string, Tracked][] {
+/** A connector's counts as the policy reads them, written into `into` as windowCounts does. */
+export function connectorCounts(
+  connector: ConnectorWindow,
+  forwardedWeight: number,
+  into: CountsSlot,
+): WindowCounts {
+  const sums = connector.sums;
+  into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;
+  into.forwardedUnregistered = sums.forwarded;
+  into.total = sums.total;
+  into.distinctUnregisteredDomains = connector.domains.size;
+  return into;
+}
+
+export function topTracked<T extends Tracked>(map: Map<string, T>, limit: number): [string, T][] {
   return [...map]
     .sort(([keyA, a], [keyB, b]) => b.messages - a.messages || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
     .slice(0, limit);

@@ -3,12 +3,15 @@
 // the recent events' fingerprints, 12 bytes each (three little-endian uint32: the hash, the minute), appended
 // as events come.
 //   rg:{t:<tenant>}:w  v = version, m = meta, b<minute36> = "unregistered,forwarded,total"
-//   rg:{t:<tenant>}:s  d:<domain> / c:<connector> = "<lastSeen36>,<messages>"
+//   rg:{t:<tenant>}:s  d:<domain> = "<lastSeen36>,<messages>" (the tenant's domains); per connector,
+//                      m<minute36>:<connector> = "unregistered,forwarded,total" and n<domain>:<connector> as d:
+//                      (fields c:<connector> are of windows saved before connectors were counted: ignored)
 //   rg:{t:<tenant>}:e  the fingerprint entries, in the order counted
 import { createRequire } from 'node:module';
 import { ENTRY_WORDS, type EventFingerprints } from '../../core/fingerprints.js';
 import {
   type Bucket,
+  ConnectorWindow,
   emptyWindow,
   type TenantWindow,
   type Tracked,
@@ -28,7 +31,16 @@ export const keySlot = createRequire(import.meta.url)('cluster-key-slot') as (ke
 
 const WORD_BYTES = 4;
 
-type Meta = [number | null, number, string | null, string | null, number | null, string | null];
+type Meta = [
+  number | null,
+  number,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  // Absent in windows saved before blocks had scopes: their blocks cover the tenant.
+  (readonly string[] | null)?,
+];
 
 function encodeMeta(window: TenantWindow): string {
   const mark = window.watermark;
@@ -39,6 +51,7 @@ function encodeMeta(window: TenantWindow): string {
     window.monitorBlockId,
     mark?.partition ?? null,
     mark?.offset ?? null,
+    window.blockedConnectors,
   ];
   return JSON.stringify(meta);
 }
@@ -46,7 +59,9 @@ function encodeMeta(window: TenantWindow): string {
 const bucketField = (minute: number) => `b${minute.toString(36)}`;
 const bucketValue = (bucket: Bucket) => `${bucket.unregistered},${bucket.forwarded},${bucket.total}`;
 const trackedValue = (tracked: Tracked) => `${tracked.lastSeen.toString(36)},${tracked.messages}`;
-const TRACKED_PREFIX = { domains: 'd:', connectors: 'c:' } as const;
+const connectorBucketField = (minute: number, connectorId: string) =>
+  `m${minute.toString(36)}:${connectorId}`;
+const connectorDomainField = (domain: string, connectorId: string) => `n${domain}:${connectorId}`;
 
 /**
  * A save as Redis applies it: HSET pairs and HDEL fields for the two hashes (after deleting both when `whole`);
@@ -74,13 +89,34 @@ export function encodeWrite(window: TenantWindow, changes?: WindowDelta): Encode
       else main.del.push(bucketField(minute));
     }
   }
-  for (const kind of ['domains', 'connectors'] as const) {
-    const prefix = TRACKED_PREFIX[kind];
-    const keys = changes === undefined ? window[kind].keys() : changes[kind];
-    for (const key of keys) {
-      const value = window[kind].get(key);
-      if (value) tracked.set.push(`${prefix}${key}`, trackedValue(value));
-      else tracked.del.push(`${prefix}${key}`);
+  for (const key of changes === undefined ? window.domains.keys() : changes.domains) {
+    const value = window.domains.get(key);
+    if (value) tracked.set.push(`d:${key}`, trackedValue(value));
+    else tracked.del.push(`d:${key}`);
+  }
+  if (changes === undefined) {
+    for (const [connectorId, connector] of window.connectors) {
+      for (const [minute, bucket] of connector.buckets)
+        tracked.set.push(connectorBucketField(minute, connectorId), bucketValue(bucket));
+      for (const [domain, value] of connector.domains)
+        tracked.set.push(connectorDomainField(domain, connectorId), trackedValue(value));
+    }
+  } else {
+    // A connector's changed minutes and domains are among the window's changed ones.
+    for (const connectorId of changes.connectors) {
+      const connector = window.connectors.get(connectorId);
+      for (const minute of changes.minutes) {
+        const bucket = connector?.buckets.get(minute);
+        const field = connectorBucketField(minute, connectorId);
+        if (bucket) tracked.set.push(field, bucketValue(bucket));
+        else tracked.del.push(field);
+      }
+      for (const domain of changes.domains) {
+        const value = connector?.domains.get(domain);
+        const field = connectorDomainField(domain, connectorId);
+        if (value) tracked.set.push(field, trackedValue(value));
+        else tracked.del.push(field);
+      }
     }
   }
   return {
@@ -114,33 +150,33 @@ export function decodeWindow(
   seen: Buffer | null,
 ): TenantWindow | undefined {
   if (main.m === undefined) return undefined;
-  const [streamMinute, resetAt, activeBlockId, monitorBlockId, partition, offset] = JSON.parse(
-    main.m,
-  ) as Meta;
+  const [streamMinute, resetAt, activeBlockId, monitorBlockId, partition, offset, blockedConnectors] =
+    JSON.parse(main.m) as Meta;
   const window: TenantWindow = {
     ...emptyWindow(),
     streamMinute,
     resetAt,
     activeBlockId,
     monitorBlockId,
+    blockedConnectors: blockedConnectors ?? null,
     watermark: partition === null || offset === null ? null : { partition, offset },
   };
-  const sums = window.sums;
   for (const [field, value] of Object.entries(main)) {
-    if (field[0] !== 'b') continue;
-    const [unregistered, forwarded, total] = value.split(',').map(Number) as [number, number, number];
-    window.buckets.set(Number.parseInt(field.slice(1), 36), { unregistered, forwarded, total });
-    sums.unregistered += unregistered;
-    sums.forwarded += forwarded;
-    sums.total += total;
+    if (field[0] === 'b') addBucket(window, Number.parseInt(field.slice(1), 36), value);
   }
   for (const [field, value] of Object.entries(tracked)) {
-    const comma = value.indexOf(',');
-    const entry = {
-      lastSeen: Number.parseInt(value.slice(0, comma), 36),
-      messages: Number(value.slice(comma + 1)),
-    };
-    (field.startsWith('d:') ? window.domains : window.connectors).set(field.slice(2), entry);
+    if (field.startsWith('d:')) {
+      window.domains.set(field.slice(2), decodeTracked(value));
+      continue;
+    }
+    const colon = field.indexOf(':');
+    const connectorId = field.slice(colon + 1);
+    if (field[0] === 'm') {
+      const minute = Number.parseInt(field.slice(1, colon), 36);
+      addBucket(connectorIn(window, connectorId, minute), minute, value);
+    } else if (field[0] === 'n') {
+      connectorIn(window, connectorId, 0).domains.set(field.slice(1, colon), decodeTracked(value));
+    }
   }
   if (seen !== null) {
     const words = new Uint32Array(Math.floor(seen.length / (ENTRY_WORDS * WORD_BYTES)) * ENTRY_WORDS);
@@ -149,4 +185,29 @@ export function decodeWindow(
   }
   // Map order follows Redis' field order; the fold never depends on it (ties break by key).
   return window;
+}
+
+function decodeTracked(value: string): Tracked {
+  const comma = value.indexOf(',');
+  return { lastSeen: Number.parseInt(value.slice(0, comma), 36), messages: Number(value.slice(comma + 1)) };
+}
+
+/** The window's connector, created when first met; its lastSeen is its newest minute. */
+function connectorIn(window: TenantWindow, connectorId: string, minute: number): ConnectorWindow {
+  let connector = window.connectors.get(connectorId);
+  if (connector === undefined) {
+    connector = new ConnectorWindow(minute);
+    window.connectors.set(connectorId, connector);
+  }
+  connector.lastSeen = Math.max(connector.lastSeen, minute);
+  return connector;
+}
+
+/** Adds a stored minute's counts to a tenant's or a connector's buckets and sums. */
+function addBucket(into: Pick<TenantWindow, 'buckets' | 'sums'>, minute: number, value: string): void {
+  const [unregistered, forwarded, total] = value.split(',').map(Number) as [number, number, number];
+  into.buckets.set(minute, { unregistered, forwarded, total });
+  into.sums.unregistered += unregistered;
+  into.sums.forwarded += forwarded;
+  into.sums.total += total;
 }
