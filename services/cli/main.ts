@@ -8,9 +8,10 @@ import { createLogger } from '../platform/logger.js';
 import { projectPath } from '../platform/project-files.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { kafkaAction as kafkaActionOf } from './commands/kafka-action.js';
 import { registerServiceCommands } from './commands/services.js';
 import { describeFailure } from './errors.js';
-import { integer, isoTime, number, oneShotLogLevel, partitionList } from './options.js';
+import { integer, isoTime, number, partitionList } from './options.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -24,13 +25,11 @@ function config(): Config {
   return loaded;
 }
 
-function kafkaCommandLogger(cfg: Config) {
-  return createLogger(oneShotLogLevel(cfg.logLevel, debugRequested()));
-}
-
 function debugRequested(): boolean {
   return program.opts().debug === true;
 }
+
+const kafkaAction = kafkaActionOf(config, debugRequested);
 
 const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string };
 
@@ -216,21 +215,18 @@ program
     number('--retention-hours', { min: 0 }),
   )
   .option('--json', 'print the report as JSON', false)
-  .action(async (opts) => {
-    const cfg = config();
-    const { topics } = await import('./commands/topics.js');
-    process.exitCode = await topics(
-      cfg,
-      {
+  .action(
+    kafkaAction(
+      async () => (await import('./commands/topics.js')).topics,
+      (opts) => ({
         partitions: opts.partitions,
         statePartitions: opts.statePartitions,
         replicationFactor: opts.replicationFactor,
         retentionHours: opts.retentionHours,
         json: opts.json,
-      },
-      kafkaCommandLogger(cfg),
-    );
-  });
+      }),
+    ),
+  );
 
 program
   .command('schemas')
@@ -262,17 +258,14 @@ program
     partitionList,
   )
   .option('--json', 'print the summary as JSON', false)
-  .action(async (opts) => {
-    const cfg = config();
-    const { rebuildWindows } = await import('./commands/rebuild-windows.js');
-    process.exitCode = await rebuildWindows(
-      cfg,
-      { from: opts.from ?? null, partitions: opts.partitions ?? null, json: opts.json },
-      kafkaCommandLogger(cfg),
-    );
-  });
+  .action(
+    kafkaAction(
+      async () => (await import('./commands/rebuild-windows.js')).rebuildWindows,
+      (opts) => ({ from: opts.from ?? null, partitions: opts.partitions ?? null, json: opts.json }),
+    ),
+  );
 
-registerDlqCommands(program, config, kafkaCommandLogger);
+registerDlqCommands(program, kafkaAction);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,13 @@
 // Parsers for numeric command-line options (and partition lists): a bad value is a usage error naming the option and its range.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
-export function number(name: string, rule: { min?: number; max?: number; integer?: boolean }) {
+export interface NumberRule {
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+}
+
+export function number(name: string, rule: NumberRule) {
   return (value: string): number => {
     const parsed = Number(value);
     const ok =
@@ -36,6 +42,12 @@ export function partitionList(value: string): number[] {
     for (let partition = first; partition <= last; partition++) partitions.add(partition);
   }
   return [...partitions].sort((a, b) => a - b);
+}
+
+/** An option whose value must be a number within `rule`; its error message names the option. */
+export function numberOption(flags: string, description: string, rule: NumberRule): Option {
+  const option = new Option(flags, description);
+  return option.argParser(number(option.long!, rule));
 }
 
 export function integer(name: string, min: number) {

@@ -1,15 +1,10 @@
 // `relayguard dlq replay`: the command's options; dlq/replay.ts, loaded on use, selects and publishes.
 import { type Command, InvalidArgumentError } from 'commander';
-import type { Config } from '../../platform/config.js';
-import type { Logger } from '../../platform/logger.js';
 import { unknownReasons } from '../../scorer/dlq-replay.js';
 import { isoTime } from '../options.js';
+import type { KafkaAction } from './kafka-action.js';
 
-export function registerDlqCommands(
-  program: Command,
-  config: () => Config,
-  kafkaLogger: (config: Config) => Logger,
-): void {
+export function registerDlqCommands(program: Command, kafkaAction: KafkaAction): void {
   const dlq = program.command('dlq').description('the dead-letter topic of message-submitted');
   dlq
     .command('replay')
@@ -38,20 +33,17 @@ export function registerDlqCommands(
     .option('--to <iso>', 'dead-lettered before this time', isoTime('--to'))
     .option('--dry-run', 'say what would be published, and publish nothing', false)
     .option('--json', 'print the summary as JSON', false)
-    .action(async (opts) => {
-      const cfg = config();
-      const { dlqReplay } = await import('./dlq/replay.js');
-      process.exitCode = await dlqReplay(
-        cfg,
-        {
+    .action(
+      kafkaAction(
+        async () => (await import('./dlq/replay.js')).dlqReplay,
+        (opts) => ({
           reasons: opts.reason ?? ['UNKNOWN_TENANT'],
           tenants: opts.tenant,
           from: opts.from,
           to: opts.to,
           dryRun: opts.dryRun,
           json: opts.json,
-        },
-        kafkaLogger(cfg),
-      );
-    });
+        }),
+      ),
+    );
 }

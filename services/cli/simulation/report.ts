@@ -7,6 +7,17 @@ function minutes(ms: number): string {
   return `${(ms / 60_000).toFixed(1)} min`;
 }
 
+/** How the compromised tenant's relays are answered now, and whether that and the rest are what was `expected`. */
+function verdict(summary: SimulationSummary | PolicySimulationSummary, expected: string): string[] {
+  return [
+    'Relay answers for the compromised tenant now:',
+    `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
+    `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
+    '',
+    summary.ok ? `Result: as expected - ${expected}` : 'Result: NOT as expected - see the table above.',
+  ];
+}
+
 export function renderSimulationSummary(summary: SimulationSummary): string {
   const { tenants } = summary;
   const lines = [
@@ -36,13 +47,7 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
   lines.push(
     '',
     `Forwarding tenants blocked: ${summary.forwardersBlocked} of ${tenants.forwarders} (largest forwarded unregistered volume in a window: F = ${summary.maxForwarded}).`,
-    'Relay answers for the compromised tenant now:',
-    `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
-    `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
-    '',
-    summary.ok
-      ? 'Result: as expected - the compromised tenant is blocked; forwarding and ordinary tenants are not.'
-      : 'Result: NOT as expected - see the table above.',
+    ...verdict(summary, 'the compromised tenant is blocked; forwarding and ordinary tenants are not.'),
   );
   return lines.join('\n');
 }
@@ -67,13 +72,7 @@ export function renderPolicySimulationSummary(summary: PolicySimulationSummary):
     summary.spamAcceptedBeforeBlock === null
       ? 'The compromised tenant was never rejected during the run.'
       : `The compromised tenant's spam was accepted ${summary.spamAcceptedBeforeBlock.toLocaleString('en-US')} times before the first rejection (the block's evidence, then the block reaching the enforcer).`,
-    'Relay answers for the compromised tenant now:',
-    `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
-    `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
-    '',
-    summary.ok
-      ? "Result: as expected - the compromised tenant's unregistered mail is rejected; nobody else's mail is."
-      : 'Result: NOT as expected - see the table above.',
+    ...verdict(summary, "the compromised tenant's unregistered mail is rejected; nobody else's mail is."),
   ];
   return lines.join('\n');
 }

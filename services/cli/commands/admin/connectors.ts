@@ -5,7 +5,7 @@ import { type RelayPath, RelayPathValues } from '../../../core/contracts.generat
 import type { Connector } from '../../../core/directory.js';
 import { type AdminClient, segment } from '../../admin-client.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, time } from './admin-command.js';
+import { type AdminCommand, showTenantResource, time } from './admin-command.js';
 
 export function registerConnectorCommands(program: Command, command: AdminCommand): void {
   const connectors = program.command('connectors').description("a tenant's connectors and their review");
@@ -51,32 +51,29 @@ export function registerConnectorCommands(program: Command, command: AdminComman
   })
     .argument('<tenantId>')
     .argument('<connectorId>');
-  command(connectors, 'list', "the tenant's connectors", async (client, print, [tenant]) => {
-    const list = await client.get<{ connectors: Connector[] }>(`/v1/tenants/${segment(tenant!)}/connectors`);
-    print(list, () => connectorTable(list.connectors));
-  }).argument('<tenantId>');
+  command(
+    connectors,
+    'list',
+    "the tenant's connectors",
+    showTenantResource<{ connectors: Connector[] }>('connectors', (list) => connectorTable(list.connectors)),
+  ).argument('<tenantId>');
   command(
     connectors,
     'review',
     'connectors ranked by how unusual they are, with the reasons',
-    async (client, print, [tenant]) => {
-      const review = await client.get<{ connectors: ConnectorReview[] }>(
-        `/v1/tenants/${segment(tenant!)}/connectors/review`,
-      );
-      print(review, () =>
-        renderTable(
-          ['SCORE', 'CONNECTOR', 'ENABLED', 'REASONS'],
-          review.connectors.flatMap((c) => {
-            const [first, ...more] = c.reasons.length > 0 ? c.reasons : [{ detail: 'nothing unusual' }];
-            const enabled = c.enabled === null ? '-' : c.enabled ? 'yes' : 'no';
-            return [
-              [String(c.score), c.connectorId, enabled, first!.detail],
-              ...more.map((reason) => ['', '', '', reason.detail]),
-            ];
-          }),
-        ),
-      );
-    },
+    showTenantResource<{ connectors: ConnectorReview[] }>('connectors/review', (review) =>
+      renderTable(
+        ['SCORE', 'CONNECTOR', 'ENABLED', 'REASONS'],
+        review.connectors.flatMap((c) => {
+          const [first, ...more] = c.reasons.length > 0 ? c.reasons : [{ detail: 'nothing unusual' }];
+          const enabled = c.enabled === null ? '-' : c.enabled ? 'yes' : 'no';
+          return [
+            [String(c.score), c.connectorId, enabled, first!.detail],
+            ...more.map((reason) => ['', '', '', reason.detail]),
+          ];
+        }),
+      ),
+    ),
   ).argument('<tenantId>');
 }
 

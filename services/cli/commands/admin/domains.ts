@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AcceptedDomain } from '../../../core/directory.js';
 import { segment } from '../../admin-client.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, time } from './admin-command.js';
+import { type AdminCommand, showTenantResource, time } from './admin-command.js';
 
 export function registerDomainCommands(program: Command, command: AdminCommand): void {
   const domains = program.command('domains').description("a tenant's accepted domains");
@@ -54,14 +54,11 @@ export function registerDomainCommands(program: Command, command: AdminCommand):
   })
     .argument('<tenantId>')
     .argument('<domain>');
-  command(domains, 'list', "the tenant's accepted domains", async (client, print, [tenant]) => {
-    const list = await client.get<{
-      acceptedDomains: (Omit<AcceptedDomain, 'verification'> & {
-        unicode: string;
-        verification: Verification;
-      })[];
-    }>(`/v1/tenants/${segment(tenant!)}/accepted-domains`);
-    print(list, () =>
+  command(
+    domains,
+    'list',
+    "the tenant's accepted domains",
+    showTenantResource<{ acceptedDomains: ListedDomain[] }>('accepted-domains', (list) =>
       renderTable(
         ['DOMAIN', 'SUBDOMAINS', 'ADDED', 'VERIFIED'],
         list.acceptedDomains.map((d) => [
@@ -73,9 +70,12 @@ export function registerDomainCommands(program: Command, command: AdminCommand):
             : `${d.verification.method}${d.verification.recordLostAt === null ? '' : ' (TXT record lost)'}`,
         ]),
       ),
-    );
-  }).argument('<tenantId>');
+    ),
+  ).argument('<tenantId>');
 }
+
+/** A domain as the admin API lists it. */
+type ListedDomain = Omit<AcceptedDomain, 'verification'> & { unicode: string; verification: Verification };
 
 /** How the admin API shows a domain's verification. */
 interface Verification {

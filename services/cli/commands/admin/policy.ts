@@ -2,9 +2,9 @@
 import { type Command, Option } from 'commander';
 import type { PolicyOverrides } from '../../../core/policy.js';
 import { segment } from '../../admin-client.js';
-import { number } from '../../options.js';
+import { numberOption } from '../../options.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, time } from './admin-command.js';
+import { type AdminCommand, showTenantResource, time } from './admin-command.js';
 
 export function registerPolicyCommands(program: Command, command: AdminCommand): void {
   const policy = program.command('policy').description("a tenant's policy overrides");
@@ -12,12 +12,9 @@ export function registerPolicyCommands(program: Command, command: AdminCommand):
     policy,
     'get',
     "the tenant's overrides, the global policy and what is in force",
-    async (client, print, [tenant]) => {
-      const view = await client.get<PolicyView>(`/v1/tenants/${segment(tenant!)}/policy`);
-      print(view, () => renderPolicy(view));
-    },
+    showTenantResource('policy', renderPolicy),
   ).argument('<tenantId>');
-  command(
+  const set = command(
     policy,
     'set',
     'change overrides (others keep theirs; --reset starts from none) (operators)',
@@ -25,50 +22,30 @@ export function registerPolicyCommands(program: Command, command: AdminCommand):
       const path = `/v1/tenants/${segment(tenant!)}/policy`;
       const current = opts.reset ? {} : (await client.get<PolicyView>(path)).overrides;
       const given = Object.fromEntries(
-        POLICY_OPTIONS.filter(([key]) => opts[key] !== undefined).map(([key]) => [key, opts[key]]),
+        OVERRIDE_OPTIONS.map((option) => option.attributeName())
+          .filter((key) => opts[key] !== undefined)
+          .map((key) => [key, opts[key]]),
       );
       const view = await client.put<PolicyView>(path, { ...current, ...given });
       print(view, () => renderPolicy(view));
     },
-  )
-    .argument('<tenantId>')
-    .addOption(new Option('--mode <mode>', 'ENFORCE or MONITOR').choices(['ENFORCE', 'MONITOR']))
-    .option(
-      '--min-unregistered <n>',
-      'U threshold of the volume rule',
-      number('--min-unregistered', { min: 1, integer: true }),
-    )
-    .option(
-      '--min-unregistered-ratio <x>',
-      'U/T threshold of the volume rule',
-      number('--min-unregistered-ratio', { min: 0, max: 1 }),
-    )
-    .option(
-      '--min-distinct-domains <n>',
-      'D threshold',
-      number('--min-distinct-domains', { min: 1, integer: true }),
-    )
-    .option(
-      '--min-unregistered-with-distinct <n>',
-      'U threshold of the distinct-domains rule',
-      number('--min-unregistered-with-distinct', { min: 1, integer: true }),
-    )
-    .option(
-      '--forwarded-weight <x>',
-      'weight of forwarded unregistered mail in U',
-      number('--forwarded-weight', { min: 0, max: 1 }),
-    )
-    .option('--reset', 'drop every current override first');
+  ).argument('<tenantId>');
+  for (const option of OVERRIDE_OPTIONS) set.addOption(option);
+  set.option('--reset', 'drop every current override first');
 }
 
-const POLICY_OPTIONS = [
-  ['mode'],
-  ['minUnregistered'],
-  ['minUnregisteredRatio'],
-  ['minDistinctDomains'],
-  ['minUnregisteredWithDistinct'],
-  ['forwardedWeight'],
-] as const;
+/** The options of `policy set`: each sets the field of PolicyOverrides named like it (--min-unregistered). */
+const OVERRIDE_OPTIONS = [
+  new Option('--mode <mode>', 'ENFORCE or MONITOR').choices(['ENFORCE', 'MONITOR']),
+  numberOption('--min-unregistered <n>', 'U threshold of the volume rule', { min: 1, integer: true }),
+  numberOption('--min-unregistered-ratio <x>', 'U/T threshold of the volume rule', { min: 0, max: 1 }),
+  numberOption('--min-distinct-domains <n>', 'D threshold', { min: 1, integer: true }),
+  numberOption('--min-unregistered-with-distinct <n>', 'U threshold of the distinct-domains rule', {
+    min: 1,
+    integer: true,
+  }),
+  numberOption('--forwarded-weight <x>', 'weight of forwarded unregistered mail in U', { min: 0, max: 1 }),
+];
 
 interface PolicyView {
   readonly overrides: PolicyOverrides;

@@ -6,7 +6,7 @@ import type { UnblockResult } from '../../../admin/unblocking.js';
 import { segment } from '../../admin-client.js';
 import { number } from '../../options.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, time } from './admin-command.js';
+import { type AdminCommand, showTenantResource, time } from './admin-command.js';
 
 export function registerTenantCommands(program: Command, command: AdminCommand): void {
   const tenants = program.command('tenants').description('tenant status, blocks and unblocking');
@@ -14,10 +14,7 @@ export function registerTenantCommands(program: Command, command: AdminCommand):
     tenants,
     'status',
     "a tenant's block, evidence, window counters and thresholds",
-    async (client, print, [tenant]) => {
-      const status = await client.get<TenantStatus>(`/v1/tenants/${segment(tenant!)}/status`);
-      print(status, () => renderStatus(status));
-    },
+    showTenantResource('status', renderStatus),
   ).argument('<tenantId>');
 
   command(tenants, 'blocks', 'blocked tenants, newest first', async (client, print, _args, opts) => {
