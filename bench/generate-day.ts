@@ -30,7 +30,11 @@ writeFileSync(
     tenants: fleet.map((t) => ({
       tenantId: t.tenantId,
       acceptedDomains: [{ domain: t.acceptedDomain, matchSubdomains: true }],
-      connectors: [{ connectorId: t.connectorId, relayPath: t.relayPath, senderIpRanges: [t.senderIpRange] }],
+      connectors: t.connectors.map((c) => ({
+        connectorId: c.connectorId,
+        relayPath: c.relayPath,
+        senderIpRanges: [c.senderIpRange],
+      })),
     })),
   }),
 );

@@ -8,7 +8,7 @@ export function describePolicy(policy: Policy): string {
   return (
     `block when (U >= ${t.minUnregistered} and U/T >= ${t.minUnregisteredRatio}) or ` +
     `(D >= ${t.minDistinctDomains} and U >= ${t.minUnregisteredWithDistinct}) in ${policy.windowMinutes} min` +
-    `${forwarded}; ${policy.mode}`
+    `${forwarded}; ${policy.mode}; blocks scoped: ${policy.blockScope}`
   );
 }
 

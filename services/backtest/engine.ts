@@ -12,6 +12,7 @@ import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { NO_BLOCK_STATE, type ScoreOutcome, type TenantContext } from '../core/scoring.js';
+import { spamLabel } from './event-lines.js';
 import {
   type BlockDecision,
   compare,
@@ -20,9 +21,11 @@ import {
   PolicyRun,
   type TenantPlot,
 } from './policy-run.js';
+import type { RefusalReport } from './refusals.js';
 
 export type { BlockDecision, NamedPolicy, NearTenant, TenantPlot } from './policy-run.js';
 export { NEAR_PROXIMITY } from './policy-run.js';
+export type { RefusalReport, SpamBlock } from './refusals.js';
 
 export interface PolicyDiff {
   /** Blocked under this policy, not under the policy in force. */
@@ -43,6 +46,8 @@ export interface PolicyReport {
   readonly outcomes: Readonly<Record<Exclude<ScoreOutcome, 'duplicate'>, number>>;
   readonly blocked: readonly BlockDecision[];
   readonly near: readonly NearTenant[];
+  /** What its blocks refused (as the enforcer decides, by their scope) and the spam they let through. */
+  readonly refusals: RefusalReport;
   /** Against the policy in force; null for the policy in force itself. */
   readonly comparedToInForce: PolicyDiff | null;
 }
@@ -101,8 +106,12 @@ export class Backtest {
    * Tenants are independent of one another, so the result is the same as one event at a time.
    */
   addBatch(events: readonly ScoredEvent[]): void {
-    // Each tenant's messages, with their event ids alongside (a relay's republished event is counted once).
-    const byTenant = new Map<string, { messages: ValidMessage[]; eventIds: string[] }>();
+    // Each tenant's messages, with their event ids (a relay's republished event is counted once) and what the
+    // record says of them being spam alongside.
+    const byTenant = new Map<
+      string,
+      { messages: ValidMessage[]; eventIds: string[]; spam: (boolean | null)[] }
+    >();
     for (const event of events) {
       this.#read++;
       let message: ValidMessage;
@@ -119,20 +128,25 @@ export class Backtest {
       if (this.#lastAt === null || at > this.#lastAt) this.#lastAt = at;
       const tenant = byTenant.get(message.tenantId);
       if (tenant === undefined)
-        byTenant.set(message.tenantId, { messages: [message], eventIds: [event.eventId] });
+        byTenant.set(message.tenantId, {
+          messages: [message],
+          eventIds: [event.eventId],
+          spam: [spamLabel(event)],
+        });
       else {
         tenant.messages.push(message);
         tenant.eventIds.push(event.eventId);
+        tenant.spam.push(spamLabel(event));
       }
     }
     const [first, ...others] = this.#runs;
-    for (const [tenantId, { messages, eventIds }] of byTenant) {
+    for (const [tenantId, { messages, eventIds, spam }] of byTenant) {
       const track = first!.track(tenantId);
       for (const [i, message] of messages.entries())
-        this.#byClass[first!.score(track, message, eventIds[i]!)]++;
+        this.#byClass[first!.score(track, message, eventIds[i]!, spam[i]!)]++;
       for (const run of others) {
         const other = run.track(tenantId);
-        for (const [i, message] of messages.entries()) run.score(other, message, eventIds[i]!);
+        for (const [i, message] of messages.entries()) run.score(other, message, eventIds[i]!, spam[i]!);
       }
     }
   }
@@ -164,6 +178,7 @@ export class Backtest {
           outcomes: { ...run.outcomes },
           blocked,
           near,
+          refusals: run.refusals(),
           comparedToInForce: index === 0 ? null : diff(baseBlocked, baseNear, blocked, near),
         };
       }),

@@ -1,9 +1,20 @@
 // Recorded traffic as JSON lines: one MessageSubmitted (the Avro contract's fields, times in epoch
-// milliseconds) a line. `relayguard simulate --record` writes it; `relayguard backtest --events` reads it.
+// milliseconds) a line. `relayguard simulate --record` writes it; `relayguard backtest --events` reads it. A
+// simulation knows which of its messages are spam and says so (`"spam": true` or `false`): a backtest of such a
+// record reports the legitimate mail each policy refused and the spam it let through.
 import { type MessageSubmitted, RelayPathValues } from '../core/contracts.generated.js';
 
-export function encodeEventLine(event: MessageSubmitted): string {
+/** A recorded event, and whether it is spam when the recorder knows (a simulation). */
+export type RecordedEvent = MessageSubmitted & { readonly spam?: boolean };
+
+export function encodeEventLine(event: RecordedEvent): string {
   return JSON.stringify(event);
+}
+
+/** Whether a recorded event is spam, when the record says (a simulation's); null when it does not. */
+export function spamLabel(event: object): boolean | null {
+  const spam = (event as { spam?: unknown }).spam;
+  return typeof spam === 'boolean' ? spam : null;
 }
 
 const RELAY_PATHS: ReadonlySet<string> = new Set(RelayPathValues);

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { PolicyModeValues } from '../core/contracts.generated.js';
 import { RelayguardError } from '../core/errors.js';
-import type { Policy } from '../core/policy.js';
+import { BLOCK_SCOPE_MODES, type Policy } from '../core/policy.js';
 import type { NamedPolicy } from './engine.js';
 
 export const IN_FORCE = 'in-force';
@@ -23,6 +23,8 @@ const ChangesSchema = z
     windowMinutes: count.max(1440),
     graceMinutes: z.coerce.number().int().min(0),
     distinctDomainCap: count.max(10_000),
+    /** What a block covers (RELAYGUARD_BLOCK_SCOPE): tenant, connector or auto. */
+    scope: z.enum(BLOCK_SCOPE_MODES),
   })
   .partial()
   .strict();
@@ -65,6 +67,7 @@ export function derivePolicy(base: Policy, name: string, changes: unknown, where
     windowMinutes: c.windowMinutes ?? base.windowMinutes,
     graceMinutes: c.graceMinutes ?? base.graceMinutes,
     distinctDomainCap: c.distinctDomainCap ?? base.distinctDomainCap,
+    blockScope: c.scope ?? base.blockScope,
   };
   if (policy.graceMinutes >= policy.windowMinutes)
     fail(`${where} "${name}"`, 'graceMinutes: must be less than windowMinutes', 'graceMinutes');

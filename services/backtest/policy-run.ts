@@ -1,12 +1,13 @@
 // One policy's run of a backtest (engine.ts): a window per tenant folded with the scorer's per-message step, the
 // block decisions it would take and the tenants that came close, and the plots of both.
-import type { MessageClass, ValidMessage } from '../core/classify.js';
+import { classify, type MessageClass, type ValidMessage } from '../core/classify.js';
 import type { BlockEvidence, BlockReason, PolicyMode, Thresholds } from '../core/contracts.generated.js';
 import { MINUTE_MS, type Policy, proximity, type WindowCounts } from '../core/policy.js';
 import { scoreMessage, type TenantContext } from '../core/scoring.js';
 import { PolicyTerms, type TenantTerms } from '../core/tenant-terms.js';
 import { emptyWindow, type TenantWindow } from '../core/windows.js';
 import { MinuteHistory, volumeBeganMinute } from './history.js';
+import { type RefusalReport, Refusals, type RefusalTrack, refusalTrack } from './refusals.js';
 
 export interface NamedPolicy {
   readonly name: string;
@@ -52,7 +53,7 @@ export interface TenantPlot {
   readonly markValue: number;
 }
 
-interface TenantTrack {
+interface TenantTrack extends RefusalTrack {
   readonly window: TenantWindow;
   readonly terms: TenantTerms;
   readonly history: MinuteHistory;
@@ -67,12 +68,14 @@ export class PolicyRun {
   readonly outcomes = { counted: 0, late: 0, 'before-reset': 0, republished: 0 };
   readonly #context: TenantContext;
   readonly #terms: PolicyTerms;
+  readonly #refusals: Refusals;
 
   constructor(named: NamedPolicy, context: TenantContext) {
     this.name = named.name;
     this.policy = named.policy;
     this.#context = context;
     this.#terms = new PolicyTerms(named.policy);
+    this.#refusals = new Refusals(context);
   }
 
   track(tenantId: string): TenantTrack {
@@ -85,14 +88,21 @@ export class PolicyRun {
         history: new MinuteHistory(2 * this.policy.windowMinutes),
         decisions: [],
         peak: null,
+        ...refusalTrack(),
       };
       this.tenants.set(tenantId, track);
     }
     return track;
   }
 
-  score(track: TenantTrack, message: ValidMessage, eventId: string): MessageClass {
+  /**
+   * Scores one message, unless the block this run has in force for its tenant refuses it (then it is counted as
+   * refused, never scored). `spam` is what the record says of it, null when it says nothing.
+   */
+  score(track: TenantTrack, message: ValidMessage, eventId: string, spam: boolean | null): MessageClass {
     const { tenantId } = message;
+    if (this.#refusals.refuses(track, message, spam))
+      return classify(message.senderDomain, message.relayPath, false);
     const score = scoreMessage(
       track.window,
       tenantId,
@@ -125,6 +135,8 @@ export class PolicyRun {
     }
     const blocked = score.emit?.blocked;
     if (blocked) {
+      // In force from its deciding message on: the relays refuse what it covers (a backtest lifts no block).
+      track.block = { ...blocked, blockedAt: message.occurredAt, connectorsAtBlock: {} };
       track.history.keep(newest);
       const windowMinutes = this.policy.windowMinutes;
       const perMinute = track.history.perMinute(
@@ -155,6 +167,11 @@ export class PolicyRun {
     const decisions: BlockDecision[] = [];
     for (const track of this.tenants.values()) decisions.push(...track.decisions);
     return decisions.sort((a, b) => a.blockedAt - b.blockedAt || compare(a.tenantId, b.tenantId));
+  }
+
+  /** What this policy's blocks refused, and the spam they let through. */
+  refusals(): RefusalReport {
+    return this.#refusals.report(this.tenants);
   }
 
   near(): NearTenant[] {

@@ -12,6 +12,7 @@ import { kafkaAction as kafkaActionOf } from './commands/kafka-action.js';
 import { registerServiceCommands } from './commands/services.js';
 import { describeFailure } from './errors.js';
 import { integer, isoTime, number, partitionList } from './options.js';
+import { SCENARIOS } from './simulation/fleet.js';
 
 // `npm run relayguard -- ...` runs in the repository: the user's relative paths (--tenants tenants.json) are
 // relative to where they typed the command, which npm passes as INIT_CWD.
@@ -45,6 +46,14 @@ registerServiceCommands(program, config);
 program
   .command('simulate')
   .description('run a synthetic relay fleet against an embedded pipeline and report who was blocked')
+  .addOption(
+    new Option(
+      '--scenario <name>',
+      "whose on-premises server is compromised: a hybrid tenant's (onprem), or a school's whose FORWARDED connector carries its students' legitimate unregistered mail (forwarding)",
+    )
+      .choices(SCENARIOS)
+      .default('onprem'),
+  )
   .option('--tenants <n>', 'ordinary hybrid tenants', integer('--tenants', 0), 50)
   .option('--forwarders <n>', 'forwarding-heavy tenants', integer('--forwarders', 0), 5)
   .option('--minutes <n>', 'minutes of event time to simulate', integer('--minutes', 1), 90)
@@ -59,7 +68,10 @@ program
   .option('--seed <n>', 'random seed', integer('--seed', 0), 1)
   .addOption(new Option('--start <iso>', 'event time of the first minute').default('2026-11-28T09:00:00Z'))
   .option('--json', 'print the summary as JSON', false)
-  .option('--record <file>', 'also write the simulated events as JSON lines (the `backtest --events` format)')
+  .option(
+    '--record <file>',
+    'also write the messages the relays offered (refused ones too, each saying whether it is spam) as JSON lines (the `backtest --events` format)',
+  )
   .option(
     '--record-tenants <file>',
     'with --record: also write the simulated tenants (the `backtest --tenants` format)',
@@ -85,6 +97,7 @@ program
     }
     const cfg = config();
     const fleet = {
+      scenario: opts.scenario,
       tenants: opts.tenants,
       forwarders: opts.forwarders,
       minutes: opts.minutes,

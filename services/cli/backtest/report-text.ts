@@ -10,7 +10,7 @@ import {
   formatTime,
   listSome,
 } from '../../backtest/describe.js';
-import type { BlockDecision, NearTenant, PolicyReport } from '../../backtest/engine.js';
+import type { BlockDecision, NearTenant, PolicyReport, RefusalReport } from '../../backtest/engine.js';
 import type { BacktestResult } from '../../backtest/source.js';
 import { renderTable } from '../table.js';
 
@@ -50,7 +50,38 @@ export function renderBacktestText(result: BacktestResult): string {
       `Clients that resolved to no tenant: ${unresolved.map((c) => `${c.address} (${formatCount(c.messages)})`).join(', ')}.`,
     );
   for (const policy of result.policies) lines.push('', ...renderPolicy(policy));
+  lines.push('', 'What each policy refused:', indent(refusalTable(result.policies)));
   return lines.join('\n');
+}
+
+/**
+ * Per policy: its scope, the messages its blocks refused, the legitimate mail among them and the spam let
+ * through (when the record says which messages are spam), and the time from each spamming tenant's first spam
+ * message to the block that refused it.
+ */
+function refusalTable(policies: readonly PolicyReport[]): string {
+  const labelled = (n: number | null) => (n === null ? 'unknown' : formatCount(n));
+  return renderTable(
+    ['policy', 'scope', 'blocks', 'refused', 'legitimate refused', 'spam let through', 'time to block'],
+    policies.map((p) => [
+      p.name,
+      p.policy.blockScope,
+      String(p.blocked.length),
+      formatCount(p.refusals.refused),
+      labelled(p.refusals.legitimateRefused),
+      labelled(p.refusals.spamLetThrough),
+      timesToBlock(p.refusals),
+    ]),
+  );
+}
+
+function timesToBlock(refusals: RefusalReport): string {
+  if (refusals.spamTenants.length === 0) return '-';
+  return listSome(
+    refusals.spamTenants.map(
+      (t) => `${t.tenantId} ${t.timeToBlockMs === null ? 'never blocked' : formatDuration(t.timeToBlockMs)}`,
+    ),
+  );
 }
 
 function renderPolicy(report: PolicyReport): string[] {

@@ -9,7 +9,10 @@ import { renderAttackPlot } from '../simulation/plot.js';
 import { renderSimulationSummary } from '../simulation/report.js';
 import { runSimulation, type SimulationOptions, type SimulationRecorder } from '../simulation/run.js';
 
-/** Writes the simulated events as JSON lines (the `backtest --events` format) and the tenants file. */
+/**
+ * Writes the messages the fleet offered as JSON lines (the `backtest --events` format, each saying whether it is
+ * spam) and the tenants file.
+ */
 function fileRecorder(
   eventsPath: string,
   tenantsPath: string | undefined,
@@ -19,8 +22,12 @@ function fileRecorder(
     tenants: (file) => {
       if (tenantsPath) writeFileSync(tenantsPath, `${JSON.stringify(file, null, 2)}\n`);
     },
-    events: (events) => {
-      if (events.length > 0) writeSync(fd, `${events.map(encodeEventLine).join('\n')}\n`);
+    events: (messages) => {
+      if (messages.length > 0)
+        writeSync(
+          fd,
+          `${messages.map(({ event, spam }) => encodeEventLine({ ...event, spam })).join('\n')}\n`,
+        );
     },
     close: () => closeSync(fd),
   };

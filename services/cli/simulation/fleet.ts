@@ -1,11 +1,19 @@
 // A synthetic relay fleet: ordinary hybrid tenants with a little legitimate unregistered mail, forwarding-heavy
 // tenants whose external senders are expected, and one tenant whose on-premises server is compromised at a
-// given minute and floods spam from random domains. Deterministic for a seed.
+// given minute and floods spam from random domains. In the `forwarding` scenario that tenant is a school: its
+// FORWARDED connector carries students' legitimate unregistered mail beside its on-premises server. Deterministic
+// for a seed.
 import type { MessageSubmitted, RelayPath } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
 import { seededRandom } from '../../core/seeded-random.js';
 
+/** Whose on-premises server is compromised: a hybrid tenant's, or a forwarding school's (issue #22). */
+export const SCENARIOS = ['onprem', 'forwarding'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
 export interface FleetOptions {
+  /** `onprem` when absent. */
+  readonly scenario?: Scenario;
   readonly tenants: number;
   readonly forwarders: number;
   /** Messages a minute from each tenant's ordinary traffic. */
@@ -18,10 +26,7 @@ export interface FleetOptions {
   readonly start: number;
 }
 
-export interface FleetTenant {
-  readonly tenantId: string;
-  readonly kind: 'ordinary' | 'forwarder' | 'compromised';
-  readonly acceptedDomain: string;
+export interface FleetConnector {
   readonly connectorId: string;
   readonly relayPath: RelayPath;
   readonly senderIpRange: string;
@@ -29,21 +34,35 @@ export interface FleetTenant {
   readonly clientAddress: string;
 }
 
+export interface FleetTenant {
+  readonly tenantId: string;
+  readonly kind: 'ordinary' | 'forwarder' | 'compromised';
+  readonly acceptedDomain: string;
+  /** The first carries the tenant's own mail (and a compromised tenant's spam); a second one forwards. */
+  readonly connectors: readonly FleetConnector[];
+}
+
 export const COMPROMISED_TENANT = 'tenant-compromised';
 
-export function fleetTenants(options: Pick<FleetOptions, 'tenants' | 'forwarders'>): FleetTenant[] {
+/** A compromised school's forwarding connector has network 10.255.<n>: outside every other tenant's. */
+const SCHOOL_FORWARDING_NETWORK = '10.255.0';
+
+export function fleetTenants(
+  options: Pick<FleetOptions, 'tenants' | 'forwarders' | 'scenario'>,
+): FleetTenant[] {
   const tenants: FleetTenant[] = [];
+  const connector = (tenantId: string, relayPath: RelayPath, network: string): FleetConnector => ({
+    connectorId: `${tenantId}-${relayPath === 'FORWARDED' ? 'forwarding' : 'onprem'}`,
+    relayPath,
+    senderIpRange: `${network}.0/24`,
+    clientAddress: `${network}.25`,
+  });
   const add = (tenantId: string, kind: FleetTenant['kind'], index: number) => {
     const network = `10.${(index >> 8) & 255}.${index & 255}`;
-    tenants.push({
-      tenantId,
-      kind,
-      acceptedDomain: `${tenantId}.example`,
-      connectorId: `${tenantId}-${kind === 'forwarder' ? 'forwarding' : 'onprem'}`,
-      relayPath: kind === 'forwarder' ? 'FORWARDED' : 'ONPREM',
-      senderIpRange: `${network}.0/24`,
-      clientAddress: `${network}.25`,
-    });
+    const connectors = [connector(tenantId, kind === 'forwarder' ? 'FORWARDED' : 'ONPREM', network)];
+    if (kind === 'compromised' && options.scenario === 'forwarding')
+      connectors.push(connector(tenantId, 'FORWARDED', SCHOOL_FORWARDING_NETWORK));
+    tenants.push({ tenantId, kind, acceptedDomain: `${tenantId}.example`, connectors });
   };
   add(COMPROMISED_TENANT, 'compromised', 0);
   for (let i = 0; i < options.forwarders; i++) add(`tenant-forwarder-${i + 1}`, 'forwarder', i + 1);
@@ -61,19 +80,27 @@ export interface FleetDirectory {
   ): Promise<unknown>;
 }
 
-/** Registers each tenant's accepted domain (subdomains included) and its connector. */
+/** Registers each tenant's accepted domain (subdomains included) and its connectors. */
 export async function onboardFleet(
   directory: FleetDirectory,
   tenants: readonly FleetTenant[],
 ): Promise<void> {
   for (const tenant of tenants) {
     await directory.putAcceptedDomain(tenant.tenantId, tenant.acceptedDomain);
-    await directory.putConnector(tenant.tenantId, tenant.connectorId, {
-      relayPath: tenant.relayPath,
-      senderIpRanges: [tenant.senderIpRange],
-      enabled: true,
-    });
+    for (const connector of tenant.connectors) {
+      await directory.putConnector(tenant.tenantId, connector.connectorId, {
+        relayPath: connector.relayPath,
+        senderIpRanges: [connector.senderIpRange],
+        enabled: true,
+      });
+    }
   }
+}
+
+/** A message a relay of the fleet offers, and whether it is the compromised server's spam (what only a simulation knows). */
+export interface FleetMessage {
+  readonly event: MessageSubmitted;
+  readonly spam: boolean;
 }
 
 /** The events of one minute of fleet traffic, in time order. */
@@ -82,37 +109,52 @@ export function* fleetMinute(
   minute: number,
   options: FleetOptions,
 ): Generator<MessageSubmitted> {
+  for (const { event } of fleetMessages(tenants, minute, options)) yield event;
+}
+
+/** The messages of one minute of fleet traffic, in time order, each with whether it is spam. */
+export function* fleetMessages(
+  tenants: readonly FleetTenant[],
+  minute: number,
+  options: FleetOptions,
+): Generator<FleetMessage> {
   const next = seededRandom(options.seed * 100_003 + minute);
-  const events: MessageSubmitted[] = [];
+  const messages: FleetMessage[] = [];
   const minuteStart = options.start + minute * MINUTE_MS;
   for (const tenant of tenants) {
     const spam =
       tenant.kind === 'compromised' && minute >= options.compromiseMinute ? options.spamPerMinute : 0;
+    const [own, forwarding] = tenant.connectors;
     for (let i = 0; i < options.ratePerMinute + spam; i++) {
-      const senderDomain =
-        i >= options.ratePerMinute
-          ? `${Math.floor(next() * 36 ** 6).toString(36)}-promo.example`
-          : tenant.kind === 'forwarder' && next() < 0.7
-            ? `external${Math.floor(next() * 400)}.example`
-            : next() < 0.03
-              ? `partner${Math.floor(next() * 5)}.example`
-              : tenant.acceptedDomain;
-      events.push({
-        eventId: `sim-${tenant.tenantId}-${minute}-${i}`,
-        tenantId: tenant.tenantId,
-        occurredAt: minuteStart + Math.floor(next() * MINUTE_MS),
-        envelopeSenderDomain: senderDomain,
-        headerFromDomain: null,
-        relayPath: tenant.relayPath,
-        connectorId: tenant.connectorId,
-        clientAddress: tenant.clientAddress,
-        queueId: null,
-        relayHost: 'sim-relay-1',
-        recipientCount: 1 + Math.floor(next() * 3),
-        sizeBytes: 2_000 + Math.floor(next() * 40_000),
+      const isSpam = i >= options.ratePerMinute;
+      // A school forwards half of its mail, most of it from its students' external senders.
+      const connector = forwarding && !isSpam && next() < 0.5 ? forwarding : own!;
+      const senderDomain = isSpam
+        ? `${Math.floor(next() * 36 ** 6).toString(36)}-promo.example`
+        : connector.relayPath === 'FORWARDED' && next() < 0.7
+          ? `external${Math.floor(next() * 400)}.example`
+          : next() < 0.03
+            ? `partner${Math.floor(next() * 5)}.example`
+            : tenant.acceptedDomain;
+      messages.push({
+        spam: isSpam,
+        event: {
+          eventId: `sim-${tenant.tenantId}-${minute}-${i}`,
+          tenantId: tenant.tenantId,
+          occurredAt: minuteStart + Math.floor(next() * MINUTE_MS),
+          envelopeSenderDomain: senderDomain,
+          headerFromDomain: null,
+          relayPath: connector.relayPath,
+          connectorId: connector.connectorId,
+          clientAddress: connector.clientAddress,
+          queueId: null,
+          relayHost: 'sim-relay-1',
+          recipientCount: 1 + Math.floor(next() * 3),
+          sizeBytes: 2_000 + Math.floor(next() * 40_000),
+        },
       });
     }
   }
-  events.sort((a, b) => a.occurredAt - b.occurredAt);
-  yield* events;
+  messages.sort((a, b) => a.event.occurredAt - b.event.occurredAt);
+  yield* messages;
 }

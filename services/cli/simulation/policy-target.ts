@@ -11,7 +11,7 @@ import {
   type FleetDirectory,
   type FleetOptions,
   type FleetTenant,
-  fleetMinute,
+  fleetMessages,
   fleetTenants,
   onboardFleet,
 } from './fleet.js';
@@ -77,20 +77,19 @@ export async function runPolicySimulation(
   const run = randomBytes(3).toString('hex').toUpperCase();
   try {
     for (let minute = 0; minute < options.minutes; minute++) {
-      const events = [...fleetMinute(tenants, minute, options)];
+      const events = [...fleetMessages(tenants, minute, options)];
       // Each connection takes every n-th message and sends its requests one after the other, as smtpd does.
       await Promise.all(
         clients.map(async (client, lane) => {
           for (let i = lane; i < events.length; i += clients.length) {
-            const event = events[i]!;
+            const { event, spam } = events[i]!;
             const tenant = kindOf.get(event.tenantId)!;
+            const clientAddress = event.clientAddress!;
             const sender = `sim@${event.envelopeSenderDomain}`;
             const queueId = `${run}${(messages + i).toString(16).toUpperCase()}`;
-            const action = await client.request(request('RCPT', tenant, sender, queueId, 0, 0));
+            const action = await client.request(request('RCPT', clientAddress, sender, queueId, 0, 0));
             requests++;
             const counts = replies[tenant.kind];
-            const spam =
-              tenant.kind === 'compromised' && !event.envelopeSenderDomain?.endsWith(tenant.acceptedDomain);
             if (action.startsWith(BLOCK_PREFIX)) {
               counts.rejected++;
               if (spam) spamAcceptedBeforeBlock ??= spamAccepted;
@@ -103,7 +102,14 @@ export async function runPolicySimulation(
             counts.accepted++;
             if (spam) spamAccepted++;
             await client.request(
-              request('END-OF-MESSAGE', tenant, sender, queueId, event.recipientCount, event.sizeBytes),
+              request(
+                'END-OF-MESSAGE',
+                clientAddress,
+                sender,
+                queueId,
+                event.recipientCount,
+                event.sizeBytes,
+              ),
             );
             requests++;
           }
@@ -115,7 +121,8 @@ export async function runPolicySimulation(
     const elapsedMs = performance.now() - started;
 
     const compromised = kindOf.get(COMPROMISED_TENANT)!;
-    const ask = (sender: string) => clients[0]!.request(request('RCPT', compromised, sender, '', 0, 0));
+    const server = compromised.connectors[0]!.clientAddress;
+    const ask = (sender: string) => clients[0]!.request(request('RCPT', server, sender, '', 0, 0));
     // The block travels scorer -> tenant-blocks topic -> enforcer: give it a moment to arrive.
     const deadline = Date.now() + (options.settleMs ?? 10_000);
     let unregisteredSender = await ask('promo@spam-sender.example');
@@ -147,7 +154,7 @@ export async function runPolicySimulation(
 
 function request(
   state: 'RCPT' | 'END-OF-MESSAGE',
-  tenant: FleetTenant,
+  clientAddress: string,
   sender: string,
   queueId: string,
   recipientCount: number,
@@ -157,7 +164,7 @@ function request(
     request: 'smtpd_access_policy',
     protocol_state: state,
     protocol_name: 'ESMTP',
-    client_address: tenant.clientAddress,
+    client_address: clientAddress,
     client_name: 'unknown',
     sender,
     recipient: 'someone@external.example',

@@ -13,6 +13,9 @@ function verdict(summary: SimulationSummary | PolicySimulationSummary, expected:
     'Relay answers for the compromised tenant now:',
     `  unregistered sender -> ${summary.relayAnswers.unregisteredSender}`,
     `  registered sender   -> ${summary.relayAnswers.registeredSender}`,
+    ...('forwardedSender' in summary.relayAnswers && summary.relayAnswers.forwardedSender !== null
+      ? [`  forwarded sender    -> ${summary.relayAnswers.forwardedSender} (its forwarding connector)`]
+      : []),
     '',
     summary.ok ? `Result: as expected - ${expected}` : 'Result: NOT as expected - see the table above.',
   ];
@@ -31,11 +34,12 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
     lines.push('Blocked tenants:');
     lines.push(
       renderTable(
-        ['tenant', 'kind', 'mode', 'blocked at', 'after compromise', 'reason', ...EVIDENCE_HEADERS],
+        ['tenant', 'kind', 'mode', 'scope', 'blocked at', 'after compromise', 'reason', ...EVIDENCE_HEADERS],
         summary.blocked.map(({ tenantId, kind, blockedAt, afterCompromiseMs, block }) => [
           tenantId,
           kind,
           block.mode,
+          block.scope === 'CONNECTOR' ? block.connectorIds.join(', ') : 'tenant',
           new Date(blockedAt).toISOString(),
           afterCompromiseMs === null ? '-' : minutes(afterCompromiseMs),
           block.reason,
@@ -47,6 +51,7 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
   lines.push(
     '',
     `Forwarding tenants blocked: ${summary.forwardersBlocked} of ${tenants.forwarders} (largest forwarded unregistered volume in a window: F = ${summary.maxForwarded}).`,
+    `Refused by the relays: ${summary.refused.spam.toLocaleString('en-US')} spam and ${summary.refused.legitimate.toLocaleString('en-US')} legitimate messages.`,
     ...verdict(summary, 'the compromised tenant is blocked; forwarding and ordinary tenants are not.'),
   );
   return lines.join('\n');

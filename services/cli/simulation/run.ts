@@ -6,7 +6,7 @@ import type { Actor } from '../../admin/change-publisher.js';
 import { embeddedAdapters } from '../../app/adapters.js';
 import { type Runtime, startRuntime, wholeDirectory } from '../../app/runtime.js';
 import { exportTenants, type TenantsFile } from '../../backtest/tenants-file.js';
-import type { MessageSubmitted, TenantBlocked, Thresholds } from '../../core/contracts.generated.js';
+import type { TenantBlocked, Thresholds } from '../../core/contracts.generated.js';
 import { MINUTE_MS } from '../../core/policy.js';
 import { Topics } from '../../core/topics.js';
 import { ManualClock } from '../../platform/clock.js';
@@ -17,9 +17,10 @@ import type { WindowStore } from '../../platform/ports.js';
 import {
   COMPROMISED_TENANT,
   type FleetDirectory,
+  type FleetMessage,
   type FleetOptions,
   type FleetTenant,
-  fleetMinute,
+  fleetMessages,
   fleetTenants,
   onboardFleet,
 } from './fleet.js';
@@ -35,10 +36,14 @@ export function adminDirectory(admin: AdminService, actor: Actor): FleetDirector
   };
 }
 
-/** Receives the simulated traffic and the directory it ran against, so a backtest can replay both. */
+/**
+ * Receives the simulated traffic and the directory it ran against, so a backtest can replay both: every message
+ * the fleet's relays offered (those the enforcer refused too: a backtest decides its own refusals), each with
+ * whether it is the compromised server's spam.
+ */
 export interface SimulationRecorder {
   tenants(file: TenantsFile): void;
-  events(events: readonly MessageSubmitted[]): void;
+  events(messages: readonly FleetMessage[]): void;
 }
 
 export interface SimulationOptions extends FleetOptions {
@@ -78,7 +83,17 @@ export interface SimulationSummary {
   readonly forwardersBlocked: number;
   /** Largest forwarded unregistered count (F) any forwarding tenant reached in its window. */
   readonly maxForwarded: number;
-  readonly relayAnswers: { readonly unregisteredSender: string; readonly registeredSender: string };
+  /**
+   * The compromised tenant's answers now: for an unregistered and a registered sender on its on-premises server,
+   * and (the forwarding scenario) for an unregistered sender on its forwarding connector.
+   */
+  readonly relayAnswers: {
+    readonly unregisteredSender: string;
+    readonly registeredSender: string;
+    readonly forwardedSender: string | null;
+  };
+  /** Messages the enforcer refused, by whether they were spam. */
+  readonly refused: { readonly spam: number; readonly legitimate: number };
   /** The compromised tenant is blocked, and no forwarding or ordinary tenant is. */
   readonly ok: boolean;
   /** The policy in force and the compromised tenant's volume minute by minute (for `--plot`). */
@@ -114,27 +129,28 @@ export async function runSimulation(
     const enforcer = runtime.enforcer!;
     const timeline: TimelinePoint[] = [];
     let messages = 0;
+    const refused = { spam: 0, legitimate: 0 };
     for (let minute = 0; minute < options.minutes; minute++) {
       clock.set(options.start + (minute + 1) * MINUTE_MS);
       const records = [];
-      const relayed: MessageSubmitted[] = [];
+      const offered = [...fleetMessages(tenants, minute, options)];
       let rejected = 0;
-      for (const event of fleetMinute(tenants, minute, options)) {
-        // The fleet's relays ask the enforcer at RCPT, as Postfix does: a rejected message is never relayed, so
-        // no MessageSubmitted is published (or recorded) for it.
+      for (const { event, spam } of offered) {
+        // The fleet's relays ask the enforcer at RCPT from the connector's address, as Postfix does: a rejected
+        // message is never relayed, so no MessageSubmitted is published for it.
         const domain = event.envelopeSenderDomain;
-        const query = { tenantId: event.tenantId, sender: domain ? `sim@${domain}` : '' };
+        const query = { clientAddress: event.clientAddress!, sender: domain ? `sim@${domain}` : '' };
         if (enforcer.decide(query, 'RCPT').action === 'REJECT') {
           if (event.tenantId === COMPROMISED_TENANT) rejected++;
+          refused[spam ? 'spam' : 'legitimate']++;
           continue;
         }
-        relayed.push(event);
         records.push({
           key: event.tenantId,
           value: await adapters.codec.encode(Topics.messageSubmitted, event),
         });
       }
-      options.recorder?.events(relayed);
+      options.recorder?.events(offered);
       await log.publish(Topics.messageSubmitted, records);
       await log.settled();
       messages += records.length;
@@ -162,8 +178,9 @@ export async function runSimulation(
     }
 
     const compromised = tenants.find((tenant) => tenant.tenantId === COMPROMISED_TENANT)!;
-    const answer = (sender: string) => {
-      const decision = enforcer.decide({ clientAddress: compromised.clientAddress, sender }, 'simulate');
+    const [server, forwarding] = compromised.connectors;
+    const answer = (sender: string, clientAddress = server!.clientAddress) => {
+      const decision = enforcer.decide({ clientAddress, sender }, 'simulate');
       return decision.action === 'REJECT'
         ? `${decision.code} ${decision.enhancedCode} ${decision.text}`
         : 'accept';
@@ -188,7 +205,9 @@ export async function runSimulation(
       relayAnswers: {
         unregisteredSender: answer('promo@spam-sender.example'),
         registeredSender: answer(`it@${compromised.acceptedDomain}`),
+        forwardedSender: forwarding ? answer('student@external1.example', forwarding.clientAddress) : null,
       },
+      refused,
       ok: enforcedCompromise && blocked.every((b) => b.kind === 'compromised'),
       startedAt: options.start,
       windowMinutes: config.policy.windowMinutes,

@@ -56,7 +56,8 @@ describe('relayguard backtest on files', () => {
         start,
         recorder: {
           tenants: (file) => writeFileSync(tenantsPath, JSON.stringify(file)),
-          events: (events) => lines.push(...events.map(encodeEventLine)),
+          events: (messages) =>
+            lines.push(...messages.map(({ event, spam }) => encodeEventLine({ ...event, spam }))),
         },
       },
       silentLogger,
@@ -82,7 +83,8 @@ describe('relayguard backtest on files', () => {
     );
     const compromised = inForce.blocked.find((b) => b.tenantId === 'tenant-compromised')!;
     assert.equal(compromised.volumeBeganAt, summary.compromiseStartedAt);
-    assert.equal(result.events.scored, summary.messages);
+    // The record holds what the relays offered: what they relayed and what the enforcer refused.
+    assert.equal(result.events.scored, summary.messages + summary.refused.spam + summary.refused.legitimate);
     assert.deepEqual(result.source.problems, { malformed: { count: 1, firstLine: lines.length + 1 } });
     assert.equal(result.policies[1]!.name, 'strict');
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeEventLine } from '../../../services/backtest/event-lines.js';
 import { renderSimulationSummary } from '../../../services/cli/simulation/report.js';
 import { runSimulation } from '../../../services/cli/simulation/run.js';
 import { loadConfig } from '../../../services/platform/config.js';
@@ -43,5 +44,62 @@ describe('relayguard simulate', () => {
     assert.match(text, /tenant-compromised\s+compromised\s+ENFORCE/);
     assert.match(text, /Forwarding tenants blocked: 0 of 3/);
     assert.match(text, /Result: as expected/);
+  });
+});
+
+describe('relayguard simulate --scenario forwarding', () => {
+  const run = (env: Record<string, string>, recorded: string[] = []) =>
+    runSimulation(
+      loadConfig(env),
+      {
+        scenario: 'forwarding',
+        tenants: 4,
+        forwarders: 1,
+        minutes: 40,
+        ratePerMinute: 20,
+        spamPerMinute: 40,
+        compromiseMinute: 20,
+        seed: 3,
+        start: Date.UTC(2026, 10, 28, 9),
+        recorder: {
+          tenants: () => {},
+          events: (messages) =>
+            recorded.push(...messages.map(({ event, spam }) => encodeEventLine({ ...event, spam }))),
+        },
+      },
+      silentLogger,
+    );
+
+  it("gives the compromised school a forwarding connector, and a tenant block refuses the students' mail", async () => {
+    const recorded: string[] = [];
+    const summary = await run({ RELAYGUARD_BLOCK_SCOPE: 'tenant' }, recorded);
+    assert.deepEqual(
+      summary.blocked.map((b) => [b.tenantId, b.block.scope]),
+      [['tenant-compromised', 'TENANT']],
+    );
+    assert.match(summary.relayAnswers.forwardedSender!, /^550 5\.7\.750 /);
+    assert.ok(summary.refused.legitimate > 0, `legitimate mail refused: ${summary.refused.legitimate}`);
+    assert.match(
+      renderSimulationSummary(summary),
+      /forwarded sender +-> 550 5\.7\.750 .* \(its forwarding connector\)/,
+    );
+
+    // The record holds every offered message, refused ones too, and says which are spam: exactly the
+    // compromised server's unregistered flood from the compromise on.
+    const events = recorded.map((line) => JSON.parse(line));
+    const school = events.filter((e) => e.tenantId === 'tenant-compromised');
+    assert.deepEqual([...new Set(school.map((e) => e.connectorId))].sort(), [
+      'tenant-compromised-forwarding',
+      'tenant-compromised-onprem',
+    ]);
+    const spam = events.filter((e) => e.spam === true);
+    assert.equal(spam.length, 20 * 40);
+    assert.ok(
+      spam.every(
+        (e) =>
+          e.connectorId === 'tenant-compromised-onprem' && e.envelopeSenderDomain.endsWith('-promo.example'),
+      ),
+    );
+    assert.equal(events.length, summary.messages + summary.refused.spam + summary.refused.legitimate);
   });
 });
