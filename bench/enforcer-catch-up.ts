@@ -5,7 +5,6 @@
 // CPU time is read from /proc, so the other processes' load does not inflate the per-CPU-second figure.
 import { readFileSync } from 'node:fs';
 import type { DirectoryEvent } from '../services/core/directory.js';
-import { stateKey, Topics } from '../services/core/topics.js';
 import { RegistryCodec } from '../services/platform/codec/registry-codec.js';
 import { loadConfig } from '../services/platform/config.js';
 import { KafkaEventLog } from '../services/platform/kafka/kafka-event-log.js';
@@ -18,7 +17,7 @@ import { startProductionStack } from '../test/support/production-stack.js';
 import { startServiceProcess } from '../test/support/scorer-process.js';
 import { freePort } from '../test/support/tether.js';
 import { defineBenchmark, format, withCleanups } from './harness.js';
-import { batchesOf, blockEvent, tenantChanges } from './workload.js';
+import { batchesOf, blockEvent, stateRecord, tenantChanges } from './workload.js';
 
 const SIZES = {
   quick: { tenants: 2_000 },
@@ -30,20 +29,6 @@ const BLOCKED_EVERY = 50;
 const CHUNK = 5_000;
 /** As `relayguard topics` creates them by default (--state-partitions 3). */
 const STATE_PARTITIONS = 3;
-
-/** The compacted topic and key a directory change is written with (services/admin's publishers). */
-function stateRecord(change: DirectoryEvent): { topic: (typeof Topics)[keyof typeof Topics]; key: string } {
-  switch (change.kind) {
-    case 'accepted-domain':
-      return { topic: Topics.acceptedDomains, key: stateKey(change.event.tenantId, change.event.domain) };
-    case 'connector':
-      return { topic: Topics.connectors, key: stateKey(change.event.tenantId, change.event.connectorId) };
-    case 'tenant-block':
-      return { topic: Topics.tenantBlocks, key: change.event.tenantId };
-    case 'tenant-policy':
-      return { topic: Topics.tenantPolicies, key: change.event.tenantId };
-  }
-}
 
 /** User + system CPU seconds and resident memory of a process, from /proc (Linux). */
 function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {

@@ -8,7 +8,7 @@ import { TENANT_SCOPE } from '../services/core/block-event.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../services/core/contracts.generated.js';
 import { type DirectoryEvent, TenantDirectory } from '../services/core/directory.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
-import { Topics } from '../services/core/topics.js';
+import { stateKey, Topics } from '../services/core/topics.js';
 import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
 import { messageSubmitted, seededRandom } from '../test/support/builders.js';
 
@@ -82,6 +82,23 @@ export function tenantChanges(i: number): DirectoryEvent[] {
       },
     },
   ];
+}
+
+/** The compacted topic and key a directory change is written with (services/admin's publishers). */
+export function stateRecord(change: DirectoryEvent): {
+  topic: (typeof Topics)[keyof typeof Topics];
+  key: string;
+} {
+  switch (change.kind) {
+    case 'accepted-domain':
+      return { topic: Topics.acceptedDomains, key: stateKey(change.event.tenantId, change.event.domain) };
+    case 'connector':
+      return { topic: Topics.connectors, key: stateKey(change.event.tenantId, change.event.connectorId) };
+    case 'tenant-block':
+      return { topic: Topics.tenantBlocks, key: change.event.tenantId };
+    case 'tenant-policy':
+      return { topic: Topics.tenantPolicies, key: change.event.tenantId };
+  }
 }
 
 /** Tenant number `i` blocked (enforce mode) with the evidence a block carries. */

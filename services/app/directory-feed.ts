@@ -1,11 +1,17 @@
 // Materializes the tenant directory from the compacted topics. Every replica reads every partition from the
-// beginning (no consumer group): the whole directory, or an enforcer's index of what decisions read.
+// beginning (no consumer group): the whole directory, or an enforcer's index of what decisions read. An index
+// restored from its snapshot reads the snapshot's topics on from the offsets it reflects, and writes a new
+// snapshot now and then (index-snapshot.ts).
 import type { DirectoryEvent } from '../core/directory.js';
+import { EnforcerIndex } from '../core/enforcer-index.js';
 import { isRelayguardError } from '../core/errors.js';
+import type { SnapshotParts } from '../core/snapshot-parts.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { EventLog, RecordBatch, SchemaCodec, Subscription } from '../platform/ports.js';
+import type { EventLog, PartitionOffset, RecordBatch, SchemaCodec, Subscription } from '../platform/ports.js';
+import { partitionKey } from '../platform/write-behind.js';
+import { writeIndexSnapshot } from './index-snapshot.js';
 
 const FEEDS = {
   [Topics.acceptedDomains]: 'accepted-domain',
@@ -16,12 +22,19 @@ const FEEDS = {
 
 type FeedTopic = keyof typeof FEEDS;
 
+/** The topics an index snapshot reflects (EnforcerIndex.SNAPSHOT_KINDS). */
+export const SNAPSHOT_TOPICS: readonly string[] = Object.entries(FEEDS)
+  .filter(([, kind]) => (EnforcerIndex.SNAPSHOT_KINDS as readonly string[]).includes(kind))
+  .map(([topic]) => topic);
+
 /** What the feed materializes: the whole directory, or the enforcer's index (services/core/enforcer-index.ts). */
 export interface MaterializedDirectory {
   apply(change: DirectoryEvent): void;
   applyTombstone(kind: 'accepted-domain' | 'connector', key: string): void;
   readonly blockedCount: number;
   readonly monitorBlockedCount: number;
+  /** The enforcer's index: the state of SNAPSHOT_TOPICS as it is now. */
+  snapshot?(): SnapshotParts;
 }
 
 export interface DirectoryFeedDeps {
@@ -32,6 +45,10 @@ export interface DirectoryFeedDeps {
   readonly metrics: Metrics;
   /** The fetch wait of the feed's subscription (KAFKA_DIRECTORY_FETCH_MAX_WAIT_MS): blocks reach enforcers here. */
   readonly fetchMaxWaitMs?: number;
+  /** The offsets a restored index reflects: those partitions are read on from there, the others from the start. */
+  readonly startOffsets?: readonly PartitionOffset[];
+  /** Where and how often an index that takes snapshots writes one (RELAYGUARD_SNAPSHOT_*). */
+  readonly snapshots?: { readonly directory: string; readonly intervalMs: number };
 }
 
 export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subscription> {
@@ -43,6 +60,8 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subsc
     deps.directory.applyTombstone(kind, key);
     deps.metrics.eventsConsumed.inc({ topic, outcome: 'tombstone' });
   };
+  const snapshots =
+    deps.snapshots && deps.directory.snapshot ? new PeriodicSnapshots(deps, deps.snapshots) : undefined;
   const handleBatch = async (batch: RecordBatch) => {
     const topic = batch.topic as FeedTopic;
     for (const record of batch.records) {
@@ -74,11 +93,83 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subsc
     deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
     deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);
     deps.metrics.consumerLag.set({ topic, partition: String(batch.partition) }, batch.lag);
+    snapshots?.handled(batch);
   };
-  return deps.log.subscribe({
+  const subscription = await deps.log.subscribe({
     groupId: null,
     topics: Object.keys(FEEDS),
+    startOffsets: deps.startOffsets,
     handleBatch,
     maxWaitTimeMs: deps.fetchMaxWaitMs,
   });
+  return {
+    caughtUp: subscription.caughtUp,
+    stop: async () => {
+      await subscription.stop();
+      await snapshots?.stop();
+    },
+  };
+}
+
+/**
+ * Writes the index's snapshot after a batch of its topics once the interval passed since the last one, and on stop
+ * (a restart then reads only what was written while it was down).
+ */
+class PeriodicSnapshots {
+  readonly #deps: DirectoryFeedDeps;
+  readonly #settings: NonNullable<DirectoryFeedDeps['snapshots']>;
+  /** Per partition of the snapshot's topics, the next offset: what the index reflects. */
+  readonly #next = new Map<string, PartitionOffset>();
+  #lastAt = performance.now();
+  /** Batches of the snapshot's topics were handled since the last snapshot was taken. */
+  #changed = false;
+  #writing: Promise<void> | undefined;
+
+  constructor(deps: DirectoryFeedDeps, settings: NonNullable<DirectoryFeedDeps['snapshots']>) {
+    this.#deps = deps;
+    this.#settings = settings;
+    for (const start of deps.startOffsets ?? [])
+      this.#next.set(partitionKey(start.topic, start.partition), start);
+  }
+
+  handled({ topic, partition, records }: RecordBatch): void {
+    if (!SNAPSHOT_TOPICS.includes(topic) || records.length === 0) return;
+    const offset = (BigInt(records.at(-1)!.offset) + 1n).toString();
+    this.#next.set(partitionKey(topic, partition), { topic, partition, offset });
+    this.#changed = true;
+    if (!this.#writing && performance.now() - this.#lastAt >= this.#settings.intervalMs) this.#write();
+  }
+
+  /** Called once no batch is handled any more. */
+  async stop(): Promise<void> {
+    await this.#writing;
+    if (this.#changed) this.#write();
+    await this.#writing;
+  }
+
+  /** Taken between two batches, so the copies and the offsets agree; written while batches go on. */
+  #write(): void {
+    const parts = this.#deps.directory.snapshot!();
+    const offsets = [...this.#next.values()];
+    const { directory } = this.#settings;
+    const started = performance.now();
+    this.#lastAt = started;
+    this.#changed = false;
+    this.#writing = writeIndexSnapshot(directory, parts, offsets, Date.now())
+      .then((bytes) =>
+        this.#deps.logger.info(
+          { directory, bytes, partitions: offsets.length, ms: Math.round(performance.now() - started) },
+          'wrote the index snapshot',
+        ),
+      )
+      .catch((error: unknown) =>
+        this.#deps.logger.warn(
+          { err: error, directory },
+          'writing the index snapshot failed; tried again later',
+        ),
+      )
+      .finally(() => {
+        this.#writing = undefined;
+      });
+  }
 }

@@ -7,6 +7,7 @@ import { ChangePublisher } from '../admin/change-publisher.js';
 import { startWebhookAdmin, type WebhookEndpointsAdmin } from '../admin/webhook-endpoints.js';
 import { TenantDirectory } from '../core/directory.js';
 import { EnforcerIndex } from '../core/enforcer-index.js';
+import { isRelayguardError } from '../core/errors.js';
 import { Enforcer } from '../enforcer/enforcer.js';
 import { MessageSpool } from '../enforcer/message-spool.js';
 import { systemClock } from '../platform/clock.js';
@@ -14,11 +15,12 @@ import type { Config } from '../platform/config.js';
 import { dnsTxtResolver } from '../platform/dns.js';
 import type { Logger } from '../platform/logger.js';
 import { Metrics } from '../platform/metrics.js';
-import type { Clock, Subscription } from '../platform/ports.js';
+import type { Clock, PartitionOffset, Subscription } from '../platform/ports.js';
 import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { type Adapters, closeAdapters, embeddedAdapters, productionAdapters } from './adapters.js';
 import { startDirectoryFeed } from './directory-feed.js';
+import { restoredIndex } from './index-snapshot.js';
 import { logAccess } from './kafka-access.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
@@ -46,13 +48,15 @@ export interface Runtime {
 
 /**
  * What the directory feed materializes for these services: an enforcer alone decides with the index of what
- * decisions read (services/core/enforcer-index.ts: ~2M tenants in a 1,280 MiB heap, bench/README.md); the scorer,
+ * decisions read (services/core/enforcer-index.ts: 10M tenants in 1.98 GiB, bench/README.md); the scorer,
  * the admin API and webhooks read the whole directory, and an enforcer beside them shares it.
  */
 export function directoryFor(services: readonly ServiceName[]): TenantDirectory | EnforcerIndex {
-  return services.length > 0 && services.every((service) => service === 'enforcer')
-    ? new EnforcerIndex()
-    : new TenantDirectory();
+  return enforcerAlone(services) ? new EnforcerIndex() : new TenantDirectory();
+}
+
+function enforcerAlone(services: readonly ServiceName[]): boolean {
+  return services.length > 0 && services.every((service) => service === 'enforcer');
 }
 
 /** The whole directory of a runtime that runs more than the enforcer alone (which holds the enforcer's index). */
@@ -79,8 +83,12 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const metrics = options.metrics ?? new Metrics();
   const { logger } = options;
   const wants = new Set(options.services);
-  const directory = directoryFor(options.services);
-  const whole = directory instanceof TenantDirectory ? directory : undefined;
+  const snapshots = config.snapshot;
+  const restored =
+    snapshots && enforcerAlone(options.services)
+      ? await restoredIndex(snapshots.directory, logger)
+      : undefined;
+  let directory = restored?.index ?? directoryFor(options.services);
   const common = { log: adapters.log, codec: adapters.codec, clock, metrics };
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
   // fix, not an outage to retry. Only where the windows are used: an enforcer answers relays without Redis.
@@ -92,16 +100,32 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     throw error;
   });
 
-  const feed: Subscription = await startDirectoryFeed({
-    ...common,
-    directory,
-    fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
-    logger: logger.child({ component: 'directory' }),
-  }).catch(async (error: unknown) => {
-    // Kafka unreachable at startup (kafkajs gave up retrying): nothing may keep the process half-started.
-    await closeAdapters(adapters);
-    throw error;
-  });
+  const startFeed = (startOffsets?: readonly PartitionOffset[]) =>
+    startDirectoryFeed({
+      ...common,
+      directory,
+      startOffsets,
+      snapshots,
+      fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
+      logger: logger.child({ component: 'directory' }),
+    });
+  const feed: Subscription = await startFeed(restored?.offsets)
+    .catch((error: unknown) => {
+      // Offsets beyond the topics' ends: they were made again since the snapshot.
+      if (!restored || !isRelayguardError(error) || error.field !== 'startOffsets') throw error;
+      logger.warn(
+        { err: error },
+        'the index snapshot does not match the state topics; reading them from the start',
+      );
+      directory = new EnforcerIndex();
+      return startFeed();
+    })
+    .catch(async (error: unknown) => {
+      // Kafka unreachable at startup (kafkajs gave up retrying): nothing may keep the process half-started.
+      await closeAdapters(adapters);
+      throw error;
+    });
+  const whole = directory instanceof TenantDirectory ? directory : undefined;
   const spool =
     wants.has('enforcer') && config.spool
       ? await MessageSpool.open({

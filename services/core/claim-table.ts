@@ -5,6 +5,8 @@
 //
 // Open addressing with linear probing; a removal shifts the entries after it back, so no deleted marker lingers.
 
+import type { SnapshotParts } from './snapshot-parts.js';
+
 const MAX_LOAD = 0.7;
 
 export class ClaimTable {
@@ -53,6 +55,20 @@ export class ClaimTable {
 
   get bytes(): number {
     return this.#codes.byteLength + this.#values.byteLength + this.#claimants.byteLength;
+  }
+
+  saveTo(parts: SnapshotParts, name: string): void {
+    parts.arrays.set(`${name}.codes`, this.#codes.slice());
+    parts.arrays.set(`${name}.values`, this.#values.slice());
+    parts.arrays.set(`${name}.claimants`, this.#claimants.slice());
+    parts.values.set(name, this.#count);
+  }
+
+  loadFrom(parts: SnapshotParts, name: string): void {
+    this.#codes = parts.array(`${name}.codes`, Uint8Array);
+    this.#values = parts.array(`${name}.values`, Int32Array);
+    this.#claimants = parts.array(`${name}.claimants`, Int32Array);
+    this.#count = parts.value<number>(name);
   }
 
   #holds(at: number, code: number, value: number): boolean {

@@ -5,14 +5,13 @@
 // the earliest claim on an identifier owns it, whatever order the compacted topic is replayed in, and a disabled
 // connector still owns its ranges and certificate.
 //
-// An identifier is a code and a 32-bit value: an IPv4 range is its prefix length and network, an IPv6 range its
-// prefix length and the number of its network's bytes in a string table, a certificate name its number in
-// another. A connector's identifiers sit in a pool, its rows linked per tenant; a claim dates from the
-// connector's creation unless the connector took the identifier later (identifiersSince), which few do.
+// A connector's identifiers (connector-identifiers.ts) sit in a pool, its rows linked per tenant; a claim dates
+// from the connector's creation unless the connector took the identifier later (identifiersSince), which few do.
 
 import { ClaimTable } from './claim-table.js';
+import { CERTIFICATE, ConnectorIdentifiers } from './connector-identifiers.js';
 import type { ConnectorChanged, RelayPath } from './contracts.generated.js';
-import { maskedKey, parseIpRange } from './ip-ranges.js';
+import type { SnapshotParts } from './snapshot-parts.js';
 import { Growable, StringTable } from './string-table.js';
 
 /** What an answer reads of a connector. */
@@ -27,26 +26,16 @@ export interface IndexedClient {
   readonly connector: IndexedConnector;
 }
 
-const IPV4 = 1;
-const IPV6 = IPV4 + 33;
-const CERTIFICATE = IPV6 + 129;
 const RELAY_PATHS: readonly RelayPath[] = ['ONPREM', 'FORWARDED', 'APPLICATION'];
 const ENABLED = 1;
 const LIVE = 2;
 /** The relay path's index sits above the flag bits. */
 const PATH_SHIFT = 2;
 
-interface Identifier {
-  readonly code: number;
-  readonly value: number;
-  readonly since: number;
-}
-
 export class ConnectorTable {
   readonly #tenantNames: StringTable;
   readonly #connectorIds = new StringTable();
-  readonly #certificates = new StringTable();
-  readonly #ipv6Networks = new StringTable();
+  readonly #identifiers = new ConnectorIdentifiers();
   /** Per row: its tenant's and connector id's numbers, flags and relay path, creation, identifiers in the pool. */
   readonly #tenant = new Growable((n) => new Int32Array(n));
   readonly #connectorId = new Growable((n) => new Int32Array(n));
@@ -68,9 +57,6 @@ export class ConnectorTable {
   /** By pool position: the time of a claim taken after its connector's creation. */
   #laterSince = new Map<number, number>();
   readonly #claims = new ClaimTable();
-  /** Per range code, how many identifiers use it; and the codes in use per family, longest prefix first. */
-  readonly #rangesOfCode = new Int32Array(CERTIFICATE);
-  #codesInUse = { ipv4: [] as number[], ipv6: [] as number[] };
 
   constructor(tenantNames: StringTable) {
     this.#tenantNames = tenantNames;
@@ -78,7 +64,7 @@ export class ConnectorTable {
 
   /** The connector of the event in place of the tenant's connector of the same id, if any. */
   upsert(event: ConnectorChanged): void {
-    const identifiers = this.#identifiersOf(event);
+    const identifiers = this.#identifiers.of(event);
     const tenant = this.#tenantNames.intern(event.tenantId);
     const connectorId = this.#connectorIds.intern(event.connectorId);
     this.#remove(tenant, connectorId);
@@ -96,7 +82,7 @@ export class ConnectorTable {
       this.#poolValues.reserve(at)[at] = value;
       if (since !== event.createdAt) this.#laterSince.set(at, since);
       this.#claims.add(code, value, row);
-      this.#countCode(code, 1);
+      this.#identifiers.count(code, 1);
     }
     this.#next.reserve(row)[row] = this.#firstRow.reserve(tenant)[tenant]!;
     this.#firstRow.array[tenant] = row + 1;
@@ -124,9 +110,7 @@ export class ConnectorTable {
   byAddress(addressBytes: readonly number[]): IndexedClient | undefined {
     const covering: { code: number; value: number; rows: number[] }[] = [];
     let owner: { row: number; since: number } | undefined;
-    for (const code of addressBytes.length === 4 ? this.#codesInUse.ipv4 : this.#codesInUse.ipv6) {
-      const value = this.#networkOf(addressBytes, code);
-      if (value === undefined) continue;
+    for (const { code, value } of this.#identifiers.covering(addressBytes)) {
       const rows = this.#claims.claimants(code, value);
       if (rows.length === 0) continue;
       covering.push({ code, value, rows });
@@ -146,7 +130,7 @@ export class ConnectorTable {
 
   /** The connector of the earliest claim on a (normalized) certificate name, when it is enabled. */
   byCertificate(certificate: string): IndexedClient | undefined {
-    const value = this.#certificates.find(certificate);
+    const value = this.#identifiers.certificate(certificate);
     if (value === undefined) return undefined;
     const rows = this.#claims.claimants(CERTIFICATE, value);
     if (rows.length === 0) return undefined;
@@ -156,43 +140,57 @@ export class ConnectorTable {
 
   /** Bytes held in typed arrays. */
   get bytes(): number {
-    const growables = [
-      this.#tenant,
-      this.#connectorId,
-      this.#flags,
-      this.#createdAt,
-      this.#identifiersAt,
-      this.#identifierCount,
-      this.#next,
-      this.#firstRow,
-      this.#poolCodes,
-      this.#poolValues,
+    const rows = this.#growables().reduce((sum, [, growable]) => sum + growable.bytes, 0);
+    return rows + this.#connectorIds.bytes + this.#claims.bytes + this.#identifiers.bytes;
+  }
+
+  saveTo(parts: SnapshotParts, name: string): void {
+    this.#connectorIds.saveTo(parts, `${name}.connectorIds`);
+    for (const [field, growable] of this.#growables()) growable.saveTo(parts, `${name}.${field}`);
+    this.#claims.saveTo(parts, `${name}.claims`);
+    this.#identifiers.saveTo(parts, `${name}.identifiers`);
+    parts.values.set(name, {
+      rows: this.#rows,
+      freeRow: this.#freeRow,
+      poolEnd: this.#poolEnd,
+      poolUnused: this.#poolUnused,
+      laterSince: [...this.#laterSince],
+    });
+  }
+
+  /** Into an empty table whose tenant names were loaded first. */
+  loadFrom(parts: SnapshotParts, name: string): void {
+    this.#connectorIds.loadFrom(parts, `${name}.connectorIds`);
+    for (const [field, growable] of this.#growables()) growable.loadFrom(parts, `${name}.${field}`);
+    this.#claims.loadFrom(parts, `${name}.claims`);
+    this.#identifiers.loadFrom(parts, `${name}.identifiers`);
+    const saved = parts.value<{
+      rows: number;
+      freeRow: number;
+      poolEnd: number;
+      poolUnused: number;
+      laterSince: [number, number][];
+    }>(name);
+    this.#rows = saved.rows;
+    this.#freeRow = saved.freeRow;
+    this.#poolEnd = saved.poolEnd;
+    this.#poolUnused = saved.poolUnused;
+    this.#laterSince = new Map(saved.laterSince);
+  }
+
+  #growables(): [string, Growable<Uint8Array | Int32Array | Float64Array>][] {
+    return [
+      ['tenant', this.#tenant],
+      ['connectorId', this.#connectorId],
+      ['flags', this.#flags],
+      ['createdAt', this.#createdAt],
+      ['identifiersAt', this.#identifiersAt],
+      ['identifierCount', this.#identifierCount],
+      ['next', this.#next],
+      ['firstRow', this.#firstRow],
+      ['poolCodes', this.#poolCodes],
+      ['poolValues', this.#poolValues],
     ];
-    const tables = [this.#connectorIds, this.#certificates, this.#ipv6Networks, this.#claims];
-    return [...growables, ...tables].reduce((sum, held) => sum + held.bytes, 0);
-  }
-
-  /** Every identifier the event claims, parsed before anything changes; one claim per identifier, the last one's time. */
-  #identifiersOf(event: ConnectorChanged): Identifier[] {
-    const byKey = new Map<string, Identifier>();
-    const claim = (code: number, value: number, text: string) => {
-      byKey.delete(`${code}/${value}`);
-      byKey.set(`${code}/${value}`, { code, value, since: event.identifiersSince[text] ?? event.createdAt });
-    };
-    for (const cidr of event.senderIpRanges) {
-      const { family, prefix, key } = parseIpRange(cidr);
-      if (family === 'ipv4') claim(IPV4 + prefix, key as number, cidr);
-      else claim(IPV6 + prefix, this.#ipv6Networks.intern(key as string), cidr);
-    }
-    const certificate = event.tlsCertificateDomain;
-    if (certificate) claim(CERTIFICATE, this.#certificates.intern(certificate), certificate);
-    return [...byKey.values()];
-  }
-
-  /** The number of the address's network at this code's prefix length; undefined for an IPv6 one nobody claims. */
-  #networkOf(addressBytes: readonly number[], code: number): number | undefined {
-    if (code < IPV6) return maskedKey(addressBytes, code - IPV4) as number;
-    return this.#ipv6Networks.find(maskedKey(addressBytes, code - IPV6) as string);
   }
 
   /** The tenant's row of this connector id (-1: none), and the row before it in the tenant's list (-1: first). */
@@ -214,7 +212,7 @@ export class ConnectorTable {
     const [from, count] = [this.#identifiersAt.array[row]!, this.#identifierCount.array[row]!];
     for (let at = from; at < from + count; at++) {
       this.#claims.remove(this.#poolCodes.array[at]!, this.#poolValues.array[at]!, row);
-      this.#countCode(this.#poolCodes.array[at]!, -1);
+      this.#identifiers.count(this.#poolCodes.array[at]!, -1);
       this.#laterSince.delete(at);
     }
     this.#flags.array[row] = 0;
@@ -252,18 +250,6 @@ export class ConnectorTable {
     }
     this.#poolEnd = end;
     this.#poolUnused = 0;
-  }
-
-  #countCode(code: number, by: 1 | -1): void {
-    if (code === CERTIFICATE) return;
-    this.#rangesOfCode[code]! += by;
-    if (this.#rangesOfCode[code] !== (by === 1 ? 1 : 0)) return;
-    const inUse = (from: number, to: number) => {
-      const codes: number[] = [];
-      for (let at = to - 1; at >= from; at--) if (this.#rangesOfCode[at]! > 0) codes.push(at);
-      return codes;
-    };
-    this.#codesInUse = { ipv4: inUse(IPV4, IPV6), ipv6: inUse(IPV6, CERTIFICATE) };
   }
 
   /** The time of the row's claim on the identifier: its creation, unless it took the identifier later. */

@@ -18,6 +18,7 @@ import type { AcceptedDomainChanged } from './contracts.generated.js';
 import type { DirectoryEvent } from './directory.js';
 import { normalizeDomain } from './domain-name.js';
 import { parseIpAddress } from './ip-ranges.js';
+import { SnapshotParts } from './snapshot-parts.js';
 import { Growable, StringTable } from './string-table.js';
 import { type MutableRecord, NONE, newRecord, type TenantRecord } from './tenant-record.js';
 import { parseStateKey } from './topics.js';
@@ -37,6 +38,25 @@ interface Holder {
 }
 
 export class EnforcerIndex implements AcceptedDomainLookup {
+  /**
+   * What a snapshot holds: the accepted domains and connectors, the bulk of the index. Blocks are read again from
+   * the start of their topic (a record per tenant ever blocked: a small topic), so block-state.ts stays the one
+   * place that applies them.
+   */
+  static readonly SNAPSHOT_KINDS = ['accepted-domain', 'connector'] as const;
+
+  /** An index as `snapshot` saved it; throws on parts of another format. */
+  static fromSnapshot(parts: SnapshotParts): EnforcerIndex {
+    const index = new EnforcerIndex();
+    index.#tenantNames.loadFrom(parts, 'tenantNames');
+    index.#domainNames.loadFrom(parts, 'domainNames');
+    for (const [name, growable] of index.#holderArrays()) growable.loadFrom(parts, name);
+    for (const [number, holders] of parts.value<[number, Holder[]][]>('sharedDomains'))
+      index.#sharedDomains.set(number, holders);
+    index.#connectors.loadFrom(parts, 'connectors');
+    return index;
+  }
+
   readonly #tenantNames = new StringTable();
   readonly #domainNames = new StringTable();
   /** Per domain number, its one holder: tenant number + 1 (0: none), flags, verification time. */
@@ -114,14 +134,27 @@ export class EnforcerIndex implements AcceptedDomainLookup {
 
   /** Bytes held in typed arrays: outside the heap's objects, so the heap figure alone would flatter the index. */
   get arenaBytes(): number {
-    return (
-      this.#tenantNames.bytes +
-      this.#domainNames.bytes +
-      this.#holderTenant.bytes +
-      this.#holderFlags.bytes +
-      this.#holderVerifiedAt.bytes +
-      this.#connectors.bytes
-    );
+    const holders = this.#holderArrays().reduce((sum, [, growable]) => sum + growable.bytes, 0);
+    return this.#tenantNames.bytes + this.#domainNames.bytes + holders + this.#connectors.bytes;
+  }
+
+  /** The accepted domains and connectors (SNAPSHOT_KINDS) as they are now: copies, or bytes that never change. */
+  snapshot(): SnapshotParts {
+    const parts = new SnapshotParts();
+    this.#tenantNames.saveTo(parts, 'tenantNames');
+    this.#domainNames.saveTo(parts, 'domainNames');
+    for (const [name, growable] of this.#holderArrays()) growable.saveTo(parts, name);
+    parts.values.set('sharedDomains', [...this.#sharedDomains]);
+    this.#connectors.saveTo(parts, 'connectors');
+    return parts;
+  }
+
+  #holderArrays(): [string, Growable<Uint8Array | Int32Array | Float64Array>][] {
+    return [
+      ['holderTenant', this.#holderTenant],
+      ['holderFlags', this.#holderFlags],
+      ['holderVerifiedAt', this.#holderVerifiedAt],
+    ];
   }
 
   #record(tenantId: string): MutableRecord {

@@ -8,6 +8,8 @@
 // are stored in the order of their numbers, so a string ends where the next one starts (or where its page's bytes
 // end): no length is kept per string.
 
+import type { SnapshotParts } from './snapshot-parts.js';
+
 const PAGE_BYTES = 1 << 22;
 const MAX_LOAD = 0.7;
 
@@ -36,6 +38,14 @@ export class Growable<T extends Uint8Array | Int32Array | Uint32Array | Float64A
 
   get bytes(): number {
     return this.#array.byteLength;
+  }
+
+  saveTo(parts: SnapshotParts, name: string): void {
+    parts.arrays.set(name, this.#array.slice());
+  }
+
+  loadFrom(parts: SnapshotParts, name: string): void {
+    this.#array = parts.array(name, this.#array.constructor as never);
   }
 }
 
@@ -99,6 +109,40 @@ export class StringTable {
       this.#starts.bytes +
       this.#slots.byteLength
     );
+  }
+
+  /** Full pages are saved as they are: their bytes never change. */
+  saveTo(parts: SnapshotParts, name: string): void {
+    for (const [i, page] of this.#pages.entries()) {
+      parts.arrays.set(`${name}.page${i}`, i === this.#pages.length - 1 ? page.slice() : page);
+    }
+    this.#starts.saveTo(parts, `${name}.starts`);
+    parts.arrays.set(`${name}.slots`, this.#slots.slice());
+    parts.values.set(name, {
+      count: this.#count,
+      used: this.#used,
+      pageEnds: this.#pageEnds,
+      wide: [...this.#wide],
+    });
+  }
+
+  /** Into an empty table. */
+  loadFrom(parts: SnapshotParts, name: string): void {
+    const saved = parts.value<{ count: number; used: number; pageEnds: number[]; wide: [string, number][] }>(
+      name,
+    );
+    saved.pageEnds.forEach((end, i) => {
+      this.#pages.push(parts.array(`${name}.page${i}`, Uint8Array));
+      this.#pageEnds.push(end);
+    });
+    this.#starts.loadFrom(parts, `${name}.starts`);
+    this.#slots = parts.array(`${name}.slots`, Int32Array);
+    this.#count = saved.count;
+    this.#used = saved.used;
+    for (const [text, id] of saved.wide) {
+      this.#wide.set(text, id);
+      this.#wideText.set(id, text);
+    }
   }
 
   #position(): number {

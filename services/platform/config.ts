@@ -137,6 +137,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           whenFull: e.RELAYGUARD_SPOOL_FULL_ACTION,
         }
       : undefined,
+    snapshot: e.RELAYGUARD_SNAPSHOT_DIR
+      ? { directory: e.RELAYGUARD_SNAPSHOT_DIR, intervalMs: e.RELAYGUARD_SNAPSHOT_INTERVAL_SECONDS * 1000 }
+      : undefined,
     partitions: e.RELAYGUARD_PARTITIONS,
     scorer: {
       windowCacheTenants: e.RELAYGUARD_SCORER_CACHE_TENANTS,

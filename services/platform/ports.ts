@@ -42,6 +42,12 @@ export interface ConsumeOptions {
    */
   readonly groupId: string | null;
   readonly topics: readonly string[];
+  /**
+   * A group-less reader's first offsets (the next record to hand over) for these partitions; the others are read
+   * from the beginning. An offset beyond its partition's end (the topic was made again since the offset was read)
+   * is refused: `subscribe` rejects with INVALID_FIELD.
+   */
+  readonly startOffsets?: readonly PartitionOffset[];
   /** Most records handed to one `handleBatch` call; DEFAULT_MAX_BATCH_SIZE when absent. */
   readonly maxBatchSize?: number;
   /**
@@ -81,6 +87,11 @@ export interface ConsumeOptions {
 export interface PartitionRef {
   readonly topic: string;
   readonly partition: number;
+}
+
+/** The next offset of a partition, as a decimal string. */
+export interface PartitionOffset extends PartitionRef {
+  readonly offset: string;
 }
 
 export interface Subscription {

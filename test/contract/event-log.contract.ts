@@ -361,6 +361,52 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
     );
 
     it(
+      'without a group, starts a partition given an offset there and the others from the beginning; refuses an offset beyond its end',
+      onTopic(2, async (fixture, topic) => {
+        await fixture.log.publish(
+          topic,
+          Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: value(`v${i}`) })),
+        );
+        const all = collector();
+        const everything = await fixture.log.subscribe({ groupId: null, topics: [topic], ...all });
+        await everything.caughtUp;
+        await everything.stop();
+        const inZero = all.records.filter((record) => record.partition === 0);
+        assert.ok(inZero.length >= 3, 'partition 0 holds a few records');
+        const from = inZero[2]!.offset;
+        const { records, handleBatch } = collector();
+        const subscription = await fixture.log.subscribe({
+          groupId: null,
+          topics: [topic],
+          startOffsets: [{ topic, partition: 0, offset: from }],
+          handleBatch,
+        });
+        await subscription.caughtUp;
+        await subscription.stop();
+        const seen = (partition: number) =>
+          records.filter((record) => record.partition === partition).map((record) => record.offset);
+        assert.deepEqual(
+          seen(0),
+          inZero.slice(2).map((record) => record.offset),
+        );
+        assert.deepEqual(
+          seen(1),
+          all.records.filter((record) => record.partition === 1).map((record) => record.offset),
+        );
+        const beyond = String(Number(inZero.at(-1)!.offset) + 2);
+        await assert.rejects(
+          fixture.log.subscribe({
+            groupId: null,
+            topics: [topic],
+            startOffsets: [{ topic, partition: 0, offset: beyond }],
+            handleBatch,
+          }),
+          (error: Error & { field?: string }) => error.field === 'startOffsets',
+        );
+      }),
+    );
+
+    it(
       'reports caught up at once on an empty topic, then keeps delivering new records',
       onTopic(2, async (fixture, topic) => {
         const { records, handleBatch } = collector();

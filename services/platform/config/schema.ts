@@ -111,6 +111,11 @@ export const EnvSchema = z
     RELAYGUARD_SPOOL_FULL_ACTION: z
       .enum(['accept', 'defer'], { error: 'must be accept or defer' })
       .default('accept'),
+    // An enforcer alone writes its index's snapshot here and starts from it (README): off unless set.
+    RELAYGUARD_SNAPSHOT_DIR: optionalText.refine((value) => value === undefined || value.startsWith('/'), {
+      error: 'must be an absolute path',
+    }),
+    RELAYGUARD_SNAPSHOT_INTERVAL_SECONDS: numeric(600, { min: 0, fraction: true }),
     RELAYGUARD_PARTITIONS: positiveInt(12),
     RELAYGUARD_SCORER_CACHE_TENANTS: positiveInt(50_000),
     // 0 saves the windows after every batch; above a minute a crash replays more than a minute of events.

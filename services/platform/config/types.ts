@@ -117,6 +117,11 @@ export interface Config {
   readonly blockedBouncesPerHour: number;
   /** The enforcer's END-OF-MESSAGE spool; undefined (off: answers wait for the event log) without a directory. */
   readonly spool: SpoolConfig | undefined;
+  /**
+   * Where an enforcer alone keeps its index's snapshot and how often it writes one (RELAYGUARD_SNAPSHOT_*): a
+   * restart loads it and reads the topics on from the offsets it reflects. Undefined: off.
+   */
+  readonly snapshot: { readonly directory: string; readonly intervalMs: number } | undefined;
   readonly partitions: number;
   /** The scorer's window cache bound (tenants) and how often it saves dirty windows and commits (0: per batch). */
   readonly scorer: { readonly windowCacheTenants: number; readonly commitIntervalMs: number };

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { createMutex, type Mutex } from '../mutex.js';
 import type { ConsumeOptions, LogRecord, PartitionRef, RecordBatch, Subscription } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
+import { checkedStartOffsets } from '../start-offsets.js';
 import { partitionKey, WriteBehind } from '../write-behind.js';
 import { accessError } from './access-errors.js';
 import type { KafkaClient } from './kafka-client.js';
@@ -66,11 +67,15 @@ export class KafkaSubscription implements Subscription {
     const groupId = options.groupId ?? readerGroupId(client.config.clientId);
     const commits = options.groupId !== null;
     const bounds = await client.bounds(options.topics);
-    const committed = commits ? await client.committed(groupId, options.topics) : new Map<string, bigint>();
+    const ends = new Map([...bounds].map(([key, { high }]) => [key, high]));
+    // A group-less reader resumes from its start offsets, as a group from its commits.
+    const committed = commits
+      ? await client.committed(groupId, options.topics)
+      : checkedStartOffsets(options.startOffsets, ends);
     const progress = new SubscriptionProgress({
       topics: options.topics,
       positions: resumePositions(bounds, committed),
-      ends: new Map([...bounds].map(([key, { high }]) => [key, high])),
+      ends,
       committedByGroup: commits ? () => client.committed(groupId, options.topics) : undefined,
     });
     const subscription = new KafkaSubscription(client, options, settings, groupId, progress);

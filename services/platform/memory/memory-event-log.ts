@@ -12,6 +12,7 @@ import type {
   Subscription,
 } from '../ports.js';
 import { DEFAULT_MAX_BATCH_SIZE } from '../ports.js';
+import { checkedStartOffsets } from '../start-offsets.js';
 import { partitionKey, WriteBehind } from '../write-behind.js';
 import { type CleanupPolicy, PartitionLog } from './partition-log.js';
 
@@ -97,14 +98,23 @@ export class MemoryEventLog implements EventLog {
         throw new Error(`memory event log: group ${groupId} already has a member`);
       this.#activeGroups.add(groupId);
     }
-    // Committed: the group's offsets (a group-less reader's own progress); next: where fetching goes on from.
-    const committed = groupId === null ? new Map<string, number>() : this.#groupOffsets(groupId);
-    const next = new Map(committed);
     const ends = new Map<string, number>();
     for (const topic of options.topics) {
       for (const [partition, log] of this.#partitionsOf(topic).entries())
         ends.set(partitionKey(topic, partition), log.end);
     }
+    // Committed: the group's offsets (a group-less reader's own progress, from its start offsets); next: where
+    // fetching goes on from.
+    const committed =
+      groupId === null
+        ? new Map(
+            [...checkedStartOffsets(options.startOffsets, bigints(ends))].map(([key, at]) => [
+              key,
+              Number(at),
+            ]),
+          )
+        : this.#groupOffsets(groupId);
+    const next = new Map(committed);
     const caughtUp = deferred();
     const isCaughtUp = () => [...ends].every(([key, end]) => (committed.get(key) ?? 0) >= end);
     let running = true;
@@ -232,4 +242,8 @@ export class MemoryEventLog implements EventLog {
   async close(): Promise<void> {
     await Promise.all([...this.#subscriptions.keys()].map((subscription) => subscription.stop()));
   }
+}
+
+function bigints(offsets: ReadonlyMap<string, number>): Map<string, bigint> {
+  return new Map([...offsets].map(([key, offset]) => [key, BigInt(offset)]));
 }
