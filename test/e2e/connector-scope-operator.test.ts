@@ -4,15 +4,20 @@
 // the remedies and lifts a connector the person ticks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { ExitCode } from '../../services/cli/exit-codes.js';
 import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
-import { type AdminServer, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
-import { blockedEvent, blockRecords, connectorScope } from '../support/block-events.js';
-import { type Browser, launchBrowser } from '../support/browser.js';
+import {
+  type AdminServer,
+  bearer,
+  putSchoolConnectors,
+  startAdminApi,
+  TOKENS,
+} from '../support/admin-api.js';
+import { blockedEvent, blockRecords, connectorScope, evidenceConnectors } from '../support/block-events.js';
+import { type Browser, launchBrowser, signInToConsole } from '../support/browser.js';
 import { runCli } from '../support/cli.js';
-import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const START = Date.UTC(2026, 11, 1, 9);
 const HOUR = 3_600_000;
@@ -23,16 +28,7 @@ function schoolBlock(tenantId: string): TenantBlockEvent {
     at: START,
     scope: connectorScope(`${tenantId}-onprem-1`, `${tenantId}-onprem-2`),
   });
-  const connectors = [
-    [`${tenantId}-onprem-1`, 400],
-    [`${tenantId}-onprem-2`, 300],
-  ].map(([connectorId, messages]) => ({
-    connectorId: connectorId as string,
-    messages: messages as number,
-    createdAt: null,
-    total: messages as number,
-    distinctUnregisteredDomains: 40,
-  }));
+  const connectors = evidenceConnectors({ [`${tenantId}-onprem-1`]: 400, [`${tenantId}-onprem-2`]: 300 });
   return { ...event, blocked: { ...event.blocked!, evidence: { ...event.blocked!.evidence, connectors } } };
 }
 
@@ -47,16 +43,7 @@ describe('a connector-scoped block through the CLI and the console', () => {
 
   before(async () => {
     driver = await startPipeline({}, START + HOUR);
-    const admin = driver.runtime.admin!;
-    for (const [i, tenant] of ['acme', 'globex'].entries()) {
-      for (const [j, name] of ['onprem-1', 'onprem-2', 'forwarding'].entries()) {
-        await admin.putConnector(OPERATOR, tenant, `${tenant}-${name}`, {
-          relayPath: name === 'forwarding' ? 'FORWARDED' : 'ONPREM',
-          senderIpRanges: [`198.51.${i * 10 + j}.0/24`],
-          enabled: true,
-        });
-      }
-    }
+    await putSchoolConnectors(driver);
     const events = [
       schoolBlock('acme'),
       schoolBlock('globex'),
@@ -141,14 +128,7 @@ describe('a connector-scoped block through the CLI and the console', () => {
     );
   });
 
-  async function signIn(token: string): Promise<Page> {
-    const page = await browser.context.newPage();
-    await page.goto(`${base}/console/`);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
-    return page;
-  }
+  const signIn = (token: string) => signInToConsole(browser, base, token);
 
   it('console: shows the scope and the remedies, and lifts the connector an operator ticks', async () => {
     const page = await signIn(TOKENS.operator);

@@ -16,7 +16,8 @@ import type { TenantBlockEvent } from '../../services/core/contracts.generated.j
 import { Topics } from '../../services/core/topics.js';
 import { projectPath } from '../../services/platform/project-files.js';
 import { type AdminServer, floodUnregistered, startAdminApi, TOKENS } from '../support/admin-api.js';
-import { type Browser, launchBrowser } from '../support/browser.js';
+import { type Browser, launchBrowser, signInToConsole } from '../support/browser.js';
+import { onpremConnector } from '../support/builders.js';
 import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
@@ -85,23 +86,11 @@ describe('console in a real browser', () => {
     for (const tenant of ['acme', 'globex']) {
       await admin.putAcceptedDomain(OPERATOR, tenant, `${tenant}.example`, true);
     }
-    await admin.putConnector(OPERATOR, 'acme', 'hq', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['192.0.2.0/24'],
-      enabled: true,
-    });
-    await admin.putConnector(OPERATOR, 'globex', 'globex-hq', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['203.0.113.0/24'],
-      enabled: true,
-    });
+    await admin.putConnector(OPERATOR, 'acme', 'hq', onpremConnector('192.0.2.0/24'));
+    await admin.putConnector(OPERATOR, 'globex', 'globex-hq', onpremConnector('203.0.113.0/24'));
     // The attacker's connector, created the day the flood starts: the review ranks it first.
     driver.clock.set(attackStart - 60_000);
-    await admin.putConnector(OPERATOR, 'acme', 'edge', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['198.51.100.0/24'],
-      enabled: true,
-    });
+    await admin.putConnector(OPERATOR, 'acme', 'edge', onpremConnector('198.51.100.0/24'));
     await floodUnregistered(driver, 'acme', 'edge', attackStart);
     const { codec } = driver.runtime.adapters;
     await driver.log.publish(Topics.tenantBlocks, [
@@ -126,14 +115,7 @@ describe('console in a real browser', () => {
     await driver?.stop();
   });
 
-  async function signIn(token: string): Promise<Page> {
-    const page = await browser.context.newPage();
-    await page.goto(`${base}/console/`);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
-    return page;
-  }
+  const signIn = (token: string) => signInToConsole(browser, base, token);
 
   async function axeViolations(page: Page): Promise<string[]> {
     // Evaluated over the DevTools protocol, which the page's CSP does not govern (the page itself could not).

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { projectRoot } from '../../services/platform/project-files.js';
 import { ATTESTED, bearer } from '../support/admin-api.js';
+import { onpremConnector } from '../support/builders.js';
 import { blockAfter, endOfMessage, rcpt } from '../support/enforcement.js';
 import { freePort, spawnTethered, type Tethered, waitFor } from '../support/tether.js';
 
@@ -87,11 +88,12 @@ describe('logs never carry tokens or mail addresses', () => {
       matchSubdomains: true,
     });
     assert.ok(domain.status < 300, `accepted domain: ${domain.status}`);
-    const connector = await api('PUT', '/v1/tenants/acme/connectors/hq', TOKENS.acmeAdmin, {
-      relayPath: 'ONPREM',
-      senderIpRanges: [`${CLIENT}/32`],
-      enabled: true,
-    });
+    const connector = await api(
+      'PUT',
+      '/v1/tenants/acme/connectors/hq',
+      TOKENS.acmeAdmin,
+      onpremConnector(`${CLIENT}/32`),
+    );
     assert.ok(connector.status < 300, `connector: ${connector.status}`);
     assert.equal((await api('PUT', '/v1/tenants/acme/policy', TOKENS.operator, blockAfter(20))).status, 200);
     assert.equal(

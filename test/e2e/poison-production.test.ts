@@ -13,8 +13,8 @@ import type { OutgoingRecord } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
-import { readRecords } from '../support/enforcement.js';
-import { OPERATOR, productionPipelineSuite } from '../support/pipeline-driver.js';
+import { onboard, readRecords } from '../support/enforcement.js';
+import { productionPipelineSuite } from '../support/pipeline-driver.js';
 
 const EVENTS = 10_000;
 const TENANTS = 20;
@@ -28,11 +28,10 @@ describe('poison events on Kafka + Schema Registry + Redis', () => {
     const admin = driver.runtime.admin!;
     const tenants = Array.from({ length: TENANTS }, (_, i) => `poison-${i}`);
     for (const [i, tenantId] of tenants.entries()) {
-      await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, true);
-      await admin.putConnector(OPERATOR, tenantId, `${tenantId}-connector`, {
-        relayPath: 'ONPREM',
-        senderIpRanges: [`203.0.${i}.0/24`],
-        enabled: true,
+      await onboard(driver, {
+        tenantId,
+        acceptedDomain: `${tenantId}.example`,
+        senderIpRange: `203.0.${i}.0/24`,
       });
     }
 

@@ -12,6 +12,7 @@ import { type PolicyServer, startPolicyServer } from '../../services/enforcer/po
 import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { createLogger } from '../../services/platform/logger.js';
+import { onpremConnector } from '../support/builders.js';
 import { endOfMessage, rcpt } from '../support/enforcement.js';
 import {
   alertRules,
@@ -85,11 +86,12 @@ describe('a real Prometheus scraping relayguard', () => {
   async function onboard(n: number): Promise<void> {
     const admin = runtime.admin!;
     await admin.putAcceptedDomain(OPERATOR, tenant(n), `${tenant(n)}.example`, false);
-    await admin.putConnector(OPERATOR, tenant(n), `${tenant(n)}-onprem`, {
-      relayPath: 'ONPREM',
-      senderIpRanges: [`198.51.100.${n}/32`],
-      enabled: true,
-    });
+    await admin.putConnector(
+      OPERATOR,
+      tenant(n),
+      `${tenant(n)}-onprem`,
+      onpremConnector(`198.51.100.${n}/32`),
+    );
   }
 
   /** Sends Postfix policy requests on one connection, pipelined as smtpd may, and returns the actions. */

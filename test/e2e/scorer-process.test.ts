@@ -12,7 +12,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka/kafka-client.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
-import { messageSubmitted } from '../support/builders.js';
+import { messageSubmitted, onpremConnector } from '../support/builders.js';
 import type { KafkaMock } from '../support/kafka-mock.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
@@ -65,11 +65,12 @@ describe('relayguard scorer as a process', () => {
     const tenants = ['proc-a', 'proc-b', 'proc-c', 'proc-d'];
     for (const [i, tenantId] of tenants.entries()) {
       await admin.putAcceptedDomain(OPERATOR, tenantId, `${tenantId}.example`, false);
-      await admin.putConnector(OPERATOR, tenantId, `${tenantId}-connector`, {
-        relayPath: 'ONPREM',
-        senderIpRanges: [`192.0.2.${i * 16}/28`],
-        enabled: true,
-      });
+      await admin.putConnector(
+        OPERATOR,
+        tenantId,
+        `${tenantId}-connector`,
+        onpremConnector(`192.0.2.${i * 16}/28`),
+      );
     }
     const { codec, log } = adminRuntime.adapters;
     const publishSlice = async (from: number, count: number) => {

@@ -15,6 +15,7 @@ import {
   startAdminApi,
   TOKENS,
 } from '../support/admin-api.js';
+import { onpremConnector } from '../support/builders.js';
 import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
@@ -187,11 +188,12 @@ describe('admin API: validation errors say what to fix', () => {
   const headers = bearer(TOKENS.operator);
   before(async () => {
     ({ driver, app } = await setup());
-    await driver.runtime.admin!.putConnector(OPERATOR, 'globex', 'globex-hq', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['198.51.100.0/24'],
-      enabled: true,
-    });
+    await driver.runtime.admin!.putConnector(
+      OPERATOR,
+      'globex',
+      'globex-hq',
+      onpremConnector('198.51.100.0/24'),
+    );
   });
   after(async () => {
     await app.close();
@@ -640,11 +642,7 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     ({ driver, app } = await setup());
     const admin = driver.runtime.admin!;
     for (const [i, tenant] of ['acme', 'globex', 'initech', 'umbrella', 'hooli'].entries()) {
-      await admin.putConnector(OPERATOR, tenant, `${tenant}-hq`, {
-        relayPath: 'ONPREM',
-        senderIpRanges: [`198.51.${i}.0/24`],
-        enabled: true,
-      });
+      await admin.putConnector(OPERATOR, tenant, `${tenant}-hq`, onpremConnector(`198.51.${i}.0/24`));
     }
   });
   after(async () => {
@@ -764,11 +762,7 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
   });
 
   it('refuses a self-service unblock of a second block within 30 days (403), and an operator still may, keeping the probation', async () => {
-    await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'acme-hq', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['198.51.0.0/24'],
-      enabled: true,
-    });
+    await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'acme-hq', onpremConnector('198.51.0.0/24'));
     await floodUnregistered(driver, 'acme', 'acme-hq', START + 2 * DAY, 'again');
     const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
     assert.equal(status.body.blocked, true);

@@ -8,9 +8,17 @@ import type { InjectOptions } from 'fastify';
 import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { blockGeneration } from '../../services/core/episodes.js';
 import { Topics } from '../../services/core/topics.js';
-import { type AdminServer, ATTESTED, auditOf, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
-import { blockedEvent, blockRecords } from '../support/block-events.js';
-import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+import {
+  type AdminServer,
+  ATTESTED,
+  auditOf,
+  bearer,
+  putSchoolConnectors,
+  startAdminApi,
+  TOKENS,
+} from '../support/admin-api.js';
+import { blockedEvent, blockRecords, evidenceConnectors } from '../support/block-events.js';
+import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const START = Date.UTC(2026, 11, 1, 9);
 const HOUR = 3_600_000;
@@ -18,10 +26,13 @@ const HOUR = 3_600_000;
 /** acme's two on-premises servers carried the spam; its forwarding connector carries students' mail. */
 function connectorBlock(tenantId: string, connectorIds: string[]): TenantBlockEvent {
   const event = blockedEvent(tenantId, `${tenantId}@2026-12-01T09:00Z`, { at: START });
-  const connectors = [
-    ...connectorIds.map((connectorId, i) => ({ connectorId, messages: 400 - i * 100 })),
-    { connectorId: `${tenantId}-forwarding`, messages: 5 },
-  ].map((entry) => ({ ...entry, createdAt: null, total: entry.messages, distinctUnregisteredDomains: 30 }));
+  const connectors = evidenceConnectors(
+    {
+      ...Object.fromEntries(connectorIds.map((connectorId, i) => [connectorId, 400 - i * 100])),
+      [`${tenantId}-forwarding`]: 5,
+    },
+    30,
+  );
   return {
     ...event,
     blocked: {
@@ -52,16 +63,7 @@ describe('admin API: connector-scoped blocks', () => {
   before(async () => {
     driver = await startPipeline({}, START + HOUR);
     app = await startAdminApi(driver);
-    const admin = driver.runtime.admin!;
-    for (const [i, tenant] of ['acme', 'globex'].entries()) {
-      for (const [j, name] of ['onprem-1', 'onprem-2', 'forwarding'].entries()) {
-        await admin.putConnector(OPERATOR, tenant, `${tenant}-${name}`, {
-          relayPath: name === 'forwarding' ? 'FORWARDED' : 'ONPREM',
-          senderIpRanges: [`198.51.${i * 10 + j}.0/24`],
-          enabled: true,
-        });
-      }
-    }
+    await putSchoolConnectors(driver);
     const tenantBlock = blockedEvent('globex', 'globex@2026-12-01T09:00Z', { at: START });
     const events = [connectorBlock('acme', ['acme-onprem-1', 'acme-onprem-2']), tenantBlock];
     await driver.log.publish(Topics.tenantBlocks, await blockRecords(driver.runtime.adapters.codec, events));

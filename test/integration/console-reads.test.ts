@@ -20,6 +20,7 @@ import {
   startAdminApi,
   TOKENS,
 } from '../support/admin-api.js';
+import { onpremConnector } from '../support/builders.js';
 import {
   OPERATOR,
   type Pipeline,
@@ -37,11 +38,7 @@ describe('console reads', () => {
   before(async () => {
     driver = await startPipeline({}, START);
     app = await startAdminApi(driver);
-    await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'edge', {
-      relayPath: 'ONPREM',
-      senderIpRanges: ['198.51.100.0/24'],
-      enabled: true,
-    });
+    await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'edge', onpremConnector('198.51.100.0/24'));
   });
   after(async () => {
     await app.close();

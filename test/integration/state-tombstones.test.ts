@@ -15,6 +15,7 @@ import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
 import type { LogRecord } from '../../services/platform/ports.js';
+import { connectorSettings } from '../support/builders.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
 import { kafkaEnv } from '../support/production-stack.js';
@@ -51,13 +52,7 @@ function connector(
     tenantId,
     connectorId,
     change,
-    relayPath: 'ONPREM',
-    senderIpRanges: ['192.0.2.0/24'],
-    tlsCertificateDomain: null,
-    enabled: true,
-    createdAt: 1_000,
-    createdBy: 'ops',
-    identifiersSince: {},
+    ...connectorSettings(),
   };
 }
 

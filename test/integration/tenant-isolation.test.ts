@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { type AdminServer, bearer, OTHER_TENANT_ADMINS, TOKENS } from '../support/admin-api.js';
+import { onpremConnector } from '../support/builders.js';
 import {
   blockAfter,
   blockThroughRelay,
@@ -41,11 +42,12 @@ describe('tenant isolation: relays', () => {
   before(async () => {
     ({ harness, app, relay } = stage = await startIsolationStage({
       onboardMore: async (driver) => {
-        await driver.runtime.admin!.putConnector(OPERATOR, 'bravo', 'bravo-v6', {
-          relayPath: 'ONPREM',
-          senderIpRanges: ['2001:db8:b::/48'],
-          enabled: true,
-        });
+        await driver.runtime.admin!.putConnector(
+          OPERATOR,
+          'bravo',
+          'bravo-v6',
+          onpremConnector('2001:db8:b::/48'),
+        );
         await onboard(driver, {
           tenantId: 'delta',
           acceptedDomain: 'delta.example',

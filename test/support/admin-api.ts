@@ -11,7 +11,7 @@ import type { ApiToken } from '../../services/platform/config.js';
 import { createHttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { messageSubmitted } from './builders.js';
-import type { Pipeline, PipelineDriver } from './pipeline-driver.js';
+import { OPERATOR, type Pipeline, type PipelineDriver } from './pipeline-driver.js';
 
 export const TOKENS = {
   operator: 'operator-token-0123456789abcdef',
@@ -121,4 +121,18 @@ export async function auditOf(driver: PipelineDriver, tenantId: string | null): 
     driver.log.records(Topics.audit).map((record) => codec.decode(Topics.audit, record.value!)),
   );
   return all.filter((event) => event.tenantId === tenantId);
+}
+
+/** acme and globex, each with two on-premises connectors (<tenant>-onprem-1, -onprem-2) and a forwarding one. */
+export async function putSchoolConnectors(driver: Pipeline): Promise<void> {
+  const admin = driver.runtime.admin!;
+  for (const [i, tenant] of ['acme', 'globex'].entries()) {
+    for (const [j, name] of ['onprem-1', 'onprem-2', 'forwarding'].entries()) {
+      await admin.putConnector(OPERATOR, tenant, `${tenant}-${name}`, {
+        relayPath: name === 'forwarding' ? 'FORWARDED' : 'ONPREM',
+        senderIpRanges: [`198.51.${i * 10 + j}.0/24`],
+        enabled: true,
+      });
+    }
+  }
 }

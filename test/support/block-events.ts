@@ -27,6 +27,17 @@ export const connectorScope = (...connectorIds: string[]): BlockScopeFields => (
   scopeReason: `connectors ${connectorIds.join(', ')} carried the flood`,
 });
 
+/** A block's evidence of its connectors: each one's unregistered messages, all of them its T, from `domains` domains. */
+export function evidenceConnectors(messagesByConnector: Record<string, number>, domains = 40) {
+  return Object.entries(messagesByConnector).map(([connectorId, messages]) => ({
+    connectorId,
+    messages,
+    createdAt: null,
+    total: messages,
+    distinctUnregisteredDomains: domains,
+  }));
+}
+
 export function blockedEvent(
   tenantId: string,
   blockId: string,

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -44,4 +44,14 @@ export async function launchBrowser(): Promise<Browser> {
     await rm(profile, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A new page of the console at `base`, signed in with `token` (the header names who it is once it is). */
+export async function signInToConsole(browser: Browser, base: string, token: string): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.goto(`${base}/console/`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
+  return page;
 }

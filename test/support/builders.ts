@@ -1,11 +1,37 @@
 // Builders for events and fixtures: tests say only what matters to them.
 
+import type { ConnectorInput } from '../../services/admin/connectors.js';
 import { TENANT_SCOPE } from '../../services/core/block-event.js';
-import type { MessageSubmitted, RelayPath } from '../../services/core/contracts.generated.js';
+import type {
+  ConnectorChanged,
+  MessageSubmitted,
+  RelayPath,
+} from '../../services/core/contracts.generated.js';
 import { seededRandom } from '../../services/core/seeded-random.js';
 import { type ContractTopic, type TopicContracts, Topics } from '../../services/core/topics.js';
 
 let sequence = 0;
+
+/** What a ConnectorChanged event says of an on-premises connector with one range, created by ops at 1,000. */
+export function connectorSettings(): Omit<
+  ConnectorChanged,
+  'eventId' | 'occurredAt' | 'actor' | 'tenantId' | 'connectorId' | 'change'
+> {
+  return {
+    relayPath: 'ONPREM',
+    senderIpRanges: ['192.0.2.0/24'],
+    tlsCertificateDomain: null,
+    enabled: true,
+    createdAt: 1_000,
+    createdBy: 'ops',
+    identifiersSince: {},
+  };
+}
+
+/** An enabled on-premises connector identified by one sender IP range. */
+export function onpremConnector(senderIpRange: string): ConnectorInput {
+  return { relayPath: 'ONPREM', senderIpRanges: [senderIpRange], enabled: true };
+}
 
 export function messageSubmitted(
   overrides: Partial<MessageSubmitted> & { tenantId: string; occurredAt: number },

@@ -9,6 +9,7 @@ import { ManualClock } from '../../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
 import { silentLogger } from '../../../services/platform/logger.js';
 import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
+import { connectorSettings } from '../../support/builders.js';
 
 const operator: Actor = { subject: 'ops', role: 'OPERATOR' };
 
@@ -79,13 +80,7 @@ describe('admin changes: tombstones', () => {
         tenantId: 'acme',
         connectorId: 'onprem-1',
         change,
-        relayPath: 'ONPREM' as const,
-        senderIpRanges: ['192.0.2.0/24'],
-        tlsCertificateDomain: null,
-        enabled: true,
-        createdAt: 1_000,
-        createdBy: 'ops',
-        identifiersSince: {},
+        ...connectorSettings(),
       };
       const directoryEvent: DirectoryEvent = { kind: 'connector', event };
       await publisher.publish(operator, directoryEvent, {

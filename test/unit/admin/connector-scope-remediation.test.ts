@@ -20,6 +20,7 @@ import {
 } from '../../../services/core/directory.js';
 import { blockGeneration } from '../../../services/core/episodes.js';
 import { DEFAULT_POLICY } from '../../../services/core/policy.js';
+import { evidenceConnectors } from '../../support/block-events.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -73,17 +74,7 @@ function connectorBlock(changes: Partial<ActiveBlock> = {}): ActiveBlock {
       distinctUnregisteredDomains: 80,
       thresholds: DEFAULT_POLICY.thresholds,
       topDomains: [{ domain: 'promo.example', messages: 400 }],
-      connectors: [
-        ['onprem-2', 600],
-        ['onprem-1', 300],
-        ['forwarding', 10],
-      ].map(([connectorId, messages]) => ({
-        connectorId: connectorId as string,
-        messages: messages as number,
-        createdAt: null,
-        total: messages as number,
-        distinctUnregisteredDomains: 40,
-      })),
+      connectors: evidenceConnectors({ 'onprem-2': 600, 'onprem-1': 300, forwarding: 10 }),
     },
     ...changes,
   };
