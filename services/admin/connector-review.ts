@@ -3,6 +3,7 @@
 // spike, or change one, and push unregistered mail through it. Pure: the admin service passes the state in.
 import type { RelayPath } from '../core/contracts.generated.js';
 import type { ActiveBlock, Connector } from '../core/directory.js';
+import { NEW_CONNECTOR_MS } from '../core/policy.js';
 
 export type ReviewReasonCode =
   | 'blocked'
@@ -48,8 +49,8 @@ export interface ReviewInput {
 const HOUR_MS = 3_600_000;
 /** How long before the spike's window a creation or change counts as "shortly before". */
 export const SPIKE_LEAD_MS = 24 * HOUR_MS;
-/** A connector younger than this is "recently created". */
-export const RECENT_MS = 7 * 24 * HOUR_MS;
+/** A connector younger than this is "recently created": the policy's own period (a recent one is blocked with its flood). */
+export const RECENT_MS = NEW_CONNECTOR_MS;
 
 const WEIGHTS: Record<Exclude<ReviewReasonCode, 'carried-unregistered-volume'>, number> = {
   // Blocked connectors rank first whatever their score: the block already judged them.

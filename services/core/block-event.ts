@@ -1,9 +1,10 @@
 // The block a policy decision publishes: its deterministic id (the same events decide the same block, so a replay
 // publishes it again harmlessly) and the evidence an operator reads, taken from the window at the deciding message.
+import type { ScopeFields } from './block-scope.js';
 import type { BlockReason, ConnectorVolume, TenantBlockEvent, TenantBlocked } from './contracts.generated.js';
 import { blockIdFor } from './episodes.js';
-import { type EffectivePolicy, POLICY_VERSION, type Policy, type WindowCounts } from './policy.js';
-import { type TenantWindow, topTracked, windowSpan } from './windows.js';
+import { type EffectivePolicy, MINUTE_MS, POLICY_VERSION, type Policy, type WindowCounts } from './policy.js';
+import { connectorCounts, countsSlot, type TenantWindow, topTracked, windowSpan } from './windows.js';
 
 /** Domains and connectors named in a block's evidence, most messages first. */
 const TOP_EVIDENCE = 10;
@@ -20,6 +21,10 @@ export const TENANT_SCOPE = {
   'scope' | 'connectorIds' | 'scopeReason' | 'widenedFrom' | 'liftedConnectorIds'
 >;
 
+/**
+ * The block decided at the window's end with this scope. Its id is built from the window's end, or from the minute
+ * after it when that is the id of the block this one widens (decided in the same minute): the two must differ.
+ */
 export function blockEvent(
   tenantId: string,
   window: TenantWindow,
@@ -29,9 +34,11 @@ export function blockEvent(
   effective: EffectivePolicy,
   policy: Pick<Policy, 'windowMinutes'>,
   context: { connectorCreatedAt(tenantId: string, connectorId: string): number | null },
+  scope: ScopeFields,
 ): TenantBlockEvent {
   const span = windowSpan(window, policy.windowMinutes);
-  const blockId = blockIdFor(tenantId, span.end, window.resetAt);
+  let blockId = blockIdFor(tenantId, span.end, window.resetAt);
+  if (blockId === scope.widenedFrom) blockId = blockIdFor(tenantId, span.end + MINUTE_MS, window.resetAt);
   return {
     eventId: blockId,
     tenantId,
@@ -44,7 +51,7 @@ export function blockEvent(
       reason,
       policyVersion: POLICY_VERSION,
       probation: effective.probation,
-      ...TENANT_SCOPE,
+      ...scope,
       evidence: {
         windowStart: span.start,
         windowEnd: span.end,
@@ -57,16 +64,41 @@ export function blockEvent(
           domain,
           messages: t.messages,
         })),
-        connectors: topTracked(window.connectors, TOP_EVIDENCE).map(
-          ([connectorId, t]): ConnectorVolume => ({
-            connectorId,
-            messages: t.messages,
-            createdAt: context.connectorCreatedAt(tenantId, connectorId),
-            total: 0,
-            distinctUnregisteredDomains: 0,
-          }),
-        ),
+        connectors: evidenceConnectors(tenantId, window, effective.forwardedWeight, context),
       },
     },
   };
+}
+
+/**
+ * The connectors that carried unregistered mail (forwarded included) in the window, most U first, then most T:
+ * each with its U (messages), T and D.
+ */
+function evidenceConnectors(
+  tenantId: string,
+  window: TenantWindow,
+  forwardedWeight: number,
+  context: { connectorCreatedAt(tenantId: string, connectorId: string): number | null },
+): ConnectorVolume[] {
+  const counts = countsSlot();
+  const volumes: ConnectorVolume[] = [];
+  for (const [connectorId, connector] of window.connectors) {
+    if (connector.messages === 0) continue;
+    const own = connectorCounts(connector, forwardedWeight, counts);
+    volumes.push({
+      connectorId,
+      messages: own.unregistered,
+      createdAt: context.connectorCreatedAt(tenantId, connectorId),
+      total: own.total,
+      distinctUnregisteredDomains: own.distinctUnregisteredDomains,
+    });
+  }
+  return volumes
+    .sort(
+      (a, b) =>
+        b.messages - a.messages ||
+        b.total - a.total ||
+        (a.connectorId < b.connectorId ? -1 : a.connectorId > b.connectorId ? 1 : 0),
+    )
+    .slice(0, TOP_EVIDENCE);
 }

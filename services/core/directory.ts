@@ -43,7 +43,7 @@ export type {
 } from './tenant-record.js';
 export {
   connectorSettingsKey,
-  enforcedBlockId,
+  enforcedBlock,
   isEnforcedBlock,
   isLegacyDomain,
   probationUntil,

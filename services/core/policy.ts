@@ -4,6 +4,8 @@ import type { BlockReason, PolicyMode, TenantPolicyChanged, Thresholds } from '.
 
 export const POLICY_VERSION = '2026-11.1';
 export const MINUTE_MS = 60_000;
+/** A connector created this recently that carries unregistered mail is unusual (attackers create connectors). */
+export const NEW_CONNECTOR_MS = 7 * 24 * 3_600_000;
 
 /**
  * What a block covers (docs/policy.md#block-scope). `tenant`: every block covers the whole tenant. `auto`: a block

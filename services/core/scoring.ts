@@ -2,6 +2,7 @@
 // Pure: the shell loads the window, calls this, publishes the emits, then stores the window.
 
 import { blockEvent } from './block-event.js';
+import { chooseScope, type ScopeFields, widening } from './block-scope.js';
 import {
   type AcceptedDomainLookup,
   classify,
@@ -9,18 +10,20 @@ import {
   type MessageClass,
   type ValidMessage,
 } from './classify.js';
-import type { TenantBlockEvent, Thresholds } from './contracts.generated.js';
+import type { BlockReason, TenantBlockEvent, TenantBlocked, Thresholds } from './contracts.generated.js';
 import { FIRST_GENERATION } from './episodes.js';
-import { effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
+import { type EffectivePolicy, effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
 import { PolicyTerms, type TenantTerms, type TermsSource } from './tenant-terms.js';
 import {
   addToWindow,
   type CountsSlot,
   cloneWindow,
+  countsSlot,
   emptyWindow,
   type LogPosition,
   resetWindow,
   type TenantWindow,
+  UNKNOWN_CONNECTOR,
   type WindowChanges,
   type WindowOutcome,
   windowCounts,
@@ -48,14 +51,19 @@ export interface TenantContext extends AcceptedDomainLookup, TermsSource {
    * window that applied an older one is reset before anything is folded into it.
    */
   generation(tenantId: string): number;
-  /** The enforce-mode block in force, if any (the window may have expired while the tenant stayed blocked). */
-  enforcedBlockId(tenantId: string): string | null;
+  /**
+   * The enforce-mode block in force, if any (the window may have expired while the tenant stayed blocked), with
+   * what it covers.
+   */
+  enforcedBlock(tenantId: string): BlockInForce | null;
 }
 
+export type BlockInForce = Pick<TenantBlocked, 'blockId' | 'scope' | 'connectorIds'>;
+
 /** The block state of a run that starts from no blocks and lifts none (a backtest, a benchmark). */
-export const NO_BLOCK_STATE: Pick<TenantContext, 'generation' | 'enforcedBlockId'> = {
+export const NO_BLOCK_STATE: Pick<TenantContext, 'generation' | 'enforcedBlock'> = {
   generation: () => FIRST_GENERATION,
-  enforcedBlockId: () => null,
+  enforcedBlock: () => null,
 };
 
 export type ScoreOutcome = WindowOutcome | 'duplicate';
@@ -100,6 +108,8 @@ interface ScoreSlot {
   emit: TenantBlockEvent | null;
   /** Where `counts` are written when the message is counted. */
   readonly tally: CountsSlot;
+  /** Where the counts of the tenant without its blocked connectors are written (a connector-scoped block). */
+  readonly rest: CountsSlot;
 }
 
 function scoreSlot(): ScoreSlot {
@@ -109,7 +119,8 @@ function scoreSlot(): ScoreSlot {
     counts: null,
     thresholds: null,
     emit: null,
-    tally: { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
+    tally: countsSlot(),
+    rest: countsSlot(),
   };
 }
 
@@ -189,25 +200,95 @@ function scoreInto(
   const thresholds = effective.thresholds;
   slot.counts = counts;
   slot.thresholds = thresholds;
+  const open = window.activeBlockId ?? window.monitorBlockId;
+  if (open !== null) {
+    // Only mail of a connector the block leaves open can make the rest of the tenant fire.
+    const connectorId = message.connectorId ?? UNKNOWN_CONNECTOR;
+    if (window.blockedConnectors?.includes(connectorId) === false && policy.blockScope === 'auto')
+      widenIfMoved(slot, window, tenantId, open, message.occurredAt, effective, policy, context);
+  }
   const reason = evaluate(thresholds, counts);
   if (reason === null) {
-    window.monitorBlockId = null;
+    if (window.monitorBlockId !== null) closeMonitorEpisode(window);
     return;
   }
-  if (window.activeBlockId !== null || window.monitorBlockId !== null) return;
+  if (open !== null) return;
   // The block in force is this window's episode even when another fold decided it (a redelivered batch after
   // its block was published): recorded, so that the unblock that lifts it resets this window too.
-  const inForce = context.enforcedBlockId(tenantId);
+  const inForce = context.enforcedBlock(tenantId);
   if (inForce !== null) {
-    window.activeBlockId = inForce;
+    adopt(window, inForce);
     return;
   }
+  const scope = chooseScope({
+    window,
+    counts,
+    thresholds,
+    forwardedWeight: effective.forwardedWeight,
+    blockScope: policy.blockScope,
+    createdAt: (connectorId) => context.connectorCreatedAt(tenantId, connectorId),
+    at: message.occurredAt,
+  });
+  decideBlock(slot, window, tenantId, message.occurredAt, reason, effective, policy, context, scope);
+}
 
-  const emit = blockEvent(tenantId, window, message.occurredAt, reason, counts, effective, policy, context);
+/** Publishes a block of this scope (into the slot) and makes it the window's open episode. */
+function decideBlock(
+  slot: ScoreSlot,
+  window: TenantWindow,
+  tenantId: string,
+  at: number,
+  reason: BlockReason,
+  effective: EffectivePolicy,
+  policy: Policy,
+  context: TenantContext,
+  scope: ScopeFields,
+): void {
+  const emit = blockEvent(tenantId, window, at, reason, slot.counts!, effective, policy, context, scope);
   const { blockId } = emit.blocked!;
   if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
   else window.monitorBlockId = blockId;
+  window.blockedConnectors = scope.scope === 'CONNECTOR' ? scope.connectorIds : null;
   slot.emit = emit;
+}
+
+/**
+ * Under `auto`, widens the window's connector-scoped block `open` to the tenant when the tenant's other
+ * connectors fire on their own: the spam moved. A tenant block already in force (an operator widened it, or
+ * another fold did) is taken as the episode instead.
+ */
+function widenIfMoved(
+  slot: ScoreSlot,
+  window: TenantWindow,
+  tenantId: string,
+  open: string,
+  at: number,
+  effective: EffectivePolicy,
+  policy: Policy,
+  context: TenantContext,
+): void {
+  const blocked = window.blockedConnectors!;
+  const { thresholds, forwardedWeight } = effective;
+  const moved = widening(window, blocked, slot.counts!, thresholds, forwardedWeight, slot.rest, open);
+  if (moved === null) return;
+  const inForce = context.enforcedBlock(tenantId);
+  if (inForce?.scope === 'TENANT' && inForce.blockId !== open) {
+    adopt(window, inForce);
+    return;
+  }
+  decideBlock(slot, window, tenantId, at, moved.reason, effective, policy, context, moved.scope);
+}
+
+/** Takes the block in force as the window's episode, with what it covers. */
+function adopt(window: TenantWindow, inForce: BlockInForce): void {
+  window.activeBlockId = inForce.blockId;
+  window.blockedConnectors = inForce.scope === 'CONNECTOR' ? inForce.connectorIds : null;
+}
+
+/** The monitor-mode episode closes when the counts fall below the thresholds. */
+function closeMonitorEpisode(window: TenantWindow): void {
+  window.monitorBlockId = null;
+  if (window.activeBlockId === null) window.blockedConnectors = null;
 }
 
 /** Where a fold puts what it found: the blocks with their triggering events, and each message's outcome. */

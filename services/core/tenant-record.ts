@@ -178,8 +178,8 @@ export function isEnforcedBlock(record: Pick<TenantRecord, 'block'> | undefined)
 }
 
 /** The enforce-mode block in force, if any: the episode a window records even when it did not decide it. */
-export function enforcedBlockId(record: Pick<TenantRecord, 'block'> | undefined): string | null {
-  return isEnforcedBlock(record) ? record!.block!.blockId : null;
+export function enforcedBlock(record: Pick<TenantRecord, 'block'> | undefined): ActiveBlock | null {
+  return isEnforcedBlock(record) ? record!.block : null;
 }
 
 export function probationUntil(record: TenantRecord | undefined): number | null {

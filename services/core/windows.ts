@@ -323,10 +323,14 @@ function track(
 /** Counts a caller may overwrite: the fold writes each message's counts into one such object, not a new one. */
 export type CountsSlot = { -readonly [K in keyof WindowCounts]: WindowCounts[K] };
 
+export function countsSlot(): CountsSlot {
+  return { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
+}
+
 export function windowCounts(
   window: TenantWindow,
   forwardedWeight: number,
-  into: CountsSlot = { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 },
+  into: CountsSlot = countsSlot(),
 ): WindowCounts {
   const sums = window.sums;
   into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;

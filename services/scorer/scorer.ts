@@ -4,7 +4,7 @@
 // commit interval they are stored write-behind: the subscription flushes the dirty windows at that interval and
 // commits the offsets they cover only after. A crash anywhere replays from the last commit; the stored position
 // makes the replay count nothing twice.
-import { enforcedBlockId, probationUntil, type TenantDirectory } from '../core/directory.js';
+import { enforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { FIRST_GENERATION } from '../core/episodes.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
@@ -75,7 +75,7 @@ export function scoringContext(directory: TenantDirectory): TenantContext {
     connectorCreatedAt: (tenantId, connectorId) =>
       directory.connector(tenantId, connectorId)?.createdAt ?? null,
     generation: (tenantId) => directory.tenant(tenantId)?.generation ?? FIRST_GENERATION,
-    enforcedBlockId: (tenantId) => enforcedBlockId(directory.tenant(tenantId)),
+    enforcedBlock: (tenantId) => enforcedBlock(directory.tenant(tenantId)),
   };
 }
 

@@ -33,7 +33,12 @@ describe('remediation of a compromised tenant', () => {
 
   before(async () => {
     dns = await startDnsServer();
-    driver = await startPipeline({ RELAYGUARD_DNS_SERVERS: dns.address }, ONBOARDED);
+    // The seed's story blocks the whole tenant: under the default scope (auto) only the rogue connector would be
+    // blocked, the remediation of which test/e2e/connector-scope-operator.test.ts follows.
+    driver = await startPipeline(
+      { RELAYGUARD_DNS_SERVERS: dns.address, RELAYGUARD_BLOCK_SCOPE: 'tenant' },
+      ONBOARDED,
+    );
     app = await startAdminApi(driver);
   });
   after(async () => {

@@ -44,7 +44,7 @@ function context(
     probationUntil: () => null,
     connectorCreatedAt: () => T0 - 86_400_000,
     generation: () => 0,
-    enforcedBlockId: () => (blocked ? 't@blocked' : null),
+    enforcedBlock: () => (blocked ? { blockId: 't@blocked', scope: 'TENANT', connectorIds: [] } : null),
   };
 }
 
