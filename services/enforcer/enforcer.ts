@@ -120,6 +120,7 @@ export class Enforcer {
     const answer = this.#answer(query);
     metrics.decisions.inc({ stage, action: answer.action });
     if (answer.action === 'REJECT') {
+      metrics.blockRefusals.inc({ stage, scope: answer.scope });
       // A blocked tenant's flood is rejected at relay rates: counted always, logged only when debugging.
       this.#deps.logger.debug(
         {

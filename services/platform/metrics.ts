@@ -150,6 +150,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly blockRefusals = new Counter({
+    name: 'relayguard_block_refusals_total',
+    help: 'Unregistered senders refused under a block, by stage (RCPT, http) and the scope of the block (TENANT, CONNECTOR).',
+    labelNames: ['stage', 'scope'] as const,
+    registers: [this.registry],
+  });
+
   readonly fallbackAnswers = new Counter({
     name: 'relayguard_fallback_answers_total',
     help: 'Decisions answered with the configured fallback because the enforcer was not ready.',

@@ -130,6 +130,9 @@ describe('policy server', () => {
     assert.ok(
       (await metricValue(harness.driver, 'relayguard_policy_requests_total', { action: 'REJECT' })) >= 2,
     );
+    // The refusals name the scope of the block: the whole tenant's here.
+    const refusals = { stage: 'RCPT', scope: 'TENANT' };
+    assert.ok((await metricValue(harness.driver, 'relayguard_block_refusals_total', refusals)) >= 2);
   });
 
   it('resolves the tenant from the client certificate subject (xtext-encoded)', async () => {
