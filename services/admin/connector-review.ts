@@ -74,8 +74,10 @@ export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
   // The block's evidence is what the spike looked like; without a block the live window is all there is.
   const volumes = evidence.size > 0 ? evidence : input.window;
   const totalVolume = [...volumes.values()].reduce((sum, messages) => sum + messages, 0);
+  // When the block was decided: a block restated by a per-connector lift keeps the evidence of the decision.
+  const decidedAt = input.block && Math.min(input.block.blockedAt, input.block.evidence.windowEnd);
   const spike = input.block
-    ? { from: input.block.evidence.windowStart - SPIKE_LEAD_MS, to: input.block.blockedAt }
+    ? { from: input.block.evidence.windowStart - SPIKE_LEAD_MS, to: decidedAt! }
     : null;
   const firstCreators = creatorsInOrder(input.connectors);
   const blockedIds = new Set(
@@ -96,7 +98,7 @@ export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
     if (inSpike(connector.createdAt)) {
       reasons.push({
         code: 'created-shortly-before-spike',
-        detail: `created ${before(connector.createdAt, input.block!.blockedAt)} the block, by ${connector.createdBy}`,
+        detail: `created ${before(connector.createdAt, decidedAt!)} the block, by ${connector.createdBy}`,
       });
     } else if (input.now - connector.createdAt <= RECENT_MS) {
       reasons.push({
@@ -108,7 +110,7 @@ export function reviewConnectors(input: ReviewInput): ConnectorReview[] {
     if (connector.changedAt !== connector.createdAt && inSpike(connector.changedAt)) {
       reasons.push({
         code: 'changed-shortly-before-spike',
-        detail: `changed ${before(connector.changedAt, input.block!.blockedAt)} the block, by ${connector.updatedBy}`,
+        detail: `changed ${before(connector.changedAt, decidedAt!)} the block, by ${connector.updatedBy}`,
       });
     }
     const earlier = firstCreators.get(connector.createdBy);

@@ -65,9 +65,14 @@ export class BlockStates {
       this.#liftedLast.delete(event.tenantId);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       record.generation = generation;
+      // A block restated by a per-connector lift keeps what its connectors carried at the block it restates: one
+      // secured between the block and the lift still counts as remediated.
+      const restated =
+        event.blocked.liftedConnectorIds.length > 0 ? record.block?.connectorsAtBlock : undefined;
       const connectorsAtBlock: Record<string, string | null> = {};
       for (const { connectorId } of event.blocked.evidence.connectors) {
-        connectorsAtBlock[connectorId] = settingsAtBlock(connectorId);
+        const before = restated?.[connectorId];
+        connectorsAtBlock[connectorId] = before === undefined ? settingsAtBlock(connectorId) : before;
       }
       record.block = { ...event.blocked, blockedAt: event.occurredAt, connectorsAtBlock };
       // A block widened from, or restating, one of the tenant's blocks continues that block: not another one.

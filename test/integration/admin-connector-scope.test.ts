@@ -18,7 +18,7 @@ import {
   TOKENS,
 } from '../support/admin-api.js';
 import { blockedEvent, blockRecords, evidenceConnectors } from '../support/block-events.js';
-import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
+import { OPERATOR, type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 const START = Date.UTC(2026, 11, 1, 9);
 const HOUR = 3_600_000;
@@ -61,11 +61,16 @@ describe('admin API: connector-scoped blocks', () => {
     (await driver.blockEvents()).filter((event) => event.tenantId === tenantId);
 
   before(async () => {
-    driver = await startPipeline({}, START + HOUR);
+    // The connectors exist before the blocks: the directory knows what each carried at the block.
+    driver = await startPipeline({}, START - HOUR);
     app = await startAdminApi(driver);
-    await putSchoolConnectors(driver);
+    await putSchoolConnectors(driver, ['acme', 'globex', 'initech']);
     const tenantBlock = blockedEvent('globex', 'globex@2026-12-01T09:00Z', { at: START });
-    const events = [connectorBlock('acme', ['acme-onprem-1', 'acme-onprem-2']), tenantBlock];
+    const events = [
+      connectorBlock('acme', ['acme-onprem-1', 'acme-onprem-2']),
+      tenantBlock,
+      connectorBlock('initech', ['initech-onprem-1', 'initech-onprem-2']),
+    ];
     await driver.log.publish(Topics.tenantBlocks, await blockRecords(driver.runtime.adapters.codec, events));
     await driver.settle();
   });
@@ -105,7 +110,8 @@ describe('admin API: connector-scoped blocks', () => {
       [
         ['acme', 'CONNECTOR', ['acme-onprem-1', 'acme-onprem-2']],
         ['globex', 'TENANT', []],
-      ].sort(([a], [b]) => (a! < b! ? -1 : 1)),
+        ['initech', 'CONNECTOR', ['initech-onprem-1', 'initech-onprem-2']],
+      ],
     );
   });
 
@@ -201,6 +207,30 @@ describe('admin API: connector-scoped blocks', () => {
     assert.equal(audit.ticket, 'SUP-7');
     assert.equal(audit.details.liftedConnectorIds, 'acme-onprem-1');
     assert.equal(audit.details.remainingBlockId, restated.blocked!.blockId);
+  });
+
+  it('keeps a connector secured before a lift of another remediated in the block that remains', async () => {
+    // After the block, the second server gets the secured server's new range; then the operator lifts the first.
+    driver.clock.set(START + HOUR);
+    await driver.runtime.admin!.putConnector(OPERATOR, 'initech', 'initech-onprem-2', {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['203.0.113.0/24'],
+      enabled: true,
+    });
+    const lifted = await call({
+      method: 'POST',
+      url: '/v1/tenants/initech/unblock',
+      headers: operator,
+      payload: { ticket: 'SUP-8', attestations: ATTESTED, connectorIds: ['initech-onprem-1'] },
+    });
+    assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
+    await driver.settle();
+    const initech = await status('initech');
+    assert.deepEqual(initech.block.connectorIds, ['initech-onprem-2']);
+    const remediated = initech.remediation.selfServiceChecks.find(
+      (check: { check: string }) => check.check === 'connectors-remediated',
+    );
+    assert.equal(remediated.passed, true, remediated.detail);
   });
 
   it("lets the tenant's admin lift its last blocked connector once it is disabled: the block is lifted", async () => {

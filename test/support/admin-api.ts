@@ -123,10 +123,10 @@ export async function auditOf(driver: PipelineDriver, tenantId: string | null): 
   return all.filter((event) => event.tenantId === tenantId);
 }
 
-/** acme and globex, each with two on-premises connectors (<tenant>-onprem-1, -onprem-2) and a forwarding one. */
-export async function putSchoolConnectors(driver: Pipeline): Promise<void> {
+/** Each tenant with two on-premises connectors (<tenant>-onprem-1, -onprem-2) and a forwarding one. */
+export async function putSchoolConnectors(driver: Pipeline, tenants = ['acme', 'globex']): Promise<void> {
   const admin = driver.runtime.admin!;
-  for (const [i, tenant] of ['acme', 'globex'].entries()) {
+  for (const [i, tenant] of tenants.entries()) {
     for (const [j, name] of ['onprem-1', 'onprem-2', 'forwarding'].entries()) {
       await admin.putConnector(OPERATOR, tenant, `${tenant}-${name}`, {
         relayPath: name === 'forwarding' ? 'FORWARDED' : 'ONPREM',

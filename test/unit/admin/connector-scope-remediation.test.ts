@@ -251,4 +251,19 @@ describe('remediation of a connector-scoped block', () => {
     );
     assert.equal(review[0]!.reasons[1]!.code, 'carried-unregistered-volume');
   });
+
+  it('judges changes after the decision as remediation in a block restated by a later lift', () => {
+    const secured = { ...onprem2, changedAt: BLOCKED_AT + HOUR, updatedBy: 'tenant-admin:school' };
+    const restated = connectorBlock({ blockedAt: BLOCKED_AT + 3 * HOUR, liftedConnectorIds: ['onprem-1'] });
+    const review = reviewConnectors({
+      now: BLOCKED_AT + 4 * HOUR,
+      connectors: [secured],
+      block: restated,
+      window: new Map(),
+    });
+    assert.deepEqual(
+      review[0]!.reasons.map((reason) => reason.code),
+      ['blocked', 'carried-unregistered-volume'],
+    );
+  });
 });
