@@ -7,6 +7,7 @@ import { type ContractTopic, Topics } from '../../services/core/topics.js';
 import type { SchemaCodec } from '../../services/platform/ports.js';
 import { skippedFieldCases } from '../support/avro-bytes.js';
 import { sampleContractValues } from '../support/builders.js';
+import { withFixture } from '../support/tether.js';
 
 function rejectsWith(code: string) {
   return (error: unknown) => isRelayguardError(error) && error.code === code && !error.retryable;
@@ -17,23 +18,18 @@ export function schemaCodecContract(
   setup: () => Promise<{ codec: SchemaCodec; cleanup(): Promise<void> }>,
 ) {
   describe(`SchemaCodec contract: ${name}`, () => {
-    it('round-trips a value of every contract topic in the Confluent wire format', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('round-trips a value of every contract topic in the Confluent wire format', () =>
+      withFixture(setup, async ({ codec }) => {
         for (const [topic, value] of Object.entries(sampleContractValues()) as [ContractTopic, never][]) {
           const bytes = await codec.encode(topic, value);
           assert.equal(bytes[0], 0, `${topic}: magic byte`);
           // Decoders may return Avro record instances: compare the data, not the prototypes.
           assert.deepEqual(JSON.parse(JSON.stringify(await codec.decode(topic, bytes))), value, topic);
         }
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('names what is wrong with bytes it cannot decode', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('names what is wrong with bytes it cannot decode', () =>
+      withFixture(setup, async ({ codec }) => {
         const good = await codec.encode(
           Topics.messageSubmitted,
           sampleContractValues()[Topics.messageSubmitted],
@@ -58,14 +54,10 @@ export function schemaCodecContract(
         );
         const audit = await codec.encode(Topics.audit, sampleContractValues()[Topics.audit]);
         await assert.rejects(codec.decode(Topics.messageSubmitted, audit), rejectsWith('SCHEMA_MISMATCH'));
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('decodes a batch as it decodes each record, a poison error in place of each bad one', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('decodes a batch as it decodes each record, a poison error in place of each bad one', () =>
+      withFixture(setup, async ({ codec }) => {
         const sample = sampleContractValues()[Topics.messageSubmitted];
         const good = await codec.encode(Topics.messageSubmitted, sample);
         const other = await codec.encode(Topics.messageSubmitted, { ...sample, eventId: 'evt-other' });
@@ -97,14 +89,10 @@ export function schemaCodecContract(
             sample.eventId,
           ],
         );
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('decodes only the fields asked for, with the events and poison answers of decodeAll', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('decodes only the fields asked for, with the events and poison answers of decodeAll', () =>
+      withFixture(setup, async ({ codec }) => {
         const sample = sampleContractValues()[Topics.messageSubmitted];
         const good = await codec.encode(Topics.messageSubmitted, sample);
         const unknownId = Buffer.from(good);
@@ -128,14 +116,10 @@ export function schemaCodecContract(
           'UNKNOWN_SCHEMA_ID',
           'SCHEMA_MISMATCH',
         ]);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('skips the other fields: a value outside its type there passes, bytes that do not frame are poison', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('skips the other fields: a value outside its type there passes, bytes that do not frame are poison', () =>
+      withFixture(setup, async ({ codec }) => {
         const sample = sampleContractValues()[Topics.messageSubmitted];
         const good = await codec.encode(Topics.messageSubmitted, sample);
         const { outOfRange, thirdBranch } = skippedFieldCases(good, sample);
@@ -158,23 +142,16 @@ export function schemaCodecContract(
           Object.fromEntries(SCORED_FIELDS.map((f) => [f, sample[f]])),
         );
         assert.ok(isRelayguardError(branch) && branch.code === 'SCHEMA_MISMATCH', 'a skip that cannot frame');
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('refuses to encode a value that does not match the schema, naming the field', async () => {
-      const { codec, cleanup } = await setup();
-      try {
+    it('refuses to encode a value that does not match the schema, naming the field', () =>
+      withFixture(setup, async ({ codec }) => {
         const bad = { ...sampleContractValues()[Topics.messageSubmitted], recipientCount: 'many' } as never;
         await assert.rejects(
           codec.encode(Topics.messageSubmitted, bad),
           (error) =>
             isRelayguardError(error) && error.code === 'SCHEMA_MISMATCH' && error.field === 'recipientCount',
         );
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
   });
 }

@@ -19,6 +19,7 @@ import {
   windowVersion,
 } from '../../services/core/windows.js';
 import type { StoredWindow, WindowStore, WindowWrite } from '../../services/platform/ports.js';
+import { withFixture } from '../support/tether.js';
 
 export interface WindowStoreFixture {
   readonly store: WindowStore;
@@ -127,18 +128,13 @@ class Kept {
 
 export function windowStoreContract(name: string, setup: () => Promise<WindowStoreFixture>) {
   describe(`WindowStore contract: ${name}`, () => {
-    it('returns nothing for tenants it never stored', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('returns nothing for tenants it never stored', () =>
+      withFixture(setup, async ({ store }) => {
         assert.equal((await store.load([`t-${randomUUID()}`])).size, 0);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('stores and loads a window exactly, whatever it holds, with its version', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('stores and loads a window exactly, whatever it holds, with its version', () =>
+      withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;
         const window = windowAfter(400);
         assert.ok(window.activeBlockId !== null && window.domains.size > 0 && window.buckets.size > 10);
@@ -153,14 +149,10 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         resetWindow(kept.window, T0 + 300 * 7_000, kept.changes);
         assert.deepEqual(await kept.save(store, tenant), []);
         await assertStored(store, tenant, kept.window);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('writes a window without changes whole, replacing what it held (rebuild-windows)', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('writes a window without changes whole, replacing what it held (rebuild-windows)', () =>
+      withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;
         const old = windowAfter(400);
         await store.save([{ tenantId: tenant, expectedVersion: null, window: old }]);
@@ -171,14 +163,10 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           [],
         );
         await assertStored(store, tenant, rebuilt);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('refuses a write based on a stale version, per tenant, and applies the others', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('refuses a write based on a stale version, per tenant, and applies the others', () =>
+      withFixture(setup, async ({ store }) => {
         const [a, b] = [`t-${randomUUID()}`, `t-${randomUUID()}`];
         const first = windowAfter(10);
         await store.save([
@@ -204,14 +192,10 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           (await store.save([{ tenantId: a, expectedVersion: null, window: first }])).conflicts,
           [a],
         );
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('saves the changes of a window kept between saves, and refuses them once another writer saved', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('saves the changes of a window kept between saves, and refuses them once another writer saved', () =>
+      withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;
         const kept = new Kept(undefined).fold(200, 0);
         assert.deepEqual(await kept.save(store, tenant), []);
@@ -224,14 +208,10 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         assert.deepEqual(await other.save(store, tenant), []);
         assert.deepEqual(await kept.fold(5, 320).save(store, tenant), [tenant]);
         await assertStored(store, tenant, other.window);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('saves exactly what a kept window became, save after save, as it slides and is reset', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('saves exactly what a kept window became, save after save, as it slides and is reset', () =>
+      withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;
         const kept = new Kept(undefined).fold(60, 0);
         assert.deepEqual(await kept.save(store, tenant), []);
@@ -245,14 +225,10 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
           if (round === 12)
             assert.deepEqual([...kept.window.connectors.keys()].sort(), ['c0', 'c1', 'unknown']);
         }
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('keeps the fingerprints of events counted across saves: a republished event is known after a load', async () => {
-      const { store, cleanup } = await setup();
-      try {
+    it('keeps the fingerprints of events counted across saves: a republished event is known after a load', () =>
+      withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;
         const kept = new Kept(undefined).fold(100, 0);
         await kept.save(store, tenant);
@@ -267,22 +243,15 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         const result = scoreTenant(loaded.window, 't', again, DEFAULT_POLICY, context);
         assert.deepEqual(new Set(result.outcomes), new Set(['republished']));
         assert.equal(result.outcomes.length, 20);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
 
-    it('forgets a window ttlMs after its last write', async () => {
-      const { store, elapse, cleanup } = await setup();
-      try {
+    it('forgets a window ttlMs after its last write', () =>
+      withFixture(setup, async ({ store, elapse }) => {
         const tenant = `t-${randomUUID()}`;
         await store.save([{ tenantId: tenant, expectedVersion: null, window: windowAfter(5) }]);
         assert.equal((await store.load([tenant])).size, 1);
         await elapse(store.ttlMs + 1);
         assert.equal((await store.load([tenant])).size, 0);
-      } finally {
-        await cleanup();
-      }
-    });
+      }));
   });
 }

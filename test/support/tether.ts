@@ -238,6 +238,19 @@ export function cleanupStack(t: HasAfter): (fn: () => unknown) => void {
   };
 }
 
+/** Runs `body` on a fresh fixture from `setup`, then cleans the fixture up, whether the body passed or threw. */
+export async function withFixture<F extends { cleanup(): Promise<void> }>(
+  setup: () => Promise<F>,
+  body: (fixture: F) => Promise<void>,
+): Promise<void> {
+  const fixture = await setup();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.cleanup();
+  }
+}
+
 /**
  * Waits for a freshly spawned server to answer `isReady`: keeps the tail of its output for the error message,
  * stops waiting at once when it exits (bad argument, port taken), and kills it when it never gets ready. Once
