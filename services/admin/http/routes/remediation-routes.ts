@@ -11,20 +11,15 @@ export function remediationRoutes({ admin, actor, serve }: RouteKit): void {
   serve<{ Querystring: { limit: number; cursor?: string } }>(routes.blocks, async (request) =>
     admin.blocks(request.query),
   );
-  serve<{ Params: TenantParams; Body: UnblockBody }>(routes.unblock, async (request) => {
-    const { tenantId } = request.params;
-    const { ticket = null, attestations, connectorIds } = request.body;
-    return {
-      tenantId,
-      ...(await admin.unblock(actor(request), tenantId, { ticket, attestations, connectorIds })),
-    };
-  });
-  serve<{ Params: TenantParams; Body: UnblockBody }>(routes.selfServiceUnblock, async (request) => {
-    const { tenantId } = request.params;
-    const { ticket = null, attestations, connectorIds } = request.body;
-    return {
-      tenantId,
-      ...(await admin.selfServiceUnblock(actor(request), tenantId, { ticket, attestations, connectorIds })),
-    };
-  });
+  // The operator's unblock and the tenant admin's self-service one take the same body and answer alike.
+  for (const [route, lift] of [
+    [routes.unblock, admin.unblock],
+    [routes.selfServiceUnblock, admin.selfServiceUnblock],
+  ] as const) {
+    serve<{ Params: TenantParams; Body: UnblockBody }>(route, async (request) => {
+      const { tenantId } = request.params;
+      const { ticket = null, attestations, connectorIds } = request.body;
+      return { tenantId, ...(await lift(actor(request), tenantId, { ticket, attestations, connectorIds })) };
+    });
+  }
 }
