@@ -2,8 +2,13 @@
 // fleet's directory (per tenant: two accepted domains and an ONPREM connector; one tenant in fifty blocked), as
 // the admin service and the scorer wrote them; `relayguard enforcer` is started as a process, as users run it, and
 // timed from its spawn until it logs that it is ready (its directory feed caught up: /readyz answers 200). Its own
-// CPU time is read from /proc, so the other processes' load does not inflate the per-CPU-second figure.
+// CPU time is read from /proc, so the other processes' load does not inflate the per-CPU-second figure. Then the
+// enforcer is stopped (it writes its index's snapshot, RELAYGUARD_SNAPSHOT_DIR), one tenant in a hundred changes
+// while it is down, and a second enforcer is timed starting from the snapshot.
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DirectoryEvent } from '../services/core/directory.js';
 import { RegistryCodec } from '../services/platform/codec/registry-codec.js';
 import { loadConfig } from '../services/platform/config.js';
@@ -25,6 +30,8 @@ const SIZES = {
 };
 
 const BLOCKED_EVERY = 50;
+/** One tenant in this many changes while the first enforcer is down. */
+const CHANGED_EVERY = 100;
 /** Tenants written per round of sends (one send per topic). */
 const CHUNK = 5_000;
 /** As `relayguard topics` creates them by default (--state-partitions 3). */
@@ -65,57 +72,96 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       const config = loadConfig(stack.env);
       const codec = new RegistryCodec(config.schemaRegistry!);
       const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
-      let records = 0;
-      try {
-        const indexes = Array.from({ length: tenants }, (_, i) => i);
+      defer(() => log.close());
+      /** Writes every tenant's changes (and blocks) whose number `pick` picks; how many records. */
+      const write = async (pick: (i: number) => boolean, extra: (i: number) => DirectoryEvent[]) => {
+        let written = 0;
+        const indexes = Array.from({ length: tenants }, (_, i) => i).filter(pick);
         for (const chunk of batchesOf(indexes, CHUNK)) {
-          const changes = chunk.flatMap((i): DirectoryEvent[] => [
-            ...tenantChanges(i),
-            ...(i % BLOCKED_EVERY === 0 ? [{ kind: 'tenant-block', event: blockEvent(i) } as const] : []),
-          ]);
           const byTopic = new Map<string, OutgoingRecord[]>();
-          for (const change of changes) {
+          for (const change of chunk.flatMap((i) => [...tenantChanges(i), ...extra(i)])) {
             const { topic, key } = stateRecord(change);
             const value = await codec.encode(topic as never, change.event as never);
             const batch = byTopic.get(topic) ?? [];
             batch.push({ key, value });
             byTopic.set(topic, batch);
+            written++;
           }
           await Promise.all([...byTopic].map(([topic, batch]) => log.publish(topic, batch)));
-          records += changes.length;
           progress.tick(chunk.length);
         }
-      } finally {
-        await log.close();
-      }
-
-      progress.phase('a fresh enforcer catching up', 1);
-      const port = await freePort();
-      const started = performance.now();
-      const enforcer = await startServiceProcess(
-        { ...stack.env, RELAYGUARD_HTTP_PORT: String(port) },
-        'enforcer',
+        return written;
+      };
+      const records = await write(
+        () => true,
+        (i) => (i % BLOCKED_EVERY === 0 ? [{ kind: 'tenant-block', event: blockEvent(i) }] : []),
       );
-      defer(() => enforcer.process.stop(30_000));
-      await enforcer.ready;
-      const wallMs = performance.now() - started;
-      const usage = processUsage(enforcer.process.pid);
+
+      const snapshots = await mkdtemp(join(tmpdir(), 'relayguard-bench-snapshot-'));
+      defer(() => rm(snapshots, { recursive: true, force: true }));
+      const env = { ...stack.env, RELAYGUARD_SNAPSHOT_DIR: snapshots };
+      progress.phase('a fresh enforcer catching up', 1);
+      const first = await timedEnforcer(env, blocked, defer);
       progress.tick();
-      await checkBlocked(`http://127.0.0.1:${port}`, blocked);
+      await first.enforcer.process.stop(60_000);
+      const wrote = first.enforcer.logs.find((line) => line.msg === 'wrote the index snapshot');
+      if (!wrote) throw new Error('the enforcer wrote no snapshot when it stopped');
+
+      progress.phase('changes while it is down', Math.ceil(tenants / CHANGED_EVERY));
+      const later = await write(
+        (i) => i % CHANGED_EVERY === 1,
+        () => [],
+      );
+      progress.phase('an enforcer starting from the snapshot', 1);
+      const second = await timedEnforcer(env, blocked, defer);
+      progress.tick();
+      const loaded = second.enforcer.logs.find((line) => line.msg === 'loaded the index snapshot');
+      if (!loaded) throw new Error('the second enforcer did not load the snapshot');
 
       return [
         figure(
           `Apache Kafka ${testKafkaVersion()}: spawn to ready, ${format.count(tenants)} tenants (${format.count(records)} records)`,
-          wallMs,
+          first.wallMs,
           format.ms,
         ),
-        figure('enforcer CPU to ready (its own, /proc)', usage.cpuSeconds * 1000, format.ms),
-        figure('records per enforcer CPU-second', records / usage.cpuSeconds, format.rate),
-        figure('enforcer resident memory when ready', usage.rssBytes, format.bytes),
+        figure('enforcer CPU to ready (its own, /proc)', first.cpuSeconds * 1000, format.ms),
+        figure('records per enforcer CPU-second', records / first.cpuSeconds, format.rate),
+        figure('enforcer resident memory when ready', first.rssBytes, format.bytes),
+        figure('index snapshot written on stop', Number(wrote.bytes), format.bytes),
+        figure('index snapshot write time', Number(wrote.ms), format.ms),
+        figure(
+          `from the snapshot: spawn to ready (${format.count(later)} records written since, the blocks read again)`,
+          second.wallMs,
+          format.ms,
+        ),
+        figure(
+          'from the snapshot: enforcer CPU to ready (its own, /proc)',
+          second.cpuSeconds * 1000,
+          format.ms,
+        ),
+        figure('from the snapshot: snapshot load time', Number(loaded.ms), format.ms),
+        figure('from the snapshot: resident memory when ready', second.rssBytes, format.bytes),
       ];
     });
   },
 });
+
+/** `relayguard enforcer` spawned and timed until ready; its /metrics must count every blocked tenant. */
+async function timedEnforcer(
+  env: Readonly<Record<string, string>>,
+  blocked: number,
+  defer: (cleanup: () => Promise<unknown>) => void,
+) {
+  const port = await freePort();
+  const started = performance.now();
+  const enforcer = await startServiceProcess({ ...env, RELAYGUARD_HTTP_PORT: String(port) }, 'enforcer');
+  defer(() => enforcer.process.stop(60_000));
+  await enforcer.ready;
+  const wallMs = performance.now() - started;
+  const usage = processUsage(enforcer.process.pid);
+  await checkBlocked(`http://127.0.0.1:${port}`, blocked);
+  return { enforcer, wallMs, ...usage };
+}
 
 /** The enforcer's /metrics say every blocked tenant is blocked: it read the whole directory, not a part. */
 async function checkBlocked(address: string, blocked: number): Promise<void> {
