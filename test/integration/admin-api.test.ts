@@ -205,6 +205,13 @@ describe('admin API: validation errors say what to fix', () => {
     url: '/v1/tenants/acme/connectors/edge',
     payload: { relayPath: 'ONPREM', senderIpRanges: ['192.0.2.0/24'], enabled: true, ...overrides },
   });
+  /** A domain put whose body is sent as written, with this Content-Type. */
+  const rawDomainPut = (payload: string, contentType: string) => ({
+    method: 'PUT' as const,
+    url: '/v1/tenants/acme/accepted-domains/ok.example',
+    payload,
+    headers: { 'content-type': contentType },
+  });
   const domainPut = (domain: string, payload: unknown = { matchSubdomains: false }) => ({
     method: 'PUT' as const,
     url: `/v1/tenants/acme/accepted-domains/${encodeURIComponent(domain)}`,
@@ -451,12 +458,7 @@ describe('admin API: validation errors say what to fix', () => {
     },
     {
       name: 'invalid JSON',
-      request: {
-        method: 'PUT',
-        url: '/v1/tenants/acme/accepted-domains/ok.example',
-        payload: '{"matchSubdomains": tru',
-        headers: { 'content-type': 'application/json' },
-      },
+      request: rawDomainPut('{"matchSubdomains": tru', 'application/json'),
       status: 400,
       error: 'INVALID_FIELD',
       field: 'body',
@@ -464,24 +466,14 @@ describe('admin API: validation errors say what to fix', () => {
     },
     {
       name: 'not JSON',
-      request: {
-        method: 'PUT',
-        url: '/v1/tenants/acme/accepted-domains/ok.example',
-        payload: 'matchSubdomains=true',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      },
+      request: rawDomainPut('matchSubdomains=true', 'application/x-www-form-urlencoded'),
       status: 415,
       error: 'UNSUPPORTED_MEDIA_TYPE',
       message: /Content-Type: application\/json/,
     },
     {
       name: 'a text body',
-      request: {
-        method: 'PUT',
-        url: '/v1/tenants/acme/accepted-domains/ok.example',
-        payload: 'matchSubdomains',
-        headers: { 'content-type': 'text/plain' },
-      },
+      request: rawDomainPut('matchSubdomains', 'text/plain'),
       status: 415,
       error: 'UNSUPPORTED_MEDIA_TYPE',
       message: /Content-Type: application\/json/,
