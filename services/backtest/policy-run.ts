@@ -1,7 +1,13 @@
 // One policy's run of a backtest (engine.ts): a window per tenant folded with the scorer's per-message step, the
 // block decisions it would take and the tenants that came close, and the plots of both.
 import { classify, type MessageClass, type ValidMessage } from '../core/classify.js';
-import type { BlockEvidence, BlockReason, PolicyMode, Thresholds } from '../core/contracts.generated.js';
+import type {
+  BlockEvidence,
+  BlockReason,
+  BlockScope,
+  PolicyMode,
+  Thresholds,
+} from '../core/contracts.generated.js';
 import { MINUTE_MS, type Policy, proximity, type WindowCounts } from '../core/policy.js';
 import { scoreMessage, type TenantContext } from '../core/scoring.js';
 import { PolicyTerms, type TenantTerms } from '../core/tenant-terms.js';
@@ -24,6 +30,9 @@ export interface BlockDecision {
   /** Event time of the message that tipped the window over a threshold. */
   readonly blockedAt: number;
   readonly reason: BlockReason;
+  /** What it covers: the whole tenant, or connectorIds (a block widened to the tenant is a decision of its own). */
+  readonly scope: BlockScope;
+  readonly connectorIds: readonly string[];
   readonly evidence: BlockEvidence;
   /** Start of the minute in which the unregistered volume behind the decision began (see volumeBeganMinute). */
   readonly volumeBeganAt: number;
@@ -151,6 +160,8 @@ export class PolicyRun {
         mode: blocked.mode,
         blockedAt: message.occurredAt,
         reason: blocked.reason,
+        scope: blocked.scope,
+        connectorIds: blocked.connectorIds,
         evidence: blocked.evidence,
         volumeBeganAt,
         afterVolumeBeganMs: message.occurredAt - volumeBeganAt,

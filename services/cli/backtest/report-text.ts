@@ -127,7 +127,7 @@ function renderPolicy(report: PolicyReport): string[] {
 
 function blockedTable(blocked: readonly BlockDecision[]): string {
   const table = renderTable(
-    ['tenant', 'blocked at', 'after volume began', 'mode', 'reason', ...EVIDENCE_HEADERS],
+    ['tenant', 'blocked at', 'after volume began', 'mode', 'scope', 'reason', ...EVIDENCE_HEADERS],
     blocked
       .slice(0, ROWS)
       .map((b) => [
@@ -135,6 +135,7 @@ function blockedTable(blocked: readonly BlockDecision[]): string {
         formatTime(b.blockedAt),
         formatDuration(b.afterVolumeBeganMs),
         b.mode,
+        b.scope === 'CONNECTOR' ? b.connectorIds.join(', ') : 'tenant',
         b.reason,
         ...evidenceCells(b.evidence, { domains: 3 }),
       ]),

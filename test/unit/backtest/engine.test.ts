@@ -78,6 +78,8 @@ describe('backtest', () => {
           mode: event.blocked!.mode,
           blockedAt: event.occurredAt,
           reason: event.blocked!.reason,
+          scope: event.blocked!.scope,
+          connectorIds: event.blocked!.connectorIds,
           // Plain data: the Avro decoder gives records class prototypes.
           evidence: JSON.parse(JSON.stringify(event.blocked!.evidence)),
         }))

@@ -75,7 +75,7 @@ describe('backtest refusals', () => {
     const report = backtest(lines, tenants, ['tenant:scope=tenant']);
     const tenantPolicy = report.policies.find((p) => p.name === 'tenant')!;
     const [block] = tenantPolicy.blocked;
-    assert.deepEqual([block!.tenantId, block!.evidence.connectors.length > 0], [SCHOOL, true]);
+    assert.deepEqual([block!.tenantId, block!.scope], [SCHOOL, 'TENANT']);
     const events = lines.map((line) => JSON.parse(line));
     const expected = expectedUnderTenantBlock(events, block!.blockedAt);
     const { refusals } = tenantPolicy;
@@ -102,6 +102,35 @@ describe('backtest refusals', () => {
         `tenant +tenant +1 +[\\d,]+ +${expected.legitimateRefused.toLocaleString('en-US')} +${expected.spamLetThrough} +${SCHOOL} `,
       ),
     );
+  });
+
+  it("under scope=auto blocks only the compromised server: the school's forwarded mail is not refused", async () => {
+    const { lines, tenants } = await recordedSchool();
+    const report = backtest(lines, tenants, ['auto:scope=auto', 'tenant:scope=tenant']);
+    const [auto, tenant] = ['auto', 'tenant'].map((name) => report.policies.find((p) => p.name === name)!);
+    assert.deepEqual(
+      auto!.blocked.map((b) => [b.tenantId, b.scope, b.connectorIds]),
+      [[SCHOOL, 'CONNECTOR', [`${SCHOOL}-onprem`]]],
+    );
+    assert.deepEqual(
+      tenant!.blocked.map((b) => [b.tenantId, b.scope]),
+      [[SCHOOL, 'TENANT']],
+    );
+    const events = lines.map((line) => JSON.parse(line));
+    const blockedAt = auto!.blocked[0]!.blockedAt;
+    // What the connector block refuses, read off the record: the compromised server's unregistered mail after it.
+    const onServer = events.filter(
+      (e) =>
+        e.tenantId === SCHOOL &&
+        e.connectorId === `${SCHOOL}-onprem` &&
+        e.occurredAt > blockedAt &&
+        !e.envelopeSenderDomain.endsWith(`${SCHOOL}.example`),
+    );
+    assert.equal(auto!.refusals.legitimateRefused, onServer.filter((e) => !e.spam).length);
+    assert.equal(auto!.refusals.spamRefused, onServer.filter((e) => e.spam).length);
+    assert.ok(auto!.refusals.legitimateRefused! < tenant!.refusals.legitimateRefused!);
+    assert.equal(auto!.refusals.spamLetThrough, tenant!.refusals.spamLetThrough);
+    assert.deepEqual(auto!.refusals.spamTenants, tenant!.refusals.spamTenants);
   });
 
   it('says nothing of legitimate mail or spam when the record does not say which is which', async () => {
