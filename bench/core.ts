@@ -1,18 +1,20 @@
-// Benchmark 3: the pure core on one core. Decode (the embedded Avro codec, Confluent wire format, one await per
-// batch, the scored fields only), validate and normalize, classify against the directory, fold into the tenant's
+// Benchmark 3: the pure core on one core. Decode (the scorer's BatchDecoder over the embedded Avro codec, Confluent
+// wire format, one await per batch, the scored fields only), validate, normalize and group by tenant, classify against the directory, fold into the tenant's
 // window (BatchFold, which also tallies outcomes and classes for the metrics): the scorer's handleBatch without
 // the I/O, windows in a Map.
-import { SCORED_FIELDS, validateMessage } from '../services/core/classify.js';
-import { isRelayguardError } from '../services/core/errors.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
-import { BatchFold, type PositionedMessage, type TenantContext } from '../services/core/scoring.js';
+import { BatchFold, type TenantContext } from '../services/core/scoring.js';
 import { Topics } from '../services/core/topics.js';
 import { emptyWindow, type TenantWindow } from '../services/core/windows.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
-import type { LogRecord, SchemaCodec } from '../services/platform/ports.js';
+import type { LogRecord } from '../services/platform/ports.js';
+import { BatchDecoder } from '../services/scorer/batch-decoder.js';
 import { scoringContext } from '../services/scorer/scorer.js';
 import { atLeast, defineBenchmark, format, median, timed } from './harness.js';
 import { asRecords, batchesOf, fleetDirectory, fleetEvents } from './workload.js';
+
+/** The default RELAYGUARD_MAX_CLOCK_SKEW_SECONDS (120): the workload's record times are its event times. */
+const MAX_CLOCK_SKEW_MS = 120_000;
 
 const SIZES = {
   quick: { tenants: 1_000, perRound: 20_000, rounds: 2 },
@@ -22,32 +24,17 @@ const SIZES = {
 /** One batch through the core, as Scorer.handleBatch does it minus the store and the event log. */
 export async function foldBatch(
   records: readonly LogRecord[],
-  codec: SchemaCodec,
+  decoder: BatchDecoder,
   context: TenantContext,
   windows: Map<string, TenantWindow>,
 ): Promise<BatchFold> {
-  const byTenant = new Map<string, PositionedMessage[]>();
-  const events = await codec.decodeFields(
-    Topics.messageSubmitted,
-    records.map((record) => record.value!),
-    SCORED_FIELDS,
-  );
-  for (const [i, record] of records.entries()) {
-    const event = events[i]!;
-    if (isRelayguardError(event)) throw event;
-    const message = validateMessage(event);
-    let messages = byTenant.get(message.tenantId);
-    if (!messages) {
-      messages = [];
-      byTenant.set(message.tenantId, messages);
-    }
-    messages.push({
-      position: { partition: record.partition, offset: record.offset },
-      message,
-      eventId: event.eventId,
-      queueId: event.queueId,
-    });
-  }
+  const { byTenant, deadLetters } = await decoder.decode({
+    topic: Topics.messageSubmitted,
+    partition: 0,
+    records,
+    lag: 0,
+  });
+  if (deadLetters.length > 0) throw deadLetters[0]!.error;
   const fold = new BatchFold(DEFAULT_POLICY, context);
   for (const [tenantId, messages] of byTenant) {
     let window = windows.get(tenantId);
@@ -66,7 +53,9 @@ export const coreBenchmark = defineBenchmark({
   sizes: SIZES,
   async run({ sizes: { tenants, perRound, rounds }, progress, figure }) {
     const codec = new EmbeddedCodec();
-    const context = scoringContext(fleetDirectory(tenants));
+    const directory = fleetDirectory(tenants);
+    const context = scoringContext(directory);
+    const decoder = new BatchDecoder(codec, directory, MAX_CLOCK_SKEW_MS);
     progress.phase('encoding events', 1);
     const batches = batchesOf(await asRecords(codec, fleetEvents(tenants, perRound)), 500);
     progress.tick();
@@ -78,7 +67,7 @@ export const coreBenchmark = defineBenchmark({
     for (let round = 0; round <= rounds; round++) {
       const windows = new Map<string, TenantWindow>();
       const spent = await timed(async () => {
-        for (const batch of batches) await foldBatch(batch, codec, context, windows);
+        for (const batch of batches) await foldBatch(batch, decoder, context, windows);
       });
       if (round > 0) {
         perCpuSecond.push(perRound / (spent.cpuMs / 1000));

@@ -54,11 +54,9 @@ export class BatchDecoder {
     const deadLetters: Poison[] = [];
     // One await for the batch: a record that cannot be decoded comes back as its error, in its place. Only the
     // fields scoring reads are decoded; the others are skipped (their values are neither read nor checked).
-    const decoded = await this.#codec.decodeFields(
-      Topics.messageSubmitted,
-      batch.records.flatMap((record) => (record.value === null ? [] : [record.value])),
-      SCORED_FIELDS,
-    );
+    const values: Buffer[] = [];
+    for (const record of batch.records) if (record.value !== null) values.push(record.value);
+    const decoded = await this.#codec.decodeFields(Topics.messageSubmitted, values, SCORED_FIELDS);
     let next = 0;
     for (const record of batch.records) {
       let positioned: PositionedMessage;
@@ -69,13 +67,12 @@ export class BatchDecoder {
         deadLetters.push({ record, error });
         continue;
       }
+      // Most tenants have one event in a batch: a list made with it holds one slot, where an empty list's first
+      // push reserves seventeen.
       const { tenantId } = positioned.message;
-      let messages = byTenant.get(tenantId);
-      if (!messages) {
-        messages = [];
-        byTenant.set(tenantId, messages);
-      }
-      messages.push(positioned);
+      const messages = byTenant.get(tenantId);
+      if (messages) messages.push(positioned);
+      else byTenant.set(tenantId, [positioned]);
     }
     this.#awaitUnknownTenants(batch.partition, deadLetters);
     return { byTenant, deadLetters };
