@@ -4,7 +4,7 @@ import type { ScopeFields } from './block-scope.js';
 import type { BlockReason, ConnectorVolume, TenantBlockEvent, TenantBlocked } from './contracts.generated.js';
 import { blockIdFor } from './episodes.js';
 import { type EffectivePolicy, MINUTE_MS, POLICY_VERSION, type Policy, type WindowCounts } from './policy.js';
-import { connectorCounts, countsSlot, type TenantWindow, topTracked, windowSpan } from './windows.js';
+import { countsSlot, type TenantWindow, topTracked, windowCounts, windowSpan } from './windows.js';
 
 /** Domains and connectors named in a block's evidence, most messages first. */
 const TOP_EVIDENCE = 10;
@@ -84,7 +84,7 @@ function evidenceConnectors(
   const volumes: ConnectorVolume[] = [];
   for (const [connectorId, connector] of window.connectors) {
     if (connector.messages === 0) continue;
-    const own = connectorCounts(connector, forwardedWeight, counts);
+    const own = windowCounts(connector, forwardedWeight, counts);
     volumes.push({
       connectorId,
       messages: own.unregistered,

@@ -7,10 +7,10 @@ import { evaluate, NEW_CONNECTOR_MS, type Policy, type WindowCounts } from './po
 import {
   type ConnectorWindow,
   type CountsSlot,
-  connectorCounts,
   countsSlot,
   type TenantWindow,
   UNKNOWN_CONNECTOR,
+  windowCounts,
 } from './windows.js';
 
 /** The scope fields of a block (TenantBlocked), as the policy decides them. */
@@ -59,7 +59,7 @@ export function chooseScope(inputs: ScopeInputs): ScopeFields {
   const recent: string[] = [];
   const slot = countsSlot();
   for (const [connectorId, connector] of sortedConnectors(window)) {
-    const own = connectorCounts(connector, forwardedWeight, slot);
+    const own = windowCounts(connector, forwardedWeight, slot);
     if (evaluate(thresholds, own) !== null) {
       culprits.push(connectorId);
     } else if (own.unregistered > 0 && isRecent(inputs.createdAt(connectorId), inputs.at)) {

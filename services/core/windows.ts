@@ -327,8 +327,9 @@ export function countsSlot(): CountsSlot {
   return { unregistered: 0, forwardedUnregistered: 0, total: 0, distinctUnregisteredDomains: 0 };
 }
 
+/** The counts the policy reads of a tenant's window, or of one connector's share of it (a ConnectorWindow). */
 export function windowCounts(
-  window: TenantWindow,
+  window: Pick<TenantWindow, 'sums' | 'domains'>,
   forwardedWeight: number,
   into: CountsSlot = countsSlot(),
 ): WindowCounts {
@@ -367,21 +368,7 @@ export function resetWindow(window: TenantWindow, at: number, changes: WindowCha
   return true;
 }
 
-/** A connector's counts as the policy reads them, written into `into` as windowCounts does. */
-export function connectorCounts(
-  connector: ConnectorWindow,
-  forwardedWeight: number,
-  into: CountsSlot,
-): WindowCounts {
-  const sums = connector.sums;
-  into.unregistered = sums.unregistered + forwardedWeight * sums.forwarded;
-  into.forwardedUnregistered = sums.forwarded;
-  into.total = sums.total;
-  into.distinctUnregisteredDomains = connector.domains.size;
-  return into;
-}
-
-export function topTracked<T extends Tracked>(map: Map<string, T>, limit: number): [string, T][] {
+export function topTracked(map: Map<string, Tracked>, limit: number): [string, Tracked][] {
   return [...map]
     .sort(([keyA, a], [keyB, b]) => b.messages - a.messages || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
     .slice(0, limit);

@@ -5,11 +5,9 @@
 // second on-premises server. The first server is compromised: its unregistered mail gets 550 5.7.750 while the
 // forwarding keeps relaying. Then the spam moves to the second server: the block is widened to the school.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { TenantBlocked } from '../../services/core/contracts.generated.js';
 import { postfixEndpoint } from '../../services/enforcer/postfix/server.js';
-import { projectPath } from '../../services/platform/project-files.js';
 import {
   blockAfter,
   type EnforcementHarness,
@@ -18,7 +16,7 @@ import {
   startEnforcement,
 } from '../support/enforcement.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
-import { type Postfix, postfixAvailable, startPostfix } from '../support/postfix.js';
+import { type Postfix, postfixAvailable, startPostfixAsking } from '../support/postfix.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { swaks } from '../support/swaks.js';
 import { waitFor } from '../support/tether.js';
@@ -84,14 +82,7 @@ describe('a connector-scoped block through Postfix (production adapters)', { ski
         enabled: true,
       });
     }
-    const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
-    postfix = await startPostfix({
-      mainCf: [
-        snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
-        'smtpd_policy_service_timeout = 60s',
-      ].join('\n'),
-      startTimeoutMs: 60_000,
-    });
+    postfix = await startPostfixAsking(postfixEndpoint(harness.policy));
   });
   after(async () => {
     await postfix?.stop();

@@ -5,13 +5,11 @@
 // embedded adapters, and on the production ones (events through a real Apache Kafka broker, in the
 // Schema Registry's wire format, windows in a real Redis, the block back to the enforcer through Kafka).
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { PostfixLogParser } from '../../services/backtest/postfix-log.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import { postfixEndpoint } from '../../services/enforcer/postfix/server.js';
-import { projectPath } from '../../services/platform/project-files.js';
 import {
   blockAfter,
   type EnforcementHarness,
@@ -19,7 +17,7 @@ import {
   readTopic,
   startEnforcement,
 } from '../support/enforcement.js';
-import { type Postfix, postfixAvailable, startPostfix } from '../support/postfix.js';
+import { type Postfix, postfixAvailable, startPostfixAsking } from '../support/postfix.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { swaks } from '../support/swaks.js';
 import { waitFor } from '../support/tether.js';
@@ -72,16 +70,7 @@ for (const adapters of ['embedded', 'production'] as const) {
       harness = await startEnforcement({ stack });
       await onboard(harness.driver, COMPROMISED);
       await onboard(harness.driver, NEIGHBOUR);
-      const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
-      assert.ok(snippet.includes('inet:127.0.0.1:10040'), 'the shipped snippet names the default endpoint');
-      postfix = await startPostfix({
-        mainCf: [
-          snippet.replaceAll('inet:127.0.0.1:10040', postfixEndpoint(harness.policy)),
-          // A later line wins: on a loaded test machine a slow answer must not become the default action.
-          'smtpd_policy_service_timeout = 60s',
-        ].join('\n'),
-        startTimeoutMs: 60_000,
-      });
+      postfix = await startPostfixAsking(postfixEndpoint(harness.policy));
     });
     after(async () => {
       await postfix?.stop();

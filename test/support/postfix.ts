@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { projectPath } from '../../services/platform/project-files.js';
 import { freePort, spawnTethered, type Tethered, waitFor } from './tether.js';
 
 const execFile = promisify(execFileCallback);
@@ -179,5 +180,23 @@ function smtpBanner(port: number): Promise<boolean> {
       resolve(greeting.startsWith('220 '));
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/** Where the shipped main.cf snippet (deploy/postfix/main.cf) points Postfix: the policy server's default port. */
+const SHIPPED_ENDPOINT = 'inet:127.0.0.1:10040';
+
+/** Postfix configured with the shipped main.cf snippet, asking the policy server at `endpoint` instead. */
+export async function startPostfixAsking(endpoint: string): Promise<Postfix> {
+  const snippet = await readFile(projectPath('deploy/postfix/main.cf'), 'utf8');
+  if (!snippet.includes(SHIPPED_ENDPOINT))
+    throw new Error(`deploy/postfix/main.cf no longer names ${SHIPPED_ENDPOINT}`);
+  return startPostfix({
+    mainCf: [
+      snippet.replaceAll(SHIPPED_ENDPOINT, endpoint),
+      // A later line wins: on a loaded test machine a slow answer must not become the default action.
+      'smtpd_policy_service_timeout = 60s',
+    ].join('\n'),
+    startTimeoutMs: 60_000,
   });
 }

@@ -22,13 +22,7 @@ import {
   type TenantContext,
 } from '../../../services/core/scoring.js';
 import { PolicyTerms } from '../../../services/core/tenant-terms.js';
-import {
-  connectorCounts,
-  countsSlot,
-  emptyWindow,
-  type TenantWindow,
-  windowCounts,
-} from '../../../services/core/windows.js';
+import { countsSlot, emptyWindow, type TenantWindow, windowCounts } from '../../../services/core/windows.js';
 import { decodeWindow, encodeWrite } from '../../../services/platform/redis/window-encoding.js';
 import { blockedEvent, connectorScope, unblockedEvent } from '../../support/block-events.js';
 
@@ -107,7 +101,7 @@ const applyBlock = (directory: TenantDirectory, event: TenantBlockEvent) =>
 function isCulprit(window: TenantWindow, connectorId: string, at: number): boolean {
   const connector = window.connectors.get(connectorId);
   if (!connector) return false;
-  const own = connectorCounts(connector, POLICY.forwardedWeight, countsSlot());
+  const own = windowCounts(connector, POLICY.forwardedWeight, countsSlot());
   if (evaluate(POLICY.thresholds, own) !== null) return true;
   const createdAt = CONNECTORS.find((c) => c.id === connectorId)?.createdAt ?? null;
   return own.unregistered > 0 && createdAt !== null && at - createdAt <= NEW_CONNECTOR_MS;

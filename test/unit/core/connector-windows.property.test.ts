@@ -8,7 +8,6 @@ import type { MessageClass } from '../../../services/core/classify.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../../../services/core/policy.js';
 import {
   addToWindow,
-  connectorCounts,
   emptyWindow,
   resetWindow,
   UNKNOWN_CONNECTOR,
@@ -60,7 +59,7 @@ describe('ConnectorWindow: per-connector counts', () => {
         const inWindow = counted.filter((c) => c.minute >= firstCounted);
         for (const [connectorId, connector] of window.connectors) {
           const own = inWindow.filter((c) => c.connector === connectorId);
-          assert.deepEqual(connectorCounts(connector, 0, slot()), {
+          assert.deepEqual(windowCounts(connector, 0, slot()), {
             unregistered: own.filter((c) => c.messageClass === 'unregistered').length,
             forwardedUnregistered: own.filter((c) => c.messageClass === 'forwarded').length,
             total: own.length,
