@@ -6,7 +6,7 @@
 // no-op server's of the same round. The load generator (bench/policy-load.ts) runs in its own process.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BLOCK_REPLY } from '../services/core/decision.js';
-import type { PolicyServer } from '../services/enforcer/postfix/server.js';
+import type { PolicyServer, PolicyServerOptions } from '../services/enforcer/postfix/server.js';
 import { Metrics } from '../services/platform/metrics.js';
 import { readyEnforcer } from '../test/support/enforcement.js';
 import { startLoopbackPolicyServer } from '../test/support/loopback-policy-server.js';
@@ -32,18 +32,23 @@ const CONNECTIONS = 50;
 const RATE = 10_000;
 const microseconds = (µs: number) => `${µs.toFixed(1)} µs`;
 
-interface Relayguard {
+export interface Relayguard {
   readonly server: PolicyServer;
   /** Requests the server has answered so far (its own counter: the generator leaves its warm-up out). */
   answered(): Promise<number>;
 }
 
-async function startRelayguard(tenants: number, blocked: number): Promise<Relayguard> {
+/** Relayguard's policy server over `tenants` tenants, the first `blocked` of them blocked, on a loopback port. */
+export async function startRelayguard(
+  tenants: number,
+  blocked: number,
+  listen: Partial<Pick<PolicyServerOptions, 'port' | 'reusePort'>> = {},
+): Promise<Relayguard> {
   const directory = fleetDirectory(tenants);
   for (let i = 0; i < blocked; i++) directory.apply({ kind: 'tenant-block', event: blockEvent(i) });
   const metrics = new Metrics({ processMetrics: false });
   const enforcer = readyEnforcer(directory, metrics);
-  const server = await startLoopbackPolicyServer(enforcer, metrics);
+  const server = await startLoopbackPolicyServer(enforcer, metrics, listen);
   const answered = async () =>
     (await metrics.policyRequests.get()).values.reduce((sum, { value }) => sum + value, 0);
   return { server, answered };

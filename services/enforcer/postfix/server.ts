@@ -45,6 +45,11 @@ export interface PolicyServerOptions {
   readonly maxPipelined?: number;
   /** The clients answered; any other is disconnected at once and counted (`client-not-allowed`). */
   readonly allowedClients: readonly IpRange[];
+  /**
+   * Listen with SO_REUSEPORT: several servers (threads or processes) on one port, the kernel spreading the
+   * connections among them (bench/policy-workers.ts measures that serving model).
+   */
+  readonly reusePort?: boolean;
 }
 
 export interface PolicyServer {
@@ -103,7 +108,7 @@ export async function startPolicyServer(options: PolicyServerOptions): Promise<P
     options.metrics.policyProtocolErrors.inc({ reason: 'connection-limit' });
     logOverLimit({ relay: peer?.remoteAddress, maxConnections: server.maxConnections });
   });
-  server.listen({ host: options.host, port: options.port });
+  server.listen({ host: options.host, port: options.port, reusePort: options.reusePort ?? false });
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string')
