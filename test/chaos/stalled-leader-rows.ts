@@ -41,6 +41,19 @@ async function processState(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
+/**
+ * The state of a process just sent SIGSTOP, once the stop took (T), or its last state after a second: the signal
+ * reaches a busy JVM's threads a moment after kill() returns, so a read at once can still say R.
+ */
+async function stateOnceStopped(pid: number): Promise<string> {
+  let state = await processState(pid);
+  for (let waited = 0; state !== 'T' && waited < 1_000; waited += 10) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    state = await processState(pid);
+  }
+  return state;
+}
+
 export async function stalledLeader(phaseMs = STOPPED_MS): Promise<StalledLeaderResult> {
   const figures = { quietP99: 0, stoppedP99: 0, answered: 0, onTopic: 0, duplicates: 0, maxSpooled: 0 };
   const directory = await mkdtemp(join(tmpdir(), 'relayguard-spool-'));
@@ -69,7 +82,7 @@ export async function stalledLeader(phaseMs = STOPPED_MS): Promise<StalledLeader
           }, 100);
           try {
             const during = fleet.round(phaseMs, stopped);
-            state = await processState(node.pid);
+            state = await stateOnceStopped(node.pid);
             await during;
           } finally {
             process.kill(node.pid, 'SIGCONT');

@@ -20,7 +20,6 @@ import {
 } from '../../services/platform/redis/redis-window-store.js';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
-import { freePort } from '../support/tether.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'p4ss-3b9f1c7e2d8a4f60';
@@ -158,22 +157,9 @@ describe('Redis over TLS', () => {
       '-addext',
       'subjectAltName=IP:127.0.0.1',
     ]);
-    tlsPort = await freePort();
     // The plain port stays for the launcher's readiness check; clients use the TLS port.
-    redis = await startRedis({
-      args: [
-        '--tls-port',
-        String(tlsPort),
-        '--tls-cert-file',
-        cert,
-        '--tls-key-file',
-        key,
-        '--tls-ca-cert-file',
-        cert,
-        '--tls-auth-clients',
-        'no',
-      ],
-    });
+    redis = await startRedis({ tls: { certFile: cert, keyFile: key, caFile: cert } });
+    tlsPort = redis.tlsPort!;
     const admin = new Redis(redis.url);
     await admin.call('ACL', 'SETUSER', 'relayguard', 'on', `>${PASSWORD}`, ...ACL);
     admin.disconnect();

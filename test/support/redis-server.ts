@@ -8,6 +8,8 @@ import { freePort, spawnTethered, type Tethered, waitForStartup } from './tether
 export interface RedisServer {
   url: string;
   port: number;
+  /** The TLS port, when started with `tls`. */
+  tlsPort?: number;
   /** The redis-server process; changes on restart(). */
   readonly pid: number;
   /** SIGTERM and wait for the exit; removes the data directory. */
@@ -22,6 +24,8 @@ export interface StartRedisOptions {
   /** Extra redis-server arguments, after the defaults (so they win), e.g. ['--appendonly', 'yes']. */
   args?: readonly string[];
   startTimeoutMs?: number;
+  /** A TLS port for clients beside the plain one (which the readiness check uses), with this certificate. */
+  tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 const MAX_PORT_ATTEMPTS = 3;
@@ -29,20 +33,31 @@ const MAX_PORT_ATTEMPTS = 3;
 export async function startRedis({
   args = [],
   startTimeoutMs = 10_000,
+  tls,
 }: StartRedisOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'relayguard-redis-'));
-  // freePort() can race with another process taking the port; a fresh port is then worth a retry.
+  // freePort() can race with another process taking the port; fresh ports are then worth a retry.
   let port = await freePort();
+  let tlsPort = tls ? await freePort() : undefined;
+  const launchArgs = () =>
+    tls
+      ? [
+          ...args,
+          ...['--tls-port', String(tlsPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile],
+          ...['--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no'],
+        ]
+      : args;
   let server: Tethered | undefined;
   for (let attempt = 1; server === undefined; attempt++) {
     try {
-      server = await launchRedis(port, dir, args, startTimeoutMs);
+      server = await launchRedis(port, dir, launchArgs(), startTimeoutMs);
     } catch (error) {
       if (attempt >= MAX_PORT_ATTEMPTS || !String(error).includes('Address already in use')) {
         await rm(dir, { recursive: true, force: true });
         throw error;
       }
       port = await freePort();
+      if (tls) tlsPort = await freePort();
     }
   }
 
@@ -50,6 +65,7 @@ export async function startRedis({
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    tlsPort,
     get pid() {
       return current.pid;
     },
@@ -59,7 +75,7 @@ export async function startRedis({
     },
     async restart() {
       await current.stop();
-      current = await launchRedis(port, dir, args, startTimeoutMs);
+      current = await launchRedis(port, dir, launchArgs(), startTimeoutMs);
     },
     async kill() {
       await current.kill();
