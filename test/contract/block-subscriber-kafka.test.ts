@@ -22,7 +22,7 @@ import {
 import { kafkaEnv } from '../support/production-stack.js';
 import { type SchemaRegistryDouble, startSchemaRegistry } from '../support/schema-registry.js';
 import { cleanupStack, waitFor } from '../support/tether.js';
-import { blockSubscriberContract } from './block-subscriber.contract.js';
+import { blockSubscriberContract, subscriberFixture } from './block-subscriber.contract.js';
 
 let kafka: KafkaBrokers;
 let registry: SchemaRegistryDouble;
@@ -41,28 +41,14 @@ blockSubscriberContract(`Apache Kafka ${testKafkaVersion()}, Schema Registry`, a
   const topic = `blocks-${randomUUID()}`;
   await kafka.createTopic(topic, 3);
   const producer = connect();
-  const codec = registryCodec();
-  const subscribers: BlockSubscriber[] = [];
-  return {
+  return subscriberFixture({
     topic,
-    publish: async (events) => producer.publish(topic, await blockRecords(codec, events)),
-    publishRaw: (tenantId, value) => producer.publish(topic, [{ key: tenantId, value }]),
-    subscriber(options = {}) {
-      const subscriber = new BlockSubscriber({
-        log: connect(),
-        codec: registryCodec(),
-        topic,
-        ownsLog: true,
-        ...options,
-      });
-      subscribers.push(subscriber);
-      return subscriber;
-    },
-    async cleanup() {
-      await Promise.all(subscribers.map((subscriber) => subscriber.close()));
-      await producer.close();
-    },
-  };
+    producer,
+    codec: registryCodec(),
+    newSubscriber: (options) =>
+      new BlockSubscriber({ log: connect(), codec: registryCodec(), topic, ownsLog: true, ...options }),
+    close: () => producer.close(),
+  });
 });
 
 describe('BlockSubscriber on the production adapters', () => {

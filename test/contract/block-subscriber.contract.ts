@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import type { EventLog, SchemaCodec } from '../../services/platform/ports.js';
 import type {
   BlockChange,
   BlockSubscriber,
   BlockSubscriberOptions,
 } from '../../services/sdk/subscriber/index.js';
-import { blockedEvent, reblockId, unblockedEvent } from '../support/block-events.js';
+import { blockedEvent, blockRecords, reblockId, unblockedEvent } from '../support/block-events.js';
 import { waitFor } from '../support/tether.js';
 
 export interface SubscriberFixture {
@@ -22,6 +23,35 @@ export interface SubscriberFixture {
   /** A subscriber on the topic with its own client of the log (another process, in production); not started. */
   subscriber(options?: Partial<BlockSubscriberOptions>): BlockSubscriber;
   cleanup(): Promise<void>;
+}
+
+/**
+ * A fixture on a topic of the producer's log, publishing as relayguard's producers do; its cleanup closes the
+ * subscribers it made, then what `close` closes.
+ */
+export function subscriberFixture(parts: {
+  topic: string;
+  producer: EventLog;
+  codec: SchemaCodec;
+  newSubscriber(options: Partial<BlockSubscriberOptions>): BlockSubscriber;
+  close(): Promise<void>;
+}): SubscriberFixture {
+  const { topic, producer, codec } = parts;
+  const subscribers: BlockSubscriber[] = [];
+  return {
+    topic,
+    publish: async (events) => producer.publish(topic, await blockRecords(codec, events)),
+    publishRaw: (tenantId, value) => producer.publish(topic, [{ key: tenantId, value }]),
+    subscriber(options = {}) {
+      const subscriber = parts.newSubscriber(options);
+      subscribers.push(subscriber);
+      return subscriber;
+    },
+    async cleanup() {
+      await Promise.all(subscribers.map((subscriber) => subscriber.close()));
+      await parts.close();
+    },
+  };
 }
 
 /** The changes a subscriber's handlers saw, as `kind tenant blockId` lines. */

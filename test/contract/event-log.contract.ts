@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { EventLog, LogRecord, RecordBatch } from '../../services/platform/ports.js';
+import type { ConsumeOptions, EventLog, LogRecord, RecordBatch } from '../../services/platform/ports.js';
 import { waitFor } from '../support/tether.js';
 
 export interface EventLogFixture {
@@ -16,6 +16,12 @@ export interface EventLogFixture {
 }
 
 const value = (text: string) => Buffer.from(text);
+/** A record per key, its value `${prefix}-${key}`. */
+const perKey = (prefix: string, keys: readonly string[]) =>
+  keys.map((key) => ({ key, value: value(`${prefix}-${key}`) }));
+/** Records m1 … m{count}, all under the key k. */
+const oneKey = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ key: 'k', value: value(`m${i + 1}`) }));
 
 /** What a new member of the group, on another client, reads up to the log end: where the group's commits stand. */
 async function readAsNewMember(fixture: EventLogFixture, groupId: string, topic: string): Promise<string[]> {
@@ -42,15 +48,32 @@ function collector() {
   };
 }
 
+/** A member of the group whose handled records become durable only through `flush` (write-behind), tried every 50 ms. */
+function writeBehindMember(
+  log: EventLog,
+  { groupId, topic }: { groupId: string; topic: string },
+  collected: ReturnType<typeof collector>,
+  flush: NonNullable<ConsumeOptions['flush']>,
+) {
+  return log.subscribe({
+    groupId,
+    topics: [topic],
+    handleBatch: collected.handleBatch,
+    commitIntervalMs: 50,
+    flush,
+  });
+}
+
 export function eventLogContract(name: string, setup: () => Promise<EventLogFixture>) {
-  /** A test on a fresh fixture with a topic of its own, cleaned up however the test ends. */
+  /** A test on a fresh fixture with a topic and a consumer group of its own, cleaned up however the test ends. */
   const onTopic =
-    (partitions: number, test: (fixture: EventLogFixture, topic: string) => Promise<void>) => async () => {
+    (partitions: number, test: (fixture: EventLogFixture, topic: string, groupId: string) => Promise<void>) =>
+    async () => {
       const fixture = await setup();
       try {
         const topic = `contract-${randomUUID()}`;
         await fixture.createTopic(topic, partitions);
-        await test(fixture, topic);
+        await test(fixture, topic, `g-${randomUUID()}`);
       } finally {
         await fixture.cleanup();
       }
@@ -59,7 +82,7 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
   describe(`EventLog contract: ${name}`, () => {
     it(
       'delivers every record once, in order per partition, a key always to the same partition',
-      onTopic(3, async (fixture, topic) => {
+      onTopic(3, async (fixture, topic, groupId) => {
         const published = Array.from({ length: 60 }, (_, i) => ({
           key: `tenant-${i % 7}`,
           value: value(`m${i}`),
@@ -68,7 +91,7 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
         await fixture.log.publish(topic, published);
         const { records, handleBatch } = collector();
         const subscription = await fixture.log.subscribe({
-          groupId: `g-${randomUUID()}`,
+          groupId,
           topics: [topic],
           handleBatch,
         });
@@ -124,15 +147,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'redelivers a batch whose handler failed, and commits nothing past it',
-      onTopic(1, async (fixture, topic) => {
-        await fixture.log.publish(
-          topic,
-          [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
-        );
+      onTopic(1, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, oneKey(3));
         const seen: string[] = [];
         let failures = 0;
         const subscription = await fixture.log.subscribe({
-          groupId: `g-${randomUUID()}`,
+          groupId,
           topics: [topic],
           handleBatch: async (batch) => {
             if (failures < 2) {
@@ -154,21 +174,14 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'resumes a group from its committed offsets, on another client too',
-      onTopic(2, async (fixture, topic) => {
-        const groupId = `g-${randomUUID()}`;
-        await fixture.log.publish(
-          topic,
-          ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: value(`first-${k}`) })),
-        );
+      onTopic(2, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, perKey('first', ['a', 'b', 'c', 'd']));
         const first = collector();
         const one = await fixture.log.subscribe({ groupId, topics: [topic], handleBatch: first.handleBatch });
         await waitFor(() => first.records.length >= 4, { timeoutMs: 20_000, description: 'first pass' });
         await one.stop();
 
-        await fixture.log.publish(
-          topic,
-          ['a', 'b'].map((k) => ({ key: k, value: value(`second-${k}`) })),
-        );
+        await fixture.log.publish(topic, perKey('second', ['a', 'b']));
         const other = await fixture.connectAnother();
         const second = collector();
         const two = await other.subscribe({ groupId, topics: [topic], handleBatch: second.handleBatch });
@@ -182,24 +195,14 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'write-behind: commits only what a flush covered; a failing flush commits nothing',
-      onTopic(2, async (fixture, topic) => {
-        const groupId = `g-${randomUUID()}`;
-        await fixture.log.publish(
-          topic,
-          ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: value(`first-${k}`) })),
-        );
+      onTopic(2, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, perKey('first', ['a', 'b', 'c', 'd']));
         // A handler whose state never becomes durable: its batches are never committed, even on stop.
         const lost = collector();
         let failedFlushes = 0;
-        const one = await fixture.log.subscribe({
-          groupId,
-          topics: [topic],
-          handleBatch: lost.handleBatch,
-          commitIntervalMs: 50,
-          flush: async () => {
-            failedFlushes++;
-            throw new Error('injected flush failure');
-          },
+        const one = await writeBehindMember(fixture.log, { groupId, topic }, lost, async () => {
+          failedFlushes++;
+          throw new Error('injected flush failure');
         });
         await waitFor(() => lost.records.length >= 4 && failedFlushes >= 2, {
           timeoutMs: 20_000,
@@ -210,15 +213,9 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
         // Everything again, then flushed and committed at the interval (no stop needed).
         const kept = collector();
         let flushedAfter = -1;
-        const two = await fixture.log.subscribe({
-          groupId,
-          topics: [topic],
-          handleBatch: kept.handleBatch,
-          commitIntervalMs: 50,
-          flush: async () => {
-            flushedAfter = kept.records.length;
-            return { redeliver: [] };
-          },
+        const two = await writeBehindMember(fixture.log, { groupId, topic }, kept, async () => {
+          flushedAfter = kept.records.length;
+          return { redeliver: [] };
         });
         await two.caughtUp;
         assert.equal(kept.records.length, 4, 'the uncommitted records delivered again');
@@ -232,12 +229,8 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'write-behind: a failed batch is redelivered from the last commit, not from itself',
-      onTopic(1, async (fixture, topic) => {
-        const groupId = `g-${randomUUID()}`;
-        await fixture.log.publish(
-          topic,
-          [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
-        );
+      onTopic(1, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, oneKey(3));
         const seen: string[] = [];
         let failed = false;
         const subscription = await fixture.log.subscribe({
@@ -270,15 +263,12 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'write-behind: a partition the flush names is redelivered from the last commit, not committed',
-      onTopic(1, async (fixture, topic) => {
-        await fixture.log.publish(
-          topic,
-          [1, 2, 3].map((i) => ({ key: 'k', value: value(`m${i}`) })),
-        );
+      onTopic(1, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, oneKey(3));
         const { records, handleBatch } = collector();
         let redelivered = false;
         const subscription = await fixture.log.subscribe({
-          groupId: `g-${randomUUID()}`,
+          groupId,
           topics: [topic],
           maxBatchSize: 1,
           commitIntervalMs: 50,
@@ -302,14 +292,14 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
 
     it(
       'settled: resolves once every subscription handled everything, what its handlers published too',
-      onTopic(2, async (fixture, topic) => {
+      onTopic(2, async (fixture, topic, groupId) => {
         const downstream = `${topic}-downstream`;
         await fixture.createTopic(downstream, 1);
         const { log } = fixture;
         const forwarded = collector();
         const flushedAt: number[] = [];
         const relay = await log.subscribe({
-          groupId: `g-${randomUUID()}`,
+          groupId,
           topics: [topic],
           // Write-behind whose interval never comes in this test: only being caught up or settled() flushes.
           commitIntervalMs: 600_000,

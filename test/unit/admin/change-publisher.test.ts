@@ -39,61 +39,74 @@ function setUp() {
   return { publisher: changes, written };
 }
 
-describe('admin changes: tombstones', () => {
-  it("follows a removed domain with its key's tombstone, and an added one with none", async () => {
-    const { publisher, written } = setUp();
-    const key = stateKey('acme', 'a.example');
-    for (const change of ['ADDED', 'REMOVED'] as const) {
-      const event = {
-        ...publisher.stamp(operator),
-        tenantId: 'acme',
-        domain: 'a.example',
-        change,
-        matchSubdomains: false,
-        verification: null,
-        verificationToken: 'token',
-      };
-      await publisher.publish(
-        operator,
-        { kind: 'accepted-domain', event },
-        {
-          topic: Topics.acceptedDomains,
-          key,
-          action: `domain.${change.toLowerCase()}`,
-          target: 'a.example',
-        },
-      );
-    }
-    assert.deepEqual(await written(Topics.acceptedDomains), [
-      [key, 'ADDED'],
-      [key, 'REMOVED'],
-      [key, 'tombstone'],
-    ]);
-  });
+type Stamp = ReturnType<ChangePublisher['stamp']>;
 
-  it("follows a removed connector with its key's tombstone, and an upserted one with none", async () => {
-    const { publisher, written } = setUp();
-    const key = stateKey('acme', 'onprem-1');
-    for (const change of ['UPSERTED', 'REMOVED'] as const) {
-      const event = {
-        ...publisher.stamp(operator),
-        tenantId: 'acme',
-        connectorId: 'onprem-1',
-        change,
-        ...connectorSettings(),
-      };
-      const directoryEvent: DirectoryEvent = { kind: 'connector', event };
-      await publisher.publish(operator, directoryEvent, {
-        topic: Topics.connectors,
-        key,
-        action: `connector.${change.toLowerCase()}`,
-        target: 'onprem-1',
-      });
-    }
-    assert.deepEqual(await written(Topics.connectors), [
-      [key, 'UPSERTED'],
-      [key, 'REMOVED'],
-      [key, 'tombstone'],
-    ]);
-  });
+describe('admin changes: tombstones', () => {
+  const cases: {
+    name: string;
+    topic: typeof Topics.acceptedDomains | typeof Topics.connectors;
+    target: string;
+    action: string;
+    /** The change that keeps the key, published before the removal. */
+    kept: string;
+    event(stamp: Stamp, removed: boolean): DirectoryEvent;
+  }[] = [
+    {
+      name: "follows a removed domain with its key's tombstone, and an added one with none",
+      topic: Topics.acceptedDomains,
+      target: 'a.example',
+      action: 'domain',
+      kept: 'ADDED',
+      event: (stamp, removed) => ({
+        kind: 'accepted-domain',
+        event: {
+          ...stamp,
+          tenantId: 'acme',
+          domain: 'a.example',
+          change: removed ? 'REMOVED' : 'ADDED',
+          matchSubdomains: false,
+          verification: null,
+          verificationToken: 'token',
+        },
+      }),
+    },
+    {
+      name: "follows a removed connector with its key's tombstone, and an upserted one with none",
+      topic: Topics.connectors,
+      target: 'onprem-1',
+      action: 'connector',
+      kept: 'UPSERTED',
+      event: (stamp, removed) => ({
+        kind: 'connector',
+        event: {
+          ...stamp,
+          tenantId: 'acme',
+          connectorId: 'onprem-1',
+          change: removed ? 'REMOVED' : 'UPSERTED',
+          ...connectorSettings(),
+        },
+      }),
+    },
+  ];
+
+  for (const { name, topic, target, action, kept, event } of cases) {
+    it(name, async () => {
+      const { publisher, written } = setUp();
+      const key = stateKey('acme', target);
+      for (const removed of [false, true]) {
+        const change = removed ? 'REMOVED' : kept;
+        await publisher.publish(operator, event(publisher.stamp(operator), removed), {
+          topic,
+          key,
+          action: `${action}.${change.toLowerCase()}`,
+          target,
+        });
+      }
+      assert.deepEqual(await written(topic), [
+        [key, kept],
+        [key, 'REMOVED'],
+        [key, 'tombstone'],
+      ]);
+    });
+  }
 });

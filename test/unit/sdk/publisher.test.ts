@@ -39,6 +39,15 @@ function recordingLog() {
   return { log, calls };
 }
 
+/** The messages the log holds, decoded, in the order they were written. */
+function submittedOn(log: MemoryEventLog, codec: EmbeddedCodec) {
+  return Promise.all(
+    log
+      .records(Topics.messageSubmitted)
+      .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
+  );
+}
+
 describe('relay SDK: MessagePublisher', () => {
   it('sends the first message at once and the rest in batches of maxBatch after the one in flight, in order', async () => {
     const { log, calls } = recordingLog();
@@ -46,11 +55,7 @@ describe('relay SDK: MessagePublisher', () => {
     const publisher = new MessagePublisher({ log, codec, clock, maxBatch: 10 });
     const events = await Promise.all(Array.from({ length: 25 }, (_, i) => publisher.publish(message(i))));
     assert.deepEqual(calls, [1, 10, 10, 4]);
-    const stored = await Promise.all(
-      log
-        .records(Topics.messageSubmitted)
-        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
-    );
+    const stored = await submittedOn(log, codec);
     assert.deepEqual(
       stored.map((event) => event.queueId),
       events.map((event) => event.queueId),
@@ -135,12 +140,7 @@ describe('relay SDK: MessagePublisher', () => {
     await assert.rejects(publisher.publish(retried), /timed out/);
     clock.advance(90_000);
     const event = await publisher.publish(retried);
-    const codec = new EmbeddedCodec();
-    const written = await Promise.all(
-      log
-        .records(Topics.messageSubmitted)
-        .map((record) => codec.decode(Topics.messageSubmitted, record.value!)),
-    );
+    const written = await submittedOn(log, new EmbeddedCodec());
     assert.deepEqual(
       written.map((copy) => copy.eventId),
       [event.eventId, event.eventId],
