@@ -3,24 +3,21 @@
 // refusing claims on another tenant's domains.
 import { randomBytes } from 'node:crypto';
 import type { AcceptedDomainChanged, VerificationMethod } from '../core/contracts.generated.js';
-import { type AcceptedDomain, isLegacyDomain, type TenantDirectory } from '../core/directory.js';
+import { type AcceptedDomain, isLegacyDomain } from '../core/directory.js';
 import { isPublicSuffix, isReservedDomain, normalizeDomain, unicodeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { stateKey, Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { Mutex } from '../platform/mutex.js';
-import type { Clock, TxtResolver } from '../platform/ports.js';
-import type { Actor, ChangePublisher, ChangeTarget } from './change-publisher.js';
+import type { TxtResolver } from '../platform/ports.js';
+import type { Actor, ChangeTarget, TenantChangeDeps } from './change-publisher.js';
 import { requireTenant } from './tenant-records.js';
 
-export interface AcceptedDomainsDeps {
-  readonly directory: TenantDirectory;
+export interface AcceptedDomainsDeps extends TenantChangeDeps {
   readonly dns: TxtResolver;
-  readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly publisher: ChangePublisher;
   /** Shared with the connectors: a claim is checked against the directory its predecessor updated. */
   readonly claims: Mutex;
 }

@@ -40,6 +40,13 @@ export interface ChangePublisherDeps {
   readonly logger: Logger;
 }
 
+/** What each service that changes a tenant's records works with: the tenant as it stands, the time, the way out. */
+export interface TenantChangeDeps {
+  readonly directory: TenantDirectory;
+  readonly clock: Clock;
+  readonly publisher: ChangePublisher;
+}
+
 export class ChangePublisher {
   readonly #deps: ChangePublisherDeps;
 

@@ -2,14 +2,14 @@
 // connector of one tenant. A tenant administrator claims only narrow ranges and never marks mail FORWARDED;
 // a claim that overlaps another connector's is refused.
 import type { ConnectorChanged, RelayPath } from '../core/contracts.generated.js';
-import type { Connector, TenantDirectory } from '../core/directory.js';
+import type { Connector } from '../core/directory.js';
 import { normalizeDomain } from '../core/domain-name.js';
 import { RelayguardError } from '../core/errors.js';
 import { type IpRange, parseIpRange } from '../core/ip-ranges.js';
 import { stateKey, Topics } from '../core/topics.js';
 import type { Mutex } from '../platform/mutex.js';
-import type { Clock, WindowStore } from '../platform/ports.js';
-import type { Actor, ChangePublisher } from './change-publisher.js';
+import type { WindowStore } from '../platform/ports.js';
+import type { Actor, TenantChangeDeps } from './change-publisher.js';
 import { type ConnectorReview, reviewConnectors } from './connector-review.js';
 import { requireTenant, storedWindow } from './tenant-records.js';
 
@@ -20,11 +20,8 @@ export interface ConnectorInput {
   readonly enabled: boolean;
 }
 
-export interface ConnectorsDeps {
-  readonly directory: TenantDirectory;
+export interface ConnectorsDeps extends TenantChangeDeps {
   readonly store: WindowStore;
-  readonly clock: Clock;
-  readonly publisher: ChangePublisher;
   /** Shared with the accepted domains: a claim is checked against the directory its predecessor updated. */
   readonly claims: Mutex;
   /** The broadest sender range (prefix length) a tenant administrator may claim; operators may claim any. */

@@ -1,19 +1,20 @@
 // A tenant's policy overrides: replaced as a whole by an operator, read with the global policy and what is in
 // force now.
 import type { TenantPolicyChanged } from '../core/contracts.generated.js';
-import { probationUntil, type TenantDirectory } from '../core/directory.js';
+import { probationUntil } from '../core/directory.js';
 import { RelayguardError } from '../core/errors.js';
-import { effectivePolicy, type Policy, type PolicyOverrides } from '../core/policy.js';
+import {
+  effectivePolicy,
+  overridesToEventFields,
+  type Policy,
+  type PolicyOverrides,
+} from '../core/policy.js';
 import { Topics } from '../core/topics.js';
-import type { Clock } from '../platform/ports.js';
-import type { Actor, ChangePublisher } from './change-publisher.js';
+import type { Actor, TenantChangeDeps } from './change-publisher.js';
 import { requireTenant } from './tenant-records.js';
 
-export interface TenantPoliciesDeps {
-  readonly directory: TenantDirectory;
+export interface TenantPoliciesDeps extends TenantChangeDeps {
   readonly policy: Policy;
-  readonly clock: Clock;
-  readonly publisher: ChangePublisher;
 }
 
 export class TenantPolicies {
@@ -41,12 +42,7 @@ export class TenantPolicies {
     const event: TenantPolicyChanged = {
       ...publisher.stamp(actor),
       tenantId,
-      mode: overrides.mode ?? null,
-      minUnregistered: overrides.minUnregistered ?? null,
-      minUnregisteredRatio: overrides.minUnregisteredRatio ?? null,
-      minDistinctDomains: overrides.minDistinctDomains ?? null,
-      minUnregisteredWithDistinct: overrides.minUnregisteredWithDistinct ?? null,
-      forwardedWeight: overrides.forwardedWeight ?? null,
+      ...overridesToEventFields(overrides),
     };
     await publisher.publish(
       actor,

@@ -2,12 +2,11 @@
 // (the system's own checks pass too, then probation). Both publish one TenantUnblocked and its audit record, or,
 // when they lift some of a connector-scoped block's connectors, the block that remains (connector-lift.ts).
 import type { Attestations, TenantBlockEvent, UnblockSource } from '../core/contracts.generated.js';
-import { type ActiveBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
+import { type ActiveBlock, probationUntil } from '../core/directory.js';
 import { RelayguardError } from '../core/errors.js';
 import { Topics } from '../core/topics.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { Clock } from '../platform/ports.js';
-import type { Actor, ChangePublisher } from './change-publisher.js';
+import type { Actor, TenantChangeDeps } from './change-publisher.js';
 import { type ConnectorLift, connectorLift, remainingBlockEvent } from './connector-lift.js';
 import {
   ATTESTATION_KEYS,
@@ -43,11 +42,8 @@ export interface UnblockResult {
   readonly remainingBlock: { readonly blockId: string; readonly connectorIds: readonly string[] } | null;
 }
 
-export interface UnblockingDeps {
-  readonly directory: TenantDirectory;
-  readonly clock: Clock;
+export interface UnblockingDeps extends TenantChangeDeps {
   readonly metrics: Metrics;
-  readonly publisher: ChangePublisher;
   readonly probationMs: number;
 }
 

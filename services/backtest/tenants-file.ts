@@ -7,6 +7,7 @@ import { TenantDirectory } from '../core/directory.js';
 import { normalizeDomain } from '../core/domain-name.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { parseIpRange } from '../core/ip-ranges.js';
+import { overridesToEventFields } from '../core/policy.js';
 
 /** Who a backtest's directory changes are attributed to (they never leave the process). */
 const ACTOR = 'relayguard-backtest';
@@ -132,12 +133,7 @@ export function loadTenants(input: unknown, source: string): TenantDirectory {
         event: {
           ...stamp,
           eventId: `${tenant.tenantId}/policy`,
-          mode: policy.mode ?? null,
-          minUnregistered: policy.minUnregistered ?? null,
-          minUnregisteredRatio: policy.minUnregisteredRatio ?? null,
-          minDistinctDomains: policy.minDistinctDomains ?? null,
-          minUnregisteredWithDistinct: policy.minUnregisteredWithDistinct ?? null,
-          forwardedWeight: policy.forwardedWeight ?? null,
+          ...overridesToEventFields(policy),
         },
       });
     }

@@ -70,6 +70,18 @@ export function overridesFromEvent(event: TenantPolicyChanged): PolicyOverrides 
   return overrides;
 }
 
+/** The overrides as a TenantPolicyChanged carries them: null where the global value holds. */
+export function overridesToEventFields(overrides: PolicyOverrides) {
+  return {
+    mode: overrides.mode ?? null,
+    minUnregistered: overrides.minUnregistered ?? null,
+    minUnregisteredRatio: overrides.minUnregisteredRatio ?? null,
+    minDistinctDomains: overrides.minDistinctDomains ?? null,
+    minUnregisteredWithDistinct: overrides.minUnregisteredWithDistinct ?? null,
+    forwardedWeight: overrides.forwardedWeight ?? null,
+  } satisfies Omit<TenantPolicyChanged, 'eventId' | 'occurredAt' | 'actor' | 'tenantId'>;
+}
+
 export interface EffectivePolicy {
   readonly mode: PolicyMode;
   readonly thresholds: Thresholds;
