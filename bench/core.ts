@@ -2,8 +2,10 @@
 // wire format, one await per batch, the scored fields only), validate, normalize and group by tenant, classify against the directory, fold into the tenant's
 // window (BatchFold, which also tallies outcomes and classes for the metrics): the scorer's handleBatch without
 // the I/O, windows in a Map.
+
+import { BatchFold } from '../services/core/fold.js';
 import { DEFAULT_POLICY } from '../services/core/policy.js';
-import { BatchFold, type TenantContext } from '../services/core/scoring.js';
+import type { TenantContext } from '../services/core/scoring.js';
 import { Topics } from '../services/core/topics.js';
 import { emptyWindow, type TenantWindow } from '../services/core/windows.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';

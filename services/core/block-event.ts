@@ -1,10 +1,11 @@
 // The block a policy decision publishes: its deterministic id (the same events decide the same block, so a replay
 // publishes it again harmlessly) and the evidence an operator reads, taken from the window at the deciding message.
 import type { ScopeFields } from './block-scope.js';
+import { topTracked } from './connector-windows.js';
 import type { BlockReason, ConnectorVolume, TenantBlockEvent, TenantBlocked } from './contracts.generated.js';
 import { blockIdFor } from './episodes.js';
 import { type EffectivePolicy, MINUTE_MS, POLICY_VERSION, type Policy, type WindowCounts } from './policy.js';
-import { countsSlot, type TenantWindow, topTracked, windowCounts, windowSpan } from './windows.js';
+import { countsSlot, type TenantWindow, windowCounts, windowSpan } from './windows.js';
 
 /** Domains and connectors named in a block's evidence, most messages first. */
 const TOP_EVIDENCE = 10;

@@ -1,17 +1,20 @@
 // What a block covers (issue #22, docs/policy.md#block-scope): the whole tenant, or only the connectors that carry
 // the flood when the tenant's other connectors stay under the thresholds on their own. Pure: read off the window's
 // per-connector counts (core/windows.ts) when the tenant's window fires, and while a connector-scoped block is in
-// force, whether the rest of the tenant fires too (the flood moved: the block is widened to the tenant).
-import type { BlockReason, TenantBlocked, Thresholds } from './contracts.generated.js';
-import { evaluate, NEW_CONNECTOR_MS, type Policy, type WindowCounts } from './policy.js';
+// force, whether the rest of the tenant fires too (the flood moved: the block is widened to the tenant). Then the
+// decision itself: the block published and the window's open episode it becomes.
+import { blockEvent } from './block-event.js';
+import { type ConnectorWindow, UNKNOWN_CONNECTOR } from './connector-windows.js';
+import type { BlockReason, TenantBlockEvent, TenantBlocked, Thresholds } from './contracts.generated.js';
 import {
-  type ConnectorWindow,
-  type CountsSlot,
-  countsSlot,
-  type TenantWindow,
-  UNKNOWN_CONNECTOR,
-  windowCounts,
-} from './windows.js';
+  type EffectivePolicy,
+  evaluate,
+  NEW_CONNECTOR_MS,
+  type Policy,
+  type WindowCounts,
+} from './policy.js';
+import type { BlockInForce, TenantScoring } from './scoring.js';
+import { type CountsSlot, countsSlot, type TenantWindow, windowCounts } from './windows.js';
 
 /** The scope fields of a block (TenantBlocked), as the policy decides them. */
 export type ScopeFields = Pick<
@@ -175,4 +178,70 @@ function sortedConnectors(window: TenantWindow): [string, ConnectorWindow][] {
 
 function isRecent(createdAt: number | null, at: number): boolean {
   return createdAt !== null && at - createdAt <= NEW_CONNECTOR_MS;
+}
+
+/**
+ * Publishes a block of this scope (the event returned) and makes it the window's open episode.
+ */
+export function decideBlock(
+  window: TenantWindow,
+  tenant: TenantScoring,
+  at: number,
+  reason: BlockReason,
+  counts: WindowCounts,
+  effective: EffectivePolicy,
+  scope: ScopeFields,
+): TenantBlockEvent {
+  const { tenantId, policy, context } = tenant;
+  const emit = blockEvent(tenantId, window, at, reason, counts, effective, policy, context, scope);
+  const { blockId } = emit.blocked!;
+  if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
+  else window.monitorBlockId = blockId;
+  window.blockedConnectors = scope.scope === 'CONNECTOR' ? scope.connectorIds : null;
+  return emit;
+}
+
+/**
+ * Under `auto`, widens the window's connector-scoped block `open` to the tenant when the tenant's other
+ * connectors fire on their own: the spam moved (the wider block returned). A tenant block already in force (an
+ * operator widened it, or another fold did) is taken as the episode instead. `rest` is overwritten.
+ */
+export function widenIfMoved(
+  window: TenantWindow,
+  tenant: TenantScoring,
+  open: string,
+  at: number,
+  effective: EffectivePolicy,
+  counts: WindowCounts,
+  rest: CountsSlot,
+): TenantBlockEvent | null {
+  const blocked = window.blockedConnectors!;
+  const moved = widening(
+    window,
+    blocked,
+    counts,
+    effective.thresholds,
+    effective.forwardedWeight,
+    rest,
+    open,
+  );
+  if (moved === null) return null;
+  const inForce = tenant.context.enforcedBlock(tenant.tenantId);
+  if (inForce?.scope === 'TENANT' && inForce.blockId !== open) {
+    adopt(window, inForce);
+    return null;
+  }
+  return decideBlock(window, tenant, at, moved.reason, counts, effective, moved.scope);
+}
+
+/** Takes the block in force as the window's episode, with what it covers. */
+export function adopt(window: TenantWindow, inForce: BlockInForce): void {
+  window.activeBlockId = inForce.blockId;
+  window.blockedConnectors = inForce.scope === 'CONNECTOR' ? inForce.connectorIds : null;
+}
+
+/** The monitor-mode episode closes when the counts fall below the thresholds. */
+export function closeMonitorEpisode(window: TenantWindow): void {
+  window.monitorBlockId = null;
+  if (window.activeBlockId === null) window.blockedConnectors = null;
 }

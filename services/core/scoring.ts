@@ -1,8 +1,8 @@
-// The scorer's heart, a fold: (a tenant's window, its events in log order) -> (new window, block events).
-// Pure: the shell loads the window, calls this, publishes the emits, then stores the window.
+// Scoring one message of a tenant: classified, counted into the tenant's window (once, by its log position and
+// event id), and held against the policy, which may decide a block (core/block-scope.ts). The fold over a
+// tenant's messages is core/fold.ts.
 
-import { blockEvent } from './block-event.js';
-import { chooseScope, type ScopeFields, widening } from './block-scope.js';
+import { adopt, chooseScope, closeMonitorEpisode, decideBlock, widenIfMoved } from './block-scope.js';
 import {
   type AcceptedDomainLookup,
   classify,
@@ -10,20 +10,18 @@ import {
   type MessageClass,
   type ValidMessage,
 } from './classify.js';
-import type { BlockReason, TenantBlockEvent, TenantBlocked, Thresholds } from './contracts.generated.js';
+import { UNKNOWN_CONNECTOR } from './connector-windows.js';
+import type { TenantBlockEvent, TenantBlocked, Thresholds } from './contracts.generated.js';
 import { FIRST_GENERATION } from './episodes.js';
-import { type EffectivePolicy, effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
-import { PolicyTerms, type TenantTerms, type TermsSource } from './tenant-terms.js';
+import { effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
+import type { TenantTerms, TermsSource } from './tenant-terms.js';
 import {
   addToWindow,
   type CountsSlot,
-  cloneWindow,
   countsSlot,
-  emptyWindow,
   type LogPosition,
   resetWindow,
   type TenantWindow,
-  UNKNOWN_CONNECTOR,
   type WindowChanges,
   type WindowOutcome,
   windowCounts,
@@ -68,17 +66,6 @@ export const NO_BLOCK_STATE: Pick<TenantContext, 'generation' | 'enforcedBlock'>
 
 export type ScoreOutcome = WindowOutcome | 'duplicate';
 
-export interface ScoreResult {
-  readonly window: TenantWindow;
-  readonly emits: TenantBlockEvent[];
-  /** One entry per input message, in order: what happened to it (two flat lists: no object per message). */
-  readonly outcomes: ScoreOutcome[];
-  /** One entry per input message, in order: how it was classified. */
-  readonly classes: MessageClass[];
-  /** For each emitted block, by block id: the event that triggered it. */
-  readonly triggers: Map<string, BlockTrigger>;
-}
-
 /** Compares Kafka offsets (int64 as decimal strings) without losing precision. */
 export function offsetAfter(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a > b;
@@ -100,7 +87,7 @@ export interface MessageScore {
 }
 
 /** A MessageScore the fold overwrites message after message, so that counting a message allocates nothing. */
-interface ScoreSlot {
+export interface ScoreSlot {
   outcome: ScoreOutcome;
   messageClass: MessageClass;
   counts: WindowCounts | null;
@@ -112,7 +99,7 @@ interface ScoreSlot {
   readonly rest: CountsSlot;
 }
 
-function scoreSlot(): ScoreSlot {
+export function scoreSlot(): ScoreSlot {
   return {
     outcome: 'counted',
     messageClass: 'unknown',
@@ -139,6 +126,19 @@ export function applyGeneration(
 }
 
 /**
+ * What scoring a tenant's messages reads besides the window and the message: resolved once per tenant of a batch,
+ * not per message.
+ */
+export interface TenantScoring {
+  readonly tenantId: string;
+  readonly policy: Policy;
+  readonly context: TenantContext;
+  readonly terms: TenantTerms;
+  /** Where what the messages change is recorded (a cache that saves only that), or null. */
+  readonly changes: WindowChanges | null;
+}
+
+/**
  * Folds one message into `window`, which it changes in place (the caller owns it: foldTenant's caller does).
  * A null position means the message has no log position (a backtest reading a file): it is counted and the
  * watermark is left alone. An event id already counted in its minute is not counted again.
@@ -155,22 +155,21 @@ export function scoreMessage(
 ): MessageScore {
   const slot = scoreSlot();
   applyGeneration(window, tenantId, context);
-  scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null, null);
+  const tenant: TenantScoring = { tenantId, policy, context, terms, changes: null };
+  scoreInto(slot, window, tenant, position, message, eventId ?? null);
   return slot;
 }
 
-function scoreInto(
+/** scoreMessage into a slot the caller reuses message after message (the fold's). */
+export function scoreInto(
   slot: ScoreSlot,
   window: TenantWindow,
-  tenantId: string,
+  tenant: TenantScoring,
   position: LogPosition | null,
   message: ValidMessage,
-  policy: Policy,
-  context: TenantContext,
-  terms: TenantTerms,
   eventId: string | null,
-  changes: WindowChanges | null,
 ): void {
+  const { tenantId, policy, context, terms, changes } = tenant;
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
   slot.messageClass = classify(message.senderDomain, message.relayPath, registered);
   slot.counts = null;
@@ -205,7 +204,7 @@ function scoreInto(
     // Only mail of a connector the block leaves open can make the rest of the tenant fire.
     const connectorId = message.connectorId ?? UNKNOWN_CONNECTOR;
     if (window.blockedConnectors?.includes(connectorId) === false && policy.blockScope === 'auto')
-      widenIfMoved(slot, window, tenantId, open, message.occurredAt, effective, policy, context);
+      slot.emit = widenIfMoved(window, tenant, open, message.occurredAt, effective, counts, slot.rest);
   }
   const reason = evaluate(thresholds, counts);
   if (reason === null) {
@@ -229,183 +228,5 @@ function scoreInto(
     createdAt: (connectorId) => context.connectorCreatedAt(tenantId, connectorId),
     at: message.occurredAt,
   });
-  decideBlock(slot, window, tenantId, message.occurredAt, reason, effective, policy, context, scope);
-}
-
-/** Publishes a block of this scope (into the slot) and makes it the window's open episode. */
-function decideBlock(
-  slot: ScoreSlot,
-  window: TenantWindow,
-  tenantId: string,
-  at: number,
-  reason: BlockReason,
-  effective: EffectivePolicy,
-  policy: Policy,
-  context: TenantContext,
-  scope: ScopeFields,
-): void {
-  const emit = blockEvent(tenantId, window, at, reason, slot.counts!, effective, policy, context, scope);
-  const { blockId } = emit.blocked!;
-  if (effective.mode === 'ENFORCE') window.activeBlockId = blockId;
-  else window.monitorBlockId = blockId;
-  window.blockedConnectors = scope.scope === 'CONNECTOR' ? scope.connectorIds : null;
-  slot.emit = emit;
-}
-
-/**
- * Under `auto`, widens the window's connector-scoped block `open` to the tenant when the tenant's other
- * connectors fire on their own: the spam moved. A tenant block already in force (an operator widened it, or
- * another fold did) is taken as the episode instead.
- */
-function widenIfMoved(
-  slot: ScoreSlot,
-  window: TenantWindow,
-  tenantId: string,
-  open: string,
-  at: number,
-  effective: EffectivePolicy,
-  policy: Policy,
-  context: TenantContext,
-): void {
-  const blocked = window.blockedConnectors!;
-  const { thresholds, forwardedWeight } = effective;
-  const moved = widening(window, blocked, slot.counts!, thresholds, forwardedWeight, slot.rest, open);
-  if (moved === null) return;
-  const inForce = context.enforcedBlock(tenantId);
-  if (inForce?.scope === 'TENANT' && inForce.blockId !== open) {
-    adopt(window, inForce);
-    return;
-  }
-  decideBlock(slot, window, tenantId, at, moved.reason, effective, policy, context, moved.scope);
-}
-
-/** Takes the block in force as the window's episode, with what it covers. */
-function adopt(window: TenantWindow, inForce: BlockInForce): void {
-  window.activeBlockId = inForce.blockId;
-  window.blockedConnectors = inForce.scope === 'CONNECTOR' ? inForce.connectorIds : null;
-}
-
-/** The monitor-mode episode closes when the counts fall below the thresholds. */
-function closeMonitorEpisode(window: TenantWindow): void {
-  window.monitorBlockId = null;
-  if (window.activeBlockId === null) window.blockedConnectors = null;
-}
-
-/** Where a fold puts what it found: the blocks with their triggering events, and each message's outcome. */
-interface FoldSink {
-  readonly emits: TenantBlockEvent[];
-  readonly triggers: Map<string, BlockTrigger>;
-  scored(outcome: ScoreOutcome, messageClass: MessageClass): void;
-}
-
-function foldInto(
-  sink: FoldSink,
-  slot: ScoreSlot,
-  window: TenantWindow,
-  tenantId: string,
-  messages: readonly PositionedMessage[],
-  policy: Policy,
-  context: TenantContext,
-  terms: TenantTerms,
-  changes: WindowChanges | null,
-): void {
-  applyGeneration(window, tenantId, context, changes);
-  for (const { position, message, eventId, queueId } of messages) {
-    scoreInto(slot, window, tenantId, position, message, policy, context, terms, eventId ?? null, changes);
-    sink.scored(slot.outcome, slot.messageClass);
-    const emit = slot.emit;
-    if (emit) {
-      sink.emits.push(emit);
-      sink.triggers.set(emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
-    }
-  }
-}
-
-/**
- * Folds a tenant's messages into `window`, which it changes in place and returns as the result's window: for
- * callers that own it (the scorer's freshly loaded copy, a benchmark's map), so no copy is made per batch.
- */
-export function foldTenant(
-  window: TenantWindow,
-  tenantId: string,
-  messages: readonly PositionedMessage[],
-  policy: Policy,
-  context: TenantContext,
-): ScoreResult {
-  const outcomes: ScoreOutcome[] = [];
-  const classes: MessageClass[] = [];
-  const sink: FoldSink = {
-    emits: [],
-    triggers: new Map(),
-    scored(outcome, messageClass) {
-      outcomes.push(outcome);
-      classes.push(messageClass);
-    },
-  };
-  const terms = new PolicyTerms(policy).of(context, tenantId);
-  foldInto(sink, scoreSlot(), window, tenantId, messages, policy, context, terms, null);
-  return { window, emits: sink.emits, outcomes, classes, triggers: sink.triggers };
-}
-
-/**
- * A batch folded tenant by tenant into one result: the blocks to publish, and how many messages had each outcome
- * and each class (the scorer's metrics). Unlike foldTenant it keeps no list per tenant or per message.
- */
-export class BatchFold implements FoldSink {
-  readonly emits: TenantBlockEvent[] = [];
-  readonly triggers = new Map<string, BlockTrigger>();
-  readonly outcomes: Record<ScoreOutcome, number> = {
-    counted: 0,
-    late: 0,
-    'before-reset': 0,
-    duplicate: 0,
-    republished: 0,
-  };
-  /** Duplicates and republished events are left out: they were classified when they were first counted. */
-  readonly classes: Record<MessageClass, number> = {
-    registered: 0,
-    unregistered: 0,
-    forwarded: 0,
-    unknown: 0,
-  };
-  readonly #slot = scoreSlot();
-  readonly #policy: Policy;
-  readonly #terms: PolicyTerms;
-  readonly #context: TenantContext;
-
-  constructor(policy: Policy, context: TenantContext) {
-    this.#policy = policy;
-    this.#terms = new PolicyTerms(policy);
-    this.#context = context;
-  }
-
-  /**
-   * Folds a tenant's messages into `window`, in place (the caller owns it, as for foldTenant), recording what
-   * changed into `changes` when given (a cache that saves only that).
-   */
-  tenant(
-    window: TenantWindow,
-    tenantId: string,
-    messages: readonly PositionedMessage[],
-    changes: WindowChanges | null = null,
-  ): void {
-    const terms = this.#terms.of(this.#context, tenantId);
-    foldInto(this, this.#slot, window, tenantId, messages, this.#policy, this.#context, terms, changes);
-  }
-
-  scored(outcome: ScoreOutcome, messageClass: MessageClass): void {
-    this.outcomes[outcome]++;
-    if (outcome !== 'duplicate' && outcome !== 'republished') this.classes[messageClass]++;
-  }
-}
-
-/** foldTenant on a copy: `previous` is left as it was, for callers that still need it. */
-export function scoreTenant(
-  previous: TenantWindow | undefined,
-  tenantId: string,
-  messages: readonly PositionedMessage[],
-  policy: Policy,
-  context: TenantContext,
-): ScoreResult {
-  return foldTenant(previous ? cloneWindow(previous) : emptyWindow(), tenantId, messages, policy, context);
+  slot.emit = decideBlock(window, tenant, message.occurredAt, reason, counts, effective, scope);
 }

@@ -4,6 +4,15 @@
 // same event again (after a publish it could not confirm) has it counted once. The minutes are a ring of counters
 // in typed arrays (core/minute-counts.ts) with their sums beside them: counting a message allocates nothing.
 import type { MessageClass } from './classify.js';
+import {
+  type ConnectorWindow,
+  connectorIn,
+  connectorOf,
+  expireConnectors,
+  expireTracked,
+  type Tracked,
+  track,
+} from './connector-windows.js';
 import { EventFingerprints } from './fingerprints.js';
 import { MinuteCounts } from './minute-counts.js';
 import { MINUTE_MS, type Policy, type WindowCounts } from './policy.js';
@@ -17,51 +26,10 @@ export interface Sums {
   total: number;
 }
 
-export interface Tracked {
-  /** Newest minute this key was seen in. */
-  lastSeen: number;
-  /** Messages counted for it while tracked. */
-  messages: number;
-}
-
 export interface LogPosition {
   readonly partition: number;
   readonly offset: string;
 }
-
-/**
- * One connector's share of a tenant's window: its minutes' counts (U, F and T of the connector) and the distinct
- * unregistered domains it carried (D of the connector), kept like the tenant's. Mail of no known connector is
- * counted under UNKNOWN_CONNECTOR, and so is mail of connectors beyond the window's connectorCap (see `connectorOf`).
- */
-export class ConnectorWindow {
-  /** Newest minute it carried a message in. */
-  lastSeen: number;
-  readonly buckets: MinuteCounts;
-  readonly sums: Sums;
-  /** Unregistered sender domains it carried, capped at distinctDomainCap as the tenant's are. */
-  readonly domains: Map<string, Tracked>;
-
-  constructor(lastSeen: number, buckets = new MinuteCounts(), sums?: Sums, domains?: Map<string, Tracked>) {
-    this.lastSeen = lastSeen;
-    this.buckets = buckets;
-    this.sums = sums ?? { unregistered: 0, forwarded: 0, total: 0 };
-    this.domains = domains ?? new Map();
-  }
-
-  /** Unregistered messages (forwarded ones included) it carried in the window. */
-  get messages(): number {
-    return this.sums.unregistered + this.sums.forwarded;
-  }
-
-  clone(): ConnectorWindow {
-    const domains = new Map([...this.domains].map(([key, tracked]) => [key, { ...tracked }]));
-    return new ConnectorWindow(this.lastSeen, this.buckets.clone(), { ...this.sums }, domains);
-  }
-}
-
-/** The connector of mail that came through no known connector (the relay named none). */
-export const UNKNOWN_CONNECTOR = 'unknown';
 
 export interface TenantWindow {
   /** Newest event minute seen (epoch minutes); the window ends with it. */
@@ -177,12 +145,7 @@ export function addToWindow(
   count(window.buckets, window.sums, minute, unregistered, forwarded);
   changes?.minutes.add(minute);
   const connectorId = connectorOf(window, input.connectorId, shape.connectorCap);
-  let connector = window.connectors.get(connectorId);
-  if (connector === undefined) {
-    connector = new ConnectorWindow(minute);
-    window.connectors.set(connectorId, connector);
-  }
-  connector.lastSeen = Math.max(connector.lastSeen, minute);
+  const connector = connectorIn(window, connectorId, minute);
   count(connector.buckets, connector.sums, minute, unregistered, forwarded);
   changes?.connectors.add(connectorId);
   const countsTowardU =
@@ -199,18 +162,6 @@ function count(buckets: MinuteCounts, sums: Sums, minute: number, unregistered: 
   sums.total++;
   if (unregistered) sums.unregistered++;
   if (forwarded) sums.forwarded++;
-}
-
-/**
- * The connector a message is counted under: its own while the window tracks it or has room for it (connectorCap
- * named connectors), UNKNOWN_CONNECTOR otherwise. Beyond the cap a connector is not told apart from the others,
- * so a flood through it can only be blocked with its tenant; a tracked connector frees its place when its last
- * minute slides out of the window.
- */
-function connectorOf(window: TenantWindow, connectorId: string | null, cap: number): string {
-  if (connectorId === null || window.connectors.has(connectorId)) return connectorId ?? UNKNOWN_CONNECTOR;
-  const named = window.connectors.size - Number(window.connectors.has(UNKNOWN_CONNECTOR));
-  return named < cap ? connectorId : UNKNOWN_CONNECTOR;
 }
 
 function advance(
@@ -237,87 +188,8 @@ function advance(
   expireConnectors(window, oldest, changes);
 }
 
-/** Drops each connector's minutes and domains before `oldest`, and the connectors left with no minute. */
-function expireConnectors(window: TenantWindow, oldest: number, changes: WindowChanges | null): void {
-  for (const [connectorId, connector] of window.connectors) {
-    if (connector.lastSeen < oldest) {
-      window.connectors.delete(connectorId);
-      for (const minute of connector.buckets.keys()) changes?.minutes.add(minute);
-      for (const domain of connector.domains.keys()) changes?.domains.add(domain);
-      changes?.connectors.add(connectorId);
-      continue;
-    }
-    let removed = false;
-    for (const minute of connector.buckets.keys()) {
-      if (minute >= oldest) continue;
-      connector.buckets.remove(minute, connector.sums);
-      changes?.minutes.add(minute);
-      removed = true;
-    }
-    const domains = connector.domains.size;
-    expireTracked(connector.domains, oldest, changes?.domains);
-    if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);
-  }
-}
-
-function expireTracked(map: Map<string, Tracked>, oldest: number, changed: Set<string> | undefined): void {
-  if (map.size === 0) return;
-  for (const [key, tracked] of map) {
-    if (tracked.lastSeen >= oldest) continue;
-    map.delete(key);
-    changed?.add(key);
-  }
-}
-
 function removeBucket(window: TenantWindow, minute: number, changes: WindowChanges | null): void {
   if (window.buckets.remove(minute, window.sums)) changes?.minutes.add(minute);
-}
-
-/**
- * Keeps the `cap` keys seen most recently (ties broken by key, so the kept set never depends on map order).
- * The keys seen within the window always rank above those that slid out, so the number of tracked keys is the
- * exact distinct count while it is below the cap, and the cap when the true count is at or above it.
- */
-function track(
-  map: Map<string, Tracked>,
-  key: string,
-  minute: number,
-  cap: number,
-  changed: Set<string> | undefined,
-): void {
-  const existing = map.get(key);
-  if (existing) {
-    existing.lastSeen = Math.max(existing.lastSeen, minute);
-    existing.messages++;
-    changed?.add(key);
-    return;
-  }
-  if (map.size >= cap) {
-    let evictKey: string | undefined;
-    let evict: Tracked | undefined;
-    for (const [candidateKey, candidate] of map) {
-      if (
-        evict === undefined ||
-        candidate.lastSeen < evict.lastSeen ||
-        (candidate.lastSeen === evict.lastSeen && candidateKey > evictKey!)
-      ) {
-        evict = candidate;
-        evictKey = candidateKey;
-      }
-    }
-    // The newcomer must outrank the weakest entry: newer, or as new with a smaller key.
-    if (evict!.lastSeen > minute || (evict!.lastSeen === minute && evictKey! < key)) return;
-    map.delete(evictKey!);
-    changed?.add(evictKey!);
-    // The evicted entry is the newcomer's: a flood of new domains allocates nothing per message.
-    evict!.lastSeen = minute;
-    evict!.messages = 1;
-    map.set(key, evict!);
-    changed?.add(key);
-    return;
-  }
-  map.set(key, { lastSeen: minute, messages: 1 });
-  changed?.add(key);
 }
 
 /** Counts a caller may overwrite: the fold writes each message's counts into one such object, not a new one. */
@@ -366,12 +238,6 @@ export function resetWindow(window: TenantWindow, at: number, changes: WindowCha
   expireTracked(window.domains, minute + 1, changes?.domains);
   expireConnectors(window, minute + 1, changes);
   return true;
-}
-
-export function topTracked(map: Map<string, Tracked>, limit: number): [string, Tracked][] {
-  return [...map]
-    .sort(([keyA, a], [keyB, b]) => b.messages - a.messages || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
-    .slice(0, limit);
 }
 
 /** The version of no window: what a store holds of a tenant it has no window of. */

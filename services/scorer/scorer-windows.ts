@@ -16,19 +16,23 @@ function windowCacheMaxAgeMs(ttlMs: number, commitIntervalMs: number): number {
   return Math.max(0, ttlMs - Math.max(2 * commitIntervalMs, Math.ceil(ttlMs / 10)));
 }
 
+export interface ScorerWindowsOptions {
+  readonly store: WindowStore;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  /** Most tenants' windows kept between batches (least recently used go first, saved if dirty). */
+  readonly maxTenants: number;
+  /** The write-behind interval (0: saved at the end of every batch). */
+  readonly commitIntervalMs: number;
+}
+
 export class ScorerWindows {
   readonly #store: WindowStore;
   readonly #metrics: Metrics;
   readonly #clock: Clock;
   readonly #cache: WindowCache;
 
-  constructor(
-    store: WindowStore,
-    metrics: Metrics,
-    clock: Clock,
-    maxTenants: number,
-    commitIntervalMs: number,
-  ) {
+  constructor({ store, metrics, clock, maxTenants, commitIntervalMs }: ScorerWindowsOptions) {
     this.#store = store;
     this.#metrics = metrics;
     this.#clock = clock;

@@ -7,8 +7,9 @@
 import { enforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
 import { FIRST_GENERATION } from '../core/episodes.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
+import { BatchFold } from '../core/fold.js';
 import type { Policy } from '../core/policy.js';
-import { BatchFold, type TenantContext } from '../core/scoring.js';
+import type { TenantContext } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import type { TenantWindow } from '../core/windows.js';
 import { systemClock } from '../platform/clock.js';
@@ -98,13 +99,13 @@ export class Scorer {
   constructor(deps: ScorerDeps) {
     this.#deps = deps;
     this.#context = scoringContext(deps.directory);
-    this.#windows = new ScorerWindows(
-      deps.store,
-      deps.metrics,
-      deps.clock ?? systemClock,
-      deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS,
-      deps.commitIntervalMs ?? 0,
-    );
+    this.#windows = new ScorerWindows({
+      store: deps.store,
+      metrics: deps.metrics,
+      clock: deps.clock ?? systemClock,
+      maxTenants: deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS,
+      commitIntervalMs: deps.commitIntervalMs ?? 0,
+    });
     this.#decoder = new BatchDecoder(deps.codec, deps.directory, deps.maxClockSkewMs);
     this.#publisher = new ScorerPublisher(deps);
     this.#writeBehind = (deps.commitIntervalMs ?? 0) > 0;

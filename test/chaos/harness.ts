@@ -12,13 +12,9 @@ import { validateMessage } from '../../services/core/classify.js';
 import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../services/core/directory.js';
 import { blockGeneration, generationAfterUnblock } from '../../services/core/episodes.js';
+import { scoreTenant } from '../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import {
-  NO_BLOCK_STATE,
-  type PositionedMessage,
-  scoreTenant,
-  type TenantContext,
-} from '../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage, type TenantContext } from '../../services/core/scoring.js';
 import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { ManualClock } from '../../services/platform/clock.js';

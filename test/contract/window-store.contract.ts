@@ -2,14 +2,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { BatchFold, scoreTenant } from '../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import {
-  BatchFold,
-  NO_BLOCK_STATE,
-  type PositionedMessage,
-  scoreTenant,
-  type TenantContext,
-} from '../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage, type TenantContext } from '../../services/core/scoring.js';
 import {
   emptyWindow,
   noChanges,

@@ -8,15 +8,9 @@
 //                      (fields c:<connector> are of windows saved before connectors were counted: ignored)
 //   rg:{t:<tenant>}:e  the fingerprint entries, in the order counted
 import { createRequire } from 'node:module';
+import { connectorIn, type Tracked } from '../../core/connector-windows.js';
 import { ENTRY_WORDS, type EventFingerprints } from '../../core/fingerprints.js';
-import {
-  type Bucket,
-  ConnectorWindow,
-  emptyWindow,
-  type TenantWindow,
-  type Tracked,
-  windowVersion,
-} from '../../core/windows.js';
+import { type Bucket, emptyWindow, type TenantWindow, windowVersion } from '../../core/windows.js';
 import type { WindowDelta } from '../ports.js';
 
 export function windowKeys(tenantId: string): [string, string, string] {
@@ -190,17 +184,6 @@ export function decodeWindow(
 function decodeTracked(value: string): Tracked {
   const comma = value.indexOf(',');
   return { lastSeen: Number.parseInt(value.slice(0, comma), 36), messages: Number(value.slice(comma + 1)) };
-}
-
-/** The window's connector, created when first met; its lastSeen is its newest minute. */
-function connectorIn(window: TenantWindow, connectorId: string, minute: number): ConnectorWindow {
-  let connector = window.connectors.get(connectorId);
-  if (connector === undefined) {
-    connector = new ConnectorWindow(minute);
-    window.connectors.set(connectorId, connector);
-  }
-  connector.lastSeen = Math.max(connector.lastSeen, minute);
-  return connector;
 }
 
 /** Adds a stored minute's counts to a tenant's or a connector's buckets and sums. */

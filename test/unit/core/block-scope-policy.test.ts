@@ -3,13 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RelayPath, TenantBlocked } from '../../../services/core/contracts.generated.js';
+import { type ScoreResult, scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY, type Policy } from '../../../services/core/policy.js';
-import {
-  type PositionedMessage,
-  type ScoreResult,
-  scoreTenant,
-  type TenantContext,
-} from '../../../services/core/scoring.js';
+import type { PositionedMessage, TenantContext } from '../../../services/core/scoring.js';
 import type { TenantWindow } from '../../../services/core/windows.js';
 
 const T0 = Date.UTC(2026, 11, 1, 9);

@@ -13,14 +13,9 @@ import type { RelayPath, TenantBlockEvent } from '../../../services/core/contrac
 import { decide } from '../../../services/core/decision.js';
 import { enforcedBlock, TenantDirectory } from '../../../services/core/directory.js';
 import { blockIdFor } from '../../../services/core/episodes.js';
+import { BatchFold, scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY, evaluate, NEW_CONNECTOR_MS, type Policy } from '../../../services/core/policy.js';
-import {
-  BatchFold,
-  type PositionedMessage,
-  scoreMessage,
-  scoreTenant,
-  type TenantContext,
-} from '../../../services/core/scoring.js';
+import { type PositionedMessage, scoreMessage, type TenantContext } from '../../../services/core/scoring.js';
 import { PolicyTerms } from '../../../services/core/tenant-terms.js';
 import { countsSlot, emptyWindow, type TenantWindow, windowCounts } from '../../../services/core/windows.js';
 import { decodeWindow, encodeWrite } from '../../../services/platform/redis/window-encoding.js';

@@ -5,14 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { MessageClass } from '../../../services/core/classify.js';
+import { UNKNOWN_CONNECTOR } from '../../../services/core/connector-windows.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../../../services/core/policy.js';
-import {
-  addToWindow,
-  emptyWindow,
-  resetWindow,
-  UNKNOWN_CONNECTOR,
-  windowCounts,
-} from '../../../services/core/windows.js';
+import { addToWindow, emptyWindow, resetWindow, windowCounts } from '../../../services/core/windows.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9);
 /** Room for every named connector of CONNECTORS: the cap's own case is below. */

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blockIdFor } from '../../../services/core/episodes.js';
+import { scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage, scoreTenant } from '../../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage } from '../../../services/core/scoring.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { metricValue, onboard } from '../../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../../support/pipeline-driver.js';

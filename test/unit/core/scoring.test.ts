@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { classify, isRegistered } from '../../../services/core/classify.js';
 import type { RelayPath } from '../../../services/core/contracts.generated.js';
 import { blockIdFor } from '../../../services/core/episodes.js';
+import { BatchFold, foldTenant, scoreTenant } from '../../../services/core/fold.js';
 import {
   DEFAULT_POLICY,
   effectivePolicy,
@@ -14,14 +15,7 @@ import {
   MINUTE_MS,
   type Policy,
 } from '../../../services/core/policy.js';
-import {
-  BatchFold,
-  foldTenant,
-  type PositionedMessage,
-  scoreMessage,
-  scoreTenant,
-  type TenantContext,
-} from '../../../services/core/scoring.js';
+import { type PositionedMessage, scoreMessage, type TenantContext } from '../../../services/core/scoring.js';
 import { PolicyTerms } from '../../../services/core/tenant-terms.js';
 import {
   cloneWindow,

@@ -8,8 +8,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { TenantBlockEvent } from '../../../services/core/contracts.generated.js';
 import { TenantDirectory } from '../../../services/core/directory.js';
+import { scoreTenant } from '../../../services/core/fold.js';
 import { evaluate, MINUTE_MS } from '../../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage, scoreTenant } from '../../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage } from '../../../services/core/scoring.js';
 import { resetWindow, type TenantWindow } from '../../../services/core/windows.js';
 import { EpisodeDriver, replayedDirectory, START, TENANT } from '../../support/episode-driver.js';
 

@@ -1,0 +1,157 @@
+// Each connector's share of a tenant's window (its own minutes' counts and domains), and the capped sets of keys
+// (sender domains) that a window and each of its connectors track.
+import { MinuteCounts } from './minute-counts.js';
+import type { Sums, TenantWindow, WindowChanges } from './windows.js';
+
+export interface Tracked {
+  /** Newest minute this key was seen in. */
+  lastSeen: number;
+  /** Messages counted for it while tracked. */
+  messages: number;
+}
+
+/**
+ * One connector's share of a tenant's window: its minutes' counts (U, F and T of the connector) and the distinct
+ * unregistered domains it carried (D of the connector), kept like the tenant's. Mail of no known connector is
+ * counted under UNKNOWN_CONNECTOR, and so is mail of connectors beyond the window's connectorCap (see `connectorOf`).
+ */
+export class ConnectorWindow {
+  /** Newest minute it carried a message in. */
+  lastSeen: number;
+  readonly buckets: MinuteCounts;
+  readonly sums: Sums;
+  /** Unregistered sender domains it carried, capped at distinctDomainCap as the tenant's are. */
+  readonly domains: Map<string, Tracked>;
+
+  constructor(lastSeen: number, buckets = new MinuteCounts(), sums?: Sums, domains?: Map<string, Tracked>) {
+    this.lastSeen = lastSeen;
+    this.buckets = buckets;
+    this.sums = sums ?? { unregistered: 0, forwarded: 0, total: 0 };
+    this.domains = domains ?? new Map();
+  }
+
+  /** Unregistered messages (forwarded ones included) it carried in the window. */
+  get messages(): number {
+    return this.sums.unregistered + this.sums.forwarded;
+  }
+
+  clone(): ConnectorWindow {
+    const domains = new Map([...this.domains].map(([key, tracked]) => [key, { ...tracked }]));
+    return new ConnectorWindow(this.lastSeen, this.buckets.clone(), { ...this.sums }, domains);
+  }
+}
+
+/** The connector of mail that came through no known connector (the relay named none). */
+export const UNKNOWN_CONNECTOR = 'unknown';
+
+/** The window's connector, created when first met; its lastSeen is its newest minute. */
+export function connectorIn(window: TenantWindow, connectorId: string, minute: number): ConnectorWindow {
+  let connector = window.connectors.get(connectorId);
+  if (connector === undefined) {
+    connector = new ConnectorWindow(minute);
+    window.connectors.set(connectorId, connector);
+  }
+  connector.lastSeen = Math.max(connector.lastSeen, minute);
+  return connector;
+}
+
+/**
+ * The connector a message is counted under: its own while the window tracks it or has room for it (connectorCap
+ * named connectors), UNKNOWN_CONNECTOR otherwise. Beyond the cap a connector is not told apart from the others,
+ * so a flood through it can only be blocked with its tenant; a tracked connector frees its place when its last
+ * minute slides out of the window.
+ */
+export function connectorOf(window: TenantWindow, connectorId: string | null, cap: number): string {
+  if (connectorId === null || window.connectors.has(connectorId)) return connectorId ?? UNKNOWN_CONNECTOR;
+  const named = window.connectors.size - Number(window.connectors.has(UNKNOWN_CONNECTOR));
+  return named < cap ? connectorId : UNKNOWN_CONNECTOR;
+}
+
+/** Drops each connector's minutes and domains before `oldest`, and the connectors left with no minute. */
+export function expireConnectors(window: TenantWindow, oldest: number, changes: WindowChanges | null): void {
+  for (const [connectorId, connector] of window.connectors) {
+    if (connector.lastSeen < oldest) {
+      window.connectors.delete(connectorId);
+      for (const minute of connector.buckets.keys()) changes?.minutes.add(minute);
+      for (const domain of connector.domains.keys()) changes?.domains.add(domain);
+      changes?.connectors.add(connectorId);
+      continue;
+    }
+    let removed = false;
+    for (const minute of connector.buckets.keys()) {
+      if (minute >= oldest) continue;
+      connector.buckets.remove(minute, connector.sums);
+      changes?.minutes.add(minute);
+      removed = true;
+    }
+    const domains = connector.domains.size;
+    expireTracked(connector.domains, oldest, changes?.domains);
+    if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);
+  }
+}
+
+export function expireTracked(
+  map: Map<string, Tracked>,
+  oldest: number,
+  changed: Set<string> | undefined,
+): void {
+  if (map.size === 0) return;
+  for (const [key, tracked] of map) {
+    if (tracked.lastSeen >= oldest) continue;
+    map.delete(key);
+    changed?.add(key);
+  }
+}
+
+/**
+ * Keeps the `cap` keys seen most recently (ties broken by key, so the kept set never depends on map order).
+ * The keys seen within the window always rank above those that slid out, so the number of tracked keys is the
+ * exact distinct count while it is below the cap, and the cap when the true count is at or above it.
+ */
+export function track(
+  map: Map<string, Tracked>,
+  key: string,
+  minute: number,
+  cap: number,
+  changed: Set<string> | undefined,
+): void {
+  const existing = map.get(key);
+  if (existing) {
+    existing.lastSeen = Math.max(existing.lastSeen, minute);
+    existing.messages++;
+    changed?.add(key);
+    return;
+  }
+  if (map.size >= cap) {
+    let evictKey: string | undefined;
+    let evict: Tracked | undefined;
+    for (const [candidateKey, candidate] of map) {
+      if (
+        evict === undefined ||
+        candidate.lastSeen < evict.lastSeen ||
+        (candidate.lastSeen === evict.lastSeen && candidateKey > evictKey!)
+      ) {
+        evict = candidate;
+        evictKey = candidateKey;
+      }
+    }
+    // The newcomer must outrank the weakest entry: newer, or as new with a smaller key.
+    if (evict!.lastSeen > minute || (evict!.lastSeen === minute && evictKey! < key)) return;
+    map.delete(evictKey!);
+    changed?.add(evictKey!);
+    // The evicted entry is the newcomer's: a flood of new domains allocates nothing per message.
+    evict!.lastSeen = minute;
+    evict!.messages = 1;
+    map.set(key, evict!);
+    changed?.add(key);
+    return;
+  }
+  map.set(key, { lastSeen: minute, messages: 1 });
+  changed?.add(key);
+}
+
+export function topTracked(map: Map<string, Tracked>, limit: number): [string, Tracked][] {
+  return [...map]
+    .sort(([keyA, a], [keyB, b]) => b.messages - a.messages || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
+    .slice(0, limit);
+}
