@@ -28,6 +28,27 @@ describe('remediation of a compromised tenant', () => {
     const response = await app.inject(options);
     return { status: response.statusCode, body: response.body === '' ? undefined : response.json() };
   };
+  /** Saves one of acme's on-premises connectors, sending from one range. */
+  const putConnector = (
+    headers: { authorization: string },
+    connectorId: string,
+    senderIpRange: string,
+    enabled: boolean,
+  ) =>
+    call({
+      method: 'PUT',
+      url: `/v1/tenants/acme/connectors/${connectorId}`,
+      headers,
+      payload: { relayPath: 'ONPREM', senderIpRanges: [senderIpRange], enabled },
+    });
+  /** Asks to lift acme's block with these attestations and the story's ticket. */
+  const unblock = (headers: { authorization: string }, attestations: object) =>
+    call({
+      method: 'POST',
+      url: '/v1/tenants/acme/unblock',
+      headers,
+      payload: { ticket: 'SUP-4711', attestations },
+    });
   const decide = (clientAddress: string, sender: string) =>
     driver.runtime.enforcer!.decide({ clientAddress, sender }, 'RCPT');
 
@@ -60,22 +81,12 @@ describe('remediation of a compromised tenant', () => {
       ).status,
       201,
     );
-    const hq = await call({
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/acme-hq',
-      headers: operator,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['198.51.100.0/24'], enabled: true },
-    });
+    const hq = await putConnector(operator, 'acme-hq', '198.51.100.0/24', true);
     assert.equal(hq.status, 201);
 
     // The attacker, with the tenant admin's credentials, adds a connector for the compromised server.
     driver.clock.set(SPIKE - 2 * 60 * MINUTE);
-    const rogue = await call({
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/relay-7',
-      headers: tenantAdmin,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['203.0.113.0/24'], enabled: true },
-    });
+    const rogue = await putConnector(tenantAdmin, 'relay-7', '203.0.113.0/24', true);
     assert.equal(rogue.status, 201);
 
     // Normal mail, some of it from acme-mail.example, a domain the tenant uses but never registered; then spam.
@@ -174,12 +185,7 @@ describe('remediation of a compromised tenant', () => {
     });
     assert.equal(verified.status, 200);
     assert.equal(verified.body.verification.status, 'verified');
-    const disabled = await call({
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/relay-7',
-      headers: tenantAdmin,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['203.0.113.0/24'], enabled: false },
-    });
+    const disabled = await putConnector(tenantAdmin, 'relay-7', '203.0.113.0/24', false);
     assert.equal(disabled.status, 200);
     assert.equal(disabled.body.connector.enabled, false);
     assert.equal(decide('198.51.100.7', 'billing@acme-mail.example').action, 'ACCEPT', 'registered now');
@@ -191,12 +197,7 @@ describe('remediation of a compromised tenant', () => {
       'the disabled connector identifies no mail',
     );
 
-    const refused = await call({
-      method: 'POST',
-      url: '/v1/tenants/acme/unblock',
-      headers: tenantAdmin,
-      payload: { ticket: 'SUP-4711', attestations: ATTESTED },
-    });
+    const refused = await unblock(tenantAdmin, ATTESTED);
     assert.equal(refused.status, 403);
     const status = await call({ method: 'GET', url: '/v1/tenants/acme/status', headers: tenantAdmin });
     assert.equal(status.body.blocked, true);
@@ -205,20 +206,10 @@ describe('remediation of a compromised tenant', () => {
 
   it('lets the operator unblock with attestations and a ticket', async () => {
     driver.clock.set(SPIKE + 40 * MINUTE);
-    const missing = await call({
-      method: 'POST',
-      url: '/v1/tenants/acme/unblock',
-      headers: operator,
-      payload: { ticket: 'SUP-4711', attestations: { domainsRegistered: true, connectorsReviewed: true } },
-    });
+    const missing = await unblock(operator, { domainsRegistered: true, connectorsReviewed: true });
     assert.equal(missing.status, 422);
     assert.equal(missing.body.error, 'ATTESTATION_MISSING');
-    const lifted = await call({
-      method: 'POST',
-      url: '/v1/tenants/acme/unblock',
-      headers: operator,
-      payload: { ticket: 'SUP-4711', attestations: ATTESTED },
-    });
+    const lifted = await unblock(operator, ATTESTED);
     assert.equal(lifted.status, 200);
     assert.equal(lifted.body.tenantId, 'acme');
     assert.equal(lifted.body.unblockedAt, SPIKE + 40 * MINUTE);

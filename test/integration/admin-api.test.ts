@@ -31,6 +31,29 @@ async function call(app: AdminServer, options: InjectOptions) {
   return { status: response.statusCode, body: response.body === '' ? undefined : response.json(), response };
 }
 
+/** acme's admin saves acme's connector acme-hq with these settings. */
+const saveAcmeHq = (app: AdminServer, payload: object) =>
+  call(app, {
+    method: 'PUT',
+    url: '/v1/tenants/acme/connectors/acme-hq',
+    headers: bearer(TOKENS.acmeAdmin),
+    payload,
+  });
+
+/** acme's admin lifts acme's block itself. */
+const selfServiceUnblock = (app: AdminServer, payload: object) =>
+  call(app, {
+    method: 'POST',
+    url: '/v1/tenants/acme/self-service-unblock',
+    headers: bearer(TOKENS.acmeAdmin),
+    payload,
+  });
+
+/** acme's status as acme's admin reads it. */
+const acmeStatus = async (app: AdminServer) =>
+  (await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: bearer(TOKENS.acmeAdmin) }))
+    .body;
+
 describe('admin API: every route for every role', () => {
   let driver: PipelineDriver;
   let app: AdminServer;
@@ -629,7 +652,6 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
   let driver: PipelineDriver;
   let app: AdminServer;
   const operator = bearer(TOKENS.operator);
-  const acmeAdmin = bearer(TOKENS.acmeAdmin);
   before(async () => {
     ({ driver, app } = await setup());
     const admin = driver.runtime.admin!;
@@ -670,18 +692,8 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     await floodUnregistered(driver, 'acme', 'acme-hq', START + 50 * 60_000);
     const auditBefore = driver.log.records(Topics.audit).length;
     // Saving the connector unchanged is not a change.
-    await call(app, {
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/acme-hq',
-      headers: acmeAdmin,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['198.51.0.0/24'], enabled: true },
-    });
-    const refused = await call(app, {
-      method: 'POST',
-      url: '/v1/tenants/acme/self-service-unblock',
-      headers: acmeAdmin,
-      payload: { attestations: { ...ATTESTED, serversSecured: false } },
-    });
+    await saveAcmeHq(app, { relayPath: 'ONPREM', senderIpRanges: ['198.51.0.0/24'], enabled: true });
+    const refused = await selfServiceUnblock(app, { attestations: { ...ATTESTED, serversSecured: false } });
     assert.equal(refused.status, 422);
     assert.equal(refused.body.error, 'SELF_SERVICE_DENIED');
     const failed = refused.body.checks
@@ -698,23 +710,19 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
       auditBefore + 1,
       'only the connector save was audited',
     );
-    assert.equal(
-      (await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin })).body.blocked,
-      true,
-    );
+    assert.equal((await acmeStatus(app)).blocked, true);
   });
 
   it('lifts the first block in 30 days once the connector is disabled, with the tenant on probation', async () => {
-    const disabled = await call(app, {
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/acme-hq',
-      headers: acmeAdmin,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['198.51.0.0/24'], enabled: false },
+    const disabled = await saveAcmeHq(app, {
+      relayPath: 'ONPREM',
+      senderIpRanges: ['198.51.0.0/24'],
+      enabled: false,
     });
     assert.equal(disabled.status, 200);
-    const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
+    const status = await acmeStatus(app);
     assert.deepEqual(
-      status.body.remediation.selfServiceChecks.map((c: { check: string; passed: boolean }) => [
+      status.remediation.selfServiceChecks.map((c: { check: string; passed: boolean }) => [
         c.check,
         c.passed,
       ]),
@@ -724,19 +732,14 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
       ],
     );
     const now = driver.clock.now();
-    const lifted = await call(app, {
-      method: 'POST',
-      url: '/v1/tenants/acme/self-service-unblock',
-      headers: acmeAdmin,
-      payload: { ticket: 'self-1', attestations: ATTESTED },
-    });
+    const lifted = await selfServiceUnblock(app, { ticket: 'self-1', attestations: ATTESTED });
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     assert.equal(lifted.body.probationUntil, now + 7 * DAY);
     await driver.settle();
-    const after = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
-    assert.equal(after.body.blocked, false);
-    assert.equal(after.body.probationUntil, now + 7 * DAY);
-    assert.deepEqual(after.body.thresholds, {
+    const after = await acmeStatus(app);
+    assert.equal(after.blocked, false);
+    assert.equal(after.probationUntil, now + 7 * DAY);
+    assert.deepEqual(after.thresholds, {
       minUnregistered: 250,
       minUnregisteredRatio: 0.25,
       minDistinctDomains: 25,
@@ -756,21 +759,11 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
   it('refuses a self-service unblock of a second block within 30 days (403), and an operator still may, keeping the probation', async () => {
     await driver.runtime.admin!.putConnector(OPERATOR, 'acme', 'acme-hq', onpremConnector('198.51.0.0/24'));
     await floodUnregistered(driver, 'acme', 'acme-hq', START + 2 * DAY, 'again');
-    const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
-    assert.equal(status.body.blocked, true);
-    assert.equal(status.body.block.probation, true, 'blocked on halved thresholds');
-    await call(app, {
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/acme-hq',
-      headers: acmeAdmin,
-      payload: { relayPath: 'ONPREM', senderIpRanges: ['198.51.0.0/24'], enabled: false },
-    });
-    const refused = await call(app, {
-      method: 'POST',
-      url: '/v1/tenants/acme/self-service-unblock',
-      headers: acmeAdmin,
-      payload: { attestations: ATTESTED },
-    });
+    const status = await acmeStatus(app);
+    assert.equal(status.blocked, true);
+    assert.equal(status.block.probation, true, 'blocked on halved thresholds');
+    await saveAcmeHq(app, { relayPath: 'ONPREM', senderIpRanges: ['198.51.0.0/24'], enabled: false });
+    const refused = await selfServiceUnblock(app, { attestations: ATTESTED });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error, 'SELF_SERVICE_DENIED');
     assert.match(refused.body.message, /already blocked on 2026-11-28T09:5\d.* lifted by an operator/);
@@ -782,22 +775,17 @@ describe('admin API: blocks, pagination and the self-service unblock', () => {
     });
     assert.equal(lifted.status, 200);
     // The first unblock put the tenant on probation for 7 days; the operator's lift keeps it, to the same end.
-    assert.equal(lifted.body.probationUntil, status.body.probationUntil);
+    assert.equal(lifted.body.probationUntil, status.probationUntil);
     assert.ok(lifted.body.probationUntil > driver.clock.now());
     await driver.settle();
-    const after = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
-    assert.equal(after.body.blocked, false);
-    assert.equal(after.body.probationUntil, status.body.probationUntil);
-    assert.equal(after.body.thresholds.minUnregistered, 250, 'thresholds still halved');
+    const after = await acmeStatus(app);
+    assert.equal(after.blocked, false);
+    assert.equal(after.probationUntil, status.probationUntil);
+    assert.equal(after.thresholds.minUnregistered, 250, 'thresholds still halved');
   });
 
   it('answers 409 to a self-service unblock of a tenant that is not blocked', async () => {
-    const { status, body } = await call(app, {
-      method: 'POST',
-      url: '/v1/tenants/acme/self-service-unblock',
-      headers: acmeAdmin,
-      payload: { attestations: ATTESTED },
-    });
+    const { status, body } = await selfServiceUnblock(app, { attestations: ATTESTED });
     assert.equal(status, 409);
     assert.equal(body.error, 'NOT_BLOCKED');
   });
@@ -838,21 +826,10 @@ describe('admin API: self-service judges remediation by what the connector carri
 
   const saveHq = async (settings: object) => {
     driver.clock.set(driver.clock.now() + 60_000);
-    const saved = await call(app, {
-      method: 'PUT',
-      url: '/v1/tenants/acme/connectors/acme-hq',
-      headers: acmeAdmin,
-      payload: { ...hq, ...settings },
-    });
+    const saved = await saveAcmeHq(app, { ...hq, ...settings });
     assert.equal(saved.status, 200, JSON.stringify(saved.body));
   };
-  const selfService = () =>
-    call(app, {
-      method: 'POST',
-      url: '/v1/tenants/acme/self-service-unblock',
-      headers: acmeAdmin,
-      payload: { ticket: 'self-1', attestations: ATTESTED },
-    });
+  const selfService = () => selfServiceUnblock(app, { ticket: 'self-1', attestations: ATTESTED });
   const assertRefusedUnremediated = async () => {
     const refused = await selfService();
     assert.equal(refused.status, 422, JSON.stringify(refused.body));
@@ -884,9 +861,7 @@ describe('admin API: self-service judges remediation by what the connector carri
 
   it('counts an evidence domain registered after the block as registered only once verified', async () => {
     const domainWarning = async () =>
-      (
-        await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin })
-      ).body.remediation.warnings.some((w: string) => w.startsWith('domain spam0.example '));
+      (await acmeStatus(app)).remediation.warnings.some((w: string) => w.startsWith('domain spam0.example '));
     const added = await call(app, {
       method: 'PUT',
       url: '/v1/tenants/acme/accepted-domains/spam0.example',
@@ -908,8 +883,8 @@ describe('admin API: self-service judges remediation by what the connector carri
 
   it('counts a connector that carries other ranges than at the block as remediated, and lifts the block', async () => {
     await saveHq({ senderIpRanges: ['198.51.0.0/24'] });
-    const status = await call(app, { method: 'GET', url: '/v1/tenants/acme/status', headers: acmeAdmin });
-    assert.ok(!status.body.remediation.warnings.some((w: string) => w.includes('connector acme-hq')));
+    const status = await acmeStatus(app);
+    assert.ok(!status.remediation.warnings.some((w: string) => w.includes('connector acme-hq')));
     const lifted = await selfService();
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     assert.equal(lifted.body.probationUntil, driver.clock.now() + 7 * DAY);

@@ -59,6 +59,14 @@ describe('admin API: connector-scoped blocks', () => {
     (await call({ method: 'GET', url: `/v1/tenants/${tenantId}/status`, headers: operator })).body;
   const blocksOf = async (tenantId: string) =>
     (await driver.blockEvents()).filter((event) => event.tenantId === tenantId);
+  /** The operator lifts these connectors of the tenant's block (or asks with a list that is not one). */
+  const liftConnectors = (tenantId: string, ticket: string, connectorIds: unknown) =>
+    call({
+      method: 'POST',
+      url: `/v1/tenants/${tenantId}/unblock`,
+      headers: operator,
+      payload: { ticket, attestations: ATTESTED, connectorIds },
+    });
 
   before(async () => {
     // The connectors exist before the blocks: the directory knows what each carried at the block.
@@ -137,12 +145,7 @@ describe('admin API: connector-scoped blocks', () => {
   it('refuses connectors it cannot lift with a 400 that says why, and changes nothing', async () => {
     const before = (await driver.blockEvents()).length;
     const unblock = (tenantId: string, connectorIds: unknown) =>
-      call({
-        method: 'POST',
-        url: `/v1/tenants/${tenantId}/unblock`,
-        headers: operator,
-        payload: { ticket: 'SUP-1', attestations: ATTESTED, connectorIds },
-      });
+      liftConnectors(tenantId, 'SUP-1', connectorIds);
     const tenantWide = await unblock('globex', ['globex-onprem-1']);
     assert.equal(tenantWide.status, 400);
     assert.equal(tenantWide.body.error, 'INVALID_FIELD');
@@ -176,12 +179,7 @@ describe('admin API: connector-scoped blocks', () => {
 
   it('lifts one connector: one BLOCKED event restating the remaining block in a new generation, audited', async () => {
     const liftedAt = driver.clock.now();
-    const lifted = await call({
-      method: 'POST',
-      url: '/v1/tenants/acme/unblock',
-      headers: operator,
-      payload: { ticket: 'SUP-7', attestations: ATTESTED, connectorIds: ['acme-onprem-1'] },
-    });
+    const lifted = await liftConnectors('acme', 'SUP-7', ['acme-onprem-1']);
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     assert.equal(lifted.body.blockId, 'acme@2026-12-01T09:00Z');
     assert.deepEqual(lifted.body.liftedConnectorIds, ['acme-onprem-1']);
@@ -217,12 +215,7 @@ describe('admin API: connector-scoped blocks', () => {
       senderIpRanges: ['203.0.113.0/24'],
       enabled: true,
     });
-    const lifted = await call({
-      method: 'POST',
-      url: '/v1/tenants/initech/unblock',
-      headers: operator,
-      payload: { ticket: 'SUP-8', attestations: ATTESTED, connectorIds: ['initech-onprem-1'] },
-    });
+    const lifted = await liftConnectors('initech', 'SUP-8', ['initech-onprem-1']);
     assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
     await driver.settle();
     const initech = await status('initech');
