@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { createMutex } from '../platform/mutex.js';
 import type { Clock, EventLog, SchemaCodec } from '../platform/ports.js';
-import { DeliveryLog, type DeliveryLogPage, startDeliveryLogFeed } from '../webhooks/delivery-log.js';
+import { DeliveryLog, type DeliveryLogPage } from '../webhooks/delivery-log.js';
 import { checkEndpointUrl } from '../webhooks/destination.js';
 import {
   avroEventKind,
@@ -314,7 +314,7 @@ export async function startWebhookAdmin(
   const registry = new EndpointRegistry(deps.configured);
   const deliveryLog = new DeliveryLog();
   const endpointFeed = await startEndpointFeed({ ...deps, registry });
-  const deliveryFeed = await startDeliveryLogFeed({ ...deps, deliveryLog }).catch(async (error: unknown) => {
+  const deliveryFeed = await deliveryLog.follow(deps).catch(async (error: unknown) => {
     await endpointFeed.stop();
     throw error;
   });

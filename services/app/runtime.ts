@@ -2,7 +2,7 @@
 // and starts the requested services on them. `relayguard all` starts them all in one process.
 
 import { AdminService } from '../admin/admin-service.js';
-import { AuditTrail, startAuditFeed } from '../admin/audit-trail.js';
+import { AuditTrail } from '../admin/audit-trail.js';
 import { ChangePublisher } from '../admin/change-publisher.js';
 import { startWebhookAdmin, type WebhookEndpointsAdmin } from '../admin/webhook-endpoints.js';
 import { TenantDirectory } from '../core/directory.js';
@@ -176,13 +176,10 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
         })
       : undefined;
   const auditTrail = admin ? new AuditTrail() : undefined;
-  const auditFeed = auditTrail
-    ? await startAuditFeed({
-        ...common,
-        trail: auditTrail,
-        logger: logger.child({ component: 'audit-trail' }),
-      })
-    : undefined;
+  const auditFeed = await auditTrail?.follow({
+    ...common,
+    logger: logger.child({ component: 'audit-trail' }),
+  });
   const scorer =
     wants.has('scorer') && whole
       ? new Scorer({

@@ -1,6 +1,6 @@
 // Follows one contract topic from its beginning, without a consumer group (every replica reads every partition),
 // handing each decoded record to `apply`: how a process materializes a small topic it needs in memory (the
-// webhook endpoints, the webhook delivery log). Records are relayguard's own: one that does not decode is a bug
+// webhook endpoints, the webhook delivery log, the audit trail). Records are relayguard's own: one that does not decode is a bug
 // to alert on, not to stop on, so it is skipped, logged with its position and counted.
 import { isRelayguardError } from '../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../core/topics.js';
@@ -8,11 +8,15 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { EventLog, SchemaCodec, Subscription } from './ports.js';
 
-export interface TopicFeedDeps<T extends ContractTopic> {
+/** What a feed reads its topic with, and reports on. */
+export interface TopicFeedPorts {
   readonly log: EventLog;
   readonly codec: SchemaCodec;
   readonly logger: Logger;
   readonly metrics: Metrics;
+}
+
+export interface TopicFeedDeps<T extends ContractTopic> extends TopicFeedPorts {
   readonly topic: T;
   apply(value: TopicContracts[T]): void;
   /** A tombstone (a null value) of this key: compaction may have removed the key's earlier records. */

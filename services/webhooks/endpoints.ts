@@ -6,10 +6,8 @@
 import type { WebhookEndpointChanged, WebhookEventKind } from '../core/contracts.generated.js';
 import { Topics } from '../core/topics.js';
 import type { WebhookEndpoint } from '../platform/config.js';
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
-import type { EventLog, SchemaCodec, Subscription } from '../platform/ports.js';
-import { startTopicFeed } from '../platform/topic-feed.js';
+import type { Subscription } from '../platform/ports.js';
+import { startTopicFeed, type TopicFeedPorts } from '../platform/topic-feed.js';
 
 export type EventKind = WebhookEndpoint['events'][number];
 
@@ -109,12 +107,8 @@ export class EndpointRegistry {
   }
 }
 
-export interface EndpointFeedDeps {
-  readonly log: EventLog;
-  readonly codec: SchemaCodec;
+export interface EndpointFeedDeps extends TopicFeedPorts {
   readonly registry: EndpointRegistry;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
 }
 
 /** Materializes the registered endpoints into the registry; `caughtUp` resolves once it holds them all. */
