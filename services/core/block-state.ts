@@ -2,19 +2,34 @@
 // block episodes (services/core/episodes.ts), and how many tenants are blocked. Shared by the whole directory
 // (directory.ts) and the enforcer's compact index (enforcer-index.ts), so both decide from the same state.
 import type { TenantBlockEvent } from './contracts.generated.js';
-import { blockGeneration, generationAfterUnblock } from './episodes.js';
-import { isEnforcedBlock, type LiftedBlock, type MutableRecord } from './tenant-record.js';
+import { blockGeneration, generationAfterUnblock, narrowsWidenedBlock } from './episodes.js';
+import { isEnforcedBlock, type MutableRecord, type TenantRecord } from './tenant-record.js';
 
 /** What a connector of the evidence carried the mail with at the block (`connectorSettingsKey`), or null. */
 export type SettingsAtBlock = (connectorId: string) => string | null;
 
+/** A tenant whose latest record is a block every directory ignored (see BlockStates.staleLast). */
+export interface StaleBlockLast {
+  readonly tenantId: string;
+  /** The ignored block. */
+  readonly blockId: string;
+  /** Which ignored record this is among those the directory met (from 1): each calls for one reaffirmation. */
+  readonly seen: number;
+  /** The tenant's state as a record to publish behind it: the block in force, else the last unblock. */
+  readonly reaffirmation: TenantBlockEvent;
+}
+
 export class BlockStates {
   /**
-   * Tenants whose latest tenant-blocks record is a block of a lifted episode (by its block id): ignored here, but
-   * it is what compaction keeps once the unblock before it is older than the compaction lag, and what a reader
-   * that only takes the latest record sees. The scorer publishes the unblock again for them (reaffirmations).
+   * Tenants whose latest tenant-blocks record is a block every directory ignores — a block of a lifted episode, or
+   * the connector block a tenant block of its episode widened — published again after what superseded it (a
+   * replay, a zombie scorer, a rebuild). It is what compaction keeps once the records before it are older than the
+   * compaction lag, and what a reader of the latest record sees. The scorer publishes the tenant's state again
+   * behind it (staleLast).
    */
-  readonly #liftedLast = new Map<string, string>();
+  readonly #staleLast = new Map<string, { blockId: string; seen: number }>();
+  /** How many ignored blocks were met as a tenant's latest record: numbers them for `StaleBlockLast.seen`. */
+  #staleMet = 0;
   #blockedCount = 0;
   #monitorBlockedCount = 0;
 
@@ -28,14 +43,12 @@ export class BlockStates {
     return this.#monitorBlockedCount;
   }
 
-  /** Each tenant whose latest record is a block of a lifted episode, with the unblock that lifted it. */
-  liftedLast(
-    recordOf: (tenantId: string) => MutableRecord,
-  ): { tenantId: string; blockId: string; unblock: LiftedBlock }[] {
-    return [...this.#liftedLast].map(([tenantId, blockId]) => ({
+  /** Each tenant whose latest record is a block every directory ignored, with its state to publish behind it. */
+  staleLast(recordOf: (tenantId: string) => TenantRecord): StaleBlockLast[] {
+    return [...this.#staleLast].map(([tenantId, stale]) => ({
       tenantId,
-      blockId,
-      unblock: recordOf(tenantId).lastUnblock!,
+      ...stale,
+      reaffirmation: reaffirmation(recordOf(tenantId), stale.blockId),
     }));
   }
 
@@ -44,25 +57,24 @@ export class BlockStates {
     const wasMonitored = record.block?.mode === 'MONITOR';
     if (event.kind === 'BLOCKED' && event.blocked) {
       // A duplicate publish carries the same block id: it must not count as a second block.
-      if (record.block?.blockId === event.blocked.blockId) return;
-      // A block of a lifted episode (a replay, a retry or a zombie scorer publishing after the unblock) stays
-      // lifted: it neither blocks again nor counts as a second block.
-      const generation = blockGeneration(event.blocked.blockId);
-      if (generation < record.generation || record.lastUnblock?.blockId === event.blocked.blockId) {
-        // Now the tenant's latest record: compaction would keep it and drop the unblock (liftedLast).
-        if (record.lastUnblock !== null) this.#liftedLast.set(event.tenantId, event.blocked.blockId);
+      if (record.block?.blockId === event.blocked.blockId) {
+        this.#staleLast.delete(event.tenantId);
         return;
       }
-      // Within an episode a block widened to the whole tenant stays wide: the connector-scoped block it widened,
-      // replayed or retried after it, narrows nothing.
-      const current = record.block;
+      // A block of a lifted episode (a replay, a retry or a zombie scorer publishing after the unblock) stays
+      // lifted: it neither blocks again nor counts as a second block. Within an episode a block widened to the
+      // whole tenant stays wide: the connector-scoped block it widened, replayed or retried after it, narrows
+      // nothing. Either is now the tenant's latest record, which compaction would keep (staleLast).
+      const generation = blockGeneration(event.blocked.blockId);
       if (
-        current?.scope === 'TENANT' &&
-        event.blocked.scope === 'CONNECTOR' &&
-        blockGeneration(current.blockId) === generation
-      )
+        generation < record.generation ||
+        record.lastUnblock?.blockId === event.blocked.blockId ||
+        narrowsWidenedBlock(record.block, event.blocked)
+      ) {
+        this.#staleLast.set(event.tenantId, { blockId: event.blocked.blockId, seen: ++this.#staleMet });
         return;
-      this.#liftedLast.delete(event.tenantId);
+      }
+      this.#staleLast.delete(event.tenantId);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       record.generation = generation;
       // A block restated by a per-connector lift keeps what its connectors carried at the block it restates: one
@@ -80,7 +92,7 @@ export class BlockStates {
       if (event.blocked.mode === 'ENFORCE' && !continues)
         record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
-      this.#liftedLast.delete(event.tenantId);
+      this.#staleLast.delete(event.tenantId);
       record.generation = Math.max(
         record.generation,
         generationAfterUnblock(event.occurredAt, event.unblocked.blockId),
@@ -92,4 +104,35 @@ export class BlockStates {
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
   }
+}
+
+/**
+ * The record that restates the tenant's state behind an ignored block `staleBlockId`: the block in force as it was
+ * published (its id as event id, its time), or the last unblock (`<stale block id>~lifted`; a tenant that had a
+ * block ignored was blocked or unblocked before, so one of them is there). Every reader of the whole topic already
+ * holds that state, so for it the record is a duplicate; a reader of the latest record alone takes the state from it.
+ */
+function reaffirmation(record: TenantRecord, staleBlockId: string): TenantBlockEvent {
+  const { tenantId } = record;
+  if (record.block !== null) {
+    // What the directory added to the published block (when, what its connectors carried) is not part of it.
+    const { blockedAt, connectorsAtBlock: _, ...blocked } = record.block;
+    return {
+      eventId: blocked.blockId,
+      tenantId,
+      occurredAt: blockedAt,
+      kind: 'BLOCKED',
+      blocked,
+      unblocked: null,
+    };
+  }
+  const { unblockedAt, ...unblocked } = record.lastUnblock!;
+  return {
+    eventId: `${staleBlockId}~lifted`,
+    tenantId,
+    occurredAt: unblockedAt,
+    kind: 'UNBLOCKED',
+    blocked: null,
+    unblocked,
+  };
 }

@@ -3,7 +3,7 @@
 // holds per tenant is in tenant-record.ts; who owns a domain in domain-claims.ts, a range or certificate in
 // connector-claims.ts.
 
-import { BlockStates } from './block-state.js';
+import { BlockStates, type StaleBlockLast } from './block-state.js';
 import type { AcceptedDomainLookup } from './classify.js';
 import { type ClaimConflict, ConnectorClaims } from './connector-claims.js';
 import type {
@@ -24,7 +24,6 @@ import {
   connectorSettingsKey,
   domainOf,
   findSorted,
-  type LiftedBlock,
   type MutableRecord,
   newRecord,
   sameSettings,
@@ -113,9 +112,9 @@ export class TenantDirectory implements AcceptedDomainLookup {
     return this.#tenants.values();
   }
 
-  /** Each tenant whose latest record is a block of a lifted episode, with the unblock that lifted it. */
-  liftedBlocksLast(): { tenantId: string; blockId: string; unblock: LiftedBlock }[] {
-    return this.#blocks.liftedLast((tenantId) => this.#tenants.get(tenantId)!);
+  /** Each tenant whose latest record is a block every directory ignored, with its state to publish behind it. */
+  staleBlocksLast(): StaleBlockLast[] {
+    return this.#blocks.staleLast((tenantId) => this.#tenants.get(tenantId)!);
   }
 
   /** Tenants whose enforce-mode block is in force. */

@@ -5,6 +5,7 @@
 // or folded, and a block id carries the generation it was built in, so a block of a lifted episode is known as
 // such wherever it turns up (a replay, a retry, a zombie scorer), even once compaction dropped the unblock.
 
+import type { TenantBlocked } from './contracts.generated.js';
 import { isoUtc } from './utc.js';
 
 /** Generation 0: the tenant was never unblocked. Its block ids keep the form they had before generations. */
@@ -30,4 +31,19 @@ export function blockGeneration(blockId: string): number {
  */
 export function generationAfterUnblock(unblockedAt: number, liftedBlockId: string): number {
   return Math.max(unblockedAt, blockGeneration(liftedBlockId) + 1);
+}
+
+/**
+ * Whether a connector-scoped block would narrow the tenant-scoped block in force of its own episode: it is the
+ * connector block that tenant block widened, replayed, retried or republished after it. Every reader ignores it.
+ */
+export function narrowsWidenedBlock(
+  current: Pick<TenantBlocked, 'blockId' | 'scope'> | null | undefined,
+  blocked: Pick<TenantBlocked, 'blockId' | 'scope'>,
+): boolean {
+  return (
+    current?.scope === 'TENANT' &&
+    blocked.scope === 'CONNECTOR' &&
+    blockGeneration(current.blockId) === blockGeneration(blocked.blockId)
+  );
 }

@@ -1,5 +1,6 @@
-// What the scorer publishes: dead letters, block decisions (each logged with the event that triggered it), and an
-// unblock again behind a lifted block published after it. Counted in the scorer's metrics as they go out.
+// What the scorer publishes: dead letters, block decisions (each logged with the event that triggered it), and a
+// tenant's state again behind a block every directory ignores that became its latest record. Counted in the
+// scorer's metrics as they go out.
 import type { TenantBlockEvent } from '../core/contracts.generated.js';
 import type { TenantDirectory } from '../core/directory.js';
 import type { BlockTrigger } from '../core/scoring.js';
@@ -20,8 +21,13 @@ export interface ScorerPublisherDeps {
 
 export class ScorerPublisher {
   readonly #deps: ScorerPublisherDeps;
-  /** The lifted blocks this scorer published an unblock behind, by tenant (see reaffirmUnblocks). */
-  readonly #reaffirmed = new Map<string, string>();
+  /** The ignored latest record (its `seen`) this scorer last published a tenant's state behind (reaffirmStates). */
+  readonly #reaffirmed = new Map<string, number>();
+  /**
+   * Tenants this scorer published a block for since its last reaffirmation: that block follows the ignored record
+   * its directory may still show last, and supersedes it; the state the directory holds is older than that block.
+   */
+  readonly #blockedSince = new Set<string>();
 
   constructor(deps: ScorerPublisherDeps) {
     this.#deps = deps;
@@ -55,35 +61,35 @@ export class ScorerPublisher {
   }
 
   /**
-   * A lifted block published again after its unblock (by a scorer whose directory had not seen the unblock yet)
-   * is ignored by every directory, but it is the tenant's latest record: compaction would keep it and drop the
-   * unblock, and a replica started after that would block the tenant again. The unblock is published again
-   * behind it, once per such block by each scorer, with the same deterministic id.
+   * A block every directory ignores can be a tenant's latest record: a lifted block published again after its
+   * unblock, or the connector block a tenant block widened published again after it (by a scorer whose directory
+   * had not seen what superseded it, a zombie, a rebuild). Compaction would keep it and drop the records before it,
+   * and a replica started after that would hold that block. The tenant's state (the block in force, else the
+   * unblock) is published again behind it, once per such record by each scorer, with a deterministic id.
    */
-  async reaffirmUnblocks(): Promise<void> {
-    const lifted = this.#deps.directory.liftedBlocksLast();
-    if (lifted.length === 0 && this.#reaffirmed.size === 0) return;
-    const due = lifted.filter(({ tenantId, blockId }) => this.#reaffirmed.get(tenantId) !== blockId);
+  async reaffirmStates(): Promise<void> {
+    const stale = this.#deps.directory.staleBlocksLast();
+    const blockedSince = new Set(this.#blockedSince);
+    this.#blockedSince.clear();
+    if (stale.length === 0 && this.#reaffirmed.size === 0) return;
+    const due = stale.filter(
+      ({ tenantId, seen }) => this.#reaffirmed.get(tenantId) !== seen && !blockedSince.has(tenantId),
+    );
     const records = await Promise.all(
-      due.map(async ({ tenantId, blockId, unblock: { unblockedAt, ...unblocked } }) => ({
+      due.map(async ({ tenantId, reaffirmation }) => ({
         key: tenantId,
-        value: await this.#deps.codec.encode(Topics.tenantBlocks, {
-          eventId: `${blockId}~lifted`,
-          tenantId,
-          occurredAt: unblockedAt,
-          kind: 'UNBLOCKED',
-          blocked: null,
-          unblocked,
-        }),
+        value: await this.#deps.codec.encode(Topics.tenantBlocks, reaffirmation),
       })),
     );
     await this.#publish(Topics.tenantBlocks, records);
     this.#reaffirmed.clear();
-    for (const { tenantId, blockId } of lifted) this.#reaffirmed.set(tenantId, blockId);
-    for (const { tenantId, blockId } of due)
+    for (const { tenantId, seen } of stale) this.#reaffirmed.set(tenantId, seen);
+    for (const { tenantId, blockId, reaffirmation } of due)
       this.#deps.logger.warn(
-        { tenantId, blockId },
-        'a lifted block was published again after its unblock: the unblock is published again behind it',
+        { tenantId, blockId, reaffirmed: reaffirmation.blocked?.blockId ?? reaffirmation.unblocked?.blockId },
+        reaffirmation.kind === 'BLOCKED'
+          ? 'a superseded block was published again after the block in force: that block is published again behind it'
+          : 'a lifted block was published again after its unblock: the unblock is published again behind it',
       );
   }
 
@@ -101,6 +107,7 @@ export class ScorerPublisher {
     );
     await this.#publish(Topics.tenantBlocks, records);
     for (const event of emits) {
+      this.#blockedSince.add(event.tenantId);
       const blocked = event.blocked!;
       this.#deps.metrics.blocksIssued.inc({ source: 'policy', mode: blocked.mode });
       const trigger = triggers.get(blocked.blockId);

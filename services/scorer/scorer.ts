@@ -218,7 +218,7 @@ export class Scorer {
     );
     await this.#publisher.deadLetter(batch.topic, deadLetters);
     await this.#publisher.publishBlocks(batch.topic, fold.emits, fold.triggers);
-    await this.#publisher.reaffirmUnblocks();
+    await this.#publisher.reaffirmStates();
 
     if (!this.#writeBehind) await this.#flush();
     this.#refused(await this.#windows.evictOverflow());

@@ -130,17 +130,25 @@ export class EpisodeDriver {
     });
   }
 
-  /** Relays publish `spam` unregistered and `registered` registered messages at `at` (one per second after it). */
-  async send(at: number, spam: number, registered = 0): Promise<void> {
+  /**
+   * Relays publish `spam` unregistered and `registered` registered messages at `at` (one per second after it), on
+   * the connectors given (onprem-1 unless told).
+   */
+  async send(
+    at: number,
+    spam: number,
+    registered = 0,
+    { spamOn = 'onprem-1', registeredOn = 'onprem-1' } = {},
+  ): Promise<void> {
     const events = [
-      ...Array.from({ length: spam }, () => `offer${this.events.length % 3}.example`),
-      ...Array.from({ length: registered }, () => `${TENANT}.example`),
-    ].map((domain, i) =>
+      ...Array.from({ length: spam }, () => [`offer${this.events.length % 3}.example`, spamOn] as const),
+      ...Array.from({ length: registered }, () => [`${TENANT}.example`, registeredOn] as const),
+    ].map(([domain, connectorId], i) =>
       messageSubmitted({
         tenantId: TENANT,
         occurredAt: at + i * 1_000,
         envelopeSenderDomain: domain,
-        connectorId: 'onprem-1',
+        connectorId,
       }),
     );
     for (const event of events) await this.publish(event, event.occurredAt);
@@ -238,6 +246,19 @@ export class EpisodeDriver {
       { key: TENANT, value: await this.codec.encode(Topics.tenantBlocks, event) },
     ]);
     return true;
+  }
+
+  /**
+   * A block published before is published again, as a zombie scorer or a rebuild does (the `pick`-th block
+   * record, modulo their number; none yet: nothing happens).
+   */
+  async republishBlock(pick: number): Promise<void> {
+    const blocks = (await this.blockEvents()).filter((event) => event.kind === 'BLOCKED');
+    if (blocks.length === 0) return;
+    const event = blocks[pick % blocks.length]!;
+    await this.log.publish(Topics.tenantBlocks, [
+      { key: TENANT, value: await this.codec.encode(Topics.tenantBlocks, event) },
+    ]);
   }
 
   /** Everything published to the tenant-blocks topic, in order. */

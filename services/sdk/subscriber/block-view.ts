@@ -1,10 +1,16 @@
 // The tenant-blocks topic as a materialized view, decided as the enforcer's directory decides: the latest event
 // of a tenant is its block state (what compaction keeps: the topic is keyed by tenant), except that a lifted block
 // stays lifted: each unblock starts a generation of the tenant's block episodes, and a block of an older
-// generation (a replay, a retry, a zombie scorer) changes nothing (services/core/episodes.ts).
+// generation (a replay, a retry, a zombie scorer) changes nothing (services/core/episodes.ts); and a block widened
+// to the tenant stays wide within its episode.
 // Pure: no I/O, so the fold can be checked against every order of events (test/unit/sdk/block-view.test.ts).
 import type { TenantBlockEvent, TenantBlocked, TenantUnblocked } from '../../core/contracts.generated.js';
-import { blockGeneration, FIRST_GENERATION, generationAfterUnblock } from '../../core/episodes.js';
+import {
+  blockGeneration,
+  FIRST_GENERATION,
+  generationAfterUnblock,
+  narrowsWidenedBlock,
+} from '../../core/episodes.js';
 
 /** A tenant's current block: the policy's decision with its evidence, and when it was decided (event time). */
 export interface CurrentBlock extends TenantBlocked {
@@ -101,6 +107,8 @@ export class BlockView {
       if (current?.blockId === event.blocked.blockId) return null;
       // A block of a lifted episode stays lifted.
       if (blockGeneration(event.blocked.blockId) < this.#generation(event.tenantId)) return null;
+      // A block widened to the tenant stays wide: the connector block it widened, republished after it, is ignored.
+      if (narrowsWidenedBlock(current, event.blocked)) return null;
       return {
         kind: 'blocked',
         block: { ...event.blocked, tenantId: event.tenantId, blockedAt: event.occurredAt },

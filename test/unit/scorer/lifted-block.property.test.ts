@@ -1,8 +1,10 @@
-// A lifted block stays lifted, as a property over the fold and the directory: for any interleaving of mail,
-// batches (of any size), batch failures and redeliveries, write-behind flushes, scorers killed before their flush,
-// operator unblocks and a directory feed that lags, no block follows an unblock unless the mail sent after the
-// unblock crosses the thresholds on its own; every directory that reads the topic agrees; and the windows equal
-// those of one uninterrupted run over the same mail.
+// A lifted block stays lifted, as a property over the fold and the directory: for any interleaving of mail (on two
+// connectors, so blocks are connector-scoped and widened too), batches (of any size), batch failures and
+// redeliveries, write-behind flushes, scorers killed before their flush, operator unblocks, blocks published again
+// by a zombie scorer or a rebuild, and a directory feed that lags, no block follows an unblock unless the mail sent
+// after the unblock crosses the thresholds on its own, and only an unblock of a block lifts it; every directory and
+// subscriber that reads the topic, whole or compacted, agrees; and the windows equal those of one uninterrupted run
+// over the same mail.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -12,20 +14,36 @@ import { scoreTenant } from '../../../services/core/fold.js';
 import { evaluate, MINUTE_MS } from '../../../services/core/policy.js';
 import { NO_BLOCK_STATE, type PositionedMessage } from '../../../services/core/scoring.js';
 import { resetWindow, type TenantWindow } from '../../../services/core/windows.js';
+import { BlockView } from '../../../services/sdk/subscriber/block-view.js';
 import { EpisodeDriver, replayedDirectory, START, TENANT } from '../../support/episode-driver.js';
 
 type Step =
-  | { readonly kind: 'send'; readonly spam: number; readonly registered: number }
+  | {
+      readonly kind: 'send';
+      readonly spam: number;
+      readonly registered: number;
+      readonly spamOn: string;
+      readonly registeredOn: string;
+    }
   | { readonly kind: 'deliver'; readonly max: number }
   | { readonly kind: 'flush' }
   | { readonly kind: 'fail'; readonly operation: 'load' | 'save' }
   | { readonly kind: 'crash' }
   | { readonly kind: 'feed' }
-  | { readonly kind: 'unblock' };
+  | { readonly kind: 'unblock' }
+  | { readonly kind: 'zombie'; readonly pick: number };
+
+const connector = fc.constantFrom('onprem-1', 'onprem-2');
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
-    arbitrary: fc.record({ kind: fc.constant('send' as const), spam: fc.nat(8), registered: fc.nat(4) }),
+    arbitrary: fc.record({
+      kind: fc.constant('send' as const),
+      spam: fc.nat(8),
+      registered: fc.nat(4),
+      spamOn: connector,
+      registeredOn: connector,
+    }),
     weight: 4,
   },
   {
@@ -40,19 +58,28 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'crash' as const }), weight: 2 },
   { arbitrary: fc.constant({ kind: 'feed' as const }), weight: 3 },
   { arbitrary: fc.constant({ kind: 'unblock' as const }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('zombie' as const), pick: fc.nat(20) }), weight: 3 },
 );
 
-/** Runs the steps; each send and unblock takes its own minute (an unblock at its last millisecond). */
-async function run(steps: readonly Step[], writeBehind: boolean): Promise<EpisodeDriver> {
+/**
+ * Runs the steps; each send and unblock takes its own minute (an unblock at its last millisecond). `lastZombie`: a
+ * block published again once everything else was, so that it is the tenant's latest record when mail goes on.
+ */
+async function run(
+  steps: readonly Step[],
+  writeBehind: boolean,
+  lastZombie: number | null,
+): Promise<EpisodeDriver> {
   const driver = new EpisodeDriver({ commitIntervalMs: writeBehind ? 1_000 : 0 });
   let minute = 0;
   for (const s of steps) {
-    if (s.kind === 'send') await driver.send(START + minute++ * MINUTE_MS, s.spam, s.registered);
+    if (s.kind === 'send') await driver.send(START + minute++ * MINUTE_MS, s.spam, s.registered, s);
     else if (s.kind === 'deliver') await driver.deliver(s.max);
     else if (s.kind === 'flush') await driver.flush();
     else if (s.kind === 'fail') driver.store.failNext = s.operation;
     else if (s.kind === 'crash') driver.crash();
     else if (s.kind === 'feed') await driver.feed();
+    else if (s.kind === 'zombie') await driver.republishBlock(s.pick);
     else if (await driver.unblock(START + minute * MINUTE_MS + MINUTE_MS - 1)) minute++;
   }
   // The faults stop: everything is delivered, flushed and fed.
@@ -64,6 +91,10 @@ async function run(steps: readonly Step[], writeBehind: boolean): Promise<Episod
     await driver.feed();
   }
   assert.equal(driver.committed, driver.records.length, 'everything is committed once the faults stop');
+  if (lastZombie !== null) {
+    await driver.republishBlock(lastZombie);
+    await driver.feed();
+  }
   // Mail goes on: the scorer's next batch follows what its directory saw last.
   await driver.send(START + minute * MINUTE_MS, 0, 1);
   await driver.deliver();
@@ -110,8 +141,11 @@ function checkBlocks(driver: EpisodeDriver, events: readonly TenantBlockEvent[])
     const before = directory.tenant(TENANT)?.block?.blockId;
     directory.apply({ kind: 'tenant-block', event });
     const record = directory.tenant(TENANT)!;
-    if (event.kind === 'UNBLOCKED') liftedAt = event.occurredAt;
-    else if (record.block?.blockId !== before && record.block !== null) {
+    if (event.kind === 'UNBLOCKED') {
+      liftedAt = event.occurredAt;
+      if (before !== undefined && record.block === null)
+        assert.equal(event.unblocked!.blockId, before, 'only an unblock of the block in force lifts it');
+    } else if (record.block?.blockId !== before && record.block !== null) {
       // A block in force: the mail since the last unblock, up to the message that triggered it, crosses the
       // thresholds on its own.
       const counts = countsBetween(driver, liftedAt, event.occurredAt);
@@ -130,6 +164,15 @@ function checkBlocks(driver: EpisodeDriver, events: readonly TenantBlockEvent[])
   // What compaction keeps: the latest record alone decides as the whole history does.
   const compacted = events.length > 0 ? replayedDirectory(events.slice(-1)).tenant(TENANT) : undefined;
   assert.equal(compacted?.block?.blockId ?? null, live?.block?.blockId ?? null, 'the latest record agrees');
+  // Subscribers decide as the directories do, from the whole topic or from what compaction keeps.
+  for (const [name, from] of [
+    ['a subscriber', events],
+    ['a subscriber after compaction', events.slice(-1)],
+  ] as const) {
+    const view = new BlockView();
+    for (const event of from) view.apply(event, view.transition(event));
+    assert.equal(view.block(TENANT)?.blockId ?? null, live?.block?.blockId ?? null, `${name} agrees`);
+  }
 }
 
 async function checkWindows(driver: EpisodeDriver): Promise<void> {
@@ -154,8 +197,9 @@ describe('a lifted block stays lifted (property)', () => {
       fc.asyncProperty(
         fc.array(step, { minLength: 1, maxLength: 40 }),
         fc.boolean(),
-        async (steps, writeBehind) => {
-          const driver = await run(steps, writeBehind);
+        fc.option(fc.nat(20)),
+        async (steps, writeBehind, lastZombie) => {
+          const driver = await run(steps, writeBehind, lastZombie);
           checkBlocks(driver, await driver.blockEvents());
           await checkWindows(driver);
         },

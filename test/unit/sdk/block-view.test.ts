@@ -1,5 +1,6 @@
-// The subscriber's view of the tenant-blocks topic, over every order of blocks, duplicates, unblocks and blocks
-// of lifted episodes: it agrees with the enforcer's directory, and compaction does not change it.
+// The subscriber's view of the tenant-blocks topic, over every order of blocks (of connectors and of the tenant),
+// duplicates, unblocks, blocks of lifted episodes and connector blocks republished after their widening: it agrees
+// with the enforcer's directory, and compaction does not change it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -7,18 +8,22 @@ import type { TenantBlockEvent } from '../../../services/core/contracts.generate
 import { isEnforcedBlock, TenantDirectory } from '../../../services/core/directory.js';
 import { blockIdFor } from '../../../services/core/episodes.js';
 import { BlockView } from '../../../services/sdk/subscriber/block-view.js';
-import { blockedEvent, unblockedEvent } from '../../support/block-events.js';
+import { blockedEvent, connectorScope, unblockedEvent } from '../../support/block-events.js';
 
 const TENANTS = ['t1', 't2', 't3'];
 const HOUR_MS = 3_600_000;
 const T0 = Date.UTC(2026, 11, 1);
 
-/** A block id of a window (0..2) and a generation (0 or an unblock time); the mode follows from the window. */
-const block = (tenant: string, window: number, generation: number) => {
-  const blockId = blockIdFor(tenant, T0 + window * HOUR_MS, generation);
-  return blockedEvent(tenant, blockId, {
-    at: T0 + window * HOUR_MS,
+/**
+ * A block of a window (0..2) and a generation (0 or an unblock time); the mode follows from the window. A block of
+ * a connector is decided a minute into the window (its id differs from the tenant block's of the same window).
+ */
+const block = (tenant: string, window: number, generation: number, ofConnector = false) => {
+  const at = T0 + window * HOUR_MS + (ofConnector ? 60_000 : 0);
+  return blockedEvent(tenant, blockIdFor(tenant, at, generation), {
+    at,
     mode: window === 2 ? 'MONITOR' : 'ENFORCE',
+    scope: ofConnector ? connectorScope(`${tenant}-onprem`) : undefined,
   });
 };
 
@@ -26,8 +31,13 @@ const block = (tenant: string, window: number, generation: number) => {
 const anyHistory = fc.array(
   fc.oneof(
     fc
-      .tuple(fc.constantFrom(...TENANTS), fc.nat(2), fc.constantFrom(0, T0 + HOUR_MS, T0 + 5 * HOUR_MS))
-      .map(([tenant, window, generation]) => block(tenant, window, generation)),
+      .tuple(
+        fc.constantFrom(...TENANTS),
+        fc.nat(2),
+        fc.constantFrom(0, T0 + HOUR_MS, T0 + 5 * HOUR_MS),
+        fc.boolean(),
+      )
+      .map(([tenant, window, generation, ofConnector]) => block(tenant, window, generation, ofConnector)),
     fc
       .tuple(fc.constantFrom(...TENANTS), fc.nat(2), fc.constantFrom(0, T0 + HOUR_MS), fc.nat(8))
       .map(([tenant, window, generation, hours]) =>
@@ -40,24 +50,47 @@ const anyHistory = fc.array(
 );
 
 /**
- * Histories the producers make: per tenant, a block in the current generation, duplicates of the block in force,
- * unblocks of the block in force starting the next generation; tenants interleaved.
+ * Histories the producers make: per tenant, a block of the tenant or of a connector in the current generation, a
+ * connector block widened to the tenant, duplicates of the block in force, unblocks of the block in force starting
+ * the next generation, a block published before published again (a zombie scorer, a rebuild) and what a scorer
+ * whose directory read the topic so far publishes behind a block every directory ignores; tenants interleaved. A
+ * scorer's batch follows the history (its reaffirmations last).
  */
 const producedHistory = fc
-  .array(fc.tuple(fc.constantFrom(...TENANTS), fc.constantFrom('block', 'again', 'unblock')), {
-    maxLength: 40,
-  })
+  .array(
+    fc.tuple(
+      fc.constantFrom(...TENANTS),
+      fc.constantFrom('block', 'narrow', 'widen', 'again', 'zombie', 'reaffirm', 'unblock'),
+      fc.nat(),
+    ),
+    { maxLength: 40 },
+  )
   .map((steps) => {
     const state = new Map<string, { generation: number; window: number; current: TenantBlockEvent | null }>();
     const events: TenantBlockEvent[] = [];
-    for (const [tenant, step] of steps) {
+    const reaffirm = () => {
+      const directory = new TenantDirectory();
+      for (const event of events) directory.apply({ kind: 'tenant-block', event });
+      events.push(...directory.staleBlocksLast().map(({ reaffirmation }) => reaffirmation));
+    };
+    for (const [tenant, step, pick] of steps) {
       const s = state.get(tenant) ?? { generation: 0, window: 0, current: null };
       state.set(tenant, s);
-      if (step === 'block' && !s.current) {
-        s.current = block(tenant, s.window++ % 3, s.generation);
+      const blocked = s.current?.blocked;
+      if ((step === 'block' || step === 'narrow') && !s.current) {
+        s.current = block(tenant, s.window++ % 3, s.generation, step === 'narrow');
+        events.push(s.current);
+      } else if (step === 'widen' && blocked?.scope === 'CONNECTOR') {
+        const wide = block(tenant, (s.window - 1) % 3, s.generation);
+        s.current = { ...wide, blocked: { ...wide.blocked!, widenedFrom: blocked.blockId } };
         events.push(s.current);
       } else if (step === 'again' && s.current) {
         events.push(s.current);
+      } else if (step === 'zombie') {
+        const published = events.filter((e) => e.tenantId === tenant && e.kind === 'BLOCKED');
+        if (published.length > 0) events.push(published[pick % published.length]!);
+      } else if (step === 'reaffirm') {
+        reaffirm();
       } else if (step === 'unblock' && s.current) {
         const at = T0 + (10 + events.length) * HOUR_MS;
         events.push(unblockedEvent(tenant, s.current.blocked!.blockId, { at }));
@@ -65,6 +98,7 @@ const producedHistory = fc
         s.current = null;
       }
     }
+    reaffirm();
     return events;
   });
 
@@ -110,7 +144,7 @@ describe('BlockView', () => {
     );
   });
 
-  it('holds the same view after compaction of the histories the producers make', () => {
+  it('holds the same view after compaction of the histories the producers make, zombies and scorers included', () => {
     fc.assert(
       fc.property(producedHistory, (events) => {
         const full = new BlockView();
@@ -118,6 +152,12 @@ describe('BlockView', () => {
         const afterCompaction = new BlockView();
         fold(afterCompaction, compacted(events));
         assert.deepEqual(state(full), state(afterCompaction));
+        const directory = new TenantDirectory();
+        for (const event of events) directory.apply({ kind: 'tenant-block', event });
+        assert.deepEqual(
+          state(full).map(([, blockId]) => blockId),
+          TENANTS.map((tenant) => directory.tenant(tenant)?.block?.blockId ?? null),
+        );
       }),
     );
   });
