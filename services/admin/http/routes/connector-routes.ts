@@ -5,16 +5,15 @@ import type { RouteKit, TenantParams } from './route-kit.js';
 
 type ConnectorParams = TenantParams & { connectorId: string };
 
-export function connectorRoutes({ admin, actor, serve }: RouteKit): void {
+export function connectorRoutes({ admin, actor, serve, serveRemoval }: RouteKit): void {
   serve<{ Params: ConnectorParams; Body: ConnectorInput }>(routes.put, async (request, reply) => {
     const { tenantId, connectorId } = request.params;
     const result = await admin.putConnector(actor(request), tenantId, connectorId, request.body);
     return reply.code(result.created ? 201 : 200).send(result);
   });
-  serve<{ Params: ConnectorParams }>(routes.remove, async (request, reply) => {
-    await admin.removeConnector(actor(request), request.params.tenantId, request.params.connectorId);
-    return reply.code(204).send();
-  });
+  serveRemoval<ConnectorParams>(routes.remove, (by, { tenantId, connectorId }) =>
+    admin.removeConnector(by, tenantId, connectorId),
+  );
   serve<{ Params: TenantParams }>(routes.list, async ({ params: { tenantId } }) => ({
     tenantId,
     connectors: admin.listConnectors(tenantId),

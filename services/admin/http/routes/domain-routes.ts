@@ -5,7 +5,7 @@ import type { RouteKit, TenantParams } from './route-kit.js';
 
 type DomainParams = TenantParams & { domain: string };
 
-export function domainRoutes({ admin, actor, serve }: RouteKit): void {
+export function domainRoutes({ admin, actor, serve, serveRemoval }: RouteKit): void {
   serve<{ Params: DomainParams; Body: { matchSubdomains: boolean } }>(routes.put, async (request, reply) => {
     const { tenantId, domain } = request.params;
     const result = await admin.putAcceptedDomain(
@@ -24,10 +24,9 @@ export function domainRoutes({ admin, actor, serve }: RouteKit): void {
       return { tenantId, ...result };
     },
   );
-  serve<{ Params: DomainParams }>(routes.remove, async (request, reply) => {
-    await admin.removeAcceptedDomain(actor(request), request.params.tenantId, request.params.domain);
-    return reply.code(204).send();
-  });
+  serveRemoval<DomainParams>(routes.remove, (by, { tenantId, domain }) =>
+    admin.removeAcceptedDomain(by, tenantId, domain),
+  );
   serve<{ Params: TenantParams }>(routes.list, async ({ params: { tenantId } }) => ({
     tenantId,
     acceptedDomains: admin.listAcceptedDomains(tenantId),

@@ -55,6 +55,11 @@ export interface RouteKit {
     route: RouteDeclaration,
     handler: Handler<G>,
   ): void;
+  /** Registers a declared DELETE: `remove` removes what the params name, and the answer is 204, no body. */
+  serveRemoval<Params>(
+    route: RouteDeclaration,
+    remove: (actor: Actor, params: Params) => Promise<void>,
+  ): void;
 }
 
 const errors = { '4xx': errorBodySchema, '5xx': errorBodySchema } as const;
@@ -65,24 +70,32 @@ export function routeKit(
   auditTrail: AuditTrail,
   bodyLimit: number,
 ): RouteKit {
+  const actor = (request: FastifyRequest) => actorOf(request.principal!);
+  const serve: RouteKit['serve'] = (route, handler) => {
+    const { method, url, access, ...schema } = route;
+    app.route({
+      method,
+      url,
+      bodyLimit,
+      config: { access },
+      schema: {
+        security: [{ bearer: [] }],
+        ...schema,
+        response: { ...errors, ...(schema.response as object) },
+      },
+      handler: handler as Handler<RouteGenericInterface>,
+    });
+  };
   return {
     admin,
     auditTrail,
-    actor: (request) => actorOf(request.principal!),
-    serve: (route, handler) => {
-      const { method, url, access, ...schema } = route;
-      app.route({
-        method,
-        url,
-        bodyLimit,
-        config: { access },
-        schema: {
-          security: [{ bearer: [] }],
-          ...schema,
-          response: { ...errors, ...(schema.response as object) },
-        },
-        handler: handler as Handler<RouteGenericInterface>,
-      });
-    },
+    actor,
+    serve,
+    serveRemoval: (route, remove) =>
+      serve(route, async (request, reply) => {
+        // The route's params schema has validated what `remove` takes.
+        await remove(actor(request), request.params as Parameters<typeof remove>[1]);
+        return reply.code(204).send();
+      }),
   };
 }

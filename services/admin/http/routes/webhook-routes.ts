@@ -13,7 +13,10 @@ import type { RouteKit } from './route-kit.js';
 type EndpointParams = { endpointId: string };
 type ReplayBody = { from: ReplayRequest['from']; since?: string; tenantId?: string };
 
-export function webhookRoutes({ actor, serve }: RouteKit, webhooks: WebhookEndpointsAdmin): void {
+export function webhookRoutes(
+  { actor, serve, serveRemoval }: RouteKit,
+  webhooks: WebhookEndpointsAdmin,
+): void {
   serve(routes.list, async () => ({ endpoints: webhooks.list() }));
   serve<{ Body: WebhookEndpointInput & { id: string } }>(routes.create, async (request, reply) => {
     const { id, ...input } = request.body;
@@ -23,10 +26,7 @@ export function webhookRoutes({ actor, serve }: RouteKit, webhooks: WebhookEndpo
   serve<{ Params: EndpointParams; Body: WebhookEndpointPatch }>(routes.update, async (request) =>
     webhooks.update(actor(request), request.params.endpointId, request.body),
   );
-  serve<{ Params: EndpointParams }>(routes.remove, async (request, reply) => {
-    await webhooks.remove(actor(request), request.params.endpointId);
-    return reply.code(204).send();
-  });
+  serveRemoval<EndpointParams>(routes.remove, (by, { endpointId }) => webhooks.remove(by, endpointId));
   serve<{ Params: EndpointParams; Querystring: { limit: number } }>(
     routes.deliveries,
     async ({ params: { endpointId }, query }) => ({

@@ -13,6 +13,16 @@ export const object = (
   properties: Record<string, unknown>,
   required: readonly string[] = Object.keys(properties),
 ) => ({ type: 'object', additionalProperties: false, required, properties }) as const;
+/** A response about one tenant: it names the tenant first. */
+export const tenantObject = (properties: Record<string, unknown>) =>
+  object({ tenantId: { type: 'string' }, ...properties });
+/** An array of objects; `order` says in which order they come, where that matters. */
+export const arrayOf = (properties: Record<string, unknown>, order?: string) =>
+  ({
+    type: 'array',
+    ...(order === undefined ? {} : { description: order }),
+    items: object(properties),
+  }) as const;
 
 const tenantId = id();
 export const connectorId = id();

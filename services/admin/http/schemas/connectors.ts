@@ -1,7 +1,16 @@
 // The connector routes and their schemas: a connector, its claims, and the review that ranks them.
 import { RelayPathValues } from '../../../core/contracts.generated.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { connectorParams, domain, epochMs, nullable, object, tenantParams } from './common.js';
+import {
+  arrayOf,
+  connectorParams,
+  domain,
+  epochMs,
+  nullable,
+  object,
+  tenantObject,
+  tenantParams,
+} from './common.js';
 
 const relayPath = { type: 'string', enum: [...RelayPathValues] } as const;
 
@@ -42,17 +51,13 @@ const connector = object({
 });
 
 export const connectorPut = object({ connector, created: { type: 'boolean' } });
-export const connectorList = object({
-  tenantId: { type: 'string' },
+export const connectorList = tenantObject({
   connectors: { type: 'array', items: connector },
 });
 
-export const connectorReview = object({
-  tenantId: { type: 'string' },
-  connectors: {
-    type: 'array',
-    description: 'most unusual first',
-    items: object({
+export const connectorReview = tenantObject({
+  connectors: arrayOf(
+    {
       connectorId: { type: 'string' },
       configured: {
         type: 'boolean',
@@ -69,9 +74,10 @@ export const connectorReview = object({
       },
       unregisteredMessages: object({ evidence: { type: 'integer' }, window: { type: 'integer' } }),
       score: { type: 'integer', minimum: 0, maximum: 100 },
-      reasons: { type: 'array', items: object({ code: { type: 'string' }, detail: { type: 'string' } }) },
-    }),
-  },
+      reasons: arrayOf({ code: { type: 'string' }, detail: { type: 'string' } }),
+    },
+    'most unusual first',
+  ),
 });
 
 const tags = ['connectors'];

@@ -2,7 +2,16 @@
 // threshold preview.
 import { UnblockSourceValues } from '../../../core/contracts.generated.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { attestations, counters, epochMs, object, tenantParams, thresholds } from './common.js';
+import {
+  arrayOf,
+  attestations,
+  counters,
+  epochMs,
+  object,
+  tenantObject,
+  tenantParams,
+  thresholds,
+} from './common.js';
 
 export const session = object({
   subject: { type: 'string', description: "the token's role and digest prefix, as the audit topic names it" },
@@ -10,26 +19,22 @@ export const session = object({
   tenantId: { type: ['string', 'null'], description: 'the tenant a tenant-admin token manages' },
 });
 
-const carriers = {
-  type: 'array',
-  description: 'most messages first',
-  items: object({
+const carriers = arrayOf(
+  {
     key: { type: 'string' },
     messages: { type: 'integer' },
     lastSeenAt: epochMs('start of the minute it was last seen in'),
-  }),
-} as const;
+  },
+  'most messages first',
+);
 
-export const tenantWindow = object({
-  tenantId: { type: 'string' },
+export const tenantWindow = tenantObject({
   windowMinutes: { type: 'integer' },
   counters,
   start: { type: ['integer', 'null'], description: 'start of the window (epoch ms); null without one' },
   end: { type: ['integer', 'null'], description: 'end of the window, exclusive (epoch ms)' },
-  minutes: {
-    type: 'array',
-    description: 'oldest first, every minute of the window',
-    items: object({
+  minutes: arrayOf(
+    {
       at: epochMs('start of the minute'),
       unregistered: { type: 'integer', description: 'U in this minute' },
       forwarded: { type: 'integer', description: 'F in this minute' },
@@ -38,14 +43,14 @@ export const tenantWindow = object({
         type: 'integer',
         description: 'distinct unregistered domains last seen in this minute (they sum to D)',
       },
-    }),
-  },
+    },
+    'oldest first, every minute of the window',
+  ),
   domains: carriers,
   connectors: carriers,
 });
 
-export const tenantHistory = object({
-  tenantId: { type: 'string' },
+export const tenantHistory = tenantObject({
   blockTimes: { type: 'array', description: 'newest first', items: epochMs('when a block was decided') },
   lastUnblock: {
     type: ['object', 'null'],
@@ -63,12 +68,9 @@ export const tenantHistory = object({
   },
 });
 
-export const auditTrail = object({
-  tenantId: { type: 'string' },
-  entries: {
-    type: 'array',
-    description: 'newest first',
-    items: object({
+export const auditTrail = tenantObject({
+  entries: arrayOf(
+    {
       auditId: { type: 'string' },
       occurredAt: epochMs('when the action was taken'),
       actor: { type: 'string', description: 'the subject who acted (never a token)' },
@@ -78,8 +80,9 @@ export const auditTrail = object({
       target: { type: ['string', 'null'] },
       ticket: { type: ['string', 'null'] },
       details: { type: 'object', additionalProperties: { type: 'string' } },
-    }),
-  },
+    },
+    'newest first',
+  ),
   truncated: { type: 'boolean', description: 'older records were dropped here; the audit topic holds them' },
   caughtUp: { type: 'boolean', description: 'false while the audit topic is still being read' },
 });
@@ -96,8 +99,7 @@ const thresholdDecision = object({
   },
 });
 
-export const policyPreview = object({
-  tenantId: { type: 'string' },
+export const policyPreview = tenantObject({
   counters,
   inForce: thresholdDecision,
   candidate: thresholdDecision,

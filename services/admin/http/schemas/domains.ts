@@ -1,6 +1,6 @@
 // The accepted-domain routes and their schemas: registering, verifying and listing a tenant's domains.
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { domainParams, epochMs, object, tenantParams, ticket } from './common.js';
+import { domainParams, epochMs, object, tenantObject, tenantParams, ticket } from './common.js';
 
 export const acceptedDomainBody = object({
   matchSubdomains: { type: 'boolean', description: 'whether every subdomain counts as registered too' },
@@ -37,8 +37,7 @@ const acceptedDomain = object({
   verification,
 });
 
-export const acceptedDomainPut = object({
-  tenantId: { type: 'string' },
+export const acceptedDomainPut = tenantObject({
   domain: { type: 'string' },
   unicode: { type: 'string' },
   matchSubdomains: { type: 'boolean' },
@@ -46,15 +45,13 @@ export const acceptedDomainPut = object({
   verification,
 });
 
-export const acceptedDomainVerified = object({
-  tenantId: { type: 'string' },
+export const acceptedDomainVerified = tenantObject({
   domain: { type: 'string' },
   unicode: { type: 'string' },
   verification,
 });
 
-export const acceptedDomainList = object({
-  tenantId: { type: 'string' },
+export const acceptedDomainList = tenantObject({
   acceptedDomains: { type: 'array', items: acceptedDomain },
 });
 

@@ -1,6 +1,6 @@
 // The policy routes and their schemas: a tenant's overrides, the global policy and what is in force.
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { forwardedWeight, mode, object, tenantParams, thresholds } from './common.js';
+import { forwardedWeight, mode, object, tenantObject, tenantParams, thresholds } from './common.js';
 
 export const policyBody = object(
   {
@@ -14,8 +14,7 @@ export const policyBody = object(
   [],
 );
 
-export const policyView = object({
-  tenantId: { type: 'string' },
+export const policyView = tenantObject({
   overrides: policyBody,
   global: object({ mode, thresholds, forwardedWeight }),
   effective: object({

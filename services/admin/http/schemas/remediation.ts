@@ -1,12 +1,14 @@
 // The remediation routes and their schemas: a tenant's status with its evidence, the blocks page, and unblocking.
 import type { RouteDeclaration } from '../routes/route-kit.js';
 import {
+  arrayOf,
   attestations,
   connectorId,
   counters,
   epochMs,
   mode,
   object,
+  tenantObject,
   tenantParams,
   thresholds,
   ticket,
@@ -29,29 +31,26 @@ const evidence = object({
   total: { type: 'integer' },
   distinctUnregisteredDomains: { type: 'integer' },
   thresholds,
-  topDomains: { type: 'array', items: object({ domain: { type: 'string' }, messages: { type: 'integer' } }) },
-  connectors: {
-    type: 'array',
-    items: object({
-      connectorId: { type: 'string' },
-      messages: { type: 'integer' },
-      createdAt: { type: ['integer', 'null'] },
-      total: {
-        type: 'integer',
-        description: 'T of the connector (0 in blocks decided before connectors were scored)',
-      },
-      distinctUnregisteredDomains: { type: 'integer', description: 'D of the connector' },
-    }),
-  },
+  topDomains: arrayOf({ domain: { type: 'string' }, messages: { type: 'integer' } }),
+  connectors: arrayOf({
+    connectorId: { type: 'string' },
+    messages: { type: 'integer' },
+    createdAt: { type: ['integer', 'null'] },
+    total: {
+      type: 'integer',
+      description: 'T of the connector (0 in blocks decided before connectors were scored)',
+    },
+    distinctUnregisteredDomains: { type: 'integer', description: 'D of the connector' },
+  }),
 });
 
-const checks = {
-  type: 'array',
-  items: object({ check: { type: 'string' }, passed: { type: 'boolean' }, detail: { type: 'string' } }),
-} as const;
+const checks = arrayOf({
+  check: { type: 'string' },
+  passed: { type: 'boolean' },
+  detail: { type: 'string' },
+});
 
-export const tenantStatus = object({
-  tenantId: { type: 'string' },
+export const tenantStatus = tenantObject({
   blocked: { type: 'boolean', description: 'an enforce-mode block is in force' },
   mode,
   block: {
@@ -99,10 +98,8 @@ export const tenantStatus = object({
     properties: {
       warnings: { type: 'array', items: { type: 'string' } },
       selfServiceChecks: checks,
-      remedies: {
-        type: 'array',
-        description: 'the steps out of the block, in order: disabling the culprit connectors first',
-        items: object({
+      remedies: arrayOf(
+        {
           action: {
             type: 'string',
             enum: [
@@ -115,8 +112,9 @@ export const tenantStatus = object({
           },
           connectorId: { type: ['string', 'null'] },
           detail: { type: 'string' },
-        }),
-      },
+        },
+        'the steps out of the block, in order: disabling the culprit connectors first',
+      ),
     },
   },
 });
@@ -131,10 +129,8 @@ export const blocksQuery = {
 } as const;
 
 export const blocksPage = object({
-  blocks: {
-    type: 'array',
-    description: 'newest first',
-    items: object({
+  blocks: arrayOf(
+    {
       tenantId: { type: 'string' },
       blockId: { type: 'string' },
       blockedAt: { type: 'integer' },
@@ -145,8 +141,9 @@ export const blocksPage = object({
       unregistered: { type: 'number' },
       total: { type: 'integer' },
       distinctUnregisteredDomains: { type: 'integer' },
-    }),
-  },
+    },
+    'newest first',
+  ),
   nextCursor: { type: ['string', 'null'] },
 });
 
@@ -162,8 +159,7 @@ const connectorIds = {
 export const unblockBody = object({ ticket, attestations, connectorIds }, ['ticket']);
 export const selfServiceBody = object({ ticket, attestations, connectorIds }, []);
 
-export const unblockResult = object({
-  tenantId: { type: 'string' },
+export const unblockResult = tenantObject({
   blockId: { type: 'string' },
   unblockedAt: { type: 'integer' },
   warnings: { type: 'array', items: { type: 'string' }, description: 'what the system itself still sees' },

@@ -3,7 +3,7 @@ import { WebhookDeliveryStatusValues } from '../../../core/contracts.generated.j
 import { ENDPOINT_ID_PATTERN, ENDPOINT_ID_RULE, ID_PATTERN, ID_RULE } from '../../../platform/config.js';
 import { MIN_SECRET_LENGTH } from '../../webhook-endpoints.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { epochMs, nullable, object } from './common.js';
+import { arrayOf, epochMs, nullable, object } from './common.js';
 
 const endpointId = {
   type: 'string',
@@ -81,10 +81,8 @@ export const deliveriesQuery = object(
 
 export const deliveryLog = object({
   endpointId: { type: 'string' },
-  deliveries: {
-    type: 'array',
-    description: 'newest first: where each recent delivery stands',
-    items: object({
+  deliveries: arrayOf(
+    {
       eventId: { type: 'string', description: 'the CloudEvent id (its Idempotency-Key)' },
       eventType: { type: 'string' },
       tenantId: { type: 'string' },
@@ -93,8 +91,9 @@ export const deliveryLog = object({
       lastError: { type: ['string', 'null'], description: 'why the last attempt failed' },
       replayId: { type: ['string', 'null'], description: 'the replay it belongs to' },
       occurredAt: epochMs('when the attempt ended'),
-    }),
-  },
+    },
+    'newest first: where each recent delivery stands',
+  ),
   truncated: { type: 'boolean', description: 'older deliveries were dropped here (the topic keeps them)' },
   caughtUp: { type: 'boolean', description: 'false while the delivery log is still being read' },
 });
