@@ -4,15 +4,31 @@ import type avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
 import type { ContractTopic, TopicContracts } from '../../core/topics.js';
 import type { SchemaCodec } from '../ports.js';
-import { contractTypes, decodeBody, decodeEach, encodeBody, frame, ReaderTypes, schemaIdOf } from './avro.js';
+import {
+  contractTypes,
+  decodeBody,
+  decodeEach,
+  encodeBody,
+  frame,
+  HEADER_BYTES,
+  ReaderTypes,
+  schemaIdOf,
+} from './avro.js';
+import { FieldReader } from './field-reader.js';
 
 export class EmbeddedCodec implements SchemaCodec {
   readonly #types = contractTypes();
   readonly #idOf = new Map<ContractTopic, number>();
   readonly #topicOf = new Map<number, ContractTopic>();
   readonly #readerTypes = new ReaderTypes();
-  /** From each topic's full type (every value here was written with it) to a reader type of a few fields. */
-  readonly #resolvers = new Map<avro.Type, avro.Resolver>();
+  /**
+   * From each topic's full type (every value here was written with it) to a reader type of a few fields: avsc's
+   * resolver, and the field reader that reads well-formed bytes first.
+   */
+  readonly #resolvers = new Map<
+    avro.Type,
+    { resolver: avro.Resolver; fields: FieldReader<unknown> | null }
+  >();
 
   constructor() {
     let id = 1;
@@ -43,14 +59,19 @@ export class EmbeddedCodec implements SchemaCodec {
     fields: readonly K[],
   ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]> {
     const reader = this.#readerTypes.of(topic, fields);
-    let resolver = this.#resolvers.get(reader);
-    if (resolver === undefined) {
-      resolver = reader.createResolver(this.#type(topic));
-      this.#resolvers.set(reader, resolver);
+    let resolved = this.#resolvers.get(reader);
+    if (resolved === undefined) {
+      const writer = this.#type(topic);
+      resolved = { resolver: reader.createResolver(writer), fields: FieldReader.of(writer, reader) };
+      this.#resolvers.set(reader, resolved);
     }
+    const { resolver, fields: fieldReader } = resolved as {
+      resolver: avro.Resolver;
+      fields: FieldReader<Pick<TopicContracts[T], K>> | null;
+    };
     return decodeEach(values, (bytes) => {
       this.#checkId(topic, bytes);
-      return decodeBody<Pick<TopicContracts[T], K>>(reader, bytes, topic, resolver);
+      return fieldReader?.read(bytes, HEADER_BYTES) ?? decodeBody(reader, bytes, topic, resolver);
     });
   }
 

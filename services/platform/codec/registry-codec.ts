@@ -6,7 +6,8 @@
 //
 // Decoding never passes `readerSchema` to the client (it would parse the schema again on every call): the
 // writer schema of each id is fetched once (the client caches it), a resolver from it to relayguard's schema
-// (or to a reader type of a few fields: decodeFields) is built once and cached per (topic, writer id, fields).
+// (or to a reader type of a few fields: decodeFields, with the field reader that goes first) is built once and
+// cached per (topic, writer id, fields).
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { RelayguardError } from '../../core/errors.js';
@@ -21,15 +22,23 @@ import {
   encodeBody,
   frame,
   framedSchemaId,
+  HEADER_BYTES,
   ReaderTypes,
   readSchema,
   schemaIdOf,
 } from './avro.js';
+import { FieldReader } from './field-reader.js';
 
 export const subjectOf = (topic: string) => `${topic}-value`;
 
-/** A resolver, or null when the writer schema is relayguard's own (no resolution needed). */
-type Reader = avro.Resolver | null;
+/**
+ * How values of one writer schema are read: avsc's resolver (none when the writer schema is the reader's own),
+ * and for a reader type of a few fields the field reader that reads well-formed bytes first (when it can).
+ */
+interface Reader {
+  readonly resolver: avro.Resolver | undefined;
+  readonly fields: FieldReader<unknown> | null;
+}
 
 /** Writer ids that failed for good; bounded so a flood of random ids cannot grow it without limit. */
 const MAX_REMEMBERED_FAILURES = 1_024;
@@ -76,8 +85,8 @@ export class RegistryCodec implements SchemaCodec {
 
   async decode<T extends ContractTopic>(topic: T, bytes: Buffer): Promise<TopicContracts[T]> {
     const id = schemaIdOf(bytes);
-    const reader = await this.#reader(topic, id, null);
-    return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, reader ?? undefined);
+    const { resolver } = await this.#reader(topic, id, null);
+    return decodeBody<TopicContracts[T]>(this.#type(topic), bytes, topic, resolver);
   }
 
   decodeAll<T extends ContractTopic>(
@@ -112,7 +121,9 @@ export class RegistryCodec implements SchemaCodec {
     return decodeEach(values, (bytes) => {
       const reader = readers.get(schemaIdOf(bytes))!;
       if (reader instanceof RelayguardError) throw reader;
-      return decodeBody<V>(type, bytes, topic, reader ?? undefined);
+      return (
+        (reader.fields?.read(bytes, HEADER_BYTES) as V) ?? decodeBody<V>(type, bytes, topic, reader.resolver)
+      );
     });
   }
 
@@ -200,9 +211,9 @@ export class RegistryCodec implements SchemaCodec {
     if (!(writer instanceof avro.Type)) {
       throw new RelayguardError('SCHEMA_MISMATCH', `${topic}: schema id ${writerId} is not an Avro schema`);
     }
-    if (reader.equals(writer)) return null;
+    if (reader.equals(writer)) return { resolver: undefined, fields: null };
     try {
-      return reader.createResolver(writer);
+      return { resolver: reader.createResolver(writer), fields: FieldReader.of(writer, reader) };
     } catch (error) {
       throw new RelayguardError(
         'SCHEMA_MISMATCH',
