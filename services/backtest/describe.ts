@@ -1,6 +1,7 @@
 // Words and numbers shared by the terminal and HTML reports, so both say the same thing the same way.
 import type { BlockEvidence } from '../core/contracts.generated.js';
 import type { Policy } from '../core/policy.js';
+import type { NearTenant, PolicyDiff } from './engine.js';
 
 export function describePolicy(policy: Policy): string {
   const t = policy.thresholds;
@@ -57,5 +58,38 @@ export function evidenceCells(
           : c.connectorId,
       )
       .join(', '),
+  ];
+}
+
+/** Headers of a close call's columns, in the order `nearCells` gives them. */
+export const NEAR_HEADERS = ['tenant', 'closest at', 'closest rule', 'reached', 'U', 'T', 'D'] as const;
+
+export function nearCells(near: NearTenant): string[] {
+  return [
+    near.tenantId,
+    formatTime(near.at),
+    near.closestRule,
+    `${Math.round(near.proximity * 100)}%`,
+    String(near.counts.unregistered),
+    String(near.counts.total),
+    String(near.counts.distinctUnregisteredDomains),
+  ];
+}
+
+/** What a candidate policy changes against the one in force: a label with its count, and the tenants. */
+export function comparisonRows(diff: PolicyDiff, limit?: number): [label: string, tenants: string][] {
+  const moved = (sign: number) =>
+    diff.blockedAtAnotherTime
+      .filter((m) => Math.sign(m.byMs) === sign)
+      .map((m) => `${m.tenantId} (${formatDuration(Math.abs(m.byMs))})`);
+  const earlier = moved(-1);
+  const later = moved(1);
+  return [
+    [`newly blocked (${diff.newlyBlocked.length})`, listSome(diff.newlyBlocked, limit)],
+    [`no longer blocked (${diff.noLongerBlocked.length})`, listSome(diff.noLongerBlocked, limit)],
+    [`blocked earlier (${earlier.length})`, listSome(earlier, limit)],
+    [`blocked later (${later.length})`, listSome(later, limit)],
+    [`newly close (${diff.newlyNear.length})`, listSome(diff.newlyNear, limit)],
+    [`no longer close (${diff.noLongerNear.length})`, listSome(diff.noLongerNear, limit)],
   ];
 }

@@ -3,13 +3,15 @@
 // in the sliding window, minute by minute, against the thresholds, marking the would-block moment.
 import { MINUTE_MS } from '../core/policy.js';
 import {
+  comparisonRows,
   describePolicy,
   EVIDENCE_HEADERS,
   evidenceCells,
   formatCount,
   formatDuration,
   formatTime,
-  listSome,
+  NEAR_HEADERS,
+  nearCells,
 } from './describe.js';
 import type { PolicyReport, TenantPlot } from './engine.js';
 import type { BacktestResult } from './source.js';
@@ -111,42 +113,14 @@ function policySection(report: PolicyReport, plots: readonly TenantPlot[]): stri
   if (report.near.length === 0) parts.push('<p>No close calls (within 20% of a threshold).</p>');
   else {
     parts.push(`<h3>Close calls, within 20% of a threshold (${report.near.length})</h3>`);
-    parts.push(
-      table(
-        ['tenant', 'closest at', 'closest rule', 'reached', 'U', 'T', 'D'],
-        report.near.map((n) => [
-          n.tenantId,
-          formatTime(n.at),
-          n.closestRule,
-          `${Math.round(n.proximity * 100)}%`,
-          n.counts.unregistered,
-          n.counts.total,
-          n.counts.distinctUnregisteredDomains,
-        ]),
-      ),
-    );
+    parts.push(table(NEAR_HEADERS, report.near.map(nearCells)));
   }
   const diff = report.comparedToInForce;
-  if (diff) {
-    const moved = (sign: number) =>
-      diff.blockedAtAnotherTime
-        .filter((m) => Math.sign(m.byMs) === sign)
-        .map((m) => `${m.tenantId} (${formatDuration(Math.abs(m.byMs))})`);
+  if (diff)
     parts.push(
       '<h3>Against the policy in force</h3>',
-      table(
-        ['change', 'tenants'],
-        [
-          [`newly blocked (${diff.newlyBlocked.length})`, listSome(diff.newlyBlocked, 50)],
-          [`no longer blocked (${diff.noLongerBlocked.length})`, listSome(diff.noLongerBlocked, 50)],
-          [`blocked earlier (${moved(-1).length})`, listSome(moved(-1), 50)],
-          [`blocked later (${moved(1).length})`, listSome(moved(1), 50)],
-          [`newly close (${diff.newlyNear.length})`, listSome(diff.newlyNear, 50)],
-          [`no longer close (${diff.noLongerNear.length})`, listSome(diff.noLongerNear, 50)],
-        ],
-      ),
+      table(['change', 'tenants'], comparisonRows(diff, 50)),
     );
-  }
   if (plots.length > 0) {
     parts.push('<h3>U in the sliding window, per minute (UTC)</h3>');
     for (const plot of plots.slice(0, MAX_PLOTS))

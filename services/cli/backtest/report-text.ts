@@ -2,6 +2,7 @@
 // policy in force. Machines read `--json`; people who want plots open `--html`.
 
 import {
+  comparisonRows,
   describePolicy,
   EVIDENCE_HEADERS,
   evidenceCells,
@@ -9,6 +10,8 @@ import {
   formatDuration,
   formatTime,
   listSome,
+  NEAR_HEADERS,
+  nearCells,
 } from '../../backtest/describe.js';
 import type { BlockDecision, NearTenant, PolicyReport, RefusalReport } from '../../backtest/engine.js';
 import type { BacktestResult } from '../../backtest/source.js';
@@ -107,21 +110,11 @@ function renderPolicy(report: PolicyReport): string[] {
       : `  Close calls (within 20% of a threshold, never blocked): ${report.near.length}\n${indent(nearTable(report.near))}`,
   );
   const diff = report.comparedToInForce;
-  if (diff) {
-    const earlier = diff.blockedAtAnotherTime.filter((m) => m.byMs < 0);
-    const later = diff.blockedAtAnotherTime.filter((m) => m.byMs > 0);
-    const moved = (list: typeof earlier) =>
-      listSome(list.map((m) => `${m.tenantId} (${formatDuration(Math.abs(m.byMs))})`));
+  if (diff)
     lines.push(
       '  Against the policy in force:',
-      `    newly blocked (${diff.newlyBlocked.length}): ${listSome(diff.newlyBlocked)}`,
-      `    no longer blocked (${diff.noLongerBlocked.length}): ${listSome(diff.noLongerBlocked)}`,
-      `    blocked earlier (${earlier.length}): ${moved(earlier)}`,
-      `    blocked later (${later.length}): ${moved(later)}`,
-      `    newly close (${diff.newlyNear.length}): ${listSome(diff.newlyNear)}`,
-      `    no longer close (${diff.noLongerNear.length}): ${listSome(diff.noLongerNear)}`,
+      ...comparisonRows(diff).map(([change, tenants]) => `    ${change}: ${tenants}`),
     );
-  }
   return lines;
 }
 
@@ -144,20 +137,7 @@ function blockedTable(blocked: readonly BlockDecision[]): string {
 }
 
 function nearTable(near: readonly NearTenant[]): string {
-  const table = renderTable(
-    ['tenant', 'closest at', 'closest rule', 'reached', 'U', 'T', 'D'],
-    near
-      .slice(0, ROWS)
-      .map((n) => [
-        n.tenantId,
-        formatTime(n.at),
-        n.closestRule,
-        `${Math.round(n.proximity * 100)}%`,
-        String(n.counts.unregistered),
-        String(n.counts.total),
-        String(n.counts.distinctUnregisteredDomains),
-      ]),
-  );
+  const table = renderTable(NEAR_HEADERS, near.slice(0, ROWS).map(nearCells));
   return near.length > ROWS ? `${table}\n... and ${near.length - ROWS} more (see --json)` : table;
 }
 
