@@ -7,27 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TenantBlocked } from '../../services/core/contracts.generated.js';
-import { postfixEndpoint } from '../../services/enforcer/postfix/server.js';
-import {
-  blockAfter,
-  type EnforcementHarness,
-  metricValue,
-  onboard,
-  startEnforcement,
-} from '../support/enforcement.js';
+import { metricValue } from '../support/enforcement.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
-import { type Postfix, postfixAvailable, startPostfixAsking } from '../support/postfix.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
-import { swaks } from '../support/swaks.js';
+import { postfixAvailable } from '../support/postfix.js';
+import {
+  firstServerTenant,
+  type PostfixRelay,
+  SPAM_BURST,
+  startPostfixRelay,
+} from '../support/postfix-relay.js';
 import { waitFor } from '../support/tether.js';
 
-const SPAM_BURST = 5;
-const SCHOOL = {
-  tenantId: 'school',
-  acceptedDomain: 'school.example',
-  senderIpRange: '127.0.0.2/32',
-  policy: blockAfter(SPAM_BURST),
-} as const;
+const SCHOOL = firstServerTenant('school');
 /** The connectors, by the loopback address their relay sends from. */
 const ONPREM = { connectorId: 'school-connector', address: '127.0.0.2' };
 const FORWARDING = { connectorId: 'school-forwarding', address: '127.0.0.4' };
@@ -36,64 +27,51 @@ const ONPREM_2 = { connectorId: 'school-onprem-2', address: '127.0.0.5' };
 const unavailable = await postfixAvailable();
 
 describe('a connector-scoped block through Postfix (production adapters)', { skip: unavailable }, () => {
-  let stack: ProductionStack;
-  let harness: EnforcementHarness;
-  let postfix: Postfix;
+  let relay: PostfixRelay;
 
-  const send = (clientAddress: string, from: string) =>
-    swaks({
-      server: postfix.host,
-      port: postfix.smtpPort,
-      localInterface: clientAddress,
-      from,
-      to: 'recipient@external.example',
-    });
   const assertRelayed = async (clientAddress: string, from: string) => {
-    const result = await send(clientAddress, from);
+    const result = await relay.send(clientAddress, from);
     assert.match(result.rcptReply, /^250 /, result.transcript);
     assert.ok(result.queueId, result.transcript);
   };
   const assertRefused = async (clientAddress: string, from: string) => {
-    const result = await send(clientAddress, from);
+    const result = await relay.send(clientAddress, from);
     assert.match(result.rcptReply, /^550 5\.7\.750 /, result.transcript);
     assert.equal(result.queueId, undefined, 'not accepted');
   };
   const blockInForce = (predicate: (block: TenantBlocked) => boolean, description: string) =>
     waitFor(
       () => {
-        const block = harness.driver.runtime.directory.tenant(SCHOOL.tenantId)?.block;
+        const block = relay.harness.driver.runtime.directory.tenant(SCHOOL.tenantId)?.block;
         return block && predicate(block) ? block : undefined;
       },
       { description },
     );
 
   before(async () => {
-    stack = await startProductionStack();
-    harness = await startEnforcement({ stack });
-    await onboard(harness.driver, SCHOOL);
-    const admin = harness.driver.runtime.admin!;
-    for (const [{ connectorId, address }, relayPath] of [
-      [FORWARDING, 'FORWARDED'],
-      [ONPREM_2, 'ONPREM'],
-    ] as const) {
-      await admin.putConnector(OPERATOR, SCHOOL.tenantId, connectorId, {
-        relayPath,
-        senderIpRanges: [`${address}/32`],
-        enabled: true,
-      });
-    }
-    postfix = await startPostfixAsking(postfixEndpoint(harness.policy));
+    relay = await startPostfixRelay({
+      production: true,
+      tenants: [SCHOOL],
+      arrange: async (driver) => {
+        for (const [{ connectorId, address }, relayPath] of [
+          [FORWARDING, 'FORWARDED'],
+          [ONPREM_2, 'ONPREM'],
+        ] as const) {
+          await driver.runtime.admin!.putConnector(OPERATOR, SCHOOL.tenantId, connectorId, {
+            relayPath,
+            senderIpRanges: [`${address}/32`],
+            enabled: true,
+          });
+        }
+      },
+    });
   });
-  after(async () => {
-    await postfix?.stop();
-    await harness?.stop();
-    await stack?.stop();
-  });
+  after(() => relay?.stop());
 
   it('blocks only the compromised server: its unregistered mail gets 550 5.7.750, forwarding keeps relaying', async () => {
     for (let i = 0; i < 3; i++) await assertRelayed(FORWARDING.address, `student${i}@mailbox.example`);
     for (let i = 0; i < SPAM_BURST; i++) await assertRelayed(ONPREM.address, `promo@offers${i}.spam.example`);
-    await harness.driver.settle();
+    await relay.harness.driver.settle();
     const block = await blockInForce((b) => b.scope === 'CONNECTOR', 'the compromised server to be blocked');
     assert.deepEqual(block.connectorIds, [ONPREM.connectorId]);
     assert.match(block.scopeReason, /^connector school-connector carried 5 of 5 unregistered messages/);
@@ -103,14 +81,14 @@ describe('a connector-scoped block through Postfix (production adapters)', { ski
     for (let i = 3; i < 6; i++) await assertRelayed(FORWARDING.address, `student${i}@mailbox.example`);
     await assertRelayed(ONPREM_2.address, 'promo@offers0.spam.example');
     const refusals = { stage: 'RCPT', scope: 'CONNECTOR' };
-    assert.equal(await metricValue(harness.driver, 'relayguard_block_refusals_total', refusals), 1);
+    assert.equal(await metricValue(relay.harness.driver, 'relayguard_block_refusals_total', refusals), 1);
   });
 
   it('widens the block to the school when the spam moves to its second server', async () => {
-    const narrow = harness.driver.runtime.directory.tenant(SCHOOL.tenantId)!.block!.blockId;
+    const narrow = relay.harness.driver.runtime.directory.tenant(SCHOOL.tenantId)!.block!.blockId;
     for (let i = 1; i < SPAM_BURST; i++)
       await assertRelayed(ONPREM_2.address, `promo@offers${i}.spam.example`);
-    await harness.driver.settle();
+    await relay.harness.driver.settle();
     const wide = await blockInForce((b) => b.scope === 'TENANT', 'the block to be widened');
     assert.equal(wide.widenedFrom, narrow);
     assert.notEqual(wide.blockId, narrow);

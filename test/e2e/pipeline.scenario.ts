@@ -2,6 +2,7 @@
 // adapters (pipeline.test.ts) and on Kafka + Schema Registry + Redis (pipeline-production.test.ts), unchanged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { MessageSubmitted, RelayPath } from '../../services/core/contracts.generated.js';
 import { BLOCK_REPLY } from '../../services/core/decision.js';
 import { messageSubmitted, randomDomains, seededRandom } from '../support/builders.js';
 import { OPERATOR, type Pipeline } from '../support/pipeline-driver.js';
@@ -29,21 +30,44 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
     });
     after(() => driver.stop());
 
+    /** Messages through the tenant's connector: the i-th of `count` at `at(i)`, its sender at `domainOf(i)`. */
+    const messages = (
+      tenantId: string,
+      count: number,
+      at: (i: number) => number,
+      domainOf: (i: number) => string,
+      relayPath: RelayPath = 'ONPREM',
+    ) =>
+      Array.from({ length: count }, (_, i) =>
+        messageSubmitted({
+          tenantId,
+          occurredAt: at(i),
+          envelopeSenderDomain: domainOf(i),
+          relayPath,
+          connectorId: `${tenantId}-connector`,
+        }),
+      );
+    /** The i-th of `count` times spread evenly over the first `minutes` after the start. */
+    const evenly = (count: number, minutes: number) => (i: number) =>
+      start + Math.floor((i / count) * minutes * 60_000);
+    /** Publishes the messages with the clock `minutes` after the start, and waits until they are scored. */
+    const publishAt = async (minutes: number, events: MessageSubmitted[]) => {
+      driver.clock.set(start + minutes * 60_000);
+      await driver.publish(events);
+      await driver.settle();
+    };
+
     it('blocks a compromised tenant once, with evidence, and the enforcer rejects only its unregistered senders', async () => {
       await onboard(driver, 'acme', 1, 'ONPREM');
       const random = seededRandom(7);
       const domains = randomDomains(200, random);
-      const events = Array.from({ length: 600 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'acme',
-          occurredAt: start + Math.floor((i / 600) * 10 * 60_000),
-          envelopeSenderDomain: domains[Math.floor(random() * domains.length)]!,
-          connectorId: 'acme-connector',
-        }),
+      const events = messages(
+        'acme',
+        600,
+        evenly(600, 10),
+        () => domains[Math.floor(random() * domains.length)]!,
       );
-      driver.clock.set(start + 10 * 60_000);
-      await driver.publish(events);
-      await driver.settle();
+      await publishAt(10, events);
 
       const blocks = (await driver.blockEvents()).filter((event) => event.tenantId === 'acme');
       assert.equal(blocks.length, 1, 'exactly one block event');
@@ -83,18 +107,10 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
       await onboard(driver, 'forwarder', 2, 'FORWARDED');
       const random = seededRandom(11);
       const domains = randomDomains(500, random);
-      const events = Array.from({ length: 5000 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'forwarder',
-          occurredAt: start + Math.floor((i / 5000) * 30 * 60_000),
-          envelopeSenderDomain: domains[i % domains.length]!,
-          relayPath: 'FORWARDED',
-          connectorId: 'forwarder-connector',
-        }),
+      await publishAt(
+        30,
+        messages('forwarder', 5000, evenly(5000, 30), (i) => domains[i % domains.length]!, 'FORWARDED'),
       );
-      driver.clock.set(start + 30 * 60_000);
-      await driver.publish(events);
-      await driver.settle();
       assert.equal((await driver.blockEvents()).filter((event) => event.tenantId === 'forwarder').length, 0);
       const status = await driver.runtime.admin!.status('forwarder');
       assert.equal(status.counters.forwardedUnregistered, 5000);
@@ -104,17 +120,8 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
     it('never blocks below-threshold traffic', async () => {
       await onboard(driver, 'hybrid', 3, 'ONPREM');
       // 450 unregistered from 40 domains among 2,000 messages: under both rules (U < 500; D < 50).
-      const events = Array.from({ length: 2000 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'hybrid',
-          occurredAt: start + Math.floor((i / 2000) * 50 * 60_000),
-          envelopeSenderDomain: i % 40 < 9 ? `partner${i % 40}.example` : 'hybrid.example',
-          connectorId: 'hybrid-connector',
-        }),
-      );
-      driver.clock.set(start + 50 * 60_000);
-      await driver.publish(events);
-      await driver.settle();
+      const partnerOrOwn = (i: number) => (i % 40 < 9 ? `partner${i % 40}.example` : 'hybrid.example');
+      await publishAt(50, messages('hybrid', 2000, evenly(2000, 50), partnerOrOwn));
       const status = await driver.runtime.admin!.status('hybrid');
       assert.equal(status.counters.unregistered, 450);
       assert.equal(status.counters.distinctUnregisteredDomains, 9);
@@ -137,17 +144,13 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
       );
 
       // A little more unregistered mail after the unblock is not enough: the old evidence was cleared.
-      const trickle = Array.from({ length: 50 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'acme',
-          occurredAt: start + 12 * 60_000 + i * 1000,
-          envelopeSenderDomain: `late${i}.example`,
-          connectorId: 'acme-connector',
-        }),
+      const trickle = messages(
+        'acme',
+        50,
+        (i) => start + 12 * 60_000 + i * 1000,
+        (i) => `late${i}.example`,
       );
-      driver.clock.set(start + 13 * 60_000);
-      await driver.publish(trickle);
-      await driver.settle();
+      await publishAt(13, trickle);
       let acme = (await driver.blockEvents()).filter(
         (event) => event.tenantId === 'acme' && event.kind === 'BLOCKED',
       );
@@ -155,17 +158,13 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
       assert.equal((await admin.status('acme')).counters.unregistered, 50);
 
       // New evidence blocks again, under a new block id.
-      const flood = Array.from({ length: 600 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'acme',
-          occurredAt: start + 20 * 60_000 + i * 500,
-          envelopeSenderDomain: `new${i % 100}.example`,
-          connectorId: 'acme-connector',
-        }),
+      const flood = messages(
+        'acme',
+        600,
+        (i) => start + 20 * 60_000 + i * 500,
+        (i) => `new${i % 100}.example`,
       );
-      driver.clock.set(start + 26 * 60_000);
-      await driver.publish(flood);
-      await driver.settle();
+      await publishAt(26, flood);
       acme = (await driver.blockEvents()).filter(
         (event) => event.tenantId === 'acme' && event.kind === 'BLOCKED',
       );
@@ -176,17 +175,15 @@ export function pipelineScenario(name: string, startPipeline: (start: number) =>
     it('in monitor mode publishes the decision and enforces nothing', async () => {
       await onboard(driver, 'watched', 4, 'ONPREM');
       await driver.runtime.admin!.setPolicy(OPERATOR, 'watched', { mode: 'MONITOR' });
-      const events = Array.from({ length: 600 }, (_, i) =>
-        messageSubmitted({
-          tenantId: 'watched',
-          occurredAt: start + i * 600,
-          envelopeSenderDomain: `m${i % 120}.example`,
-          connectorId: 'watched-connector',
-        }),
+      await publishAt(
+        10,
+        messages(
+          'watched',
+          600,
+          (i) => start + i * 600,
+          (i) => `m${i % 120}.example`,
+        ),
       );
-      driver.clock.set(start + 10 * 60_000);
-      await driver.publish(events);
-      await driver.settle();
       const blocks = (await driver.blockEvents()).filter((event) => event.tenantId === 'watched');
       assert.equal(blocks.length, 1);
       assert.equal(blocks[0]!.blocked!.mode, 'MONITOR');

@@ -13,7 +13,7 @@ import type { OutgoingRecord } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { SCORER_GROUP } from '../../services/scorer/scorer.js';
 import { messageSubmitted, seededRandom } from '../support/builders.js';
-import { onboard, readRecords } from '../support/enforcement.js';
+import { exampleTenant, onboard, readRecords } from '../support/enforcement.js';
 import { productionPipelineSuite } from '../support/pipeline-driver.js';
 
 const EVENTS = 10_000;
@@ -28,11 +28,7 @@ describe('poison events on Kafka + Schema Registry + Redis', () => {
     const admin = driver.runtime.admin!;
     const tenants = Array.from({ length: TENANTS }, (_, i) => `poison-${i}`);
     for (const [i, tenantId] of tenants.entries()) {
-      await onboard(driver, {
-        tenantId,
-        acceptedDomain: `${tenantId}.example`,
-        senderIpRange: `203.0.${i}.0/24`,
-      });
+      await onboard(driver, exampleTenant(tenantId, `203.0.${i}.0/24`));
     }
 
     const { codec } = driver.runtime.adapters;

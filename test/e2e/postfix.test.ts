@@ -9,28 +9,19 @@ import { after, before, describe, it } from 'node:test';
 import { PostfixLogParser } from '../../services/backtest/postfix-log.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
-import { postfixEndpoint } from '../../services/enforcer/postfix/server.js';
+import { readTopic } from '../support/enforcement.js';
+import { type Postfix, postfixAvailable } from '../support/postfix.js';
 import {
-  blockAfter,
-  type EnforcementHarness,
-  onboard,
-  readTopic,
-  startEnforcement,
-} from '../support/enforcement.js';
-import { type Postfix, postfixAvailable, startPostfixAsking } from '../support/postfix.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
-import { swaks } from '../support/swaks.js';
+  firstServerTenant,
+  type PostfixRelay,
+  SPAM_BURST,
+  startPostfixRelay,
+} from '../support/postfix-relay.js';
 import { waitFor } from '../support/tether.js';
 
 const BLOCK_TEXT = 'Service unavailable. Client blocked from sending from unregistered domains';
-const SPAM_BURST = 5;
 
-const COMPROMISED = {
-  tenantId: 'contoso',
-  acceptedDomain: 'contoso.example',
-  senderIpRange: '127.0.0.2/32',
-  policy: blockAfter(SPAM_BURST),
-} as const;
+const COMPROMISED = firstServerTenant('contoso');
 const NEIGHBOUR = { tenantId: 'fabrikam', acceptedDomain: 'fabrikam.example', senderIpRange: '127.0.0.3/32' };
 
 /** How events name the relay: Postfix's myhostname, sent as policy_context, beside the address it asks from. */
@@ -40,20 +31,12 @@ const unavailable = await postfixAvailable();
 
 for (const adapters of ['embedded', 'production'] as const) {
   describe(`Postfix relay enforced by relayguard (${adapters} adapters)`, { skip: unavailable }, () => {
-    let stack: ProductionStack | undefined;
-    let harness: EnforcementHarness;
-    let postfix: Postfix;
+    let relay: PostfixRelay;
     /** Queue ids of the messages Postfix accepted, by the tenant that sent them (null: no tenant). */
     const accepted: { tenantId: string | null; queueId: string; senderDomain: string }[] = [];
 
     const send = async (clientAddress: string, from: string) => {
-      const result = await swaks({
-        server: postfix.host,
-        port: postfix.smtpPort,
-        localInterface: clientAddress,
-        from,
-        to: 'recipient@external.example',
-      });
+      const result = await relay.send(clientAddress, from);
       const tenantId =
         clientAddress === '127.0.0.2'
           ? COMPROMISED.tenantId
@@ -66,17 +49,12 @@ for (const adapters of ['embedded', 'production'] as const) {
     };
 
     before(async () => {
-      stack = adapters === 'production' ? await startProductionStack() : undefined;
-      harness = await startEnforcement({ stack });
-      await onboard(harness.driver, COMPROMISED);
-      await onboard(harness.driver, NEIGHBOUR);
-      postfix = await startPostfixAsking(postfixEndpoint(harness.policy));
+      relay = await startPostfixRelay({
+        production: adapters === 'production',
+        tenants: [COMPROMISED, NEIGHBOUR],
+      });
     });
-    after(async () => {
-      await postfix?.stop();
-      await harness?.stop();
-      await stack?.stop();
-    });
+    after(() => relay?.stop());
 
     it('accepts the unregistered mail of a tenant under its threshold, then blocks the tenant', async () => {
       for (let i = 0; i < SPAM_BURST; i++) {
@@ -84,9 +62,9 @@ for (const adapters of ['embedded', 'production'] as const) {
         assert.match(result.rcptReply, /^250 /, result.transcript);
         assert.ok(result.queueId, result.transcript);
       }
-      await harness.driver.settle();
+      await relay.harness.driver.settle();
       const block = await waitFor(
-        () => harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block,
+        () => relay.harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block,
         {
           description: 'the compromised tenant to be blocked',
         },
@@ -107,7 +85,7 @@ for (const adapters of ['embedded', 'production'] as const) {
         assert.ok(result.rcptReply.endsWith(`Recipient address rejected: ${BLOCK_TEXT}`), result.rcptReply);
         assert.equal(result.queueId, undefined, 'not accepted');
       }
-      const log = await postfix.readLog();
+      const log = await relay.postfix.readLog();
       assert.match(
         log,
         new RegExp(`reject: RCPT from unknown\\[127\\.0\\.0\\.2\\]: 550 5\\.7\\.750 .*${BLOCK_TEXT}`),
@@ -135,14 +113,14 @@ for (const adapters of ['embedded', 'production'] as const) {
     });
 
     it('published one event per accepted message at END-OF-MESSAGE, exactly the ones the scorer counted', async () => {
-      await harness.driver.settle();
-      const events = await readTopic(harness.driver, Topics.messageSubmitted);
+      await relay.harness.driver.settle();
+      const events = await readTopic(relay.harness.driver, Topics.messageSubmitted);
       const expected = accepted.filter((message) => message.tenantId !== null);
       assert.deepEqual(
         events.map((event) => [event.eventId, event.tenantId, event.envelopeSenderDomain]).sort(),
         expected
           .map((message) => [
-            `${relayName(postfix)}/${message.queueId}`,
+            `${relayName(relay.postfix)}/${message.queueId}`,
             message.tenantId,
             message.senderDomain,
           ])
@@ -150,7 +128,7 @@ for (const adapters of ['embedded', 'production'] as const) {
       );
       for (const event of events) {
         assert.equal(event.queueId, event.eventId.split('/')[1]);
-        assert.equal(event.relayHost, relayName(postfix));
+        assert.equal(event.relayHost, relayName(relay.postfix));
         assert.equal(event.recipientCount, 1);
         assert.ok(event.sizeBytes > 0);
         assert.equal(
@@ -159,7 +137,7 @@ for (const adapters of ['embedded', 'production'] as const) {
         );
       }
 
-      const admin = harness.driver.runtime.admin!;
+      const admin = relay.harness.driver.runtime.admin!;
       for (const tenant of [COMPROMISED, NEIGHBOUR]) {
         const mine = events.filter((event) => event.tenantId === tenant.tenantId);
         const unregistered = mine.filter(
@@ -178,15 +156,15 @@ for (const adapters of ['embedded', 'production'] as const) {
         ).test(log);
       await waitFor(
         async () => {
-          const log = await postfix.readLog();
+          const log = await relay.postfix.readLog();
           return accepted.every(({ queueId }) => delivered(log, queueId));
         },
         { timeoutMs: 30_000, description: 'every accepted message delivered to the sink in the mail log' },
       );
-      const log = await postfix.readLog();
+      const log = await relay.postfix.readLog();
 
       // The backtest reads the same messages out of Postfix's own log as the policy server published live.
-      const enforcer = harness.driver.runtime.enforcer!;
+      const enforcer = relay.harness.driver.runtime.enforcer!;
       const parser = new PostfixLogParser({
         resolve: (address) => {
           const client = enforcer.resolve({ clientAddress: address });
@@ -205,11 +183,11 @@ for (const adapters of ['embedded', 'production'] as const) {
       // Every field but what the log words differently: the host (the log names it by the first label of
       // myhostname, so ids are `<label>/<queue id>`; the enforcer adds the address Postfix asked from), the size (qmgr counts the queue file, with the Received:
       // header Postfix added) and the time (the log's clock is the real one, the pipeline's a test clock).
-      const label = postfix.hostname.split('.')[0]!;
+      const label = relay.postfix.hostname.split('.')[0]!;
       const fields = ({ sizeBytes: _, occurredAt: __, eventId, relayHost, ...event }: MessageSubmitted) => ({
         ...event,
-        eventId: eventId.replace(`${relayName(postfix)}/`, `${label}/`),
-        relayHost: relayHost === relayName(postfix) ? label : relayHost,
+        eventId: eventId.replace(`${relayName(relay.postfix)}/`, `${label}/`),
+        relayHost: relayHost === relayName(relay.postfix) ? label : relayHost,
       });
       const byId = (a: MessageSubmitted, b: MessageSubmitted) => (a.eventId < b.eventId ? -1 : 1);
       const published = [...events].sort(byId);

@@ -11,7 +11,7 @@ import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js'
 import { silentLogger } from '../../services/platform/logger.js';
 import type { EventLog } from '../../services/platform/ports.js';
 import { MessagePublisher, type SubmittedMessage } from '../../services/sdk/index.js';
-import { blockAfter, onboard, readTopic } from '../support/enforcement.js';
+import { blockAfter, exampleTenant, onboard, readTopic } from '../support/enforcement.js';
 import { type Pipeline, startProductionPipeline } from '../support/pipeline-driver.js';
 import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 import { assertNoLossNoReorder, type PublishCall } from '../support/publish-order.js';
@@ -25,12 +25,7 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
   before(async () => {
     stack = await startProductionStack();
     pipeline = await startProductionPipeline(stack);
-    await onboard(pipeline, {
-      tenantId: 'northwind',
-      acceptedDomain: 'northwind.example',
-      senderIpRange: '198.51.100.0/24',
-      policy: blockAfter(3),
-    });
+    await onboard(pipeline, exampleTenant('northwind', '198.51.100.0/24', blockAfter(3)));
     relayLog = new KafkaEventLog({ kafka: loadConfig(stack.env).kafka!, logger: silentLogger });
   });
   after(async () => {

@@ -30,6 +30,7 @@ import { Metrics } from '../../services/platform/metrics.js';
 import type { EventLog, LogRecord, OutgoingRecord, SchemaCodec } from '../../services/platform/ports.js';
 import { DlqHeaders } from '../../services/scorer/dead-letter.js';
 import { Scorer, UNKNOWN_TENANT_ATTEMPTS } from '../../services/scorer/scorer.js';
+import { acceptedDomainAdded } from '../support/builders.js';
 import { readyEnforcer } from '../support/enforcement.js';
 import { adminApiTarget } from './admin-target.js';
 import { claimsTarget } from './claims-target.js';
@@ -390,20 +391,14 @@ class CapturingLog implements EventLog {
 
 function knownTenantDirectory(): TenantDirectory {
   const directory = new TenantDirectory();
-  directory.apply({
-    kind: 'accepted-domain',
-    event: {
-      eventId: 'd1',
-      tenantId: TENANT,
-      domain: 'acme.example',
-      change: 'ADDED',
+  directory.apply(
+    acceptedDomainAdded(TENANT, 'acme.example', {
       matchSubdomains: true,
       verification: { method: 'OPERATOR', verifiedAt: START - 86_400_000, actor: 'fuzz' },
-      verificationToken: '',
       occurredAt: START - 86_400_000,
       actor: 'fuzz',
-    },
-  });
+    }),
+  );
   directory.apply({
     kind: 'connector',
     event: {

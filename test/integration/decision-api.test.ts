@@ -7,7 +7,7 @@ import { createHttpServer, type HttpServer } from '../../services/platform/http-
 import { silentLogger } from '../../services/platform/logger.js';
 import { API_TOKENS, bearer, startAdminApi, TOKENS } from '../support/admin-api.js';
 import { messageSubmitted } from '../support/builders.js';
-import { blockAfter, metricValue, onboard } from '../support/enforcement.js';
+import { blockAfter, exampleTenant, metricValue, onboard } from '../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../support/pipeline-driver.js';
 
 describe('HTTP decision API', () => {
@@ -35,17 +35,8 @@ describe('HTTP decision API', () => {
   before(async () => {
     driver = await startPipeline();
     const { runtime } = driver;
-    await onboard(driver, {
-      tenantId: 'acme',
-      acceptedDomain: 'acme.example',
-      senderIpRange: '198.51.100.0/24',
-      policy: blockAfter(2),
-    });
-    await onboard(driver, {
-      tenantId: 'other',
-      acceptedDomain: 'other.example',
-      senderIpRange: '203.0.113.0/24',
-    });
+    await onboard(driver, exampleTenant('acme', '198.51.100.0/24', blockAfter(2)));
+    await onboard(driver, exampleTenant('other', '203.0.113.0/24'));
     await driver.publish(
       [1, 2].map((i) =>
         messageSubmitted({

@@ -9,6 +9,7 @@ import { createHttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import {
   type EnforcementHarness,
+  exampleTenant,
   metricValue,
   onboard,
   rcpt,
@@ -58,11 +59,7 @@ describe('HTTP connection cap and timeouts', () => {
 
   before(async () => {
     harness = await startEnforcement();
-    await onboard(harness.driver, {
-      tenantId: 'acme',
-      acceptedDomain: 'acme.example',
-      senderIpRange: '198.51.100.0/24',
-    });
+    await onboard(harness.driver, exampleTenant('acme', '198.51.100.0/24'));
   });
   after(() => harness.stop());
 

@@ -10,6 +10,7 @@ import {
   blockAfter,
   blockThroughRelay,
   type EnforcementHarness,
+  exampleTenant,
   onboard,
   REJECTED,
   rcpt,
@@ -48,11 +49,7 @@ describe('tenant isolation: relays', () => {
           'bravo-v6',
           onpremConnector('2001:db8:b::/48'),
         );
-        await onboard(driver, {
-          tenantId: 'delta',
-          acceptedDomain: 'delta.example',
-          senderIpRange: '198.51.100.0/24',
-        });
+        await onboard(driver, exampleTenant('delta', '198.51.100.0/24'));
         await driver.runtime.admin!.putConnector(OPERATOR, 'delta', 'delta-mx', {
           relayPath: 'ONPREM',
           senderIpRanges: [],
@@ -203,12 +200,7 @@ describe('tenant isolation: sender forms that used to go unscored (reproduction 
       ['junk', '100.64.3.0/24'],
     ] as const;
     for (const [tenantId, senderIpRange] of tenants) {
-      await onboard(driver, {
-        tenantId,
-        acceptedDomain: `${tenantId}.example`,
-        senderIpRange,
-        policy: blockAfter(3),
-      });
+      await onboard(driver, exampleTenant(tenantId, senderIpRange, blockAfter(3)));
     }
     relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);
   });

@@ -3,10 +3,12 @@
 import type { ConnectorInput } from '../../services/admin/connectors.js';
 import { TENANT_SCOPE } from '../../services/core/block-event.js';
 import type {
+  AcceptedDomainChanged,
   ConnectorChanged,
   MessageSubmitted,
   RelayPath,
 } from '../../services/core/contracts.generated.js';
+import type { DirectoryEvent } from '../../services/core/directory.js';
 import { seededRandom } from '../../services/core/seeded-random.js';
 import { type ContractTopic, type TopicContracts, Topics } from '../../services/core/topics.js';
 
@@ -25,6 +27,29 @@ export function connectorSettings(): Omit<
     createdAt: 1_000,
     createdBy: 'ops',
     identifiersSince: {},
+  };
+}
+
+/** A domain added to a tenant's accepted domains by ops at 1: exact (no subdomains) and unverified unless overridden. */
+export function acceptedDomainAdded(
+  tenantId: string,
+  domain: string,
+  overrides: Partial<AcceptedDomainChanged> = {},
+): DirectoryEvent {
+  return {
+    kind: 'accepted-domain',
+    event: {
+      eventId: `${tenantId}/${domain}`,
+      tenantId,
+      domain,
+      change: 'ADDED',
+      matchSubdomains: false,
+      occurredAt: 1,
+      actor: 'ops',
+      verification: null,
+      verificationToken: '',
+      ...overrides,
+    },
   };
 }
 

@@ -39,6 +39,11 @@ export async function onboard(driver: Pick<Pipeline, 'runtime'>, tenant: TestTen
   if (tenant.policy) await admin.setPolicy(OPERATOR, tenant.tenantId, tenant.policy);
 }
 
+/** A tenant whose accepted domain is named after it (<tenantId>.example), relaying from one range. */
+export function exampleTenant(tenantId: string, senderIpRange: string, policy?: PolicyOverrides): TestTenant {
+  return { tenantId, acceptedDomain: `${tenantId}.example`, senderIpRange, ...(policy && { policy }) };
+}
+
 /** A tenant blocks after `unregistered` unregistered messages (and nothing else can trigger sooner). */
 export function blockAfter(unregistered: number): PolicyOverrides {
   return {

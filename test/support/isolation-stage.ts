@@ -8,6 +8,7 @@ import {
   blockThroughRelay,
   type EnforcementHarness,
   type EnforcementOptions,
+  exampleTenant,
   onboard,
   startEnforcement,
 } from './enforcement.js';
@@ -29,17 +30,8 @@ export async function startIsolationStage(
 ): Promise<IsolationStage> {
   const harness = await startEnforcement(options);
   const { driver } = harness;
-  await onboard(driver, {
-    tenantId: 'acme',
-    acceptedDomain: 'acme.example',
-    senderIpRange: '192.0.2.0/24',
-    policy: blockAfter(3),
-  });
-  await onboard(driver, {
-    tenantId: 'bravo',
-    acceptedDomain: 'bravo.example',
-    senderIpRange: '203.0.113.0/24',
-  });
+  await onboard(driver, exampleTenant('acme', '192.0.2.0/24', blockAfter(3)));
+  await onboard(driver, exampleTenant('bravo', '203.0.113.0/24'));
   await options.onboardMore?.(driver);
   const app = await startAdminApi(driver, { tokens: API_TOKENS_WITH_OTHER_TENANTS });
   const relay = await PolicyClient.connect(harness.policy.host, harness.policy.port);

@@ -7,6 +7,7 @@ import { decide } from '../../../services/core/decision.js';
 import { TenantDirectory } from '../../../services/core/directory.js';
 import { blockIdFor } from '../../../services/core/episodes.js';
 import { blockedEvent, connectorScope, unblockedEvent } from '../../support/block-events.js';
+import { acceptedDomainAdded } from '../../support/builders.js';
 
 const TENANT = 'school';
 const T = Date.UTC(2026, 11, 1, 9);
@@ -25,20 +26,9 @@ const widened = (): TenantBlockEvent => {
 
 function directoryAfter(events: readonly TenantBlockEvent[]): TenantDirectory {
   const directory = new TenantDirectory();
-  directory.apply({
-    kind: 'accepted-domain',
-    event: {
-      eventId: 'd1',
-      tenantId: TENANT,
-      occurredAt: T - 86_400_000,
-      change: 'ADDED',
-      domain: 'school.example',
-      matchSubdomains: false,
-      actor: 'operator#1',
-      verification: null,
-      verificationToken: '',
-    },
-  });
+  directory.apply(
+    acceptedDomainAdded(TENANT, 'school.example', { occurredAt: T - 86_400_000, actor: 'operator#1' }),
+  );
   for (const event of events) directory.apply({ kind: 'tenant-block', event });
   return directory;
 }

@@ -7,24 +7,16 @@ import fc from 'fast-check';
 import { classify, isRegistered, validateMessage } from '../../../services/core/classify.js';
 import { TenantDirectory } from '../../../services/core/directory.js';
 import { normalizeDomain, SENDERLESS, senderDomainOf } from '../../../services/core/domain-name.js';
-import { messageSubmitted } from '../../support/builders.js';
+import { acceptedDomainAdded, messageSubmitted } from '../../support/builders.js';
 
 function directoryWith(domain: string, matchSubdomains: boolean): TenantDirectory {
   const directory = new TenantDirectory();
-  directory.apply({
-    kind: 'accepted-domain',
-    event: {
-      eventId: 'd1',
-      tenantId: 'acme',
-      domain,
-      change: 'ADDED',
+  directory.apply(
+    acceptedDomainAdded('acme', domain, {
       matchSubdomains,
-      occurredAt: 1,
-      actor: 'ops',
       verification: { method: 'OPERATOR', verifiedAt: 1, actor: 'ops' },
-      verificationToken: '',
-    },
-  });
+    }),
+  );
   return directory;
 }
 
