@@ -49,7 +49,7 @@ program
   .addOption(
     new Option(
       '--scenario <name>',
-      "whose on-premises server is compromised: a hybrid tenant's (onprem), or a school's whose FORWARDED connector carries its students' legitimate unregistered mail (forwarding)",
+      "whose on-premises server is compromised: a hybrid tenant's (onprem), a school's whose FORWARDED connector carries its students' legitimate unregistered mail (forwarding), or one of a tenant's two servers, its spam moving to the other 10 minutes in (moving)",
     )
       .choices(SCENARIOS)
       .default('onprem'),

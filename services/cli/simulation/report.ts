@@ -16,6 +16,11 @@ function verdict(summary: SimulationSummary | PolicySimulationSummary, expected:
     ...('forwardedSender' in summary.relayAnswers && summary.relayAnswers.forwardedSender !== null
       ? [`  forwarded sender    -> ${summary.relayAnswers.forwardedSender} (its forwarding connector)`]
       : []),
+    ...('secondServerSender' in summary.relayAnswers && summary.relayAnswers.secondServerSender !== null
+      ? [
+          `  unregistered sender -> ${summary.relayAnswers.secondServerSender} (its second server, where the spam moved)`,
+        ]
+      : []),
     '',
     summary.ok ? `Result: as expected - ${expected}` : 'Result: NOT as expected - see the table above.',
   ];
@@ -39,7 +44,11 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
           tenantId,
           kind,
           block.mode,
-          block.scope === 'CONNECTOR' ? block.connectorIds.join(', ') : 'tenant',
+          block.scope === 'CONNECTOR'
+            ? block.connectorIds.join(', ')
+            : block.widenedFrom === null
+              ? 'tenant'
+              : 'tenant (widened)',
           new Date(blockedAt).toISOString(),
           afterCompromiseMs === null ? '-' : minutes(afterCompromiseMs),
           block.reason,
@@ -52,7 +61,12 @@ export function renderSimulationSummary(summary: SimulationSummary): string {
     '',
     `Forwarding tenants blocked: ${summary.forwardersBlocked} of ${tenants.forwarders} (largest forwarded unregistered volume in a window: F = ${summary.maxForwarded}).`,
     `Refused by the relays: ${summary.refused.spam.toLocaleString('en-US')} spam and ${summary.refused.legitimate.toLocaleString('en-US')} legitimate messages.`,
-    ...verdict(summary, 'the compromised tenant is blocked; forwarding and ordinary tenants are not.'),
+    ...verdict(
+      summary,
+      summary.relayAnswers.secondServerSender === null
+        ? 'the compromised tenant is blocked; forwarding and ordinary tenants are not.'
+        : 'the compromised tenant is blocked, on the server its spam moved to too; forwarding and ordinary tenants are not.',
+    ),
   );
   return lines.join('\n');
 }

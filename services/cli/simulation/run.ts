@@ -85,16 +85,21 @@ export interface SimulationSummary {
   readonly maxForwarded: number;
   /**
    * The compromised tenant's answers now: for an unregistered and a registered sender on its on-premises server,
-   * and (the forwarding scenario) for an unregistered sender on its forwarding connector.
+   * and for an unregistered sender on its forwarding connector (the forwarding scenario) or on the second server
+   * the spam moved to (the moving scenario).
    */
   readonly relayAnswers: {
     readonly unregisteredSender: string;
     readonly registeredSender: string;
     readonly forwardedSender: string | null;
+    readonly secondServerSender: string | null;
   };
   /** Messages the enforcer refused, by whether they were spam. */
   readonly refused: { readonly spam: number; readonly legitimate: number };
-  /** The compromised tenant is blocked, and no forwarding or ordinary tenant is. */
+  /**
+   * The compromised tenant is blocked (in the moving scenario, on the server the spam moved to as well), and no
+   * forwarding or ordinary tenant is.
+   */
   readonly ok: boolean;
   /** The policy in force and the compromised tenant's volume minute by minute (for `--plot`). */
   readonly startedAt: number;
@@ -178,7 +183,7 @@ export async function runSimulation(
     }
 
     const compromised = tenants.find((tenant) => tenant.tenantId === COMPROMISED_TENANT)!;
-    const [server, forwarding] = compromised.connectors;
+    const [server, second] = compromised.connectors;
     const answer = (sender: string, clientAddress = server!.clientAddress) => {
       const decision = enforcer.decide({ clientAddress, sender }, 'simulate');
       return decision.action === 'REJECT'
@@ -194,6 +199,8 @@ export async function runSimulation(
     }
     const forwardersBlocked = blocked.filter((b) => b.kind === 'forwarder').length;
     const enforcedCompromise = blocked.some((b) => b.kind === 'compromised' && b.block.mode === 'ENFORCE');
+    const secondServerSender =
+      second?.relayPath === 'ONPREM' ? answer('promo@spam-sender.example', second.clientAddress) : null;
     return {
       minutes: options.minutes,
       messages,
@@ -205,10 +212,17 @@ export async function runSimulation(
       relayAnswers: {
         unregisteredSender: answer('promo@spam-sender.example'),
         registeredSender: answer(`it@${compromised.acceptedDomain}`),
-        forwardedSender: forwarding ? answer('student@external1.example', forwarding.clientAddress) : null,
+        forwardedSender:
+          second?.relayPath === 'FORWARDED'
+            ? answer('student@external1.example', second.clientAddress)
+            : null,
+        secondServerSender,
       },
       refused,
-      ok: enforcedCompromise && blocked.every((b) => b.kind === 'compromised'),
+      ok:
+        enforcedCompromise &&
+        blocked.every((b) => b.kind === 'compromised') &&
+        secondServerSender !== 'accept',
       startedAt: options.start,
       windowMinutes: config.policy.windowMinutes,
       thresholds: config.policy.thresholds,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeEventLine } from '../../../services/backtest/event-lines.js';
+import { SPAM_MOVES_AFTER_MINUTES } from '../../../services/cli/simulation/fleet.js';
 import { renderSimulationSummary } from '../../../services/cli/simulation/report.js';
 import { runSimulation } from '../../../services/cli/simulation/run.js';
 import { loadConfig } from '../../../services/platform/config.js';
@@ -101,5 +102,62 @@ describe('relayguard simulate --scenario forwarding', () => {
       ),
     );
     assert.equal(events.length, summary.messages + summary.refused.spam + summary.refused.legitimate);
+  });
+});
+
+describe('relayguard simulate --scenario moving', () => {
+  const run = (env: Record<string, string> = {}) =>
+    runSimulation(
+      loadConfig(env),
+      {
+        scenario: 'moving',
+        tenants: 4,
+        forwarders: 1,
+        minutes: 45,
+        ratePerMinute: 20,
+        spamPerMinute: 40,
+        compromiseMinute: 15,
+        seed: 3,
+        start: Date.UTC(2026, 10, 28, 9),
+      },
+      silentLogger,
+    );
+
+  it('blocks the first server, then widens the block to the tenant when the spam moves to the second', async () => {
+    const summary = await run();
+    const [narrow, wide] = summary.blocked.map((b) => b.block);
+    assert.deepEqual(
+      summary.blocked.map((b) => [b.tenantId, b.block.scope, b.block.connectorIds]),
+      [
+        ['tenant-compromised', 'CONNECTOR', ['tenant-compromised-onprem']],
+        ['tenant-compromised', 'TENANT', []],
+      ],
+    );
+    assert.equal(wide!.widenedFrom, narrow!.blockId);
+    // Blocked on the first server before the spam moved, widened after it moved.
+    const moved = summary.compromiseStartedAt + SPAM_MOVES_AFTER_MINUTES * 60_000;
+    assert.ok(summary.blocked[0]!.blockedAt < moved, 'the first server blocked before the spam moved');
+    assert.ok(summary.blocked[1]!.blockedAt > moved, 'widened once it moved');
+    assert.match(summary.relayAnswers.secondServerSender!, /^550 5\.7\.750 /);
+    assert.equal(summary.relayAnswers.registeredSender, 'accept');
+    assert.equal(summary.ok, true);
+    const text = renderSimulationSummary(summary);
+    assert.match(text, /tenant-compromised\s+compromised\s+ENFORCE\s+tenant \(widened\)/);
+    assert.match(text, /unregistered sender -> 550 5\.7\.750 .* \(its second server, where the spam moved\)/);
+    assert.match(
+      text,
+      /Result: as expected - the compromised tenant is blocked, on the server its spam moved to too/,
+    );
+  });
+
+  it('is not as expected when the policy never widens a block (block scope connector): the spam flows on', async () => {
+    const summary = await run({ RELAYGUARD_BLOCK_SCOPE: 'connector' });
+    assert.deepEqual(
+      summary.blocked.map((b) => b.block.scope),
+      ['CONNECTOR'],
+    );
+    assert.equal(summary.relayAnswers.secondServerSender, 'accept');
+    assert.equal(summary.ok, false);
+    assert.match(renderSimulationSummary(summary), /Result: NOT as expected/);
   });
 });
