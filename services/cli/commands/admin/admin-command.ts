@@ -24,6 +24,18 @@ export function showTenantResource<T>(resource: string, render: (value: T) => st
   };
 }
 
+/**
+ * The action of a command that removes what its last argument names: DELETE at `path`, given the arguments
+ * ready to stand in a path.
+ */
+export function removeResource(path: (segments: string[]) => string): Action {
+  return async (client, print, args) => {
+    await client.delete(path(args.map(segment)));
+    const removed = args.at(-1);
+    print({ removed }, () => `removed ${removed}`);
+  };
+}
+
 export function time(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }

@@ -5,7 +5,7 @@ import { type RelayPath, RelayPathValues } from '../../../core/contracts.generat
 import type { Connector } from '../../../core/directory.js';
 import { type AdminClient, segment } from '../../admin-client.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, showTenantResource, time } from './admin-command.js';
+import { type AdminCommand, removeResource, showTenantResource, time } from './admin-command.js';
 
 export function registerConnectorCommands(program: Command, command: AdminCommand): void {
   const connectors = program.command('connectors').description("a tenant's connectors and their review");
@@ -45,10 +45,12 @@ export function registerConnectorCommands(program: Command, command: AdminComman
         throw new InvalidArgumentError('--enabled and --disabled exclude each other');
       if (opts.disabled) cmd.setOptionValue('enabled', false);
     });
-  command(connectors, 'remove', 'remove a connector', async (client, print, [tenant, connectorId]) => {
-    await client.delete(`/v1/tenants/${segment(tenant!)}/connectors/${segment(connectorId!)}`);
-    print({ removed: connectorId }, () => `removed ${connectorId}`);
-  })
+  command(
+    connectors,
+    'remove',
+    'remove a connector',
+    removeResource(([tenant, connectorId]) => `/v1/tenants/${tenant}/connectors/${connectorId}`),
+  )
     .argument('<tenantId>')
     .argument('<connectorId>');
   command(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AcceptedDomain } from '../../../core/directory.js';
 import { segment } from '../../admin-client.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, showTenantResource, time } from './admin-command.js';
+import { type AdminCommand, removeResource, showTenantResource, time } from './admin-command.js';
 
 export function registerDomainCommands(program: Command, command: AdminCommand): void {
   const domains = program.command('domains').description("a tenant's accepted domains");
@@ -48,10 +48,12 @@ export function registerDomainCommands(program: Command, command: AdminCommand):
     .argument('<domain>')
     .option('--assert', 'operators: assert control instead of looking up the TXT record')
     .option('--ticket <ticket>', 'the ticket behind an assertion');
-  command(domains, 'remove', 'unregister an accepted domain', async (client, print, [tenant, domain]) => {
-    await client.delete(`/v1/tenants/${segment(tenant!)}/accepted-domains/${segment(domain!)}`);
-    print({ removed: domain }, () => `removed ${domain}`);
-  })
+  command(
+    domains,
+    'remove',
+    'unregister an accepted domain',
+    removeResource(([tenant, domain]) => `/v1/tenants/${tenant}/accepted-domains/${domain}`),
+  )
     .argument('<tenantId>')
     .argument('<domain>');
   command(

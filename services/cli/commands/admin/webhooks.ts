@@ -7,7 +7,7 @@ import type { WebhookDelivery } from '../../../core/contracts.generated.js';
 import { segment } from '../../admin-client.js';
 import { integer } from '../../options.js';
 import { renderTable } from '../../table.js';
-import { type AdminCommand, time } from './admin-command.js';
+import { type AdminCommand, removeResource, time } from './admin-command.js';
 
 const EVENT_KINDS = ['blocked', 'unblocked'];
 
@@ -51,10 +51,12 @@ export function registerWebhookCommands(program: Command, command: AdminCommand)
       },
     ).argument('<endpointId>'),
   ).option('--all-tenants', "send every tenant's changes (drops a --tenant filter)");
-  command(webhooks, 'remove', 'remove a registered endpoint (operators)', async (client, print, [id]) => {
-    await client.delete(`/v1/webhooks/${segment(id!)}`);
-    print({ removed: id }, () => `removed ${id}`);
-  }).argument('<endpointId>');
+  command(
+    webhooks,
+    'remove',
+    'remove a registered endpoint (operators)',
+    removeResource(([id]) => `/v1/webhooks/${id}`),
+  ).argument('<endpointId>');
   command(
     webhooks,
     'deliveries',
