@@ -8,25 +8,17 @@
 //
 //   npx tsx bench/block-latency-sweep.ts [--rounds 3] [--runs 40] [--settings 1000/100,250/100,...]
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { testKafkaVersion } from '../test/support/kafka-broker.js';
 import { startProductionPipeline } from '../test/support/pipeline-driver.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { blockPipeline, measureBlockLatency } from './block-latency.js';
-import { format, median, percentile, withCleanups } from './harness.js';
+import { commandLine, format, median, percentile, withCleanups } from './harness.js';
 
 const IDLE_MS = 5_000;
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    runs: { type: 'string', default: '40' },
-    settings: { type: 'string', default: '1000/100,250/100,50/100,1000/20' },
-  },
-});
-const rounds = Number(values.rounds);
-const runs = Number(values.runs);
-const settings = values.settings.split(',').map((pair) => {
+const options = commandLine({ rounds: 3, runs: 40, settings: '1000/100,250/100,50/100,1000/20' });
+const { rounds, runs } = options;
+const settings = options.settings.split(',').map((pair) => {
   const [fetch, directory] = pair.split('/').map(Number);
   if (!fetch || !directory) throw new Error(`--settings: "${pair}" is not <fetch ms>/<directory ms>`);
   return { fetch, directory, p50: [] as number[], p99: [] as number[], cpu: [] as number[] };

@@ -1,6 +1,7 @@
 // What every benchmark shares: the figures it reports (each against its target), progress, and the statistics.
 // Figures under noise: a benchmark that compares two things alternates their rounds in one run and reports the
 // medians, so a burst of load from elsewhere on the machine hits both sides alike.
+import { parseArgs } from 'node:util';
 import { cleanupStack } from '../test/support/tether.js';
 
 export interface Figure {
@@ -166,4 +167,24 @@ export async function withCleanups<T>(body: (defer: (fn: () => unknown) => void)
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * The command-line options of a benchmark run on its own (`--name value`), each with its default: a number where
+ * the default is one. An option not named here stops the run, as parseArgs does.
+ */
+export function commandLine<T extends Record<string, number | string>>(
+  defaults: T,
+): { [K in keyof T]: T[K] extends number ? number : string } {
+  const names = Object.keys(defaults);
+  const { values } = parseArgs({
+    options: Object.fromEntries(names.map((name) => [name, { type: 'string' }])),
+  });
+  return Object.fromEntries(
+    names.map((name) => {
+      const given = values[name];
+      const fallback = defaults[name]!;
+      return [name, given === undefined ? fallback : typeof fallback === 'number' ? Number(given) : given];
+    }),
+  ) as { [K in keyof T]: T[K] extends number ? number : string };
 }

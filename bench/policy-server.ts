@@ -11,13 +11,13 @@
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startRuntime } from '../services/app/runtime.js';
 import { PolicyClient } from '../services/cli/simulation/policy-client.js';
 import { adminDirectory } from '../services/cli/simulation/run.js';
 import { loadConfig } from '../services/platform/config.js';
 import { silentLogger } from '../services/platform/logger.js';
 import { startLoopbackPolicyServer } from '../test/support/loopback-policy-server.js';
+import { commandLine } from './harness.js';
 
 const TENANTS = 200;
 
@@ -97,11 +97,7 @@ if (process.send && process.argv[2] === LOAD_JOB) {
   // Disconnect only once the (large) result has left: disconnecting at once can drop it.
   process.send(result, () => process.disconnect());
 } else {
-  const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
-  });
-  const seconds = Number(values.seconds);
-  const connections = Number(values.connections);
+  const { seconds, connections } = commandLine({ seconds: 10, connections: 50 });
   const config = loadConfig({});
   const runtime = await startRuntime(config, {
     services: ['scorer', 'enforcer', 'admin'],

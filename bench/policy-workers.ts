@@ -6,9 +6,8 @@
 //
 //   npx tsx bench/policy-workers.ts [--workers 2] [--rounds 3] [--seconds 5]
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { format, median, withCleanups } from './harness.js';
+import { commandLine, format, median, withCleanups } from './harness.js';
 import { startRelayguard } from './policy.js';
 import { type LoadOptions, type LoadResult, load, startNoopServer } from './policy-load.js';
 
@@ -84,18 +83,11 @@ async function measure(side: Side, options: Omit<LoadOptions, 'port'>): Promise<
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      workers: { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '3' },
-      seconds: { type: 'string', default: '5' },
-    },
-  });
-  const rounds = Number(values.rounds);
+  const { workers: threads, rounds, seconds } = commandLine({ workers: 2, rounds: 3, seconds: 5 });
   const common = {
     host: '127.0.0.1',
     connections: 50,
-    durationMs: Number(values.seconds) * 1000,
+    durationMs: seconds * 1000,
     tenants: TENANTS,
     blocked: BLOCKED,
   };
@@ -104,7 +96,7 @@ async function main(): Promise<void> {
     defer(() => noop.close());
     const single = await startRelayguard(TENANTS, BLOCKED);
     defer(() => single.server.close());
-    const workers = await startWorkers(Number(values.workers));
+    const workers = await startWorkers(threads);
     defer(() => workers.close());
     const sides: Side[] = [
       { name: 'no-op server', port: noop.port, answered: async () => 0 },
