@@ -2,7 +2,7 @@
 // Views return a function that stops what they run (the blocked list polls while it is shown).
 import { ApiError, api, signIn, signOut } from './api.js';
 import { blocksView } from './blocks-view.js';
-import { errorMessage, h, replaceChildren } from './dom.js';
+import { errorMessage, h, pageForm, replaceChildren } from './dom.js';
 import { tenantView } from './tenant-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,18 +23,11 @@ function renderNav() {
   const nav = $('nav');
   if (session === null) return replaceChildren(nav);
   const tenantAdmin = session.role === 'tenant-admin';
-  const openTenant = h(
-    'form',
-    {
-      class: 'open-tenant',
-      role: 'search',
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          const id = event.target.elements.tenant.value.trim();
-          if (id !== '') location.hash = `#/tenants/${encodeURIComponent(id)}`;
-        },
-      },
+  const openTenant = pageForm(
+    { class: 'open-tenant', role: 'search' },
+    (form) => {
+      const id = form.elements.tenant.value.trim();
+      if (id !== '') location.hash = `#/tenants/${encodeURIComponent(id)}`;
     },
     h('label', { for: 'open-tenant-id' }, 'Tenant'),
     h('input', { id: 'open-tenant-id', name: 'tenant', autocomplete: 'off', spellcheck: 'false' }),

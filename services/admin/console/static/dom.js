@@ -39,6 +39,29 @@ export function s(tag, attributes, ...children) {
   return append(setAttributes(document.createElementNS(SVG_NS, tag), attributes), children);
 }
 
+/** A form the page handles: `submit(form)` runs instead of a navigation. Attributes as h's, `on` included. */
+export function pageForm(attributes, submit, ...children) {
+  const submitted = (event) => {
+    event.preventDefault();
+    return submit(event.target);
+  };
+  return h('form', { ...attributes, on: { ...attributes.on, submit: submitted } }, ...children);
+}
+
+/** A headed list in a `div` of `className`: `listTag` 'ol' where the order matters, else 'ul'. */
+export function headedList(className, title, listTag, items) {
+  return h(
+    'div',
+    { class: className },
+    h('h3', null, title),
+    h(
+      listTag,
+      null,
+      items.map((item) => h('li', null, item)),
+    ),
+  );
+}
+
 export function replaceChildren(parent, ...children) {
   parent.replaceChildren();
   return append(parent, children);

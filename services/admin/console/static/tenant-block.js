@@ -1,6 +1,6 @@
 // A tenant's page, its first parts: the status, the current block with its evidence, and the live window.
 import { windowCharts } from './chart.js';
-import { definitions, h, table, time } from './dom.js';
+import { definitions, h, headedList, table, time } from './dom.js';
 
 export const RULES = {
   VOLUME: 'volume rule: U and U/T at or above their thresholds',
@@ -110,30 +110,17 @@ function connectorList(connectorIds) {
 
 /** The steps out of the block, in order: disabling the culprit connectors comes first. */
 function remedyList(remedies) {
-  return h(
-    'div',
-    { class: 'remedies' },
-    h('h3', null, 'Remedies, in order'),
-    h(
-      'ol',
-      null,
-      remedies.map((remedy) => h('li', null, remedy.detail)),
-    ),
+  return headedList(
+    'remedies',
+    'Remedies, in order',
+    'ol',
+    remedies.map((remedy) => remedy.detail),
   );
 }
 
 /** What the system still sees as unremediated: on a blocked tenant's page, and in the answer of a lift. */
 export function warningList(warnings) {
-  return h(
-    'div',
-    { class: 'warnings' },
-    h('h3', null, 'What the system still sees'),
-    h(
-      'ul',
-      null,
-      warnings.map((warning) => h('li', null, warning)),
-    ),
-  );
+  return headedList('warnings', 'What the system still sees', 'ul', warnings);
 }
 
 export function windowPart(window, status, policy) {

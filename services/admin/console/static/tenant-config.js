@@ -1,7 +1,7 @@
 // A tenant's page: connector review (disable or enable a connector) and the accepted domains with their
 // verification.
 import { api, path } from './api.js';
-import { h, table, time } from './dom.js';
+import { h, pageForm, table, time } from './dom.js';
 
 export function connectorsPart(review, connectors, canWrite, act) {
   if (review.connectors.length === 0) return h('p', { class: 'empty' }, 'The tenant has no connector.');
@@ -106,22 +106,15 @@ export function domainsPart(domains, tenantId, canWrite, act) {
       },
       `Unregister ${entry.domain}`,
     );
-  const register = h(
-    'form',
-    {
-      id: 'register-domain',
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          const form = event.target;
-          const domain = form.elements.domain.value.trim();
-          act(`Registered ${domain}.`, () =>
-            api('PUT', path`/tenants/${tenantId}/accepted-domains/${domain}`, {
-              matchSubdomains: form.elements.matchSubdomains.checked,
-            }),
-          );
-        },
-      },
+  const register = pageForm(
+    { id: 'register-domain' },
+    (form) => {
+      const domain = form.elements.domain.value.trim();
+      act(`Registered ${domain}.`, () =>
+        api('PUT', path`/tenants/${tenantId}/accepted-domains/${domain}`, {
+          matchSubdomains: form.elements.matchSubdomains.checked,
+        }),
+      );
     },
     h('label', { for: 'register-domain-name' }, 'Domain'),
     h('input', {

@@ -1,6 +1,6 @@
 // A tenant's page: the policy in force, and other thresholds tried against the live window.
 import { api, path } from './api.js';
-import { alertBox, h, replaceChildren, table, time } from './dom.js';
+import { alertBox, h, pageForm, replaceChildren, table, time } from './dom.js';
 import { RULES } from './tenant-block.js';
 
 /** The policy's thresholds: key, label, and the step of its input in the preview form. */
@@ -17,36 +17,28 @@ const decisionText = (decision) =>
 /** Other thresholds tried against the live window, beside those in force (GET .../policy/preview). */
 function previewForm(tenantId, inForce) {
   const answer = h('div', { id: 'policy-preview-answer', role: 'status' });
-  const form = h(
-    'form',
-    {
-      id: 'policy-preview',
-      on: {
-        submit: async (event) => {
-          event.preventDefault();
-          const query = new URLSearchParams(
-            THRESHOLDS.map(([key]) => [key, form.elements[key].value.trim()]).filter(
-              ([, value]) => value !== '',
-            ),
-          );
-          try {
-            const preview = await api('GET', `${path`/tenants/${tenantId}/policy/preview`}?${query}`);
-            const { counters } = preview;
-            replaceChildren(
-              answer,
-              h(
-                'p',
-                null,
-                `Live window: U ${counters.unregistered}, T ${counters.total}, D ${counters.distinctUnregisteredDomains}. `,
-                `Thresholds in force: ${decisionText(preview.inForce.decision)}. `,
-                `These thresholds: ${decisionText(preview.candidate.decision)}.`,
-              ),
-            );
-          } catch (error) {
-            replaceChildren(answer, alertBox(error));
-          }
-        },
-      },
+  const form = pageForm(
+    { id: 'policy-preview' },
+    async () => {
+      const query = new URLSearchParams(
+        THRESHOLDS.map(([key]) => [key, form.elements[key].value.trim()]).filter(([, value]) => value !== ''),
+      );
+      try {
+        const preview = await api('GET', `${path`/tenants/${tenantId}/policy/preview`}?${query}`);
+        const { counters } = preview;
+        replaceChildren(
+          answer,
+          h(
+            'p',
+            null,
+            `Live window: U ${counters.unregistered}, T ${counters.total}, D ${counters.distinctUnregisteredDomains}. `,
+            `Thresholds in force: ${decisionText(preview.inForce.decision)}. `,
+            `These thresholds: ${decisionText(preview.candidate.decision)}.`,
+          ),
+        );
+      } catch (error) {
+        replaceChildren(answer, alertBox(error));
+      }
     },
     h(
       'fieldset',

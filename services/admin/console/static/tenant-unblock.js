@@ -1,7 +1,7 @@
 // A tenant's page: the unblock its token may do, an operator's with attestations and a ticket, or the tenant
 // admin's self-service once the system's checks pass.
 import { api, path } from './api.js';
-import { h } from './dom.js';
+import { h, pageForm } from './dom.js';
 
 const ATTESTATIONS = [
   ['domainsRegistered', 'Every domain the tenant sends from is registered as an accepted domain'],
@@ -69,25 +69,18 @@ export function unblockPart(status, session, act) {
   if (!status.blocked)
     return h('p', { class: 'empty' }, 'The tenant is not blocked: there is nothing to lift.');
   if (session.role === 'operator') {
-    const form = h(
-      'form',
-      {
-        id: 'unblock-form',
-        on: {
-          submit: (event) => {
-            event.preventDefault();
-            act(
-              (result) => lifted(result, 'Block lifted.'),
-              () =>
-                api('POST', path`/tenants/${status.tenantId}/unblock`, {
-                  ticket: form.elements.ticket.value.trim() || undefined,
-                  attestations: attestationsOf(form),
-                  connectorIds: connectorIdsOf(form),
-                }),
-            );
-          },
-        },
-      },
+    const form = pageForm(
+      { id: 'unblock-form' },
+      () =>
+        act(
+          (result) => lifted(result, 'Block lifted.'),
+          () =>
+            api('POST', path`/tenants/${status.tenantId}/unblock`, {
+              ticket: form.elements.ticket.value.trim() || undefined,
+              attestations: attestationsOf(form),
+              connectorIds: connectorIdsOf(form),
+            }),
+        ),
       h(
         'p',
         null,
@@ -105,27 +98,24 @@ export function unblockPart(status, session, act) {
     const checks = status.remediation?.selfServiceChecks ?? [];
     const systemPasses = checks.every((check) => check.passed);
     const button = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Lift the block myself');
-    const form = h(
-      'form',
+    const form = pageForm(
       {
         id: 'self-service-form',
         on: {
           change: () => {
             button.disabled = !(systemPasses && Object.values(attestationsOf(form)).every(Boolean));
           },
-          submit: (event) => {
-            event.preventDefault();
-            act(
-              (result) => lifted(result, 'Block lifted: the tenant is on probation (halved thresholds).'),
-              () =>
-                api('POST', path`/tenants/${status.tenantId}/self-service-unblock`, {
-                  attestations: attestationsOf(form),
-                  connectorIds: connectorIdsOf(form),
-                }),
-            );
-          },
         },
       },
+      () =>
+        act(
+          (result) => lifted(result, 'Block lifted: the tenant is on probation (halved thresholds).'),
+          () =>
+            api('POST', path`/tenants/${status.tenantId}/self-service-unblock`, {
+              attestations: attestationsOf(form),
+              connectorIds: connectorIdsOf(form),
+            }),
+        ),
       h(
         'p',
         null,
