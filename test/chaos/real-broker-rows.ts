@@ -68,7 +68,6 @@ export const coordinatorKilledMidRebalance = (events = 15_000): Scenario => ({
   name: 'group coordinator SIGKILLed mid-rebalance, restarted (3 real brokers)',
   stack: { realKafka: true },
   events,
-  perSecond: 1_500,
   async inject({ stack, services }) {
     const cluster = realKafka(stack);
     return withKafkaAdmin(cluster, async (admin) => {
@@ -108,7 +107,6 @@ export const controllerFailover = (events = 10_000): Scenario => ({
   name: 'KRaft active controller SIGKILLed, another elected, restarted (3 real brokers)',
   stack: { realKafka: true },
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     const cluster = realKafka(stack);
     await sleep(2_000);
@@ -138,7 +136,6 @@ export const threeScorersOneKilled = (events = 15_000): Scenario => ({
   name: 'three scorers share the partitions, one SIGKILLed (3 real brokers)',
   stack: { realKafka: true },
   events,
-  perSecond: 1_500,
   async inject({ stack, scorer, services, random }) {
     const cluster = realKafka(stack);
     const others = [services.add('scorer'), services.add('scorer')];

@@ -51,12 +51,15 @@ export interface Scenario {
   /** Events lost are what the configuration permits here (a row that shows what a setting risks). */
   readonly permitsLoss?: boolean;
   readonly events: number;
-  /** Producer rate, events a second. */
-  readonly perSecond: number;
+  /** Producer rate, events a second: DEFAULT_PER_SECOND unless the row needs another. */
+  readonly perSecond?: number;
   /** Operator unblocks during load, each at a batch boundary of the producer. */
   readonly unblocks?: readonly PlannedUnblock[];
   inject(context: FaultContext): Promise<number[]>;
 }
+
+/** The producer rate of most rows: enough load that a fault meets batches in flight on a shared machine. */
+const DEFAULT_PER_SECOND = 1_500;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -98,7 +101,6 @@ export const operatorUnblocks = (events = 10_000): Scenario => {
   return {
     name: 'operator unblocks during load (2 spammers)',
     events,
-    perSecond: 1_500,
     unblocks: [
       { tenantId: 't00', afterEvents: at(0.4) },
       { tenantId: 't01', afterEvents: at(0.6) },
@@ -112,7 +114,6 @@ export const operatorUnblocks = (events = 10_000): Scenario => {
 export const redisConnectionCut = (cuts = 10, events = 10_000): Scenario => ({
   name: `Redis connections cut (CLIENT KILL) x${cuts}`,
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     await sleep(1_500);
     for (let i = 0; i < cuts; i++) {
@@ -126,7 +127,6 @@ export const redisConnectionCut = (cuts = 10, events = 10_000): Scenario => ({
 export const brokerDownUp = (events = 10_000): Scenario => ({
   name: 'Kafka broker down 10 s, then up',
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     await sleep(2_000);
     await mockKafka(stack).brokerDown(1);
@@ -146,7 +146,6 @@ export const realBrokerKilled = (events = 10_000): Scenario => ({
   name: 'Kafka broker SIGKILLed 10 s, restarted (3 real brokers)',
   stack: { realKafka: true },
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     const cluster = realKafka(stack);
     return withKafkaAdmin(cluster, async (admin) => {
@@ -171,7 +170,6 @@ export const realBrokerKilled = (events = 10_000): Scenario => ({
 export const requestErrors = (events = 10_000): Scenario => ({
   name: 'Kafka request errors: leader changes, timeouts, coordinator not available',
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     const kafka = mockKafka(stack);
     await sleep(1_500);
@@ -198,7 +196,6 @@ export const requestErrors = (events = 10_000): Scenario => ({
 export const redisRestarted = (events = 10_000): Scenario => ({
   name: 'Redis restarted (append-only file, fsync always)',
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     await sleep(2_000);
     await singleRedis(stack).restart();
@@ -217,7 +214,6 @@ export const redisRestarted = (events = 10_000): Scenario => ({
 export const redisKilled = (events = 10_000, persistence?: readonly string[]): Scenario => ({
   name: `Redis and the scorer SIGKILLed together, restarted (${persistence?.join(' ') ?? 'appendonly yes, appendfsync always'})`,
   events,
-  perSecond: 1_500,
   stack: persistence ? { redisPersistence: persistence } : {},
   permitsLoss: persistence !== undefined,
   async inject({ stack, scorer }) {
@@ -246,7 +242,6 @@ export const redisKilled = (events = 10_000, persistence?: readonly string[]): S
 export const latency = (events = 10_000): Scenario => ({
   name: 'added latency: 300 ms on every broker for 8 s',
   events,
-  perSecond: 1_500,
   async inject({ stack }) {
     await sleep(1_500);
     await mockKafka(stack).setRtt(-1, 300);
@@ -266,7 +261,6 @@ export const rebalance = (events = 15_000, refuseSyncGroup = false): Scenario =>
     ? 'rebalance, its SyncGroup refused (INVALID_REQUEST): a scorer exits 1'
     : 'rebalance: a second scorer joins, then leaves',
   events,
-  perSecond: 1_500,
   async inject({ stack, services }) {
     await sleep(1_000);
     if (refuseSyncGroup)
@@ -294,7 +288,6 @@ function masterOf(masters: readonly ClusterNodeState[], tenantId: string): Clust
 export const clusterResharded = (moves = 3, events = 10_000): Scenario => ({
   name: `Redis Cluster: ${moves} x 2,000 slots resharded under load (redis-cli --cluster reshard)`,
   events,
-  perSecond: 1_500,
   stack: { redisCluster: true },
   async inject({ stack }) {
     const cluster = redisCluster(stack);
@@ -337,7 +330,6 @@ export const clusterResharded = (moves = 3, events = 10_000): Scenario => ({
 export const clusterMasterKilled = (waitReplicas: number, events = 10_000): Scenario => ({
   name: `Redis Cluster: master SIGKILL while its replica lags, replica promoted (REDIS_WAIT_REPLICAS=${waitReplicas})`,
   events,
-  perSecond: 1_500,
   stack: {
     redisCluster: true,
     env: { REDIS_WAIT_REPLICAS: String(waitReplicas), REDIS_WAIT_TIMEOUT_MS: '500' },
@@ -432,7 +424,13 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
           await sleep(UNBLOCK_SETTLE_MS);
         }
       };
-      const producing = produce(stack, load.events, scenario.perSecond, 500, unblocking);
+      const producing = produce(
+        stack,
+        load.events,
+        scenario.perSecond ?? DEFAULT_PER_SECOND,
+        500,
+        unblocking,
+      );
       const recoveries = await scenario.inject({
         stack,
         scorer,

@@ -155,34 +155,31 @@ describe('a real Prometheus scraping relayguard', () => {
     assert.equal(((await response.json()) as { action: string }).action, 'REJECT');
 
     const submitted = REGISTERED + UNREGISTERED_PER_TENANT;
-    await expectValue(
-      'sum(relayguard_events_produced_total{topic="relayguard.message-submitted.v1",outcome="ok"})',
-      submitted,
-    );
-    await expectValue(
-      'sum(relayguard_events_consumed_total{topic="relayguard.message-submitted.v1",outcome="counted"})',
-      submitted,
-    );
-    await expectValue('sum(relayguard_messages_classified_total{class="registered"})', REGISTERED);
-    await expectValue(
-      'sum(relayguard_messages_classified_total{class="unregistered"})',
-      UNREGISTERED_PER_TENANT,
-    );
-    await expectValue('sum(relayguard_blocks_issued_total{source="policy",mode="ENFORCE"})', 1);
-    await expectValue('relayguard_tenants_blocked', 1);
-    await expectValue('relayguard_tenants_monitor_blocked', 0);
-    await expectValue(
-      'sum(relayguard_policy_requests_total{stage="END-OF-MESSAGE",action="DUNNO"})',
-      submitted,
-    );
-    await expectValue('sum(relayguard_policy_requests_total{stage="RCPT",action="REJECT"})', 1);
-    await expectValue('sum(relayguard_decisions_total{stage="RCPT",action="REJECT"})', 1);
-    await expectValue('sum(relayguard_decisions_total{stage="RCPT",action="ACCEPT"})', 1);
-    await expectValue('sum(relayguard_decisions_total{stage="http",action="REJECT"})', 1);
-    await expectValue('sum(relayguard_policy_request_duration_seconds_count{stage="RCPT"})', 2);
-    await expectValue('sum(relayguard_policy_request_duration_seconds_count{stage="http"})', 1);
-    await expectValue('sum(relayguard_batch_size_events_sum)', submitted);
-    await expectValue('max(relayguard_consumer_lag_events{topic="relayguard.message-submitted.v1"})', 0);
+    const expected: [query: string, value: number][] = [
+      [
+        'sum(relayguard_events_produced_total{topic="relayguard.message-submitted.v1",outcome="ok"})',
+        submitted,
+      ],
+      [
+        'sum(relayguard_events_consumed_total{topic="relayguard.message-submitted.v1",outcome="counted"})',
+        submitted,
+      ],
+      ['sum(relayguard_messages_classified_total{class="registered"})', REGISTERED],
+      ['sum(relayguard_messages_classified_total{class="unregistered"})', UNREGISTERED_PER_TENANT],
+      ['sum(relayguard_blocks_issued_total{source="policy",mode="ENFORCE"})', 1],
+      ['relayguard_tenants_blocked', 1],
+      ['relayguard_tenants_monitor_blocked', 0],
+      ['sum(relayguard_policy_requests_total{stage="END-OF-MESSAGE",action="DUNNO"})', submitted],
+      ['sum(relayguard_policy_requests_total{stage="RCPT",action="REJECT"})', 1],
+      ['sum(relayguard_decisions_total{stage="RCPT",action="REJECT"})', 1],
+      ['sum(relayguard_decisions_total{stage="RCPT",action="ACCEPT"})', 1],
+      ['sum(relayguard_decisions_total{stage="http",action="REJECT"})', 1],
+      ['sum(relayguard_policy_request_duration_seconds_count{stage="RCPT"})', 2],
+      ['sum(relayguard_policy_request_duration_seconds_count{stage="http"})', 1],
+      ['sum(relayguard_batch_size_events_sum)', submitted],
+      ['max(relayguard_consumer_lag_events{topic="relayguard.message-submitted.v1"})', 0],
+    ];
+    for (const [query, value] of expected) await expectValue(query, value);
     assert.ok(
       ((await prometheus.value('sum(relayguard_window_store_duration_seconds_count{operation="save"})')) ??
         0) > 0,

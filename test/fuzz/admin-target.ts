@@ -61,27 +61,25 @@ const threshold = fc.oneof(
   fc.string(),
 );
 
-/** Bodies shaped like each route's, with values that are right, wrong, or of the wrong type. */
-const routeCases: fc.Arbitrary<{
+interface RouteCase {
   method: AdminCase['method'];
   path: (t: string, x: string) => string;
   body: fc.Arbitrary<string | undefined>;
-}>[] = [
+}
+
+/** A route whose requests carry no body. */
+const bodiless = (method: AdminCase['method'], path: RouteCase['path']): fc.Arbitrary<RouteCase> =>
+  fc.constant({ method, path, body: fc.constant(undefined) });
+
+/** Bodies shaped like each route's, with values that are right, wrong, or of the wrong type. */
+const routeCases: fc.Arbitrary<RouteCase>[] = [
   fc.constant({
     method: 'PUT' as const,
     path: (t: string, x: string) => `/v1/tenants/${t}/accepted-domains/${x}`,
     body: fc.oneof(fc.record({ matchSubdomains: fc.oneof(fc.boolean(), fc.jsonValue()) }).map(json), anyBody),
   }),
-  fc.constant({
-    method: 'DELETE' as const,
-    path: (t: string, x: string) => `/v1/tenants/${t}/accepted-domains/${x}`,
-    body: fc.constant(undefined),
-  }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (t: string) => `/v1/tenants/${t}/accepted-domains`,
-    body: fc.constant(undefined),
-  }),
+  bodiless('DELETE', (t, x) => `/v1/tenants/${t}/accepted-domains/${x}`),
+  bodiless('GET', (t) => `/v1/tenants/${t}/accepted-domains`),
   fc.constant({
     method: 'PUT' as const,
     path: (t: string, x: string) => `/v1/tenants/${t}/connectors/${x}`,
@@ -100,26 +98,10 @@ const routeCases: fc.Arbitrary<{
       anyBody,
     ),
   }),
-  fc.constant({
-    method: 'DELETE' as const,
-    path: (t: string, x: string) => `/v1/tenants/${t}/connectors/${x}`,
-    body: fc.constant(undefined),
-  }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (t: string) => `/v1/tenants/${t}/connectors`,
-    body: fc.constant(undefined),
-  }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (t: string) => `/v1/tenants/${t}/connectors/review`,
-    body: fc.constant(undefined),
-  }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (t: string) => `/v1/tenants/${t}/status`,
-    body: fc.constant(undefined),
-  }),
+  bodiless('DELETE', (t, x) => `/v1/tenants/${t}/connectors/${x}`),
+  bodiless('GET', (t) => `/v1/tenants/${t}/connectors`),
+  bodiless('GET', (t) => `/v1/tenants/${t}/connectors/review`),
+  bodiless('GET', (t) => `/v1/tenants/${t}/status`),
   fc.constant({
     method: 'POST' as const,
     path: (t: string) => `/v1/tenants/${t}/unblock`,
@@ -133,16 +115,8 @@ const routeCases: fc.Arbitrary<{
     path: (t: string) => `/v1/tenants/${t}/self-service-unblock`,
     body: fc.oneof(fc.record({ ticket: fc.string(), attestations }, { requiredKeys: [] }).map(json), anyBody),
   }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (_t: string, x: string) => `/v1/blocks?limit=${x}&cursor=${x}`,
-    body: fc.constant(undefined),
-  }),
-  fc.constant({
-    method: 'GET' as const,
-    path: (t: string) => `/v1/tenants/${t}/policy`,
-    body: fc.constant(undefined),
-  }),
+  bodiless('GET', (_t, x) => `/v1/blocks?limit=${x}&cursor=${x}`),
+  bodiless('GET', (t) => `/v1/tenants/${t}/policy`),
   fc.constant({
     method: 'PUT' as const,
     path: (t: string) => `/v1/tenants/${t}/policy`,

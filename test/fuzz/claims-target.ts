@@ -72,11 +72,16 @@ interface Change {
   readonly payload?: object;
 }
 
-const change: fc.Arbitrary<Change> = fc.constantFrom(...TENANTS).chain((tenant) =>
-  fc.oneof(
+const change: fc.Arbitrary<Change> = fc.constantFrom(...TENANTS).chain((tenant) => {
+  const connectorUrl = fc.constantFrom('c1', 'c2').map((id) => `/v1/tenants/${tenant}/connectors/${id}`);
+  const domainUrl = (action = '') =>
+    fc
+      .constantFrom(...DOMAINS)
+      .map((d) => `/v1/tenants/${tenant}/accepted-domains/${encodeURIComponent(d)}${action}`);
+  return fc.oneof(
     fc.record({
       method: fc.constant('PUT' as const),
-      url: fc.constantFrom('c1', 'c2').map((id) => `/v1/tenants/${tenant}/connectors/${id}`),
+      url: connectorUrl,
       token: principals(tenant),
       payload: fc.record({
         relayPath: fc.constantFrom('ONPREM', 'APPLICATION'),
@@ -85,36 +90,22 @@ const change: fc.Arbitrary<Change> = fc.constantFrom(...TENANTS).chain((tenant) 
         enabled: fc.boolean(),
       }),
     }),
-    fc.record({
-      method: fc.constant('DELETE' as const),
-      url: fc.constantFrom('c1', 'c2').map((id) => `/v1/tenants/${tenant}/connectors/${id}`),
-      token: principals(tenant),
-    }),
+    fc.record({ method: fc.constant('DELETE' as const), url: connectorUrl, token: principals(tenant) }),
     fc.record({
       method: fc.constant('PUT' as const),
-      url: fc
-        .constantFrom(...DOMAINS)
-        .map((d) => `/v1/tenants/${tenant}/accepted-domains/${encodeURIComponent(d)}`),
+      url: domainUrl(),
       token: principals(tenant),
       payload: fc.record({ matchSubdomains: fc.boolean() }),
     }),
     fc.record({
       method: fc.constant('POST' as const),
-      url: fc
-        .constantFrom(...DOMAINS)
-        .map((d) => `/v1/tenants/${tenant}/accepted-domains/${encodeURIComponent(d)}/verify`),
+      url: domainUrl('/verify'),
       token: fc.constant(TOKENS.operator),
       payload: fc.constant({ method: 'OPERATOR', ticket: 'FUZZ-1' }),
     }),
-    fc.record({
-      method: fc.constant('DELETE' as const),
-      url: fc
-        .constantFrom(...DOMAINS)
-        .map((d) => `/v1/tenants/${tenant}/accepted-domains/${encodeURIComponent(d)}`),
-      token: principals(tenant),
-    }),
-  ),
-);
+    fc.record({ method: fc.constant('DELETE' as const), url: domainUrl(), token: principals(tenant) }),
+  );
+});
 
 /** Who resolves each probe, and every tenant with a claim on it (enabled or not). */
 interface Ownership {

@@ -61,6 +61,21 @@ function openSpool(directory: string, destination: Destination, options: Partial
   return EventSpool.open({ directory, maxBytes: 1 << 20, clock, deliver: destination.deliver, ...options });
 }
 
+/** `test` on a spool of a fresh directory delivering to `destination`, closed however the test ends. */
+async function onFreshSpool(
+  destination: Destination,
+  options: Partial<EventSpoolOptions>,
+  test: (spool: EventSpool, directory: string) => Promise<void>,
+): Promise<void> {
+  const directory = await spoolDirectory();
+  const { spool } = await openSpool(directory, destination, options);
+  try {
+    await test(spool, directory);
+  } finally {
+    await spool.close();
+  }
+}
+
 /** One record's frame as the spool writes it (written by a spool of its own and read back). */
 async function frameOf(payload: Buffer): Promise<Buffer> {
   const directory = await spoolDirectory();
@@ -81,11 +96,9 @@ async function segmentBytes(directory: string): Promise<number> {
 
 describe('event spool', () => {
   it('answers once durable, delivers in order in batches while the destination is stalled, then deletes', async () => {
-    const directory = await spoolDirectory();
     const destination = new Destination();
     destination.stall();
-    const { spool } = await openSpool(directory, destination, { segmentBytes: 4096 });
-    try {
+    await onFreshSpool(destination, { segmentBytes: 4096 }, async (spool, directory) => {
       const appended = Array.from({ length: 300 }, (_, n) => record(`t${n % 7}`, n));
       // Every append resolves although the destination delivers nothing.
       await Promise.all(appended.map((payload) => spool.append(payload)));
@@ -107,9 +120,7 @@ describe('event spool', () => {
       await waitFor(async () => (await readdir(directory)).filter((n) => n.endsWith('.seg')).length === 1, {
         description: 'delivered segments deleted',
       });
-    } finally {
-      await spool.close();
-    }
+    });
   });
 
   it('shares one fsync among the appends that arrive together (group commit)', async () => {
@@ -142,11 +153,9 @@ describe('event spool', () => {
         fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 60 }),
         fc.array(fc.boolean(), { maxLength: 3 }),
         async (tenants, failures) => {
-          const directory = await spoolDirectory();
           const destination = new Destination();
           destination.failNext = failures.filter(Boolean).length;
-          const { spool } = await openSpool(directory, destination, { maxBatch: 7 });
-          try {
+          await onFreshSpool(destination, { maxBatch: 7 }, async (spool) => {
             const appended = tenants.map((tenant, n) => record(tenant, n).toString());
             for (const payload of appended) void spool.append(Buffer.from(payload));
             await waitFor(() => destination.delivered.length === appended.length, {
@@ -154,9 +163,7 @@ describe('event spool', () => {
               intervalMs: 5,
             });
             assert.deepEqual(destination.delivered, appended);
-          } finally {
-            await spool.close();
-          }
+          });
         },
       ),
       { numRuns: 15 },
@@ -164,27 +171,21 @@ describe('event spool', () => {
   });
 
   it('backs off after a failed delivery, however many appends arrive meanwhile', async () => {
-    const directory = await spoolDirectory();
     const destination = new Destination();
     destination.failNext = Number.POSITIVE_INFINITY;
     let attempts = 0;
-    const { spool } = await openSpool(directory, destination, { onDeliveryError: () => attempts++ });
-    try {
+    await onFreshSpool(destination, { onDeliveryError: () => attempts++ }, async (spool) => {
       for (let n = 0; n < 50; n++) await spool.append(record('t', n));
       // Each append's commit wakes an idle drainer; a backing-off one waits 100 ms, 200 ms, 400 ms, …
       assert.ok(attempts >= 1 && attempts < 10, `${attempts} delivery attempts during 50 appends`);
-    } finally {
-      await spool.close();
-    }
+    });
   });
 
   it('refuses appends beyond its bound without writing, and takes them again once it drained', async () => {
-    const directory = await spoolDirectory();
     const destination = new Destination();
     destination.stall();
     const maxBytes = 8192;
-    const { spool } = await openSpool(directory, destination, { maxBytes, segmentBytes: 2048 });
-    try {
+    await onFreshSpool(destination, { maxBytes, segmentBytes: 2048 }, async (spool, directory) => {
       let accepted = 0;
       for (let n = 0; ; n++) {
         const written = spool.append(record('t', n));
@@ -200,9 +201,7 @@ describe('event spool', () => {
       const again = spool.append(record('t', -1));
       assert.notEqual(again, false);
       await again;
-    } finally {
-      await spool.close();
-    }
+    });
   });
 
   it('after a crash: a torn last frame is cut, every answered record is delivered, in order', async () => {

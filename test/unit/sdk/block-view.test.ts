@@ -49,6 +49,13 @@ const anyHistory = fc.array(
   { maxLength: 40 },
 );
 
+/** The enforcer's directory after these block events. */
+function directoryAfter(events: readonly TenantBlockEvent[]): TenantDirectory {
+  const directory = new TenantDirectory();
+  for (const event of events) directory.apply({ kind: 'tenant-block', event });
+  return directory;
+}
+
 /**
  * Histories the producers make: per tenant, a block of the tenant or of a connector in the current generation, a
  * connector block widened to the tenant, duplicates of the block in force, unblocks of the block in force starting
@@ -69,9 +76,11 @@ const producedHistory = fc
     const state = new Map<string, { generation: number; window: number; current: TenantBlockEvent | null }>();
     const events: TenantBlockEvent[] = [];
     const reaffirm = () => {
-      const directory = new TenantDirectory();
-      for (const event of events) directory.apply({ kind: 'tenant-block', event });
-      events.push(...directory.staleBlocksLast().map(({ reaffirmation }) => reaffirmation));
+      events.push(
+        ...directoryAfter(events)
+          .staleBlocksLast()
+          .map(({ reaffirmation }) => reaffirmation),
+      );
     };
     for (const [tenant, step, pick] of steps) {
       const s = state.get(tenant) ?? { generation: 0, window: 0, current: null };
@@ -116,6 +125,13 @@ function fold(view: BlockView, events: readonly TenantBlockEvent[]): string[] {
   return reported;
 }
 
+/** A view that folded these events. */
+function viewAfter(events: readonly TenantBlockEvent[]): BlockView {
+  const view = new BlockView();
+  fold(view, events);
+  return view;
+}
+
 const state = (view: BlockView) =>
   TENANTS.map((tenant) => [
     view.isBlocked(tenant),
@@ -131,10 +147,8 @@ describe('BlockView', () => {
   it('agrees with the enforcer directory on every history, blocks of lifted episodes included', () => {
     fc.assert(
       fc.property(anyHistory, (events) => {
-        const view = new BlockView();
-        fold(view, events);
-        const directory = new TenantDirectory();
-        for (const event of events) directory.apply({ kind: 'tenant-block', event });
+        const view = viewAfter(events);
+        const directory = directoryAfter(events);
         for (const tenant of TENANTS) {
           const record = directory.tenant(tenant);
           assert.equal(view.isBlocked(tenant), isEnforcedBlock(record), tenant);
@@ -147,13 +161,9 @@ describe('BlockView', () => {
   it('holds the same view after compaction of the histories the producers make, zombies and scorers included', () => {
     fc.assert(
       fc.property(producedHistory, (events) => {
-        const full = new BlockView();
-        fold(full, events);
-        const afterCompaction = new BlockView();
-        fold(afterCompaction, compacted(events));
-        assert.deepEqual(state(full), state(afterCompaction));
-        const directory = new TenantDirectory();
-        for (const event of events) directory.apply({ kind: 'tenant-block', event });
+        const full = viewAfter(events);
+        assert.deepEqual(state(full), state(viewAfter(compacted(events))));
+        const directory = directoryAfter(events);
         assert.deepEqual(
           state(full).map(([, blockId]) => blockId),
           TENANTS.map((tenant) => directory.tenant(tenant)?.block?.blockId ?? null),
