@@ -22,21 +22,14 @@ function kafkaLogCreator(logger: Logger): logCreator {
     };
 }
 
-function kafkaLogLevel(level: string): logLevel {
-  switch (level) {
-    case 'silent':
-      return logLevel.NOTHING;
-    case 'fatal':
-    case 'error':
-      return logLevel.ERROR;
-    case 'warn':
-      return logLevel.WARN;
-    case 'info':
-      return logLevel.INFO;
-    default:
-      return logLevel.DEBUG;
-  }
-}
+/** kafkajs's level for a pino level; trace and debug (and anything else) are kafkajs's DEBUG. */
+const KAFKA_LOG_LEVELS: Readonly<Record<string, logLevel>> = {
+  silent: logLevel.NOTHING,
+  fatal: logLevel.ERROR,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+};
 
 /** A kafkajs client with relayguard's connection settings (TLS, SASL, logging); the topics command uses it too. */
 export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
@@ -46,7 +39,7 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
     brokers: [...config.brokers],
     ssl: config.ssl,
     sasl: config.sasl ? ({ ...config.sasl } as SASLOptions) : undefined,
-    logLevel: kafkaLogLevel(logger.level),
+    logLevel: KAFKA_LOG_LEVELS[logger.level] ?? logLevel.DEBUG,
     logCreator: kafkaLogCreator(logger),
   });
 }
