@@ -100,11 +100,12 @@ export interface FleetDirectory {
   ): Promise<unknown>;
 }
 
-/** Registers each tenant's accepted domain (subdomains included) and its connectors. */
+/** Registers each of the fleet's tenants: its accepted domain (subdomains included) and its connectors. */
 export async function onboardFleet(
   directory: FleetDirectory,
-  tenants: readonly FleetTenant[],
-): Promise<void> {
+  options: Pick<FleetOptions, 'tenants' | 'forwarders' | 'scenario'>,
+): Promise<FleetTenant[]> {
+  const tenants = fleetTenants(options);
   for (const tenant of tenants) {
     await directory.putAcceptedDomain(tenant.tenantId, tenant.acceptedDomain);
     for (const connector of tenant.connectors) {
@@ -115,6 +116,7 @@ export async function onboardFleet(
       });
     }
   }
+  return tenants;
 }
 
 /** A message a relay of the fleet offers, and whether it is the compromised server's spam (what only a simulation knows). */

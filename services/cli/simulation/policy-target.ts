@@ -12,7 +12,6 @@ import {
   type FleetOptions,
   type FleetTenant,
   fleetMessages,
-  fleetTenants,
   onboardFleet,
 } from './fleet.js';
 import { PolicyClient } from './policy-client.js';
@@ -57,8 +56,7 @@ export async function runPolicySimulation(
   directory: FleetDirectory,
   onMinute: (minute: number, messages: number) => void = () => {},
 ): Promise<PolicySimulationSummary> {
-  const tenants = fleetTenants(options);
-  await onboardFleet(directory, tenants);
+  const tenants = await onboardFleet(directory, options);
   const kindOf = new Map(tenants.map((tenant) => [tenant.tenantId, tenant]));
   const replies: PolicySimulationSummary['replies'] = {
     ordinary: { accepted: 0, rejected: 0, other: 0 },

@@ -21,7 +21,6 @@ import {
   type FleetOptions,
   type FleetTenant,
   fleetMessages,
-  fleetTenants,
   onboardFleet,
 } from './fleet.js';
 
@@ -126,8 +125,7 @@ export async function runSimulation(
   try {
     await runtime.ready;
     const admin = runtime.admin!;
-    const tenants = fleetTenants(options);
-    await onboardFleet(adminDirectory(admin, SIMULATOR), tenants);
+    const tenants = await onboardFleet(adminDirectory(admin, SIMULATOR), options);
 
     options.recorder?.tenants(exportTenants(wholeDirectory(runtime)));
 
