@@ -146,6 +146,23 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         await assertStored(store, tenant, kept.window);
       }));
 
+    it('stores fields of any text: a connector id and domain of several-byte characters, colons and newlines', () =>
+      withFixture(setup, async ({ store }) => {
+        const tenant = `t-${randomUUID()}`;
+        const odd = events(40, 0).map((event, i) => ({
+          ...event,
+          message: {
+            ...event.message,
+            senderDomain: i % 2 === 0 ? 'bücher-€.example' : 'spam.example',
+            connectorId: i % 3 === 0 ? 'çonnector:\n€😀' : 'c1',
+          },
+        }));
+        const window = scoreTenant(undefined, 't', odd, DEFAULT_POLICY, context).window;
+        assert.ok(window.domains.has('bücher-€.example') && window.connectors.has('çonnector:\n€😀'));
+        await store.save([{ tenantId: tenant, expectedVersion: null, window }]);
+        await assertStored(store, tenant, window);
+      }));
+
     it('writes a window without changes whole, replacing what it held (rebuild-windows)', () =>
       withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;

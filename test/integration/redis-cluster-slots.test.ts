@@ -12,12 +12,23 @@ import { emptyWindow, type TenantWindow, windowVersion } from '../../services/co
 import { ID_PATTERN } from '../../services/platform/config.js';
 import { projectPath } from '../../services/platform/project-files.js';
 import { RedisWindowStore } from '../../services/platform/redis/redis-window-store.js';
-import { keySlot, windowKeys } from '../../services/platform/redis/window-encoding.js';
+import { keySlot, packWrite, windowKeys } from '../../services/platform/redis/window-encoding.js';
 import { type ClusterNodeState, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 // A first save of an empty window: expected version none ('-'), next 'v1', a TTL, no fields, fingerprints kept.
-const FIRST_SAVE = ['-', 'v1', 60_000, 0, 0, 0, 0, 'keep', ''];
+const FIRST_SAVE = [
+  '-',
+  'v1',
+  60_000,
+  packWrite({
+    version: 'v1',
+    whole: false,
+    main: { set: [], del: [] },
+    tracked: { set: [], del: [] },
+    seen: { mode: 'keep', bytes: Buffer.alloc(0) },
+  }),
+];
 
 describe('Redis Cluster: every script stays in one slot', () => {
   let cluster: RedisCluster;

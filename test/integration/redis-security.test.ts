@@ -41,7 +41,6 @@ const ACL = [
   '+append',
   '+del',
   '+pexpire',
-  '+exists',
   '+info',
   '+ping',
   '+wait',

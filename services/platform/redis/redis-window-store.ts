@@ -9,7 +9,7 @@ import { NO_VERSION } from '../../core/windows.js';
 import type { StoredWindow, WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
 import { checkRedis } from './startup-check.js';
-import { decodeWindow, encodeWrite, keySlot, windowKeys } from './window-encoding.js';
+import { decodeWindow, encodeWrite, keySlot, packWrite, windowKeys } from './window-encoding.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 
@@ -23,7 +23,10 @@ interface SaveWindowCommand {
     mainKey: string,
     trackedKey: string,
     seenKey: string,
-    ...args: (string | number | Buffer)[]
+    expectedVersion: string,
+    version: string,
+    ttlMs: number,
+    packed: Buffer,
   ): Promise<number>;
 }
 
@@ -128,30 +131,25 @@ export class RedisWindowStore implements WindowStore {
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
     // Encoded before anything is sent: the caller may fold into its windows again once this resolves.
-    const prepared = writes.map((write) => ({ write, change: encodeWrite(write.window, write.changes) }));
+    const prepared = writes.map((write) => {
+      const change = encodeWrite(write.window, write.changes);
+      return { write, version: change.version, packed: packWrite(change) };
+    });
     const { replies, notDurable } = await this.#send(
       prepared,
       ({ write }) => write.tenantId,
       1,
       true,
-      (pipeline, { write, change }) => {
-        const { main, tracked, seen } = change;
+      (pipeline, { write, version, packed }) => {
+        const [main, tracked, seen] = windowKeys(write.tenantId);
         (pipeline as unknown as SaveWindowCommand).saveWindow(
-          ...windowKeys(write.tenantId),
+          main,
+          tracked,
+          seen,
           write.expectedVersion ?? NO_VERSION,
-          change.version,
+          version,
           this.ttlMs,
-          main.set.length / 2,
-          main.del.length,
-          tracked.set.length / 2,
-          tracked.del.length,
-          seen.mode,
-          seen.bytes,
-          change.whole ? 'whole' : 'changes',
-          ...main.set,
-          ...main.del,
-          ...tracked.set,
-          ...tracked.del,
+          packed,
         );
       },
     );

@@ -86,7 +86,7 @@ function probeTenants(client: RedisWindowStore['client'], masters: number): stri
 }
 
 /**
- * Every command the store sends, through the store: created (HGET, HSET, SET, PEXPIRE, EXISTS, WAIT), changed
+ * Every command the store sends, through the store: created (HGET, HSET, SET, PEXPIRE, WAIT), changed
  * (HDEL, APPEND), loaded (HGETALL, GET), deleted (DEL).
  */
 async function probeWindows(store: RedisWindowStore, tenantIds: readonly string[]): Promise<void> {
