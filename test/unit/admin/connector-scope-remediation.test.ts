@@ -9,9 +9,9 @@ import {
   remediationWarnings,
   remedies,
   selfServiceChecks,
-  type TenantLookups,
 } from '../../../services/admin/remediation-rules.js';
 import { TENANT_SCOPE } from '../../../services/core/block-event.js';
+import type { RelayPath } from '../../../services/core/contracts.generated.js';
 import {
   type ActiveBlock,
   type Connector,
@@ -21,27 +21,14 @@ import {
 import { blockGeneration } from '../../../services/core/episodes.js';
 import { DEFAULT_POLICY } from '../../../services/core/policy.js';
 import { evidenceConnectors } from '../../support/block-events.js';
+import { connectorRecord, tenantLookups, tenantRecord } from '../../support/remediation.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const BLOCKED_AT = Date.UTC(2026, 11, 1, 12);
 
-function connector(connectorId: string, relayPath: Connector['relayPath'] = 'ONPREM'): Connector {
-  return {
-    tenantId: 'school',
-    connectorId,
-    relayPath,
-    senderIpRanges: ['192.0.2.0/28'],
-    tlsCertificateDomain: null,
-    enabled: true,
-    createdAt: BLOCKED_AT - 90 * DAY,
-    createdBy: 'operator',
-    updatedAt: BLOCKED_AT - 90 * DAY,
-    updatedBy: 'operator',
-    changedAt: BLOCKED_AT - 90 * DAY,
-    identifiersSince: {},
-  };
-}
+const connector = (connectorId: string, relayPath: RelayPath = 'ONPREM') =>
+  connectorRecord('school', connectorId, BLOCKED_AT - 90 * DAY, { relayPath });
 
 const onprem1 = connector('onprem-1');
 const onprem2 = connector('onprem-2');
@@ -80,26 +67,11 @@ function connectorBlock(changes: Partial<ActiveBlock> = {}): ActiveBlock {
   };
 }
 
-function record(block: ActiveBlock, extra: Partial<TenantRecord> = {}): TenantRecord {
-  return {
-    tenantId: 'school',
-    acceptedDomains: [],
-    connectors: [],
-    policy: undefined,
-    block,
-    lastUnblock: null,
-    generation: 0,
-    blockTimes: [block.blockedAt],
-    ...extra,
-  };
-}
+const record = (block: ActiveBlock, extra: Partial<TenantRecord> = {}) =>
+  tenantRecord('school', block, [block.blockedAt], extra);
 
-function lookups(connectors: Connector[]): TenantLookups {
-  return {
-    connector: (id) => connectors.find((entry) => entry.connectorId === id),
-    isAccepted: () => false,
-  };
-}
+/** The school accepts no domain the evidence names. */
+const lookups = (connectors: Connector[]) => tenantLookups(connectors, []);
 
 describe('per-connector lift', () => {
   it('lifts the named connectors and keeps the others blocked; naming them all lifts the whole block', () => {

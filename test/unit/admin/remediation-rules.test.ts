@@ -8,38 +8,18 @@ import {
   remediationWarnings,
   selfServiceChecks,
   selfServiceRefusal,
-  type TenantLookups,
   unremediatedConnectors,
 } from '../../../services/admin/remediation-rules.js';
 import { TENANT_SCOPE } from '../../../services/core/block-event.js';
-import {
-  type ActiveBlock,
-  type Connector,
-  connectorSettingsKey,
-  type TenantRecord,
-} from '../../../services/core/directory.js';
+import { type ActiveBlock, type Connector, connectorSettingsKey } from '../../../services/core/directory.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
+import { connectorRecord, tenantLookups, tenantRecord } from '../../support/remediation.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const BLOCKED_AT = Date.UTC(2026, 11, 1, 12);
 
-function connector(connectorId: string, settings: Partial<Connector> = {}): Connector {
-  return {
-    tenantId: 'acme',
-    connectorId,
-    relayPath: 'ONPREM',
-    senderIpRanges: ['192.0.2.0/28'],
-    tlsCertificateDomain: null,
-    enabled: true,
-    createdAt: BLOCKED_AT - DAY,
-    createdBy: 'operator',
-    updatedAt: BLOCKED_AT - DAY,
-    updatedBy: 'operator',
-    changedAt: BLOCKED_AT - DAY,
-    identifiersSince: {},
-    ...settings,
-  };
-}
+const connector = (connectorId: string, settings: Partial<Connector> = {}) =>
+  connectorRecord('acme', connectorId, BLOCKED_AT - DAY, settings);
 
 const hybrid = connector('hybrid');
 
@@ -80,25 +60,11 @@ function block(evidenceConnectors: { connectorId: string; messages: number }[]):
   };
 }
 
-function record(current: ActiveBlock | null, blockTimes: number[] = [BLOCKED_AT]): TenantRecord {
-  return {
-    tenantId: 'acme',
-    acceptedDomains: [],
-    connectors: [],
-    policy: undefined,
-    block: current,
-    lastUnblock: null,
-    generation: 0,
-    blockTimes,
-  };
-}
+const record = (current: ActiveBlock | null, blockTimes: number[] = [BLOCKED_AT]) =>
+  tenantRecord('acme', current, blockTimes);
 
-function lookups(connectors: Connector[], accepted: string[] = ['acme.example']): TenantLookups {
-  return {
-    connector: (id) => connectors.find((entry) => entry.connectorId === id),
-    isAccepted: (domain) => accepted.includes(domain),
-  };
-}
+const lookups = (connectors: Connector[], accepted: string[] = ['acme.example']) =>
+  tenantLookups(connectors, accepted);
 
 const ALL_ATTESTED = { domainsRegistered: true, connectorsReviewed: true, serversSecured: true };
 

@@ -106,55 +106,22 @@ describe('classification', () => {
 
 describe('policy', () => {
   const { thresholds } = DEFAULT_POLICY;
+  /** A window's counts with no forwarded mail: U, T and D. */
+  const counts = (unregistered: number, total: number, distinctUnregisteredDomains: number) => ({
+    unregistered,
+    forwardedUnregistered: 0,
+    total,
+    distinctUnregisteredDomains,
+  });
   it('fires the volume rule only with enough volume and ratio', () => {
-    assert.equal(
-      evaluate(thresholds, {
-        unregistered: 500,
-        forwardedUnregistered: 0,
-        total: 2000,
-        distinctUnregisteredDomains: 1,
-      }),
-      'VOLUME',
-    );
-    assert.equal(
-      evaluate(thresholds, {
-        unregistered: 500,
-        forwardedUnregistered: 0,
-        total: 2001,
-        distinctUnregisteredDomains: 1,
-      }),
-      null,
-    );
-    assert.equal(
-      evaluate(thresholds, {
-        unregistered: 499,
-        forwardedUnregistered: 0,
-        total: 499,
-        distinctUnregisteredDomains: 1,
-      }),
-      null,
-    );
+    assert.equal(evaluate(thresholds, counts(500, 2000, 1)), 'VOLUME');
+    assert.equal(evaluate(thresholds, counts(500, 2001, 1)), null);
+    assert.equal(evaluate(thresholds, counts(499, 499, 1)), null);
   });
 
   it('fires the distinct-domains rule with enough domains and volume', () => {
-    assert.equal(
-      evaluate(thresholds, {
-        unregistered: 100,
-        forwardedUnregistered: 0,
-        total: 10_000,
-        distinctUnregisteredDomains: 50,
-      }),
-      'DISTINCT_DOMAINS',
-    );
-    assert.equal(
-      evaluate(thresholds, {
-        unregistered: 99,
-        forwardedUnregistered: 0,
-        total: 10_000,
-        distinctUnregisteredDomains: 50,
-      }),
-      null,
-    );
+    assert.equal(evaluate(thresholds, counts(100, 10_000, 50)), 'DISTINCT_DOMAINS');
+    assert.equal(evaluate(thresholds, counts(99, 10_000, 50)), null);
   });
 
   it('applies overrides, and halves count thresholds on probation', () => {
