@@ -25,7 +25,7 @@ import {
   domainOf,
   findSorted,
   type MutableRecord,
-  newRecord,
+  recordIn,
   sameSettings,
   type TenantRecord,
   withoutSorted,
@@ -188,11 +188,7 @@ export class TenantDirectory implements AcceptedDomainLookup {
   }
 
   #record(tenantId: string): MutableRecord {
-    const known = this.#tenants.get(tenantId);
-    if (known) return known;
-    const record = newRecord(tenantId);
-    this.#tenants.set(tenantId, record);
-    return record;
+    return recordIn(this.#tenants, tenantId);
   }
 
   #applyDomain(event: AcceptedDomainChanged): void {

@@ -20,7 +20,7 @@ import { normalizeDomain } from './domain-name.js';
 import { parseIpAddress } from './ip-ranges.js';
 import { SnapshotParts } from './snapshot-parts.js';
 import { Growable, StringTable } from './string-table.js';
-import { type MutableRecord, NONE, newRecord, type TenantRecord } from './tenant-record.js';
+import { type MutableRecord, NONE, recordIn, type TenantRecord } from './tenant-record.js';
 import { parseStateKey } from './topics.js';
 
 const MATCH_SUBDOMAINS = 1;
@@ -158,11 +158,7 @@ export class EnforcerIndex implements AcceptedDomainLookup {
   }
 
   #record(tenantId: string): MutableRecord {
-    const known = this.#records.get(tenantId);
-    if (known) return known;
-    const record = newRecord(tenantId);
-    this.#records.set(tenantId, record);
-    return record;
+    return recordIn(this.#records, tenantId);
   }
 
   #applyDomain(event: AcceptedDomainChanged): void {

@@ -87,8 +87,17 @@ export interface TenantRecord {
   readonly blockTimes: readonly number[];
 }
 
+/** The tenant's record in `records`; a new one, added there, when none was read yet. */
+export function recordIn(records: Map<string, MutableRecord>, tenantId: string): MutableRecord {
+  const known = records.get(tenantId);
+  if (known) return known;
+  const record = newRecord(tenantId);
+  records.set(tenantId, record);
+  return record;
+}
+
 /** A tenant's record before any of its records was read. */
-export function newRecord(tenantId: string): MutableRecord {
+function newRecord(tenantId: string): MutableRecord {
   return {
     tenantId,
     acceptedDomains: NONE,
