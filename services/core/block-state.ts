@@ -2,16 +2,16 @@
 // block episodes (services/core/episodes.ts), and how many tenants are blocked. Shared by the whole directory
 // (directory.ts) and the enforcer's compact index (enforcer-index.ts), so both decide from the same state.
 import type { TenantBlockEvent } from './contracts.generated.js';
-import { blockGeneration, generationAfterUnblock, narrowsWidenedBlock } from './episodes.js';
+import { blockGeneration, generationAfterUnblock, narrowsWidenedBlock, unblockPredates } from './episodes.js';
 import { isEnforcedBlock, type MutableRecord, type TenantRecord } from './tenant-record.js';
 
 /** What a connector of the evidence carried the mail with at the block (`connectorSettingsKey`), or null. */
 export type SettingsAtBlock = (connectorId: string) => string | null;
 
-/** A tenant whose latest record is a block every directory ignored (see BlockStates.staleLast). */
+/** A tenant whose latest record is one every directory ignored (see BlockStates.staleLast). */
 export interface StaleBlockLast {
   readonly tenantId: string;
-  /** The ignored block. */
+  /** The block the ignored record publishes, or the one it unblocks. */
   readonly blockId: string;
   /** Which ignored record this is among those the directory met (from 1): each calls for one reaffirmation. */
   readonly seen: number;
@@ -21,11 +21,11 @@ export interface StaleBlockLast {
 
 export class BlockStates {
   /**
-   * Tenants whose latest tenant-blocks record is a block every directory ignores — a block of a lifted episode, or
-   * the connector block a tenant block of its episode widened — published again after what superseded it (a
-   * replay, a zombie scorer, a rebuild). It is what compaction keeps once the records before it are older than the
-   * compaction lag, and what a reader of the latest record sees. The scorer publishes the tenant's state again
-   * behind it (staleLast).
+   * Tenants whose latest tenant-blocks record is one every directory ignores — a block of a lifted episode, the
+   * connector block a tenant block of its episode widened, or an unblock older than the block in force — published
+   * again after what superseded it (a replay, a zombie scorer, a rebuild, an unblock published again behind such a
+   * block). It is what compaction keeps once the records before it are older than the compaction lag, and what a
+   * reader of the latest record sees. The scorer publishes the tenant's state again behind it (staleLast).
    */
   readonly #staleLast = new Map<string, { blockId: string; seen: number }>();
   /** How many ignored blocks were met as a tenant's latest record: numbers them for `StaleBlockLast.seen`. */
@@ -43,7 +43,7 @@ export class BlockStates {
     return this.#monitorBlockedCount;
   }
 
-  /** Each tenant whose latest record is a block every directory ignored, with its state to publish behind it. */
+  /** Each tenant whose latest record is one every directory ignored, with its state to publish behind it. */
   staleLast(recordOf: (tenantId: string) => TenantRecord): StaleBlockLast[] {
     return [...this.#staleLast].map(([tenantId, stale]) => ({
       tenantId,
@@ -92,6 +92,11 @@ export class BlockStates {
       if (event.blocked.mode === 'ENFORCE' && !continues)
         record.blockTimes = [...record.blockTimes, event.occurredAt];
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+      // An unblock older than the block in force lifts nothing; now the latest record, it is stale too.
+      if (unblockPredates(record.block, event.occurredAt, event.unblocked.blockId)) {
+        this.#staleLast.set(event.tenantId, { blockId: event.unblocked.blockId, seen: ++this.#staleMet });
+        return;
+      }
       this.#staleLast.delete(event.tenantId);
       record.generation = Math.max(
         record.generation,
@@ -107,10 +112,11 @@ export class BlockStates {
 }
 
 /**
- * The record that restates the tenant's state behind an ignored block `staleBlockId`: the block in force as it was
- * published (its id as event id, its time), or the last unblock (`<stale block id>~lifted`; a tenant that had a
- * block ignored was blocked or unblocked before, so one of them is there). Every reader of the whole topic already
- * holds that state, so for it the record is a duplicate; a reader of the latest record alone takes the state from it.
+ * The record that restates the tenant's state behind an ignored record naming `staleBlockId`: the block in force as
+ * it was published (its id as event id, its time), or the last unblock (`<stale block id>~lifted`; a tenant that
+ * had a record ignored was blocked or unblocked before, so one of them is there). Every reader of the whole topic
+ * already holds that state, so for it the record is a duplicate; a reader of the latest record alone takes the
+ * state from it.
  */
 function reaffirmation(record: TenantRecord, staleBlockId: string): TenantBlockEvent {
   const { tenantId } = record;

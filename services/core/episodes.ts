@@ -47,3 +47,20 @@ export function narrowsWidenedBlock(
     blockGeneration(current.blockId) === blockGeneration(blocked.blockId)
   );
 }
+
+/**
+ * Whether an unblock is older than the block in force: that block was built in the generation the unblock started,
+ * or a later one, so it was decided after the unblock (which is a replay, or an unblock published again behind a
+ * lifted block while another writer blocked the tenant again). It lifts nothing.
+ */
+export function unblockPredates(
+  current: Pick<TenantBlocked, 'blockId'> | null | undefined,
+  unblockedAt: number,
+  liftedBlockId: string,
+): boolean {
+  return (
+    current !== null &&
+    current !== undefined &&
+    blockGeneration(current.blockId) >= generationAfterUnblock(unblockedAt, liftedBlockId)
+  );
+}

@@ -61,11 +61,12 @@ export class ScorerPublisher {
   }
 
   /**
-   * A block every directory ignores can be a tenant's latest record: a lifted block published again after its
-   * unblock, or the connector block a tenant block widened published again after it (by a scorer whose directory
-   * had not seen what superseded it, a zombie, a rebuild). Compaction would keep it and drop the records before it,
-   * and a replica started after that would hold that block. The tenant's state (the block in force, else the
-   * unblock) is published again behind it, once per such record by each scorer, with a deterministic id.
+   * A record every directory ignores can be a tenant's latest: a lifted block published again after its unblock, or
+   * the connector block a tenant block widened published again after it (by a scorer whose directory had not seen
+   * what superseded it, a zombie, a rebuild), or an unblock older than the block in force. Compaction would keep it
+   * and drop the records before it, and a replica started after that would hold what it says. The tenant's state
+   * (the block in force, else the unblock) is published again behind it, once per such record by each scorer, with
+   * a deterministic id.
    */
   async reaffirmStates(): Promise<void> {
     const stale = this.#deps.directory.staleBlocksLast();
@@ -88,7 +89,7 @@ export class ScorerPublisher {
       this.#deps.logger.warn(
         { tenantId, blockId, reaffirmed: reaffirmation.blocked?.blockId ?? reaffirmation.unblocked?.blockId },
         reaffirmation.kind === 'BLOCKED'
-          ? 'a superseded block was published again after the block in force: that block is published again behind it'
+          ? "a record every directory ignores is the tenant's latest: the block in force is published again behind it"
           : 'a lifted block was published again after its unblock: the unblock is published again behind it',
       );
   }

@@ -1,8 +1,8 @@
 // The tenant-blocks topic as a materialized view, decided as the enforcer's directory decides: the latest event
 // of a tenant is its block state (what compaction keeps: the topic is keyed by tenant), except that a lifted block
 // stays lifted: each unblock starts a generation of the tenant's block episodes, and a block of an older
-// generation (a replay, a retry, a zombie scorer) changes nothing (services/core/episodes.ts); and a block widened
-// to the tenant stays wide within its episode.
+// generation (a replay, a retry, a zombie scorer) changes nothing (services/core/episodes.ts), nor does an unblock
+// older than the block in force; and a block widened to the tenant stays wide within its episode.
 // Pure: no I/O, so the fold can be checked against every order of events (test/unit/sdk/block-view.test.ts).
 import type { TenantBlockEvent, TenantBlocked, TenantUnblocked } from '../../core/contracts.generated.js';
 import {
@@ -10,6 +10,7 @@ import {
   FIRST_GENERATION,
   generationAfterUnblock,
   narrowsWidenedBlock,
+  unblockPredates,
 } from '../../core/episodes.js';
 
 /** A tenant's current block: the policy's decision with its evidence, and when it was decided (event time). */
@@ -114,6 +115,7 @@ export class BlockView {
         block: { ...event.blocked, tenantId: event.tenantId, blockedAt: event.occurredAt },
       };
     }
+    if (this.#liftsNothing(event)) return null;
     const unknown = !current && !this.#generations.has(event.tenantId);
     if (event.kind === 'UNBLOCKED' && event.unblocked && (current || (this.#partial && unknown))) {
       return {
@@ -132,10 +134,19 @@ export class BlockView {
       this.#blocks.set(tenantId, transition.block);
       // Newer than the unblocks seen: compaction kept this block and dropped the unblock that started its generation.
       this.#raiseGeneration(tenantId, blockGeneration(transition.block.blockId));
-    } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
+    } else if (event.kind === 'UNBLOCKED' && event.unblocked && !this.#liftsNothing(event)) {
       this.#blocks.delete(tenantId);
       this.#raiseGeneration(tenantId, generationAfterUnblock(event.occurredAt, event.unblocked.blockId));
     }
+  }
+
+  /** An unblock older than the block in force (a replay; `unblockPredates`) lifts nothing. */
+  #liftsNothing(event: TenantBlockEvent): boolean {
+    return (
+      event.kind === 'UNBLOCKED' &&
+      event.unblocked !== null &&
+      unblockPredates(this.#blocks.get(event.tenantId), event.occurredAt, event.unblocked.blockId)
+    );
   }
 
   #generation(tenantId: string): number {

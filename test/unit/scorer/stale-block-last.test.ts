@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TenantBlockEvent } from '../../../services/core/contracts.generated.js';
+import { blockIdFor } from '../../../services/core/episodes.js';
 import { MINUTE_MS } from '../../../services/core/policy.js';
+import { Topics } from '../../../services/core/topics.js';
 import { BlockView } from '../../../services/sdk/subscriber/block-view.js';
 import { EpisodeDriver, replayedDirectory, START, TENANT } from '../../support/episode-driver.js';
 
@@ -110,5 +112,45 @@ describe('a block every directory ignores is not left as the latest record', () 
     const events = await driver.blockEvents();
     assert.equal(events.at(-1)?.blocked?.blockId, reblocked);
     assert.deepEqual(blockOf(driver, events), everyReader(reblocked!));
+  });
+});
+
+describe('an unblock published again behind a lifted block lifts no later block', () => {
+  it('ignores the old unblock that lands after another writer blocked the tenant again', async () => {
+    const driver = new EpisodeDriver();
+    await driver.send(START, 10, 10);
+    await driver.deliver();
+    await driver.feed();
+    const unblockedAt = START + 10 * MINUTE_MS - 1;
+    assert.ok(await driver.unblock(unblockedAt));
+    await driver.feed();
+    // A zombie publishes the lifted block again: the scorer's directory sees it last, the tenant unblocked.
+    await driver.republishBlock(0);
+    await driver.feed();
+    // Before the scorer's next batch, another writer (a scorer that had the partition a moment) blocks the tenant
+    // again in the generation the unblock started.
+    const [first] = await driver.blockEvents();
+    const again = blockIdFor(TENANT, START + 20 * MINUTE_MS, unblockedAt);
+    const reblock: TenantBlockEvent = {
+      ...first!,
+      eventId: again,
+      occurredAt: START + 20 * MINUTE_MS,
+      blocked: { ...first!.blocked!, blockId: again },
+    };
+    const value = await driver.codec.encode(Topics.tenantBlocks, reblock);
+    await driver.log.publish(Topics.tenantBlocks, [{ key: TENANT, value }]);
+    // The scorer publishes the unblock again behind the lifted block it saw last: it lands after that block.
+    await nextBatch(driver, START + 21 * MINUTE_MS);
+    const landed = await driver.blockEvents();
+    assert.deepEqual(
+      landed.slice(-2).map((event) => event.blocked?.blockId ?? `unblock of ${event.unblocked?.blockId}`),
+      [again, `unblock of ${first!.blocked!.blockId}`],
+    );
+    assert.equal(driver.directory.tenant(TENANT)?.block?.blockId, again, 'the later block stays in force');
+    // Now the ignored unblock is last: the block in force is published again behind it.
+    await nextBatch(driver, START + 22 * MINUTE_MS);
+    const events = await driver.blockEvents();
+    assert.equal(events.at(-1)?.blocked?.blockId, again);
+    assert.deepEqual(blockOf(driver, events), everyReader(again));
   });
 });
