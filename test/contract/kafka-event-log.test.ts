@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../services/platform/config.js';
 import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { createLogger, silentLogger } from '../../services/platform/logger.js';
+import type { RecordBatch } from '../../services/platform/ports.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion, withKafkaAdmin } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
@@ -28,6 +29,10 @@ const connectTo = (env: Record<string, string>) =>
     maxWaitTimeMs: 100,
   });
 const connect = () => connectTo(kafkaEnv(kafka.bootstrapServers));
+/** A handler that adds each record's value, as text, to `seen`. */
+const valuesInto = (seen: string[]) => async (batch: RecordBatch) => {
+  seen.push(...batch.records.map((r) => r.value!.toString()));
+};
 
 eventLogContract(`kafka (Apache Kafka ${testKafkaVersion()})`, async () => {
   const log = connect();
@@ -67,9 +72,7 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
         groupId,
         topics: [topic],
         commitIntervalMs: 60_000,
-        handleBatch: async (batch) => {
-          seen.push(...batch.records.map((r) => r.value!.toString()));
-        },
+        handleBatch: valuesInto(seen),
         flush: async () => {
           if (flushFails) {
             history.push('flush failed');
@@ -155,9 +158,7 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
         groupId,
         topics: [topic],
         commitIntervalMs: 500,
-        handleBatch: async (batch) => {
-          seenByOne.push(...batch.records.map((r) => r.value!.toString()));
-        },
+        handleBatch: valuesInto(seenByOne),
         flush: async () => {
           if (freeze) await frozen;
           return { redeliver: [] };
@@ -177,9 +178,7 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       const second = await two.subscribe({
         groupId,
         topics: [topic],
-        handleBatch: async (batch) => {
-          seenByTwo.push(...batch.records.map((r) => r.value!.toString()));
-        },
+        handleBatch: valuesInto(seenByTwo),
         flush: async () => ({ redeliver: [] }),
       });
       await two.publish(topic, records('n', 5));
