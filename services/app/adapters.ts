@@ -12,7 +12,7 @@ import { KafkaEventLog } from '../platform/kafka/kafka-event-log.js';
 import { keyPartition } from '../platform/kafka/key-partition.js';
 import { plannedRetentionMs } from '../platform/kafka/topic-plan.js';
 import type { Logger } from '../platform/logger.js';
-import { MemoryEventLog } from '../platform/memory/memory-event-log.js';
+import { MemoryEventLog, partitionFor } from '../platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../platform/memory/memory-window-store.js';
 import type { CleanupPolicy } from '../platform/memory/partition-log.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
@@ -29,7 +29,7 @@ export interface Adapters {
    * the process must then exit non-zero so that its supervisor restarts it.
    */
   readonly fatal?: Promise<Error>;
-  /** The partition the log's producer gives a key under the configured partition count (Kafka only). */
+  /** The partition the log's producer gives a key under the configured partition count (RELAYGUARD_PARTITIONS). */
   readonly keyPartition?: (key: string) => number;
 }
 
@@ -59,6 +59,7 @@ export function embeddedAdapters(config: Config, clock: Clock): Adapters {
     log: new MemoryEventLog({ clock, partitions: config.partitions, cleanup }),
     codec: new EmbeddedCodec(),
     store: new MemoryWindowStore({ clock, ttlMs: windowTtlMs(config) }),
+    keyPartition: (key) => partitionFor(key, config.partitions),
     description: {
       log: 'embedded in-memory event log',
       codec: 'embedded Avro codec',

@@ -1,7 +1,8 @@
 // Materializes the tenant directory from the compacted topics. Every replica reads every partition from the
 // beginning (no consumer group): the whole directory, or an enforcer's index of what decisions read. An index
 // restored from its snapshot reads the snapshot's topics on from the offsets it reflects, and writes a new
-// snapshot now and then (index-snapshot.ts).
+// snapshot now and then (index-snapshot.ts). A scorer's slice (core/directory-slice.ts) has a partition's tenants
+// read again from the start while the feed is paused (slice-loader.ts).
 import type { DirectoryEvent } from '../core/directory.js';
 import { EnforcerIndex } from '../core/enforcer-index.js';
 import { isRelayguardError } from '../core/errors.js';
@@ -9,6 +10,7 @@ import type { SnapshotParts } from '../core/snapshot-parts.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import { createMutex } from '../platform/mutex.js';
 import type { EventLog, PartitionOffset, RecordBatch, SchemaCodec, Subscription } from '../platform/ports.js';
 import { partitionKey } from '../platform/write-behind.js';
 import { writeIndexSnapshot } from './index-snapshot.js';
@@ -21,6 +23,9 @@ const FEEDS = {
 } as const;
 
 type FeedTopic = keyof typeof FEEDS;
+
+/** The topics the directory is materialized from. */
+export const DIRECTORY_TOPICS: readonly string[] = Object.keys(FEEDS);
 
 /** The topics an index snapshot reflects (EnforcerIndex.SNAPSHOT_KINDS). */
 export const SNAPSHOT_TOPICS: readonly string[] = Object.entries(FEEDS)
@@ -51,59 +56,79 @@ export interface DirectoryFeedDeps {
   readonly snapshots?: { readonly directory: string; readonly intervalMs: number };
 }
 
-export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Subscription> {
-  // Removed domains and connectors end in a tombstone, so that compaction forgets them (RUNBOOK: topic retention).
-  // relayguard writes none on the policy and block topics: one there changes nothing.
-  const applyTombstone = (topic: FeedTopic, key: string | null) => {
-    const kind = FEEDS[topic];
-    if (key === null || (kind !== 'accepted-domain' && kind !== 'connector')) return;
-    deps.directory.applyTombstone(kind, key);
-    deps.metrics.eventsConsumed.inc({ topic, outcome: 'tombstone' });
-  };
-  const snapshots =
-    deps.snapshots && deps.directory.snapshot ? new PeriodicSnapshots(deps, deps.snapshots) : undefined;
-  const handleBatch = async (batch: RecordBatch) => {
-    const topic = batch.topic as FeedTopic;
-    for (const record of batch.records) {
-      if (record.value === null) {
-        applyTombstone(topic, record.key);
+export interface DirectoryFeed extends Subscription {
+  /**
+   * Runs `section` while the feed applies no record, with the next offset the feed will apply per partition of
+   * its topics (partitionKey); a partition not there has had nothing applied yet.
+   */
+  whilePaused<T>(section: (next: ReadonlyMap<string, bigint>) => Promise<T>): Promise<T>;
+}
+
+/** Applies a batch of a directory topic to `directory`; counted in the metrics when `count`. */
+export async function applyDirectoryBatch(
+  deps: Pick<DirectoryFeedDeps, 'codec' | 'logger' | 'metrics'>,
+  directory: Pick<MaterializedDirectory, 'apply' | 'applyTombstone'>,
+  batch: RecordBatch,
+  count = true,
+): Promise<void> {
+  const topic = batch.topic as FeedTopic;
+  const counted = (outcome: string) => count && deps.metrics.eventsConsumed.inc({ topic, outcome });
+  for (const record of batch.records) {
+    if (record.value === null) {
+      // Removed domains and connectors end in a tombstone, so that compaction forgets them (RUNBOOK: topic
+      // retention). relayguard writes none on the policy and block topics: one there changes nothing.
+      const kind = FEEDS[topic];
+      if (record.key === null || (kind !== 'accepted-domain' && kind !== 'connector')) continue;
+      directory.applyTombstone(kind, record.key);
+      counted('tombstone');
+      continue;
+    }
+    try {
+      const event = await deps.codec.decode(topic, record.value);
+      directory.apply({ kind: FEEDS[topic], event } as DirectoryEvent);
+    } catch (error) {
+      if (isRelayguardError(error) && !error.retryable) {
+        // State topics are written by relayguard alone: a bad record is a bug to alert on, not to block on.
+        deps.logger.error(
+          { topic, partition: batch.partition, offset: record.offset, code: error.code, err: error },
+          'skipped an unreadable directory record',
+        );
+        counted('invalid');
         continue;
       }
-      let change: DirectoryEvent;
-      try {
-        change = {
-          kind: FEEDS[topic],
-          event: await deps.codec.decode(topic, record.value),
-        } as DirectoryEvent;
-        deps.directory.apply(change);
-      } catch (error) {
-        if (isRelayguardError(error) && !error.retryable) {
-          // State topics are written by relayguard alone: a bad record is a bug to alert on, not to block on.
-          deps.logger.error(
-            { topic, partition: batch.partition, offset: record.offset, code: error.code, err: error },
-            'skipped an unreadable directory record',
-          );
-          deps.metrics.eventsConsumed.inc({ topic, outcome: 'invalid' });
-          continue;
-        }
-        throw error;
-      }
-      deps.metrics.eventsConsumed.inc({ topic, outcome: 'applied' });
+      throw error;
     }
-    deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
-    deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);
-    deps.metrics.consumerLag.set({ topic, partition: String(batch.partition) }, batch.lag);
-    snapshots?.handled(batch);
-  };
+    counted('applied');
+  }
+}
+
+export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<DirectoryFeed> {
+  const snapshots =
+    deps.snapshots && deps.directory.snapshot ? new PeriodicSnapshots(deps, deps.snapshots) : undefined;
+  const exclusive = createMutex();
+  const next = new Map<string, bigint>();
+  for (const start of deps.startOffsets ?? [])
+    next.set(partitionKey(start.topic, start.partition), BigInt(start.offset));
+  const handleBatch = (batch: RecordBatch) =>
+    exclusive(async () => {
+      await applyDirectoryBatch(deps, deps.directory, batch);
+      const { topic, partition, records } = batch;
+      if (records.length > 0) next.set(partitionKey(topic, partition), BigInt(records.at(-1)!.offset) + 1n);
+      deps.metrics.tenantsBlocked.set(deps.directory.blockedCount);
+      deps.metrics.tenantsMonitorBlocked.set(deps.directory.monitorBlockedCount);
+      deps.metrics.consumerLag.set({ topic, partition: String(partition) }, batch.lag);
+      snapshots?.handled(batch);
+    });
   const subscription = await deps.log.subscribe({
     groupId: null,
-    topics: Object.keys(FEEDS),
+    topics: DIRECTORY_TOPICS,
     startOffsets: deps.startOffsets,
     handleBatch,
     maxWaitTimeMs: deps.fetchMaxWaitMs,
   });
   return {
     caughtUp: subscription.caughtUp,
+    whilePaused: (section) => exclusive(() => section(next)),
     stop: async () => {
       await subscription.stop();
       await snapshots?.stop();

@@ -6,6 +6,7 @@ import { AuditTrail } from '../admin/audit-trail.js';
 import { ChangePublisher } from '../admin/change-publisher.js';
 import { startWebhookAdmin, type WebhookEndpointsAdmin } from '../admin/webhook-endpoints.js';
 import { TenantDirectory } from '../core/directory.js';
+import { DirectorySlice } from '../core/directory-slice.js';
 import { EnforcerIndex } from '../core/enforcer-index.js';
 import { isRelayguardError } from '../core/errors.js';
 import { Enforcer } from '../enforcer/enforcer.js';
@@ -14,22 +15,27 @@ import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { dnsTxtResolver } from '../platform/dns.js';
 import type { Logger } from '../platform/logger.js';
+import { partitionFor } from '../platform/memory/memory-event-log.js';
 import { Metrics } from '../platform/metrics.js';
-import type { Clock, PartitionOffset, Subscription } from '../platform/ports.js';
+import type { Clock, PartitionOffset } from '../platform/ports.js';
 import { Scorer } from '../scorer/scorer.js';
 import { WebhookDeliverer } from '../webhooks/deliverer.js';
 import { type Adapters, closeAdapters, embeddedAdapters, productionAdapters } from './adapters.js';
-import { startDirectoryFeed } from './directory-feed.js';
+import { type DirectoryFeed, startDirectoryFeed } from './directory-feed.js';
 import { restoredIndex } from './index-snapshot.js';
 import { logAccess } from './kafka-access.js';
+import { SliceLoader } from './slice-loader.js';
 
 export type ServiceName = 'scorer' | 'enforcer' | 'admin' | 'webhooks';
 
 export interface Runtime {
   readonly config: Config;
   readonly adapters: Adapters;
-  /** The whole directory; the enforcer's compact index when the process runs the enforcer alone. */
-  readonly directory: TenantDirectory | EnforcerIndex;
+  /**
+   * The whole directory; the enforcer's compact index when the process runs the enforcer alone; the slice of its
+   * partitions' tenants when it runs the scorer alone.
+   */
+  readonly directory: TenantDirectory | EnforcerIndex | DirectorySlice;
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly scorer: Scorer | undefined;
@@ -48,22 +54,35 @@ export interface Runtime {
 
 /**
  * What the directory feed materializes for these services: an enforcer alone decides with the index of what
- * decisions read (services/core/enforcer-index.ts: 10M tenants in 1.98 GiB, bench/README.md); the scorer,
- * the admin API and webhooks read the whole directory, and an enforcer beside them shares it.
+ * decisions read (services/core/enforcer-index.ts: 10M tenants in 1.98 GiB, bench/README.md); a scorer alone
+ * scores with the slice of the tenants keyed to its partitions (`partitionOf`, services/core/directory-slice.ts);
+ * the admin API and webhooks read the whole directory, and a scorer or an enforcer beside them shares it.
  */
-export function directoryFor(services: readonly ServiceName[]): TenantDirectory | EnforcerIndex {
-  return enforcerAlone(services) ? new EnforcerIndex() : new TenantDirectory();
+export function directoryFor(
+  services: readonly ServiceName[],
+  partitionOf: (tenantId: string) => number,
+): TenantDirectory | EnforcerIndex | DirectorySlice {
+  if (alone(services, 'enforcer')) return new EnforcerIndex();
+  return alone(services, 'scorer') ? new DirectorySlice(partitionOf) : new TenantDirectory();
 }
 
-function enforcerAlone(services: readonly ServiceName[]): boolean {
-  return services.length > 0 && services.every((service) => service === 'enforcer');
+function alone(services: readonly ServiceName[], only: ServiceName): boolean {
+  return services.length > 0 && services.every((service) => service === only);
 }
 
 /** The whole directory of a runtime that runs more than the enforcer alone (which holds the enforcer's index). */
 export function wholeDirectory(runtime: Pick<Runtime, 'directory'>): TenantDirectory {
   if (runtime.directory instanceof TenantDirectory) return runtime.directory;
   throw new Error(
-    'this runtime runs the enforcer alone: it holds the enforcer index, not the whole directory',
+    'this runtime runs the enforcer or the scorer alone: it holds the enforcer index or a slice, not the whole directory',
+  );
+}
+
+/** The directory relays' decisions read: the whole directory or the enforcer's index, not a scorer's slice. */
+export function decisionDirectory(runtime: Pick<Runtime, 'directory'>): TenantDirectory | EnforcerIndex {
+  if (!(runtime.directory instanceof DirectorySlice)) return runtime.directory;
+  throw new Error(
+    'this runtime runs the scorer alone: it holds a slice of the directory, which decides nothing',
   );
 }
 
@@ -85,10 +104,11 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const wants = new Set(options.services);
   const snapshots = config.snapshot;
   const restored =
-    snapshots && enforcerAlone(options.services)
+    snapshots && alone(options.services, 'enforcer')
       ? await restoredIndex(snapshots.directory, logger)
       : undefined;
-  let directory = restored?.index ?? directoryFor(options.services);
+  const partitionOf = adapters.keyPartition ?? ((key: string) => partitionFor(key, config.partitions));
+  let directory = restored?.index ?? directoryFor(options.services, partitionOf);
   const common = { log: adapters.log, codec: adapters.codec, clock, metrics };
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to
   // fix, not an outage to retry. Only where the windows are used: an enforcer answers relays without Redis.
@@ -109,7 +129,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       fetchMaxWaitMs: config.kafka?.directoryFetchMaxWaitMs,
       logger: logger.child({ component: 'directory' }),
     });
-  const feed: Subscription = await startFeed(restored?.offsets)
+  const feed: DirectoryFeed = await startFeed(restored?.offsets)
     .catch((error: unknown) => {
       // Offsets beyond the topics' ends: they were made again since the snapshot.
       if (!restored || !isRelayguardError(error) || error.field !== 'startOffsets') throw error;
@@ -141,7 +161,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
   const enforcer = wants.has('enforcer')
     ? new Enforcer({
         ...common,
-        directory,
+        directory: decisionDirectory({ directory }),
         logger: logger.child({ component: 'enforcer' }),
         notReadyFallback: config.notReadyFallback,
         blockedBouncesPerHour: config.blockedBouncesPerHour,
@@ -180,11 +200,16 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     ...common,
     logger: logger.child({ component: 'audit-trail' }),
   });
+  const slice = directory instanceof DirectorySlice ? directory : undefined;
+  const scoringDirectory = whole ?? slice;
   const scorer =
-    wants.has('scorer') && whole
+    wants.has('scorer') && scoringDirectory
       ? new Scorer({
           ...common,
-          directory: whole,
+          directory: scoringDirectory,
+          slice:
+            slice &&
+            new SliceLoader({ ...common, slice, feed, logger: logger.child({ component: 'directory' }) }),
           store: adapters.store,
           policy: config.policy,
           logger: logger.child({ component: 'scorer' }),
@@ -207,7 +232,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
       })
     : undefined;
 
-  // Scoring and deciding need the whole directory: neither starts from a partial one.
+  // Scoring and deciding wait until the directory caught up: neither starts from a partial one (a scorer alone then
+  // loads the slice of each partition that comes to it before scoring it: slice-loader.ts).
   let stopping = false;
   let starting: Promise<void> | undefined;
   // The admin API checks registrations against the endpoints it has read.

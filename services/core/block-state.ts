@@ -52,6 +52,13 @@ export class BlockStates {
     }));
   }
 
+  /** The tenant's state is no longer held (a scorer's directory slice gave up its partition). */
+  forget(record: MutableRecord): void {
+    this.#staleLast.delete(record.tenantId);
+    this.#blockedCount -= Number(isEnforcedBlock(record));
+    this.#monitorBlockedCount -= Number(record.block?.mode === 'MONITOR');
+  }
+
   apply(record: MutableRecord, event: TenantBlockEvent, settingsAtBlock: SettingsAtBlock): void {
     const wasBlocked = isEnforcedBlock(record);
     const wasMonitored = record.block?.mode === 'MONITOR';

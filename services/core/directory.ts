@@ -59,12 +59,26 @@ export interface ResolvedClient {
   readonly connector: Connector;
 }
 
+/** What scoring reads of a directory: the whole one, or a scorer's slice (directory-slice.ts). */
+export type ScoringDirectory = Pick<
+  TenantDirectory,
+  'tenant' | 'acceptedDomain' | 'isRegistered' | 'connector' | 'staleBlocksLast'
+>;
+
+export interface DirectoryOptions {
+  /**
+   * Whether a claim this directory does not hold outranks an entry it holds: a scorer's slice holds some tenants
+   * only, and another tenant may have verified their domain first (directory-slice.ts).
+   */
+  readonly outranked?: (entry: AcceptedDomain) => boolean;
+}
+
 export class TenantDirectory implements AcceptedDomainLookup {
   readonly #tenants = new Map<string, MutableRecord>();
   /** Who owns each sender range and certificate name (connector-claims.ts). */
   readonly #connectorClaims = new ConnectorClaims();
   /** Who owns each domain (domain-claims.ts). */
-  readonly #domainClaims = new DomainClaims();
+  readonly #domainClaims: DomainClaims;
   /**
    * Actor names, one copy each: a few operators and services create every connector, and each decoded event
    * carries its own copy of the name (at a million tenants, two copies each cost ~64 MB).
@@ -72,6 +86,10 @@ export class TenantDirectory implements AcceptedDomainLookup {
   readonly #actors = new Map<string, string>();
   /** Blocks, unblocks and episodes (block-state.ts). */
   readonly #blocks = new BlockStates();
+
+  constructor(options: DirectoryOptions = {}) {
+    this.#domainClaims = new DomainClaims(options.outranked);
+  }
 
   apply(change: DirectoryEvent): void {
     switch (change.kind) {
@@ -104,8 +122,23 @@ export class TenantDirectory implements AcceptedDomainLookup {
     else this.#removeConnector(record, object);
   }
 
+  /** Drops all the directory holds of the tenant: its records are read again before it is held again. */
+  forget(tenantId: string): void {
+    const record = this.#tenants.get(tenantId);
+    if (!record) return;
+    for (const { domain } of record.acceptedDomains) this.#domainClaims.change(tenantId, domain, undefined);
+    for (const connector of record.connectors) this.#connectorClaims.remove(connector);
+    this.#blocks.forget(record);
+    this.#tenants.delete(tenantId);
+  }
+
   tenant(tenantId: string): TenantRecord | undefined {
     return this.#tenants.get(tenantId);
+  }
+
+  /** Tenants with a record. */
+  get size(): number {
+    return this.#tenants.size;
   }
 
   tenants(): IterableIterator<TenantRecord> {

@@ -50,6 +50,12 @@ export class DomainClaims {
   #hashes = new Int32Array(INITIAL_SLOTS);
   #holders: (Holders | undefined)[] = new Array(INITIAL_SLOTS).fill(undefined);
   #size = 0;
+  /** Whether a claim not held here outranks an entry found (a scorer's directory slice, directory-slice.ts). */
+  readonly #outranked: ((entry: AcceptedDomain) => boolean) | undefined;
+
+  constructor(outranked?: (entry: AcceptedDomain) => boolean) {
+    this.#outranked = outranked;
+  }
 
   /**
    * The tenant's entry for exactly this domain when it counts as registered: verified and owned by this tenant
@@ -118,6 +124,12 @@ export class DomainClaims {
 
   /** What `registered` says of the name `domain` from index `from` on, whose hash is `hash`. */
   #registeredAt(tenantId: string, domain: string, from: number, hash: number): AcceptedDomain | undefined {
+    const entry = this.#heldAt(tenantId, domain, from, hash);
+    return entry !== undefined && this.#outranked?.(entry) ? undefined : entry;
+  }
+
+  /** The entry the claims held here make registered. */
+  #heldAt(tenantId: string, domain: string, from: number, hash: number): AcceptedDomain | undefined {
     const holders = this.#holders[this.#slotOf(domain, from, hash)];
     if (holders === undefined) return undefined;
     if (!Array.isArray(holders)) {

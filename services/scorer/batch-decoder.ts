@@ -2,7 +2,7 @@
 // log order; the poison ones set aside for the dead-letter topic with their reason. Onboarding lives here too: an
 // event of a tenant the directory does not know yet has its batch refused a few times before it is poison.
 import { SCORED_FIELDS, type ScoredEvent, validateMessage } from '../core/classify.js';
-import type { TenantDirectory } from '../core/directory.js';
+import type { ScoringDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
 import type { PositionedMessage } from '../core/scoring.js';
@@ -31,7 +31,7 @@ export interface DecodedBatch {
 
 export class BatchDecoder {
   readonly #codec: SchemaCodec;
-  readonly #directory: TenantDirectory;
+  readonly #directory: ScoringDirectory;
   readonly #maxClockSkewMs: number;
   /**
    * Onboarding: a relay resolves a tenant from connectors the admin service just published, and this scorer's
@@ -42,7 +42,7 @@ export class BatchDecoder {
   readonly #waitingForTenant = new Map<number, { offset: string; attempts: number }>();
   readonly #givenUp = new Set<string>();
 
-  constructor(codec: SchemaCodec, directory: TenantDirectory, maxClockSkewMs: number) {
+  constructor(codec: SchemaCodec, directory: ScoringDirectory, maxClockSkewMs: number) {
     this.#codec = codec;
     this.#directory = directory;
     this.#maxClockSkewMs = maxClockSkewMs;

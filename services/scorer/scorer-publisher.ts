@@ -2,7 +2,7 @@
 // tenant's state again behind a block every directory ignores that became its latest record. Counted in the
 // scorer's metrics as they go out.
 import type { TenantBlockEvent } from '../core/contracts.generated.js';
-import type { TenantDirectory } from '../core/directory.js';
+import type { ScoringDirectory } from '../core/directory.js';
 import type { BlockTrigger } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
@@ -14,7 +14,7 @@ import { deadLetter } from './dead-letter.js';
 export interface ScorerPublisherDeps {
   readonly log: EventLog;
   readonly codec: SchemaCodec;
-  readonly directory: TenantDirectory;
+  readonly directory: ScoringDirectory;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }

@@ -4,7 +4,7 @@
 // commit interval they are stored write-behind: the subscription flushes the dirty windows at that interval and
 // commits the offsets they cover only after. A crash anywhere replays from the last commit; the stored position
 // makes the replay count nothing twice.
-import { enforcedBlock, probationUntil, type TenantDirectory } from '../core/directory.js';
+import { enforcedBlock, probationUntil, type ScoringDirectory } from '../core/directory.js';
 import { FIRST_GENERATION } from '../core/episodes.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { BatchFold } from '../core/fold.js';
@@ -38,7 +38,9 @@ export interface ScorerDeps {
   readonly log: EventLog;
   readonly codec: SchemaCodec;
   readonly store: WindowStore;
-  readonly directory: TenantDirectory;
+  readonly directory: ScoringDirectory;
+  /** When the directory holds the tenants of this scorer's partitions only: what it holds and loads. */
+  readonly slice?: PartitionSlice;
   readonly policy: Policy;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -64,10 +66,21 @@ export interface ScorerDeps {
   readonly keyPartition?: (key: string) => number;
 }
 
+/**
+ * A directory that holds only the tenants of the partitions this scorer is assigned (core/directory-slice.ts), and
+ * loads a partition's when the partition comes to it (app/slice-loader.ts).
+ */
+export interface PartitionSlice {
+  /** Whether it holds every tenant of the batch's partition and of its records; if not, loads what it lacks. */
+  holdsBatch(batch: RecordBatch): boolean;
+  /** The partitions went to another scorer: their tenants are dropped. */
+  release(partitions: readonly number[]): void;
+}
+
 export const DEFAULT_WINDOW_CACHE_TENANTS = 50_000;
 
 /** What the fold reads about tenants, from the materialized directory (the benchmarks score with it too). */
-export function scoringContext(directory: TenantDirectory): TenantContext {
+export function scoringContext(directory: ScoringDirectory): TenantContext {
   return {
     acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
     isRegistered: (tenantId, domain) => directory.isRegistered(tenantId, domain),
@@ -146,6 +159,8 @@ export class Scorer {
   handleBatch(batch: RecordBatch): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#conflicted.delete(batch.partition)) throw conflictError(batch.partition);
+      // No event is scored against a directory that lacks its tenant: the batch comes again once it is loaded.
+      if (this.#deps.slice && !this.#deps.slice.holdsBatch(batch)) throw sliceLoading(batch.partition);
       try {
         await this.#score(batch);
       } catch (error) {
@@ -189,6 +204,7 @@ export class Scorer {
       );
       this.#windows.dropPartitions(revoked);
       for (const partition of revoked) this.#conflicted.delete(partition);
+      this.#deps.slice?.release(partitions);
     });
   }
 
@@ -285,5 +301,12 @@ function conflictError(...partitions: number[]): RelayguardError {
   return new RelayguardError(
     'WRITE_CONFLICT',
     `partition ${partitions.join(', ')}: a window changed under this scorer (another owned the partition); rescoring from the last commit`,
+  );
+}
+
+function sliceLoading(partition: number): RelayguardError {
+  return new RelayguardError(
+    'DIRECTORY_BEHIND',
+    `partition ${partition}: the directory is loading the tenants of this partition; its batch comes again`,
   );
 }

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminApi } from '../../services/admin/http/admin-api.js';
 import { productionAdapters } from '../../services/app/adapters.js';
-import { type Runtime, type ServiceName, startRuntime } from '../../services/app/runtime.js';
+import {
+  decisionDirectory,
+  type Runtime,
+  type ServiceName,
+  startRuntime,
+} from '../../services/app/runtime.js';
 import { loadConfig } from '../../services/platform/config.js';
 import { createHttpServer, type HttpServer } from '../../services/platform/http-server.js';
 import { silentLogger } from '../../services/platform/logger.js';
@@ -84,8 +89,8 @@ describe('tenant isolation on Kafka + Schema Registry + Redis', () => {
   /** Who each directory says owns the address and the certificate. */
   const owners = (address: string, certificate: string) =>
     replicas.map(({ runtime }) => [
-      runtime.directory.resolveByAddress(address)?.tenantId ?? null,
-      runtime.directory.resolveByCertificate(certificate)?.tenantId ?? null,
+      decisionDirectory(runtime).resolveByAddress(address)?.tenantId ?? null,
+      decisionDirectory(runtime).resolveByCertificate(certificate)?.tenantId ?? null,
     ]);
 
   before(async () => {
@@ -127,7 +132,7 @@ describe('tenant isolation on Kafka + Schema Registry + Redis', () => {
       ['acme', 'acme'],
       ['acme', 'acme'],
     ]);
-    assert.equal(enforcer.directory.resolveByAddress('203.0.113.7')?.connector.connectorId, 'hq');
+    assert.equal(decisionDirectory(enforcer).resolveByAddress('203.0.113.7')?.connector.connectorId, 'hq');
   });
 
   it('gives a range and a certificate two tenants claim at once through two replicas to exactly one, everywhere', async () => {

@@ -1,6 +1,8 @@
 // The enforcer's compact index (services/core/enforcer-index.ts) decides exactly as the whole directory does: after
 // any sequence of domain, connector, block and tombstone records, in any order, both resolve every client to the
-// same tenant and connector and give every sender the same decision.
+// same tenant and connector and give every sender the same decision. A scorer's directory slice
+// (services/core/directory-slice.ts) scores the tenants it holds as the whole directory does, whenever their
+// partition was loaded and whichever partitions were released before.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -8,6 +10,7 @@ import { blockEvent } from '../../../bench/workload.js';
 import type { TenantBlockEvent } from '../../../services/core/contracts.generated.js';
 import { decide } from '../../../services/core/decision.js';
 import { type DirectoryEvent, TenantDirectory } from '../../../services/core/directory.js';
+import { DirectorySlice, type SliceLoading } from '../../../services/core/directory-slice.js';
 import { senderDomainOf } from '../../../services/core/domain-name.js';
 import { EnforcerIndex } from '../../../services/core/enforcer-index.js';
 import { blockIdFor } from '../../../services/core/episodes.js';
@@ -269,5 +272,65 @@ describe('EnforcerIndex', () => {
     );
     assertSameClients(index, whole, addresses);
     assert.ok(addresses.some((address) => index.resolveByAddress(address) !== undefined));
+  });
+});
+
+/** What scoring reads of the tenant, as the slice and the whole directory answer it. */
+function scoringView(directory: DirectorySlice | TenantDirectory, tenantId: string) {
+  const record = directory.tenant(tenantId);
+  return {
+    block: record?.block ?? null,
+    generation: record?.generation,
+    policy: record?.policy,
+    connectors: ['c0', 'c1'].map((id) => directory.connector(tenantId, id)?.createdAt ?? null),
+    registered: SENDERS.map((sender) => senderDomainOf(sender)).map(
+      (domain) => domain !== null && directory.isRegistered(tenantId, domain),
+    ),
+    accepted: DOMAINS.map((domain) => directory.acceptedDomain(tenantId, domain)?.matchSubdomains ?? null),
+  };
+}
+
+describe('DirectorySlice', () => {
+  it('scores the tenants it holds as the whole directory, loaded at any point of any sequence, after a release', () => {
+    // Each tenant in a partition of its own: the scorer holds some, then a rebalance takes those and hands it the
+    // others, which are loaded from the records before that point (the feed applies the later ones).
+    const partitionOf = (tenantId: string) => TENANTS.indexOf(tenantId);
+    const apply = (directory: DirectorySlice | TenantDirectory | SliceLoading, input: Input, at: number) => {
+      const change = feed(input, at);
+      if ('tombstone' in change) directory.applyTombstone(change.tombstone, change.key);
+      else directory.apply(change);
+    };
+    fc.assert(
+      fc.property(
+        fc.array(record, { minLength: 8, maxLength: 40 }),
+        fc.subarray([0, 1, 2]),
+        fc.nat(40),
+        (inputs, first, rebalanceAt) => {
+          const whole = new TenantDirectory();
+          const slice = new DirectorySlice(partitionOf);
+          slice.hold({ partitions: new Set(first), tenants: new Map() });
+          const then = [0, 1, 2].filter((partition) => !first.includes(partition));
+          const rebalance = (at: number) => {
+            slice.release(first);
+            const loading = { partitions: new Set(then), tenants: new Map() };
+            const into = slice.loadInto(loading);
+            for (let before = 0; before < at; before++) apply(into, inputs[before]!, before);
+            slice.hold(loading);
+          };
+          inputs.forEach((input, at) => {
+            if (at === rebalanceAt) rebalance(at);
+            apply(whole, input, at);
+            apply(slice, input, at);
+          });
+          if (rebalanceAt >= inputs.length) rebalance(inputs.length);
+          TENANTS.forEach((tenantId, partition) => {
+            if (then.includes(partition))
+              assert.deepEqual(scoringView(slice, tenantId), scoringView(whole, tenantId), tenantId);
+            else assert.equal(slice.tenant(tenantId), undefined, `${tenantId} released`);
+          });
+        },
+      ),
+      { numRuns: 600 },
+    );
   });
 });

@@ -1,0 +1,151 @@
+// A scorer alone holds the directory slice of its own partitions (services/core/directory-slice.ts): the tenants
+// keyed to the partitions it was handed, loaded before their first batch is scored, dropped when the partitions
+// are revoked; and it scores a tenant whose partition came to it in a rebalance as the whole directory would,
+// including a domain another tenant, held by no slice of this scorer, verified first.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { tenantId } from '../../../bench/workload.js';
+import { embeddedAdapters } from '../../../services/app/adapters.js';
+import { startRuntime } from '../../../services/app/runtime.js';
+import type { DirectoryEvent } from '../../../services/core/directory.js';
+import { isRelayguardError } from '../../../services/core/errors.js';
+import { Topics } from '../../../services/core/topics.js';
+import { ManualClock } from '../../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
+import { loadConfig } from '../../../services/platform/config.js';
+import { silentLogger } from '../../../services/platform/logger.js';
+import { type MemoryEventLog, partitionFor } from '../../../services/platform/memory/memory-event-log.js';
+import type { RecordBatch } from '../../../services/platform/ports.js';
+import { messageSubmitted } from '../../support/builders.js';
+import { START } from '../../support/episode-driver.js';
+import { fleet, publish } from '../../support/snapshot-scenario.js';
+import { waitFor } from '../../support/tether.js';
+
+const PARTITIONS = 6;
+const TENANTS = 120;
+const codec = new EmbeddedCodec();
+const partitionOf = (tenant: string) => partitionFor(tenant, PARTITIONS);
+
+/** `domain` accepted by `tenant`: verified at `verifiedAt`, or legacy (accepted before verification existed). */
+function accepted(tenant: string, domain: string, verifiedAt: number | null): DirectoryEvent {
+  return {
+    kind: 'accepted-domain',
+    event: {
+      eventId: `d-${tenant}-${domain}`,
+      tenantId: tenant,
+      domain,
+      change: 'ADDED',
+      matchSubdomains: false,
+      verification: verifiedAt === null ? null : { method: 'OPERATOR', verifiedAt, actor: 'admin' },
+      verificationToken: '',
+      occurredAt: START - 3_600_000,
+      actor: 'admin',
+    },
+  };
+}
+
+/** One batch of `partition` holding the tenant's mail from these sender domains, a second apart. */
+async function mailBatch(
+  partition: number,
+  tenant: string,
+  domains: readonly string[],
+): Promise<RecordBatch> {
+  const records = await Promise.all(
+    domains.map(async (domain, i) => ({
+      key: tenant,
+      value: await codec.encode(
+        Topics.messageSubmitted,
+        messageSubmitted({
+          tenantId: tenant,
+          occurredAt: START + i * 1_000,
+          envelopeSenderDomain: domain,
+          connectorId: 'onprem-1',
+        }),
+      ),
+      headers: {},
+      partition,
+      offset: String(i),
+      timestamp: START + i * 1_000,
+    })),
+  );
+  return { topic: Topics.messageSubmitted, partition, records, lag: 0 };
+}
+
+describe('scorer: the directory slice of its own partitions', () => {
+  it('holds the tenants of the partitions handed to it, loaded first; after a rebalance scores a moved tenant', async () => {
+    const config = loadConfig({ RELAYGUARD_PARTITIONS: String(PARTITIONS) });
+    const clock = new ManualClock(START);
+    const adapters = embeddedAdapters(config, clock);
+    const tenants = Array.from({ length: TENANTS }, (_, i) => tenantId(i));
+    const first = tenants[1]!;
+    // Not one the fleet blocked already (one in ten).
+    const moved = tenants.find((tenant, i) => i % 10 !== 0 && partitionOf(tenant) !== partitionOf(first))!;
+    const owner = tenants.find((tenant) => ![first, moved].map(partitionOf).includes(partitionOf(tenant)))!;
+    // The moved tenant's legacy domain, verified earlier by a tenant of a partition this scorer never holds.
+    await publish(adapters.log, [
+      ...fleet(0, TENANTS),
+      accepted(moved, 'shared.example', null),
+      accepted(owner, 'shared.example', START - 86_400_000),
+    ]);
+    const runtime = await startRuntime(config, {
+      services: ['scorer'],
+      logger: silentLogger,
+      clock,
+      adapters,
+    });
+    try {
+      await runtime.ready;
+      const scorer = runtime.scorer!;
+      const held = () => tenants.filter((tenant) => runtime.directory.tenant(tenant) !== undefined);
+      /** Hands the batch over until the scorer takes it: refused while its partition's tenants are loaded. */
+      const score = async (batch: RecordBatch) => {
+        let refused = 0;
+        await waitFor(
+          () =>
+            scorer.handleBatch(batch).then(
+              () => true,
+              (error: unknown) => {
+                if (!isRelayguardError(error) || error.code !== 'DIRECTORY_BEHIND') throw error;
+                refused++;
+                return false;
+              },
+            ),
+          { timeoutMs: 10_000, description: `partition ${batch.partition} scored` },
+        );
+        return refused;
+      };
+
+      assert.deepEqual(held(), [], 'no partition handed to the scorer yet: no tenant held');
+      const refused = await score(await mailBatch(partitionOf(first), first, [`${first}.example`]));
+      assert.ok(refused >= 1, 'the first batch of a partition waits for its tenants');
+      const ofFirst = tenants.filter((tenant) => partitionOf(tenant) === partitionOf(first));
+      assert.deepEqual(held(), ofFirst, 'the tenants of the one partition handed over, and no other');
+      assert.ok(ofFirst.length < (2 * TENANTS) / PARTITIONS, `${ofFirst.length}: about 1/${PARTITIONS}`);
+
+      // The rebalance: the partition goes to another scorer, the moved tenant's comes here.
+      await scorer.revoke([partitionOf(first)]);
+      assert.deepEqual(held(), [], 'a revoked partition leaves nothing held');
+      const spam = Array.from({ length: 150 }, (_, i) => `offer${i % 75}.example`);
+      const registered = Array.from({ length: 50 }, () => `${moved}.example`);
+      const shared = Array.from({ length: 10 }, () => 'shared.example');
+      await score(await mailBatch(partitionOf(moved), moved, [...registered, ...shared, ...spam]));
+      assert.ok(runtime.directory.tenant(moved), 'the moved tenant is held');
+
+      const blocks = await Promise.all(
+        (adapters.log as MemoryEventLog)
+          .records(Topics.tenantBlocks)
+          .filter((record) => record.key === moved && record.value !== null)
+          .map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
+      );
+      const evidence = blocks.find((block) => block.kind === 'BLOCKED')?.blocked?.evidence;
+      assert.ok(evidence, 'the moved tenant is blocked');
+      assert.equal(
+        evidence.total - evidence.unregistered,
+        registered.length,
+        'its own domain counts as registered; shared.example, owned by another tenant, does not',
+      );
+    } finally {
+      await runtime.stop();
+    }
+  });
+});
