@@ -16,6 +16,7 @@ import type { AdminService } from '../../admin-service.js';
 import type { AuditTrail } from '../../audit-trail.js';
 import type { Actor } from '../../change-publisher.js';
 import { type Access, actorOf } from '../auth.js';
+import { paramsOf } from '../schemas/common.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -73,6 +74,7 @@ export function routeKit(
   const actor = (request: FastifyRequest) => actorOf(request.principal!);
   const serve: RouteKit['serve'] = (route, handler) => {
     const { method, url, access, ...schema } = route;
+    const params = paramsOf(url);
     app.route({
       method,
       url,
@@ -80,6 +82,7 @@ export function routeKit(
       config: { access },
       schema: {
         security: [{ bearer: [] }],
+        ...(params && { params }),
         ...schema,
         response: { ...errors, ...(schema.response as object) },
       },

@@ -1,7 +1,7 @@
 // The admin API's JSON schemas, one file per route group beside the pieces they share here: they validate
 // requests (unknown fields are refused: additionalProperties false), shape the responses, and are what
 // @fastify/swagger turns into /openapi.json — one source for all three.
-import { ID_PATTERN, ID_RULE } from '../../../platform/config.js';
+import { ENDPOINT_ID_PATTERN, ENDPOINT_ID_RULE, ID_PATTERN, ID_RULE } from '../../../platform/config.js';
 
 // The description is what a pattern error message quotes: it says what the value must be.
 const id = () => ({ type: 'string', pattern: ID_PATTERN.source, description: ID_RULE }) as const;
@@ -24,8 +24,13 @@ export const arrayOf = (properties: Record<string, unknown>, order?: string) =>
     items: object(properties),
   }) as const;
 
-const tenantId = id();
+export const tenantId = id();
 export const connectorId = id();
+export const endpointId = {
+  type: 'string',
+  pattern: ENDPOINT_ID_PATTERN.source,
+  description: ENDPOINT_ID_RULE,
+} as const;
 export const domain = {
   type: 'string',
   minLength: 1,
@@ -34,9 +39,23 @@ export const domain = {
     'a domain name, in Unicode (bücher.example) or ASCII (xn--bcher-kva.example) form; stored in ASCII',
 } as const;
 
-export const tenantParams = object({ tenantId });
-export const domainParams = object({ tenantId, domain });
-export const connectorParams = object({ tenantId, connectorId });
+/** What each path parameter the routes' URLs name (`:tenantId`) must be: a route's params follow from its URL. */
+const pathParameters: Readonly<Record<string, object>> = { tenantId, connectorId, domain, endpointId };
+
+/** The params schema of a route's URL, in the URL's order; undefined when it names none. */
+export function paramsOf(url: string) {
+  const names = Array.from(url.matchAll(/:(\w+)/g), ([, name]) => name!);
+  if (names.length === 0) return undefined;
+  return object(
+    Object.fromEntries(
+      names.map((name) => {
+        const schema = pathParameters[name];
+        if (schema === undefined) throw new Error(`${url}: no schema for the path parameter ${name}`);
+        return [name, schema];
+      }),
+    ),
+  );
+}
 
 export const thresholds = object({
   minUnregistered: { type: 'integer', minimum: 1, description: 'U threshold of the volume rule' },

@@ -1,16 +1,7 @@
 // The connector routes and their schemas: a connector, its claims, and the review that ranks them.
 import { RelayPathValues } from '../../../core/contracts.generated.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import {
-  arrayOf,
-  connectorParams,
-  domain,
-  epochMs,
-  nullable,
-  object,
-  tenantObject,
-  tenantParams,
-} from './common.js';
+import { arrayOf, domain, epochMs, nullable, object, tenantObject } from './common.js';
 
 const relayPath = { type: 'string', enum: [...RelayPathValues] } as const;
 
@@ -89,7 +80,6 @@ export const connectorRoutes = {
     access: 'tenant-write',
     tags,
     summary: 'Create or replace a connector (to disable one, put it with enabled: false)',
-    params: connectorParams,
     body: connectorBody,
     response: { 200: connectorPut, 201: connectorPut },
   },
@@ -99,7 +89,6 @@ export const connectorRoutes = {
     access: 'tenant-write',
     tags,
     summary: 'Remove a connector',
-    params: connectorParams,
     response: { 204: { type: 'null' } },
   },
   list: {
@@ -108,7 +97,6 @@ export const connectorRoutes = {
     access: 'tenant-read',
     tags,
     summary: "The tenant's connectors",
-    params: tenantParams,
     response: { 200: connectorList },
   },
   review: {
@@ -117,7 +105,6 @@ export const connectorRoutes = {
     access: 'tenant-read',
     tags: ['connectors', 'remediation'],
     summary: "The tenant's connectors, most unusual first, each with its reasons",
-    params: tenantParams,
     response: { 200: connectorReview },
   },
 } satisfies Record<string, RouteDeclaration>;

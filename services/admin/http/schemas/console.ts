@@ -2,16 +2,7 @@
 // threshold preview.
 import { UnblockSourceValues } from '../../../core/contracts.generated.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import {
-  arrayOf,
-  attestations,
-  counters,
-  epochMs,
-  object,
-  tenantObject,
-  tenantParams,
-  thresholds,
-} from './common.js';
+import { arrayOf, attestations, counters, epochMs, object, tenantObject, thresholds } from './common.js';
 
 export const session = object({
   subject: { type: 'string', description: "the token's role and digest prefix, as the audit topic names it" },
@@ -122,7 +113,6 @@ export const consoleRoutes = {
     access: 'tenant-read',
     tags,
     summary: "The tenant's live window minute by minute, with the domains and connectors that carried U",
-    params: tenantParams,
     response: { 200: tenantWindow },
   },
   history: {
@@ -131,7 +121,6 @@ export const consoleRoutes = {
     access: 'tenant-read',
     tags,
     summary: "When the tenant's blocks of the last 30 days were decided, newest first, and the last lift",
-    params: tenantParams,
     response: { 200: tenantHistory },
   },
   policyPreview: {
@@ -140,7 +129,6 @@ export const consoleRoutes = {
     access: 'tenant-read',
     tags: ['console', 'policy'],
     summary: "What other thresholds would decide for the tenant's live window, beside those in force",
-    params: tenantParams,
     querystring: thresholdsQuery,
     response: { 200: policyPreview },
   },
@@ -150,7 +138,6 @@ export const consoleRoutes = {
     access: 'tenant-read',
     tags,
     summary: "The tenant's most recent audit records, newest first (the audit topic holds them all)",
-    params: tenantParams,
     response: { 200: auditTrail },
   },
 } satisfies Record<string, RouteDeclaration>;

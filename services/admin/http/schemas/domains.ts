@@ -1,6 +1,6 @@
 // The accepted-domain routes and their schemas: registering, verifying and listing a tenant's domains.
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { domainParams, epochMs, object, tenantObject, tenantParams, ticket } from './common.js';
+import { epochMs, object, tenantObject, ticket } from './common.js';
 
 export const acceptedDomainBody = object({
   matchSubdomains: { type: 'boolean', description: 'whether every subdomain counts as registered too' },
@@ -78,7 +78,6 @@ export const domainRoutes = {
     tags,
     summary:
       "Register (or update) an accepted domain; Unicode or ASCII, stored in ASCII; pending until verified (an operator's put is an assertion)",
-    params: domainParams,
     body: acceptedDomainBody,
     response: { 200: acceptedDomainPut, 201: acceptedDomainPut },
   },
@@ -89,7 +88,6 @@ export const domainRoutes = {
     tags,
     summary:
       'Verify a pending domain: by its TXT record relayguard-verification=<token>, or by an operator assertion',
-    params: domainParams,
     body: verifyDomainBody,
     response: { 200: acceptedDomainVerified },
   },
@@ -99,7 +97,6 @@ export const domainRoutes = {
     access: 'tenant-write',
     tags,
     summary: 'Unregister an accepted domain',
-    params: domainParams,
     response: { 204: { type: 'null' } },
   },
   list: {
@@ -108,7 +105,6 @@ export const domainRoutes = {
     access: 'tenant-read',
     tags,
     summary: "The tenant's accepted domains",
-    params: tenantParams,
     response: { 200: acceptedDomainList },
   },
 } satisfies Record<string, RouteDeclaration>;

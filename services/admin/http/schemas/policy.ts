@@ -1,6 +1,6 @@
 // The policy routes and their schemas: a tenant's overrides, the global policy and what is in force.
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { forwardedWeight, mode, object, tenantObject, tenantParams, thresholds } from './common.js';
+import { forwardedWeight, mode, object, tenantObject, thresholds } from './common.js';
 
 export const policyBody = object(
   {
@@ -35,7 +35,6 @@ export const policyRoutes = {
     access: 'tenant-read',
     tags,
     summary: "The tenant's overrides, the global policy and what is in force now",
-    params: tenantParams,
     response: { 200: policyView },
   },
   put: {
@@ -44,7 +43,6 @@ export const policyRoutes = {
     access: 'operator',
     tags,
     summary: "Replace the tenant's overrides (absent fields take the global value; {} clears them)",
-    params: tenantParams,
     body: policyBody,
     response: { 200: policyView },
   },

@@ -9,7 +9,6 @@ import {
   mode,
   object,
   tenantObject,
-  tenantParams,
   thresholds,
   ticket,
 } from './common.js';
@@ -183,7 +182,6 @@ export const remediationRoutes = {
     access: 'tenant-read',
     tags,
     summary: 'Blocked or not, the mode, the block with its evidence, the window counters and the thresholds',
-    params: tenantParams,
     response: { 200: tenantStatus },
   },
   blocks: {
@@ -202,7 +200,6 @@ export const remediationRoutes = {
     tags,
     summary:
       'Operator unblock with attestations and a ticket, of the whole block or of some connectors of a connector-scoped one; answers what the system still sees as warnings',
-    params: tenantParams,
     body: unblockBody,
     response: { 200: unblockResult },
   },
@@ -213,7 +210,6 @@ export const remediationRoutes = {
     tags,
     summary:
       "A tenant admin lifts its own tenant's first block in 30 days (or some connectors of it) once the system's checks pass",
-    params: tenantParams,
     body: selfServiceBody,
     response: { 200: unblockResult },
   },

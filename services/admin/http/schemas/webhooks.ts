@@ -1,16 +1,9 @@
 // The webhook routes and their schemas: an endpoint (never its secret on the way out), its delivery log, and a replay.
 import { WebhookDeliveryStatusValues } from '../../../core/contracts.generated.js';
-import { ENDPOINT_ID_PATTERN, ENDPOINT_ID_RULE, ID_PATTERN, ID_RULE } from '../../../platform/config.js';
 import { MIN_SECRET_LENGTH } from '../../webhook-endpoints.js';
 import type { RouteDeclaration } from '../routes/route-kit.js';
-import { arrayOf, epochMs, nullable, object } from './common.js';
+import { arrayOf, endpointId, epochMs, nullable, object, tenantId } from './common.js';
 
-const endpointId = {
-  type: 'string',
-  pattern: ENDPOINT_ID_PATTERN.source,
-  description: ENDPOINT_ID_RULE,
-} as const;
-const tenantId = { type: 'string', pattern: ID_PATTERN.source, description: ID_RULE } as const;
 const events = {
   type: 'array',
   minItems: 1,
@@ -38,8 +31,6 @@ const secret = {
   maxLength: 512,
   description: `the HMAC-SHA256 signing secret shared with the receiver, at least ${MIN_SECRET_LENGTH} characters (never shown back)`,
 } as const;
-
-export const endpointParams = object({ endpointId });
 
 export const endpointCreate = object({ id: endpointId, url, secret, events, tenants: nullable(tenants) }, [
   'id',
@@ -146,7 +137,6 @@ export const webhookRoutes = {
     method: 'GET',
     url: '/webhooks/:endpointId',
     summary: 'A webhook endpoint (no secret)',
-    params: endpointParams,
     response: { 200: endpointView },
   },
   update: {
@@ -154,7 +144,6 @@ export const webhookRoutes = {
     method: 'PATCH',
     url: '/webhooks/:endpointId',
     summary: 'Change a registered endpoint: absent fields keep their value; tenants: null sends every tenant',
-    params: endpointParams,
     body: endpointPatch,
     response: { 200: endpointView },
   },
@@ -163,7 +152,6 @@ export const webhookRoutes = {
     method: 'DELETE',
     url: '/webhooks/:endpointId',
     summary: 'Remove a registered endpoint',
-    params: endpointParams,
     response: { 204: { type: 'null' } },
   },
   deliveries: {
@@ -171,7 +159,6 @@ export const webhookRoutes = {
     method: 'GET',
     url: '/webhooks/:endpointId/deliveries',
     summary: "The endpoint's recent deliveries, newest first: event, attempts, status, last error",
-    params: endpointParams,
     querystring: deliveriesQuery,
     response: { 200: deliveryLog },
   },
@@ -181,7 +168,6 @@ export const webhookRoutes = {
     url: '/webhooks/:endpointId/replays',
     summary:
       "Deliver the endpoint's dead letters, or the block changes since a time, again (in order per tenant)",
-    params: endpointParams,
     body: replayBody,
     response: { 202: replayResult },
   },
