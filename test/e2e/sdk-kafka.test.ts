@@ -12,33 +12,26 @@ import { silentLogger } from '../../services/platform/logger.js';
 import type { EventLog } from '../../services/platform/ports.js';
 import { MessagePublisher, type SubmittedMessage } from '../../services/sdk/index.js';
 import { blockAfter, exampleTenant, onboard, readTopic } from '../support/enforcement.js';
-import { type Pipeline, startProductionPipeline } from '../support/pipeline-driver.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
+import { productionPipelineSuite } from '../support/pipeline-driver.js';
 import { assertNoLossNoReorder, type PublishCall } from '../support/publish-order.js';
 import { waitFor } from '../support/tether.js';
 
 describe('relay SDK on Kafka and the Schema Registry', () => {
-  let stack: ProductionStack;
-  let pipeline: Pipeline;
   let relayLog: KafkaEventLog;
+  // Registered before the suite's hooks: the relay's client closes before the pipeline and the broker stop.
+  after(() => relayLog?.close());
+  const suite = productionPipelineSuite();
 
   before(async () => {
-    stack = await startProductionStack();
-    pipeline = await startProductionPipeline(stack);
-    await onboard(pipeline, exampleTenant('northwind', '198.51.100.0/24', blockAfter(3)));
-    relayLog = new KafkaEventLog({ kafka: loadConfig(stack.env).kafka!, logger: silentLogger });
-  });
-  after(async () => {
-    await relayLog?.close();
-    await pipeline?.stop();
-    await stack?.stop();
+    await onboard(suite.driver, exampleTenant('northwind', '198.51.100.0/24', blockAfter(3)));
+    relayLog = new KafkaEventLog({ kafka: loadConfig(suite.stack.env).kafka!, logger: silentLogger });
   });
 
   it('publishes batched events that the scorer counts, and close() flushes', async () => {
     const publisher = new MessagePublisher({
       log: relayLog,
-      codec: new RegistryCodec(loadConfig(stack.env).schemaRegistry!),
-      clock: pipeline.clock,
+      codec: new RegistryCodec(loadConfig(suite.stack.env).schemaRegistry!),
+      clock: suite.driver.clock,
     });
     const message = (i: number, sender: string): SubmittedMessage => ({
       tenantId: 'northwind',
@@ -65,14 +58,14 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
     await publisher.close();
     assert.equal((await last).envelopeSenderDomain, 'spam-c.example');
 
-    await pipeline.settle();
-    await waitFor(() => pipeline.runtime.directory.tenant('northwind')?.block, {
+    await suite.driver.settle();
+    await waitFor(() => suite.driver.runtime.directory.tenant('northwind')?.block, {
       description: 'the tenant to be blocked',
       timeoutMs: 60_000,
     });
-    const events = await readTopic(pipeline, Topics.messageSubmitted);
+    const events = await readTopic(suite.driver, Topics.messageSubmitted);
     assert.deepEqual(events.map((event) => event.queueId).sort(), ['Q1', 'Q2', 'Q3', 'Q4']);
-    const { counters } = await pipeline.runtime.admin!.status('northwind');
+    const { counters } = await suite.driver.runtime.admin!.status('northwind');
     assert.deepEqual([counters.total, counters.unregistered], [4, 3]);
   });
   it('keeps the events of each tenant in order on the broker, through a refused send and a lost acknowledgement', async () => {
@@ -93,8 +86,8 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
     };
     const publisher = new MessagePublisher({
       log: faulty,
-      codec: new RegistryCodec(loadConfig(stack.env).schemaRegistry!),
-      clock: pipeline.clock,
+      codec: new RegistryCodec(loadConfig(suite.stack.env).schemaRegistry!),
+      clock: suite.driver.clock,
       maxBatch: 20,
     });
     const calls: PublishCall[] = [];
@@ -133,7 +126,7 @@ describe('relay SDK on Kafka and the Schema Registry', () => {
       calls.some((call) => call.delivered === false),
       'some publish() calls failed',
     );
-    const logged = (await readTopic(pipeline, Topics.messageSubmitted)).filter((event) =>
+    const logged = (await readTopic(suite.driver, Topics.messageSubmitted)).filter((event) =>
       event.tenantId.startsWith('order-'),
     );
     assertNoLossNoReorder(calls, logged);

@@ -23,12 +23,10 @@ import {
 import { onpremConnector } from '../support/builders.js';
 import {
   OPERATOR,
-  type Pipeline,
   type PipelineDriver,
+  productionPipelineSuite,
   startPipeline,
-  startProductionPipeline,
 } from '../support/pipeline-driver.js';
-import { type ProductionStack, startProductionStack } from '../support/production-stack.js';
 
 const START = Date.UTC(2026, 10, 28, 9);
 
@@ -159,25 +157,19 @@ describe('console reads', () => {
 });
 
 describe('console reads on Kafka', () => {
-  let stack: ProductionStack;
-  let pipeline: Pipeline;
   let app: AdminServer;
+  // Registered before the suite's hooks: the admin API closes before the pipeline stops.
+  after(() => app?.close());
+  const suite = productionPipelineSuite({}, START);
   before(async () => {
-    stack = await startProductionStack();
-    pipeline = await startProductionPipeline(stack, {}, START);
-    app = await startAdminApi(pipeline);
-  });
-  after(async () => {
-    await app?.close();
-    await pipeline?.stop();
-    await stack?.stop();
+    app = await startAdminApi(suite.driver);
   });
 
   it('reads the audit trail back from the audit topic', async () => {
-    const admin = pipeline.runtime.admin!;
+    const admin = suite.driver.runtime.admin!;
     await admin.putAcceptedDomain(OPERATOR, 'acme', 'acme.example', false);
     await admin.putAcceptedDomain(OPERATOR, 'acme', 'mail.acme.example', true);
-    await pipeline.settle();
+    await suite.driver.settle();
     const response = await app.inject({
       method: 'GET',
       url: '/v1/tenants/acme/audit',
