@@ -22,6 +22,7 @@ interface ComposeService {
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 };
 const services = compose.services;
 const relayguardServices = Object.entries(services).filter(
@@ -99,6 +100,21 @@ describe('docker-compose.yml', () => {
           `${name} restarts`,
         );
     }
+  });
+
+  it('keeps the enforcer index snapshot on a volume the image lets its user write', () => {
+    const directory = services.enforcer?.environment?.RELAYGUARD_SNAPSHOT_DIR;
+    assert.ok(directory, 'RELAYGUARD_SNAPSHOT_DIR is set');
+    const volume = services.enforcer?.volumes?.find((v) => v.split(':')[1] === directory)?.split(':')[0];
+    assert.ok(volume, `a volume is mounted at ${directory}`);
+    assert.ok(volume in (compose.volumes ?? {}), `${volume} is a named volume: it outlives the container`);
+    // Continuation lines joined: the chown that owns the directories the image makes for its user.
+    const dockerfile = readFileSync('deploy/Dockerfile', 'utf8').replace(/\\\n/g, ' ');
+    const owned = /chown node:node (.*)$/m.exec(dockerfile)?.[1]?.split(/\s+/) ?? [];
+    assert.ok(
+      owned.includes(directory),
+      `deploy/Dockerfile owns ${directory} for its user (a new volume copies it)`,
+    );
   });
 
   it('publishes ports on loopback only', () => {

@@ -25,11 +25,13 @@ interface Container {
     capabilities?: { drop?: string[] };
   };
   resources?: { requests?: { cpu?: string; memory?: string }; limits?: { memory?: string } };
+  volumeMounts?: { name: string; mountPath: string }[];
 }
 
 interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean };
   containers: Container[];
+  volumes?: { name: string }[];
 }
 
 interface Manifest {
@@ -119,6 +121,20 @@ describe('deploy/k8s', () => {
       for (const port of service.spec!.ports ?? [])
         assert.ok(named.has(port.targetPort), `${service.metadata.name} → ${port.targetPort}`);
     }
+  });
+
+  it('gives the enforcer a volume for its index snapshot, so that a restarted replica starts from it', () => {
+    const enforcer = workloads.find((workload) => workload.metadata.name === 'relayguard-enforcer')!;
+    const pod = enforcer.spec!.template!.spec;
+    const container = pod.containers.find((c) => c.args.includes('enforcer'))!;
+    const directory = environment(container).RELAYGUARD_SNAPSHOT_DIR;
+    assert.ok(directory, 'RELAYGUARD_SNAPSHOT_DIR is set');
+    const mount = container.volumeMounts?.find((m) => m.mountPath === directory);
+    assert.ok(mount, `a volume is mounted at ${directory}: the root filesystem is read-only`);
+    assert.ok(
+      pod.volumes?.some((volume) => volume.name === mount.name),
+      `the pod has the volume ${mount.name}`,
+    );
   });
 
   it('runs unprivileged, read-only, with a memory limit the heap fits in', () => {
