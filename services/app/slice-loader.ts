@@ -6,6 +6,7 @@
 // against a directory that lacks its tenant. Partitions and tenants asked for during a load are loaded together
 // by the next one.
 import type { DirectorySlice, SliceTenants } from '../core/directory-slice.js';
+import { parseStateKey } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { EventLog, RecordBatch, SchemaCodec } from '../platform/ports.js';
@@ -86,7 +87,11 @@ export class SliceLoader implements PartitionSlice {
         // Only what the feed has applied already: it applies the rest once the tenants are held.
         handleBatch: (batch) => {
           const end = next.get(partitionKey(batch.topic, batch.partition)) ?? 0n;
-          const records = batch.records.filter((record) => BigInt(record.offset) < end);
+          // relayguard keys every state record by its tenant (stateKey): another tenant's is not decoded.
+          const records = batch.records.filter(
+            ({ key, offset }) =>
+              BigInt(offset) < end && (key === null || into.loads(parseStateKey(key).tenantId)),
+          );
           return applyDirectoryBatch(this.#deps, into, { ...batch, records }, false);
         },
       });

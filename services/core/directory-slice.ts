@@ -24,6 +24,8 @@ export interface SliceTenants {
 
 /** Applies directory records to the tenants being loaded only (the feed's interface, MaterializedDirectory). */
 export interface SliceLoading {
+  /** Whether the tenant's records are being loaded: the others' need not even be decoded. */
+  loads(tenantId: string): boolean;
   apply(change: DirectoryEvent): void;
   applyTombstone(kind: 'accepted-domain' | 'connector', key: string): void;
   readonly blockedCount: number;
@@ -90,6 +92,7 @@ export class DirectorySlice implements AcceptedDomainLookup {
       loading.tenants.has(tenantId) || loading.partitions.has(this.#partitionOf(tenantId));
     const directory = this.#directory;
     return {
+      loads: isLoading,
       apply: (change) => {
         if (isLoading(change.event.tenantId) && !this.holds(change.event.tenantId)) directory.apply(change);
       },
