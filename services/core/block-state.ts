@@ -28,7 +28,7 @@ export class BlockStates {
    * reader of the latest record sees. The scorer publishes the tenant's state again behind it (staleLast).
    */
   readonly #staleLast = new Map<string, { blockId: string; seen: number }>();
-  /** How many ignored blocks were met as a tenant's latest record: numbers them for `StaleBlockLast.seen`. */
+  /** How many ignored records were met as a tenant's latest: numbers them for `StaleBlockLast.seen`. */
   #staleMet = 0;
   #blockedCount = 0;
   #monitorBlockedCount = 0;
@@ -78,7 +78,7 @@ export class BlockStates {
         record.lastUnblock?.blockId === event.blocked.blockId ||
         narrowsWidenedBlock(record.block, event.blocked)
       ) {
-        this.#staleLast.set(event.tenantId, { blockId: event.blocked.blockId, seen: ++this.#staleMet });
+        this.#ignoredLast(event.tenantId, event.blocked.blockId);
         return;
       }
       this.#staleLast.delete(event.tenantId);
@@ -101,7 +101,7 @@ export class BlockStates {
     } else if (event.kind === 'UNBLOCKED' && event.unblocked) {
       // An unblock older than the block in force lifts nothing; now the latest record, it is stale too.
       if (unblockPredates(record.block, event.occurredAt, event.unblocked.blockId)) {
-        this.#staleLast.set(event.tenantId, { blockId: event.unblocked.blockId, seen: ++this.#staleMet });
+        this.#ignoredLast(event.tenantId, event.unblocked.blockId);
         return;
       }
       this.#staleLast.delete(event.tenantId);
@@ -115,6 +115,11 @@ export class BlockStates {
     }
     this.#blockedCount += Number(isEnforcedBlock(record)) - Number(wasBlocked);
     this.#monitorBlockedCount += Number(record.block?.mode === 'MONITOR') - Number(wasMonitored);
+  }
+
+  /** The tenant's latest record is one this directory ignored, naming `blockId` (staleLast). */
+  #ignoredLast(tenantId: string, blockId: string): void {
+    this.#staleLast.set(tenantId, { blockId, seen: ++this.#staleMet });
   }
 }
 
