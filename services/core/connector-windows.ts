@@ -67,27 +67,30 @@ export function connectorOf(window: TenantWindow, connectorId: string | null, ca
   return named < cap ? connectorId : UNKNOWN_CONNECTOR;
 }
 
-/** Drops each connector's minutes and domains before `oldest`, and the connectors left with no minute. */
-export function expireConnectors(window: TenantWindow, oldest: number, changes: WindowChanges | null): void {
-  for (const [connectorId, connector] of window.connectors) {
+/**
+ * Drops each connector's minutes from `from` up to `oldest` (not included; the window holds none before `from`) and
+ * its domains last seen before `oldest`, and the connectors left with no minute.
+ */
+export function expireConnectors(
+  window: TenantWindow,
+  from: number,
+  oldest: number,
+  changes: WindowChanges | null,
+): void {
+  window.connectors.forEach((connector, connectorId) => {
     if (connector.lastSeen < oldest) {
       window.connectors.delete(connectorId);
-      for (const minute of connector.buckets.keys()) changes?.minutes.add(minute);
-      for (const domain of connector.domains.keys()) changes?.domains.add(domain);
-      changes?.connectors.add(connectorId);
-      continue;
+      if (changes === null) return;
+      for (const minute of connector.buckets.keys()) changes.minutes.add(minute);
+      for (const domain of connector.domains.keys()) changes.domains.add(domain);
+      changes.connectors.add(connectorId);
+      return;
     }
-    let removed = false;
-    for (const minute of connector.buckets.keys()) {
-      if (minute >= oldest) continue;
-      connector.buckets.remove(minute, connector.sums);
-      changes?.minutes.add(minute);
-      removed = true;
-    }
+    const removed = connector.buckets.removeRange(from, oldest, connector.sums, changes?.minutes);
     const domains = connector.domains.size;
     expireTracked(connector.domains, oldest, changes?.domains);
     if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);
-  }
+  });
 }
 
 export function expireTracked(

@@ -1,7 +1,8 @@
 // A window's per-minute counters: a ring of slots in one typed array, each holding a minute and its unregistered,
 // forwarded and total counts, so that counting a message writes three numbers and allocates nothing. A minute's
 // slot is its number modulo the ring's size (a power of two, at least the window): minutes a window holds never
-// share a slot. Emptied slots are zeroed, so two rings that hold the same minutes hold the same arrays.
+// share a slot. A slot holds its minute plus one, so an empty slot is all zeros: a new ring is as allocated, with
+// nothing to fill, and two rings that hold the same minutes hold the same arrays.
 
 export interface Bucket {
   /** Unregistered messages on ONPREM and APPLICATION paths. */
@@ -14,9 +15,9 @@ export interface Bucket {
 
 /** Enough for the default 60-minute window and its grace: most rings never grow. */
 const INITIAL_SLOTS = 64;
-/** Per slot: the minute it holds (epoch minutes, EMPTY when none), then unregistered, forwarded, total. */
+/** Per slot: the minute it holds plus one (epoch minutes; EMPTY when none), then unregistered, forwarded, total. */
 const WORDS = 4;
-const EMPTY = -1;
+const EMPTY = 0;
 
 /** What a removed minute's counts are taken from (a window's sums). */
 export interface CountSums {
@@ -25,18 +26,12 @@ export interface CountSums {
   total: number;
 }
 
-function emptySlots(slots: number): Int32Array {
-  const words = new Int32Array(WORDS * slots);
-  for (let at = 0; at < words.length; at += WORDS) words[at] = EMPTY;
-  return words;
-}
-
 export class MinuteCounts {
   /**
    * Every slot's minute and counts side by side in one array: one allocation per window, and the minute a count
    * checks sits in the cache line of the counts it writes.
    */
-  words: Int32Array = emptySlots(INITIAL_SLOTS);
+  words: Int32Array = new Int32Array(WORDS * INITIAL_SLOTS);
   /** Slots that hold a minute. */
   size = 0;
 
@@ -49,14 +44,14 @@ export class MinuteCounts {
   slot(minute: number): number {
     let slot = minute & (this.capacity - 1);
     let held = this.words[WORDS * slot]!;
-    if (held === minute) return slot;
+    if (held === minute + 1) return slot;
     if (held !== EMPTY) {
-      this.#grow(Math.max(minute, held) - Math.min(minute, held) + 1);
+      this.#grow(Math.abs(minute + 1 - held) + 1);
       slot = minute & (this.capacity - 1);
       held = this.words[WORDS * slot]!;
-      if (held === minute) return slot;
+      if (held === minute + 1) return slot;
     }
-    this.words[WORDS * slot] = minute;
+    this.words[WORDS * slot] = minute + 1;
     this.size++;
     return slot;
   }
@@ -100,26 +95,44 @@ export class MinuteCounts {
     return removed;
   }
 
-  /** Removes the minute, its counts taken from `sums` (no copy of them: the window's slide); false if none. */
-  remove(minute: number, sums: CountSums): boolean {
-    const slot = this.#held(minute);
-    if (slot < 0) return false;
-    const at = WORDS * slot;
-    sums.unregistered -= this.words[at + 1]!;
-    sums.forwarded -= this.words[at + 2]!;
-    sums.total -= this.words[at + 3]!;
-    this.#clear(slot);
-    return true;
+  /**
+   * Removes the minutes held from `from` up to `to` (not included), their counts taken from `sums` (no copy of them:
+   * the window's slide); each one removed is added to `removed` when given. Whether any was. A range shorter than
+   * the ring (the few minutes a slide passes) is looked up minute by minute, a longer one by a walk over the ring.
+   */
+  removeRange(from: number, to: number, sums: CountSums, removed?: Set<number>): boolean {
+    if (this.size === 0) return false;
+    const words = this.words;
+    let any = false;
+    if (to - from < this.capacity) {
+      for (let minute = from; minute < to; minute++) {
+        const at = WORDS * (minute & (this.capacity - 1));
+        if (words[at] !== minute + 1) continue;
+        this.#subtract(at, sums);
+        removed?.add(minute);
+        any = true;
+      }
+      return any;
+    }
+    for (let at = 0; at < words.length; at += WORDS) {
+      const minute = words[at]! - 1;
+      if (words[at] === EMPTY || minute < from || minute >= to) continue;
+      this.#subtract(at, sums);
+      removed?.add(minute);
+      any = true;
+    }
+    return any;
   }
 
   /** The minutes held, in slot order (not time order). */
   *keys(): IterableIterator<number> {
-    for (let at = 0; at < this.words.length; at += WORDS) if (this.words[at] !== EMPTY) yield this.words[at]!;
+    for (let at = 0; at < this.words.length; at += WORDS)
+      if (this.words[at] !== EMPTY) yield this.words[at]! - 1;
   }
 
   *entries(): IterableIterator<[number, Bucket]> {
     for (let slot = 0; slot < this.capacity; slot++)
-      if (this.words[WORDS * slot] !== EMPTY) yield [this.words[WORDS * slot]!, this.#bucket(slot)];
+      if (this.words[WORDS * slot] !== EMPTY) yield [this.words[WORDS * slot]! - 1, this.#bucket(slot)];
   }
 
   *values(): IterableIterator<Bucket> {
@@ -140,7 +153,15 @@ export class MinuteCounts {
   /** The slot holding `minute`, or -1. */
   #held(minute: number): number {
     const slot = minute & (this.capacity - 1);
-    return this.words[WORDS * slot] === minute ? slot : -1;
+    return this.words[WORDS * slot] === minute + 1 ? slot : -1;
+  }
+
+  /** Empties the slot at word `at`, its counts taken from `sums`. */
+  #subtract(at: number, sums: CountSums): void {
+    sums.unregistered -= this.words[at + 1]!;
+    sums.forwarded -= this.words[at + 2]!;
+    sums.total -= this.words[at + 3]!;
+    this.#clear(at / WORDS);
   }
 
   /** Empties the slot, zeroed: two rings that hold the same minutes hold the same array. */
@@ -163,10 +184,10 @@ export class MinuteCounts {
     let slots = this.capacity * 2;
     while (slots < span) slots *= 2;
     const old = this.words;
-    this.words = emptySlots(slots);
+    this.words = new Int32Array(WORDS * slots);
     for (let from = 0; from < old.length; from += WORDS) {
-      const minute = old[from]!;
-      if (minute === EMPTY) continue;
+      if (old[from] === EMPTY) continue;
+      const minute = old[from]! - 1;
       this.words.set(old.subarray(from, from + WORDS), WORDS * (minute & (slots - 1)));
     }
   }

@@ -174,22 +174,25 @@ function advance(
   const previous = window.streamMinute;
   window.streamMinute = minute;
   window.seen.expire(minute - shape.graceMinutes);
-  const oldest = minute - windowMinutes + 1;
-  if (previous !== null && minute - previous < windowMinutes) {
-    // No bucket is older than the previous window (later events are refused as late, grace < window), so only
-    // the minutes that just slid out can go: a few deletes instead of a walk over every bucket.
-    for (let bucketMinute = previous - windowMinutes + 1; bucketMinute < oldest; bucketMinute++)
-      removeBucket(window, bucketMinute, changes);
-  } else {
-    for (const bucketMinute of window.buckets.keys())
-      if (bucketMinute < oldest) removeBucket(window, bucketMinute, changes);
-  }
-  expireTracked(window.domains, oldest, changes?.domains);
-  expireConnectors(window, oldest, changes);
+  // No bucket is older than the previous window (later events are refused as late, grace < window), so only
+  // the minutes that just slid out can go: a few looked up instead of a walk over every bucket.
+  const slid = previous !== null && minute - previous < windowMinutes;
+  expire(
+    window,
+    slid ? previous - windowMinutes + 1 : Number.NEGATIVE_INFINITY,
+    minute - windowMinutes + 1,
+    changes,
+  );
 }
 
-function removeBucket(window: TenantWindow, minute: number, changes: WindowChanges | null): void {
-  if (window.buckets.remove(minute, window.sums)) changes?.minutes.add(minute);
+/**
+ * Drops the minutes from `from` up to `oldest` (not included) of the window and its connectors, and the tracked
+ * keys last seen before `oldest`.
+ */
+function expire(window: TenantWindow, from: number, oldest: number, changes: WindowChanges | null): void {
+  window.buckets.removeRange(from, oldest, window.sums, changes?.minutes);
+  expireTracked(window.domains, oldest, changes?.domains);
+  expireConnectors(window, from, oldest, changes);
 }
 
 /** Counts a caller may overwrite: the fold writes each message's counts into one such object, not a new one. */
@@ -233,10 +236,7 @@ export function resetWindow(window: TenantWindow, at: number, changes: WindowCha
   window.activeBlockId = null;
   window.monitorBlockId = null;
   window.blockedConnectors = null;
-  for (const bucketMinute of window.buckets.keys())
-    if (bucketMinute <= minute) removeBucket(window, bucketMinute, changes);
-  expireTracked(window.domains, minute + 1, changes?.domains);
-  expireConnectors(window, minute + 1, changes);
+  expire(window, Number.NEGATIVE_INFINITY, minute + 1, changes);
   return true;
 }
 
