@@ -34,6 +34,11 @@ export class MinuteCounts {
   words: Int32Array = new Int32Array(WORDS * INITIAL_SLOTS);
   /** Slots that hold a minute. */
   size = 0;
+  /**
+   * No minute before it is held (while any is): a slide that passes only earlier minutes has nothing to remove and
+   * leaves the array untouched. Private, so rings holding the same minutes stay deeply equal however they got them.
+   */
+  #floor = 0;
 
   /** Minutes the ring can hold at once (a power of two). */
   get capacity(): number {
@@ -52,6 +57,7 @@ export class MinuteCounts {
       if (held === minute + 1) return slot;
     }
     this.words[WORDS * slot] = minute + 1;
+    if (this.size === 0 || minute < this.#floor) this.#floor = minute;
     this.size++;
     return slot;
   }
@@ -101,11 +107,14 @@ export class MinuteCounts {
    * the ring (the few minutes a slide passes) is looked up minute by minute, a longer one by a walk over the ring.
    */
   removeRange(from: number, to: number, sums: CountSums, removed?: Set<number>): boolean {
-    if (this.size === 0) return false;
+    if (this.size === 0 || to <= this.#floor) return false;
+    const start = Math.max(from, this.#floor);
+    // Every minute before `to` goes when the range starts at or below the floor.
+    if (start === this.#floor) this.#floor = to;
     const words = this.words;
     let any = false;
-    if (to - from < this.capacity) {
-      for (let minute = from; minute < to; minute++) {
+    if (to - start < this.capacity) {
+      for (let minute = start; minute < to; minute++) {
         const at = WORDS * (minute & (this.capacity - 1));
         if (words[at] !== minute + 1) continue;
         this.#subtract(at, sums);
@@ -147,6 +156,7 @@ export class MinuteCounts {
     const copy = new MinuteCounts();
     copy.words = this.words.slice();
     copy.size = this.size;
+    copy.#floor = this.#floor;
     return copy;
   }
 
