@@ -169,13 +169,18 @@ export class EventFingerprints {
     else this.#rebuild(this.#start * 2 >= this.#count ? entries.length : entries.length * 2);
   }
 
-  /** Moves the live entries to the front of a table of `words` and indexes them again. */
+  /**
+   * Moves the live entries to the front of a table of `words` and indexes them again. A table of the same size is
+   * compacted in place: a tenant that keeps a few events live at a time reuses its arrays as its entries expire.
+   */
   #rebuild(words: number): void {
     const old = this.#entries;
-    const entries = new Array<number>(words).fill(0);
-    if (old !== null)
-      for (let i = this.#start * ENTRY_WORDS, to = 0; i < this.#count * ENTRY_WORDS; i++, to++)
-        entries[to] = old[i]!;
+    const entries = old !== null && old.length === words ? old : new Array<number>(words).fill(0);
+    if (old !== null) {
+      let to = 0;
+      for (let i = this.#start * ENTRY_WORDS; i < this.#count * ENTRY_WORDS; i++, to++) entries[to] = old[i]!;
+      if (entries === old) entries.fill(0, to);
+    }
     if (this.#start > 0) this.#generation++;
     this.#count -= this.#start;
     this.#start = 0;
@@ -184,7 +189,8 @@ export class EventFingerprints {
       this.#slots = null;
       return;
     }
-    const slots = new Array<number>((2 * words) / ENTRY_WORDS).fill(0);
+    const size = (2 * words) / ENTRY_WORDS;
+    const slots = this.#slots?.length === size ? this.#slots.fill(0) : new Array<number>(size).fill(0);
     const mask = slots.length - 1;
     for (let i = 0; i < this.#count; i++) {
       let slot = slotOf(entries[i * ENTRY_WORDS]!, entries[i * ENTRY_WORDS + 1]!, mask);
