@@ -5,14 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { createLogger, silentLogger } from '../../services/platform/logger.js';
+import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import { createLogger } from '../../services/platform/logger.js';
 import type { RecordBatch } from '../../services/platform/ports.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion, withKafkaAdmin } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
-import { kafkaEnv, mockClusterEnv } from '../support/production-stack.js';
+import { kafkaEnv, kafkaLogOn, mockClusterEnv } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
 import { eventLogContract } from './event-log.contract.js';
 
@@ -21,14 +20,7 @@ before(async () => {
   kafka = await sharedKafka();
 });
 
-/** A Kafka event log with a short fetch wait (the tests wait on idle fetches). */
-const connectTo = (env: Record<string, string>) =>
-  new KafkaEventLog({
-    kafka: loadConfig({ ...env, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' }).kafka!,
-    logger: silentLogger,
-    maxWaitTimeMs: 100,
-  });
-const connect = () => connectTo(kafkaEnv(kafka.bootstrapServers));
+const connect = () => kafkaLogOn(kafkaEnv(kafka.bootstrapServers));
 /** A handler that adds each record's value, as text, to `seen`. */
 const valuesInto = (seen: string[]) => async (batch: RecordBatch) => {
   seen.push(...batch.records.map((r) => r.value!.toString()));
@@ -127,12 +119,10 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
     // again as a new member, even with the same partition back, what it handled under its old membership is the
     // other member's history now: committing it would move the group's offset back.
     const kafkajsLogs: string[] = [];
-    const one = new KafkaEventLog({
-      kafka: loadConfig({ ...kafkaEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' })
-        .kafka!,
-      logger: createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
-      maxWaitTimeMs: 100,
-    });
+    const one = kafkaLogOn(
+      kafkaEnv(kafka.bootstrapServers),
+      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
+    );
     const two = connect();
     const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
     try {
@@ -217,7 +207,7 @@ describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
   after(() => mock.stop());
 
   it('subscribes while the group coordinator is loading and a partition leader is not yet serving', async () => {
-    const log = connectTo(mockClusterEnv(mock.bootstrapServers));
+    const log = kafkaLogOn(mockClusterEnv(mock.bootstrapServers));
     try {
       const topic = `contract-${randomUUID()}`;
       await mock.createTopic(topic, 2);
@@ -245,14 +235,10 @@ describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
     // kafkajs forgets the offsets it resolved when its member joins the group again, and a group-less reader
     // commits none: without its own positions, the rejoin would hand it the whole topic again.
     const kafkajsLogs: string[] = [];
-    const log = new KafkaEventLog({
-      kafka: loadConfig({
-        ...mockClusterEnv(mock.bootstrapServers),
-        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-      }).kafka!,
-      logger: createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
-      maxWaitTimeMs: 100,
-    });
+    const log = kafkaLogOn(
+      mockClusterEnv(mock.bootstrapServers),
+      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
+    );
     const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
     try {
       const topic = `contract-${randomUUID()}`;
@@ -291,7 +277,7 @@ describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
   });
 
   it('writes every record when a partition moves to a broker that already acknowledged its part of the send', async () => {
-    const log = connectTo(mockClusterEnv(mock.bootstrapServers));
+    const log = kafkaLogOn(mockClusterEnv(mock.bootstrapServers));
     try {
       const topic = `contract-${randomUUID()}`;
       await mock.createTopic(topic, 4);

@@ -7,11 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Topics } from '../../services/core/topics.js';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { silentLogger } from '../../services/platform/logger.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion } from '../support/kafka-broker.js';
-import { kafkaEnv } from '../support/production-stack.js';
+import { kafkaEnv, kafkaLogOn } from '../support/production-stack.js';
 import { snapshotCatchUp } from '../support/snapshot-scenario.js';
 
 let kafka: KafkaBrokers;
@@ -27,12 +24,7 @@ describe(`the enforcer index snapshot on Apache Kafka ${testKafkaVersion()}`, ()
     const { acceptedDomains, connectors, tenantBlocks, tenantPolicies } = Topics;
     for (const topic of [acceptedDomains, connectors, tenantBlocks, tenantPolicies])
       await kafka.createTopic(topic, 3);
-    const log = new KafkaEventLog({
-      kafka: loadConfig({ ...kafkaEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' })
-        .kafka!,
-      logger: silentLogger,
-      maxWaitTimeMs: 100,
-    });
+    const log = kafkaLogOn(kafkaEnv(kafka.bootstrapServers));
     try {
       await snapshotCatchUp(log, directory);
     } finally {

@@ -11,14 +11,12 @@ import { TenantDirectory } from '../../services/core/directory.js';
 import { blockIdFor } from '../../services/core/episodes.js';
 import { Topics } from '../../services/core/topics.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
-import { silentLogger } from '../../services/platform/logger.js';
 import { blockedEvent, connectorScope } from '../support/block-events.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka } from '../support/kafka-broker.js';
-import { kafkaEnv } from '../support/production-stack.js';
+import { kafkaEnv, kafkaLogOn } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
 
 const VERSIONS = 5;
@@ -29,12 +27,7 @@ describe('compaction of the state topics on the real broker', () => {
   let log: KafkaEventLog;
   before(async () => {
     kafka = await sharedKafka();
-    log = new KafkaEventLog({
-      kafka: loadConfig({ ...kafkaEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' })
-        .kafka!,
-      logger: silentLogger,
-      maxWaitTimeMs: 100,
-    });
+    log = kafkaLogOn(kafkaEnv(kafka.bootstrapServers));
   });
   after(() => log.close());
 

@@ -6,13 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
-import { silentLogger } from '../../services/platform/logger.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka } from '../support/kafka-broker.js';
 import { type ControllerProxy, startControllerProxy } from '../support/kafka-controller-proxy.js';
-import { kafkaEnv } from '../support/production-stack.js';
+import { kafkaEnv, kafkaLogOn } from '../support/production-stack.js';
 
 const INIT_PRODUCER_ID = 22;
 
@@ -29,15 +26,7 @@ describe('Kafka producer idempotence', () => {
   async function publishLosingAnAck(idempotent: boolean): Promise<string[]> {
     const topic = `idempotence-${randomUUID()}`;
     await kafka.createTopic(topic, 1);
-    const log = new KafkaEventLog({
-      kafka: loadConfig({
-        ...kafkaEnv(proxy.bootstrapServers),
-        KAFKA_IDEMPOTENT: String(idempotent),
-        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
-      }).kafka!,
-      logger: silentLogger,
-      maxWaitTimeMs: 100,
-    });
+    const log = kafkaLogOn({ ...kafkaEnv(proxy.bootstrapServers), KAFKA_IDEMPOTENT: String(idempotent) });
     try {
       await log.publish(topic, [{ key: 'tenant', value: Buffer.from('first') }]);
       const lost = proxy.lostAcks;

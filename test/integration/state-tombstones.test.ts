@@ -9,8 +9,7 @@ import type { AcceptedDomainChanged, ConnectorChanged } from '../../services/cor
 import { TenantDirectory } from '../../services/core/directory.js';
 import { stateKey, Topics } from '../../services/core/topics.js';
 import { EmbeddedCodec } from '../../services/platform/codec/embedded-codec.js';
-import { loadConfig } from '../../services/platform/config.js';
-import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
+import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import { Metrics } from '../../services/platform/metrics.js';
@@ -18,7 +17,7 @@ import type { LogRecord } from '../../services/platform/ports.js';
 import { connectorSettings } from '../support/builders.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaCluster, startKafkaCluster } from '../support/kafka-broker.js';
-import { kafkaEnv } from '../support/production-stack.js';
+import { kafkaEnv, kafkaLogOn } from '../support/production-stack.js';
 import { waitFor } from '../support/tether.js';
 
 const codec = new EmbeddedCodec();
@@ -64,12 +63,7 @@ describe('tombstones on the real broker', () => {
   before(async () => {
     // The cleaner looks for work every half second instead of every 15 s.
     kafka = await startKafkaCluster({ properties: { 'log.cleaner.backoff.ms': '500' } });
-    log = new KafkaEventLog({
-      kafka: loadConfig({ ...kafkaEnv(kafka.bootstrapServers), SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' })
-        .kafka!,
-      logger: silentLogger,
-      maxWaitTimeMs: 100,
-    });
+    log = kafkaLogOn(kafkaEnv(kafka.bootstrapServers));
     const plan = plannedTopics({ partitions: 1, statePartitions: 1, replicationFactor: 1 });
     for (const spec of plan.filter((s) => s.configs['cleanup.policy'] === 'compact')) {
       await kafka.createTopic(spec.topic, 1, 1, {

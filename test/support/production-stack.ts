@@ -3,8 +3,11 @@
 // free loopback ports; `env` configures relayguard (in process, or a `relayguard scorer` child process) to use
 // them. The stack has a broker of its own: relayguard's topic and group names are fixed, so two stacks cannot
 // share one. `{ mock: true }` puts librdkafka's mock cluster in the broker's place, for the faults only it injects.
+import { loadConfig } from '../../services/platform/config.js';
+import { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { ensureTopics } from '../../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../../services/platform/kafka/topic-plan.js';
+import { type Logger, silentLogger } from '../../services/platform/logger.js';
 import { type KafkaCluster, startKafkaCluster, withKafkaAdmin } from './kafka-broker.js';
 import { type KafkaMock, startKafkaMock } from './kafka-mock.js';
 import { type RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
@@ -43,6 +46,18 @@ export interface ProductionStackOptions {
  */
 export function kafkaEnv(bootstrapServers: readonly string[]): Record<string, string> {
   return { KAFKA_BROKERS: bootstrapServers.join(','), KAFKA_SESSION_TIMEOUT_MS: '6000' };
+}
+
+/**
+ * A Kafka event log configured from `env` (kafkaEnv and what a test adds), its records bytes no registry reads,
+ * with a short fetch wait: the tests wait on idle fetches.
+ */
+export function kafkaLogOn(env: Record<string, string>, logger: Logger = silentLogger): KafkaEventLog {
+  return new KafkaEventLog({
+    kafka: loadConfig({ ...env, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' }).kafka!,
+    logger,
+    maxWaitTimeMs: 100,
+  });
 }
 
 /**
