@@ -431,6 +431,13 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
         500,
         unblocking,
       );
+      // The fault is meant to meet a scorer that scores: a scorer alone loads the directory slice of its
+      // partitions at their first batches (services/app/slice-loader.ts), seconds after it is ready.
+      await waitFor(async () => (await stack.progress()).committed > 0, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: 'the scorer to commit its first events',
+      });
       const recoveries = await scenario.inject({
         stack,
         scorer,

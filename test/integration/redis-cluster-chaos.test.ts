@@ -19,19 +19,23 @@ function assertExact(t: { diagnostic(message: string): void }, result: ScenarioR
   assert.ok(result.ok, 'recovered within the bound');
 }
 
+// Enough events that the producer still runs when the fault starts, after the scorer's first commit (its
+// directory slice is loaded at the partitions' first batches) and the fault's own 1.5 s.
+const MASTER_KILLED_EVENTS = 24_000;
+
 describe('Redis Cluster faults while the scorer runs', { concurrency: false }, () => {
   it('slots resharded under load: every event counted once', async (t) => {
     assertExact(t, await runScenario(clusterResharded(2, 6_000), 21));
   });
 
   it('a master SIGKILLed while its replica lags, with REDIS_WAIT_REPLICAS=1: nothing lost, no restart', async (t) => {
-    const result = await runScenario(clusterMasterKilled(1, 6_000), 22);
+    const result = await runScenario(clusterMasterKilled(1, MASTER_KILLED_EVENTS), 22);
     assertExact(t, result);
     assert.deepEqual(result.unplannedExits, [], 'the scorer recovered without a restart');
   });
 
   it('the same fault with REDIS_WAIT_REPLICAS=0 loses committed events: the fault is real', async (t) => {
-    const result = await runScenario(clusterMasterKilled(0, 6_000), 22);
+    const result = await runScenario(clusterMasterKilled(0, MASTER_KILLED_EVENTS), 22);
     t.diagnostic(`\n${chaosTable([result])}`);
     assert.equal(result.duplicates, 0);
     assert.ok(
