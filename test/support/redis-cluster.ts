@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type RedisServer, startRedis } from './redis-server.js';
-import { freePort, waitFor } from './tether.js';
+import { waitFor } from './tether.js';
 
 const run = promisify(execFile);
 
@@ -98,16 +98,12 @@ export async function startRedisCluster({
       const server = await startRedis({ args: nodeArgs });
       return { server, port: server.port };
     }
-    const port = await freePort();
+    // startRedis picks the TLS port, and picks it afresh when it (or the cluster bus port above it) was taken.
     const server = await startRedis({
-      args: [
-        ...nodeArgs,
-        ...['--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes'],
-        ...['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile],
-        ...['--tls-auth-clients', 'no'],
-      ],
+      args: [...nodeArgs, '--tls-cluster', 'yes', '--tls-replication', 'yes'],
+      tls,
     });
-    return { server, port };
+    return { server, port: server.tlsPort! };
   };
   const cliArgs = tls ? ['--tls', '--cacert', tls.caFile] : [];
   const started = await Promise.allSettled(Array.from({ length: masters * 2 }, startNode));
