@@ -206,6 +206,31 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         );
       }));
 
+    it('saves hundreds of tenants in one save, each on its own version: the stale ones refused, the rest applied', () =>
+      withFixture(setup, async ({ store }) => {
+        const tenants = Array.from({ length: 300 }, () => `t-${randomUUID()}`);
+        const first = windowAfter(10);
+        const newer = windowAfter(5, first, 10);
+        await store.save(tenants.map((tenantId) => ({ tenantId, expectedVersion: null, window: first })));
+        const stale = tenants.filter((_, i) => i % 7 === 3);
+        await store.save(
+          stale.map((tenantId) => ({ tenantId, expectedVersion: windowVersion(first), window: newer })),
+        );
+
+        const zombie = windowAfter(3, first, 10);
+        const { conflicts } = await store.save(
+          tenants.map((tenantId) => ({
+            tenantId,
+            expectedVersion: windowVersion(first),
+            window: stale.includes(tenantId) ? zombie : newer,
+          })),
+        );
+        assert.deepEqual(conflicts.sort(), [...stale].sort());
+        const loaded = await store.load(tenants);
+        assert.equal(loaded.size, tenants.length);
+        for (const tenantId of tenants) assert.deepEqual(loaded.get(tenantId)?.window, newer, tenantId);
+      }));
+
     it('saves the changes of a window kept between saves, and refuses them once another writer saved', () =>
       withFixture(setup, async ({ store }) => {
         const tenant = `t-${randomUUID()}`;

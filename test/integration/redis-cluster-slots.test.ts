@@ -11,24 +11,16 @@ import { Redis } from 'ioredis';
 import { emptyWindow, type TenantWindow, windowVersion } from '../../services/core/windows.js';
 import { ID_PATTERN } from '../../services/platform/config.js';
 import { projectPath } from '../../services/platform/project-files.js';
+import { WritePacker } from '../../services/platform/redis/packed-writes.js';
 import { RedisWindowStore } from '../../services/platform/redis/redis-window-store.js';
-import { keySlot, packWrite, windowKeys } from '../../services/platform/redis/window-encoding.js';
+import { keySlot, windowKeys } from '../../services/platform/redis/window-encoding.js';
 import { type ClusterNodeState, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
-// A first save of an empty window: expected version none ('-'), next 'v1', a TTL, no fields, fingerprints kept.
-const FIRST_SAVE = [
-  '-',
-  'v1',
-  60_000,
-  packWrite({
-    version: 'v1',
-    whole: false,
-    main: { set: [], del: [] },
-    tracked: { set: [], del: [] },
-    seen: { mode: 'keep', bytes: Buffer.alloc(0) },
-  }),
-];
+// A first save of an empty window: expected version none ('-'), a TTL, written whole.
+const firstSave = new WritePacker();
+firstSave.add('-', emptyWindow(), undefined);
+const FIRST_SAVE = [60_000, firstSave.take(0)];
 
 describe('Redis Cluster: every script stays in one slot', () => {
   let cluster: RedisCluster;
@@ -59,7 +51,7 @@ describe('Redis Cluster: every script stays in one slot', () => {
         const keys = windowKeys(tenantId);
         assert.equal(new Set(keys.map(keySlot)).size, 1, `${keys.join(' ')} in one slot`);
         await ownerOf(keys[0]).del(...keys);
-        assert.equal(await save(keys), 1);
+        assert.deepEqual(await save(keys), [1]);
       }),
       { numRuns: 200 },
     );

@@ -1,5 +1,6 @@
 // The production window store on Redis (ioredis). One round trip per call whatever the number of tenants
-// (a pipeline of HGETALLs to load; a pipeline of one Lua call per tenant to save), each tenant's save atomic
+// (a pipeline of HGETALLs to load; a pipeline of script calls of up to 128 windows each to save), each tenant's
+// save atomic
 // and conditional on the version it was based on. On Redis Cluster each tenant's keys share a hash tag, so
 // every script is single-slot, and the pipelines are split per master: one round trip per shard.
 import { readFileSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { RelayguardError } from '../../core/errors.js';
 import { NO_VERSION } from '../../core/windows.js';
 import type { StoredWindow, WindowStore, WindowWrite } from '../ports.js';
 import { projectPath } from '../project-files.js';
+import { WritePacker } from './packed-writes.js';
 import { checkRedis } from './startup-check.js';
-import { decodeWindow, encodeWrite, keySlot, packWrite, windowKeys } from './window-encoding.js';
+import { decodeWindow, keySlot, windowKeys } from './window-encoding.js';
 
 const saveWindowLua = readFileSync(projectPath('services', 'platform', 'redis', 'save-window.lua'), 'utf8');
 
@@ -18,17 +20,23 @@ type Pipeline = ReturnType<Client['pipeline']>;
 /** A command's reply in a pipeline: its error, or its value. */
 type Reply = [Error | null, unknown];
 
-interface SaveWindowCommand {
-  saveWindow(
-    mainKey: string,
-    trackedKey: string,
-    seenKey: string,
-    expectedVersion: string,
-    version: string,
-    ttlMs: number,
-    packed: Buffer,
-  ): Promise<number>;
+/** One call of save-window.lua: its windows' writes, their keys (three each) and the packed writes. */
+interface SaveCall {
+  readonly writes: readonly WindowWrite[];
+  readonly keys: readonly string[];
+  readonly packed: Buffer;
 }
+
+interface SaveWindowsCommand {
+  /** save-window.lua: three keys per window, then the TTL and the windows' packed writes. */
+  saveWindows(keyCount: number, ...keysThenArgs: (string | number | Buffer)[]): Promise<unknown[]>;
+}
+
+/**
+ * Most windows one script call saves: Redis runs a script to its end before any other command (a few µs a
+ * window), so a flush of thousands of windows is cut into calls that each hold it for about a millisecond.
+ */
+const WINDOWS_PER_CALL = 128;
 
 export interface RedisWindowStoreOptions {
   /** redis://, rediss:// (TLS) URL; user and password in the URL are used for AUTH. */
@@ -56,9 +64,11 @@ function unavailable(error: unknown, applied: readonly string[] = []): Relayguar
 }
 
 export class RedisWindowStore implements WindowStore {
-  readonly #client: Client & SaveWindowCommand;
+  readonly #client: Client & SaveWindowsCommand;
   readonly ttlMs: number;
   readonly #wait: { readonly replicas: number; readonly timeoutMs: number } | undefined;
+  /** Packers free to use: one per save in flight, their buffers kept from flush to flush. */
+  readonly #packers: WritePacker[] = [];
 
   constructor(options: RedisWindowStoreOptions) {
     this.ttlMs = options.ttlMs;
@@ -75,8 +85,8 @@ export class RedisWindowStore implements WindowStore {
           enableOfflineQueue: false,
         })
       : new Redis(options.url, base);
-    client.defineCommand('saveWindow', { numberOfKeys: 3, lua: saveWindowLua });
-    this.#client = client as Client & SaveWindowCommand;
+    client.defineCommand('saveWindows', { lua: saveWindowLua });
+    this.#client = client as Client & SaveWindowsCommand;
   }
 
   /** Resolves when the connection is up (the first command would fail fast before that). */
@@ -130,37 +140,73 @@ export class RedisWindowStore implements WindowStore {
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     if (writes.length === 0) return { conflicts: [] };
-    // Encoded before anything is sent: the caller may fold into its windows again once this resolves.
-    const prepared = writes.map((write) => {
-      const change = encodeWrite(write.window, write.changes);
-      return { write, version: change.version, packed: packWrite(change) };
-    });
+    // Packed before anything is sent (the caller may fold into its windows again once this resolves), into a
+    // buffer no other save is using.
+    const packer = this.#packers.pop() ?? new WritePacker();
+    try {
+      return await this.#saveCalls(this.#calls(writes, packer));
+    } finally {
+      this.#packers.push(packer);
+    }
+  }
+
+  /**
+   * The writes cut into script calls: in order on a single Redis; on a cluster, tenants of one slot together (a
+   * script may touch one slot only), so most calls there carry one window.
+   */
+  #calls(writes: readonly WindowWrite[], packer: WritePacker): SaveCall[] {
+    const groups: WindowWrite[][] = [];
+    if (this.#client instanceof Cluster) {
+      const bySlot = new Map<number, WindowWrite[]>();
+      for (const write of writes) {
+        const slot = keySlot(windowKeys(write.tenantId)[0]);
+        const group = bySlot.get(slot);
+        if (group) group.push(write);
+        else bySlot.set(slot, [write]);
+      }
+      groups.push(...bySlot.values());
+    } else {
+      groups.push([...writes]);
+    }
+    packer.reset();
+    const calls: SaveCall[] = [];
+    for (const group of groups) {
+      for (let first = 0; first < group.length; first += WINDOWS_PER_CALL) {
+        const windows = group.slice(first, first + WINDOWS_PER_CALL);
+        const start = packer.position;
+        const keys: string[] = [];
+        for (const write of windows) {
+          keys.push(...windowKeys(write.tenantId));
+          packer.add(write.expectedVersion ?? NO_VERSION, write.window, write.changes);
+        }
+        calls.push({ writes: windows, keys, packed: packer.take(start) });
+      }
+    }
+    return calls;
+  }
+
+  async #saveCalls(calls: readonly SaveCall[]): Promise<{ conflicts: string[] }> {
     const { replies, notDurable } = await this.#send(
-      prepared,
-      ({ write }) => write.tenantId,
+      calls,
+      ({ writes }) => writes[0]!.tenantId,
       1,
       true,
-      (pipeline, { write, version, packed }) => {
-        const [main, tracked, seen] = windowKeys(write.tenantId);
-        (pipeline as unknown as SaveWindowCommand).saveWindow(
-          main,
-          tracked,
-          seen,
-          write.expectedVersion ?? NO_VERSION,
-          version,
-          this.ttlMs,
-          packed,
-        );
+      (pipeline, { keys, packed }) => {
+        (pipeline as unknown as SaveWindowsCommand).saveWindows(keys.length, ...keys, this.ttlMs, packed);
       },
     );
     const conflicts: string[] = [];
     const applied: string[] = [];
     let failure = notDurable;
-    prepared.forEach(({ write }, i) => {
-      const [error, done] = replies[i]![0]!;
-      if (done === 1) applied.push(write.tenantId);
-      else if (error) failure ??= error;
-      else conflicts.push(write.tenantId);
+    calls.forEach(({ writes }, i) => {
+      const [error, results] = replies[i]![0]!;
+      if (error) failure ??= error;
+      writes.forEach(({ tenantId }, k) => {
+        const result = (results as unknown[] | undefined)?.[k];
+        if (result === 1) applied.push(tenantId);
+        else if (result === 0) conflicts.push(tenantId);
+        else if (!error) failure ??= new Error(String(result));
+      });
     });
     // Retryable: the caller commits nothing and saves these windows again, based on the versions Redis took
     // (named, though not as durable as configured: the next save is conditional on them).
@@ -209,7 +255,8 @@ export class RedisWindowStore implements WindowStore {
       ),
     );
     if (!(client instanceof Cluster)) return { replies, notDurable };
-    // Not run where they were sent (the slot moved, or is moving): sent again one tenant at a time, so that
+    // Not run where they were sent (the slot moved, or is moving): sent again one item (a tenant's load, a save
+    // call of one slot) at a time, so that
     // ioredis follows the MOVED, ASK or TRYAGAIN itself (it does for a pipeline whose commands all got the same
     // one), then WAIT on every master, since they may have run anywhere.
     const redirected = all.filter((i) =>

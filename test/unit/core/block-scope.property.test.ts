@@ -18,8 +18,8 @@ import { DEFAULT_POLICY, evaluate, NEW_CONNECTOR_MS, type Policy } from '../../.
 import { type PositionedMessage, scoreMessage, type TenantContext } from '../../../services/core/scoring.js';
 import { PolicyTerms } from '../../../services/core/tenant-terms.js';
 import { countsSlot, emptyWindow, type TenantWindow, windowCounts } from '../../../services/core/windows.js';
-import { decodeWindow, encodeWrite } from '../../../services/platform/redis/window-encoding.js';
 import { blockedEvent, connectorScope, unblockedEvent } from '../../support/block-events.js';
+import { storedAndLoaded } from '../../support/packed-writes.js';
 
 const TENANT = 'school';
 const T0 = Date.UTC(2026, 11, 1, 9);
@@ -165,11 +165,7 @@ describe('connector-scoped blocks: properties', () => {
           fold.tenant(window, TENANT, batch);
           emits.push(...fold.emits);
           // Saved and loaded as Redis holds it.
-          const write = encodeWrite(window);
-          const pairs = (fields: string[]) =>
-            Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i]!, fields[i + 1]!]] : [])));
-          window =
-            decodeWindow(pairs(write.main.set), pairs(write.tracked.set), write.seen.bytes) ?? emptyWindow();
+          window = storedAndLoaded(window) ?? emptyWindow();
           from = to;
         }
         const shape = (events: readonly TenantBlockEvent[]) =>

@@ -12,7 +12,7 @@ import {
 import { DEFAULT_POLICY, MINUTE_MS } from '../../../services/core/policy.js';
 import { addToWindow, emptyWindow, noChanges } from '../../../services/core/windows.js';
 import type { WindowDelta } from '../../../services/platform/ports.js';
-import { encodeWrite } from '../../../services/platform/redis/window-encoding.js';
+import { packedWrite } from '../../support/packed-writes.js';
 
 const idsOf = (minute: number, count: number) =>
   Array.from({ length: count }, (_, i) => `relay-1.example/Q${minute}x${i}`);
@@ -166,7 +166,7 @@ describe('EventFingerprints', () => {
         // A save every 2,000 events, as write-behind would every commit interval under such a flood.
         if (i % 2_000 === 1_999) {
           const changes = held && { ...noChanges(), fingerprints: held };
-          largestSave = Math.max(largestSave, encodeWrite(window, changes).seen.bytes.length);
+          largestSave = Math.max(largestSave, packedWrite(window, changes).seen.length);
           held = { generation: window.seen.generation, count: window.seen.count };
         }
       }
