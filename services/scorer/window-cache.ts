@@ -7,6 +7,14 @@
 import { noChanges, type TenantWindow, type WindowChanges, windowVersion } from '../core/windows.js';
 import type { WindowWrite } from '../platform/ports.js';
 
+/**
+ * What folds changed since the version the store holds (the fold records into it), and the event fingerprints that
+ * version holds (the first `count` of this generation of the table): what a save of the window writes.
+ */
+export interface Unsaved extends WindowChanges {
+  readonly fingerprints: { generation: number; count: number };
+}
+
 export interface CachedWindow {
   readonly window: TenantWindow;
   /** The partition its events come from: a partition's windows are dropped together (revoked, conflicted). */
@@ -16,10 +24,8 @@ export interface CachedWindow {
    * changed the window when the store's differs. Null: the store holds nothing of it.
    */
   version: string | null;
-  /** What folds changed since that version: what a save of it writes (handed to BatchFold.tenant). */
-  changes: WindowChanges;
-  /** The event fingerprints that version holds: the first `count` of this generation of the table. */
-  fingerprints: { generation: number; count: number };
+  /** What folds changed since that version (handed to BatchFold.tenant): what a save of it writes. */
+  readonly changes: Unsaved;
   /** Used since the eviction hand last passed it (its second chance). */
   used: boolean;
   /** When it was last loaded or saved (processing time, like the store's key TTL). */
@@ -81,8 +87,10 @@ export class WindowCache {
       window,
       partition,
       version,
-      changes: noChanges(),
-      fingerprints: { generation: window.seen.generation, count: window.seen.count },
+      changes: {
+        ...noChanges(),
+        fingerprints: { generation: window.seen.generation, count: window.seen.count },
+      },
       used: true,
       storedAt: now,
     };
@@ -95,9 +103,9 @@ export class WindowCache {
    * whole window when the store holds none of it).
    */
   write(tenantId: string, entry: CachedWindow): WindowWrite {
-    const { window, version, changes, fingerprints } = entry;
+    const { window, version, changes } = entry;
     if (version === null) return { tenantId, expectedVersion: null, window };
-    return { tenantId, expectedVersion: version, window, changes: { ...changes, fingerprints } };
+    return { tenantId, expectedVersion: version, window, changes };
   }
 
   markDirty(tenantId: string, entry: CachedWindow): void {
@@ -116,11 +124,15 @@ export class WindowCache {
    * it): the next save is based on this version, and the window stays dirty until a save of it is durable.
    */
   markWritten(entry: CachedWindow): void {
-    const { window } = entry;
+    const { window, changes } = entry;
     entry.version = windowVersion(window);
-    // Cleared, not replaced: the store encoded them before its save resolved.
-    for (const changed of Object.values(entry.changes)) changed.clear();
-    entry.fingerprints = { generation: window.seen.generation, count: window.seen.count };
+    // Cleared, not replaced: the store encoded them before its save resolved. An empty set is left alone: a clear
+    // allocates its table anew.
+    if (changes.minutes.size > 0) changes.minutes.clear();
+    if (changes.domains.size > 0) changes.domains.clear();
+    if (changes.connectors.size > 0) changes.connectors.clear();
+    changes.fingerprints.generation = window.seen.generation;
+    changes.fingerprints.count = window.seen.count;
   }
 
   isDirty(tenantId: string): boolean {
