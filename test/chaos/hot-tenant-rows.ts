@@ -2,27 +2,36 @@
 // process with a 512 MiB heap (--max-old-space-size=512). The scorer must neither crash nor stop the group; the
 // hot tenant, turning to unregistered senders mid-flood, and fresh tenants on its partition (its neighbours,
 // waiting behind its batches) must be blocked within 2x of the quiet case (latencyBound: 2x the quiet median, at
-// least the median + 100 ms). Block latency here: from the acknowledged publish of the event that crosses the
-// threshold to the BLOCKED record read back from tenant-blocks. The row checks its fault happened (the rate).
+// least the median + 100 ms), each judged by the median of five blocks: the hot tenant is blocked, unblocked by
+// the operator and blocked again, five times during the flood. Block latency here: from the acknowledged publish
+// of the event that crosses the threshold to the BLOCKED record read back from tenant-blocks. The flood comes from
+// a process of its own (hot-tenant-flood-process.ts says why): this process only publishes the crossings and reads
+// the blocks back, so its event loop, the stopwatch, stays free. The row checks its fault happened (the rate).
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
-import type { MessageSubmitted, TenantBlockEvent } from '../../services/core/contracts.generated.js';
+import type { TenantBlockEvent } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
 import type { Subscription } from '../../services/platform/ports.js';
-import { messageSubmitted } from '../support/builders.js';
-import { waitFor } from '../support/tether.js';
+import { projectPath, projectRoot } from '../../services/platform/project-files.js';
+import { spawnTethered, waitFor } from '../support/tether.js';
 import { type ChaosStack, caughtUp, NOTHING_COMPARED, PARTITIONS } from './harness.js';
-import { onChaosStack, type ScenarioResult, sleep } from './scenarios.js';
+import { eventSource, ownDomain, publish } from './hot-tenant-traffic.js';
+import { onChaosStack, type ScenarioResult, sleep, UNBLOCK_SETTLE_MS } from './scenarios.js';
 
 /** The rate the fault must reach (the issue's hot tenant). */
 export const HOT_RATE = 20_000;
 /** Aimed at, so that the measured rate clears HOT_RATE. */
 const TARGET_RATE = 24_000;
-const FLOOD_BATCH = 2_000;
 /** Unregistered events that block a tenant under the default policy: D >= 50 distinct domains and U >= 100. */
 const TO_CROSS = 100;
 const DISTINCT = 50;
 const NEIGHBOURS = 5;
+/**
+ * The hot tenant's blocks during the flood, judged by their median as the neighbours' are: one sample spreads by
+ * hundreds of milliseconds on this machine (see latencyBound), for the hot tenant as for any other.
+ */
+const HOT_BLOCKS = 5;
 const HOT = 'hot';
 /** Blocked first and not measured: the first block of a run pays for connections and the schema's registration. */
 const WARM = 'warm';
@@ -31,7 +40,7 @@ export interface HotTenantResult extends ScenarioResult {
   readonly rate: number;
   readonly quietMs: readonly number[];
   readonly floodMs: readonly number[];
-  readonly hotMs: number;
+  readonly hotMs: readonly number[];
   /** The scorer's peak resident memory (VmHWM), MiB. */
   readonly scorerPeakMiB: number;
 }
@@ -58,39 +67,29 @@ function chooseTenants(): { quiet: string[]; flood: string[] } {
   return { quiet: same.slice(0, NEIGHBOURS), flood: same.slice(NEIGHBOURS) };
 }
 
-let sequence = 0;
-function event(tenantId: string, domain: string): MessageSubmitted {
-  return messageSubmitted({
-    eventId: `hot-row-${sequence++}`,
-    tenantId,
-    occurredAt: Date.now(),
-    envelopeSenderDomain: domain,
-    connectorId: `${tenantId}-onprem`,
-  });
-}
-
-async function publish(stack: ChaosStack, events: readonly MessageSubmitted[]): Promise<number> {
-  const { log, codec } = stack.adapters;
-  const records = await Promise.all(
-    events.map(async (e) => ({ key: e.tenantId, value: await codec.encode(Topics.messageSubmitted, e) })),
-  );
-  await log.publish(Topics.messageSubmitted, records);
-  return Date.now();
-}
+const event = eventSource('hot-row');
 
 /** Sends the tenant's unregistered events up to the crossing one; resolves with when that one was acknowledged. */
 async function cross(stack: ChaosStack, tenantId: string): Promise<number> {
   const unregistered = (i: number) => event(tenantId, `spam${i % DISTINCT}.${tenantId}-x.example`);
   await publish(
-    stack,
+    stack.adapters,
     Array.from({ length: TO_CROSS - 1 }, (_, i) => unregistered(i)),
   );
-  return publish(stack, [unregistered(TO_CROSS - 1)]);
+  return publish(stack.adapters, [unregistered(TO_CROSS - 1)]);
 }
 
-/** When each tenant's first BLOCKED record was read back. */
-async function watchBlocks(stack: ChaosStack): Promise<{ seen: Map<string, number>; sub: Subscription }> {
-  const seen = new Map<string, number>();
+/** A BLOCKED record: when it was read back, and its record's timestamp (when the scorer sent it). */
+interface SeenBlock {
+  readonly at: number;
+  readonly stamped: number;
+}
+
+/** Each tenant's BLOCKED records, in the order they are read back. */
+async function watchBlocks(
+  stack: ChaosStack,
+): Promise<{ seen: Map<string, SeenBlock[]>; sub: Subscription }> {
+  const seen = new Map<string, SeenBlock[]>();
   const sub = await stack.adapters.log.subscribe({
     groupId: null,
     topics: [Topics.tenantBlocks],
@@ -102,19 +101,29 @@ async function watchBlocks(stack: ChaosStack): Promise<{ seen: Map<string, numbe
           Topics.tenantBlocks,
           record.value,
         )) as TenantBlockEvent;
-        if (block.kind === 'BLOCKED' && !seen.has(block.tenantId)) seen.set(block.tenantId, Date.now());
+        if (block.kind !== 'BLOCKED') continue;
+        const blocks = seen.get(block.tenantId) ?? [];
+        blocks.push({ at: Date.now(), stamped: record.timestamp });
+        seen.set(block.tenantId, blocks);
       }
     },
   });
   return { seen, sub };
 }
 
-const blockedAt = (seen: Map<string, number>, tenantId: string) =>
-  waitFor(() => seen.get(tenantId), {
+/** The tenant's `nth` block (0: its first). */
+const blockedAt = (seen: Map<string, SeenBlock[]>, tenantId: string, nth = 0) =>
+  waitFor(() => seen.get(tenantId)?.[nth], {
     timeoutMs: 180_000,
     intervalMs: 5,
-    description: `${tenantId} blocked`,
+    description: `${tenantId} blocked (${nth + 1})`,
   });
+
+/** A crossing's block latency, and its two hops: to the BLOCKED record's timestamp, and from there to reading it. */
+async function latencyOf(seen: Map<string, SeenBlock[]>, tenantId: string, sent: number, nth = 0) {
+  const block = await blockedAt(seen, tenantId, nth);
+  return { ms: block.at - sent, hops: `${block.stamped - sent} + ${block.at - block.stamped}` };
+}
 
 function peakMiB(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -129,13 +138,71 @@ function peakMiB(pid: number | undefined): number {
  */
 export const latencyBound = (quietMedian: number) => Math.max(2 * quietMedian, quietMedian + 100);
 
+const LOOP_RESOLUTION_MS = 10;
+/** monitorEventLoopDelay's figure (ns) less its own period: how late the loop came round. */
+const loopDelayMs = (ns: number) => Math.max(0, Math.round(ns / 1e6 - LOOP_RESOLUTION_MS));
+
 const median = (values: readonly number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** The flood's process (hot-tenant-flood-process.ts): when it began, and what it sent over how long. */
+async function startFlood(stack: ChaosStack, spanSeconds: number) {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(RELAYGUARD_|KAFKA_|REDIS_|SCHEMA_)/.test(key)),
+  );
+  const proc = await spawnTethered(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      projectPath('test', 'chaos', 'hot-tenant-flood-process.ts'),
+      HOT,
+      String(TARGET_RATE),
+      String(spanSeconds),
+    ],
+    { cwd: projectRoot, env: { ...inherited, ...stack.env } },
+  );
+  let stderr = '';
+  proc.child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const lines: Record<string, number>[] = [];
+  let partial = '';
+  proc.child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) lines.push(JSON.parse(line) as Record<string, number>);
+  });
+  const line = async (field: string) => {
+    const found = await waitFor(() => lines.find((l) => field in l) ?? proc.hasExited(), {
+      timeoutMs: (spanSeconds + 120) * 1_000,
+      intervalMs: 20,
+      description: `the flood's ${field}`,
+    });
+    if (found === true) throw new Error(`the flood's process exited before its ${field}: ${stderr}`);
+    return found;
+  };
+  return {
+    started: async () => (await line('started')).started!,
+    done: async () => {
+      const { sent, elapsedMs } = await line('sent');
+      return { sent: sent!, elapsedMs: elapsedMs! };
+    },
+    stop: () => proc.stop(),
+  };
+}
 
 /** The flood for `spanSeconds` (the issue asks for 5 minutes; scaled down here). */
 export async function hotTenantFlood(spanSeconds = 60): Promise<HotTenantResult> {
   const { quiet, flood } = chooseTenants();
-  const figures = { rate: 0, quietMs: [] as number[], floodMs: [] as number[], hotMs: 0, scorerPeakMiB: 0 };
+  const figures = {
+    rate: 0,
+    quietMs: [] as number[],
+    floodMs: [] as number[],
+    hotMs: [] as number[],
+    scorerPeakMiB: 0,
+  };
+  const hops = new Map<string, string>();
   const result = await onChaosStack(
     [HOT, WARM, ...quiet, ...flood],
     async (stack, services) => {
@@ -144,48 +211,59 @@ export async function hotTenantFlood(spanSeconds = 60): Promise<HotTenantResult>
       await scorer.ready();
       const { seen, sub } = await watchBlocks(stack);
       try {
-        await publish(stack, [event(HOT, `mail.${HOT}.example`)]);
+        await publish(stack.adapters, [event(HOT, ownDomain(HOT))]);
         await cross(stack, WARM);
         await blockedAt(seen, WARM);
         for (const tenantId of quiet) {
           const sent = await cross(stack, tenantId);
-          figures.quietMs.push((await blockedAt(seen, tenantId)) - sent);
+          const { ms, hops: split } = await latencyOf(seen, tenantId, sent);
+          figures.quietMs.push(ms);
+          hops.set(tenantId, split);
         }
-        // The flood: the hot tenant's own domain at TARGET_RATE; mid-way it turns to unregistered senders, and
-        // fresh neighbours cross their thresholds at even intervals.
-        const started = Date.now();
+        // The flood: the hot tenant's own domain at TARGET_RATE. Fresh neighbours cross their thresholds at even
+        // intervals, and between them the hot tenant turns to unregistered senders: blocked, then unblocked by the
+        // operator (its window starts afresh), HOT_BLOCKS times.
         const spanMs = spanSeconds * 1_000;
-        const crossings: Promise<{ tenantId: string; sent: number }>[] = [];
-        const due = flood.map((tenantId, i) => ({ tenantId, at: (spanMs * (i + 1)) / (flood.length + 2) }));
-        let hotSent: Promise<number> | undefined;
-        let sentHot = 0;
-        while (Date.now() - started < spanMs) {
-          const elapsed = Date.now() - started;
-          for (const next of due.filter((d) => d.at <= elapsed)) {
-            due.splice(due.indexOf(next), 1);
-            crossings.push(cross(stack, next.tenantId).then((sent) => ({ tenantId: next.tenantId, sent })));
-          }
-          if (!hotSent && elapsed >= spanMs / 2) hotSent = cross(stack, HOT);
-          await publish(
-            stack,
-            Array.from({ length: FLOOD_BATCH }, () => event(HOT, `mail.${HOT}.example`)),
+        const flooding = await startFlood(stack, spanSeconds);
+        // The stopwatch's own delays during the flood, reported beside the latencies it measured.
+        const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+        try {
+          const started = await flooding.started();
+          const slot = (k: number) => sleep(started + (spanMs * k) / (NEIGHBOURS + 2) - Date.now());
+          loopDelay.enable();
+          const neighbours = Promise.all(
+            flood.map(async (tenantId, i) => {
+              await slot(i + 1);
+              return { tenantId, ...(await latencyOf(seen, tenantId, await cross(stack, tenantId))) };
+            }),
           );
-          sentHot += FLOOD_BATCH;
-          const ahead = started + (sentHot / TARGET_RATE) * 1_000 - Date.now();
-          if (ahead > 0) await sleep(ahead);
+          const hot: { ms: number; hops: string }[] = [];
+          for (let nth = 0; nth < HOT_BLOCKS; nth++) {
+            await slot(nth + 1.5);
+            hot.push(await latencyOf(seen, HOT, await cross(stack, HOT), nth));
+            await stack.unblock(HOT, Date.now());
+            await sleep(UNBLOCK_SETTLE_MS);
+          }
+          for (const { tenantId, ms, hops: split } of await neighbours) {
+            figures.floodMs.push(ms);
+            hops.set(tenantId, split);
+          }
+          figures.hotMs = hot.map(({ ms }) => ms);
+          hops.set(HOT, hot.map(({ hops: split }) => split).join(', '));
+          loopDelay.disable();
+          const { sent, elapsedMs } = await flooding.done();
+          figures.rate = Math.round(sent / (elapsedMs / 1_000));
+        } finally {
+          await flooding.stop();
         }
-        figures.rate = Math.round(sentHot / ((Date.now() - started) / 1_000));
-        const hot = await hotSent!;
-        figures.hotMs = (await blockedAt(seen, HOT)) - hot;
-        for (const { tenantId, sent } of await Promise.all(crossings))
-          figures.floodMs.push((await blockedAt(seen, tenantId)) - sent);
         const recoveryMs = await caughtUp(stack, Date.now(), 300_000);
         figures.scorerPeakMiB = peakMiB(scorer.pid);
         const { committed, end } = await stack.progress();
         const quietMedian = median(figures.quietMs);
         const bound = latencyBound(quietMedian);
-        const strict = median(figures.floodMs) <= 2 * quietMedian && figures.hotMs <= 2 * quietMedian;
+        const strict = median(figures.floodMs) <= 2 * quietMedian && median(figures.hotMs) <= 2 * quietMedian;
         const exits = services.unplannedExits.length;
+        const split = (tenants: readonly string[]) => tenants.map((t) => hops.get(t)).join(', ');
         return {
           ...NOTHING_COMPARED,
           fault: `hot tenant ${figures.rate.toLocaleString('en')} msg/s for ${spanSeconds} s, scorer heap 512 MiB`,
@@ -198,7 +276,9 @@ export async function hotTenantFlood(spanSeconds = 60): Promise<HotTenantResult>
             `rate ${figures.rate} msg/s (fault requires >= ${HOT_RATE})`,
             `quiet neighbours' block latency ms: ${figures.quietMs.join(', ')} (median ${quietMedian})`,
             `flood neighbours' block latency ms: ${figures.floodMs.join(', ')} (median ${median(figures.floodMs)}, bound ${bound})`,
-            `hot tenant's block latency ${figures.hotMs} ms (bound ${bound}); both within 2x of the quiet median: ${strict ? 'yes' : 'no'}`,
+            `hot tenant's block latency ms: ${figures.hotMs.join(', ')} (median ${median(figures.hotMs)}, bound ${bound}); both medians within 2x of the quiet median: ${strict ? 'yes' : 'no'}`,
+            `hops, ms from the acknowledgement to the BLOCKED record's timestamp + from there to reading it: quiet ${split(quiet)}; flood ${split(flood)}; hot ${hops.get(HOT)}`,
+            `this process's event-loop delay during the flood (the stopwatch's error): p99 ${loopDelayMs(loopDelay.percentile(99))} ms, max ${loopDelayMs(loopDelay.max)} ms`,
             `scorer peak RSS ${figures.scorerPeakMiB} MiB, unplanned exits ${exits}, caught up ${recoveryMs} ms after the flood`,
           ],
           ok:
@@ -206,7 +286,7 @@ export async function hotTenantFlood(spanSeconds = 60): Promise<HotTenantResult>
             exits === 0 &&
             committed >= end &&
             median(figures.floodMs) <= bound &&
-            figures.hotMs <= bound,
+            median(figures.hotMs) <= bound,
         };
       } finally {
         await sub.stop();
