@@ -1,10 +1,11 @@
-// Loads a scorer's directory slice (core/directory-slice.ts) for the partitions that come to it. The compacted state
-// topics are keyed by tenant and object, not by the scorer's partitions, so a partition's tenants are read again
-// from the start of the topics, while the directory feed is paused: records before the feed's position go to the
-// tenants being loaded, and the feed applies the rest once they are held. A batch of a partition not held yet is
-// refused meanwhile (the scorer's handleBatch), and comes again after the log's back-off: no event is scored
-// against a directory that lacks its tenant. Partitions and tenants asked for during a load are loaded together
-// by the next one.
+// Loads a scorer's directory slice (core/directory-slice.ts) for the partitions that come to it, from the moment
+// they are assigned (the subscription's onAssigned), so the load runs while their first fetch is in flight. The
+// compacted state topics are keyed by tenant and object, not by the scorer's partitions, so a partition's tenants
+// are read again from the start of the topics, while the directory feed is paused: records before the feed's
+// position go to the tenants being loaded, and the feed applies the rest once they are held. A batch of a
+// partition not held yet is refused meanwhile (the scorer's handleBatch), and comes again after the log's
+// back-off: no event is scored against a directory that lacks its tenant. Partitions and tenants asked for during
+// a load are loaded together by the next one.
 import type { DirectorySlice, SliceTenants } from '../core/directory-slice.js';
 import { parseStateKey } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
@@ -35,19 +36,33 @@ export class SliceLoader implements PartitionSlice {
     this.#deps = deps;
   }
 
+  /** The partitions were assigned to this scorer: their tenants are loaded now, before their first batch comes. */
+  assign(partitions: readonly number[]): void {
+    this.#want(partitions);
+  }
+
   holdsBatch({ partition, records }: RecordBatch): boolean {
     const { slice } = this.#deps;
     let held = slice.holdsPartition(partition);
-    if (!held) this.#wanted.partitions.add(partition);
+    if (!held) this.#want([partition]);
     for (const { key } of records) {
       // A tenant keyed to another partition than the one its events are in: held by name.
       if (key === null || slice.tenant(key) !== undefined || slice.holds(key)) continue;
       if (slice.partitionOf(key) === partition) continue;
-      this.#wanted.tenants.set(key, partition);
+      if (!this.#inFlight.tenants.has(key)) this.#wanted.tenants.set(key, partition);
+      this.#loading ??= this.#loadWanted();
       held = false;
     }
-    if (!held) this.#loading ??= this.#loadWanted();
     return held;
+  }
+
+  /** Loads the partitions' tenants (in one load) unless they are held or being loaded already. */
+  #want(partitions: readonly number[]): void {
+    const { slice } = this.#deps;
+    for (const partition of partitions)
+      if (!slice.holdsPartition(partition) && !this.#inFlight.partitions.has(partition))
+        this.#wanted.partitions.add(partition);
+    if (this.#wanted.partitions.size > 0) this.#loading ??= this.#loadWanted();
   }
 
   release(partitions: readonly number[]): void {

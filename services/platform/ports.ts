@@ -82,6 +82,13 @@ export interface ConsumeOptions {
    * them is stale from now on. Called never alongside `handleBatch` or `flush`.
    */
   onRevoked?(partitions: readonly PartitionRef[]): Promise<void>;
+  /**
+   * Partitions this member was given and did not own before (all of them at its first join, and after it was
+   * expelled from the group): called once per assignment, after `onRevoked` of the same rebalance, before any
+   * batch of these partitions is handled, never alongside `handleBatch` or `flush`. Not awaited: the first fetch
+   * goes on meanwhile, so a handler can start slow work (loading what the partitions need) at once.
+   */
+  onAssigned?(partitions: readonly PartitionRef[]): void;
 }
 
 export interface PartitionRef {

@@ -71,6 +71,8 @@ export interface ScorerDeps {
  * loads a partition's when the partition comes to it (app/slice-loader.ts).
  */
 export interface PartitionSlice {
+  /** The partitions came to this scorer: their tenants are loaded from now on. */
+  assign(partitions: readonly number[]): void;
   /** Whether it holds every tenant of the batch's partition and of its records; if not, loads what it lacks. */
   holdsBatch(batch: RecordBatch): boolean;
   /** The partitions went to another scorer: their tenants are dropped. */
@@ -139,6 +141,7 @@ export class Scorer {
         handleBatch: (batch) => this.handleBatch(batch),
         onBatchError,
         onRevoked: (partitions) => this.revoke(partitions.map(({ partition }) => partition)),
+        onAssigned: (partitions) => this.#deps.slice?.assign(partitions.map(({ partition }) => partition)),
         ...(this.#writeBehind
           ? { commitIntervalMs: this.#deps.commitIntervalMs, flush: () => this.flush() }
           : {}),

@@ -431,8 +431,10 @@ export async function runScenario(scenario: Scenario, seed = 1): Promise<Scenari
         500,
         unblocking,
       );
-      // The fault is meant to meet a scorer that scores: a scorer alone loads the directory slice of its
-      // partitions at their first batches (services/app/slice-loader.ts), seconds after it is ready.
+      // The fault is meant to meet a scorer that scores. A scorer alone loads the directory slice of its partitions
+      // from their assignment on (services/app/slice-loader.ts), alongside its first fetch, but the load is still
+      // a group join of a reader of its own (~3 s on a default broker) after the scorer is ready: a fault timed
+      // from the producer's start alone could end before the first event is scored.
       await waitFor(async () => (await stack.progress()).committed > 0, {
         timeoutMs: 60_000,
         intervalMs: 100,

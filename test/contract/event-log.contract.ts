@@ -173,6 +173,31 @@ export function eventLogContract(name: string, setup: () => Promise<EventLogFixt
     );
 
     it(
+      "announces a member's partitions when they are assigned, before any of their records is handled",
+      onTopic(3, async (fixture, topic, groupId) => {
+        await fixture.log.publish(topic, perKey('m', ['a', 'b', 'c', 'd', 'e', 'f']));
+        const happened: string[] = [];
+        const subscription = await fixture.log.subscribe({
+          groupId,
+          topics: [topic],
+          handleBatch: async (batch) => {
+            happened.push(`batch ${batch.partition}`);
+          },
+          onAssigned: (partitions) => {
+            assert.ok(partitions.every((ref) => ref.topic === topic));
+            const numbers = partitions.map(({ partition }) => partition).sort();
+            happened.push(`assigned ${numbers.join(',')}`);
+          },
+        });
+        await subscription.caughtUp;
+        await subscription.stop();
+        assert.equal(happened[0], 'assigned 0,1,2', 'the only member is given every partition, first');
+        assert.equal(happened.filter((event) => event.startsWith('assigned')).length, 1, 'once');
+        assert.ok(happened.length > 1, 'then its records are handled');
+      }),
+    );
+
+    it(
       'resumes a group from its committed offsets, on another client too',
       onTopic(2, async (fixture, topic, groupId) => {
         await fixture.log.publish(topic, perKey('first', ['a', 'b', 'c', 'd']));

@@ -113,6 +113,42 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
     }
   });
 
+  it('announces the partitions a rebalance gives a member, after those it took away', async () => {
+    const [one, two] = [connect(), connect()];
+    try {
+      const topic = `contract-${randomUUID()}`;
+      const groupId = `g-${randomUUID()}`;
+      await kafka.createTopic(topic, 2);
+      const history: string[] = [];
+      /** A member that writes down its assignments and revocations, each as `<name> <what> <partitions>`. */
+      const member = (log: KafkaEventLog, name: string) =>
+        log.subscribe({
+          groupId,
+          topics: [topic],
+          handleBatch: async () => {},
+          onAssigned: (partitions) => {
+            history.push(`${name} assigned ${partitions.map(({ partition }) => partition).sort()}`);
+          },
+          onRevoked: async (partitions) => {
+            history.push(`${name} revoked ${partitions.map(({ partition }) => partition).sort()}`);
+          },
+        });
+      const first = await member(one, 'one');
+      await waitFor(() => history.length === 1, { timeoutMs: 30_000, description: 'the first assignment' });
+      assert.deepEqual(history, ['one assigned 0,1']);
+      const second = await member(two, 'two');
+      await waitFor(() => history.length === 3, { timeoutMs: 60_000, description: 'the second member in' });
+      const moved = history.find((line) => line.startsWith('two assigned'))!.slice(-1);
+      assert.deepEqual(history.slice(1).sort(), [`one revoked ${moved}`, `two assigned ${moved}`]);
+      await second.stop();
+      await waitFor(() => history.length === 4, { timeoutMs: 60_000, description: 'the second member out' });
+      assert.equal(history[3], `one assigned ${moved}`, 'the partition left behind, and only it');
+      await first.stop();
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('a member expelled while frozen between its flush and its commit never commits what it handled before', async () => {
     // A scorer stopped (SIGSTOP, a long pause) after its store write and before its offset commit loses its
     // membership; another member takes the partition and commits further. When the frozen member wakes and joins

@@ -43,7 +43,10 @@ export class KafkaSubscription implements Subscription {
   readonly #settings: KafkaSubscriptionSettings;
   /** Write-behind (a flush hook): handled ranges wait here until a flush makes their effects durable. */
   readonly #writeBehind: WriteBehind | undefined;
-  /** With write-behind, batches, flushes and revocations hold one mutex (the handler's state spans partitions). */
+  /**
+   * With write-behind or rebalance hooks, batches, flushes and the hooks hold one mutex (the handler's state spans
+   * partitions).
+   */
   readonly #exclusive: Mutex;
   readonly #maxBatchSize: number;
   #assigned = new Map<string, PartitionRef>();
@@ -110,7 +113,8 @@ export class KafkaSubscription implements Subscription {
         PartitionAssigners.roundRobin,
       ],
     });
-    this.#exclusive = options.flush ? createMutex() : (work) => work();
+    const rebalanceHooks = options.onRevoked ?? options.onAssigned;
+    this.#exclusive = options.flush || rebalanceHooks ? createMutex() : (work) => work();
     this.#writeBehind = options.flush
       ? new WriteBehind({
           flush: options.flush,
@@ -203,7 +207,8 @@ export class KafkaSubscription implements Subscription {
   }
 
   /**
-   * A rebalance's outcome: the partitions this member lost are stale for the handler from now on. A member that
+   * A rebalance's outcome: the partitions this member lost are stale for the handler from now on, those it gained
+   * are announced (after the revocation: a partition lost and given back is released, then loaded). A member that
    * joins under a new member id was expelled (its session expired: a frozen process, a long pause) and may have
    * missed generations in which others owned its partitions: it lost all of them, even those it gets back, and what
    * it handled before is forgotten at once, before a commit queued meanwhile could send it under the new membership.
@@ -219,12 +224,16 @@ export class KafkaSubscription implements Subscription {
     this.#memberId = payload.memberId;
     if (expelled) this.#writeBehind?.forget([...this.#assigned.values()]);
     const revoked = [...this.#assigned].filter(([key]) => expelled || !now.has(key)).map(([, ref]) => ref);
+    const added = [...now].filter(([key]) => expelled || !this.#assigned.has(key)).map(([, ref]) => ref);
     this.#assigned = now;
-    if (revoked.length === 0) return;
+    if (revoked.length === 0 && added.length === 0) return;
     void this.#exclusive(async () => {
-      this.#writeBehind?.forget(revoked);
-      await this.#options.onRevoked?.(revoked);
-    }).catch((error: unknown) => this.#logger.warn({ err: error }, 'handling revoked partitions failed'));
+      if (revoked.length > 0) {
+        this.#writeBehind?.forget(revoked);
+        await this.#options.onRevoked?.(revoked);
+      }
+      if (added.length > 0) this.#options.onAssigned?.(added);
+    }).catch((error: unknown) => this.#logger.warn({ err: error }, 'handling a new assignment failed'));
   }
 
   /**

@@ -144,6 +144,12 @@ export class MemoryEventLog implements EventLog {
       }
     };
 
+    // The only member of its group: every partition is its own from the start.
+    options.onAssigned?.(
+      options.topics.flatMap((topic) =>
+        this.#partitionsOf(topic).map((_, partition) => ({ topic, partition })),
+      ),
+    );
     const loop = (async () => {
       while (running) {
         if (isCaughtUp()) caughtUp.resolve();

@@ -1,6 +1,6 @@
 // A scorer alone holds the directory slice of its own partitions (services/core/directory-slice.ts): the tenants
-// keyed to the partitions it was handed, loaded before their first batch is scored, dropped when the partitions
-// are revoked; and it scores a tenant whose partition came to it in a rebalance as the whole directory would,
+// keyed to the partitions it was handed, loaded from their assignment on (or at the first batch of a partition
+// whose assignment it was not told of), never scored before, dropped when the partitions are revoked; and it scores a tenant whose partition came to it in a rebalance as the whole directory would,
 // including a domain another tenant, held by no slice of this scorer, verified first.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -115,20 +115,31 @@ describe('scorer: the directory slice of its own partitions', () => {
         return refused;
       };
 
-      assert.deepEqual(held(), [], 'no partition handed to the scorer yet: no tenant held');
+      // The memory log's only member is assigned every partition when it subscribes: their tenants are loaded
+      // from then on, before any of their batches comes.
+      await waitFor(() => held().length === TENANTS, {
+        timeoutMs: 10_000,
+        description: 'the tenants of the partitions assigned, with no batch of theirs yet',
+      });
       const refused = await score(await mailBatch(partitionOf(first), first, [`${first}.example`]));
-      assert.ok(refused >= 1, 'the first batch of a partition waits for its tenants');
+      assert.equal(refused, 0, 'the first batch of an assigned partition finds its tenants loaded');
+      const others = Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p !== partitionOf(first));
+      await scorer.revoke(others);
       const ofFirst = tenants.filter((tenant) => partitionOf(tenant) === partitionOf(first));
-      assert.deepEqual(held(), ofFirst, 'the tenants of the one partition handed over, and no other');
+      assert.deepEqual(held(), ofFirst, 'the tenants of the one partition left, and no other');
       assert.ok(ofFirst.length < (2 * TENANTS) / PARTITIONS, `${ofFirst.length}: about 1/${PARTITIONS}`);
 
-      // The rebalance: the partition goes to another scorer, the moved tenant's comes here.
+      // The rebalance: the partition goes to another scorer, the moved tenant's comes here, its first batch
+      // before its assignment is announced: it waits for the tenants its partition lacks.
       await scorer.revoke([partitionOf(first)]);
       assert.deepEqual(held(), [], 'a revoked partition leaves nothing held');
       const spam = Array.from({ length: 150 }, (_, i) => `offer${i % 75}.example`);
       const registered = Array.from({ length: 50 }, () => `${moved}.example`);
       const shared = Array.from({ length: 10 }, () => 'shared.example');
-      await score(await mailBatch(partitionOf(moved), moved, [...registered, ...shared, ...spam]));
+      const waited = await score(
+        await mailBatch(partitionOf(moved), moved, [...registered, ...shared, ...spam]),
+      );
+      assert.ok(waited >= 1, 'the batch of a partition not loaded waited for its tenants');
       assert.ok(runtime.directory.tenant(moved), 'the moved tenant is held');
 
       const blocks = await Promise.all(
