@@ -38,14 +38,15 @@ export async function foldBatch(
   });
   if (deadLetters.length > 0) throw deadLetters[0]!.error;
   const fold = new BatchFold(DEFAULT_POLICY, context);
-  for (const [tenantId, messages] of byTenant) {
+  // forEach, not for-of: no entry array per tenant.
+  byTenant.forEach((messages, tenantId) => {
     let window = windows.get(tenantId);
     if (!window) {
       window = emptyWindow();
       windows.set(tenantId, window);
     }
     fold.tenant(window, tenantId, messages);
-  }
+  });
   return fold;
 }
 

@@ -77,20 +77,22 @@ export function expireConnectors(
   oldest: number,
   changes: WindowChanges | null,
 ): void {
-  window.connectors.forEach((connector, connectorId) => {
+  // A loop over the keys, not forEach: no closure per slide.
+  for (const connectorId of window.connectors.keys()) {
+    const connector = window.connectors.get(connectorId)!;
     if (connector.lastSeen < oldest) {
       window.connectors.delete(connectorId);
-      if (changes === null) return;
+      if (changes === null) continue;
       for (const minute of connector.buckets.keys()) changes.minutes.add(minute);
       for (const domain of connector.domains.keys()) changes.domains.add(domain);
       changes.connectors.add(connectorId);
-      return;
+      continue;
     }
     const removed = connector.buckets.removeRange(from, oldest, connector.sums, changes?.minutes);
     const domains = connector.domains.size;
     expireTracked(connector.domains, oldest, changes?.domains);
     if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);
-  });
+  }
 }
 
 export function expireTracked(

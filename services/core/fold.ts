@@ -103,14 +103,13 @@ export class BatchFold implements FoldSink {
     unknown: 0,
   };
   readonly #slot = scoreSlot();
-  readonly #policy: Policy;
   readonly #terms: PolicyTerms;
-  readonly #context: TenantContext;
+  /** The tenant being folded: one object the fold rewrites tenant after tenant, not one per tenant. */
+  readonly #tenant: { -readonly [K in keyof TenantScoring]: TenantScoring[K] };
 
   constructor(policy: Policy, context: TenantContext) {
-    this.#policy = policy;
     this.#terms = new PolicyTerms(policy);
-    this.#context = context;
+    this.#tenant = { tenantId: '', policy, context, terms: this.#terms.plain, changes: null };
   }
 
   /**
@@ -123,9 +122,11 @@ export class BatchFold implements FoldSink {
     messages: readonly PositionedMessage[],
     changes: WindowChanges | null = null,
   ): void {
-    const context = this.#context;
-    const terms = this.#terms.of(context, tenantId);
-    foldInto(this, this.#slot, window, { tenantId, policy: this.#policy, context, terms, changes }, messages);
+    const tenant = this.#tenant;
+    tenant.tenantId = tenantId;
+    tenant.terms = this.#terms.of(tenant.context, tenantId);
+    tenant.changes = changes;
+    foldInto(this, this.#slot, window, tenant, messages);
   }
 
   scored(outcome: ScoreOutcome, messageClass: MessageClass): void {

@@ -19,11 +19,12 @@ export interface TermsSource {
 /** The terms of tenants under one policy; every tenant without overrides or probation shares one object. */
 export class PolicyTerms {
   readonly #policy: Policy;
-  readonly #plain: TenantTerms;
+  /** The terms of a tenant without overrides or probation. */
+  readonly plain: TenantTerms;
 
   constructor(policy: Policy) {
     this.#policy = policy;
-    this.#plain = {
+    this.plain = {
       overrides: undefined,
       probationUntil: null,
       steady: effectivePolicy(policy, undefined, null, 0),
@@ -33,7 +34,7 @@ export class PolicyTerms {
   of(source: TermsSource, tenantId: string): TenantTerms {
     const overrides = source.policyOverrides(tenantId);
     const probationUntil = source.probationUntil(tenantId);
-    if (overrides === undefined && probationUntil === null) return this.#plain;
+    if (overrides === undefined && probationUntil === null) return this.plain;
     const steady = probationUntil === null ? effectivePolicy(this.#policy, overrides, null, 0) : null;
     return { overrides, probationUntil, steady };
   }

@@ -219,12 +219,13 @@ export class Scorer {
 
     // Folded in place: the cache owns the windows, and records what each fold changed for the next save.
     const fold = new BatchFold(this.#deps.policy, this.#context);
-    for (const [tenantId, messages] of byTenant) {
+    // forEach, not for-of: no entry array per tenant.
+    byTenant.forEach((messages, tenantId) => {
       const entry = entries.get(tenantId)!;
       this.#checkPartition(tenantId, entry.window, batch.partition);
       fold.tenant(entry.window, tenantId, messages, entry.changes);
       this.#windows.markDirty(tenantId, entry);
-    }
+    });
     // Added per batch, once per class: a labelled inc per event costs a label hash.
     for (const [messageClass, count] of Object.entries(fold.classes))
       if (count > 0) metrics.messagesClassified.inc({ class: messageClass }, count);
