@@ -2,7 +2,7 @@
 // production, the in-memory log in tests) read without a consumer group — from the start of every partition,
 // committing nothing — up to the end offsets it had when the backtest began, keeping the events of a time range.
 // Production state is never touched: no group offsets move, nothing is published.
-import { SCORED_FIELDS, type ScoredEvent } from '../core/classify.js';
+import { REPEATED_FIELDS, SCORED_FIELDS, type ScoredEvent } from '../core/classify.js';
 import { isRelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
 import { Topics } from '../core/topics.js';
@@ -62,7 +62,12 @@ export function eventLogSource(
         const events: ScoredEvent[] = [];
         // The scorer's reader schema (the fields scoring reads), so the same events decode or are refused.
         const values = batch.records.flatMap((record) => (record.value === null ? [] : [record.value]));
-        const decoded = await codec.decodeFields(Topics.messageSubmitted, values, SCORED_FIELDS);
+        const decoded = await codec.decodeFields(
+          Topics.messageSubmitted,
+          values,
+          SCORED_FIELDS,
+          REPEATED_FIELDS,
+        );
         let next = 0;
         for (const record of batch.records) {
           if (record.value === null) continue;

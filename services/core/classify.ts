@@ -73,6 +73,17 @@ export const SCORED_FIELDS = [
   'queueId',
 ] as const satisfies readonly (keyof MessageSubmitted)[];
 
+/**
+ * The scored fields whose values repeat from event to event (a tenant's id, its few domains and connectors): the
+ * codec may hand out one shared string per value (decodeFields' `interned`), not a fresh one per event.
+ */
+export const REPEATED_FIELDS = [
+  'tenantId',
+  'envelopeSenderDomain',
+  'headerFromDomain',
+  'connectorId',
+] as const satisfies readonly (typeof SCORED_FIELDS)[number][];
+
 /** A MessageSubmitted as the scorer decodes it: SCORED_FIELDS only. */
 export type ScoredEvent = Pick<MessageSubmitted, (typeof SCORED_FIELDS)[number]>;
 

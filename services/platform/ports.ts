@@ -154,12 +154,14 @@ export interface SchemaCodec {
   /**
    * decodeAll through a reader schema of only `fields` (Avro schema resolution): the writer's other fields are
    * skipped, neither decoded nor checked, so only bytes that do not frame or a read field's bad value are poison.
-   * For a consumer that reads a few fields of every event (the scorer).
+   * For a consumer that reads a few fields of every event (the scorer). The string fields named in `interned`
+   * (values that repeat from event to event: tenant ids, domains) may come back as one shared string per value.
    */
   decodeFields<T extends ContractTopic, K extends keyof TopicContracts[T] & string>(
     topic: T,
     values: readonly Buffer[],
     fields: readonly K[],
+    interned?: readonly K[],
   ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]>;
 }
 

@@ -1,7 +1,7 @@
 // The scorer's first step: a batch's records decoded (one await for the batch), validated and grouped by tenant in
 // log order; the poison ones set aside for the dead-letter topic with their reason. Onboarding lives here too: an
 // event of a tenant the directory does not know yet has its batch refused a few times before it is poison.
-import { SCORED_FIELDS, type ScoredEvent, validateMessage } from '../core/classify.js';
+import { REPEATED_FIELDS, SCORED_FIELDS, type ScoredEvent, validateMessage } from '../core/classify.js';
 import type { ScoringDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
@@ -56,7 +56,12 @@ export class BatchDecoder {
     // fields scoring reads are decoded; the others are skipped (their values are neither read nor checked).
     const values: Buffer[] = [];
     for (const record of batch.records) if (record.value !== null) values.push(record.value);
-    const decoded = await this.#codec.decodeFields(Topics.messageSubmitted, values, SCORED_FIELDS);
+    const decoded = await this.#codec.decodeFields(
+      Topics.messageSubmitted,
+      values,
+      SCORED_FIELDS,
+      REPEATED_FIELDS,
+    );
     let next = 0;
     for (const record of batch.records) {
       let positioned: PositionedMessage;

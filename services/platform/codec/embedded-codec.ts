@@ -22,12 +22,12 @@ export class EmbeddedCodec implements SchemaCodec {
   readonly #topicOf = new Map<number, ContractTopic>();
   readonly #readerTypes = new ReaderTypes();
   /**
-   * From each topic's full type (every value here was written with it) to a reader type of a few fields: avsc's
-   * resolver, and the field reader that reads well-formed bytes first.
+   * By topic, reader fields and interned fields, from the topic's full type (every value here was written with
+   * it) to the reader type of those fields: avsc's resolver, and the field reader that reads well-formed bytes first.
    */
   readonly #resolvers = new Map<
-    avro.Type,
-    { resolver: avro.Resolver; fields: FieldReader<unknown> | null }
+    string,
+    { reader: avro.Type; resolver: avro.Resolver; fields: FieldReader<unknown> | null }
   >();
 
   constructor() {
@@ -57,15 +57,25 @@ export class EmbeddedCodec implements SchemaCodec {
     topic: T,
     values: readonly Buffer[],
     fields: readonly K[],
+    interned: readonly K[] = [],
   ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]> {
-    const reader = this.#readerTypes.of(topic, fields);
-    let resolved = this.#resolvers.get(reader);
+    const key = `${topic}|${fields.join(',')}|${interned.join(',')}`;
+    let resolved = this.#resolvers.get(key);
     if (resolved === undefined) {
-      const writer = this.#type(topic);
-      resolved = { resolver: reader.createResolver(writer), fields: FieldReader.of(writer, reader) };
-      this.#resolvers.set(reader, resolved);
+      const [writer, reader] = [this.#type(topic), this.#readerTypes.of(topic, fields)];
+      resolved = {
+        reader,
+        resolver: reader.createResolver(writer),
+        fields: FieldReader.of(writer, reader, interned),
+      };
+      this.#resolvers.set(key, resolved);
     }
-    const { resolver, fields: fieldReader } = resolved as {
+    const {
+      reader,
+      resolver,
+      fields: fieldReader,
+    } = resolved as {
+      reader: avro.Type;
       resolver: avro.Resolver;
       fields: FieldReader<Pick<TopicContracts[T], K>> | null;
     };

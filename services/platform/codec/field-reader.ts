@@ -5,6 +5,7 @@
 // the caller decodes with avsc's resolver, so what is poison, and why, stays avsc's answer (the property test
 // test/unit/platform/field-reader.property.test.ts holds the two to it).
 import type avro from 'avsc';
+import { InternedStrings, type Utf8Slicing } from './interned-strings.js';
 
 /** What a step does with one field of the writer's record. */
 enum Step {
@@ -28,10 +29,9 @@ interface Plan {
   /** Per step, a nullable string's union index of null, or an enum's symbols. */
   readonly nullIndex: number[];
   readonly symbols: (readonly string[] | null)[];
+  /** Per step, whether its string is looked up among the interned ones (a field whose values repeat). */
+  readonly interned: boolean[];
 }
-
-/** Node's Buffer method under toString('utf8'): present on every Buffer, though not in its typings. */
-type Utf8Slicing = Buffer & { utf8Slice(start: number, end: number): string };
 
 type FieldType = avro.Type & { readonly types?: readonly avro.Type[]; readonly symbols?: readonly string[] };
 
@@ -72,11 +72,11 @@ function skipStep(type: FieldType): Step | null {
 }
 
 /** The steps reading `reader`'s fields from data written with `writer`, or null when a type is not one read here. */
-function planOf(writer: avro.Type, reader: avro.Type): Plan | null {
+function planOf(writer: avro.Type, reader: avro.Type, interned: readonly string[]): Plan | null {
   const writerFields = (writer as avro.types.RecordType).fields;
   const readerFields = (reader as avro.types.RecordType).fields;
   if (writer.typeName !== 'record' || reader.typeName !== 'record') return null;
-  const plan: Plan = { steps: [], slots: [], nullIndex: [], symbols: [] };
+  const plan: Plan = { steps: [], slots: [], nullIndex: [], symbols: [], interned: [] };
   let found = 0;
   for (const field of writerFields) {
     const type = field.type as FieldType;
@@ -90,6 +90,7 @@ function planOf(writer: avro.Type, reader: avro.Type): Plan | null {
     plan.slots.push(slot);
     plan.nullIndex.push(nullableStringNull(type));
     plan.symbols.push(type.typeName === 'enum' ? type.symbols! : null);
+    plan.interned.push(slot >= 0 && interned.includes(field.name));
   }
   // A reader field the writer lacks takes its default: avsc's resolver does that.
   return found === readerFields.length ? plan : null;
@@ -102,12 +103,20 @@ export class FieldReader<T> {
   ) => T;
   /** The values read so far of the record being read, by reader field (reused: one record at a time). */
   readonly #values: unknown[];
+  readonly #interned = new InternedStrings();
   #bytes: Buffer = Buffer.alloc(0);
   #pos = 0;
 
-  /** A reader of `reader`'s fields from data written with `writer`, or null when the schemas are not ones read here. */
-  static of<T>(writer: avro.Type, reader: avro.Type): FieldReader<T> | null {
-    const plan = planOf(writer, reader);
+  /**
+   * A reader of `reader`'s fields from data written with `writer`, or null when the schemas are not ones read
+   * here. The string fields named in `interned` are read as one shared string per value (InternedStrings).
+   */
+  static of<T>(
+    writer: avro.Type,
+    reader: avro.Type,
+    interned: readonly string[] = [],
+  ): FieldReader<T> | null {
+    const plan = planOf(writer, reader, interned);
     return plan && new FieldReader<T>(plan, reader);
   }
 
@@ -120,7 +129,7 @@ export class FieldReader<T> {
 
   /** The record whose body starts at `start` and ends with `bytes`, or undefined when avsc must judge them. */
   read(bytes: Buffer, start: number): T | undefined {
-    const { steps, slots, nullIndex, symbols } = this.#plan;
+    const { steps, slots, nullIndex, symbols, interned } = this.#plan;
     const values = this.#values;
     this.#bytes = bytes;
     this.#pos = start;
@@ -131,22 +140,22 @@ export class FieldReader<T> {
           this.#skipVarint();
           continue;
         case Step.SkipString:
-          if (this.#string(false) === undefined) return undefined;
+          if (this.#string(false, false) === undefined) return undefined;
           continue;
         case Step.SkipNullableString: {
           const branch = this.#long();
           if (branch === nullIndex[i]) continue;
-          if (branch !== 1 - nullIndex[i]! || this.#string(false) === undefined) return undefined;
+          if (branch !== 1 - nullIndex[i]! || this.#string(false, false) === undefined) return undefined;
           continue;
         }
         case Step.ReadString:
-          value = this.#string(true);
+          value = this.#string(true, interned[i]!);
           if (value === undefined) return undefined;
           break;
         case Step.ReadNullableString: {
           const branch = this.#long();
           if (branch !== nullIndex[i] && branch !== 1 - nullIndex[i]!) return undefined;
-          value = branch === nullIndex[i] ? null : this.#string(true);
+          value = branch === nullIndex[i] ? null : this.#string(true, interned[i]!);
           if (value === undefined) return undefined;
           break;
         }
@@ -200,12 +209,15 @@ export class FieldReader<T> {
   }
 
   /** The string at the position (or '' when only skipped), undefined when its length is out of range. */
-  #string(read: boolean): string | undefined {
+  #string(read: boolean, interned: boolean): string | undefined {
     const length = this.#long();
     const from = this.#pos;
-    if (!(length >= 0 && from + length <= this.#bytes.length)) return undefined;
-    this.#pos = from + length;
+    const to = from + length;
+    if (!(length >= 0 && to <= this.#bytes.length)) return undefined;
+    this.#pos = to;
+    if (!read) return '';
     // What avsc's readString calls, without toString's argument checks (half the cost of a short string).
-    return read ? (this.#bytes as Utf8Slicing).utf8Slice(from, from + length) : '';
+    const shared = interned ? this.#interned.of(this.#bytes, from, to) : undefined;
+    return shared ?? (this.#bytes as Utf8Slicing).utf8Slice(from, to);
   }
 }

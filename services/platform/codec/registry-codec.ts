@@ -100,8 +100,9 @@ export class RegistryCodec implements SchemaCodec {
     topic: T,
     values: readonly Buffer[],
     fields: readonly K[],
+    interned: readonly K[] = [],
   ): Promise<(Pick<TopicContracts[T], K> | RelayguardError)[]> {
-    return this.#decodeWith(topic, values, fields);
+    return this.#decodeWith(topic, values, fields, interned);
   }
 
   /** Every value read as relayguard's type of the topic, or as the reader type of `fields` when given. */
@@ -109,6 +110,7 @@ export class RegistryCodec implements SchemaCodec {
     topic: ContractTopic,
     values: readonly Buffer[],
     fields: readonly string[] | null,
+    interned: readonly string[] = [],
   ): Promise<(V | RelayguardError)[]> {
     const type = this.#readerType(topic, fields);
     // One await per writer schema the batch uses (usually one), then every record decoded without awaiting.
@@ -116,7 +118,7 @@ export class RegistryCodec implements SchemaCodec {
     for (const bytes of values) {
       const id = framedSchemaId(bytes);
       if (id !== null && !readers.has(id))
-        readers.set(id, await this.#reader(topic, id, fields).catch(asPoison));
+        readers.set(id, await this.#reader(topic, id, fields, interned).catch(asPoison));
     }
     return decodeEach(values, (bytes) => {
       const reader = readers.get(schemaIdOf(bytes))!;
@@ -183,13 +185,18 @@ export class RegistryCodec implements SchemaCodec {
   }
 
   /** The resolver from the writer's schema to relayguard's type, or to the reader type of `fields`. */
-  #reader(topic: ContractTopic, writerId: number, fields: readonly string[] | null): Promise<Reader> {
-    const key = `${topic}:${writerId}:${fields?.join(',') ?? '*'}`;
+  #reader(
+    topic: ContractTopic,
+    writerId: number,
+    fields: readonly string[] | null,
+    interned: readonly string[] = [],
+  ): Promise<Reader> {
+    const key = `${topic}:${writerId}:${fields?.join(',') ?? '*'}:${interned.join(',')}`;
     const failure = this.#failures.get(key);
     if (failure) return Promise.reject(failure);
     let reader = this.#readers.get(key);
     if (reader === undefined) {
-      reader = this.#buildReader(topic, writerId, this.#readerType(topic, fields));
+      reader = this.#buildReader(topic, writerId, this.#readerType(topic, fields), interned);
       this.#readers.set(key, reader);
       reader.catch((error: RelayguardError) => {
         this.#readers.delete(key);
@@ -201,7 +208,12 @@ export class RegistryCodec implements SchemaCodec {
     return reader;
   }
 
-  async #buildReader(topic: ContractTopic, writerId: number, reader: avro.Type): Promise<Reader> {
+  async #buildReader(
+    topic: ContractTopic,
+    writerId: number,
+    reader: avro.Type,
+    interned: readonly string[],
+  ): Promise<Reader> {
     let writer: unknown;
     try {
       writer = await this.#client.getSchema(writerId);
@@ -213,7 +225,7 @@ export class RegistryCodec implements SchemaCodec {
     }
     if (reader.equals(writer)) return { resolver: undefined, fields: null };
     try {
-      return { resolver: reader.createResolver(writer), fields: FieldReader.of(writer, reader) };
+      return { resolver: reader.createResolver(writer), fields: FieldReader.of(writer, reader, interned) };
     } catch (error) {
       throw new RelayguardError(
         'SCHEMA_MISMATCH',
