@@ -3,14 +3,15 @@
 // compacted state topics are keyed by tenant and object, not by the scorer's partitions, so a partition's tenants
 // are read again from the start of the topics, while the directory feed is paused: records before the feed's
 // position go to the tenants being loaded, and the feed applies the rest once they are held. A batch of a
-// partition not held yet is refused meanwhile (the scorer's handleBatch), and comes again after the log's
-// back-off: no event is scored against a directory that lacks its tenant. Partitions and tenants asked for during
+// partition not held yet is refused meanwhile (the scorer's handleBatch), and so is one with a tenant keyed to a
+// partition the slice does not hold (asked for by name when the scorer's decoder does not find it); it comes
+// again after the log's back-off: no event is scored against a directory that lacks its tenant. Partitions and tenants asked for during
 // a load are loaded together by the next one.
 import type { DirectorySlice, SliceTenants } from '../core/directory-slice.js';
 import { parseStateKey } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { EventLog, RecordBatch, SchemaCodec } from '../platform/ports.js';
+import type { EventLog, SchemaCodec } from '../platform/ports.js';
 import { partitionKey } from '../platform/write-behind.js';
 import type { PartitionSlice } from '../scorer/scorer.js';
 import { applyDirectoryBatch, DIRECTORY_TOPICS, type DirectoryFeed } from './directory-feed.js';
@@ -41,19 +42,22 @@ export class SliceLoader implements PartitionSlice {
     this.#want(partitions);
   }
 
-  holdsBatch({ partition, records }: RecordBatch): boolean {
+  holdsPartition(partition: number): boolean {
+    if (this.#deps.slice.holdsPartition(partition)) return true;
+    this.#want([partition]);
+    return false;
+  }
+
+  awaits(tenantIds: readonly string[], partition: number): boolean {
     const { slice } = this.#deps;
-    let held = slice.holdsPartition(partition);
-    if (!held) this.#want([partition]);
-    for (const { key } of records) {
-      // A tenant keyed to another partition than the one its events are in: held by name.
-      if (key === null || slice.tenant(key) !== undefined || slice.holds(key)) continue;
-      if (slice.partitionOf(key) === partition) continue;
-      if (!this.#inFlight.tenants.has(key)) this.#wanted.tenants.set(key, partition);
-      this.#loading ??= this.#loadWanted();
-      held = false;
+    let awaited = false;
+    for (const tenantId of tenantIds) {
+      if (slice.holds(tenantId)) continue;
+      if (!this.#inFlight.tenants.has(tenantId)) this.#wanted.tenants.set(tenantId, partition);
+      awaited = true;
     }
-    return held;
+    if (awaited) this.#loading ??= this.#loadWanted();
+    return awaited;
   }
 
   /** Loads the partitions' tenants (in one load) unless they are held or being loaded already. */

@@ -42,6 +42,8 @@ export class DirectorySlice implements AcceptedDomainLookup {
   readonly #directory = new TenantDirectory({
     outranked: (entry) => this.#verified.ownedByAnother(entry.tenantId, entry.domain),
   });
+  /** A load put records of tenants not held yet in the directory (until dropUnheld): they are no one's yet. */
+  #unheldRecords = false;
 
   /** `partitionOf`: the partition a tenant's events are keyed to. */
   constructor(partitionOf: (tenantId: string) => number) {
@@ -91,6 +93,7 @@ export class DirectorySlice implements AcceptedDomainLookup {
     const isLoading = (tenantId: string) =>
       loading.tenants.has(tenantId) || loading.partitions.has(this.#partitionOf(tenantId));
     const directory = this.#directory;
+    this.#unheldRecords = true;
     return {
       loads: isLoading,
       apply: (change) => {
@@ -131,6 +134,7 @@ export class DirectorySlice implements AcceptedDomainLookup {
   /** Drops the records of tenants not held: what a load left that ended in failure or was released meanwhile. */
   dropUnheld(): void {
     this.#drop(({ tenantId }) => !this.holds(tenantId));
+    this.#unheldRecords = false;
   }
 
   #drop(dropped: (record: { tenantId: string }) => boolean): void {
@@ -151,8 +155,10 @@ export class DirectorySlice implements AcceptedDomainLookup {
     return this.#directory.monitorBlockedCount;
   }
 
+  /** A tenant held; one being loaded is not known until all its records are (the scorer waits for it). */
   tenant(tenantId: string): ReturnType<TenantDirectory['tenant']> {
-    return this.#directory.tenant(tenantId);
+    const record = this.#directory.tenant(tenantId);
+    return record === undefined || !this.#unheldRecords || this.holds(tenantId) ? record : undefined;
   }
 
   acceptedDomain(tenantId: string, domain: string): AcceptedDomain | undefined {

@@ -8,6 +8,7 @@ import { checkEventTime } from '../core/event-time.js';
 import type { PositionedMessage } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import type { LogRecord, RecordBatch, SchemaCodec } from '../platform/ports.js';
+import type { PartitionSlice } from './scorer.js';
 
 /**
  * How often a batch holding an event of a tenant the directory does not know yet is refused (and redelivered
@@ -41,11 +42,19 @@ export class BatchDecoder {
    */
   readonly #waitingForTenant = new Map<number, { offset: string; attempts: number }>();
   readonly #givenUp = new Set<string>();
+  /** A directory of some partitions' tenants only: it loads those it lacks (by name) before they are unknown. */
+  readonly #slice: Pick<PartitionSlice, 'awaits'> | undefined;
 
-  constructor(codec: SchemaCodec, directory: ScoringDirectory, maxClockSkewMs: number) {
+  constructor(
+    codec: SchemaCodec,
+    directory: ScoringDirectory,
+    maxClockSkewMs: number,
+    slice?: Pick<PartitionSlice, 'awaits'>,
+  ) {
     this.#codec = codec;
     this.#directory = directory;
     this.#maxClockSkewMs = maxClockSkewMs;
+    this.#slice = slice;
   }
 
   /** Throws a retryable error (the batch is redelivered) when the registry fails or a tenant is awaited. */
@@ -115,15 +124,28 @@ export class BatchDecoder {
   }
 
   /**
-   * Onboarding: a batch with events of tenants the directory does not know yet (and not given up on) is refused
-   * with DIRECTORY_BEHIND, up to UNKNOWN_TENANT_ATTEMPTS times for the same first such record; then those
-   * tenants are given up on and their events dead-lettered as UNKNOWN_TENANT, with no wait for their later ones.
+   * A scorer's slice loads the tenants it lacks first (their batch is refused meanwhile). Then onboarding: a batch
+   * with events of tenants the directory does not know yet (and not given up on) is refused with DIRECTORY_BEHIND,
+   * up to UNKNOWN_TENANT_ATTEMPTS times for the same first such record; then those tenants are given up on and
+   * their events dead-lettered as UNKNOWN_TENANT, with no wait for their later ones.
    */
   #awaitUnknownTenants(partition: number, poison: readonly Poison[]): void {
-    const unknown = poison.flatMap(({ record, error }) => {
-      const tenantId = error.code === 'UNKNOWN_TENANT' ? String(error.details?.tenantId) : null;
-      return tenantId === null || this.#givenUp.has(tenantId) ? [] : [{ record, tenantId }];
-    });
+    const missing = poison.flatMap(({ record, error }) =>
+      error.code === 'UNKNOWN_TENANT' ? [{ record, tenantId: String(error.details?.tenantId) }] : [],
+    );
+    if (
+      missing.length > 0 &&
+      this.#slice?.awaits(
+        missing.map(({ tenantId }) => tenantId),
+        partition,
+      )
+    ) {
+      throw new RelayguardError(
+        'DIRECTORY_BEHIND',
+        `partition ${partition}: the directory is loading tenants of this batch; it comes again`,
+      );
+    }
+    const unknown = missing.filter(({ tenantId }) => !this.#givenUp.has(tenantId));
     if (unknown.length === 0) return;
     const { offset } = unknown[0]!.record;
     const waiting = this.#waitingForTenant.get(partition);

@@ -73,8 +73,14 @@ export interface ScorerDeps {
 export interface PartitionSlice {
   /** The partitions came to this scorer: their tenants are loaded from now on. */
   assign(partitions: readonly number[]): void;
-  /** Whether it holds every tenant of the batch's partition and of its records; if not, loads what it lacks. */
-  holdsBatch(batch: RecordBatch): boolean;
+  /** Whether it holds the tenants of this partition; if not, loads them. */
+  holdsPartition(partition: number): boolean;
+  /**
+   * Tenants the directory does not know, found in `partition`: those the slice neither holds nor loads are loaded
+   * by name (keyed to a partition it does not hold). True when any of them is being loaded: their batch waits;
+   * false: it holds them all, so they are unknown to the whole directory too.
+   */
+  awaits(tenantIds: readonly string[], partition: number): boolean;
   /** The partitions went to another scorer: their tenants are dropped. */
   release(partitions: readonly number[]): void;
 }
@@ -121,7 +127,7 @@ export class Scorer {
       maxTenants: deps.windowCacheTenants ?? DEFAULT_WINDOW_CACHE_TENANTS,
       commitIntervalMs: deps.commitIntervalMs ?? 0,
     });
-    this.#decoder = new BatchDecoder(deps.codec, deps.directory, deps.maxClockSkewMs);
+    this.#decoder = new BatchDecoder(deps.codec, deps.directory, deps.maxClockSkewMs, deps.slice);
     this.#publisher = new ScorerPublisher(deps);
     this.#writeBehind = (deps.commitIntervalMs ?? 0) > 0;
   }
@@ -163,7 +169,9 @@ export class Scorer {
     return this.#exclusive(async () => {
       if (this.#conflicted.delete(batch.partition)) throw conflictError(batch.partition);
       // No event is scored against a directory that lacks its tenant: the batch comes again once it is loaded.
-      if (this.#deps.slice && !this.#deps.slice.holdsBatch(batch)) throw sliceLoading(batch.partition);
+      // Tenants keyed to other partitions are checked where the decoder does not find them (slice.awaits).
+      if (this.#deps.slice && !this.#deps.slice.holdsPartition(batch.partition))
+        throw sliceLoading(batch.partition);
       try {
         await this.#score(batch);
       } catch (error) {

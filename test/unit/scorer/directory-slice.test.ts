@@ -8,6 +8,7 @@ import { tenantId } from '../../../bench/workload.js';
 import { embeddedAdapters } from '../../../services/app/adapters.js';
 import { startRuntime } from '../../../services/app/runtime.js';
 import type { DirectoryEvent } from '../../../services/core/directory.js';
+import { DirectorySlice } from '../../../services/core/directory-slice.js';
 import { isRelayguardError } from '../../../services/core/errors.js';
 import { Topics } from '../../../services/core/topics.js';
 import { ManualClock } from '../../../services/platform/clock.js';
@@ -158,5 +159,63 @@ describe('scorer: the directory slice of its own partitions', () => {
     } finally {
       await runtime.stop();
     }
+  });
+  it('loads by name a tenant found in a partition its key does not map to, before scoring it', async () => {
+    const config = loadConfig({ RELAYGUARD_PARTITIONS: String(PARTITIONS) });
+    const clock = new ManualClock(START);
+    const adapters = embeddedAdapters(config, clock);
+    const tenants = Array.from({ length: TENANTS }, (_, i) => tenantId(i));
+    const here = tenants[1]!;
+    const stray = tenants.find((tenant, i) => i % 10 !== 0 && partitionOf(tenant) !== partitionOf(here))!;
+    await publish(adapters.log, fleet(0, TENANTS));
+    const runtime = await startRuntime(config, {
+      services: ['scorer'],
+      logger: silentLogger,
+      clock,
+      adapters,
+    });
+    try {
+      await runtime.ready;
+      const scorer = runtime.scorer!;
+      await waitFor(() => runtime.directory.tenant(stray) !== undefined, {
+        timeoutMs: 10_000,
+        description: 'the partitions assigned loaded',
+      });
+      await scorer.revoke(
+        Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p !== partitionOf(here)),
+      );
+      assert.equal(runtime.directory.tenant(stray), undefined, 'its own partition went to another scorer');
+      const batch = await mailBatch(partitionOf(here), stray, [`${stray}.example`]);
+      let refused = 0;
+      await waitFor(
+        () =>
+          scorer.handleBatch(batch).then(
+            () => true,
+            (error: unknown) => {
+              if (!isRelayguardError(error) || error.code !== 'DIRECTORY_BEHIND') throw error;
+              refused++;
+              return false;
+            },
+          ),
+        { timeoutMs: 10_000, description: 'the stray tenant scored' },
+      );
+      assert.ok(refused >= 1, 'its batch waited for it');
+      assert.ok(runtime.directory.tenant(stray), 'held by name');
+      const deadLettered = (adapters.log as MemoryEventLog).records(Topics.messageSubmittedDlq);
+      assert.equal(deadLettered.length, 0, 'not dead-lettered as unknown');
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('knows no tenant whose records are still being loaded', () => {
+    const slice = new DirectorySlice(partitionOf);
+    const tenant = tenantId(3);
+    const loading = { partitions: new Set([partitionOf(tenant)]), tenants: new Map<string, number>() };
+    const into = slice.loadInto(loading);
+    into.apply(accepted(tenant, `${tenant}.example`, START - 1_000));
+    assert.equal(slice.tenant(tenant), undefined, 'its connectors may come next: not scored yet');
+    slice.hold(loading);
+    assert.ok(slice.tenant(tenant), 'held once loaded');
   });
 });
