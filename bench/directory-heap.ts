@@ -13,7 +13,7 @@ import type { DirectoryEvent } from '../services/core/directory.js';
 import { DirectorySlice } from '../services/core/directory-slice.js';
 import { type ContractTopic, Topics } from '../services/core/topics.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
-import { keyPartition } from '../services/platform/kafka/key-partition.js';
+import { keyPartition } from '../services/platform/key-partition.js';
 import { blockEvent, tenantChanges } from './workload.js';
 
 export interface DirectoryHeap {

@@ -9,10 +9,10 @@ import { RegistryCodec } from '../platform/codec/registry-codec.js';
 import { type Config, redactUrl } from '../platform/config.js';
 import { deferred } from '../platform/deferred.js';
 import { KafkaEventLog } from '../platform/kafka/kafka-event-log.js';
-import { keyPartition } from '../platform/kafka/key-partition.js';
 import { plannedRetentionMs } from '../platform/kafka/topic-plan.js';
+import { keyPartition } from '../platform/key-partition.js';
 import type { Logger } from '../platform/logger.js';
-import { MemoryEventLog, partitionFor } from '../platform/memory/memory-event-log.js';
+import { MemoryEventLog } from '../platform/memory/memory-event-log.js';
 import { MemoryWindowStore } from '../platform/memory/memory-window-store.js';
 import type { CleanupPolicy } from '../platform/memory/partition-log.js';
 import type { Clock, EventLog, SchemaCodec, WindowStore } from '../platform/ports.js';
@@ -59,7 +59,7 @@ export function embeddedAdapters(config: Config, clock: Clock): Adapters {
     log: new MemoryEventLog({ clock, partitions: config.partitions, cleanup }),
     codec: new EmbeddedCodec(),
     store: new MemoryWindowStore({ clock, ttlMs: windowTtlMs(config) }),
-    keyPartition: (key) => partitionFor(key, config.partitions),
+    keyPartition: keyPartition(config.partitions),
     description: {
       log: 'embedded in-memory event log',
       codec: 'embedded Avro codec',

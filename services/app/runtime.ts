@@ -14,8 +14,8 @@ import { MessageSpool } from '../enforcer/message-spool.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { dnsTxtResolver } from '../platform/dns.js';
+import { keyPartition } from '../platform/key-partition.js';
 import type { Logger } from '../platform/logger.js';
-import { partitionFor } from '../platform/memory/memory-event-log.js';
 import { Metrics } from '../platform/metrics.js';
 import type { Clock, PartitionOffset } from '../platform/ports.js';
 import { Scorer } from '../scorer/scorer.js';
@@ -107,7 +107,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions): Pro
     snapshots && alone(options.services, 'enforcer')
       ? await restoredIndex(snapshots.directory, logger)
       : undefined;
-  const partitionOf = adapters.keyPartition ?? ((key: string) => partitionFor(key, config.partitions));
+  const partitionOf = adapters.keyPartition ?? keyPartition(config.partitions);
   let directory = restored?.index ?? directoryFor(options.services, partitionOf);
   const common = { log: adapters.log, codec: adapters.codec, clock, metrics };
   // Credentials, permissions and replicas are checked before anything starts: a wrong password is a setting to

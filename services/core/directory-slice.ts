@@ -1,6 +1,6 @@
 // A scorer's slice of the tenant directory: the whole records (directory.ts) of the tenants whose events reach the
 // partitions the scorer is assigned, and of no other tenant. A tenant's events all land in the partition its key
-// maps to (services/platform/kafka/key-partition.ts), so scoring a partition reads its own tenants' records, with one
+// maps to (services/platform/key-partition.ts), so scoring a partition reads its own tenants' records, with one
 // exception: whether another tenant verified one of their domains first, which takes the domain from them
 // (domain-claims.ts). So every tenant's verified domains are held as well, compactly (domain-holders.ts), and an
 // entry the slice holds counts only when no other tenant owns its domain: the same answer as the whole directory.

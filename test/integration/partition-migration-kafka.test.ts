@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { productionAdapters } from '../../services/app/adapters.js';
 import { Topics } from '../../services/core/topics.js';
 import { loadConfig } from '../../services/platform/config.js';
-import { keyPartition } from '../../services/platform/kafka/key-partition.js';
+import { keyPartition } from '../../services/platform/key-partition.js';
 import { silentLogger } from '../../services/platform/logger.js';
 import {
   type ChaosStack,

@@ -2,6 +2,7 @@
 // redelivery after a failed batch, like Kafka. A group has one member at a time here (no rebalancing).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deferred } from '../deferred.js';
+import { keyPartition } from '../key-partition.js';
 import type {
   Clock,
   ConsumeOptions,
@@ -17,16 +18,6 @@ import { partitionKey, WriteBehind } from '../write-behind.js';
 import { type CleanupPolicy, PartitionLog } from './partition-log.js';
 
 const RETRY_BACKOFF_MS = 50;
-
-/** FNV-1a: a stable key-to-partition hash, so a tenant's events stay in one partition and in order. */
-export function partitionFor(key: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % partitions;
-}
 
 export interface MemoryEventLogOptions {
   readonly clock: Clock;
@@ -67,8 +58,10 @@ export class MemoryEventLog implements EventLog {
   async publish(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
     const partitions = this.#partitionsOf(topic);
     const now = this.#clock.now();
+    // As Kafka's producer places them: a tenant's events stay in one partition, and in order.
+    const partitionOf = keyPartition(partitions.length);
     for (const record of records) {
-      const partition = partitionFor(record.key, partitions.length);
+      const partition = partitionOf(record.key);
       partitions[partition]!.append(
         { key: record.key, value: record.value, headers: { ...record.headers }, partition, timestamp: now },
         now,

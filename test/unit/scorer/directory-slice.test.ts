@@ -14,8 +14,9 @@ import { Topics } from '../../../services/core/topics.js';
 import { ManualClock } from '../../../services/platform/clock.js';
 import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../../services/platform/config.js';
+import { keyPartition } from '../../../services/platform/key-partition.js';
 import { silentLogger } from '../../../services/platform/logger.js';
-import { type MemoryEventLog, partitionFor } from '../../../services/platform/memory/memory-event-log.js';
+import type { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
 import type { RecordBatch } from '../../../services/platform/ports.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { START } from '../../support/episode-driver.js';
@@ -25,7 +26,7 @@ import { waitFor } from '../../support/tether.js';
 const PARTITIONS = 6;
 const TENANTS = 120;
 const codec = new EmbeddedCodec();
-const partitionOf = (tenant: string) => partitionFor(tenant, PARTITIONS);
+const partitionOf = keyPartition(PARTITIONS);
 
 /** `domain` accepted by `tenant`: verified at `verifiedAt`, or legacy (accepted before verification existed). */
 function accepted(tenant: string, domain: string, verifiedAt: number | null): DirectoryEvent {
