@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaEventLog } from '../../services/platform/kafka/kafka-event-log.js';
 import { createLogger } from '../../services/platform/logger.js';
-import type { RecordBatch } from '../../services/platform/ports.js';
+import type { LogRecord, RecordBatch } from '../../services/platform/ports.js';
 import { readRecords } from '../support/enforcement.js';
 import { type KafkaBrokers, sharedKafka, testKafkaVersion, withKafkaAdmin } from '../support/kafka-broker.js';
 import { ApiKey, KafkaError, type KafkaMock, startKafkaMock } from '../support/kafka-mock.js';
@@ -146,6 +147,73 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       await first.stop();
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('a group-less reader held past its session timeout (the directory feed paused for a slice load) is expelled, loses nothing and goes on', async () => {
+    // The directory feed is a group-less reader (a group of its own); while a scorer loads a slice the feed's
+    // handler waits (app/slice-loader.ts, whilePaused), and kafkajs heartbeats only between batches.
+    const kafkajsLogs: string[] = [];
+    const log = kafkaLogOn(
+      kafkaEnv(kafka.bootstrapServers),
+      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
+    );
+    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
+    try {
+      const topic = `contract-${randomUUID()}`;
+      await kafka.createTopic(topic, 2);
+      const records = (tag: string, count: number) =>
+        Array.from({ length: count }, (_, i) => ({ key: `k${i % 5}`, value: Buffer.from(`${tag}${i}`) }));
+      await log.publish(topic, records('a', 10));
+      const seen: LogRecord[] = [];
+      let pause: Promise<void> | undefined;
+      let paused = false;
+      const subscription = await log.subscribe({
+        groupId: null,
+        topics: [topic],
+        handleBatch: async (batch) => {
+          if (pause) {
+            paused = true;
+            await pause;
+          }
+          seen.push(...batch.records);
+        },
+      });
+      await subscription.caughtUp;
+      let resume: () => void = () => {};
+      pause = new Promise((resolve) => {
+        resume = resolve;
+      });
+      await log.publish(topic, records('b', 10));
+      await waitFor(() => paused, { timeoutMs: 30_000, description: 'a batch held' });
+      const joinsBefore = joins();
+      // Past the session timeout (KAFKA_SESSION_TIMEOUT_MS, 6 s here): the group expels the member meanwhile.
+      await sleep(9_000);
+      await log.publish(topic, records('c', 10));
+      pause = undefined;
+      resume();
+      await waitFor(() => seen.length >= 30 && joins() > joinsBefore, {
+        timeoutMs: 60_000,
+        description: 'every record handled, after the member joined again',
+      });
+      await log.publish(topic, records('d', 10));
+      await waitFor(() => seen.length >= 40, { timeoutMs: 30_000, description: 'records after the pause' });
+      await subscription.stop();
+      const values = seen.map((record) => record.value!.toString());
+      const published = ['a', 'b', 'c', 'd'].flatMap((tag) =>
+        records(tag, 10).map((r) => r.value.toString()),
+      );
+      assert.deepEqual([...values].sort(), [...published].sort(), 'every record once: none lost, none again');
+      for (const partition of [0, 1]) {
+        const offsets = seen.filter((r) => r.partition === partition).map((r) => Number(r.offset));
+        assert.deepEqual(
+          offsets,
+          [...offsets].sort((x, y) => x - y),
+          `partition ${partition} in order`,
+        );
+      }
+    } finally {
+      await log.close();
     }
   });
 
