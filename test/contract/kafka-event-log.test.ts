@@ -45,14 +45,34 @@ eventLogContract(`kafka (Apache Kafka ${testKafkaVersion()})`, async () => {
   };
 });
 
+/** A log whose kafkajs lines are kept, to count how often its consumers joined their group. */
+function countingJoins(env: Record<string, string>): { log: KafkaEventLog; joins: () => number } {
+  const lines: string[] = [];
+  const log = kafkaLogOn(
+    env,
+    createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line).msg) }),
+  );
+  return { log, joins: () => lines.filter((message) => message === 'Consumer has joined the group').length };
+}
+
+/** Two clients of the log, on a new topic of two partitions and a new group name, closed however `body` ends. */
+async function withTwoClients(
+  body: (one: KafkaEventLog, two: KafkaEventLog, names: { topic: string; groupId: string }) => Promise<void>,
+): Promise<void> {
+  const [one, two] = [connect(), connect()];
+  try {
+    const names = { topic: `contract-${randomUUID()}`, groupId: `g-${randomUUID()}` };
+    await kafka.createTopic(names.topic, 2);
+    await body(one, two, names);
+  } finally {
+    await Promise.all([one.close(), two.close()]);
+  }
+}
+
 // Rebalancing is Kafka's alone (the memory log has one member per group).
 describe('KafkaEventLog: write-behind across a rebalance', () => {
-  it('names the partitions a rebalance took away, after flushing what was handled', async () => {
-    const [one, two] = [connect(), connect()];
-    try {
-      const topic = `contract-${randomUUID()}`;
-      const groupId = `g-${randomUUID()}`;
-      await kafka.createTopic(topic, 2);
+  it('names the partitions a rebalance took away, after flushing what was handled', () =>
+    withTwoClients(async (one, two, { topic, groupId }) => {
       const records = (from: number) =>
         Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`m${from + i}`) }));
       await one.publish(topic, records(0));
@@ -109,17 +129,10 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       );
       await second.stop();
       await first.stop();
-    } finally {
-      await Promise.all([one.close(), two.close()]);
-    }
-  });
+    }));
 
-  it('announces the partitions a rebalance gives a member, after those it took away', async () => {
-    const [one, two] = [connect(), connect()];
-    try {
-      const topic = `contract-${randomUUID()}`;
-      const groupId = `g-${randomUUID()}`;
-      await kafka.createTopic(topic, 2);
+  it('announces the partitions a rebalance gives a member, after those it took away', () =>
+    withTwoClients(async (one, two, { topic, groupId }) => {
       const history: string[] = [];
       /** A member that writes down its assignments and revocations, each as `<name> <what> <partitions>`. */
       const member = (log: KafkaEventLog, name: string) =>
@@ -145,20 +158,12 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
       await waitFor(() => history.length === 4, { timeoutMs: 60_000, description: 'the second member out' });
       assert.equal(history[3], `one assigned ${moved}`, 'the partition left behind, and only it');
       await first.stop();
-    } finally {
-      await Promise.all([one.close(), two.close()]);
-    }
-  });
+    }));
 
   it('a group-less reader held past its session timeout (the directory feed paused for a slice load) is expelled, loses nothing and goes on', async () => {
     // The directory feed is a group-less reader (a group of its own); while a scorer loads a slice the feed's
     // handler waits (app/slice-loader.ts, whilePaused), and kafkajs heartbeats only between batches.
-    const kafkajsLogs: string[] = [];
-    const log = kafkaLogOn(
-      kafkaEnv(kafka.bootstrapServers),
-      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
-    );
-    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
+    const { log, joins } = countingJoins(kafkaEnv(kafka.bootstrapServers));
     try {
       const topic = `contract-${randomUUID()}`;
       await kafka.createTopic(topic, 2);
@@ -222,13 +227,8 @@ describe('KafkaEventLog: write-behind across a rebalance', () => {
     // membership; another member takes the partition and commits further. When the frozen member wakes and joins
     // again as a new member, even with the same partition back, what it handled under its old membership is the
     // other member's history now: committing it would move the group's offset back.
-    const kafkajsLogs: string[] = [];
-    const one = kafkaLogOn(
-      kafkaEnv(kafka.bootstrapServers),
-      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
-    );
+    const { log: one, joins } = countingJoins(kafkaEnv(kafka.bootstrapServers));
     const two = connect();
-    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
     try {
       const topic = `contract-${randomUUID()}`;
       const groupId = `g-${randomUUID()}`;
@@ -338,12 +338,7 @@ describe('KafkaEventLog: faults injected by librdkafka mock cluster', () => {
   it('a group-less reader goes on from the record it reached after its group rebalances, not from the beginning', async () => {
     // kafkajs forgets the offsets it resolved when its member joins the group again, and a group-less reader
     // commits none: without its own positions, the rejoin would hand it the whole topic again.
-    const kafkajsLogs: string[] = [];
-    const log = kafkaLogOn(
-      mockClusterEnv(mock.bootstrapServers),
-      createLogger('info', { write: (line: string) => void kafkajsLogs.push(JSON.parse(line).msg) }),
-    );
-    const joins = () => kafkajsLogs.filter((message) => message === 'Consumer has joined the group').length;
+    const { log, joins } = countingJoins(mockClusterEnv(mock.bootstrapServers));
     try {
       const topic = `contract-${randomUUID()}`;
       await mock.createTopic(topic, 1);

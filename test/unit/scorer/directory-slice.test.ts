@@ -18,6 +18,7 @@ import { keyPartition } from '../../../services/platform/key-partition.js';
 import { silentLogger } from '../../../services/platform/logger.js';
 import type { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
 import type { RecordBatch } from '../../../services/platform/ports.js';
+import type { Scorer } from '../../../services/scorer/scorer.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { START } from '../../support/episode-driver.js';
 import { fleet, publish } from '../../support/snapshot-scenario.js';
@@ -73,49 +74,51 @@ async function mailBatch(
   return { topic: Topics.messageSubmitted, partition, records, lag: 0 };
 }
 
+/** Hands the batch over until the scorer takes it (refused while tenants are loaded); how often it was refused. */
+async function scoreWhenLoaded(scorer: Scorer, batch: RecordBatch): Promise<number> {
+  let refused = 0;
+  await waitFor(
+    () =>
+      scorer.handleBatch(batch).then(
+        () => true,
+        (error: unknown) => {
+          if (!isRelayguardError(error) || error.code !== 'DIRECTORY_BEHIND') throw error;
+          refused++;
+          return false;
+        },
+      ),
+    { timeoutMs: 10_000, description: `partition ${batch.partition} scored` },
+  );
+  return refused;
+}
+
+/** A scorer alone on the embedded adapters, the directory holding the fleet's tenants and `changes`. */
+async function scorerAlone(changes: readonly DirectoryEvent[] = []) {
+  const config = loadConfig({ RELAYGUARD_PARTITIONS: String(PARTITIONS) });
+  const clock = new ManualClock(START);
+  const adapters = embeddedAdapters(config, clock);
+  await publish(adapters.log, [...fleet(0, TENANTS), ...changes]);
+  const runtime = await startRuntime(config, { services: ['scorer'], logger: silentLogger, clock, adapters });
+  return { runtime, log: adapters.log as MemoryEventLog };
+}
+
 describe('scorer: the directory slice of its own partitions', () => {
   it('holds the tenants of the partitions handed to it, loaded first; after a rebalance scores a moved tenant', async () => {
-    const config = loadConfig({ RELAYGUARD_PARTITIONS: String(PARTITIONS) });
-    const clock = new ManualClock(START);
-    const adapters = embeddedAdapters(config, clock);
     const tenants = Array.from({ length: TENANTS }, (_, i) => tenantId(i));
     const first = tenants[1]!;
     // Not one the fleet blocked already (one in ten).
     const moved = tenants.find((tenant, i) => i % 10 !== 0 && partitionOf(tenant) !== partitionOf(first))!;
     const owner = tenants.find((tenant) => ![first, moved].map(partitionOf).includes(partitionOf(tenant)))!;
     // The moved tenant's legacy domain, verified earlier by a tenant of a partition this scorer never holds.
-    await publish(adapters.log, [
-      ...fleet(0, TENANTS),
+    const { runtime, log } = await scorerAlone([
       accepted(moved, 'shared.example', null),
       accepted(owner, 'shared.example', START - 86_400_000),
     ]);
-    const runtime = await startRuntime(config, {
-      services: ['scorer'],
-      logger: silentLogger,
-      clock,
-      adapters,
-    });
     try {
       await runtime.ready;
       const scorer = runtime.scorer!;
       const held = () => tenants.filter((tenant) => runtime.directory.tenant(tenant) !== undefined);
-      /** Hands the batch over until the scorer takes it: refused while its partition's tenants are loaded. */
-      const score = async (batch: RecordBatch) => {
-        let refused = 0;
-        await waitFor(
-          () =>
-            scorer.handleBatch(batch).then(
-              () => true,
-              (error: unknown) => {
-                if (!isRelayguardError(error) || error.code !== 'DIRECTORY_BEHIND') throw error;
-                refused++;
-                return false;
-              },
-            ),
-          { timeoutMs: 10_000, description: `partition ${batch.partition} scored` },
-        );
-        return refused;
-      };
+      const score = (batch: RecordBatch) => scoreWhenLoaded(scorer, batch);
 
       // The memory log's only member is assigned every partition when it subscribes: their tenants are loaded
       // from then on, before any of their batches comes.
@@ -145,7 +148,7 @@ describe('scorer: the directory slice of its own partitions', () => {
       assert.ok(runtime.directory.tenant(moved), 'the moved tenant is held');
 
       const blocks = await Promise.all(
-        (adapters.log as MemoryEventLog)
+        log
           .records(Topics.tenantBlocks)
           .filter((record) => record.key === moved && record.value !== null)
           .map((record) => codec.decode(Topics.tenantBlocks, record.value!)),
@@ -162,19 +165,10 @@ describe('scorer: the directory slice of its own partitions', () => {
     }
   });
   it('loads by name a tenant found in a partition its key does not map to, before scoring it', async () => {
-    const config = loadConfig({ RELAYGUARD_PARTITIONS: String(PARTITIONS) });
-    const clock = new ManualClock(START);
-    const adapters = embeddedAdapters(config, clock);
     const tenants = Array.from({ length: TENANTS }, (_, i) => tenantId(i));
     const here = tenants[1]!;
     const stray = tenants.find((tenant, i) => i % 10 !== 0 && partitionOf(tenant) !== partitionOf(here))!;
-    await publish(adapters.log, fleet(0, TENANTS));
-    const runtime = await startRuntime(config, {
-      services: ['scorer'],
-      logger: silentLogger,
-      clock,
-      adapters,
-    });
+    const { runtime, log } = await scorerAlone();
     try {
       await runtime.ready;
       const scorer = runtime.scorer!;
@@ -186,23 +180,13 @@ describe('scorer: the directory slice of its own partitions', () => {
         Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p !== partitionOf(here)),
       );
       assert.equal(runtime.directory.tenant(stray), undefined, 'its own partition went to another scorer');
-      const batch = await mailBatch(partitionOf(here), stray, [`${stray}.example`]);
-      let refused = 0;
-      await waitFor(
-        () =>
-          scorer.handleBatch(batch).then(
-            () => true,
-            (error: unknown) => {
-              if (!isRelayguardError(error) || error.code !== 'DIRECTORY_BEHIND') throw error;
-              refused++;
-              return false;
-            },
-          ),
-        { timeoutMs: 10_000, description: 'the stray tenant scored' },
+      const refused = await scoreWhenLoaded(
+        scorer,
+        await mailBatch(partitionOf(here), stray, [`${stray}.example`]),
       );
       assert.ok(refused >= 1, 'its batch waited for it');
       assert.ok(runtime.directory.tenant(stray), 'held by name');
-      const deadLettered = (adapters.log as MemoryEventLog).records(Topics.messageSubmittedDlq);
+      const deadLettered = log.records(Topics.messageSubmittedDlq);
       assert.equal(deadLettered.length, 0, 'not dead-lettered as unknown');
     } finally {
       await runtime.stop();
