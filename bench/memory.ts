@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { ValidMessage } from '../services/core/classify.js';
 import { scoreTenant } from '../services/core/fold.js';
 import { DEFAULT_POLICY, MINUTE_MS } from '../services/core/policy.js';
-import type { PositionedMessage } from '../services/core/scoring.js';
+import { type PositionedMessage, positioned } from '../services/core/scoring.js';
 import { RedisWindowStore } from '../services/platform/redis/redis-window-store.js';
 import { windowKeys } from '../services/platform/redis/window-encoding.js';
 import { scoringContext } from '../services/scorer/scorer.js';
@@ -82,12 +82,14 @@ async function redisBytesPerTenant(
     let offset = 0;
     for (const chunk of batchesOf(tenants, 500)) {
       const writes = chunk.map((i) => {
-        const messages: PositionedMessage[] = traffic(i).map((message) => ({
-          position: { partition: 0, offset: String(offset) },
-          // As the SDK names events from Postfix: relay host and queue id (the windows keep their fingerprints).
-          eventId: `relay-1.example/${(offset++).toString(16).toUpperCase().padStart(10, '0')}`,
-          message,
-        }));
+        const messages: PositionedMessage[] = traffic(i).map((message) =>
+          positioned(
+            message,
+            { partition: 0, offset: String(offset) },
+            // As the SDK names events from Postfix: relay host and queue id (the windows keep their fingerprints).
+            `relay-1.example/${(offset++).toString(16).toUpperCase().padStart(10, '0')}`,
+          ),
+        );
         const { window } = scoreTenant(undefined, tenantId(i), messages, DEFAULT_POLICY, context);
         return { tenantId: tenantId(i), expectedVersion: null, window };
       });

@@ -12,6 +12,7 @@ import type { TenantDirectory } from '../core/directory.js';
 import { isRelayguardError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import { NO_BLOCK_STATE, type ScoreOutcome, type TenantContext } from '../core/scoring.js';
+import { NO_STANDING } from '../core/tenant-terms.js';
 import { spamLabel } from './event-lines.js';
 import {
   type BlockDecision,
@@ -85,9 +86,12 @@ export class Backtest {
     const context: TenantContext = {
       acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
       isRegistered: (tenantId, domain) => directory.isRegistered(tenantId, domain),
-      policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
-      // A backtest starts from no blocks and lifts none: no probation, nothing blocked but by its own windows.
-      probationUntil: () => null,
+      // A backtest starts from no blocks and lifts none: no probation, no unblock's generation, nothing blocked but
+      // by its own windows.
+      standing: (tenantId) => {
+        const policy = directory.tenant(tenantId)?.policy;
+        return policy === undefined ? NO_STANDING : { ...NO_STANDING, policy };
+      },
       ...NO_BLOCK_STATE,
       connectorCreatedAt: (tenantId, connectorId) =>
         directory.connector(tenantId, connectorId)?.createdAt || null,

@@ -7,6 +7,7 @@ import type { Policy } from './policy.js';
 import {
   applyGeneration,
   type BlockTrigger,
+  offsetAfter,
   type PositionedMessage,
   type ScoreOutcome,
   type ScoreSlot,
@@ -43,15 +44,32 @@ function foldInto(
   tenant: TenantScoring,
   messages: readonly PositionedMessage[],
 ): void {
-  applyGeneration(window, tenant.tenantId, tenant.context, tenant.changes);
-  for (const { position, message, eventId, queueId } of messages) {
-    scoreInto(slot, window, tenant, position, message, eventId ?? null);
-    sink.scored(slot.outcome, slot.messageClass);
-    const emit = slot.emit;
-    if (emit) {
-      sink.emits.push(emit);
-      sink.triggers.set(emit.eventId, { position, eventId: eventId ?? null, queueId: queueId ?? null });
+  applyGeneration(window, tenant.terms.generation, tenant.changes);
+  // The watermark as the messages move it, in locals: the window gets one new position, the last one applied, not
+  // each message's (nothing reads it while the tenant's messages are folded).
+  const mark = window.watermark;
+  let partition = mark === null ? -1 : mark.partition;
+  let offset = mark === null ? '' : mark.offset;
+  let applied: PositionedMessage | null = null;
+  try {
+    for (const message of messages) {
+      const duplicate = message.partition === partition && !offsetAfter(message.offset, offset);
+      if (!duplicate) {
+        partition = message.partition;
+        offset = message.offset;
+        applied = message;
+      }
+      scoreInto(slot, window, tenant, message, message.eventId, duplicate);
+      sink.scored(slot.outcome, slot.messageClass);
+      const emit = slot.emit;
+      if (emit) {
+        sink.emits.push(emit);
+        const position = { partition: message.partition, offset: message.offset };
+        sink.triggers.set(emit.eventId, { position, eventId: message.eventId, queueId: message.queueId });
+      }
     }
+  } finally {
+    if (applied !== null) window.watermark = { partition: applied.partition, offset: applied.offset };
   }
 }
 

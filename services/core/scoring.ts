@@ -12,7 +12,6 @@ import {
 } from './classify.js';
 import { UNKNOWN_CONNECTOR } from './connector-windows.js';
 import type { TenantBlockEvent, TenantBlocked, Thresholds } from './contracts.generated.js';
-import { FIRST_GENERATION } from './episodes.js';
 import { effectivePolicy, evaluate, type Policy, type WindowCounts } from './policy.js';
 import type { TenantTerms, TermsSource } from './tenant-terms.js';
 import {
@@ -27,12 +26,29 @@ import {
   windowCounts,
 } from './windows.js';
 
-export interface PositionedMessage {
-  readonly position: LogPosition;
-  readonly message: ValidMessage;
+/**
+ * A message with its log position, as the fold takes it: one object per event (the decoder builds it so), which
+ * the fold keeps no longer than the batch.
+ */
+export interface PositionedMessage extends ValidMessage, LogPosition {
   /** The event's own id and the relay's queue id: carried through so a block names the event that tipped it. */
-  readonly eventId?: string;
-  readonly queueId?: string | null;
+  readonly eventId: string | null;
+  readonly queueId: string | null;
+}
+
+/**
+ * A message at a log position, as the fold takes it. Its fields in this order, wherever one is built (the
+ * decoder's too): messages of one shape keep the fold's property reads monomorphic.
+ */
+export function positioned(
+  message: ValidMessage,
+  position: LogPosition,
+  eventId: string | null = null,
+  queueId: string | null = null,
+): PositionedMessage {
+  const { tenantId, occurredAt, senderDomain, relayPath, connectorId } = message;
+  const { partition, offset } = position;
+  return { tenantId, occurredAt, senderDomain, relayPath, connectorId, partition, offset, eventId, queueId };
 }
 
 /** The event whose counting made the policy decide: the link from a relay queue id to a block. */
@@ -45,11 +61,6 @@ export interface BlockTrigger {
 export interface TenantContext extends AcceptedDomainLookup, TermsSource {
   connectorCreatedAt(tenantId: string, connectorId: string): number | null;
   /**
-   * The generation of the tenant's block episodes in the materialized tenant-blocks state (core/episodes.ts): a
-   * window that applied an older one is reset before anything is folded into it.
-   */
-  generation(tenantId: string): number;
-  /**
    * The enforce-mode block in force, if any (the window may have expired while the tenant stayed blocked), with
    * what it covers.
    */
@@ -58,9 +69,11 @@ export interface TenantContext extends AcceptedDomainLookup, TermsSource {
 
 export type BlockInForce = Pick<TenantBlocked, 'blockId' | 'scope' | 'connectorIds'>;
 
-/** The block state of a run that starts from no blocks and lifts none (a backtest, a benchmark). */
-export const NO_BLOCK_STATE: Pick<TenantContext, 'generation' | 'enforcedBlock'> = {
-  generation: () => FIRST_GENERATION,
+/**
+ * The block state of a run that starts from no blocks (a backtest, a benchmark); one that lifts none either has
+ * every tenant's standing at NO_STANDING's generation.
+ */
+export const NO_BLOCK_STATE: Pick<TenantContext, 'enforcedBlock'> = {
   enforcedBlock: () => null,
 };
 
@@ -117,11 +130,9 @@ export function scoreSlot(): ScoreSlot {
  */
 export function applyGeneration(
   window: TenantWindow,
-  tenantId: string,
-  context: TenantContext,
+  generation: number,
   changes: WindowChanges | null = null,
 ): void {
-  const generation = context.generation(tenantId);
   if (generation > window.resetAt) resetWindow(window, generation, changes);
 }
 
@@ -151,23 +162,28 @@ export function scoreMessage(
   policy: Policy,
   context: TenantContext,
   terms: TenantTerms,
-  eventId?: string,
+  eventId: string | null = null,
 ): MessageScore {
   const slot = scoreSlot();
-  applyGeneration(window, tenantId, context);
+  applyGeneration(window, terms.generation);
+  const duplicate = position !== null && alreadyApplied(window, position);
+  if (position !== null && !duplicate) window.watermark = position;
   const tenant: TenantScoring = { tenantId, policy, context, terms, changes: null };
-  scoreInto(slot, window, tenant, position, message, eventId ?? null);
+  scoreInto(slot, window, tenant, message, eventId, duplicate);
   return slot;
 }
 
-/** scoreMessage into a slot the caller reuses message after message (the fold's). */
+/**
+ * scoreMessage into a slot the caller reuses message after message (the fold's), the caller having checked the
+ * message's position against the window's watermark (`duplicate`: at or below it) and moved the watermark.
+ */
 export function scoreInto(
   slot: ScoreSlot,
   window: TenantWindow,
   tenant: TenantScoring,
-  position: LogPosition | null,
   message: ValidMessage,
   eventId: string | null,
+  duplicate: boolean,
 ): void {
   const { tenantId, policy, context, terms, changes } = tenant;
   const registered = message.senderDomain !== null && isRegistered(context, tenantId, message.senderDomain);
@@ -175,12 +191,9 @@ export function scoreInto(
   slot.counts = null;
   slot.thresholds = null;
   slot.emit = null;
-  if (position !== null) {
-    if (alreadyApplied(window, position)) {
-      slot.outcome = 'duplicate';
-      return;
-    }
-    window.watermark = position;
+  if (duplicate) {
+    slot.outcome = 'duplicate';
+    return;
   }
   const effective =
     terms.steady ?? effectivePolicy(policy, terms.overrides, terms.probationUntil, message.occurredAt);

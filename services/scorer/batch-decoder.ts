@@ -5,7 +5,7 @@ import { REPEATED_FIELDS, SCORED_FIELDS, type ScoredEvent, validateMessage } fro
 import type { ScoringDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { checkEventTime } from '../core/event-time.js';
-import type { PositionedMessage } from '../core/scoring.js';
+import { type PositionedMessage, positioned } from '../core/scoring.js';
 import { Topics } from '../core/topics.js';
 import type { LogRecord, RecordBatch, SchemaCodec } from '../platform/ports.js';
 import type { PartitionSlice } from './scorer.js';
@@ -73,9 +73,9 @@ export class BatchDecoder {
     );
     let next = 0;
     for (const record of batch.records) {
-      let positioned: PositionedMessage;
+      let message: PositionedMessage;
       try {
-        positioned = this.#validate(record, record.value === null ? null : decoded[next++]!);
+        message = this.#validate(record, record.value === null ? null : decoded[next++]!);
       } catch (error) {
         if (!isRelayguardError(error) || error.retryable) throw error;
         deadLetters.push({ record, error });
@@ -83,10 +83,10 @@ export class BatchDecoder {
       }
       // Most tenants have one event in a batch: a list made with it holds one slot, where an empty list's first
       // push reserves seventeen.
-      const { tenantId } = positioned.message;
+      const { tenantId } = message;
       const messages = byTenant.get(tenantId);
-      if (messages) messages.push(positioned);
-      else byTenant.set(tenantId, [positioned]);
+      if (messages) messages.push(message);
+      else byTenant.set(tenantId, [message]);
     }
     this.#awaitUnknownTenants(batch.partition, deadLetters);
     return { byTenant, deadLetters };
@@ -115,12 +115,7 @@ export class BatchDecoder {
     }
     this.#givenUp.delete(message.tenantId);
     checkEventTime(message.occurredAt, record.timestamp, this.#maxClockSkewMs);
-    return {
-      position: { partition: record.partition, offset: record.offset },
-      message,
-      eventId: event.eventId,
-      queueId: event.queueId,
-    };
+    return positioned(message, record, event.eventId, event.queueId);
   }
 
   /**

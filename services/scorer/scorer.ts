@@ -4,12 +4,12 @@
 // commit interval they are stored write-behind: the subscription flushes the dirty windows at that interval and
 // commits the offsets they cover only after. A crash anywhere replays from the last commit; the stored position
 // makes the replay count nothing twice.
-import { enforcedBlock, probationUntil, type ScoringDirectory } from '../core/directory.js';
-import { FIRST_GENERATION } from '../core/episodes.js';
+import { enforcedBlock, type ScoringDirectory } from '../core/directory.js';
 import { isRelayguardError, RelayguardError } from '../core/errors.js';
 import { BatchFold } from '../core/fold.js';
 import type { Policy } from '../core/policy.js';
 import type { TenantContext } from '../core/scoring.js';
+import { NO_STANDING } from '../core/tenant-terms.js';
 import { Topics } from '../core/topics.js';
 import type { TenantWindow } from '../core/windows.js';
 import { systemClock } from '../platform/clock.js';
@@ -92,11 +92,9 @@ export function scoringContext(directory: ScoringDirectory): TenantContext {
   return {
     acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
     isRegistered: (tenantId, domain) => directory.isRegistered(tenantId, domain),
-    policyOverrides: (tenantId) => directory.tenant(tenantId)?.policy,
-    probationUntil: (tenantId) => probationUntil(directory.tenant(tenantId)),
+    standing: (tenantId) => directory.tenant(tenantId) ?? NO_STANDING,
     connectorCreatedAt: (tenantId, connectorId) =>
       directory.connector(tenantId, connectorId)?.createdAt ?? null,
-    generation: (tenantId) => directory.tenant(tenantId)?.generation ?? FIRST_GENERATION,
     enforcedBlock: (tenantId) => enforcedBlock(directory.tenant(tenantId)),
   };
 }

@@ -14,7 +14,13 @@ import { TenantDirectory } from '../../services/core/directory.js';
 import { blockGeneration, generationAfterUnblock } from '../../services/core/episodes.js';
 import { scoreTenant } from '../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage, type TenantContext } from '../../services/core/scoring.js';
+import {
+  NO_BLOCK_STATE,
+  type PositionedMessage,
+  positioned,
+  type TenantContext,
+} from '../../services/core/scoring.js';
+import { NO_STANDING } from '../../services/core/tenant-terms.js';
 import { Topics } from '../../services/core/topics.js';
 import type { TenantWindow } from '../../services/core/windows.js';
 import { ManualClock } from '../../services/platform/clock.js';
@@ -566,15 +572,14 @@ export function reference(load: Workload, unblocks: readonly PlannedUnblock[] = 
   const context: TenantContext = {
     acceptedDomain: (tenantId, domain) =>
       domain === `${tenantId}.example` ? { matchSubdomains: true } : undefined,
-    policyOverrides: () => undefined,
-    probationUntil: () => null,
+    standing: () => NO_STANDING,
     connectorCreatedAt: () => null,
     ...NO_BLOCK_STATE,
   };
   const byTenant = new Map<string, PositionedMessage[]>();
   load.events.forEach((event, i) => {
     const messages = byTenant.get(event.tenantId) ?? [];
-    messages.push({ position: { partition: 0, offset: String(i) }, message: validateMessage(event) });
+    messages.push(positioned(validateMessage(event), { partition: 0, offset: String(i) }));
     byTenant.set(event.tenantId, messages);
   });
   const windows = new Map<string, TenantWindow>();
@@ -582,7 +587,7 @@ export function reference(load: Workload, unblocks: readonly PlannedUnblock[] = 
   for (const [tenantId, messages] of byTenant) {
     const unblock = unblocks.find((u) => u.tenantId === tenantId);
     const split = unblock
-      ? messages.filter((m) => Number(m.position.offset) < unblock.afterEvents).length
+      ? messages.filter((m) => Number(m.offset) < unblock.afterEvents).length
       : messages.length;
     const before = scoreTenant(undefined, tenantId, messages.slice(0, split), DEFAULT_POLICY, context);
     const decided = before.emits.map((e) => e.blocked!.blockId);
@@ -594,7 +599,7 @@ export function reference(load: Workload, unblocks: readonly PlannedUnblock[] = 
       const generation = generationAfterUnblock(unblockTime(load, unblock.afterEvents), lifted);
       const after = scoreTenant(window, tenantId, messages.slice(split), DEFAULT_POLICY, {
         ...context,
-        generation: () => generation,
+        standing: () => ({ ...NO_STANDING, generation }),
       });
       window = after.window;
       decided.push(...after.emits.map((e) => e.blocked!.blockId));

@@ -4,7 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { BatchFold, scoreTenant } from '../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage, type TenantContext } from '../../services/core/scoring.js';
+import {
+  NO_BLOCK_STATE,
+  type PositionedMessage,
+  positioned,
+  type TenantContext,
+} from '../../services/core/scoring.js';
+import { NO_STANDING } from '../../services/core/tenant-terms.js';
 import {
   emptyWindow,
   noChanges,
@@ -26,8 +32,7 @@ export interface WindowStoreFixture {
 const T0 = Date.UTC(2026, 10, 28, 9);
 const context: TenantContext = {
   acceptedDomain: (_t, domain) => (domain === 'acme.example' ? { matchSubdomains: true } : undefined),
-  policyOverrides: () => undefined,
-  probationUntil: () => null,
+  standing: () => NO_STANDING,
   connectorCreatedAt: () => null,
   ...NO_BLOCK_STATE,
 };
@@ -40,17 +45,19 @@ const connectorAt = (offset: number) => (offset % 7 === 0 ? null : `c${offset % 
 
 /** `count` events 7 s apart from offset `firstOffset` (the offset names the event, and its time). */
 function events(count: number, firstOffset: number): PositionedMessage[] {
-  return Array.from({ length: count }, (_, i) => ({
-    position: { partition: 3, offset: String(firstOffset + i) },
-    eventId: `event-${firstOffset + i}`,
-    message: {
-      tenantId: 't',
-      occurredAt: T0 + (firstOffset + i) * 7_000,
-      senderDomain: i % 3 === 0 ? 'acme.example' : `spam${i % 150}.example`,
-      relayPath: i % 5 === 0 ? 'FORWARDED' : 'ONPREM',
-      connectorId: connectorAt(firstOffset + i),
-    },
-  }));
+  return Array.from({ length: count }, (_, i) =>
+    positioned(
+      {
+        tenantId: 't',
+        occurredAt: T0 + (firstOffset + i) * 7_000,
+        senderDomain: i % 3 === 0 ? 'acme.example' : `spam${i % 150}.example`,
+        relayPath: i % 5 === 0 ? 'FORWARDED' : 'ONPREM',
+        connectorId: connectorAt(firstOffset + i),
+      },
+      { partition: 3, offset: String(firstOffset + i) },
+      `event-${firstOffset + i}`,
+    ),
+  );
 }
 
 /**
@@ -151,11 +158,8 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         const tenant = `t-${randomUUID()}`;
         const odd = events(40, 0).map((event, i) => ({
           ...event,
-          message: {
-            ...event.message,
-            senderDomain: i % 2 === 0 ? 'bücher-€.example' : 'spam.example',
-            connectorId: i % 3 === 0 ? 'çonnector:\n€😀' : 'c1',
-          },
+          senderDomain: i % 2 === 0 ? 'bücher-€.example' : 'spam.example',
+          connectorId: i % 3 === 0 ? 'çonnector:\n€😀' : 'c1',
         }));
         const window = scoreTenant(undefined, 't', odd, DEFAULT_POLICY, context).window;
         assert.ok(window.domains.has('bücher-€.example') && window.connectors.has('çonnector:\n€😀'));
@@ -273,10 +277,7 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
 
         // The last 20 events published again, at new offsets: a window loaded afresh counts none of them.
         const loaded = (await store.load([tenant])).get(tenant)!;
-        const again = events(20, 90).map((event, i) => ({
-          ...event,
-          position: { partition: 3, offset: String(200 + i) },
-        }));
+        const again = events(20, 90).map((event, i) => ({ ...event, offset: String(200 + i) }));
         const result = scoreTenant(loaded.window, 't', again, DEFAULT_POLICY, context);
         assert.deepEqual(new Set(result.outcomes), new Set(['republished']));
         assert.equal(result.outcomes.length, 20);

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import type { RelayPath, TenantBlocked } from '../../../services/core/contracts.generated.js';
 import { type ScoreResult, scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY, type Policy } from '../../../services/core/policy.js';
-import type { PositionedMessage, TenantContext } from '../../../services/core/scoring.js';
+import { type PositionedMessage, positioned, type TenantContext } from '../../../services/core/scoring.js';
+import { NO_STANDING } from '../../../services/core/tenant-terms.js';
 import type { TenantWindow } from '../../../services/core/windows.js';
 
 const T0 = Date.UTC(2026, 11, 1, 9);
@@ -23,10 +24,8 @@ const CREATED: Record<string, number> = {
 };
 const CONTEXT: TenantContext = {
   acceptedDomain: (_tenant, domain) => (domain === 'school.example' ? { matchSubdomains: false } : undefined),
-  policyOverrides: () => undefined,
-  probationUntil: () => null,
+  standing: () => NO_STANDING,
   connectorCreatedAt: (_tenant, connectorId) => CREATED[connectorId] ?? null,
-  generation: () => 0,
   enforcedBlock: () => null,
 };
 
@@ -44,17 +43,13 @@ class Stream {
     for (let i = 0; i < count; i++) {
       this.#at += this.#stepMs;
       const offset = this.messages.length;
-      this.messages.push({
-        position: { partition: 0, offset: String(offset) },
-        eventId: `e${offset}`,
-        message: {
-          tenantId: 'school',
-          occurredAt: this.#at,
-          senderDomain: sender(i),
-          relayPath,
-          connectorId,
-        },
-      });
+      this.messages.push(
+        positioned(
+          { tenantId: 'school', occurredAt: this.#at, senderDomain: sender(i), relayPath, connectorId },
+          { partition: 0, offset: String(offset) },
+          `e${offset}`,
+        ),
+      );
     }
     return this;
   }

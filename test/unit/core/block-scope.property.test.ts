@@ -15,8 +15,13 @@ import { enforcedBlock, TenantDirectory } from '../../../services/core/directory
 import { blockIdFor } from '../../../services/core/episodes.js';
 import { BatchFold, scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY, evaluate, NEW_CONNECTOR_MS, type Policy } from '../../../services/core/policy.js';
-import { type PositionedMessage, scoreMessage, type TenantContext } from '../../../services/core/scoring.js';
-import { PolicyTerms } from '../../../services/core/tenant-terms.js';
+import {
+  type PositionedMessage,
+  positioned,
+  scoreMessage,
+  type TenantContext,
+} from '../../../services/core/scoring.js';
+import { NO_STANDING, PolicyTerms } from '../../../services/core/tenant-terms.js';
 import { countsSlot, emptyWindow, type TenantWindow, windowCounts } from '../../../services/core/windows.js';
 import { blockedEvent, connectorScope, unblockedEvent } from '../../support/block-events.js';
 import { storedAndLoaded } from '../../support/packed-writes.js';
@@ -68,11 +73,13 @@ function messagesOf(bursts: readonly Burst[]): PositionedMessage[] {
           : b.sender === 'spam'
             ? 'spam.example'
             : `d${offset % 11}.example`;
-      messages.push({
-        position: { partition: 0, offset: String(offset) },
-        eventId: `e${offset}`,
-        message: { tenantId: TENANT, occurredAt: at, senderDomain, relayPath: path, connectorId: id },
-      });
+      messages.push(
+        positioned(
+          { tenantId: TENANT, occurredAt: at, senderDomain, relayPath: path, connectorId: id },
+          { partition: 0, offset: String(offset) },
+          `e${offset}`,
+        ),
+      );
     }
   }
   return messages;
@@ -81,10 +88,8 @@ function messagesOf(bursts: readonly Burst[]): PositionedMessage[] {
 function contextOf(directory: TenantDirectory | null): TenantContext {
   return {
     acceptedDomain: (_t, domain) => (domain === 'school.example' ? { matchSubdomains: false } : undefined),
-    policyOverrides: () => undefined,
-    probationUntil: () => null,
     connectorCreatedAt: (_t, connectorId) => CONNECTORS.find((c) => c.id === connectorId)?.createdAt ?? null,
-    generation: () => directory?.tenant(TENANT)?.generation ?? 0,
+    standing: () => directory?.tenant(TENANT) ?? NO_STANDING,
     enforcedBlock: (tenantId) => (directory ? enforcedBlock(directory.tenant(tenantId)) : null),
   };
 }
@@ -125,8 +130,18 @@ describe('connector-scoped blocks: properties', () => {
         const context = contextOf(directory);
         const terms = new PolicyTerms(POLICY).of(context, TENANT);
         const window = emptyWindow();
-        for (const { position, message, eventId } of messagesOf(input)) {
-          const score = scoreMessage(window, TENANT, position, message, POLICY, context, terms, eventId);
+        for (const message of messagesOf(input)) {
+          const position = { partition: message.partition, offset: message.offset };
+          const score = scoreMessage(
+            window,
+            TENANT,
+            position,
+            message,
+            POLICY,
+            context,
+            terms,
+            message.eventId,
+          );
           if (score.emit) applyBlock(directory, score.emit);
           const block = directory.tenant(TENANT)?.block;
           if (block?.scope !== 'CONNECTOR') continue;

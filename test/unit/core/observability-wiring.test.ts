@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { blockIdFor } from '../../../services/core/episodes.js';
 import { scoreTenant } from '../../../services/core/fold.js';
 import { DEFAULT_POLICY } from '../../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage } from '../../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage, positioned } from '../../../services/core/scoring.js';
+import { NO_STANDING } from '../../../services/core/tenant-terms.js';
 import { messageSubmitted } from '../../support/builders.js';
 import { metricValue, onboard } from '../../support/enforcement.js';
 import { type PipelineDriver, startPipeline } from '../../support/pipeline-driver.js';
@@ -15,22 +16,23 @@ const T0 = Date.UTC(2026, 10, 28, 9);
 describe('block trigger in the scoring fold', () => {
   it('names the event whose counting crossed the threshold, with its log position and relay queue id', () => {
     // 60 distinct unregistered domains, then repeats: D >= 50 and U reaches 100 at the 100th message.
-    const messages: PositionedMessage[] = Array.from({ length: 120 }, (_, i) => ({
-      position: { partition: 3, offset: String(1000 + i) },
-      message: {
-        tenantId: 't',
-        occurredAt: T0 + i * 1000,
-        senderDomain: `spam${i % 60}.example`,
-        relayPath: 'ONPREM',
-        connectorId: 'c1',
-      },
-      eventId: `relay-1/Q${i}`,
-      queueId: `Q${i}`,
-    }));
+    const messages: PositionedMessage[] = Array.from({ length: 120 }, (_, i) =>
+      positioned(
+        {
+          tenantId: 't',
+          occurredAt: T0 + i * 1000,
+          senderDomain: `spam${i % 60}.example`,
+          relayPath: 'ONPREM',
+          connectorId: 'c1',
+        },
+        { partition: 3, offset: String(1000 + i) },
+        `relay-1/Q${i}`,
+        `Q${i}`,
+      ),
+    );
     const result = scoreTenant(undefined, 't', messages, DEFAULT_POLICY, {
       acceptedDomain: () => undefined,
-      policyOverrides: () => undefined,
-      probationUntil: () => null,
+      standing: () => NO_STANDING,
       connectorCreatedAt: () => null,
       ...NO_BLOCK_STATE,
     });

@@ -15,8 +15,13 @@ import {
   MINUTE_MS,
   type Policy,
 } from '../../../services/core/policy.js';
-import { type PositionedMessage, scoreMessage, type TenantContext } from '../../../services/core/scoring.js';
-import { PolicyTerms } from '../../../services/core/tenant-terms.js';
+import {
+  type PositionedMessage,
+  positioned,
+  scoreMessage,
+  type TenantContext,
+} from '../../../services/core/scoring.js';
+import { NO_STANDING, PolicyTerms } from '../../../services/core/tenant-terms.js';
 import {
   cloneWindow,
   emptyWindow,
@@ -34,10 +39,8 @@ function context(
   return {
     acceptedDomain: (_tenant, domain) =>
       domain in accepted ? { matchSubdomains: accepted[domain]! } : undefined,
-    policyOverrides: () => undefined,
-    probationUntil: () => null,
+    standing: () => NO_STANDING,
     connectorCreatedAt: () => T0 - 86_400_000,
-    generation: () => 0,
     enforcedBlock: () => (blocked ? { blockId: 't@blocked', scope: 'TENANT', connectorIds: [] } : null),
   };
 }
@@ -48,10 +51,10 @@ function message(
   senderDomain: string | null,
   relayPath: RelayPath = 'ONPREM',
 ): PositionedMessage {
-  return {
-    position: { partition: 0, offset: String(offset) },
-    message: { tenantId: 't', occurredAt, senderDomain, relayPath, connectorId: 'c1' },
-  };
+  return positioned(
+    { tenantId: 't', occurredAt, senderDomain, relayPath, connectorId: 'c1' },
+    { partition: 0, offset: String(offset) },
+  );
 }
 
 function fold(messages: PositionedMessage[], chunks: number[], policy: Policy = DEFAULT_POLICY) {
@@ -309,10 +312,7 @@ describe('replay determinism (property)', () => {
             const index = pick % originals.length;
             log[Math.min(originals.length - 1, index + later)]!.push(originals[index]!);
           }
-          const published = log.flat().map((m, offset) => ({
-            ...m,
-            position: { partition: 0, offset: String(offset) },
-          }));
+          const published = log.flat().map((m, offset) => ({ ...m, offset: String(offset) }));
           const whole = scoreTenant(undefined, 't', originals, policy, context());
 
           let window: TenantWindow | undefined;
@@ -374,9 +374,9 @@ describe('BatchFold (property)', () => {
           for (const e of batch) {
             // A redelivered event repeats the previous offset: the fold must call it a duplicate.
             if (!e.redelivered) offset++;
-            const positioned = message(offset, T0 + e.minute * MINUTE_MS, e.domain, e.relayPath);
+            const counted = message(offset, T0 + e.minute * MINUTE_MS, e.domain, e.relayPath);
             const messages = byTenant.get(e.tenant) ?? [];
-            messages.push({ ...positioned, message: { ...positioned.message, tenantId: e.tenant } });
+            messages.push({ ...counted, tenantId: e.tenant });
             byTenant.set(e.tenant, messages);
           }
           const batchFold = new BatchFold(policy, ctx);
@@ -415,13 +415,13 @@ describe('BatchFold (property)', () => {
       window,
       't',
       null,
-      message(0, T0, 'x.example').message,
+      message(0, T0, 'x.example'),
       DEFAULT_POLICY,
       context(),
       terms,
     );
     const before = { ...first.counts! };
-    scoreMessage(window, 't', null, message(1, T0, 'y.example').message, DEFAULT_POLICY, context(), terms);
+    scoreMessage(window, 't', null, message(1, T0, 'y.example'), DEFAULT_POLICY, context(), terms);
     assert.deepEqual(first.counts, before);
     assert.deepEqual(windowCounts(cloneWindow(window), 0).total, 2);
   });

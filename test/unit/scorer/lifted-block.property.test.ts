@@ -12,7 +12,8 @@ import type { TenantBlockEvent } from '../../../services/core/contracts.generate
 import { TenantDirectory } from '../../../services/core/directory.js';
 import { scoreTenant } from '../../../services/core/fold.js';
 import { evaluate, MINUTE_MS } from '../../../services/core/policy.js';
-import { NO_BLOCK_STATE, type PositionedMessage } from '../../../services/core/scoring.js';
+import { NO_BLOCK_STATE, type PositionedMessage, positioned } from '../../../services/core/scoring.js';
+import { NO_STANDING } from '../../../services/core/tenant-terms.js';
 import { resetWindow, type TenantWindow } from '../../../services/core/windows.js';
 import { BlockView } from '../../../services/sdk/subscriber/block-view.js';
 import { EpisodeDriver, replayedDirectory, START, TENANT } from '../../support/episode-driver.js';
@@ -112,25 +113,25 @@ function countsBetween(driver: EpisodeDriver, after: number, upTo: number) {
 
 /** The windows one uninterrupted fold of all the mail makes, under the generation the directory ends with. */
 function uninterrupted(driver: EpisodeDriver, generation: number): TenantWindow {
-  const messages: PositionedMessage[] = driver.events.map((event, offset) => ({
-    position: { partition: 0, offset: String(offset) },
-    message: {
-      tenantId: TENANT,
-      occurredAt: event.occurredAt,
-      senderDomain: event.envelopeSenderDomain,
-      relayPath: event.relayPath,
-      connectorId: event.connectorId,
-    },
-    eventId: event.eventId,
-  }));
+  const messages: PositionedMessage[] = driver.events.map((event, offset) =>
+    positioned(
+      {
+        tenantId: TENANT,
+        occurredAt: event.occurredAt,
+        senderDomain: event.envelopeSenderDomain,
+        relayPath: event.relayPath,
+        connectorId: event.connectorId,
+      },
+      { partition: 0, offset: String(offset) },
+      event.eventId,
+    ),
+  );
   const directory = driver.directory;
   return scoreTenant(undefined, TENANT, messages, driver.policy, {
     ...NO_BLOCK_STATE,
     acceptedDomain: (tenantId, domain) => directory.acceptedDomain(tenantId, domain),
-    policyOverrides: () => undefined,
-    probationUntil: () => null,
+    standing: () => ({ ...NO_STANDING, generation }),
     connectorCreatedAt: () => null,
-    generation: () => generation,
   }).window;
 }
 
