@@ -59,7 +59,7 @@ export class Metrics {
 
   readonly storeDuration = new Histogram({
     name: 'relayguard_window_store_duration_seconds',
-    help: 'Window store round trips (Redis commands in production), by operation (load, save).',
+    help: 'Window store round trips (Redis commands in production), by operation (load, versions: the fence before a block, save).',
     labelNames: ['operation'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],

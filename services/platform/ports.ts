@@ -197,6 +197,11 @@ export interface WindowStore {
   /** One round trip for all the tenants. Tenants without a stored window are absent from the result. */
   load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>>;
   /**
+   * The versions load would return, without the windows: one round trip, a few bytes a tenant whatever its window
+   * holds (the fence before a block). Tenants without a stored window are absent.
+   */
+  versions(tenantIds: readonly string[]): Promise<Map<string, string>>;
+  /**
    * One round trip, each tenant's write atomic. A tenant whose stored window is not at the expected version is not
    * written and comes back in `conflicts` (another scorer owned the partition for a while). A tenant written is
    * stored at windowVersion(window). Throws STORE_UNAVAILABLE (retryable) when the store failed; its

@@ -72,10 +72,12 @@ export class ScorerWindows {
    * wrote them): one round trip. A window whose key expired is marked so: no other scorer wrote it since.
    */
   async moved(tenantIds: readonly string[], entries: ReadonlyMap<string, CachedWindow>): Promise<string[]> {
-    const stored = await this.#load(tenantIds);
+    const done = this.#metrics.storeDuration.startTimer({ operation: 'versions' });
+    const stored = await this.#store.versions(tenantIds);
+    done();
     return tenantIds.filter((tenantId) => {
       const entry = entries.get(tenantId)!;
-      const version = stored.get(tenantId)?.version;
+      const version = stored.get(tenantId);
       if (version === undefined && entry.version !== null) {
         this.#cache.markExpired(entry);
         this.#metrics.windowCacheExpiredSaves.inc();

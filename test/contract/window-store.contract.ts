@@ -283,6 +283,29 @@ export function windowStoreContract(name: string, setup: () => Promise<WindowSto
         assert.equal(result.outcomes.length, 20);
       }));
 
+    it('reads the versions load returns, without the windows: absent when not stored or expired', () =>
+      withFixture(setup, async ({ store, elapse }) => {
+        const [stored, rewritten, never] = [`t-${randomUUID()}`, `t-${randomUUID()}`, `t-${randomUUID()}`];
+        assert.deepEqual(await store.versions([]), new Map());
+        await store.save([
+          { tenantId: stored, expectedVersion: null, window: windowAfter(400) },
+          { tenantId: rewritten, expectedVersion: null, window: windowAfter(5) },
+        ]);
+        const kept = new Kept((await store.load([rewritten])).get(rewritten)).fold(5, 320);
+        assert.deepEqual(await kept.save(store, rewritten), []);
+        const tenants = [stored, never, rewritten];
+        const loaded = await store.load(tenants);
+        const versions = await store.versions(tenants);
+        assert.deepEqual(
+          versions,
+          new Map([...loaded].map(([tenantId, { version }]) => [tenantId, version])),
+        );
+        assert.deepEqual([...versions.keys()].sort(), [stored, rewritten].sort());
+        assert.equal(versions.get(rewritten), windowVersion(kept.window));
+        await elapse(store.ttlMs + 1);
+        assert.equal((await store.versions(tenants)).size, 0);
+      }));
+
     it('forgets a window ttlMs after its last write', () =>
       withFixture(setup, async ({ store, elapse }) => {
         const tenant = `t-${randomUUID()}`;

@@ -62,6 +62,12 @@ class FlakyStore implements WindowStore {
     return this.inner.load(tenantIds);
   }
 
+  /** A version read is a load to fail (the same round trip's kind). */
+  async versions(tenantIds: readonly string[]): Promise<Map<string, string>> {
+    this.#fail('load');
+    return this.inner.versions(tenantIds);
+  }
+
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     this.#fail('save');
     return this.inner.save(writes);

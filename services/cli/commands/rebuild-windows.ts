@@ -103,6 +103,7 @@ async function replay(
   const store: WindowStore = {
     ttlMs: replayed.ttlMs,
     load: (ids) => replayed.load(ids),
+    versions: (ids) => replayed.versions(ids),
     async save(writes) {
       const tenants = touched.get(partition) ?? new Set<string>();
       for (const write of writes) tenants.add(write.tenantId);

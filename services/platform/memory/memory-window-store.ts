@@ -33,6 +33,15 @@ export class MemoryWindowStore implements WindowStore {
     return found;
   }
 
+  async versions(tenantIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const tenantId of tenantIds) {
+      const stored = this.#live(tenantId);
+      if (stored) found.set(tenantId, stored.version);
+    }
+    return found;
+  }
+
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
     const conflicts: string[] = [];
     for (const { tenantId, expectedVersion, window } of writes) {

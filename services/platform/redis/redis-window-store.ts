@@ -1,5 +1,5 @@
 // The production window store on Redis (ioredis). One round trip per call whatever the number of tenants
-// (a pipeline of HGETALLs to load; a pipeline of script calls of up to 128 windows each to save), each tenant's
+// (a pipeline of HGETALLs to load, of HMGETs to read versions; a pipeline of script calls of up to 128 windows each to save), each tenant's
 // save atomic
 // and conditional on the version it was based on. On Redis Cluster each tenant's keys share a hash tag, so
 // every script is single-slot, and the pipelines are split per master: one round trip per shard.
@@ -116,19 +116,9 @@ export class RedisWindowStore implements WindowStore {
 
   async load(tenantIds: readonly string[]): Promise<Map<string, StoredWindow>> {
     const found = new Map<string, StoredWindow>();
-    if (tenantIds.length === 0) return found;
-    const { replies } = await this.#send(
-      tenantIds,
-      (tenantId) => tenantId,
-      3,
-      false,
-      (pipeline, tenantId) => {
-        const [main, tracked, seen] = windowKeys(tenantId);
-        pipeline.hgetall(main).hgetall(tracked).getBuffer(seen);
-      },
-    );
-    const error = replies.flat().find(([e]) => e)?.[0];
-    if (error) throw unavailable(error);
+    const replies = await this.#read(tenantIds, 3, (pipeline, [main, tracked, seen]) => {
+      pipeline.hgetall(main).hgetall(tracked).getBuffer(seen);
+    });
     tenantIds.forEach((tenantId, i) => {
       const [main, tracked, seen] = replies[i]!.map(([, value]) => value) as [
         Record<string, string>,
@@ -139,6 +129,38 @@ export class RedisWindowStore implements WindowStore {
       if (window) found.set(tenantId, { window, version: main.v ?? NO_VERSION });
     });
     return found;
+  }
+
+  /** HMGET of the version and the meta field: a window is stored when its meta is (as load decides). */
+  async versions(tenantIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const replies = await this.#read(tenantIds, 1, (pipeline, [main]) => {
+      pipeline.hmget(main, 'v', 'm');
+    });
+    tenantIds.forEach((tenantId, i) => {
+      const [version, meta] = replies[i]![0]![1] as [string | null, string | null];
+      if (meta !== null) found.set(tenantId, version ?? NO_VERSION);
+    });
+    return found;
+  }
+
+  /** One read round trip: `perItem` commands on each tenant's keys; throws STORE_UNAVAILABLE if any failed. */
+  async #read(
+    tenantIds: readonly string[],
+    perItem: number,
+    add: (pipeline: Pipeline, keys: ReturnType<typeof windowKeys>) => void,
+  ): Promise<Reply[][]> {
+    if (tenantIds.length === 0) return [];
+    const { replies } = await this.#send(
+      tenantIds,
+      (tenantId) => tenantId,
+      perItem,
+      false,
+      (pipeline, tenantId) => add(pipeline, windowKeys(tenantId)),
+    );
+    const error = replies.flat().find(([e]) => e)?.[0];
+    if (error) throw unavailable(error);
+    return replies;
   }
 
   async save(writes: readonly WindowWrite[]): Promise<{ conflicts: string[] }> {
