@@ -5,8 +5,8 @@
 // position go to the tenants being loaded, and the feed applies the rest once they are held. A batch of a
 // partition not held yet is refused meanwhile (the scorer's handleBatch), and so is one with a tenant keyed to a
 // partition the slice does not hold (asked for by name when the scorer's decoder does not find it); it comes
-// again after the log's back-off: no event is scored against a directory that lacks its tenant. Partitions and tenants asked for during
-// a load are loaded together by the next one.
+// again after the log's back-off: no event is scored against a directory that lacks its tenant. Partitions and
+// tenants asked for during a load are loaded together by the next one.
 import type { DirectorySlice, SliceTenants } from '../core/directory-slice.js';
 import { parseStateKey } from '../core/topics.js';
 import type { Logger } from '../platform/logger.js';

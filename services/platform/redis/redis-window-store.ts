@@ -1,8 +1,8 @@
-// The production window store on Redis (ioredis). One round trip per call whatever the number of tenants
-// (a pipeline of HGETALLs to load, of HMGETs to read versions; a pipeline of script calls of up to 128 windows each to save), each tenant's
-// save atomic
-// and conditional on the version it was based on. On Redis Cluster each tenant's keys share a hash tag, so
-// every script is single-slot, and the pipelines are split per master: one round trip per shard.
+// The production window store on Redis (ioredis). One round trip per call whatever the number of tenants (a
+// pipeline of HGETALLs to load, of HMGETs to read versions; a pipeline of script calls of up to 128 windows each
+// to save), each tenant's save atomic and conditional on the version it was based on. On Redis Cluster each
+// tenant's keys share a hash tag, so every script is single-slot, and the pipelines are split per master: one
+// round trip per shard.
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RelayguardError } from '../../core/errors.js';
