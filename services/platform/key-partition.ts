@@ -8,17 +8,35 @@
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
+/**
+ * A key's UTF-8 bytes, reused from call to call: a scorer's slice asks for the partition of every state record
+ * it reads, so a Buffer per call would be garbage at the feed's rate.
+ */
+let scratch = Buffer.allocUnsafe(64);
+
 export function keyPartition(partitions: number): (key: string) => number {
-  return (key) => (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
+  return (key) => (murmur2(scratch, utf8Into(key)) & 0x7fffffff) % partitions;
 }
 
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), in 32-bit integer arithmetic as in Java. */
-function murmur2(data: Buffer): number {
-  const { length } = data;
+/** Writes `key` as UTF-8 at the start of `scratch`; its length in bytes. ASCII, the usual key, is copied in JS. */
+function utf8Into(key: string): number {
+  // Three bytes per UTF-16 unit is UTF-8's most (a surrogate pair: four bytes for two units).
+  if (scratch.length < key.length * 3) scratch = Buffer.allocUnsafe(key.length * 3);
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code >= 0x80) return scratch.write(key, 0, 'utf8');
+    scratch[i] = code;
+  }
+  return key.length;
+}
+
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of `data`'s first `length` bytes, in 32-bit
+ * integer arithmetic as in Java. */
+function murmur2(data: Buffer, length: number): number {
   let h = SEED ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k = data.readInt32LE(i);
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     k = Math.imul(k, M);
     k ^= k >>> 24;
     k = Math.imul(k, M);

@@ -22,9 +22,11 @@ describe('keyPartition', () => {
   it("gives every key the partition kafkajs' producer gives it, whatever its length and characters", () => {
     const random = seededRandom(23);
     const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_./é€😀';
-    const characters = [...alphabet];
+    // A lone surrogate too: both encode it as U+FFFD.
+    const characters = [...alphabet, '\ud800'];
     for (let i = 0; i < 5_000; i++) {
-      const length = Math.floor(random() * 40);
+      // Past 64 bytes too, beyond the first size of the reused encoding buffer.
+      const length = Math.floor(random() * 100);
       const key = Array.from({ length }, () => characters[Math.floor(random() * characters.length)]).join('');
       for (const partitions of [1, 3, 6, 64, 1_000]) {
         assert.equal(
