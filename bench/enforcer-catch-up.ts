@@ -5,34 +5,46 @@
 // CPU time is read from /proc, so the other processes' load does not inflate the per-CPU-second figure. Then the
 // enforcer is stopped (it writes its index's snapshot, RELAYGUARD_SNAPSHOT_DIR), one tenant in a hundred changes
 // while it is down, and a second enforcer is timed starting from the snapshot.
+// The topics are filled through the Apache Kafka Java producer (bench/state-topics-writer.ts: a few µs of CPU per
+// record where kafkajs spends ~20), with the values relayguard's codec encodes through the Schema Registry.
+// Larger fleets than the measured 1,000,000 tenants: BENCH_CATCH_UP_TENANTS=10000000 (bench/README.md, "At
+// 10,000,000 tenants"); BENCH_ENFORCER_NODE_OPTIONS is the enforcers' NODE_OPTIONS, as an operator sets it
+// (deploy/k8s/enforcer.yaml: --max-old-space-size=2048).
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DirectoryEvent } from '../services/core/directory.js';
+import { Topics } from '../services/core/topics.js';
 import { RegistryCodec } from '../services/platform/codec/registry-codec.js';
 import { loadConfig } from '../services/platform/config.js';
-import { KafkaEventLog } from '../services/platform/kafka/kafka-event-log.js';
 import { ensureTopics } from '../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../services/platform/kafka/topic-plan.js';
-import { silentLogger } from '../services/platform/logger.js';
-import type { OutgoingRecord } from '../services/platform/ports.js';
 import { testKafkaVersion, withKafkaAdmin } from '../test/support/kafka-broker.js';
 import { startProductionStack } from '../test/support/production-stack.js';
 import { startServiceProcess } from '../test/support/scorer-process.js';
 import { freePort } from '../test/support/tether.js';
 import { defineBenchmark, format, withCleanups } from './harness.js';
-import { batchesOf, blockEvent, stateRecord, tenantChanges } from './workload.js';
+import { startStateTopicsWriter } from './state-topics-writer.js';
+import { blockEvent, stateRecord, tenantChanges } from './workload.js';
 
 const SIZES = {
   quick: { tenants: 2_000 },
-  measured: { tenants: 1_000_000 },
+  measured: { tenants: tenantsFrom(process.env.BENCH_CATCH_UP_TENANTS) ?? 1_000_000 },
 };
+
+function tenantsFrom(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const tenants = Number(value);
+  if (!Number.isSafeInteger(tenants) || tenants < 1)
+    throw new Error(`BENCH_CATCH_UP_TENANTS: "${value}" is not a positive whole number of tenants`);
+  return tenants;
+}
 
 const BLOCKED_EVERY = 50;
 /** One tenant in this many changes while the first enforcer is down. */
 const CHANGED_EVERY = 100;
-/** Tenants written per round of sends (one send per topic). */
+/** Tenants between two ticks of the progress bar. */
 const CHUNK = 5_000;
 /** As `relayguard topics` creates them by default (--state-partitions 3). */
 const STATE_PARTITIONS = 3;
@@ -69,28 +81,26 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       progress.tick();
 
       progress.phase('writing the state topics', tenants);
-      const config = loadConfig(stack.env);
-      const codec = new RegistryCodec(config.schemaRegistry!);
-      const log = new KafkaEventLog({ kafka: config.kafka!, logger: silentLogger });
-      defer(() => log.close());
+      const codec = new RegistryCodec(loadConfig(stack.env).schemaRegistry!);
+      const topics = [Topics.acceptedDomains, Topics.connectors, Topics.tenantBlocks];
+      let writerCpuSeconds = 0;
       /** Writes every tenant's changes (and blocks) whose number `pick` picks; how many records. */
       const write = async (pick: (i: number) => boolean, extra: (i: number) => DirectoryEvent[]) => {
-        let written = 0;
-        const indexes = Array.from({ length: tenants }, (_, i) => i).filter(pick);
-        for (const chunk of batchesOf(indexes, CHUNK)) {
-          const byTopic = new Map<string, OutgoingRecord[]>();
-          for (const change of chunk.flatMap((i) => [...tenantChanges(i), ...extra(i)])) {
-            const { topic, key } = stateRecord(change);
-            const value = await codec.encode(topic as never, change.event as never);
-            const batch = byTopic.get(topic) ?? [];
-            batch.push({ key, value });
-            byTopic.set(topic, batch);
-            written++;
+        const writer = await startStateTopicsWriter(stack.kafka.bootstrapServers, testKafkaVersion(), topics);
+        const cpu = process.cpuUsage();
+        for (let i = 0; i < tenants; i++) {
+          if (pick(i)) {
+            for (const change of [...tenantChanges(i), ...extra(i)]) {
+              const { topic, key } = stateRecord(change);
+              await writer.write(topic, key, await codec.encode(topic as never, change.event as never));
+            }
           }
-          await Promise.all([...byTopic].map(([topic, batch]) => log.publish(topic, batch)));
-          progress.tick(chunk.length);
+          if ((i + 1) % CHUNK === 0 || i + 1 === tenants) progress.tick((i % CHUNK) + 1);
         }
-        return written;
+        const { records, cpuSeconds } = await writer.end();
+        const used = process.cpuUsage(cpu);
+        writerCpuSeconds += cpuSeconds + (used.user + used.system) / 1e6;
+        return records;
       };
       const records = await write(
         () => true,
@@ -107,7 +117,7 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       const wrote = first.enforcer.logs.find((line) => line.msg === 'wrote the index snapshot');
       if (!wrote) throw new Error('the enforcer wrote no snapshot when it stopped');
 
-      progress.phase('changes while it is down', Math.ceil(tenants / CHANGED_EVERY));
+      progress.phase('changes while it is down', tenants);
       const later = await write(
         (i) => i % CHANGED_EVERY === 1,
         () => [],
@@ -119,6 +129,11 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       if (!loaded) throw new Error('the second enforcer did not load the snapshot');
 
       return [
+        figure(
+          'state topics written: CPU per record (this process and the Java producer)',
+          (writerCpuSeconds * 1e6) / (records + later),
+          (n) => `${n.toFixed(1)} µs`,
+        ),
         figure(
           `Apache Kafka ${testKafkaVersion()}: spawn to ready, ${format.count(tenants)} tenants (${format.count(records)} records)`,
           first.wallMs,
@@ -154,7 +169,11 @@ async function timedEnforcer(
 ) {
   const port = await freePort();
   const started = performance.now();
-  const enforcer = await startServiceProcess({ ...env, RELAYGUARD_HTTP_PORT: String(port) }, 'enforcer');
+  const nodeOptions = process.env.BENCH_ENFORCER_NODE_OPTIONS;
+  const enforcer = await startServiceProcess(
+    { ...env, RELAYGUARD_HTTP_PORT: String(port), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+    'enforcer',
+  );
   defer(() => enforcer.process.stop(60_000));
   await enforcer.ready;
   const wallMs = performance.now() - started;
