@@ -22,7 +22,7 @@ import { ensureTopics } from '../services/platform/kafka/topic-admin.js';
 import { plannedTopics } from '../services/platform/kafka/topic-plan.js';
 import { testKafkaVersion, withKafkaAdmin } from '../test/support/kafka-broker.js';
 import { startProductionStack } from '../test/support/production-stack.js';
-import { startServiceProcess } from '../test/support/scorer-process.js';
+import { type ServiceProcess, startServiceProcess } from '../test/support/scorer-process.js';
 import { freePort } from '../test/support/tether.js';
 import { defineBenchmark, format, withCleanups } from './harness.js';
 import { startStateTopicsWriter } from './state-topics-writer.js';
@@ -55,11 +55,34 @@ function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100;
-  const rssKb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return {
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
-    rssBytes: Number(rssKb ?? 0) * 1024,
+    rssBytes: statusBytes(pid, 'VmRSS'),
   };
+}
+
+/** A memory line of /proc/<pid>/status in bytes (0 once the process is gone). */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** Stops the enforcer, which writes its snapshot meanwhile, watching its peak resident memory until it exits. */
+async function stopWatchingPeak(enforcer: ServiceProcess) {
+  const { pid } = enforcer.process;
+  let peakBytes = 0;
+  const timer = setInterval(() => {
+    try {
+      peakBytes = Math.max(peakBytes, statusBytes(pid, 'VmHWM'));
+    } catch {
+      // It exited between two reads.
+    }
+  }, 100);
+  try {
+    return { exit: await enforcer.process.stop(60_000), peakBytes };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export const enforcerCatchUpBenchmark = defineBenchmark({
@@ -113,9 +136,8 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       progress.phase('a fresh enforcer catching up', 1);
       const first = await timedEnforcer(env, blocked, defer);
       progress.tick();
-      await first.enforcer.process.stop(60_000);
-      const wrote = first.enforcer.logs.find((line) => line.msg === 'wrote the index snapshot');
-      if (!wrote) throw new Error('the enforcer wrote no snapshot when it stopped');
+      const stopped = await stopWatchingPeak(first.enforcer);
+      const { wrote, when } = lastSnapshot(first.enforcer.logs, stopped.exit.code === 0);
 
       progress.phase('changes while it is down', tenants);
       const later = await write(
@@ -142,8 +164,9 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
         figure('enforcer CPU to ready (its own, /proc)', first.cpuSeconds * 1000, format.ms),
         figure('records per enforcer CPU-second', records / first.cpuSeconds, format.rate),
         figure('enforcer resident memory when ready', first.rssBytes, format.bytes),
-        figure('index snapshot written on stop', Number(wrote.bytes), format.bytes),
+        figure(`index snapshot written ${when}`, Number(wrote.bytes), format.bytes),
         figure('index snapshot write time', Number(wrote.ms), format.ms),
+        figure('enforcer peak resident memory, stop included (VmHWM)', stopped.peakBytes, format.bytes),
         figure(
           `from the snapshot: spawn to ready (${format.count(later)} records written since, the blocks read again)`,
           second.wallMs,
@@ -160,6 +183,23 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
     });
   },
 });
+
+/**
+ * The snapshot the second enforcer starts from: the one written on stop, or, when the stop was cut short by
+ * relayguard's stop timeout (services/cli/commands/serve.ts) before that write ended, the last one the enforcer
+ * wrote while it caught up (every RELAYGUARD_SNAPSHOT_INTERVAL_SECONDS): a restarted replica's case then.
+ */
+function lastSnapshot(logs: ReadonlyArray<Record<string, unknown>>, stoppedInTime: boolean) {
+  const stopping = logs.findIndex((line) => String(line.msg).startsWith('shutting down'));
+  const at = logs.findLastIndex((line) => line.msg === 'wrote the index snapshot');
+  if (at < 0) throw new Error('the enforcer wrote no snapshot');
+  if (at > stopping && stopping >= 0) return { wrote: logs[at]!, when: 'on stop' };
+  if (stoppedInTime) throw new Error('the enforcer wrote no snapshot when it stopped');
+  return {
+    wrote: logs[at]!,
+    when: 'while catching up (the stop timed out before its own snapshot was written)',
+  };
+}
 
 /** `relayguard enforcer` spawned and timed until ready; its /metrics must count every blocked tenant. */
 async function timedEnforcer(
