@@ -4,10 +4,11 @@
 // (cut short, altered, another format, offsets the topics no longer have) is refused with the reason, and the
 // enforcer reads the topics from the start.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { tenantChanges } from '../../../bench/workload.js';
 import { embeddedAdapters } from '../../../services/app/adapters.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../../../services/app/index-snapshot.js';
@@ -20,6 +21,7 @@ import { createLogger } from '../../../services/platform/logger.js';
 import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
 import { Metrics } from '../../../services/platform/metrics.js';
 import { answers, everything, fleet, publish, snapshotCatchUp } from '../../support/snapshot-scenario.js';
+import { spawnTethered, waitFor } from '../../support/tether.js';
 
 const directories: string[] = [];
 after(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
@@ -55,6 +57,40 @@ describe('the enforcer index snapshot', () => {
     await assert.rejects(readIndexSnapshot(directory), /does not match its checksum/);
     await writeFile(file, Buffer.from(good.toString('latin1').replace('"format":1', '"format":9'), 'latin1'));
     await assert.rejects(readIndexSnapshot(directory), /format 9, this version reads format 1/);
+  });
+
+  it('written again after a write was killed midway leaves no temporary file behind', async () => {
+    // A stop timeout kills an enforcer while it writes (at 10M tenants a write takes longer than the stop's 25 s):
+    // its temporary file must not stay beside every later snapshot.
+    const directory = await snapshotDirectory();
+    const source = (path: string) => pathToFileURL(join(import.meta.dirname, '../../..', path)).href;
+    // 256 MiB: the write is still going when its temporary file is seen.
+    const script = `
+      const { SnapshotParts } = await import('${source('services/core/snapshot-parts.ts')}');
+      const { writeIndexSnapshot } = await import('${source('services/app/index-snapshot.ts')}');
+      const parts = new SnapshotParts();
+      parts.arrays.set('big', new Uint8Array(1 << 28).fill(7));
+      await writeIndexSnapshot(${JSON.stringify(directory)}, parts, [], 0);`;
+    const writer = await spawnTethered(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    await waitFor(async () => (await readdir(directory)).some((name) => name.endsWith('.tmp')), {
+      timeoutMs: 30_000,
+      intervalMs: 5,
+      description: 'the write to begin',
+    });
+    writer.child.kill('SIGKILL');
+    await writer.exited;
+
+    const index = new EnforcerIndex();
+    for (const change of tenantChanges(0)) index.apply(change);
+    await writeIndexSnapshot(directory, index.snapshot(), [], 0);
+    assert.deepEqual(await readdir(directory), ['enforcer-index.snapshot']);
+    assert.deepEqual(answers((await readIndexSnapshot(directory))!.index, 1), answers(index, 1));
   });
 
   it('that cannot be used leaves an enforcer reading the topics from the start, saying why', async () => {
