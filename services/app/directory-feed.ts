@@ -40,6 +40,8 @@ export interface MaterializedDirectory {
   readonly monitorBlockedCount: number;
   /** The enforcer's index: the state of SNAPSHOT_TOPICS as it is now. */
   snapshot?(): SnapshotParts;
+  /** The enforcer's index: gives back its arrays' unused room, once caught up. */
+  trim?(): void;
 }
 
 export interface DirectoryFeedDeps {
@@ -127,7 +129,8 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Direc
     maxWaitTimeMs: deps.fetchMaxWaitMs,
   });
   return {
-    caughtUp: subscription.caughtUp,
+    // Caught up, the index grows by a record now and then: the room its arrays kept for growing fast goes back.
+    caughtUp: subscription.caughtUp.then(() => deps.directory.trim?.()),
     whilePaused: (section) => exclusive(() => section(next)),
     stop: async () => {
       await subscription.stop();

@@ -71,6 +71,11 @@ export class ConnectorIdentifiers {
     return this.#certificates.bytes + this.#ipv6Networks.bytes + this.#rangesOfCode.byteLength;
   }
 
+  trim(): void {
+    this.#certificates.trim();
+    this.#ipv6Networks.trim();
+  }
+
   saveTo(parts: SnapshotParts, name: string): void {
     this.#certificates.saveTo(parts, `${name}.certificates`);
     this.#ipv6Networks.saveTo(parts, `${name}.ipv6Networks`);

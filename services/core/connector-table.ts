@@ -144,6 +144,13 @@ export class ConnectorTable {
     return rows + this.#connectorIds.bytes + this.#claims.bytes + this.#identifiers.bytes;
   }
 
+  /** Gives back the arrays' unused room (enforcer-index.ts `trim`). */
+  trim(): void {
+    for (const [, growable] of this.#growables()) growable.trim();
+    this.#connectorIds.trim();
+    this.#identifiers.trim();
+  }
+
   saveTo(parts: SnapshotParts, name: string): void {
     this.#connectorIds.saveTo(parts, `${name}.connectorIds`);
     for (const [field, growable] of this.#growables()) growable.saveTo(parts, `${name}.${field}`);
@@ -242,8 +249,8 @@ export class ConnectorTable {
       const from = this.#identifiersAt.array[row]!;
       this.#identifiersAt.array[row] = end;
       for (let at = from; at < from + this.#identifierCount.array[row]!; at++, end++) {
-        this.#poolCodes.array[end] = codes[at]!;
-        this.#poolValues.array[end] = values[at]!;
+        this.#poolCodes.reserve(end)[end] = codes[at]!;
+        this.#poolValues.reserve(end)[end] = values[at]!;
         const since = laterSince.get(at);
         if (since !== undefined) this.#laterSince.set(end, since);
       }

@@ -2,7 +2,7 @@
 // block covers the connector the message arrives on (a CONNECTOR-scoped block covers only its connectorIds).
 import { type AcceptedDomainLookup, isRegistered } from './classify.js';
 import type { BlockScope, TenantBlocked } from './contracts.generated.js';
-import { isEnforcedBlock, type TenantRecord } from './tenant-record.js';
+import { isEnforcedBlock } from './tenant-record.js';
 
 export const BLOCK_REPLY = {
   code: 550,
@@ -82,8 +82,11 @@ export function coversConnector(
 
 /** What a decision reads: the whole directory (directory.ts) or the enforcer's index (enforcer-index.ts). */
 export interface DecisionDirectory extends AcceptedDomainLookup {
-  tenant(tenantId: string): Pick<TenantRecord, 'block'> | undefined;
+  tenant(tenantId: string): { readonly block: DecidingBlock | null } | undefined;
 }
+
+/** What a decision reads of the block in force (the enforcer's index keeps little more). */
+export type DecidingBlock = Pick<TenantBlocked, 'blockId' | 'mode' | 'scope' | 'connectorIds'>;
 
 /** The rejection of a blocked tenant's mail. */
 export function blocked(block: Pick<TenantBlocked, 'blockId' | 'scope'>): Decision {

@@ -102,6 +102,11 @@ export class DomainHolders {
     return this.#arrays().reduce((sum, [, growable]) => sum + growable.bytes, 0);
   }
 
+  /** Gives back the arrays' unused room (enforcer-index.ts `trim`). */
+  trim(): void {
+    for (const [, growable] of this.#arrays()) growable.trim();
+  }
+
   saveTo(parts: SnapshotParts): void {
     for (const [name, growable] of this.#arrays()) growable.saveTo(parts, name);
     parts.values.set('sharedDomains', [...this.#sharedDomains]);

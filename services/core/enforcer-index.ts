@@ -21,12 +21,20 @@ import { normalizeDomain } from './domain-name.js';
 import { parseIpAddress } from './ip-ranges.js';
 import { SnapshotParts } from './snapshot-parts.js';
 import { StringTable } from './string-table.js';
-import { type MutableRecord, recordIn, type TenantRecord } from './tenant-record.js';
+import { type ActiveBlock, type MutableRecord, recordIn, type TenantRecord } from './tenant-record.js';
 import { parseStateKey } from './topics.js';
 
 /** What the accepted-domain check reads of a registered entry. */
 const EXACT = Object.freeze({ matchSubdomains: false });
 const WITH_SUBDOMAINS = Object.freeze({ matchSubdomains: true });
+
+/** A block as the index keeps it: without its evidence, which decisions never read. */
+export type IndexedBlock = Omit<ActiveBlock, 'evidence'>;
+
+/** A tenant's block state as the index keeps it. */
+export interface IndexedRecord extends Omit<TenantRecord, 'block'> {
+  readonly block: IndexedBlock | null;
+}
 
 export class EnforcerIndex implements AcceptedDomainLookup {
   /**
@@ -63,7 +71,14 @@ export class EnforcerIndex implements AcceptedDomainLookup {
       else this.#connectors.upsert(change.event);
     } else if (change.kind === 'tenant-block') {
       // What connectors carried at the block is for the admin API's self-service rule, not for decisions.
-      this.#blocks.apply(this.#record(change.event.tenantId), change.event, () => null);
+      const record = this.#record(change.event.tenantId);
+      this.#blocks.apply(record, change.event, () => null);
+      // Nor is the evidence (top domains, thresholds, connectors: ~2 KB of decoded objects a block, most of the
+      // index's heap objects at 1% of tenants blocked). block-state.ts reads none of it from the record.
+      if (record.block && 'evidence' in record.block) {
+        const { evidence: _, ...kept } = record.block;
+        record.block = kept as ActiveBlock;
+      }
     }
     // Policy overrides are the scorer's.
   }
@@ -76,7 +91,7 @@ export class EnforcerIndex implements AcceptedDomainLookup {
   }
 
   /** The tenant's block state; undefined for a tenant that never had a block record. */
-  tenant(tenantId: string): TenantRecord | undefined {
+  tenant(tenantId: string): IndexedRecord | undefined {
     return this.#records.get(tenantId);
   }
 
@@ -110,6 +125,17 @@ export class EnforcerIndex implements AcceptedDomainLookup {
   /** Bytes held in typed arrays: outside the heap's objects, so the heap figure alone would flatter the index. */
   get arenaBytes(): number {
     return this.#tenantNames.bytes + this.#domainNames.bytes + this.#domains.bytes + this.#connectors.bytes;
+  }
+
+  /**
+   * Gives back the unused room of every array: once caught up with the topics, when the index stops growing fast.
+   * A later record grows an array again, by an eighth (string-table.ts, Growable).
+   */
+  trim(): void {
+    this.#tenantNames.trim();
+    this.#domainNames.trim();
+    this.#domains.trim();
+    this.#connectors.trim();
   }
 
   /** The accepted domains and connectors (SNAPSHOT_KINDS) as they are now: copies, or bytes that never change. */

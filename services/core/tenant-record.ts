@@ -182,7 +182,9 @@ export function connectorSettingsKey(connector: Connector): string {
 }
 
 /** Whether relays must reject this tenant's unregistered senders now. */
-export function isEnforcedBlock(record: Pick<TenantRecord, 'block'> | undefined): boolean {
+export function isEnforcedBlock(
+  record: { readonly block: Pick<TenantBlocked, 'mode'> | null } | undefined,
+): boolean {
   return record?.block?.mode === 'ENFORCE';
 }
 

@@ -6,6 +6,7 @@
 // forwarding keeps relaying. Then the spam moves to the second server: the block is widened to the school.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { wholeDirectory } from '../../services/app/runtime.js';
 import type { TenantBlocked } from '../../services/core/contracts.generated.js';
 import { metricValue } from '../support/enforcement.js';
 import { OPERATOR } from '../support/pipeline-driver.js';
@@ -42,7 +43,7 @@ describe('a connector-scoped block through Postfix (production adapters)', { ski
   const blockInForce = (predicate: (block: TenantBlocked) => boolean, description: string) =>
     waitFor(
       () => {
-        const block = relay.harness.driver.runtime.directory.tenant(SCHOOL.tenantId)?.block;
+        const block = wholeDirectory(relay.harness.driver.runtime).tenant(SCHOOL.tenantId)?.block;
         return block && predicate(block) ? block : undefined;
       },
       { description },

@@ -6,6 +6,7 @@
 // Schema Registry's wire format, windows in a real Redis, the block back to the enforcer through Kafka).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { wholeDirectory } from '../../services/app/runtime.js';
 import { PostfixLogParser } from '../../services/backtest/postfix-log.js';
 import type { MessageSubmitted } from '../../services/core/contracts.generated.js';
 import { Topics } from '../../services/core/topics.js';
@@ -64,7 +65,7 @@ for (const adapters of ['embedded', 'production'] as const) {
       }
       await relay.harness.driver.settle();
       const block = await waitFor(
-        () => relay.harness.driver.runtime.directory.tenant(COMPROMISED.tenantId)?.block,
+        () => wholeDirectory(relay.harness.driver.runtime).tenant(COMPROMISED.tenantId)?.block,
         {
           description: 'the compromised tenant to be blocked',
         },

@@ -3,6 +3,7 @@
 // so any of bravo's or delta's mail attributed to acme would be answered 550 5.7.750.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { wholeDirectory } from '../../services/app/runtime.js';
 import { PolicyClient } from '../../services/cli/simulation/policy-client.js';
 import { type AdminServer, bearer, OTHER_TENANT_ADMINS, TOKENS } from '../support/admin-api.js';
 import { onpremConnector } from '../support/builders.js';
@@ -214,7 +215,7 @@ describe('tenant isolation: sender forms that used to go unscored (reproduction 
 
   it('counts null-sender mail without a header From, and lets a blocked tenant relay only a trickle of it', async () => {
     await floodAndBlock('bounces', '100.64.1.9', () => '');
-    const evidence = harness.driver.runtime.directory.tenant('bounces')!.block!.evidence;
+    const evidence = wholeDirectory(harness.driver.runtime).tenant('bounces')!.block!.evidence;
     assert.deepEqual(
       evidence.topDomains.map((entry) => entry.domain),
       ['null-sender.invalid'],

@@ -48,6 +48,7 @@ function counted(index: EnforcerIndex): MaterializedDirectory & { applied: numbe
       return index.monitorBlockedCount;
     },
     snapshot: () => index.snapshot(),
+    trim: () => index.trim(),
   };
 }
 
