@@ -11,6 +11,7 @@ import { argv, stdout } from 'node:process';
 import { directoryFor } from '../services/app/runtime.js';
 import type { DirectoryEvent } from '../services/core/directory.js';
 import { DirectorySlice } from '../services/core/directory-slice.js';
+import { EnforcerIndex } from '../services/core/enforcer-index.js';
 import { type ContractTopic, Topics } from '../services/core/topics.js';
 import { EmbeddedCodec } from '../services/platform/codec/embedded-codec.js';
 import { keyPartition } from '../services/platform/key-partition.js';
@@ -22,8 +23,13 @@ export interface DirectoryHeap {
   /** A scorer's slice: the tenants it holds, of `partitions`. */
   readonly slice?: { readonly partitions: number; readonly held: number; readonly tenants: number };
   readonly blocked: number;
-  /** Heap used plus typed arrays after a full GC, with the directory, minus the same before it. */
+  /**
+   * Heap used plus typed arrays after a full GC, with the directory, minus the same before it. The enforcer's index
+   * is measured as a caught-up enforcer holds it: trimmed (EnforcerIndex.trim).
+   */
   readonly heapBytes: number;
+  /** The enforcer's index before its trim: as it holds it while catching up. */
+  readonly untrimmedBytes?: number;
   /** Of which in typed arrays (ArrayBuffers outside the heap's objects). */
   readonly arrayBufferBytes: number;
   readonly rssBytes: number;
@@ -69,6 +75,8 @@ for (let i = 0; i < tenants; i++) {
 }
 for (let i = 0; i < blocked; i++)
   directory.apply(await throughCodec({ kind: 'tenant-block', event: blockEvent(i) }));
+const untrimmed = directory instanceof EnforcerIndex ? used() : undefined;
+if (directory instanceof EnforcerIndex) directory.trim();
 const after = used();
 const slice = directory instanceof DirectorySlice ? directory : undefined;
 // A slice counts the blocks of the tenants it holds.
@@ -79,6 +87,7 @@ const result: DirectoryHeap = {
   ...(slice && { slice: { partitions, held, tenants: slice.size } }),
   blocked,
   heapBytes: after.heap - before.heap,
+  ...(untrimmed && { untrimmedBytes: untrimmed.heap - before.heap }),
   arrayBufferBytes: after.arrayBuffers - before.arrayBuffers,
   rssBytes: process.memoryUsage().rss,
 };
