@@ -54,7 +54,7 @@ export interface Runtime {
 
 /**
  * What the directory feed materializes for these services: an enforcer alone decides with the index of what
- * decisions read (services/core/enforcer-index.ts: 10M tenants in 1.98 GiB, bench/README.md); a scorer alone
+ * decisions read (services/core/enforcer-index.ts: 10M tenants in 1.69 GiB, bench/README.md); a scorer alone
  * scores with the slice of the tenants keyed to its partitions (`partitionOf`, services/core/directory-slice.ts);
  * the admin API and webhooks read the whole directory, and a scorer or an enforcer beside them shares it.
  */
