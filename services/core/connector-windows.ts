@@ -14,12 +14,18 @@ export interface Tracked {
  * One connector's share of a tenant's window: its minutes' counts (U, F and T of the connector) and the distinct
  * unregistered domains it carried (D of the connector), kept like the tenant's. Mail of no known connector is
  * counted under UNKNOWN_CONNECTOR, and so is mail of connectors beyond the window's connectorCap (see `connectorOf`).
+ *
+ * A window's only connector, when it has carried every message the window counted, has the same minutes' counts as
+ * the tenant: it shares the tenant's ring and sums (`buckets` and `sums` are the window's own objects) until a second
+ * connector comes. Counting a message then writes one ring, not two of the same counts, and a window of one
+ * connector (most tenants') allocates one ring (see `connectorIn`).
  */
 export class ConnectorWindow {
   /** Newest minute it carried a message in. */
   lastSeen: number;
-  readonly buckets: MinuteCounts;
-  readonly sums: Sums;
+  /** Its minutes' counts: the window's own ring while it shares it (`sharesCounts`). */
+  buckets: MinuteCounts;
+  sums: Sums;
   /** Unregistered sender domains it carried, capped at distinctDomainCap as the tenant's are. */
   readonly domains: Map<string, Tracked>;
 
@@ -35,6 +41,18 @@ export class ConnectorWindow {
     return this.sums.unregistered + this.sums.forwarded;
   }
 
+  /** Whether its counts are the window's own ring and sums (the window's only connector, see above). */
+  sharesCounts(window: Pick<TenantWindow, 'buckets'>): boolean {
+    return this.buckets === window.buckets;
+  }
+
+  /** A copy of the tenant's counts as its own, when it shared them: another connector's messages are coming. */
+  ownCounts(window: Pick<TenantWindow, 'buckets' | 'sums'>): void {
+    if (!this.sharesCounts(window)) return;
+    this.buckets = window.buckets.clone();
+    this.sums = { ...window.sums };
+  }
+
   clone(): ConnectorWindow {
     const domains = new Map([...this.domains].map(([key, tracked]) => [key, { ...tracked }]));
     return new ConnectorWindow(this.lastSeen, this.buckets.clone(), { ...this.sums }, domains);
@@ -44,11 +62,30 @@ export class ConnectorWindow {
 /** The connector of mail that came through no known connector (the relay named none). */
 export const UNKNOWN_CONNECTOR = 'unknown';
 
-/** The window's connector, created when first met; its lastSeen is its newest minute. */
-export function connectorIn(window: TenantWindow, connectorId: string, minute: number): ConnectorWindow {
+/**
+ * The window's connector, created when first met; its lastSeen is its newest minute. With `counting` (the fold,
+ * about to count a message into it), a window's first connector shares the window's ring and sums when they hold
+ * nothing yet, so that it carries every message the window counts from then on; a store's decode builds its
+ * connectors' counts apart. A connector that shared them takes its own copy before a second connector is made.
+ */
+export function connectorIn(
+  window: TenantWindow,
+  connectorId: string,
+  minute: number,
+  counting = false,
+): ConnectorWindow {
   let connector = window.connectors.get(connectorId);
   if (connector === undefined) {
-    connector = new ConnectorWindow(minute);
+    if (window.connectors.size === 0) {
+      const empty = window.buckets.size === 0 && window.sums.total === 0;
+      connector =
+        counting && empty
+          ? new ConnectorWindow(minute, window.buckets, window.sums)
+          : new ConnectorWindow(minute);
+    } else {
+      for (const other of window.connectors.values()) other.ownCounts(window);
+      connector = new ConnectorWindow(minute);
+    }
     window.connectors.set(connectorId, connector);
   }
   connector.lastSeen = Math.max(connector.lastSeen, minute);
@@ -88,7 +125,11 @@ export function expireConnectors(
       changes.connectors.add(connectorId);
       continue;
     }
-    const removed = connector.buckets.removeRange(from, oldest, connector.sums, changes?.minutes);
+    // A connector sharing the window's ring lost the minutes the window's slide removed (there were some: the
+    // slide reaches the connectors only then).
+    const removed =
+      connector.sharesCounts(window) ||
+      connector.buckets.removeRange(from, oldest, connector.sums, changes?.minutes);
     const domains = connector.domains.size;
     expireTracked(connector.domains, oldest, changes?.domains);
     if (removed || domains !== connector.domains.size) changes?.connectors.add(connectorId);

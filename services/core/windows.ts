@@ -142,11 +142,13 @@ export function addToWindow(
   if (eventId !== null && !window.seen.add(eventId, minute)) return 'republished';
   const unregistered = messageClass === 'unregistered';
   const forwarded = messageClass === 'forwarded';
+  const connectorId = connectorOf(window, input.connectorId, shape.connectorCap);
+  const connector = connectorIn(window, connectorId, minute, true);
   count(window.buckets, window.sums, minute, unregistered, forwarded);
   changes?.minutes.add(minute);
-  const connectorId = connectorOf(window, input.connectorId, shape.connectorCap);
-  const connector = connectorIn(window, connectorId, minute);
-  count(connector.buckets, connector.sums, minute, unregistered, forwarded);
+  // A window's only connector may share its ring (connectorIn): counted once there.
+  if (!connector.sharesCounts(window))
+    count(connector.buckets, connector.sums, minute, unregistered, forwarded);
   changes?.connectors.add(connectorId);
   const countsTowardU =
     messageClass === 'unregistered' || (messageClass === 'forwarded' && forwardedWeight > 0);
