@@ -54,8 +54,15 @@ export interface DirectoryFeedDeps {
   readonly fetchMaxWaitMs?: number;
   /** The offsets a restored index reflects: those partitions are read on from there, the others from the start. */
   readonly startOffsets?: readonly PartitionOffset[];
-  /** Where and how often an index that takes snapshots writes one (RELAYGUARD_SNAPSHOT_*). */
-  readonly snapshots?: { readonly directory: string; readonly intervalMs: number };
+  /**
+   * Where and how often an index that takes snapshots writes one (RELAYGUARD_SNAPSHOT_*); how long a stop waits
+   * for one (STOP_SNAPSHOT_MS unless given).
+   */
+  readonly snapshots?: {
+    readonly directory: string;
+    readonly intervalMs: number;
+    readonly stopWaitMs?: number;
+  };
 }
 
 export interface DirectoryFeed extends Subscription {
@@ -140,8 +147,15 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Direc
 }
 
 /**
+ * How long a stop waits for the snapshot being written: `relayguard` exits 25 s after a stop begins
+ * (services/cli/commands/serve.ts), and the rest of the stop needs some of them. At 10M tenants a write takes
+ * longer, so the stop gives it up and a restart reads on from the last snapshot written (at most the interval old).
+ */
+const STOP_SNAPSHOT_MS = 15_000;
+
+/**
  * Writes the index's snapshot after a batch of its topics once the interval passed since the last one, and on stop
- * (a restart then reads only what was written while it was down).
+ * (a restart then reads only what was written while it was down) unless that takes longer than a stop waits.
  */
 class PeriodicSnapshots {
   readonly #deps: DirectoryFeedDeps;
@@ -152,6 +166,8 @@ class PeriodicSnapshots {
   /** Batches of the snapshot's topics were handled since the last snapshot was taken. */
   #changed = false;
   #writing: Promise<void> | undefined;
+  /** Aborted when a stop has waited long enough: the write in progress is given up. */
+  readonly #givenUp = new AbortController();
 
   constructor(deps: DirectoryFeedDeps, settings: NonNullable<DirectoryFeedDeps['snapshots']>) {
     this.#deps = deps;
@@ -170,9 +186,18 @@ class PeriodicSnapshots {
 
   /** Called once no batch is handled any more. */
   async stop(): Promise<void> {
-    await this.#writing;
-    if (this.#changed) this.#write();
-    await this.#writing;
+    const waitMs = this.#settings.stopWaitMs ?? STOP_SNAPSHOT_MS;
+    const giveUp = setTimeout(
+      () => this.#givenUp.abort(new Error(`a stop waits ${waitMs} ms for the index snapshot`)),
+      waitMs,
+    );
+    try {
+      await this.#writing;
+      if (this.#changed && !this.#givenUp.signal.aborted) this.#write();
+      await this.#writing;
+    } finally {
+      clearTimeout(giveUp);
+    }
   }
 
   /** Taken between two batches, so the copies and the offsets agree; written while batches go on. */
@@ -183,7 +208,8 @@ class PeriodicSnapshots {
     const started = performance.now();
     this.#lastAt = started;
     this.#changed = false;
-    this.#writing = writeIndexSnapshot(directory, parts, offsets, Date.now())
+    const { signal } = this.#givenUp;
+    this.#writing = writeIndexSnapshot(directory, parts, offsets, Date.now(), signal)
       .then((bytes) =>
         this.#deps.logger.info(
           { directory, bytes, partitions: offsets.length, ms: Math.round(performance.now() - started) },
@@ -191,10 +217,15 @@ class PeriodicSnapshots {
         ),
       )
       .catch((error: unknown) =>
-        this.#deps.logger.warn(
-          { err: error, directory },
-          'writing the index snapshot failed; tried again later',
-        ),
+        signal.aborted
+          ? this.#deps.logger.warn(
+              { directory, ms: Math.round(performance.now() - started), reason: String(signal.reason) },
+              'gave up writing the index snapshot to stop in time; a restart reads on from the last one written',
+            )
+          : this.#deps.logger.warn(
+              { err: error, directory },
+              'writing the index snapshot failed; tried again later',
+            ),
       )
       .finally(() => {
         this.#writing = undefined;

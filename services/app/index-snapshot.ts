@@ -20,6 +20,8 @@ const FILE = 'enforcer-index.snapshot';
 const MAGIC = Buffer.from('relayguard enforcer index\n');
 /** fs reads and writes at most 2 GiB at once. */
 const CHUNK = 1 << 30;
+/** A write given up (its signal aborted) stops within one of these. */
+const WRITE_CHUNK = 1 << 26;
 const TYPES = { Uint8Array, Int32Array, Uint32Array, Float64Array } as const;
 
 interface Header {
@@ -42,12 +44,16 @@ export interface IndexSnapshot {
   readonly writtenAt: number;
 }
 
-/** Writes the parts and the offsets they reflect; returns the bytes written. */
+/**
+ * Writes the parts and the offsets they reflect; returns the bytes written. When `signal` aborts first, the write
+ * is given up: it rejects with the signal's reason, its temporary file is removed and the last snapshot stands.
+ */
 export async function writeIndexSnapshot(
   directory: string,
   parts: SnapshotParts,
   offsets: readonly PartitionOffset[],
   writtenAt: number,
+  signal?: AbortSignal,
 ): Promise<number> {
   await mkdir(directory, { recursive: true });
   const arrays = [...parts.arrays];
@@ -78,10 +84,12 @@ export async function writeIndexSnapshot(
     }
     for (const [, array] of arrays) {
       const bytes = bytesOf(array);
-      for (let at = 0; at < bytes.length; at += CHUNK) {
-        written += (await file.write(bytes.subarray(at, at + CHUNK))).bytesWritten;
+      for (let at = 0; at < bytes.length; at += WRITE_CHUNK) {
+        signal?.throwIfAborted();
+        written += (await file.write(bytes.subarray(at, at + WRITE_CHUNK))).bytesWritten;
       }
     }
+    signal?.throwIfAborted();
     await file.sync();
   } catch (error) {
     await file.close();

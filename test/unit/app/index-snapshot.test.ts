@@ -11,11 +11,13 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { tenantChanges } from '../../../bench/workload.js';
 import { embeddedAdapters } from '../../../services/app/adapters.js';
+import { startDirectoryFeed } from '../../../services/app/directory-feed.js';
 import { readIndexSnapshot, writeIndexSnapshot } from '../../../services/app/index-snapshot.js';
 import { startRuntime } from '../../../services/app/runtime.js';
 import { EnforcerIndex } from '../../../services/core/enforcer-index.js';
 import { Topics } from '../../../services/core/topics.js';
 import { ManualClock } from '../../../services/platform/clock.js';
+import { EmbeddedCodec } from '../../../services/platform/codec/embedded-codec.js';
 import { loadConfig } from '../../../services/platform/config.js';
 import { createLogger } from '../../../services/platform/logger.js';
 import { MemoryEventLog } from '../../../services/platform/memory/memory-event-log.js';
@@ -91,6 +93,48 @@ describe('the enforcer index snapshot', () => {
     await writeIndexSnapshot(directory, index.snapshot(), [], 0);
     assert.deepEqual(await readdir(directory), ['enforcer-index.snapshot']);
     assert.deepEqual(answers((await readIndexSnapshot(directory))!.index, 1), answers(index, 1));
+  });
+
+  it('is given up when a stop has waited long enough for it, and the last one written stands', async () => {
+    // At 10M tenants a write outlasts the stop (relayguard exits 25 s after a stop begins): the stop gives it up.
+    const directory = await snapshotDirectory();
+    const log = new MemoryEventLog({ clock: new ManualClock(0), partitions: 3 });
+    await publish(log, fleet(0, 10));
+    const last = new EnforcerIndex();
+    for (const change of fleet(0, 5)) last.apply(change);
+    await writeIndexSnapshot(directory, last.snapshot(), [], 0);
+    const lastBytes = await readFile(join(directory, 'enforcer-index.snapshot'));
+
+    const index = new EnforcerIndex();
+    const lines: string[] = [];
+    const feed = await startDirectoryFeed({
+      log,
+      codec: new EmbeddedCodec(),
+      directory: {
+        apply: (change) => index.apply(change),
+        applyTombstone: (kind, key) => index.applyTombstone(kind, key),
+        blockedCount: 0,
+        monitorBlockedCount: 0,
+        // 512 MiB more: a write that takes longer than the stop waits.
+        snapshot: () => {
+          const parts = index.snapshot();
+          parts.arrays.set('ballast', new Uint8Array(1 << 29));
+          return parts;
+        },
+      },
+      logger: createLogger('info', { write: (line: string) => lines.push(line) }),
+      metrics: new Metrics({ processMetrics: false }),
+      snapshots: { directory, intervalMs: 600_000, stopWaitMs: 50 },
+    });
+    await feed.caughtUp;
+    await feed.stop();
+    const logged = lines.map((line) => JSON.parse(line).msg);
+    assert.ok(
+      logged.some((msg) => /gave up writing the index snapshot/.test(msg)),
+      logged.join('; '),
+    );
+    assert.deepEqual(await readdir(directory), ['enforcer-index.snapshot']);
+    assert.ok(lastBytes.equals(await readFile(join(directory, 'enforcer-index.snapshot'))));
   });
 
   it('that cannot be used leaves an enforcer reading the topics from the start, saying why', async () => {
