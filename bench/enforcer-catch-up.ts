@@ -79,7 +79,8 @@ async function stopWatchingPeak(enforcer: ServiceProcess) {
     }
   }, 100);
   try {
-    return { exit: await enforcer.process.stop(60_000), peakBytes };
+    await enforcer.process.stop(60_000);
+    return peakBytes;
   } finally {
     clearInterval(timer);
   }
@@ -136,8 +137,8 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
       progress.phase('a fresh enforcer catching up', 1);
       const first = await timedEnforcer(env, blocked, defer);
       progress.tick();
-      const stopped = await stopWatchingPeak(first.enforcer);
-      const { wrote, when } = lastSnapshot(first.enforcer.logs, stopped.exit.code === 0);
+      const peakBytes = await stopWatchingPeak(first.enforcer);
+      const { wrote, when } = lastSnapshot(first.enforcer.logs);
 
       progress.phase('changes while it is down', tenants);
       const later = await write(
@@ -166,7 +167,7 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
         figure('enforcer resident memory when ready', first.rssBytes, format.bytes),
         figure(`index snapshot written ${when}`, Number(wrote.bytes), format.bytes),
         figure('index snapshot write time', Number(wrote.ms), format.ms),
-        figure('enforcer peak resident memory, stop included (VmHWM)', stopped.peakBytes, format.bytes),
+        figure('enforcer peak resident memory, stop included (VmHWM)', peakBytes, format.bytes),
         figure(
           `from the snapshot: spawn to ready (${format.count(later)} records written since, the blocks read again)`,
           second.wallMs,
@@ -185,20 +186,16 @@ export const enforcerCatchUpBenchmark = defineBenchmark({
 });
 
 /**
- * The snapshot the second enforcer starts from: the one written on stop, or, when the stop was cut short by
- * relayguard's stop timeout (services/cli/commands/serve.ts) before that write ended, the last one the enforcer
- * wrote while it caught up (every RELAYGUARD_SNAPSHOT_INTERVAL_SECONDS): a restarted replica's case then.
+ * The snapshot the second enforcer starts from: the one written on stop, or, when the stop gave that write up (a
+ * stop waits 15 s for it, services/app/directory-feed.ts) or relayguard's stop timeout cut it, the last one the
+ * enforcer wrote while it caught up (every RELAYGUARD_SNAPSHOT_INTERVAL_SECONDS): a restarted replica's case then.
  */
-function lastSnapshot(logs: ReadonlyArray<Record<string, unknown>>, stoppedInTime: boolean) {
+function lastSnapshot(logs: ReadonlyArray<Record<string, unknown>>) {
   const stopping = logs.findIndex((line) => String(line.msg).startsWith('shutting down'));
   const at = logs.findLastIndex((line) => line.msg === 'wrote the index snapshot');
   if (at < 0) throw new Error('the enforcer wrote no snapshot');
   if (at > stopping && stopping >= 0) return { wrote: logs[at]!, when: 'on stop' };
-  if (stoppedInTime) throw new Error('the enforcer wrote no snapshot when it stopped');
-  return {
-    wrote: logs[at]!,
-    when: 'while catching up (the stop timed out before its own snapshot was written)',
-  };
+  return { wrote: logs[at]!, when: "while catching up (the stop's own was not written)" };
 }
 
 /** `relayguard enforcer` spawned and timed until ready; its /metrics must count every blocked tenant. */
