@@ -148,8 +148,9 @@ export async function startDirectoryFeed(deps: DirectoryFeedDeps): Promise<Direc
 
 /**
  * How long a stop waits for the snapshot being written: `relayguard` exits 25 s after a stop begins
- * (services/cli/commands/serve.ts), and the rest of the stop needs some of them. At 10M tenants a write takes
- * longer, so the stop gives it up and a restart reads on from the last snapshot written (at most the interval old).
+ * (services/cli/commands/serve.ts), and the rest of the stop needs some of them. A write that takes longer (7-10 s
+ * at 10M tenants here, bench/README.md benchmark 12; more on a slow disk) is given up, and a restart reads on from
+ * the last snapshot written (at most the interval old).
  */
 const STOP_SNAPSHOT_MS = 15_000;
 

@@ -73,7 +73,7 @@ export async function writeIndexSnapshot(
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
   // Named for the host, not the write: a write cut short (a stop timeout, a kill) leaves its temporary file, which
-  // the host's next write truncates instead of leaving it beside a new one, ~2 GiB each at 10M tenants. Replicas
+  // the host's next write truncates instead of leaving it beside a new one, 1.6 GiB each at 10M tenants. Replicas
   // sharing a volume have names of their own, so none truncates another's write.
   const temporary = join(directory, `${FILE}.${hostname()}.tmp`);
   const file = await open(temporary, 'w');

@@ -62,8 +62,8 @@ describe('the enforcer index snapshot', () => {
   });
 
   it('written again after a write was killed midway leaves no temporary file behind', async () => {
-    // A stop timeout kills an enforcer while it writes (at 10M tenants a write takes longer than the stop's 25 s):
-    // its temporary file must not stay beside every later snapshot.
+    // A kill or a stop timeout can cut an enforcer's write short (1.6 GiB at 10M tenants): its temporary file must
+    // not stay beside every later snapshot.
     const directory = await snapshotDirectory();
     const source = (path: string) => pathToFileURL(join(import.meta.dirname, '../../..', path)).href;
     // 256 MiB: the write is still going when its temporary file is seen.
@@ -96,7 +96,7 @@ describe('the enforcer index snapshot', () => {
   });
 
   it('is given up when a stop has waited long enough for it, and the last one written stands', async () => {
-    // At 10M tenants a write outlasts the stop (relayguard exits 25 s after a stop begins): the stop gives it up.
+    // relayguard exits 25 s after a stop begins: a write that would outlast that (a large index, a slow disk) is given up.
     const directory = await snapshotDirectory();
     const log = new MemoryEventLog({ clock: new ManualClock(0), partitions: 3 });
     await publish(log, fleet(0, 10));
