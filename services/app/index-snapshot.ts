@@ -18,10 +18,8 @@ import type { PartitionOffset } from '../platform/ports.js';
 export const SNAPSHOT_FORMAT = 1;
 const FILE = 'enforcer-index.snapshot';
 const MAGIC = Buffer.from('relayguard enforcer index\n');
-/** fs reads and writes at most 2 GiB at once. */
-const CHUNK = 1 << 30;
-/** A write given up (its signal aborted) stops within one of these. */
-const WRITE_CHUNK = 1 << 26;
+/** Bytes read or written at once: fs takes at most 2 GiB, and a write given up (its signal aborted) stops within one. */
+const CHUNK = 1 << 26;
 const TYPES = { Uint8Array, Int32Array, Uint32Array, Float64Array } as const;
 
 interface Header {
@@ -84,9 +82,9 @@ export async function writeIndexSnapshot(
     }
     for (const [, array] of arrays) {
       const bytes = bytesOf(array);
-      for (let at = 0; at < bytes.length; at += WRITE_CHUNK) {
+      for (let at = 0; at < bytes.length; at += CHUNK) {
         signal?.throwIfAborted();
-        written += (await file.write(bytes.subarray(at, at + WRITE_CHUNK))).bytesWritten;
+        written += (await file.write(bytes.subarray(at, at + CHUNK))).bytesWritten;
       }
     }
     signal?.throwIfAborted();
